@@ -1,0 +1,103 @@
+//! The instantiated service: node and relationship instances, as the runtime stores and runs
+//! them.
+//!
+//! This is the contract between the TOSCA processor and the rest of Khutulun. It is plain,
+//! serialisable data (it is written to the shared store) and names types by their stable
+//! identity (profile + name), never by processor-internal ids. Values that need runtime
+//! attributes (`$get_attribute`) stay [`Expression::Deferred`] until the runtime resolves them.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// A type's identity outside the processor: the profile that defines it (if any) and its name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TypeRef {
+    /// The `profile:` of the defining file, e.g. `khutulun`.
+    pub profile: Option<String>,
+    /// The type's name in its defining file, e.g. `Process`.
+    pub name: String,
+}
+
+/// A value that is known now, or a TOSCA expression that must wait for runtime attributes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expression {
+    /// A fully evaluated value.
+    Resolved(serde_json::Value),
+    /// The expression as written (function calls as `{"$name": args}`), to evaluate later.
+    Deferred(serde_json::Value),
+}
+
+/// Every node and relationship instance of one service, plus its inputs and outputs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Instantiation {
+    /// The evaluated inputs.
+    pub inputs: IndexMap<String, serde_json::Value>,
+    /// The node instances, in dependency order (every instance after the instances it
+    /// requires), so deploying in order and deleting in reverse order is always safe.
+    pub nodes: Vec<NodeInstance>,
+    /// The service's outputs.
+    pub outputs: IndexMap<String, Expression>,
+}
+
+/// One node instance (a node template times its `count`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeInstance {
+    /// Unique in the service: `<template>-<index>`, e.g. `web-0`.
+    pub id: String,
+    /// The node template it comes from.
+    pub template: String,
+    /// Its `$node_index`.
+    pub index: u32,
+    /// Its node type and that type's ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// Property values.
+    pub properties: IndexMap<String, Expression>,
+    /// Initial attribute values (every property is reflected as an attribute too).
+    pub attributes: IndexMap<String, Expression>,
+    /// Capabilities with their types and values.
+    pub capabilities: IndexMap<String, CapabilityInstance>,
+    /// Outgoing relationships (fulfilled requirements), in requirement order.
+    pub relationships: Vec<RelationshipInstance>,
+    /// `directives` of the template.
+    pub directives: Vec<String>,
+}
+
+/// A capability of a node instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapabilityInstance {
+    /// Its capability type and ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// Property values.
+    pub properties: IndexMap<String, Expression>,
+    /// Attribute values.
+    pub attributes: IndexMap<String, Expression>,
+}
+
+/// A fulfilled requirement: a relationship from one node instance to another's capability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RelationshipInstance {
+    /// The requirement's name on the source node.
+    pub requirement: String,
+    /// The target node instance's id.
+    pub target: String,
+    /// The target capability's name.
+    pub capability: String,
+    /// Its `$relationship_index` among the source's relationships of this requirement.
+    pub index: u32,
+    /// Its relationship type and ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// Property values.
+    pub properties: IndexMap<String, Expression>,
+    /// Attribute values.
+    pub attributes: IndexMap<String, Expression>,
+}
+
+impl NodeInstance {
+    /// Whether this instance's type is, or derives from, `profile:name`.
+    pub fn is_a(&self, profile: &str, name: &str) -> bool {
+        self.types
+            .iter()
+            .any(|t| t.name == name && t.profile.as_deref() == Some(profile))
+    }
+}
