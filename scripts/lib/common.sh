@@ -1,0 +1,114 @@
+# Shared helpers for the scripts in scripts/: installing Debian packages and bringing up a
+# session D-Bus with a `systemd --user` manager on machines where systemd is not PID 1.
+# Source this file; it defines functions only and changes nothing by itself.
+
+# Prints a progress line on stderr, so that stdout stays for results.
+say() {
+    printf '==> %s\n' "$*" >&2
+}
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        say "need root (or sudo) to run: $*"
+        return 1
+    fi
+}
+
+# Installs the given Debian packages if any of them is missing; quiet and idempotent.
+ensure_packages() {
+    local missing=()
+    local package
+    for package in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$package")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    say "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+# True when a systemd user manager answers on the current session bus.
+user_manager_answers() {
+    systemctl --user list-units --no-legend --no-pager >/dev/null 2>&1
+}
+
+# True when a session bus answers at DBUS_SESSION_BUS_ADDRESS.
+session_bus_answers() {
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
+        org.freedesktop.DBus.GetId >/dev/null 2>&1
+}
+
+# Process ids of what start_user_manager started itself (empty when it reused what ran).
+KHUTULUN_STARTED_PIDS=()
+
+# Makes a session D-Bus and a `systemd --user` manager reachable, reusing whatever already
+# answers at $XDG_RUNTIME_DIR/bus (another shell may have started them) and starting only the
+# missing parts. Exports XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS. Call stop_user_manager
+# (e.g. from an EXIT trap) to stop what this function started, and nothing else.
+start_user_manager() {
+    export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg}"
+    export DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus"
+    mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+    # Without systemd as PID 1, this directory makes `systemd --user` believe systemd booted.
+    if [ ! -d /run/systemd/system ]; then
+        as_root mkdir -p /run/systemd/system
+    fi
+
+    if ! session_bus_answers; then
+        rm -f "$XDG_RUNTIME_DIR/bus"
+        say "starting a session D-Bus at $XDG_RUNTIME_DIR/bus"
+        dbus-daemon --session --address="$DBUS_SESSION_BUS_ADDRESS" --nofork \
+            >"$XDG_RUNTIME_DIR/dbus.log" 2>&1 &
+        KHUTULUN_STARTED_PIDS+=("$!")
+        wait_until 10 session_bus_answers || {
+            say "the session D-Bus did not come up; see $XDG_RUNTIME_DIR/dbus.log"
+            return 1
+        }
+    fi
+
+    if ! user_manager_answers; then
+        say "starting a systemd user manager"
+        /lib/systemd/systemd --user >"$XDG_RUNTIME_DIR/systemd-user.log" 2>&1 &
+        KHUTULUN_STARTED_PIDS+=("$!")
+        wait_until 30 user_manager_answers || {
+            say "the systemd user manager did not answer; see $XDG_RUNTIME_DIR/systemd-user.log"
+            return 1
+        }
+    else
+        say "reusing the systemd user manager on $DBUS_SESSION_BUS_ADDRESS"
+    fi
+}
+
+# Stops what start_user_manager started, newest first (the manager before its bus).
+stop_user_manager() {
+    local i pid
+    for ((i = ${#KHUTULUN_STARTED_PIDS[@]} - 1; i >= 0; i--)); do
+        pid="${KHUTULUN_STARTED_PIDS[$i]}"
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    KHUTULUN_STARTED_PIDS=()
+}
+
+# Retries a command every 0.2 s until it succeeds or SECONDS_LIMIT pass; returns its verdict.
+wait_until() {
+    local limit="$1"
+    shift
+    local deadline=$((SECONDS + limit))
+    until "$@"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            return 1
+        fi
+        sleep 0.2
+    done
+}
