@@ -1,0 +1,567 @@
+//! The contract between the runtime and every delegate.
+//!
+//! A NodeInstance actor makes its node instance real by sending [`DelegateMsg`]s to the
+//! delegate that runs the instance's node type. Which delegate that is comes from
+//! [`delegate_for`] (the node type and its ancestors, matched against Khutulun's profile);
+//! [`crate::delegates::Delegates::for_kind`] then gives the actor to talk to.
+//!
+//! The lifecycle, as the runtime drives it (dependencies first on deploy, last on delete):
+//!
+//! ```text
+//!  Create(spec)            → attributes   reserve / prepare (port reserved, directory made)
+//!  Start(spec, attributes) → attributes   run it (process started, pid/unit reported)
+//!  Status(spec, attributes)→ Observation  is it still there and healthy?
+//!  Adopt(spec, attributes) → Observation  after an agent restart: re-attach to what runs
+//!  Stop(spec, attributes)  → attributes   stop running it, keep what Create made
+//!  Delete(spec, attributes)→ ()           remove everything Create made (idempotent)
+//!  Logs(spec, attributes)  → LogSource    where the instance's output goes
+//! ```
+//!
+//! Attributes are what the delegate reports (e.g. `pid`, `unit`, `address`, `port`, `path`):
+//! the runtime stores them after every call that returns them and passes the stored set back on
+//! every later call, so a delegate keeps nothing it cannot rebuild from them. Every call is
+//! idempotent from the runtime's point of view: `Delete` on something already gone is `Ok`.
+//!
+//! Calling a delegate, with the helpers here (they turn a dead actor into a
+//! [`DelegateError::Unreachable`]):
+//!
+//! ```no_run
+//! # async fn example(delegates: &khutulun::delegates::Delegates,
+//! #                  spec: khutulun::delegates::protocol::InstanceSpec)
+//! #     -> Result<(), khutulun::delegates::protocol::DelegateError> {
+//! use khutulun::delegates::protocol::{self, delegate_for};
+//! let kind = delegate_for(&spec.types).expect("a Khutulun node type");
+//! let delegate = delegates.for_kind(kind)?;
+//! let created = protocol::create(&delegate, spec.clone()).await?;
+//! let started = protocol::start(&delegate, spec.clone(), created).await?;
+//! println!("pid {:?}", started.get("pid"));
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use ractor::{DerivedActorRef, MessagingErr, RpcReplyPort};
+use serde::{Deserialize, Serialize};
+
+use super::profile::{PROFILE, types};
+
+/// What delegates report about an instance and get back on every later call: JSON values by
+/// attribute name, as the TOSCA processor and the store hold them.
+pub type Attributes = serde_json::Map<String, serde_json::Value>;
+
+/// The property values of a node instance, evaluated by the TOSCA processor.
+pub type Properties = serde_json::Map<String, serde_json::Value>;
+
+/// A TOSCA type by the profile that defines it and its name there (namespace prefixes of the
+/// importing template removed), e.g. `{ profile: "khutulun", name: "Process" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TypeRef {
+    /// The profile name the type was declared under; `None` for types of a service template.
+    pub profile: Option<String>,
+    /// The type's name within its profile.
+    pub name: String,
+}
+
+impl TypeRef {
+    /// A type of Khutulun's own profile.
+    pub fn khutulun(name: &str) -> Self {
+        TypeRef {
+            profile: Some(PROFILE.to_owned()),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Whether this is the Khutulun profile's type `name`.
+    pub fn is_khutulun(&self, name: &str) -> bool {
+        self.profile.as_deref() == Some(PROFILE) && self.name == name
+    }
+}
+
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.profile {
+            Some(profile) => write!(f, "{profile}::{}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
+/// Whether any of `types` (a type and its ancestors) is the Khutulun profile's type `name`.
+pub fn is_a(types: &[TypeRef], name: &str) -> bool {
+    types.iter().any(|t| t.is_khutulun(name))
+}
+
+/// One fulfilled requirement of the instance: what it points at and what that target reports.
+/// Delegates read these to wire instances together (a process that requires a connection to a
+/// port gets `<REQUIREMENT>_HOST` and `<REQUIREMENT>_PORT`; one that requires storage gets the
+/// directory's path).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// The requirement's name in the source node template (e.g. `connection`, `storage`).
+    pub requirement: String,
+    /// The target node instance's id (e.g. `web-port-0`).
+    pub target: String,
+    /// The target's node template name.
+    pub target_node: String,
+    /// The target's node type and its ancestors, most derived first.
+    pub target_types: Vec<TypeRef>,
+    /// The target instance's attributes as its delegate reported them (e.g. `address`, `port`,
+    /// `path`); the runtime creates targets first, so these are set.
+    pub target_attributes: Attributes,
+    /// The relationship's type and its ancestors, most derived first (may be empty: delegates
+    /// then go by the target's types).
+    pub relationship_types: Vec<TypeRef>,
+    /// The relationship's evaluated properties (e.g. `variable` to rename an environment variable).
+    pub relationship_properties: Properties,
+}
+
+/// What a delegate needs to make one node instance real.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceSpec {
+    /// The deployed service's name.
+    pub service: String,
+    /// The instance's id within the service (e.g. `web-0`).
+    pub instance: String,
+    /// The node template's name (e.g. `web`).
+    pub node: String,
+    /// The node type and its ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// The instance's evaluated properties.
+    pub properties: Properties,
+    /// The instance's fulfilled requirements, in template order.
+    pub requirements: Vec<Dependency>,
+    /// This host's private directory for this instance (log files, pid files); the delegate
+    /// creates it when it needs it.
+    pub state_dir: PathBuf,
+}
+
+impl InstanceSpec {
+    /// `service/instance`, the instance's name in messages and logs.
+    pub fn qualified_name(&self) -> String {
+        format!("{}/{}", self.service, self.instance)
+    }
+}
+
+/// What a delegate saw when it looked at an instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InstanceHealth {
+    /// It runs (or, for a passive resource such as a port or directory, it exists).
+    Running,
+    /// It exists but does not run (stopped on purpose, or exited cleanly and not restarted).
+    Stopped,
+    /// It exists but is broken; the reason is one sentence.
+    Failed {
+        /// Why, in one sentence.
+        reason: String,
+    },
+    /// Nothing of it is left (process gone, unit gone, directory removed).
+    Missing,
+}
+
+/// The answer to [`DelegateMsg::Status`] and [`DelegateMsg::Adopt`]: the health, and the
+/// attributes as they are now (a restarted process has a new pid: store these).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// What the delegate saw.
+    pub health: InstanceHealth,
+    /// The instance's current attributes.
+    pub attributes: Attributes,
+}
+
+/// Where an instance's output can be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogSource {
+    /// A file the workload's standard output and error are appended to.
+    File(PathBuf),
+    /// The kind of resource has no output (a port, a directory).
+    None,
+}
+
+/// Why a delegate could not do what it was asked; one sentence each, for people.
+#[derive(Debug, thiserror::Error)]
+pub enum DelegateError {
+    /// The instance's properties do not say what the delegate needs.
+    #[error("{instance}: {message}")]
+    InvalidProperties {
+        /// `service/instance`.
+        instance: String,
+        /// What is wrong with them.
+        message: String,
+    },
+    /// Something the delegate needs on this host is not there (e.g. no systemd user manager).
+    #[error("{0}")]
+    Unavailable(String),
+    /// This kind of resource has no delegate yet.
+    #[error("{0} is not implemented yet")]
+    NotImplemented(String),
+    /// A resource ran out (e.g. no free port left in the configured range).
+    #[error("{0}")]
+    Exhausted(String),
+    /// The operating system refused an operation.
+    #[error("could not {action}: {source}")]
+    Io {
+        /// What was being done, e.g. "create directory /srv/data".
+        action: String,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// The operation failed for another reason, said in one sentence.
+    #[error("{0}")]
+    Failed(String),
+    /// The delegate actor is gone or did not answer.
+    #[error("the {0} delegate did not answer")]
+    Unreachable(String),
+}
+
+impl DelegateError {
+    /// An [`DelegateError::Io`] for `action`.
+    pub fn io(action: impl Into<String>, source: std::io::Error) -> Self {
+        DelegateError::Io {
+            action: action.into(),
+            source,
+        }
+    }
+}
+
+/// The reply port of a delegate call.
+pub type Reply<T> = RpcReplyPort<Result<T, DelegateError>>;
+
+/// The lifecycle messages every delegate answers (see the module documentation for the order).
+pub enum DelegateMsg {
+    /// Prepare the instance (reserve, create); reply with its attributes.
+    Create {
+        /// The instance.
+        spec: InstanceSpec,
+        /// Its attributes after creation.
+        reply: Reply<Attributes>,
+    },
+    /// Run the instance; reply with its attributes (all of them, not only the new ones).
+    Start {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What `Create` reported.
+        attributes: Attributes,
+        /// Its attributes once running.
+        reply: Reply<Attributes>,
+    },
+    /// Look at the instance now.
+    Status {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What the runtime stored last.
+        attributes: Attributes,
+        /// What the delegate saw.
+        reply: Reply<Observation>,
+    },
+    /// Re-attach to an instance started before this agent (re)started: check it is still the
+    /// same process/unit/resource and take over supervising it (restarting it per its policy
+    /// when it died meanwhile).
+    Adopt {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What the runtime stored last.
+        attributes: Attributes,
+        /// What the delegate found.
+        reply: Reply<Observation>,
+    },
+    /// Stop running the instance but keep what `Create` made; reply with its attributes.
+    Stop {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What the runtime stored last.
+        attributes: Attributes,
+        /// Its attributes once stopped.
+        reply: Reply<Attributes>,
+    },
+    /// Remove everything of the instance (stopping it first if it runs). Already gone is `Ok`.
+    Delete {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What the runtime stored last.
+        attributes: Attributes,
+        /// Done.
+        reply: Reply<()>,
+    },
+    /// Where the instance's output is.
+    Logs {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What the runtime stored last.
+        attributes: Attributes,
+        /// The source to read or follow.
+        reply: Reply<LogSource>,
+    },
+}
+
+// Local only: never sent to another host (ractor's `cluster` feature is on, see Cargo.toml).
+impl ractor::Message for DelegateMsg {}
+
+/// A handle to a delegate actor that accepts [`DelegateMsg`] (its own message enum may accept
+/// more, for other delegates).
+pub type DelegateRef = DerivedActorRef<DelegateMsg>;
+
+/// The delegates Khutulun knows, one actor per kind on every host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DelegateKind {
+    /// Bare processes (run as a systemd user unit where a user manager is reachable).
+    Process,
+    /// Transient systemd user units (used by the process delegate).
+    Systemd,
+    /// TCP/UDP port reservations and known IP endpoints.
+    IpPort,
+    /// Local (and later networked) directories.
+    Directory,
+    /// OCI containers and pods with Podman (also load balancers).
+    Podman,
+    /// OCI containers with Docker.
+    Docker,
+    /// System containers with systemd-nspawn.
+    Nspawn,
+    /// System containers with Distrobox.
+    Distrobox,
+    /// Virtual machines with libvirt.
+    Libvirt,
+    /// Published and ingress ports opened in Firewalld.
+    Firewalld,
+}
+
+impl DelegateKind {
+    /// Every kind, in a stable order (for `khutulun delegate list`).
+    pub const ALL: [DelegateKind; 10] = [
+        DelegateKind::Process,
+        DelegateKind::Systemd,
+        DelegateKind::IpPort,
+        DelegateKind::Directory,
+        DelegateKind::Podman,
+        DelegateKind::Docker,
+        DelegateKind::Nspawn,
+        DelegateKind::Distrobox,
+        DelegateKind::Libvirt,
+        DelegateKind::Firewalld,
+    ];
+
+    /// The kind's name, as the Delegation policy's `delegate` property spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DelegateKind::Process => "process",
+            DelegateKind::Systemd => "systemd",
+            DelegateKind::IpPort => "ipport",
+            DelegateKind::Directory => "directory",
+            DelegateKind::Podman => "podman",
+            DelegateKind::Docker => "docker",
+            DelegateKind::Nspawn => "nspawn",
+            DelegateKind::Distrobox => "distrobox",
+            DelegateKind::Libvirt => "libvirt",
+            DelegateKind::Firewalld => "firewalld",
+        }
+    }
+}
+
+impl fmt::Display for DelegateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A delegate name that Khutulun does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "there is no delegate named {0:?} (known: process, systemd, ipport, directory, podman, docker, nspawn, distrobox, libvirt, firewalld)"
+)]
+pub struct UnknownDelegate(pub String);
+
+impl FromStr for DelegateKind {
+    type Err = UnknownDelegate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DelegateKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == s)
+            .ok_or_else(|| UnknownDelegate(s.to_owned()))
+    }
+}
+
+/// Which delegate runs a node of these types (the node type and its ancestors, most derived
+/// first), or `None` when none of them is a Khutulun type that a delegate runs (an abstract type
+/// such as `Root`, or a type from another profile). A Delegation policy may override the answer.
+pub fn delegate_for(types: &[TypeRef]) -> Option<DelegateKind> {
+    types.iter().find_map(|t| {
+        if t.profile.as_deref() != Some(PROFILE) {
+            return None;
+        }
+        let kind = match t.name.as_str() {
+            types::PROCESS | types::SYSTEMD_PROCESS => DelegateKind::Process,
+            types::PORT | types::IP_ENDPOINT => DelegateKind::IpPort,
+            types::LOCAL_DIRECTORY | types::NETWORK_DIRECTORY => DelegateKind::Directory,
+            types::CONTAINER | types::POD | types::LOAD_BALANCER => DelegateKind::Podman,
+            types::SYSTEM_CONTAINER => DelegateKind::Nspawn,
+            types::VIRTUAL_MACHINE => DelegateKind::Libvirt,
+            _ => return None,
+        };
+        Some(kind)
+    })
+}
+
+fn unreachable_error<T>(delegate: &DelegateRef, _error: MessagingErr<T>) -> DelegateError {
+    DelegateError::Unreachable(delegate.get_name().unwrap_or_else(|| "unnamed".to_owned()))
+}
+
+async fn call<T: Send + 'static>(
+    delegate: &DelegateRef,
+    build: impl FnOnce(Reply<T>) -> DelegateMsg,
+) -> Result<T, DelegateError> {
+    match delegate.call(build, None).await {
+        Ok(ractor::rpc::CallResult::Success(result)) => result,
+        Ok(_) => Err(DelegateError::Unreachable(
+            delegate.get_name().unwrap_or_else(|| "unnamed".to_owned()),
+        )),
+        Err(error) => Err(unreachable_error(delegate, error)),
+    }
+}
+
+/// Sends [`DelegateMsg::Create`] and waits for the answer.
+pub async fn create(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+) -> Result<Attributes, DelegateError> {
+    call(delegate, |reply| DelegateMsg::Create { spec, reply }).await
+}
+
+/// Sends [`DelegateMsg::Start`] and waits for the answer.
+pub async fn start(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<Attributes, DelegateError> {
+    call(delegate, |reply| DelegateMsg::Start {
+        spec,
+        attributes,
+        reply,
+    })
+    .await
+}
+
+/// Sends [`DelegateMsg::Status`] and waits for the answer.
+pub async fn status(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<Observation, DelegateError> {
+    call(delegate, |reply| DelegateMsg::Status {
+        spec,
+        attributes,
+        reply,
+    })
+    .await
+}
+
+/// Sends [`DelegateMsg::Adopt`] and waits for the answer.
+pub async fn adopt(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<Observation, DelegateError> {
+    call(delegate, |reply| DelegateMsg::Adopt {
+        spec,
+        attributes,
+        reply,
+    })
+    .await
+}
+
+/// Sends [`DelegateMsg::Stop`] and waits for the answer.
+pub async fn stop(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<Attributes, DelegateError> {
+    call(delegate, |reply| DelegateMsg::Stop {
+        spec,
+        attributes,
+        reply,
+    })
+    .await
+}
+
+/// Sends [`DelegateMsg::Delete`] and waits for the answer.
+pub async fn delete(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<(), DelegateError> {
+    call(delegate, |reply| DelegateMsg::Delete {
+        spec,
+        attributes,
+        reply,
+    })
+    .await
+}
+
+/// Sends [`DelegateMsg::Logs`] and waits for the answer.
+pub async fn logs(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<LogSource, DelegateError> {
+    call(delegate, |reply| DelegateMsg::Logs {
+        spec,
+        attributes,
+        reply,
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(names: &[&str]) -> Vec<TypeRef> {
+        names.iter().map(|n| TypeRef::khutulun(n)).collect()
+    }
+
+    #[test]
+    fn the_most_derived_khutulun_type_decides() {
+        assert_eq!(
+            delegate_for(&chain(&["Process", "Workload", "Root"])),
+            Some(DelegateKind::Process)
+        );
+        assert_eq!(
+            delegate_for(&chain(&["Port", "Endpoint", "Root"])),
+            Some(DelegateKind::IpPort)
+        );
+        assert_eq!(
+            delegate_for(&chain(&["LocalDirectory", "Directory", "Root"])),
+            Some(DelegateKind::Directory)
+        );
+    }
+
+    #[test]
+    fn a_template_type_derived_from_a_khutulun_type_uses_its_ancestor() {
+        let mut types = vec![TypeRef {
+            profile: None,
+            name: "WebServer".into(),
+        }];
+        types.extend(chain(&["SystemdProcess", "Process", "Workload", "Root"]));
+        assert_eq!(delegate_for(&types), Some(DelegateKind::Process));
+    }
+
+    #[test]
+    fn abstract_and_foreign_types_have_no_delegate() {
+        assert_eq!(delegate_for(&chain(&["Workload", "Root"])), None);
+        let foreign = vec![TypeRef {
+            profile: Some("other".into()),
+            name: "Process".into(),
+        }];
+        assert_eq!(delegate_for(&foreign), None);
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in DelegateKind::ALL {
+            assert_eq!(kind.name().parse::<DelegateKind>(), Ok(kind));
+        }
+        assert!("kubernetes".parse::<DelegateKind>().is_err());
+    }
+}
