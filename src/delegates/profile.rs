@@ -5,6 +5,15 @@
 //! construction: a test parses the profile's YAML and checks that every name here exists with
 //! the properties the structs read.
 
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::protocol::{DelegateError, Properties};
+
 /// The profile's name, as templates import it (`imports: [{ profile: khutulun }]`).
 pub const PROFILE: &str = "khutulun";
 
@@ -63,4 +72,677 @@ pub mod types {
     pub const PLACEMENT: &str = "Placement";
     /// Policy type: one instance on each selected host.
     pub const DISTRIBUTION: &str = "Distribution";
+}
+
+/// Which kind of TOSCA type a property set belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeKind {
+    /// `node_types`.
+    Node,
+    /// `relationship_types`.
+    Relationship,
+}
+
+impl TypeKind {
+    /// The top-level keyname the profile defines these types under.
+    pub fn section(self) -> &'static str {
+        match self {
+            TypeKind::Node => "node_types",
+            TypeKind::Relationship => "relationship_types",
+        }
+    }
+}
+
+/// A set of properties of one profile type, as the code reads it. The test in this module
+/// checks every implementation against the profile's YAML.
+pub trait PropertySet: Serialize + DeserializeOwned + Default {
+    /// The kind of type the properties belong to.
+    const KIND: TypeKind;
+    /// The type's name in the profile (the properties of its ancestors count too).
+    const TYPE: &'static str;
+    /// Every property the struct reads, with its TOSCA type as the profile declares it.
+    const PROPERTIES: &'static [(&'static str, &'static str)];
+
+    /// Reads the set from the processor's evaluated values; `instance` names the owner in the
+    /// error.
+    fn from_properties(properties: &Properties, instance: &str) -> Result<Self, DelegateError> {
+        serde_json::from_value(serde_json::Value::Object(properties.clone())).map_err(|error| {
+            DelegateError::InvalidProperties {
+                instance: instance.to_owned(),
+                message: format!("the properties of a {} are not valid: {error}", Self::TYPE),
+            }
+        })
+    }
+}
+
+/// When a workload that exited is started again (the profile's `RestartPolicy`, systemd's
+/// `Restart=` values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Never.
+    No,
+    /// After a clean exit (code 0).
+    OnSuccess,
+    /// After an unclean exit code or a signal.
+    #[default]
+    OnFailure,
+    /// After a signal.
+    OnAbnormal,
+    /// After any exit.
+    Always,
+}
+
+impl RestartPolicy {
+    /// The value of systemd's `Restart=`.
+    pub fn systemd_name(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::OnSuccess => "on-success",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::OnAbnormal => "on-abnormal",
+            RestartPolicy::Always => "always",
+        }
+    }
+
+    /// Whether a process that ended this way is started again: `code` is its exit code, or
+    /// `None` when a signal killed it.
+    pub fn restarts_after(self, code: Option<i32>) -> bool {
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::OnSuccess => code == Some(0),
+            RestartPolicy::OnFailure => code != Some(0),
+            RestartPolicy::OnAbnormal => code.is_none(),
+            RestartPolicy::Always => true,
+        }
+    }
+}
+
+/// A length of time (the profile's `TimeSpan` scalar): read from `"<number> <unit>"` (units
+/// ms, s, m, h) or from a plain number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeSpan(pub Duration);
+
+impl Default for TimeSpan {
+    fn default() -> Self {
+        TimeSpan(Duration::from_secs(1))
+    }
+}
+
+impl TimeSpan {
+    /// Parses `"<number> <unit>"` (the space is optional).
+    pub fn parse(text: &str) -> Option<TimeSpan> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: f64 = number.trim().parse().ok()?;
+        let seconds_per_unit = match unit.trim() {
+            "ms" => 0.001,
+            "s" | "" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        Duration::try_from_secs_f64(number * seconds_per_unit)
+            .ok()
+            .map(TimeSpan)
+    }
+}
+
+impl Serialize for TimeSpan {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{} s", self.0.as_secs_f64()))
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeSpan {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .map(TimeSpan)
+                .ok_or_else(|| de::Error::custom("a time span must not be negative")),
+            serde_json::Value::String(s) => TimeSpan::parse(&s).ok_or_else(|| {
+                de::Error::custom(format!(
+                    "{s:?} is not a time span like \"500 ms\", \"2 s\", \"1 m\""
+                ))
+            }),
+            other => Err(de::Error::custom(format!(
+                "expected a time span, found {other}"
+            ))),
+        }
+    }
+}
+
+/// Unix permission bits (the profile's `FileMode`, written in octal like `"0750"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileMode(pub u32);
+
+impl Default for FileMode {
+    fn default() -> Self {
+        FileMode(0o750)
+    }
+}
+
+impl Serialize for FileMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:04o}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        u32::from_str_radix(&text, 8)
+            .ok()
+            .filter(|mode| *mode <= 0o7777)
+            .map(FileMode)
+            .ok_or_else(|| {
+                de::Error::custom(format!("{text:?} is not an octal mode like \"0750\""))
+            })
+    }
+}
+
+/// The transport protocol of a port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        })
+    }
+}
+
+/// Who can reach a port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    /// Instances of the cluster only.
+    #[default]
+    Internal,
+    /// Clients outside the cluster, on the host's address.
+    Published,
+    /// Clients outside the cluster, through the cluster's ingress.
+    Ingress,
+}
+
+/// A string-typed TOSCA value that may arrive as a number or boolean once a `$get_attribute`
+/// is resolved (a port number in a command line): taken as its text.
+fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        other => Err(de::Error::custom(format!(
+            "expected a string, found {other}"
+        ))),
+    }
+}
+
+fn lenient_strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "lenient_string")] String);
+    let list = Option::<Vec<Text>>::deserialize(deserializer)?;
+    Ok(list.unwrap_or_default().into_iter().map(|t| t.0).collect())
+}
+
+fn lenient_string_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "lenient_string")] String);
+    let map = Option::<BTreeMap<String, Text>>::deserialize(deserializer)?;
+    Ok(map
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect())
+}
+
+/// The properties of a `Process` (and `SystemdProcess`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessProperties {
+    /// The program, as a path or a name looked up in PATH.
+    pub command: String,
+    /// Its arguments.
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub arguments: Vec<String>,
+    /// Environment variables from the template.
+    #[serde(default, deserialize_with = "lenient_string_map")]
+    pub environment: BTreeMap<String, String>,
+    /// The directory it starts in.
+    #[serde(default)]
+    pub working_directory: Option<String>,
+    /// The user it runs as.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// When it is started again.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// How long to wait before starting it again.
+    #[serde(default)]
+    pub restart_delay: TimeSpan,
+}
+
+impl PropertySet for ProcessProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::PROCESS;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("command", "string"),
+        ("arguments", "list"),
+        ("environment", "map"),
+        ("working_directory", "string"),
+        ("user", "string"),
+        ("restart", "RestartPolicy"),
+        ("restart_delay", "TimeSpan"),
+    ];
+}
+
+/// The properties of a `Port` (and `TCPPort`, `UDPPort`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PortProperties {
+    /// TCP or UDP.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// The port wanted; 0 picks a free one from the host's range.
+    #[serde(default)]
+    pub port: u16,
+    /// The address the port is reached at.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Who can reach it.
+    #[serde(default)]
+    pub exposure: Exposure,
+}
+
+impl PropertySet for PortProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::PORT;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("protocol", "Protocol"),
+        ("port", "PortNumber"),
+        ("address", "string"),
+        ("exposure", "Exposure"),
+    ];
+}
+
+/// The properties of an `IPEndpoint` (an endpoint Khutulun does not run).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpEndpointProperties {
+    /// Its address or host name.
+    pub address: String,
+    /// Its port.
+    pub port: u16,
+    /// TCP or UDP.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+impl PropertySet for IpEndpointProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::IP_ENDPOINT;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("address", "string"),
+        ("port", "PortNumber"),
+        ("protocol", "Protocol"),
+    ];
+}
+
+/// The properties of a `LocalDirectory`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocalDirectoryProperties {
+    /// Where it is; `None` for a directory in the instance's private state.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Whether it is removed when the instance is deleted.
+    #[serde(default)]
+    pub temporary: bool,
+    /// Its owning user.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Its owning group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Its permission bits.
+    #[serde(default)]
+    pub mode: FileMode,
+}
+
+impl PropertySet for LocalDirectoryProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::LOCAL_DIRECTORY;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("path", "string"),
+        ("temporary", "boolean"),
+        ("owner", "string"),
+        ("group", "string"),
+        ("mode", "FileMode"),
+    ];
+}
+
+/// The properties of a `ConnectsTo` relationship.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectsToProperties {
+    /// The environment variables' prefix instead of the requirement's name.
+    #[serde(default)]
+    pub variable: Option<String>,
+}
+
+impl PropertySet for ConnectsToProperties {
+    const KIND: TypeKind = TypeKind::Relationship;
+    const TYPE: &'static str = types::CONNECTS_TO;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[("variable", "string")];
+}
+
+/// The properties of an `AttachesTo` relationship.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttachesToProperties {
+    /// The environment variable's prefix instead of the requirement's name.
+    #[serde(default)]
+    pub variable: Option<String>,
+    /// Whether the source may only read the directory.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl PropertySet for AttachesToProperties {
+    const KIND: TypeKind = TypeKind::Relationship;
+    const TYPE: &'static str = types::ATTACHES_TO;
+    const PROPERTIES: &'static [(&'static str, &'static str)] =
+        &[("variable", "string"), ("read_only", "boolean")];
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::tosca::source::FileId;
+    use crate::tosca::value::Value;
+    use crate::tosca::yaml;
+
+    /// Every type definition of the profile, by section (`node_types`, …) and name.
+    struct Profile {
+        sections: BTreeMap<String, BTreeMap<String, Value>>,
+    }
+
+    impl Profile {
+        fn load() -> Profile {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/khutulun");
+            let mut sections: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .expect("profiles/khutulun exists")
+                .map(|entry| entry.expect("readable entry").path())
+                .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+                .collect();
+            files.sort();
+            assert!(files.len() > 1, "the profile has several files");
+            for (index, path) in files.iter().enumerate() {
+                let text = std::fs::read_to_string(path).expect("readable profile file");
+                let file = yaml::parse(&text, FileId(index as u32))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(
+                    file.get("tosca_definitions_version")
+                        .and_then(Value::as_str),
+                    Some("tosca_2_0"),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!(
+                    file.get("profile").and_then(Value::as_str),
+                    Some(PROFILE),
+                    "{}",
+                    path.display()
+                );
+                for (key, value) in file.as_map().expect("a map") {
+                    let key = key.as_str().expect("string keys");
+                    if !key.ends_with("_types") {
+                        continue;
+                    }
+                    for (name, definition) in value.as_map().unwrap_or_default() {
+                        let name = name.as_str().expect("type names are strings").to_owned();
+                        let previous = sections
+                            .entry(key.to_owned())
+                            .or_default()
+                            .insert(name.clone(), definition.clone());
+                        assert!(previous.is_none(), "{key} {name} is defined twice");
+                    }
+                }
+            }
+            Profile { sections }
+        }
+
+        fn definition(&self, section: &str, name: &str) -> Option<&Value> {
+            self.sections.get(section)?.get(name)
+        }
+
+        /// The type's properties with their definitions, its ancestors' included (the most
+        /// derived definition wins).
+        fn properties(&self, section: &str, name: &str) -> BTreeMap<String, Value> {
+            let mut chain = Vec::new();
+            let mut current = Some(name.to_owned());
+            while let Some(name) = current {
+                let definition = self
+                    .definition(section, &name)
+                    .unwrap_or_else(|| panic!("{section} {name} is not in the profile"));
+                assert!(chain.len() < 32, "{section} {name}: derivation cycle");
+                chain.push(definition.clone());
+                current = definition
+                    .get("derived_from")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+            let mut properties = BTreeMap::new();
+            for definition in chain.iter().rev() {
+                for (key, value) in definition
+                    .get("properties")
+                    .and_then(Value::as_map)
+                    .unwrap_or_default()
+                {
+                    properties.insert(key.as_str().expect("name").to_owned(), value.clone());
+                }
+            }
+            properties
+        }
+    }
+
+    #[test]
+    fn every_type_name_the_code_uses_is_in_the_profile() {
+        let profile = Profile::load();
+        let expected = [
+            ("node_types", types::ROOT),
+            ("node_types", types::WORKLOAD),
+            ("node_types", types::PROCESS),
+            ("node_types", types::SYSTEMD_PROCESS),
+            ("node_types", types::CONTAINER),
+            ("node_types", types::POD),
+            ("node_types", types::SYSTEM_CONTAINER),
+            ("node_types", types::VIRTUAL_MACHINE),
+            ("node_types", types::LOAD_BALANCER),
+            ("node_types", types::ENDPOINT),
+            ("node_types", types::IP_ENDPOINT),
+            ("node_types", types::PORT),
+            ("node_types", types::DIRECTORY),
+            ("node_types", types::LOCAL_DIRECTORY),
+            ("node_types", types::NETWORK_DIRECTORY),
+            ("relationship_types", types::CONNECTS_TO),
+            ("relationship_types", types::ATTACHES_TO),
+            ("relationship_types", types::HOSTED_ON),
+            ("policy_types", types::DELEGATION),
+            ("policy_types", types::REDUNDANCY),
+            ("policy_types", types::COLOCATION),
+            ("policy_types", types::SEPARATION),
+            ("policy_types", types::PLACEMENT),
+            ("policy_types", types::DISTRIBUTION),
+        ];
+        for (section, name) in expected {
+            assert!(
+                profile.definition(section, name).is_some(),
+                "{section} {name} is missing from the profile"
+            );
+        }
+    }
+
+    #[test]
+    fn every_parent_type_exists_in_its_section() {
+        let profile = Profile::load();
+        for (section, definitions) in &profile.sections {
+            for (name, definition) in definitions {
+                if let Some(parent) = definition.get("derived_from").and_then(Value::as_str) {
+                    let builtin = section == "data_types"
+                        && [
+                            "string", "integer", "float", "boolean", "scalar", "map", "list",
+                        ]
+                        .contains(&parent);
+                    assert!(
+                        builtin || profile.definition(section, parent).is_some(),
+                        "{section} {name} derives from unknown {parent}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn check<T: PropertySet>(profile: &Profile) {
+        let section = T::KIND.section();
+        let declared = profile.properties(section, T::TYPE);
+        let serialized = serde_json::to_value(T::default()).expect("serialisable");
+        let read: BTreeSet<&str> = serialized
+            .as_object()
+            .expect("a struct")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let listed: BTreeSet<&str> = T::PROPERTIES.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            read,
+            listed,
+            "{} PROPERTIES lists what the struct reads",
+            T::TYPE
+        );
+        for (name, tosca_type) in T::PROPERTIES {
+            let definition = declared
+                .get(*name)
+                .unwrap_or_else(|| panic!("{section} {} has no property {name}", T::TYPE));
+            assert_eq!(
+                definition.get("type").and_then(Value::as_str),
+                Some(*tosca_type),
+                "{section} {} property {name}",
+                T::TYPE
+            );
+        }
+        // The profile's defaults must be values the code can read.
+        let defaults: Properties = declared
+            .iter()
+            .filter_map(|(name, definition)| {
+                let default = definition
+                    .get("default")
+                    .or_else(|| definition.get("value"))?;
+                Some((name.clone(), default.to_json()))
+            })
+            .collect();
+        let mut with_required = defaults.clone();
+        for (name, definition) in &declared {
+            let required = definition
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
+            if required && !with_required.contains_key(name) {
+                // A required property without a default: give it a value of its type.
+                let sample = match definition.get("type").and_then(Value::as_str) {
+                    Some("PortNumber") => serde_json::json!(8080),
+                    _ => serde_json::json!("sample"),
+                };
+                with_required.insert(name.clone(), sample);
+            }
+        }
+        T::from_properties(&with_required, "test/x-0")
+            .unwrap_or_else(|e| panic!("{} defaults {defaults:?}: {e}", T::TYPE));
+    }
+
+    #[test]
+    fn every_property_set_matches_the_profile() {
+        let profile = Profile::load();
+        check::<ProcessProperties>(&profile);
+        check::<PortProperties>(&profile);
+        check::<IpEndpointProperties>(&profile);
+        check::<LocalDirectoryProperties>(&profile);
+        check::<ConnectsToProperties>(&profile);
+        check::<AttachesToProperties>(&profile);
+    }
+
+    #[test]
+    fn profile_defaults_read_as_the_code_expects() {
+        let profile = Profile::load();
+        let process = profile.properties("node_types", types::PROCESS);
+        let restart: RestartPolicy =
+            serde_json::from_value(process["restart"].get("default").unwrap().to_json()).unwrap();
+        assert_eq!(restart, RestartPolicy::OnFailure);
+        let delay: TimeSpan =
+            serde_json::from_value(process["restart_delay"].get("default").unwrap().to_json())
+                .unwrap();
+        assert_eq!(delay.0, Duration::from_secs(1));
+        let directory = profile.properties("node_types", types::LOCAL_DIRECTORY);
+        let mode: FileMode =
+            serde_json::from_value(directory["mode"].get("default").unwrap().to_json()).unwrap();
+        assert_eq!(mode.0, 0o750);
+    }
+
+    #[test]
+    fn time_spans_read_with_units_or_as_seconds() {
+        assert_eq!(
+            TimeSpan::parse("500 ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert_eq!(TimeSpan::parse("2s").unwrap().0, Duration::from_secs(2));
+        assert_eq!(TimeSpan::parse("1.5 m").unwrap().0, Duration::from_secs(90));
+        assert!(TimeSpan::parse("2 fortnights").is_none());
+        assert!(TimeSpan::parse("-1 s").is_none());
+        let read: TimeSpan = serde_json::from_value(serde_json::json!(3)).unwrap();
+        assert_eq!(read.0, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn restart_policies_follow_systemd() {
+        assert!(RestartPolicy::OnFailure.restarts_after(Some(1)));
+        assert!(RestartPolicy::OnFailure.restarts_after(None));
+        assert!(!RestartPolicy::OnFailure.restarts_after(Some(0)));
+        assert!(RestartPolicy::OnAbnormal.restarts_after(None));
+        assert!(!RestartPolicy::OnAbnormal.restarts_after(Some(3)));
+        assert!(RestartPolicy::OnSuccess.restarts_after(Some(0)));
+        assert!(!RestartPolicy::No.restarts_after(None));
+        assert!(RestartPolicy::Always.restarts_after(Some(0)));
+    }
+
+    #[test]
+    fn process_arguments_take_resolved_numbers_as_text() {
+        let properties = serde_json::json!({
+            "command": "python3",
+            "arguments": ["-m", "http.server", 20001],
+            "environment": {"GREETING": "hi", "N": 3},
+        });
+        let read = ProcessProperties::from_properties(properties.as_object().unwrap(), "svc/web-0")
+            .unwrap();
+        assert_eq!(read.arguments, ["-m", "http.server", "20001"]);
+        assert_eq!(read.environment["N"], "3");
+        let missing = ProcessProperties::from_properties(&Properties::new(), "svc/web-0");
+        let message = missing.unwrap_err().to_string();
+        assert!(
+            message.contains("svc/web-0") && message.contains("command"),
+            "{message}"
+        );
+    }
 }

@@ -54,15 +54,9 @@ pub type Attributes = serde_json::Map<String, serde_json::Value>;
 /// The property values of a node instance, evaluated by the TOSCA processor.
 pub type Properties = serde_json::Map<String, serde_json::Value>;
 
-/// A TOSCA type by the profile that defines it and its name there (namespace prefixes of the
-/// importing template removed), e.g. `{ profile: "khutulun", name: "Process" }`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TypeRef {
-    /// The profile name the type was declared under; `None` for types of a service template.
-    pub profile: Option<String>,
-    /// The type's name within its profile.
-    pub name: String,
-}
+/// A TOSCA type by its profile and name: the processor's own [`TypeRef`], re-exported so the
+/// runtime and the delegates name types the same way.
+pub use crate::tosca::instance::model::TypeRef;
 
 impl TypeRef {
     /// A type of Khutulun's own profile.
@@ -76,15 +70,6 @@ impl TypeRef {
     /// Whether this is the Khutulun profile's type `name`.
     pub fn is_khutulun(&self, name: &str) -> bool {
         self.profile.as_deref() == Some(PROFILE) && self.name == name
-    }
-}
-
-impl fmt::Display for TypeRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.profile {
-            Some(profile) => write!(f, "{profile}::{}", self.name),
-            None => write!(f, "{}", self.name),
-        }
     }
 }
 
