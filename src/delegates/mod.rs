@@ -5,6 +5,7 @@
 //! delegate actor's own message enum adds what other delegates may ask of it (the process
 //! delegate asks the systemd delegate for a unit). [`Delegates`] holds the actors of one host.
 
+pub mod directory;
 pub mod profile;
 pub mod protocol;
 mod registry;

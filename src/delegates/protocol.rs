@@ -42,7 +42,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use ractor::{DerivedActorRef, MessagingErr, RpcReplyPort};
+use ractor::{DerivedActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
 
 use super::profile::{PROFILE, types};
@@ -196,7 +196,7 @@ pub enum DelegateError {
     #[error("{0}")]
     Failed(String),
     /// The delegate actor is gone or did not answer.
-    #[error("the {0} delegate did not answer")]
+    #[error("the delegate ({0}) did not answer")]
     Unreachable(String),
 }
 
@@ -389,8 +389,12 @@ pub fn delegate_for(types: &[TypeRef]) -> Option<DelegateKind> {
     })
 }
 
-fn unreachable_error<T>(delegate: &DelegateRef, _error: MessagingErr<T>) -> DelegateError {
-    DelegateError::Unreachable(delegate.get_name().unwrap_or_else(|| "unnamed".to_owned()))
+fn unreachable(delegate: &DelegateRef) -> DelegateError {
+    DelegateError::Unreachable(
+        delegate
+            .get_name()
+            .unwrap_or_else(|| format!("actor {}", delegate.get_id())),
+    )
 }
 
 async fn call<T: Send + 'static>(
@@ -399,10 +403,7 @@ async fn call<T: Send + 'static>(
 ) -> Result<T, DelegateError> {
     match delegate.call(build, None).await {
         Ok(ractor::rpc::CallResult::Success(result)) => result,
-        Ok(_) => Err(DelegateError::Unreachable(
-            delegate.get_name().unwrap_or_else(|| "unnamed".to_owned()),
-        )),
-        Err(error) => Err(unreachable_error(delegate, error)),
+        Ok(_) | Err(_) => Err(unreachable(delegate)),
     }
 }
 

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ractor::{ActorCell, SpawnErr};
+use ractor::{Actor, ActorCell, SpawnErr};
 
+use super::directory::DirectoryDelegate;
 use super::protocol::{DelegateError, DelegateKind, DelegateRef};
 
 /// How this host's delegates are set up; the agent fills it from its command line.
@@ -26,8 +27,12 @@ impl Delegates {
     /// Spawns every implemented delegate, each linked to `supervisor` (the runtime restarts
     /// them; a delegate keeps no state it cannot rebuild from the attributes it is given).
     pub async fn spawn(config: DelegatesConfig, supervisor: ActorCell) -> Result<Self, SpawnErr> {
-        let _ = (config, supervisor);
-        Ok(Delegates::default())
+        let _ = config;
+        let mut lifecycle = BTreeMap::new();
+        let (directory, _) =
+            Actor::spawn_linked(None, DirectoryDelegate, (), supervisor.clone()).await?;
+        lifecycle.insert(DelegateKind::Directory, directory.get_derived());
+        Ok(Delegates { lifecycle })
     }
 
     /// The delegate of `kind`, or a clear error when that kind has no delegate yet.

@@ -1,0 +1,14 @@
+//! The directory delegate: local directories, persistent or temporary, with an owner and mode.
+//!
+//! `Create` makes the directory (and its parents), sets its owner, group and mode, and reports
+//! its `path`; `Delete` removes a temporary directory with its content and keeps a persistent
+//! one. A temporary directory must be new or empty when it is created, so that deleting it can
+//! never remove files Khutulun did not put there. Networked directories are not implemented yet
+//! and say so.
+
+mod actor;
+mod message;
+mod ops;
+
+pub use actor::DirectoryDelegate;
+pub use message::DirectoryMsg;
