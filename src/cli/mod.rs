@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod tosca;
+
 /// Khutulun: a declarative orchestrator for services, speaking TOSCA 2.0.
 #[derive(Debug, Parser)]
 #[command(name = "khutulun", version, about)]
@@ -16,10 +18,16 @@ pub struct Cli {
 
 /// The top-level subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Validate and compile TOSCA 2.0 service templates.
+    #[command(subcommand)]
+    Tosca(tosca::ToscaCommand),
+}
 
 /// Runs the command line; the exit code follows each subcommand's contract.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Tosca(command) => tosca::run(command),
+    }
 }

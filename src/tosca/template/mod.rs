@@ -1,0 +1,11 @@
+//! Service templates: node and relationship templates, requirement assignments, groups,
+//! policies, substitution mappings and workflows.
+//!
+//! [`parse`] reads the grammar into [`model`]; the checks that need the type registry run
+//! once types are known.
+
+pub mod model;
+pub mod parse;
+mod read;
+
+pub use model::*;
