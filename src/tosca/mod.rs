@@ -6,6 +6,8 @@
 //! The facade below ([`validate`], [`compile`], [`validate_text`]) is what the rest of
 //! Khutulun (the CLI, the runtime, the conformance tests) calls.
 
+pub mod data;
+pub mod functions;
 pub mod instance;
 pub mod problem;
 pub mod source;

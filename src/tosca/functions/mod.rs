@@ -1,0 +1,15 @@
+//! TOSCA 2.0 functions: the `$name` call syntax, the built-in signatures, and evaluation.
+//!
+//! A value is first parsed into an [`Expr`] ([`parse_expr`]), which separates literal data from
+//! calls. The template checker then walks the calls to report unknown functions and wrong
+//! argument counts ([`check_expr`]) without evaluating anything. Later, the resolver evaluates
+//! expressions with [`evaluate`], answering the graph functions (`$get_input`, `$get_property`…)
+//! through its [`Context`] while this module computes every other built-in.
+
+mod error;
+mod signature;
+mod syntax;
+
+pub use error::{FunctionError, FunctionSyntaxError};
+pub use signature::{BUILTINS, Builtin, builtin, check_call, check_expr};
+pub use syntax::{Call, Expr, parse_expr};
