@@ -592,7 +592,16 @@ mod tests {
     fn definition_rules_match_the_conformance_suite() {
         let bitrate2 = "{ bits/s: 1.0, bps: 1, Kbits/s: 1000, Kibits/s: 1024 }";
         let prefixes_with_one = "{ \"\": 1, K: 1000, Ki: 1024 }";
-        let cases: &[(&str, &str, Option<&str>, Option<&str>, Option<&str>, bool)] = &[
+        /// Name, units, prefixes, canonical_unit, data_type, and whether it is valid.
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+        );
+        let cases: &[Case] = &[
             (
                 "s69 Bitrate",
                 "{ bits/s: 1, bps: 1, kbits/s: 1000, Kibits/s: 1024 }",
