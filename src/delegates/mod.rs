@@ -6,6 +6,7 @@
 //! delegate asks the systemd delegate for a unit). [`Delegates`] holds the actors of one host.
 
 pub mod directory;
+pub mod ipport;
 pub mod profile;
 pub mod protocol;
 mod registry;

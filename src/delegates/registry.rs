@@ -1,38 +1,67 @@
 //! The delegate actors of one host, spawned together under the runtime's supervisor.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
 
-use ractor::{Actor, ActorCell, SpawnErr};
+use ractor::{Actor, ActorCell, ActorRef, SpawnErr};
 
 use super::directory::DirectoryDelegate;
+use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
 use super::protocol::{DelegateError, DelegateKind, DelegateRef};
 
 /// How this host's delegates are set up; the agent fills it from its command line.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DelegatesConfig {
     /// This host's name in the cluster (ports are reserved per host).
     pub host: String,
-    /// The shared store's root directory.
-    pub store: PathBuf,
+    /// The address other instances reach this host's ports at (`127.0.0.1` on one host).
+    pub advertise_address: String,
+    /// The ports handed out when a template asks for any port.
+    pub port_range: RangeInclusive<u16>,
+    /// Where port reservations are kept: the runtime's implementation over the shared store.
+    pub port_ledger: Arc<dyn PortLedger>,
+}
+
+impl DelegatesConfig {
+    /// A configuration with the defaults: ports 20000–29999 advertised at 127.0.0.1.
+    pub fn new(host: impl Into<String>, port_ledger: Arc<dyn PortLedger>) -> Self {
+        DelegatesConfig {
+            host: host.into(),
+            advertise_address: "127.0.0.1".into(),
+            port_range: IpPortConfig::DEFAULT_RANGE,
+            port_ledger,
+        }
+    }
 }
 
 /// The ActorRefs of all delegate actors on this host.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Delegates {
     lifecycle: BTreeMap<DelegateKind, DelegateRef>,
+    /// The ipport delegate, for delegates that need ports (containers publishing one).
+    pub ipport: ActorRef<IpPortMsg>,
 }
 
 impl Delegates {
-    /// Spawns every implemented delegate, each linked to `supervisor` (the runtime restarts
-    /// them; a delegate keeps no state it cannot rebuild from the attributes it is given).
+    /// Spawns every implemented delegate, each linked to `supervisor` (it is told when one
+    /// dies; a delegate keeps no state it cannot rebuild from the attributes it is given, so
+    /// respawning the set is always safe).
     pub async fn spawn(config: DelegatesConfig, supervisor: ActorCell) -> Result<Self, SpawnErr> {
-        let _ = config;
         let mut lifecycle = BTreeMap::new();
         let (directory, _) =
             Actor::spawn_linked(None, DirectoryDelegate, (), supervisor.clone()).await?;
         lifecycle.insert(DelegateKind::Directory, directory.get_derived());
-        Ok(Delegates { lifecycle })
+        let ipport_config = IpPortConfig {
+            host: config.host.clone(),
+            range: config.port_range.clone(),
+            advertise_address: config.advertise_address.clone(),
+            ledger: config.port_ledger.clone(),
+        };
+        let (ipport, _) =
+            Actor::spawn_linked(None, IpPortDelegate, ipport_config, supervisor.clone()).await?;
+        lifecycle.insert(DelegateKind::IpPort, ipport.get_derived());
+        Ok(Delegates { lifecycle, ipport })
     }
 
     /// The delegate of `kind`, or a clear error when that kind has no delegate yet.
@@ -46,5 +75,12 @@ impl Delegates {
     /// The kinds that have a running delegate here (for `khutulun delegate list`).
     pub fn kinds(&self) -> impl Iterator<Item = DelegateKind> + '_ {
         self.lifecycle.keys().copied()
+    }
+
+    /// Stops every delegate actor (workloads keep running: they outlive the agent).
+    pub fn stop_all(&self) {
+        for delegate in self.lifecycle.values() {
+            delegate.stop(None);
+        }
     }
 }

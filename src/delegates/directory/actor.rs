@@ -30,6 +30,7 @@ impl Actor for DirectoryDelegate {
         _state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let DirectoryMsg::Lifecycle(message) = message;
+        let message = *message;
         match message {
             DelegateMsg::Create { spec, reply } => {
                 let result = DirectoryPlan::of(&spec, &Attributes::new())

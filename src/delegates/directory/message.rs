@@ -5,7 +5,7 @@ use crate::delegates::protocol::DelegateMsg;
 /// Messages of the directory delegate.
 pub enum DirectoryMsg {
     /// A lifecycle call from the runtime.
-    Lifecycle(DelegateMsg),
+    Lifecycle(Box<DelegateMsg>),
 }
 
 // Local only: never sent to another host.
@@ -13,7 +13,7 @@ impl ractor::Message for DirectoryMsg {}
 
 impl From<DelegateMsg> for DirectoryMsg {
     fn from(message: DelegateMsg) -> Self {
-        DirectoryMsg::Lifecycle(message)
+        DirectoryMsg::Lifecycle(Box::new(message))
     }
 }
 
@@ -22,7 +22,7 @@ impl TryFrom<DirectoryMsg> for DelegateMsg {
 
     fn try_from(message: DirectoryMsg) -> Result<Self, Self::Error> {
         match message {
-            DirectoryMsg::Lifecycle(message) => Ok(message),
+            DirectoryMsg::Lifecycle(message) => Ok(*message),
         }
     }
 }

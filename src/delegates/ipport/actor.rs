@@ -1,0 +1,212 @@
+//! The ipport delegate's actor.
+
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use super::ledger::PortLedger;
+use super::message::IpPortMsg;
+use super::table::is_port_free;
+use crate::delegates::profile::{
+    Exposure, IpEndpointProperties, PortProperties, PropertySet, Protocol, types,
+};
+use crate::delegates::protocol::{
+    Attributes, DelegateError, DelegateMsg, InstanceHealth, InstanceSpec, LogSource, Observation,
+    is_a,
+};
+
+/// How the ipport delegate of one host hands out ports.
+#[derive(Clone)]
+pub struct IpPortConfig {
+    /// This host's name (tables are per host).
+    pub host: String,
+    /// The ports handed out when a template asks for any (`port: 0`).
+    pub range: RangeInclusive<u16>,
+    /// The address reported for ports whose template gives none: this host's address in the
+    /// cluster (`127.0.0.1` on a one-host cluster).
+    pub advertise_address: String,
+    /// Where the tables are kept.
+    pub ledger: Arc<dyn PortLedger>,
+}
+
+impl IpPortConfig {
+    /// The default range: 20000–29999, below Linux's ephemeral ports (32768 and up).
+    pub const DEFAULT_RANGE: RangeInclusive<u16> = 20000..=29999;
+}
+
+/// The ipport delegate.
+pub struct IpPortDelegate;
+
+impl Actor for IpPortDelegate {
+    type Msg = IpPortMsg;
+    type State = IpPortConfig;
+    type Arguments = IpPortConfig;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        config: IpPortConfig,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(config)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        config: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            IpPortMsg::Reserve {
+                owner,
+                protocol,
+                port,
+                reply,
+            } => {
+                let _ = reply.send(reserve(config, owner, protocol, port).await);
+            }
+            IpPortMsg::Release { owner, reply } => {
+                let _ = reply.send(release(config, owner).await);
+            }
+            IpPortMsg::Lifecycle(message) => lifecycle(config, *message).await,
+        }
+        Ok(())
+    }
+}
+
+async fn lifecycle(config: &IpPortConfig, message: DelegateMsg) {
+    match message {
+        DelegateMsg::Create { spec, reply } => {
+            let _ = reply.send(create(config, &spec).await);
+        }
+        DelegateMsg::Start {
+            attributes, reply, ..
+        }
+        | DelegateMsg::Stop {
+            attributes, reply, ..
+        } => {
+            let _ = reply.send(Ok(attributes));
+        }
+        DelegateMsg::Status {
+            spec,
+            attributes,
+            reply,
+        }
+        | DelegateMsg::Adopt {
+            spec,
+            attributes,
+            reply,
+        } => {
+            let _ = reply.send(observe(config, &spec, attributes).await);
+        }
+        DelegateMsg::Delete { spec, reply, .. } => {
+            let result = if is_a(&spec.types, types::PORT) {
+                release(config, spec.qualified_name()).await
+            } else {
+                Ok(())
+            };
+            let _ = reply.send(result);
+        }
+        DelegateMsg::Logs { reply, .. } => {
+            let _ = reply.send(Ok(LogSource::None));
+        }
+    }
+}
+
+fn endpoint_attributes(address: &str, port: u16, protocol: Protocol) -> Attributes {
+    let mut attributes = Attributes::new();
+    attributes.insert("address".into(), address.into());
+    attributes.insert("port".into(), port.into());
+    attributes.insert("protocol".into(), protocol.to_string().into());
+    attributes
+}
+
+async fn create(config: &IpPortConfig, spec: &InstanceSpec) -> Result<Attributes, DelegateError> {
+    let name = spec.qualified_name();
+    if is_a(&spec.types, types::IP_ENDPOINT) {
+        let endpoint = IpEndpointProperties::from_properties(&spec.properties, &name)?;
+        return Ok(endpoint_attributes(
+            &endpoint.address,
+            endpoint.port,
+            endpoint.protocol,
+        ));
+    }
+    let wanted = PortProperties::from_properties(&spec.properties, &name)?;
+    if wanted.exposure == Exposure::Ingress {
+        return Err(DelegateError::NotImplemented(format!(
+            "{name}: ingress ports (they need the firewalld delegate)"
+        )));
+    }
+    let port = reserve(config, name, wanted.protocol, wanted.port).await?;
+    let address = wanted
+        .address
+        .unwrap_or_else(|| config.advertise_address.clone());
+    Ok(endpoint_attributes(&address, port, wanted.protocol))
+}
+
+async fn observe(
+    config: &IpPortConfig,
+    spec: &InstanceSpec,
+    attributes: Attributes,
+) -> Result<Observation, DelegateError> {
+    if !is_a(&spec.types, types::PORT) {
+        return Ok(Observation {
+            health: InstanceHealth::Running,
+            attributes,
+        });
+    }
+    let ledger = config.ledger.clone();
+    let host = config.host.clone();
+    let table = tokio::task::spawn_blocking(move || ledger.read(&host))
+        .await
+        .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))??;
+    let owner = spec.qualified_name();
+    let port = attributes
+        .get("port")
+        .and_then(|p| p.as_u64())
+        .and_then(|p| u16::try_from(p).ok());
+    let held = table.held_by(&owner).any(|r| Some(r.port) == port);
+    let health = if held {
+        InstanceHealth::Running
+    } else {
+        InstanceHealth::Missing
+    };
+    Ok(Observation { health, attributes })
+}
+
+async fn reserve(
+    config: &IpPortConfig,
+    owner: String,
+    protocol: Protocol,
+    wanted: u16,
+) -> Result<u16, DelegateError> {
+    let ledger = config.ledger.clone();
+    let host = config.host.clone();
+    let range = config.range.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut granted = None;
+        ledger.update(&host, &mut |table| {
+            granted =
+                Some(table.reserve(&owner, protocol, wanted, &range, &host, &is_port_free)?);
+            Ok(())
+        })?;
+        granted
+            .ok_or_else(|| DelegateError::Failed("the port ledger did not run the change".into()))
+    })
+    .await
+    .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))?
+}
+
+async fn release(config: &IpPortConfig, owner: String) -> Result<(), DelegateError> {
+    let ledger = config.ledger.clone();
+    let host = config.host.clone();
+    tokio::task::spawn_blocking(move || {
+        ledger.update(&host, &mut |table| {
+            table.release(&owner);
+            Ok(())
+        })
+    })
+    .await
+    .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))?
+}
