@@ -9,6 +9,7 @@
 pub mod data;
 pub mod functions;
 pub mod instance;
+pub mod loader;
 pub mod problem;
 pub mod source;
 pub mod template;

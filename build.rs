@@ -1,0 +1,53 @@
+//! Embeds every YAML file under `profiles/` into the binary, so the built-in TOSCA profiles
+//! travel with it and a new profile file needs no code change.
+//!
+//! A build script (rather than a directory-embedding macro) is used because Cargo re-runs it
+//! when anything under `profiles/` changes, including added files; macros only notice edits
+//! to files they already saw. The output is a table of `(path under profiles/, text)` read by
+//! `src/tosca/loader/built_in.rs`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    println!("cargo:rerun-if-changed=profiles");
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.sort();
+    let mut table = String::from("&[\n");
+    for file in &files {
+        let relative = file.strip_prefix(&root).expect("under profiles/");
+        let relative = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let _ = writeln!(
+            table,
+            "    ({:?}, include_str!({:?})),",
+            format!("/{relative}"),
+            file.display().to_string()
+        );
+    }
+    table.push(']');
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("built_in_profiles.rs"), table).expect("write the profile table");
+}
+
+fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+        {
+            files.push(path);
+        }
+    }
+}

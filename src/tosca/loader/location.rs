@@ -1,0 +1,341 @@
+//! Where a TOSCA file lives, and how a reference written in one file names another.
+//!
+//! A file is in one of three containers: the local file system, an archive (a CSAR), or the
+//! profiles compiled into the binary. Inside a container a location is a normalized,
+//! `/`-separated absolute path, so the same file always gets the same canonical name, which is
+//! what the loader dedupes on. Joining `../` never leaves an archive or the built-in profiles
+//! (that would let a template read arbitrary files through a CSAR); on the file system it
+//! behaves as the operating system does.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// The store a file is read from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Container {
+    /// The local file system.
+    FileSystem,
+    /// An archive (CSAR) on the local file system, named by its absolute path.
+    Archive(Arc<Path>),
+    /// The profiles compiled into the binary from the repository's `profiles/` folder.
+    BuiltIn,
+}
+
+/// A file or directory inside a [`Container`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The store.
+    pub container: Container,
+    /// The normalized absolute path inside the store; always starts with `/`.
+    pub path: String,
+}
+
+/// Why a relative reference cannot be joined onto a location.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// `../` went above the root of an archive or of the built-in profiles.
+    #[error("\"{reference}\" goes above the root of {container}")]
+    Escapes {
+        /// The reference as written.
+        reference: String,
+        /// What it tried to leave, for the message.
+        container: String,
+    },
+}
+
+impl Location {
+    /// The location of a path on the local file system (made absolute against the current
+    /// directory and normalized lexically; symbolic links are left to [`Location::resolved`]).
+    pub fn file(path: &Path) -> Location {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .unwrap_or_else(|_| PathBuf::from("/"))
+                .join(path)
+        };
+        let mut parts: Vec<String> = Vec::new();
+        for component in absolute.components() {
+            match component {
+                Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        Location {
+            container: Container::FileSystem,
+            path: format!("/{}", parts.join("/")),
+        }
+    }
+
+    /// The root directory of an archive.
+    pub fn archive_root(archive: Arc<Path>) -> Location {
+        Location {
+            container: Container::Archive(archive),
+            path: "/".into(),
+        }
+    }
+
+    /// The root directory of the built-in profiles.
+    pub fn built_in_root() -> Location {
+        Location {
+            container: Container::BuiltIn,
+            path: "/".into(),
+        }
+    }
+
+    /// For a file-system location, the same file with symbolic links resolved (so one file
+    /// reached two ways is loaded once); other locations, and paths that do not exist, are
+    /// returned unchanged.
+    pub fn resolved(&self) -> Location {
+        match self.container {
+            Container::FileSystem => match std::fs::canonicalize(&self.path) {
+                Ok(real) => Location::file(&real),
+                Err(_) => self.clone(),
+            },
+            _ => self.clone(),
+        }
+    }
+
+    /// The directory holding this file.
+    pub fn parent(&self) -> Location {
+        let parent = match self.path.rfind('/') {
+            Some(0) | None => "/".to_string(),
+            Some(i) => self.path[..i].to_string(),
+        };
+        Location {
+            container: self.container.clone(),
+            path: parent,
+        }
+    }
+
+    /// The last path segment (the file name).
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or("")
+    }
+
+    /// Treats `self` as a directory and resolves `reference` (a `/`-separated path; a leading
+    /// `/` is ignored, callers decide what the root is) against it.
+    pub fn join(&self, reference: &str) -> Result<Location, JoinError> {
+        let mut parts: Vec<&str> = self.path.split('/').filter(|p| !p.is_empty()).collect();
+        for segment in reference.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() && self.container != Container::FileSystem {
+                        return Err(JoinError::Escapes {
+                            reference: reference.to_string(),
+                            container: self.container.describe(),
+                        });
+                    }
+                }
+                other => parts.push(other),
+            }
+        }
+        Ok(Location {
+            container: self.container.clone(),
+            path: format!("/{}", parts.join("/")),
+        })
+    }
+
+    /// The name used for this file in [`crate::tosca::source::Sources`] and for deduping:
+    /// a path, `archive.csar!/inner/path`, or `builtin:/profile/file.yaml`.
+    pub fn canonical(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Container {
+    fn describe(&self) -> String {
+        match self {
+            Container::FileSystem => "the file system".into(),
+            Container::Archive(path) => format!("the archive {}", path.display()),
+            Container::BuiltIn => "the built-in profiles".into(),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.container {
+            Container::FileSystem => write!(f, "{}", self.path),
+            Container::Archive(archive) => write!(f, "{}!{}", archive.display(), self.path),
+            Container::BuiltIn => write!(f, "builtin:{}", self.path),
+        }
+    }
+}
+
+/// How an import's `url` (or a repository's `url`) is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reference<'a> {
+    /// `file:` URL, already turned into a local path.
+    FileUrl(PathBuf),
+    /// A URL with any other scheme (`https:`, `git:`…).
+    OtherUrl {
+        /// The scheme, lowercased.
+        scheme: String,
+    },
+    /// A path starting with `/`: from the root of the importing file's repository.
+    FromRoot(&'a str),
+    /// A path relative to the importing file's directory.
+    Relative(&'a str),
+}
+
+impl<'a> Reference<'a> {
+    /// Classifies a reference as written.
+    pub fn parse(text: &'a str) -> Result<Reference<'a>, String> {
+        if let Some(scheme) = scheme_of(text) {
+            let scheme = scheme.to_ascii_lowercase();
+            if scheme == "file" {
+                return file_url_path(text).map(Reference::FileUrl);
+            }
+            return Ok(Reference::OtherUrl { scheme });
+        }
+        if text.starts_with('/') {
+            Ok(Reference::FromRoot(text))
+        } else {
+            Ok(Reference::Relative(text))
+        }
+    }
+}
+
+/// The scheme of a URL (`https` in `https://…`), if the text starts with one. Single letters
+/// are not schemes, so a Windows drive letter reads as a path.
+fn scheme_of(text: &str) -> Option<&str> {
+    let colon = text.find(':')?;
+    let scheme = &text[..colon];
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    if scheme.len() < 2
+        || !first.is_ascii_alphabetic()
+        || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return None;
+    }
+    Some(scheme)
+}
+
+/// The local path named by a `file:` URL (`file:///a/b`, `file:/a/b`, `file://localhost/a/b`),
+/// with `%XX` escapes decoded.
+pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
+    let rest = &url[url.find(':').map_or(0, |i| i + 1)..];
+    let path = match rest.strip_prefix("//") {
+        Some(authority_and_path) => {
+            let slash = authority_and_path
+                .find('/')
+                .unwrap_or(authority_and_path.len());
+            let host = &authority_and_path[..slash];
+            if !host.is_empty() && !host.eq_ignore_ascii_case("localhost") {
+                return Err(format!(
+                    "the file: URL \"{url}\" names the host \"{host}\"; only local files can be read"
+                ));
+            }
+            &authority_and_path[slash..]
+        }
+        None => rest,
+    };
+    if !path.starts_with('/') {
+        return Err(format!(
+            "the file: URL \"{url}\" has a relative path; a file: URL must name an absolute path"
+        ));
+    }
+    percent_decode(path)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("the file: URL \"{url}\" has a malformed %-escape"))
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive_dir(path: &str) -> Location {
+        Location {
+            container: Container::Archive(Arc::from(Path::new("/x/a.csar"))),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn normalizes_file_paths_lexically() {
+        let l = Location::file(Path::new("/a/./b/../c/d.yaml"));
+        assert_eq!(l.path, "/a/c/d.yaml");
+        assert_eq!(l.parent().path, "/a/c");
+        assert_eq!(l.file_name(), "d.yaml");
+        assert_eq!(Location::file(Path::new("/top.yaml")).parent().path, "/");
+    }
+
+    #[test]
+    fn joins_relative_references_and_dot_dot() {
+        let dir = Location::file(Path::new("/a/b"));
+        assert_eq!(dir.join("c/../d.yaml").unwrap().path, "/a/b/d.yaml");
+        assert_eq!(dir.join("../../../x.yaml").unwrap().path, "/x.yaml");
+    }
+
+    #[test]
+    fn never_escapes_an_archive() {
+        let dir = archive_dir("/types");
+        assert_eq!(dir.join("../main.yaml").unwrap().path, "/main.yaml");
+        let err = dir.join("../../etc/passwd").unwrap_err();
+        assert!(err.to_string().contains("above the root"), "{err}");
+        assert!(Location::built_in_root().join("../x").is_err());
+    }
+
+    #[test]
+    fn renders_canonical_names() {
+        assert_eq!(archive_dir("/a/b.yaml").canonical(), "/x/a.csar!/a/b.yaml");
+        let built_in = Location::built_in_root().join("khutulun/p.yaml").unwrap();
+        assert_eq!(built_in.canonical(), "builtin:/khutulun/p.yaml");
+    }
+
+    #[test]
+    fn classifies_references() {
+        assert_eq!(
+            Reference::parse("https://example.com/a.yaml").unwrap(),
+            Reference::OtherUrl {
+                scheme: "https".into()
+            }
+        );
+        assert_eq!(
+            Reference::parse("file:///tmp/a%20b.yaml").unwrap(),
+            Reference::FileUrl(PathBuf::from("/tmp/a b.yaml"))
+        );
+        assert_eq!(
+            Reference::parse("file://localhost/tmp/a.yaml").unwrap(),
+            Reference::FileUrl(PathBuf::from("/tmp/a.yaml"))
+        );
+        assert!(Reference::parse("file://elsewhere/tmp/a.yaml").is_err());
+        assert!(Reference::parse("file:relative.yaml").is_err());
+        assert_eq!(
+            Reference::parse("/types/a.yaml").unwrap(),
+            Reference::FromRoot("/types/a.yaml")
+        );
+        assert_eq!(
+            Reference::parse("types/a.yaml").unwrap(),
+            Reference::Relative("types/a.yaml")
+        );
+        assert_eq!(
+            Reference::parse("C:/types/a.yaml").unwrap(),
+            Reference::Relative("C:/types/a.yaml")
+        );
+    }
+}

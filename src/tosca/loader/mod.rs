@@ -1,0 +1,520 @@
+//! The TOSCA 2.0 loader: reads an entry file (a YAML file or a CSAR) and every file it
+//! imports, transitively, each once, and hands the import graph to the type system.
+//!
+//! What it checks is what must hold before names can be resolved: every file is TOSCA 2.0
+//! (`tosca_definitions_version: tosca_2_0` as its first key), imports and repositories are well
+//! formed and point at readable TOSCA files, profile names are known, CSARs are well formed.
+//! Everything wrong is recorded in [`Problems`] and loading carries on with the rest, so one
+//! run reports every mistake.
+//!
+//! Imports are resolved as TOSCA 2.0 says: a relative `url` against the importing file's
+//! directory, a leading `/` against the root of its repository (the CSAR root; for plain
+//! files the entry file's directory; for a profile, the declaring file's directory), `../`
+//! freely except out of an archive, and `repository: name` against the importing file's
+//! `repositories`. `imports: - profile: NAME` is looked up in the [`catalog`]. Files are
+//! deduplicated by canonical location, so diamonds and cycles load each file once.
+//!
+//! There is no network client: an `http:`/`https:` URL (in an import, a repository or as the
+//! entry) is reported as `network-unsupported` ("cannot fetch URL: no network support built
+//! in"). Download the file and import it by path instead.
+
+pub mod built_in;
+pub mod catalog;
+pub mod csar;
+pub mod document;
+mod entry;
+pub mod imports;
+pub mod location;
+pub mod meta;
+pub mod repositories;
+pub mod store;
+
+#[cfg(test)]
+mod conformance_tests;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use self::catalog::Catalog;
+use self::imports::{ImportDefinition, Target};
+use self::location::{Container, Location, Reference};
+use self::repositories::Repository;
+use self::store::{ReadError, Store};
+use super::problem::Problems;
+use super::source::{FileId, Sources, Span};
+use super::value::Value;
+use super::yaml;
+
+/// Options for one load.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Directories searched (recursively) for files declaring `profile:` names, before the
+    /// entry's siblings and the built-in profiles.
+    pub profile_paths: Vec<PathBuf>,
+}
+
+/// Everything one load read: the entry file and every file it imports, transitively, each
+/// once.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The entry file.
+    pub entry: FileId,
+    /// Every loaded file, in load order (breadth first); the entry first.
+    pub files: Vec<LoadedFile>,
+    /// The CSAR's `Other-Definitions` (further service templates, for substitution), loaded
+    /// with their imports; empty for a plain file.
+    pub other_definitions: Vec<FileId>,
+}
+
+impl Loaded {
+    /// The loaded file with this id.
+    pub fn file(&self, id: FileId) -> Option<&LoadedFile> {
+        self.files.iter().find(|f| f.id == id)
+    }
+}
+
+/// One loaded TOSCA file.
+#[derive(Clone, Debug)]
+pub struct LoadedFile {
+    /// Its id in [`Sources`].
+    pub id: FileId,
+    /// The parsed document (a map).
+    pub root: Value,
+    /// Its canonical location: a path, `archive.csar!/inner/path` or `builtin:/path`.
+    pub location: String,
+    /// The `profile:` name this file declares, if any. The files it imports belong to this
+    /// profile too, unless they declare another name (a nested profile name overrides the
+    /// importer's); the type system derives that by walking [`LoadedFile::imports`].
+    pub profile: Option<String>,
+    /// What this file imports, resolved, in the order written. A profile import that several
+    /// files declare gives one entry per file, all with the same namespace and span.
+    pub imports: Vec<Import>,
+}
+
+/// One resolved import.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// The imported file.
+    pub file: FileId,
+    /// The namespace the importing file sees its names under, if any.
+    pub namespace: Option<String>,
+    /// Where the import definition is written.
+    pub span: Span,
+}
+
+/// Loads `entry` (a YAML file path, a CSAR archive path, or a `file:` URL) and everything it
+/// imports. Returns `None` only when the entry itself cannot be read or parsed; every
+/// problem is in `problems`.
+pub fn load(
+    entry: &str,
+    options: &LoadOptions,
+    sources: &Sources,
+    problems: &mut Problems,
+) -> Option<Loaded> {
+    let mut store = Store::default();
+    let opened = entry::open(entry, &mut store, sources, problems)?;
+    Loader::new(options, sources, problems, store, &opened.location).run(opened)
+}
+
+/// Loads an in-memory text as the entry, as if it were the file `name` (which need not
+/// exist): relative imports resolve against `name`'s directory. For tests, fuzzing and
+/// benches.
+pub fn load_text(
+    name: &str,
+    text: &str,
+    options: &LoadOptions,
+    sources: &Sources,
+    problems: &mut Problems,
+) -> Option<Loaded> {
+    let location = Location::file(Path::new(name)).resolved();
+    let opened = entry::Opened {
+        root: location.parent(),
+        location,
+        text: text.to_string(),
+        other_definitions: Vec::new(),
+    };
+    Loader::new(
+        options,
+        sources,
+        problems,
+        Store::default(),
+        &opened.location,
+    )
+    .run(opened)
+}
+
+/// Where an import is written, for problems about its target.
+struct Site {
+    span: Span,
+    path: String,
+}
+
+/// What is known about a canonical location.
+enum Known {
+    /// Loaded as `files[index]`.
+    Loaded(usize),
+    /// Read and found unusable (its problems are already reported).
+    Unusable,
+}
+
+/// Per-file state the result does not need.
+struct Context {
+    location: Location,
+    /// The root a leading `/` refers to.
+    root: Location,
+}
+
+struct Loader<'a> {
+    sources: &'a Sources,
+    problems: &'a mut Problems,
+    store: Store,
+    catalog: Catalog,
+    files: Vec<LoadedFile>,
+    contexts: Vec<Context>,
+    known: HashMap<String, Known>,
+    pending: VecDeque<usize>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(
+        options: &LoadOptions,
+        sources: &'a Sources,
+        problems: &'a mut Problems,
+        store: Store,
+        entry: &Location,
+    ) -> Self {
+        let siblings = match &entry.container {
+            Container::Archive(archive) => Location::archive_root(archive.clone()),
+            _ => entry.parent(),
+        };
+        Loader {
+            sources,
+            problems,
+            store,
+            catalog: Catalog::new(options.profile_paths.clone(), Some(siblings)),
+            files: Vec::new(),
+            contexts: Vec::new(),
+            known: HashMap::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn run(mut self, opened: entry::Opened) -> Option<Loaded> {
+        let entry = self.add(opened.location, opened.root.clone(), opened.text, None)?;
+        self.drain();
+        let mut other_definitions = Vec::new();
+        for (path, span) in opened.other_definitions {
+            let site = Site {
+                span,
+                path: "Other-Definitions".into(),
+            };
+            let location = match opened.root.join(&path) {
+                Ok(location) => location,
+                Err(e) => {
+                    self.report_at(&site, "invalid-csar", e.to_string());
+                    continue;
+                }
+            };
+            if let Some(index) = self.import(location, opened.root.clone(), &site) {
+                other_definitions.push(self.files[index].id);
+            }
+            self.drain();
+        }
+        Some(Loaded {
+            entry: self.files[entry].id,
+            files: self.files,
+            other_definitions,
+        })
+    }
+
+    /// Resolves the imports of every loaded file not yet looked at.
+    fn drain(&mut self) {
+        while let Some(index) = self.pending.pop_front() {
+            self.resolve_imports(index);
+        }
+    }
+
+    /// Registers, parses and checks one file's text. `site` is the import that led here
+    /// (`None` for the entry); a file that is not TOSCA is reported there and not loaded.
+    fn add(
+        &mut self,
+        location: Location,
+        root: Location,
+        text: String,
+        site: Option<&Site>,
+    ) -> Option<usize> {
+        let key = location.canonical();
+        let id = self.sources.add(key.clone(), text.clone());
+        let document = match yaml::parse(&text, id) {
+            Ok(document) => document,
+            Err(e) => {
+                self.problems.report("yaml-syntax", e.span, "", e.message);
+                self.known.insert(key, Known::Unusable);
+                return None;
+            }
+        };
+        if let Some(site) = site
+            && !document::is_tosca(&document)
+        {
+            let found = if document.as_map().is_some() {
+                format!("a map without {}", document::VERSION_KEY)
+            } else {
+                format!("a {}", document.kind_name())
+            };
+            self.report_at(
+                site,
+                "import-not-tosca",
+                format!(
+                    "{key} is not a TOSCA file: expected a map starting with {}, found {found}",
+                    document::VERSION_KEY
+                ),
+            );
+            self.known.insert(key, Known::Unusable);
+            return None;
+        }
+        let profile = document::check(&document, self.problems);
+        let index = self.files.len();
+        self.files.push(LoadedFile {
+            id,
+            root: document,
+            location: key.clone(),
+            profile,
+            imports: Vec::new(),
+        });
+        self.contexts.push(Context { location, root });
+        self.known.insert(key, Known::Loaded(index));
+        self.pending.push_back(index);
+        Some(index)
+    }
+
+    /// Loads (or finds already loaded) the file at `location`, reporting at `site` if it
+    /// cannot be read.
+    fn import(&mut self, location: Location, root: Location, site: &Site) -> Option<usize> {
+        let location = location.resolved();
+        match self.known.get(&location.canonical()) {
+            Some(Known::Loaded(index)) => return Some(*index),
+            Some(Known::Unusable) => return None,
+            None => {}
+        }
+        match self.store.read(&location) {
+            Ok(text) => self.add(location, root, text, Some(site)),
+            Err(e) => {
+                let code = match e {
+                    ReadError::NotFound(_) => "import-not-found",
+                    _ => "import-unreadable",
+                };
+                self.report_at(site, code, format!("cannot import: {e}"));
+                None
+            }
+        }
+    }
+
+    fn resolve_imports(&mut self, index: usize) {
+        let root = &self.files[index].root;
+        let definitions = imports::read(root, self.problems);
+        let repositories = repositories::read(root, self.problems);
+        let mut resolved = Vec::new();
+        for definition in definitions {
+            let site = Site {
+                span: definition.span,
+                path: definition.path.clone(),
+            };
+            let targets = match &definition.target {
+                Target::Url {
+                    url,
+                    span,
+                    repository,
+                } => {
+                    let site = Site {
+                        span: *span,
+                        path: format!("{}.url", definition.path),
+                    };
+                    self.locate_url(index, url, repository.as_ref(), &repositories, &definition)
+                        .and_then(|(location, root)| self.import(location, root, &site))
+                        .into_iter()
+                        .collect()
+                }
+                Target::Profile { name, span } => {
+                    let site = Site {
+                        span: *span,
+                        path: format!("{}.profile", definition.path),
+                    };
+                    self.import_profile(name, &site)
+                }
+            };
+            resolved.extend(targets.into_iter().map(|target: usize| Import {
+                file: self.files[target].id,
+                namespace: definition.namespace.clone(),
+                span: site.span,
+            }));
+        }
+        self.files[index].imports = resolved;
+    }
+
+    /// The location (and its repository root) an import `url` names, or `None` after
+    /// reporting why it names none.
+    fn locate_url(
+        &mut self,
+        index: usize,
+        url: &str,
+        repository: Option<&(String, Span)>,
+        repositories: &[Repository],
+        definition: &ImportDefinition,
+    ) -> Option<(Location, Location)> {
+        let url_site = Site {
+            span: match &definition.target {
+                Target::Url { span, .. } => *span,
+                Target::Profile { span, .. } => *span,
+            },
+            path: format!("{}.url", definition.path),
+        };
+        let reference = match Reference::parse(url) {
+            Ok(reference) => reference,
+            Err(message) => {
+                self.report_at(&url_site, "invalid-import", message);
+                return None;
+            }
+        };
+        let context = &self.contexts[index];
+        let (base, root, relative) = match (repository, reference) {
+            (Some(_), Reference::FileUrl(_) | Reference::OtherUrl { .. }) => {
+                self.report_at(
+                    &url_site,
+                    "invalid-import",
+                    format!(
+                        "\"{url}\" is an absolute URL, so it cannot be relative to a repository; remove repository or give a relative path"
+                    ),
+                );
+                return None;
+            }
+            (Some((name, span)), Reference::FromRoot(path) | Reference::Relative(path)) => {
+                let site = Site {
+                    span: *span,
+                    path: format!("{}.repository", definition.path),
+                };
+                let Some(found) = repositories.iter().find(|r| &r.name == name) else {
+                    let known: Vec<&str> = repositories.iter().map(|r| r.name.as_str()).collect();
+                    self.report_at(
+                        &site,
+                        "unknown-repository",
+                        format!(
+                            "this file defines no repository named \"{name}\" (it defines: {})",
+                            if known.is_empty() {
+                                "none".into()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    );
+                    return None;
+                };
+                let repository_site = Site {
+                    span: found.url_span,
+                    path: format!("repositories.{name}.url"),
+                };
+                let directory = self.locate_directory(index, &found.url, &repository_site)?;
+                (directory.clone(), directory, path)
+            }
+            (None, Reference::FileUrl(path)) => {
+                let location = Location::file(&path);
+                let root = location.parent();
+                return Some((location, root));
+            }
+            (None, Reference::OtherUrl { scheme }) => {
+                self.report_unfetchable(&url_site, url, &scheme);
+                return None;
+            }
+            (None, Reference::FromRoot(path)) => (context.root.clone(), context.root.clone(), path),
+            (None, Reference::Relative(path)) => {
+                (context.location.parent(), context.root.clone(), path)
+            }
+        };
+        match base.join(relative) {
+            Ok(location) => Some((location, root)),
+            Err(e) => {
+                self.report_at(&url_site, "invalid-import", e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The directory a repository `url` names: a `file:` URL, or a path relative to the
+    /// defining file (a leading `/` from its repository root).
+    fn locate_directory(&mut self, index: usize, url: &str, site: &Site) -> Option<Location> {
+        let context = &self.contexts[index];
+        let directory = match Reference::parse(url) {
+            Err(message) => {
+                self.report_at(site, "invalid-repository", message);
+                return None;
+            }
+            Ok(Reference::FileUrl(path)) => Ok(Location::file(&path)),
+            Ok(Reference::OtherUrl { scheme }) => {
+                self.report_unfetchable(site, url, &scheme);
+                return None;
+            }
+            Ok(Reference::FromRoot(path)) => context.root.join(path),
+            Ok(Reference::Relative(path)) => context.location.parent().join(path),
+        };
+        match directory {
+            Ok(directory) => Some(directory),
+            Err(e) => {
+                self.report_at(site, "invalid-repository", e.to_string());
+                None
+            }
+        }
+    }
+
+    fn report_unfetchable(&mut self, site: &Site, url: &str, scheme: &str) {
+        if scheme == "http" || scheme == "https" {
+            self.report_at(
+                site,
+                "network-unsupported",
+                format!(
+                    "cannot fetch URL \"{url}\": no network support built in; download the file and import it by path"
+                ),
+            );
+        } else {
+            self.report_at(
+                site,
+                "unsupported-url",
+                format!(
+                    "cannot read \"{url}\": the {scheme}: scheme is not supported; use a path or a file: URL"
+                ),
+            );
+        }
+    }
+
+    /// Loads every file declaring the profile `name`.
+    fn import_profile(&mut self, name: &str, site: &Site) -> Vec<usize> {
+        let declaring = self.catalog.find(name, &self.store);
+        if declaring.is_empty() {
+            let known = self.catalog.names(&self.store);
+            self.report_at(
+                site,
+                "unknown-profile",
+                format!(
+                    "no profile named \"{name}\" is known (searched the profile paths, the files next to the entry and the built-in profiles; known: {})",
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                ),
+            );
+            return Vec::new();
+        }
+        declaring
+            .into_iter()
+            .filter_map(|location| {
+                let root = match &location.container {
+                    Container::Archive(archive) => Location::archive_root(archive.clone()),
+                    _ => location.parent(),
+                };
+                self.import(location, root, site)
+            })
+            .collect()
+    }
+
+    fn report_at(&mut self, site: &Site, code: &'static str, message: String) {
+        self.problems
+            .report(code, site.span, site.path.clone(), message);
+    }
+}

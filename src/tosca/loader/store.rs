@@ -1,0 +1,241 @@
+//! Reading files from the three containers: the file system, opened archives, and the
+//! built-in profiles.
+//!
+//! Archives are opened once per load and kept in memory, so every import inside a CSAR is a
+//! map lookup. There is no network client: an `http(s):` import is reported as such by the
+//! loader rather than fetched (see [`super`]).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::built_in;
+use super::csar::{self, Archive, ArchiveError};
+use super::location::{Container, Location};
+
+/// Why a file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Nothing is there.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// A directory is there.
+    #[error("{0} is a directory, not a file")]
+    Directory(String),
+    /// The bytes are not UTF-8.
+    #[error("{0} is not UTF-8 text")]
+    NotText(String),
+    /// An archive is there, where a YAML file was expected.
+    #[error("{0} is an archive; only the file given to load may be a CSAR")]
+    Archive(String),
+    /// The operating system refused.
+    #[error("cannot read {0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+/// Why an archive cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// It cannot be read at all.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// It is not a well-formed archive.
+    #[error("{path} is not a valid CSAR: {source}")]
+    Archive {
+        /// The archive.
+        path: String,
+        /// What is wrong with it.
+        source: ArchiveError,
+    },
+}
+
+/// The containers of one load.
+#[derive(Debug, Default)]
+pub struct Store {
+    archives: HashMap<Arc<Path>, Archive>,
+}
+
+impl Store {
+    /// The raw bytes of a file on the local file system.
+    pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
+        let name = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => return Err(ReadError::Directory(name)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ReadError::NotFound(name));
+            }
+            _ => {}
+        }
+        std::fs::read(path).map_err(|e| ReadError::Io(name, e))
+    }
+
+    /// Adds an archive read from `bytes` (already recognised as `format`) and returns the
+    /// key its locations use.
+    pub fn add_archive(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        format: csar::Format,
+    ) -> Result<Arc<Path>, OpenError> {
+        let archive = Archive::read(bytes, format).map_err(|source| OpenError::Archive {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let key: Arc<Path> = Arc::from(path);
+        self.archives.insert(key.clone(), archive);
+        Ok(key)
+    }
+
+    /// The text of a YAML file.
+    pub fn read(&self, location: &Location) -> Result<String, ReadError> {
+        let name = location.canonical();
+        let bytes = match &location.container {
+            Container::FileSystem => {
+                let path = Path::new(&location.path);
+                let bytes = Self::read_bytes(path)?;
+                if csar::detect(&bytes, path).is_some() {
+                    return Err(ReadError::Archive(name));
+                }
+                bytes
+            }
+            Container::Archive(archive) => {
+                let archive = self
+                    .archives
+                    .get(archive)
+                    .ok_or_else(|| ReadError::NotFound(archive.display().to_string()))?;
+                match archive.get(&location.path) {
+                    Some(bytes) => bytes.to_vec(),
+                    None if archive.paths().any(|p| is_under(p, &location.path)) => {
+                        return Err(ReadError::Directory(name));
+                    }
+                    None => return Err(ReadError::NotFound(name)),
+                }
+            }
+            Container::BuiltIn => {
+                return built_in::get(&location.path)
+                    .map(str::to_string)
+                    .ok_or(ReadError::NotFound(name));
+            }
+        };
+        String::from_utf8(bytes).map_err(|_| ReadError::NotText(name))
+    }
+
+    /// The YAML files (`.yaml`, `.yml`) in a directory, sorted; with `recursive`, also those
+    /// in every directory below it (symbolic links to directories are not followed, so a
+    /// link loop cannot trap the scan). Unreadable directories are skipped.
+    pub fn yaml_files(&self, directory: &Location, recursive: bool) -> Vec<Location> {
+        let mut found = match &directory.container {
+            Container::FileSystem => {
+                let mut found = Vec::new();
+                walk(Path::new(&directory.path), recursive, &mut found);
+                found
+            }
+            Container::Archive(key) => self.archives.get(key).map_or_else(Vec::new, |archive| {
+                archive
+                    .paths()
+                    .filter(|p| in_directory(p, &directory.path, recursive) && is_yaml(p))
+                    .map(|p| Location {
+                        container: directory.container.clone(),
+                        path: p.to_string(),
+                    })
+                    .collect()
+            }),
+            Container::BuiltIn => built_in::paths()
+                .filter(|p| in_directory(p, &directory.path, recursive) && is_yaml(p))
+                .map(|p| Location {
+                    container: Container::BuiltIn,
+                    path: p.to_string(),
+                })
+                .collect(),
+        };
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        found
+    }
+}
+
+fn walk(directory: &Path, recursive: bool, found: &mut Vec<Location>) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if file_type.is_dir() {
+            if recursive {
+                walk(&path, recursive, found);
+            }
+        } else if is_yaml(&path.to_string_lossy()) && path.is_file() {
+            found.push(Location::file(&path));
+        }
+    }
+}
+
+/// Whether a name ends in `.yaml` or `.yml`.
+pub fn is_yaml(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml")
+}
+
+/// Whether `path` is a file directly in `directory` (or anywhere below, with `recursive`).
+fn in_directory(path: &str, directory: &str, recursive: bool) -> bool {
+    let prefix = directory.trim_end_matches('/');
+    match path.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) {
+        Some(rest) => recursive || !rest.contains('/'),
+        None => false,
+    }
+}
+
+fn is_under(path: &str, directory: &str) -> bool {
+    in_directory(path, directory, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_directory_membership() {
+        assert!(in_directory("/a.yaml", "/", false));
+        assert!(!in_directory("/d/a.yaml", "/", false));
+        assert!(in_directory("/d/a.yaml", "/", true));
+        assert!(in_directory("/d/a.yaml", "/d", false));
+        assert!(!in_directory("/dd/a.yaml", "/d", true));
+    }
+
+    #[test]
+    fn lists_yaml_files_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for name in ["a.yaml", "b.YML", "c.txt", "sub/d.yaml"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let store = Store::default();
+        let root = Location::file(dir.path());
+        let names = |found: Vec<Location>| -> Vec<String> {
+            found
+                .iter()
+                .map(|l| l.path[root.path.len()..].to_string())
+                .collect()
+        };
+        assert_eq!(names(store.yaml_files(&root, false)), ["/a.yaml", "/b.YML"]);
+        assert_eq!(
+            names(store.yaml_files(&root, true)),
+            ["/a.yaml", "/b.YML", "/sub/d.yaml"]
+        );
+    }
+
+    #[test]
+    fn reports_missing_files_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::default();
+        let missing = Location::file(&dir.path().join("nope.yaml"));
+        assert!(matches!(store.read(&missing), Err(ReadError::NotFound(_))));
+        let directory = Location::file(dir.path());
+        assert!(matches!(
+            store.read(&directory),
+            Err(ReadError::Directory(_))
+        ));
+    }
+}
