@@ -575,3 +575,32 @@ fn csar_problems_are_clear() {
     assert!(r.loaded.is_none());
     assert_eq!(r.codes(), [("invalid-csar", String::new())]);
 }
+
+#[test]
+fn the_built_in_khutulun_profile_loads_by_name() {
+    if !built_in::paths().any(|p| p.starts_with("/khutulun/")) {
+        println!("skipped: profiles/khutulun is not in this checkout");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sources = Sources::default();
+    let mut problems = Problems::new();
+    let loaded = load_text(
+        dir.path().join("main.yaml").to_str().unwrap(),
+        &format!("{V}imports:\n- profile: khutulun\n  namespace: k\n"),
+        &LoadOptions::default(),
+        &sources,
+        &mut problems,
+    )
+    .unwrap();
+    assert!(problems.is_empty(), "{}", problems.render_text(&sources));
+    let imported = &loaded.files[0].imports;
+    assert!(!imported.is_empty());
+    assert!(imported.iter().all(|i| i.namespace.as_deref() == Some("k")));
+    let profile = loaded
+        .files
+        .iter()
+        .find(|f| f.location == "builtin:/khutulun/profile.yaml")
+        .expect("the profile's main file is loaded");
+    assert_eq!(profile.profile.as_deref(), Some("khutulun"));
+}
