@@ -15,6 +15,7 @@ mod version;
 
 pub use error::DataError;
 pub use number::Number;
+pub(crate) use primitive::describe;
 pub use primitive::{Primitive, check_primitive};
 pub use scalar::{Scalar, ScalarNumberType, ScalarUnits};
 pub use timestamp::Timestamp;

@@ -7,9 +7,11 @@
 //! through its [`Context`] while this module computes every other built-in.
 
 mod error;
+mod eval;
 mod signature;
 mod syntax;
 
 pub use error::{FunctionError, FunctionSyntaxError};
+pub use eval::{Context, NoGraph, TypeHint, Typed, evaluate, evaluate_args, needs_runtime};
 pub use signature::{BUILTINS, Builtin, builtin, check_call, check_expr};
 pub use syntax::{Call, Expr, parse_expr};
