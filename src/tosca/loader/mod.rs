@@ -73,6 +73,22 @@ impl Loaded {
     pub fn file(&self, id: FileId) -> Option<&LoadedFile> {
         self.files.iter().find(|f| f.id == id)
     }
+
+    /// The profile a file's names belong to: the name it declares, or else the profile of
+    /// the file that first imported it (in load order), so a profile's helper files belong to
+    /// it while a nested profile keeps its own name.
+    pub fn profile_of(&self, id: FileId) -> Option<&str> {
+        let mut effective: HashMap<FileId, Option<&str>> = HashMap::new();
+        for file in &self.files {
+            let inherited = effective.get(&file.id).copied().flatten();
+            let own = file.profile.as_deref().or(inherited);
+            effective.insert(file.id, own);
+            for import in &file.imports {
+                effective.entry(import.file).or_insert(own);
+            }
+        }
+        effective.get(&id).copied().flatten()
+    }
 }
 
 /// One loaded TOSCA file.
@@ -246,8 +262,9 @@ impl<'a> Loader<'a> {
         site: Option<&Site>,
     ) -> Option<usize> {
         let key = location.canonical();
-        let id = self.sources.add(key.clone(), text.clone());
-        let document = match yaml::parse(&text, id) {
+        let id = self.sources.add(key.clone(), text);
+        let source = self.sources.get(id).expect("just added");
+        let document = match yaml::parse(&source.text, id) {
             Ok(document) => document,
             Err(e) => {
                 self.problems.report("yaml-syntax", e.span, "", e.message);

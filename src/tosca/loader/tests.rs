@@ -394,6 +394,42 @@ fn profiles_come_from_profile_paths_and_siblings() {
         r.by_suffix("sibling.yaml").profile.as_deref(),
         Some("org.sibling:1")
     );
+    let loaded = r.loaded();
+    assert_eq!(
+        r.by_suffix("types.yaml").profile,
+        None,
+        "it declares none itself"
+    );
+    assert_eq!(
+        loaded.profile_of(r.by_suffix("types.yaml").id),
+        Some("org.x:1")
+    );
+    assert_eq!(loaded.profile_of(loaded.entry), None);
+}
+
+#[test]
+fn a_nested_profile_keeps_its_own_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "outer.yaml",
+        &format!("{}imports: [inner.yaml, helper.yaml]\n", declares("outer")),
+    );
+    write(
+        dir.path(),
+        "inner.yaml",
+        &format!("{}imports: [deep.yaml]\n", declares("inner")),
+    );
+    write(dir.path(), "helper.yaml", V);
+    write(dir.path(), "deep.yaml", V);
+    let r = run(&dir.path().join("outer.yaml"));
+    r.assert_clean();
+    let loaded = r.loaded();
+    let of = |suffix: &str| loaded.profile_of(r.by_suffix(suffix).id);
+    assert_eq!(of("/outer.yaml"), Some("outer"));
+    assert_eq!(of("/helper.yaml"), Some("outer"));
+    assert_eq!(of("/inner.yaml"), Some("inner"));
+    assert_eq!(of("/deep.yaml"), Some("inner"));
 }
 
 #[test]
