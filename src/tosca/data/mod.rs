@@ -6,6 +6,7 @@
 //! caller against their `entry_schema`/`key_schema`. No function converts one type to another:
 //! TOSCA forbids it (an unquoted `0.1` is a float, never a string).
 
+mod bytes;
 mod error;
 mod number;
 mod primitive;
@@ -13,6 +14,7 @@ mod scalar;
 mod timestamp;
 mod version;
 
+pub use bytes::decode_bytes;
 pub use error::DataError;
 pub use number::Number;
 pub(crate) use primitive::describe;

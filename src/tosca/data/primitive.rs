@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-
+use super::bytes::decode_bytes;
 use super::error::DataError;
 use super::scalar::split_scalar_text;
 use super::timestamp::Timestamp;
@@ -135,19 +134,7 @@ pub fn check_primitive(primitive: Primitive, value: &Value) -> Result<(), DataEr
         (Primitive::Float, _) => wrong("a float"),
         (Primitive::Boolean, ValueKind::Bool(_)) => Ok(()),
         (Primitive::Boolean, _) => wrong("a boolean (unquoted lowercase true or false)"),
-        (Primitive::Bytes, ValueKind::String(text)) => {
-            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(compact.as_bytes())
-                .map(|_| ())
-                .map_err(|e| {
-                    DataError::new(
-                        value.span,
-                        format!("expected bytes as a Base64 string, but this string is not valid Base64 ({e})"),
-                    )
-                })
-        }
-        (Primitive::Bytes, _) => wrong("bytes as a Base64 string"),
+        (Primitive::Bytes, _) => decode_bytes(value).map(|_| ()),
         (Primitive::Nil, ValueKind::Null) => Ok(()),
         (Primitive::Nil, _) => wrong("null (the only nil value)"),
         (Primitive::Timestamp, _) => Timestamp::from_value(value).map(|_| ()),

@@ -16,7 +16,8 @@ use super::error::FunctionError;
 use super::signature::builtin;
 use super::syntax::{Call, Expr};
 use crate::tosca::data::{
-    Number, Scalar, ScalarNumberType, ScalarUnits, Timestamp, Version, describe,
+    Number, Primitive, Scalar, ScalarNumberType, ScalarUnits, Timestamp, Version, decode_bytes,
+    describe,
 };
 use crate::tosca::value::{Value, ValueKind};
 
@@ -29,6 +30,21 @@ pub enum TypeHint {
     Timestamp,
     /// The value is of a concrete scalar type with these units.
     Scalar(Arc<ScalarUnits>),
+    /// The value is of type `bytes`: `$length` counts decoded bytes, not characters.
+    Bytes,
+}
+
+impl TypeHint {
+    /// The hint values of a built-in type need, if any (scalars need their units: build
+    /// [`TypeHint::Scalar`] from the concrete type's [`ScalarUnits`]).
+    pub fn for_primitive(primitive: Primitive) -> Option<TypeHint> {
+        match primitive {
+            Primitive::Version => Some(TypeHint::Version),
+            Primitive::Timestamp => Some(TypeHint::Timestamp),
+            Primitive::Bytes => Some(TypeHint::Bytes),
+            _ => None,
+        }
+    }
 }
 
 /// A value with, when its type is known to need one, a hint on how to read it.
@@ -151,7 +167,7 @@ fn compute(call: &Call, ctx: &mut dyn Context) -> Result<Typed, FunctionError> {
         _ => {}
     }
     let args = evaluate_args(call, ctx)?;
-    let f = Fn { call, args: &args };
+    let f = Computation { call, args: &args };
     match call.name.as_str() {
         "not" => boolean(!as_bool(call, &args[0])?),
         "xor" => boolean(as_bool(call, &args[0])? != as_bool(call, &args[1])?),
@@ -205,6 +221,11 @@ fn compute(call: &Call, ctx: &mut dyn Context) -> Result<Typed, FunctionError> {
         }
         "length" => {
             let n = match &args[0].value.kind {
+                ValueKind::String(_) if args[0].hint == Some(TypeHint::Bytes) => {
+                    decode_bytes(&args[0].value)
+                        .map_err(|e| f.error(format!("cannot count bytes: {e}")))?
+                        .len()
+                }
                 ValueKind::String(s) => s.chars().count(),
                 ValueKind::List(l) => l.len(),
                 ValueKind::Map(m) => m.len(),
@@ -277,7 +298,7 @@ fn compute(call: &Call, ctx: &mut dyn Context) -> Result<Typed, FunctionError> {
 }
 
 /// One built-in call being computed, with its evaluated arguments.
-struct Fn<'a> {
+struct Computation<'a> {
     call: &'a Call,
     args: &'a [Typed],
 }
@@ -309,7 +330,7 @@ enum Operand {
     Scalar(Scalar),
 }
 
-impl Fn<'_> {
+impl Computation<'_> {
     fn error(&self, message: String) -> FunctionError {
         FunctionError::new(self.call.span, format!("{} {message}", self.call))
     }
@@ -400,7 +421,7 @@ impl Fn<'_> {
                 Comparable::Timestamp(Timestamp::from_value(value).map_err(fail)?)
             }
             Some(TypeHint::Scalar(units)) => Comparable::Scalar(units.parse(value).map_err(fail)?),
-            None => match &value.kind {
+            Some(TypeHint::Bytes) | None => match &value.kind {
                 ValueKind::Integer(i) => Comparable::Number(Number::Integer(*i)),
                 ValueKind::Float(x) => Comparable::Number(Number::Float(*x)),
                 ValueKind::String(s) => Comparable::Text(s),
@@ -1084,6 +1105,28 @@ mod tests {
         assert!(err.message.contains("cannot mix scalars"), "{err}");
         let err = eval("{ $sum: [ 1 kB, 2 kB ] }").unwrap_err();
         assert!(err.message.contains("as argument 1"), "{err}");
+    }
+
+    #[test]
+    fn bytes_have_a_byte_length() {
+        let mut ctx = Ctx {
+            inputs: vec![(
+                "blob",
+                Typed::hinted(Value::string("aGVsbG8h"), TypeHint::Bytes),
+            )],
+            ..Ctx::default()
+        };
+        let found = eval_with(&mut ctx, "{ $length: [ { $get_input: blob } ] }").unwrap();
+        assert_eq!(found.value.as_i64(), Some(6));
+        assert_eq!(
+            eval("{ $length: [ aGVsbG8h ] }").unwrap(),
+            serde_json::json!(8)
+        );
+        assert_eq!(
+            TypeHint::for_primitive(Primitive::Bytes),
+            Some(TypeHint::Bytes)
+        );
+        assert_eq!(TypeHint::for_primitive(Primitive::String), None);
     }
 
     #[test]
