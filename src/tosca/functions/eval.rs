@@ -13,7 +13,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::error::FunctionError;
-use super::signature::builtin;
+use super::signature::{builtin, check_call};
 use super::syntax::{Call, Expr};
 use crate::tosca::data::{
     Number, Primitive, Scalar, ScalarNumberType, ScalarUnits, Timestamp, Version, decode_bytes,
@@ -150,6 +150,8 @@ pub fn evaluate(expr: &Expr, ctx: &mut dyn Context) -> Result<Typed, FunctionErr
 }
 
 fn compute(call: &Call, ctx: &mut dyn Context) -> Result<Typed, FunctionError> {
+    // The argument count is checked first so that every branch below may index its arguments.
+    check_call(call, &|_| false)?;
     let span = call.span;
     let boolean = |b: bool| Ok(Typed::plain(Value::at(ValueKind::Bool(b), span)));
     // The boolean connectives evaluate lazily, so they short-circuit.
