@@ -108,6 +108,7 @@ impl Catalog {
                     index.entry(name).or_default().push(location);
                 }
             }
+            tracing::debug!(place, profiles = ?index.keys().collect::<Vec<_>>(), "scanned for profiles");
             self.indexes[place] = Some(index);
         }
         self.indexes[place].as_ref().expect("just filled")

@@ -171,8 +171,9 @@ struct Site {
 enum Known {
     /// Loaded as `files[index]`.
     Loaded(usize),
-    /// Read and found unusable (its problems are already reported).
-    Unusable,
+    /// Read and found unusable: its syntax errors are already reported; a file that is not
+    /// TOSCA carries the message to report at every import of it.
+    Unusable(Option<String>),
 }
 
 /// Per-file state the result does not need.
@@ -205,6 +206,19 @@ impl<'a> Loader<'a> {
             Container::Archive(archive) => Location::archive_root(archive.clone()),
             _ => entry.parent(),
         };
+        for path in &options.profile_paths {
+            if !path.is_dir() {
+                problems.report(
+                    "profile-path-not-found",
+                    Span::NONE,
+                    "",
+                    format!(
+                        "the profile path {} is not a directory; give a directory holding profile files",
+                        path.display()
+                    ),
+                );
+            }
+        }
         Loader {
             sources,
             problems,
@@ -268,7 +282,7 @@ impl<'a> Loader<'a> {
             Ok(document) => document,
             Err(e) => {
                 self.problems.report("yaml-syntax", e.span, "", e.message);
-                self.known.insert(key, Known::Unusable);
+                self.known.insert(key, Known::Unusable(None));
                 return None;
             }
         };
@@ -280,19 +294,17 @@ impl<'a> Loader<'a> {
             } else {
                 format!("a {}", document.kind_name())
             };
-            self.report_at(
-                site,
-                "import-not-tosca",
-                format!(
-                    "{key} is not a TOSCA file: expected a map starting with {}, found {found}",
-                    document::VERSION_KEY
-                ),
+            let message = format!(
+                "{key} is not a TOSCA file: expected a map starting with {}, found {found}",
+                document::VERSION_KEY
             );
-            self.known.insert(key, Known::Unusable);
+            self.report_at(site, "import-not-tosca", message.clone());
+            self.known.insert(key, Known::Unusable(Some(message)));
             return None;
         }
         let profile = document::check(&document, self.problems);
         let index = self.files.len();
+        tracing::debug!(file = %key, ?profile, "loaded TOSCA file");
         self.files.push(LoadedFile {
             id,
             root: document,
@@ -312,7 +324,12 @@ impl<'a> Loader<'a> {
         let location = location.resolved();
         match self.known.get(&location.canonical()) {
             Some(Known::Loaded(index)) => return Some(*index),
-            Some(Known::Unusable) => return None,
+            Some(Known::Unusable(None)) => return None,
+            Some(Known::Unusable(Some(message))) => {
+                let message = message.clone();
+                self.report_at(site, "import-not-tosca", message);
+                return None;
+            }
             None => {}
         }
         match self.store.read(&location) {

@@ -168,7 +168,12 @@ fn an_import_that_is_not_tosca_is_reported_at_the_import() {
     write(
         dir.path(),
         "main.yaml",
-        &format!("{V}imports:\n- list.yaml\n- plain.yaml\n"),
+        &format!("{V}imports:\n- list.yaml\n- plain.yaml\n- again.yaml\n"),
+    );
+    write(
+        dir.path(),
+        "again.yaml",
+        &format!("{V}imports:\n- plain.yaml\n"),
     );
     write(dir.path(), "list.yaml", "- a\n");
     write(dir.path(), "plain.yaml", "name: x\n");
@@ -177,10 +182,11 @@ fn an_import_that_is_not_tosca_is_reported_at_the_import() {
         r.codes(),
         [
             ("import-not-tosca", "imports[0].url".to_string()),
-            ("import-not-tosca", "imports[1].url".to_string())
+            ("import-not-tosca", "imports[1].url".to_string()),
+            ("import-not-tosca", "imports[0].url".to_string()),
         ]
     );
-    assert_eq!(r.loaded().files.len(), 1);
+    assert_eq!(r.loaded().files.len(), 2, "main.yaml and again.yaml");
 }
 
 #[test]
@@ -639,4 +645,16 @@ fn the_built_in_khutulun_profile_loads_by_name() {
         .find(|f| f.location == "builtin:/khutulun/profile.yaml")
         .expect("the profile's main file is loaded");
     assert_eq!(profile.profile.as_deref(), Some("khutulun"));
+}
+
+#[test]
+fn a_missing_profile_path_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "main.yaml", V);
+    let options = LoadOptions {
+        profile_paths: vec![dir.path().join("no-such-dir")],
+    };
+    let r = run_with(&dir.path().join("main.yaml"), options);
+    assert_eq!(r.codes(), [("profile-path-not-found", String::new())]);
+    assert!(r.loaded.is_some());
 }
