@@ -165,6 +165,8 @@ pub fn load_text(
 struct Site {
     span: Span,
     path: String,
+    /// What the import names, as written, for messages (empty when not useful).
+    written: String,
 }
 
 /// What is known about a canonical location.
@@ -239,6 +241,7 @@ impl<'a> Loader<'a> {
             let site = Site {
                 span,
                 path: "Other-Definitions".into(),
+                written: path.clone(),
             };
             let location = match opened.root.join(&path) {
                 Ok(location) => location,
@@ -339,7 +342,12 @@ impl<'a> Loader<'a> {
                     ReadError::NotFound(_) => "import-not-found",
                     _ => "import-unreadable",
                 };
-                self.report_at(site, code, format!("cannot import: {e}"));
+                let message = if site.written.is_empty() {
+                    format!("cannot import: {e}")
+                } else {
+                    format!("cannot import \"{}\": {e}", site.written)
+                };
+                self.report_at(site, code, message);
                 None
             }
         }
@@ -354,6 +362,7 @@ impl<'a> Loader<'a> {
             let site = Site {
                 span: definition.span,
                 path: definition.path.clone(),
+                written: String::new(),
             };
             let targets = match &definition.target {
                 Target::Url {
@@ -364,6 +373,7 @@ impl<'a> Loader<'a> {
                     let site = Site {
                         span: *span,
                         path: format!("{}.url", definition.path),
+                        written: url.clone(),
                     };
                     self.locate_url(index, url, repository.as_ref(), &repositories, &definition)
                         .and_then(|(location, root)| self.import(location, root, &site))
@@ -374,6 +384,7 @@ impl<'a> Loader<'a> {
                     let site = Site {
                         span: *span,
                         path: format!("{}.profile", definition.path),
+                        written: name.clone(),
                     };
                     self.import_profile(name, &site)
                 }
@@ -403,6 +414,7 @@ impl<'a> Loader<'a> {
                 Target::Profile { span, .. } => *span,
             },
             path: format!("{}.url", definition.path),
+            written: url.to_string(),
         };
         let reference = match Reference::parse(url) {
             Ok(reference) => reference,
@@ -427,6 +439,7 @@ impl<'a> Loader<'a> {
                 let site = Site {
                     span: *span,
                     path: format!("{}.repository", definition.path),
+                    written: name.clone(),
                 };
                 let Some(found) = repositories.iter().find(|r| &r.name == name) else {
                     let known: Vec<&str> = repositories.iter().map(|r| r.name.as_str()).collect();
@@ -434,11 +447,11 @@ impl<'a> Loader<'a> {
                         &site,
                         "unknown-repository",
                         format!(
-                            "this file defines no repository named \"{name}\" (it defines: {})",
+                            "no repository named \"{name}\" is defined in this file ({}); define it under repositories",
                             if known.is_empty() {
-                                "none".into()
+                                "it defines none".to_string()
                             } else {
-                                known.join(", ")
+                                format!("it defines {}", known.join(", "))
                             }
                         ),
                     );
@@ -447,6 +460,7 @@ impl<'a> Loader<'a> {
                 let repository_site = Site {
                     span: found.url_span,
                     path: format!("repositories.{name}.url"),
+                    written: found.url.clone(),
                 };
                 let directory = self.locate_directory(index, &found.url, &repository_site)?;
                 (directory.clone(), directory, path)
