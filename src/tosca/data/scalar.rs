@@ -857,4 +857,24 @@ mod tests {
                 .is_err()
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn integer_scalars_convert_exactly(
+            n in -1_000_000_000i64..1_000_000_000,
+            prefix in proptest::sample::select(vec![("", 1i64), ("k", 1000), ("Ki", 1024), ("M", 1_000_000)]),
+            other in -1_000_000i64..1_000_000,
+        ) {
+            let size = define("{ B: 1 }", Some("{ \"\": 1, k: 1000, Ki: 1024, M: 1000000 }"), None, Some("integer"))
+                .expect("valid units");
+            let (name, multiplier) = prefix;
+            let scalar = parse(&size, &format!("{n} {name}B")).expect("parses");
+            proptest::prop_assert_eq!(scalar.amount, Number::Integer(n * multiplier));
+            let bytes = parse(&size, &format!("{other} B")).expect("parses");
+            proptest::prop_assert_eq!(
+                scalar.compare(&bytes),
+                Some((n * multiplier).cmp(&other))
+            );
+        }
+    }
 }

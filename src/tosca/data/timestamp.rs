@@ -226,4 +226,22 @@ mod tests {
         assert!(Timestamp::from_value(&Value::new(ValueKind::Integer(5))).is_err());
         assert!(Timestamp::from_value(&Value::string("2001-12-14T21:59:43Z")).is_ok());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn formatted_instants_parse_to_the_same_instant(
+            seconds in 0i64..4_102_444_800,
+            nanos in 0u32..1_000_000_000,
+            offset_minutes in -1439i32..1440,
+        ) {
+            let offset = chrono::FixedOffset::east_opt(offset_minutes * 60).expect("in range");
+            let instant = DateTime::from_timestamp(seconds, nanos).expect("in range");
+            let text = instant.with_timezone(&offset).to_rfc3339();
+            let parsed: Timestamp = text.parse().expect("chrono's RFC 3339 parses");
+            proptest::prop_assert_eq!(parsed.utc(), instant);
+            let later = DateTime::from_timestamp(seconds + 1, nanos).expect("in range");
+            let later: Timestamp = later.to_rfc3339().parse().expect("parses");
+            proptest::prop_assert!(parsed < later);
+        }
+    }
 }

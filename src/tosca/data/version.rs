@@ -252,4 +252,28 @@ mod tests {
         assert!(err.message.contains("quote it"), "{err}");
         assert!(Version::from_value(&Value::new(ValueKind::Integer(2))).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn display_and_parse_round_trip(
+            major in 0u64..1000,
+            minor in 0u64..1000,
+            fix in proptest::option::of(0u64..1000),
+            qualifier in proptest::option::of("[a-z][a-z0-9_]{0,8}"),
+            build in proptest::option::of(0u64..1000),
+        ) {
+            // The grammar nests: a qualifier needs a fix, a build needs a qualifier.
+            let qualifier = fix.and(qualifier);
+            let build = qualifier.as_ref().and(build);
+            let version = Version { major, minor, fix, qualifier, build };
+            let text = version.to_string();
+            let parsed: Version = text.parse().expect("displayed versions parse");
+            proptest::prop_assert_eq!(parsed.to_string(), text);
+            proptest::prop_assert_eq!(&parsed, &version);
+            if version.qualifier.is_some() {
+                let release = Version { qualifier: None, build: None, ..version.clone() };
+                proptest::prop_assert!(version < release);
+            }
+        }
+    }
 }
