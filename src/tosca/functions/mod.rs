@@ -6,6 +6,7 @@
 //! expressions with [`evaluate`], answering the graph functions (`$get_input`, `$get_property`…)
 //! through its [`Context`] while this module computes every other built-in.
 
+mod deferred;
 mod error;
 mod eval;
 mod nested;
@@ -13,6 +14,7 @@ mod signature;
 mod syntax;
 mod validation;
 
+pub use deferred::partially_evaluate;
 pub use error::{FunctionError, FunctionSyntaxError};
 pub use eval::{Context, NoGraph, TypeHint, Typed, evaluate, evaluate_args, needs_runtime};
 pub use nested::nested_value;
