@@ -782,7 +782,11 @@ mod tests {
             match call.name.as_str() {
                 "value" => self.value.clone().map(Ok),
                 "get_input" => Some(evaluate_args(call, self).and_then(|args| {
-                    let name = args[0].value.as_str().unwrap_or_default().to_string();
+                    let name = args
+                        .first()
+                        .and_then(|a| a.value.as_str())
+                        .unwrap_or_default()
+                        .to_string();
                     self.inputs
                         .iter()
                         .find(|(n, _)| *n == name)
@@ -790,7 +794,10 @@ mod tests {
                         .ok_or_else(|| FunctionError::new(call.span, format!("no input {name}")))
                 })),
                 "twice" => Some(evaluate_args(call, self).map(|args| {
-                    let n = args[0].value.as_i64().unwrap_or_default();
+                    let n = args
+                        .first()
+                        .and_then(|a| a.value.as_i64())
+                        .unwrap_or_default();
                     Typed::plain(Value::new(ValueKind::Integer(2 * n)))
                 })),
                 _ => None,
@@ -1144,5 +1151,65 @@ mod tests {
         let static_expr =
             parse_expr(&yaml("{ $concat: [ a, { $get_property: [ SELF, ip ] } ] }")).unwrap();
         assert!(!needs_runtime(&static_expr));
+    }
+
+    /// Random values whose maps are often single-key calls of random built-ins.
+    fn arbitrary_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let names: Vec<String> = crate::tosca::functions::BUILTINS
+            .iter()
+            .map(|b| format!("${}", b.name))
+            .chain(["$custom".to_string(), "$$escaped".to_string()])
+            .collect();
+        let leaf = prop_oneof![
+            Just(Value::new(ValueKind::Null)),
+            any::<bool>().prop_map(|b| Value::new(ValueKind::Bool(b))),
+            (-5i64..5).prop_map(|i| Value::new(ValueKind::Integer(i))),
+            Just(Value::new(ValueKind::Integer(i64::MAX))),
+            (-5.0f64..5.0).prop_map(|f| Value::new(ValueKind::Float(f))),
+            Just(Value::new(ValueKind::Float(f64::NAN))),
+            prop::sample::select(vec!["", "a", "1 kB", "1.0", "2025-01-01", ":", "aGk="])
+                .prop_map(Value::string),
+            prop::sample::select(names.clone()).prop_map(Value::string),
+        ];
+        leaf.prop_recursive(4, 40, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| Value::new(ValueKind::List(items))),
+                (prop::sample::select(names.clone()), inner.clone()).prop_map(|(name, args)| {
+                    Value::new(ValueKind::Map(vec![(Value::string(name), args)]))
+                }),
+                prop::collection::vec(
+                    (prop::sample::select(vec!["k", "$sum", "$$x"]), inner),
+                    0..3
+                )
+                .prop_map(|entries| {
+                    let mut seen = Vec::new();
+                    let entries = entries
+                        .into_iter()
+                        .filter(|(k, _)| {
+                            let fresh = !seen.contains(k);
+                            seen.push(*k);
+                            fresh
+                        })
+                        .map(|(k, v)| (Value::string(k), v))
+                        .collect();
+                    Value::new(ValueKind::Map(entries))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_expression(value in arbitrary_value()) {
+            if let Ok(expr) = parse_expr(&value) {
+                let _ = crate::tosca::functions::check_expr(&expr, &|_| false);
+                let _ = evaluate(&expr, &mut NoGraph);
+                let _ = evaluate(&expr, &mut Ctx::default());
+                let again = parse_expr(&expr.to_value());
+                proptest::prop_assert!(again.is_ok());
+            }
+        }
     }
 }
