@@ -122,7 +122,8 @@ impl Store {
 
     /// The YAML files (`.yaml`, `.yml`) in a directory, sorted; with `recursive`, also those
     /// in every directory below it (symbolic links to directories are not followed, so a
-    /// link loop cannot trap the scan). Unreadable directories are skipped.
+    /// link loop cannot trap the scan). Hidden entries (`.git`…) and unreadable directories
+    /// are skipped.
     pub fn yaml_files(&self, directory: &Location, recursive: bool) -> Vec<Location> {
         let mut found = match &directory.container {
             Container::FileSystem => {
@@ -162,6 +163,9 @@ fn walk(directory: &Path, recursive: bool, found: &mut Vec<Location>) {
             continue;
         };
         let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         if file_type.is_dir() {
             if recursive {
                 walk(&path, recursive, found);
@@ -208,7 +212,15 @@ mod tests {
     fn lists_yaml_files_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        for name in ["a.yaml", "b.YML", "c.txt", "sub/d.yaml"] {
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        for name in [
+            "a.yaml",
+            "b.YML",
+            "c.txt",
+            "sub/d.yaml",
+            ".git/e.yaml",
+            ".f.yaml",
+        ] {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
         let store = Store::default();

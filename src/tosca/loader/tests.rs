@@ -658,3 +658,58 @@ fn a_missing_profile_path_is_reported() {
     assert_eq!(r.codes(), [("profile-path-not-found", String::new())]);
     assert!(r.loaded.is_some());
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces an import list is made of, good and bad.
+    fn piece() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "- a.yaml\n",
+            "- ../a.yaml\n",
+            "- /a.yaml\n",
+            "- sub/b.yaml\n",
+            "- main.yaml\n",
+            "- file:///nonexistent/x.yaml\n",
+            "- https://example.com/x.yaml\n",
+            "- profile: p:1\n",
+            "- {profile: p:1, namespace: n}\n",
+            "- {url: a.yaml, repository: r}\n",
+            "- {url: a.yaml, profile: p:1}\n",
+            "- {url: ''}\n",
+            "- [1, 2]\n",
+            "- ~\n",
+            "- {url: a.yaml, metadata: 3}\n",
+            "- {url: 'file:x'}\n",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn loading_any_import_list_terminates_without_panicking(
+            pieces in prop::collection::vec(piece(), 0..8),
+            a_imports in prop::collection::vec(piece(), 0..4),
+            repositories in prop::sample::select(vec!["", "repositories: {r: sub}\n", "repositories: 3\n"]),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "a.yaml", &format!("{V}{repositories}imports:\n{}", a_imports.concat()));
+            write(dir.path(), "sub/b.yaml", &format!("{V}imports: [../a.yaml, /main.yaml]\n"));
+            write(dir.path(), "sub/a.yaml", &declares("p:1"));
+            let text = format!("{V}{repositories}imports:\n{}", pieces.concat());
+            let sources = Sources::default();
+            let mut problems = Problems::new();
+            let name = dir.path().join("main.yaml");
+            let loaded = load_text(name.to_str().unwrap(), &text, &LoadOptions::default(), &sources, &mut problems);
+            let loaded = loaded.expect("the entry always parses");
+            let mut locations: Vec<&str> = loaded.files.iter().map(|f| f.location.as_str()).collect();
+            let count = locations.len();
+            locations.sort();
+            locations.dedup();
+            prop_assert_eq!(locations.len(), count, "each file loads once");
+        }
+    }
+}
