@@ -8,11 +8,13 @@
 
 pub mod data;
 pub mod functions;
+pub mod grammar;
 pub mod instance;
 pub mod loader;
 pub mod problem;
 pub mod source;
 pub mod template;
+pub mod types;
 pub mod value;
 pub mod yaml;
 

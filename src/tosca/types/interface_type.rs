@@ -1,0 +1,47 @@
+//! Completing interface types: inputs, operations and notifications (a derived type refines
+//! inherited ones and adds its own; none may have an implementation).
+
+use super::builder::Builder;
+use super::interface_definition::Place;
+use super::model::TypeId;
+
+/// Completes interface type `id` from its parent and its own definition.
+pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
+    let Some(def) = b.defs.get(&id).cloned() else {
+        return;
+    };
+    b.read_header_keynames(id);
+    let mut record = match b.reg.header(id).parent {
+        Some(p) => b.reg.interface_type(p).clone(),
+        None => b.reg.interface_type(id).clone(),
+    };
+    record.header = b.reg.header(id).clone();
+    record.inputs = b.read_parameters(def.file, def.value.get("inputs"), record.inputs, &Builder::path(&def, "inputs"));
+    record.operations = b.read_operations(def.file, def.value.get("operations"), record.operations, &Builder::path(&def, "operations"), Place::InterfaceType, true);
+    record.notifications = b.read_operations(def.file, def.value.get("notifications"), record.notifications, &Builder::path(&def, "notifications"), Place::InterfaceType, true);
+    b.reg.interface[id.index as usize] = record;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::model::TypeKind;
+
+    #[test]
+    fn derived_interface_types_add_operations() {
+        let registry = assert_valid(
+            "interface_types:\n  Root: {}\n  Signal:\n    derived_from: Root\n    inputs:\n      mode: {type: string}\n    operations:\n      begin: {description: b}\n    notifications:\n      done: {}\n  More:\n    derived_from: Signal\n    operations:\n      end: {}\n",
+        );
+        let more = registry.interface_type(id(&registry, TypeKind::Interface, "More"));
+        assert_eq!(more.operations.keys().collect::<Vec<_>>(), ["begin", "end"]);
+        assert!(more.notifications.contains_key("done"));
+        assert!(more.inputs.contains_key("mode"));
+    }
+
+    #[test]
+    fn names_and_shapes() {
+        assert_problem("interface_types:\n  '':\n    operations: {}\n", "invalid-name");
+        assert_problem("interface_types:\n  - Signal: {}\n", "wrong-shape");
+        assert_valid("interface_types:\n  I: {}\n");
+    }
+}
