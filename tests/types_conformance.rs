@@ -22,11 +22,32 @@ use khutulun::tosca::value::Value;
 use khutulun::tosca::yaml;
 
 const FOLDERS: &[&str] = &[
-    "artifact-type", "artifact-types", "attribute-definition", "capability-type", "capability-types",
-    "capability-definition", "capability-refinement", "data-type", "data-types", "group-type",
-    "group-types", "interface-type", "interface-types", "node-type", "node-types", "policy-type",
-    "policy-types", "relationship-types", "property-definition", "schema-definition", "scalar",
-    "description", "metadata", "dsl-definitions", "namespaces", "function-definitions",
+    "artifact-type",
+    "artifact-types",
+    "attribute-definition",
+    "capability-type",
+    "capability-types",
+    "capability-definition",
+    "capability-refinement",
+    "data-type",
+    "data-types",
+    "group-type",
+    "group-types",
+    "interface-type",
+    "interface-types",
+    "node-type",
+    "node-types",
+    "policy-type",
+    "policy-types",
+    "relationship-types",
+    "property-definition",
+    "schema-definition",
+    "scalar",
+    "description",
+    "metadata",
+    "dsl-definitions",
+    "namespaces",
+    "function-definitions",
     "tosca-definitions-version",
 ];
 
@@ -43,7 +64,13 @@ fn suite_dir() -> Option<PathBuf> {
 }
 
 /// Reads a file and (recursively) what it imports; returns false when something cannot be read.
-fn load(path: &Path, sources: &Sources, files: &mut Vec<(FileId, Value, Vec<ImportInput>)>, seen: &mut HashMap<PathBuf, FileId>, problems: &mut Problems) -> Option<FileId> {
+fn load(
+    path: &Path,
+    sources: &Sources,
+    files: &mut Vec<(FileId, Value, Vec<ImportInput>)>,
+    seen: &mut HashMap<PathBuf, FileId>,
+    problems: &mut Problems,
+) -> Option<FileId> {
     let path = path.canonicalize().ok()?;
     if let Some(id) = seen.get(&path) {
         return Some(*id);
@@ -58,23 +85,50 @@ fn load(path: &Path, sources: &Sources, files: &mut Vec<(FileId, Value, Vec<Impo
             return Some(id);
         }
     };
-    match root.get("tosca_definitions_version").and_then(Value::as_str) {
+    match root
+        .get("tosca_definitions_version")
+        .and_then(Value::as_str)
+    {
         Some("tosca_2_0") => {}
-        _ => problems.report("version", root.span, "tosca_definitions_version", "not tosca_2_0"),
+        _ => problems.report(
+            "version",
+            root.span,
+            "tosca_definitions_version",
+            "not tosca_2_0",
+        ),
     }
     let mut imports = Vec::new();
-    for import in root.get("imports").and_then(Value::as_list).unwrap_or_default() {
+    for import in root
+        .get("imports")
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+    {
         let (url, namespace) = match import.as_str() {
             Some(url) => (Some(url.to_string()), None),
             None => (
-                import.get("url").and_then(Value::as_str).map(str::to_string),
-                import.get("namespace").and_then(Value::as_str).map(str::to_string),
+                import
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                import
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             ),
         };
         let Some(url) = url else { continue };
         match load(&path.parent()?.join(&url), sources, files, seen, problems) {
-            Some(file) => imports.push(ImportInput { file, namespace, span: import.span }),
-            None => problems.report("import", import.span, "imports", format!("cannot read {url}")),
+            Some(file) => imports.push(ImportInput {
+                file,
+                namespace,
+                span: import.span,
+            }),
+            None => problems.report(
+                "import",
+                import.span,
+                "imports",
+                format!("cannot read {url}"),
+            ),
         }
     }
     files.push((id, root, imports));
@@ -90,7 +144,9 @@ fn type_stage_agrees_with_the_conformance_suite() {
     let expectations = std::fs::read_to_string(dir.join("expectations.tsv")).unwrap();
     let (mut agree, mut disagree, mut templates) = (0, Vec::new(), Vec::new());
     for line in expectations.lines() {
-        let Some((case, expected)) = line.split_once('\t') else { continue };
+        let Some((case, expected)) = line.split_once('\t') else {
+            continue;
+        };
         let folder = case.split('/').nth(1).unwrap_or_default();
         if !FOLDERS.contains(&folder) {
             continue;
@@ -98,29 +154,51 @@ fn type_stage_agrees_with_the_conformance_suite() {
         let sources = Sources::default();
         let mut problems = Problems::new();
         let mut files = Vec::new();
-        if load(&dir.join(case), &sources, &mut files, &mut HashMap::new(), &mut problems).is_none() {
+        if load(
+            &dir.join(case),
+            &sources,
+            &mut files,
+            &mut HashMap::new(),
+            &mut problems,
+        )
+        .is_none()
+        {
             problems.report("unreadable", Span::NONE, "", "cannot read");
         }
         let inputs: Vec<FileInput<'_>> = files
             .iter()
-            .map(|(id, root, imports)| FileInput { id: *id, root, profile: None, imports: imports.clone() })
+            .map(|(id, root, imports)| FileInput {
+                id: *id,
+                root,
+                profile: None,
+                imports: imports.clone(),
+            })
             .collect();
         for input in &inputs {
             grammar::check_file(input.root, &mut problems);
         }
         let _registry = types::build(&inputs, &mut problems);
         let valid = problems.is_empty();
-        let has_template = files.iter().any(|(_, root, _)| root.get("service_template").is_some());
+        let has_template = files
+            .iter()
+            .any(|(_, root, _)| root.get("service_template").is_some());
         if valid == (expected == "valid") {
             agree += 1;
         } else if valid && has_template {
             templates.push(case.to_string());
         } else {
-            let why: Vec<String> = problems.iter().map(|p| format!("{} {}: {}", p.code, p.path, p.message)).collect();
+            let why: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{} {}: {}", p.code, p.path, p.message))
+                .collect();
             disagree.push(format!("{case} (expected {expected}) {why:?}"));
         }
     }
-    eprintln!("agree: {agree}; left to the templates stage: {}; disagree: {}", templates.len(), disagree.len());
+    eprintln!(
+        "agree: {agree}; left to the templates stage: {}; disagree: {}",
+        templates.len(),
+        disagree.len()
+    );
     for case in &templates {
         eprintln!("  templates: {case}");
     }

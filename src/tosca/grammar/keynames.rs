@@ -347,8 +347,14 @@ pub static FILE: Keys = Keys {
         opt("dsl_definitions", Shape::MapOf(&DSL_ENTRY)),
         opt("artifact_types", Shape::MapOf(&Shape::Map(&ARTIFACT_TYPE))),
         opt("data_types", Shape::MapOf(&Shape::Map(&DATA_TYPE))),
-        opt("capability_types", Shape::MapOf(&Shape::Map(&CAPABILITY_TYPE))),
-        opt("interface_types", Shape::MapOf(&Shape::Map(&INTERFACE_TYPE))),
+        opt(
+            "capability_types",
+            Shape::MapOf(&Shape::Map(&CAPABILITY_TYPE)),
+        ),
+        opt(
+            "interface_types",
+            Shape::MapOf(&Shape::Map(&INTERFACE_TYPE)),
+        ),
         opt(
             "relationship_types",
             Shape::MapOf(&Shape::Map(&RELATIONSHIP_TYPE)),

@@ -46,7 +46,8 @@ mod tests {
 
     #[test]
     fn refuses_unknown_top_level_keynames_and_null_sections() {
-        let found = codes("tosca_definitions_version: tosca_2_0\ntopology_template: {}\nnode_types:\n");
+        let found =
+            codes("tosca_definitions_version: tosca_2_0\ntopology_template: {}\nnode_types:\n");
         assert!(found.contains(&("unknown-keyname", "topology_template".into())));
         assert!(found.contains(&("wrong-shape", "node_types".into())));
     }
@@ -70,8 +71,14 @@ mod tests {
 
     #[test]
     fn functions_must_be_a_map_with_signatures() {
-        assert!(codes("functions:\n  - f: {signatures: []}\n").contains(&("wrong-shape", "functions".into())));
-        assert!(codes("functions:\n  f: {description: x}\n").contains(&("missing-keyname", "functions.f".into())));
+        assert!(
+            codes("functions:\n  - f: {signatures: []}\n")
+                .contains(&("wrong-shape", "functions".into()))
+        );
+        assert!(
+            codes("functions:\n  f: {description: x}\n")
+                .contains(&("missing-keyname", "functions.f".into()))
+        );
     }
 
     #[test]

@@ -208,12 +208,7 @@ fn expect_map<'a>(
 pub fn check_name<'a>(key: &'a Value, path: &str, problems: &mut Problems) -> Option<&'a str> {
     match key.as_str() {
         Some("") => {
-            problems.report(
-                "invalid-name",
-                key.span,
-                path,
-                "a name must not be empty",
-            );
+            problems.report("invalid-name", key.span, path, "a name must not be empty");
             None
         }
         Some(name) => Some(name),
@@ -279,7 +274,10 @@ fn check_metadata(value: &Value, path: &str, problems: &mut Problems) {
                 "invalid-name",
                 key.span,
                 path,
-                format!("a metadata key must be a string, found the {} {key}", key.kind_name()),
+                format!(
+                    "a metadata key must be a string, found the {} {key}",
+                    key.kind_name()
+                ),
             );
         }
     }
@@ -385,6 +383,9 @@ mod tests {
         static SEQUENCE: Shape = Shape::SequencedMapOf(&Shape::Map(&INNER));
         assert!(problems_of("- a: {type: x}\n- b: {type: y}\n", &SEQUENCE).is_empty());
         assert_eq!(problems_of("a: {type: x}\n", &SEQUENCE).len(), 1);
-        assert_eq!(problems_of("- {a: {type: x}, b: {type: y}}\n", &SEQUENCE).len(), 1);
+        assert_eq!(
+            problems_of("- {a: {type: x}, b: {type: y}}\n", &SEQUENCE).len(),
+            1
+        );
     }
 }

@@ -34,9 +34,20 @@ impl Builder<'_, '_> {
     }
 
     /// Reads one artifact definition (its `type` and `file` are mandatory).
-    pub fn read_artifact(&mut self, file: FileId, name: &str, value: &Value, path: &str) -> Option<ArtifactDef> {
+    pub fn read_artifact(
+        &mut self,
+        file: FileId,
+        name: &str,
+        value: &Value,
+        path: &str,
+    ) -> Option<ArtifactDef> {
         value.as_map()?;
-        let artifact_type = self.resolve(file, TypeKind::Artifact, value.get("type")?, &join(path, "type"))?;
+        let artifact_type = self.resolve(
+            file,
+            TypeKind::Artifact,
+            value.get("type")?,
+            &join(path, "type"),
+        )?;
         let location = text(value, "file")?;
         let checksum = match (text(value, "checksum"), text(value, "checksum_algorithm")) {
             (Some(sum), Some(algorithm)) => Some((sum, algorithm)),
@@ -66,7 +77,10 @@ impl Builder<'_, '_> {
                         "undeclared",
                         k.span,
                         &prop_path,
-                        format!("the artifact type `{}` has no property `{prop}`", self.reg.header(artifact_type).name),
+                        format!(
+                            "the artifact type `{}` has no property `{prop}`",
+                            self.reg.header(artifact_type).name
+                        ),
                     ),
                 }
                 properties.insert(prop.to_string(), v.clone());
@@ -104,9 +118,21 @@ mod tests {
     #[test]
     fn artifact_properties_follow_the_type() {
         let base = "artifact_types:\n  Image:\n    properties:\n      tag: {type: string, required: false}\nnode_types:\n  A:\n    artifacts:\n";
-        assert_problem(&format!("{base}      img: {{type: Image, file: a, properties: {{nope: 1}}}}\n"), "undeclared");
-        assert_problem(&format!("{base}      img: {{type: Image, file: a, properties: {{tag: 1}}}}\n"), "wrong-type");
-        assert_problem(&format!("{base}      img: {{type: Image}}\n"), "missing-keyname");
-        assert_problem(&format!("{base}      img: {{type: Image, file: a, checksum: abc}}\n"), "missing-keyname");
+        assert_problem(
+            &format!("{base}      img: {{type: Image, file: a, properties: {{nope: 1}}}}\n"),
+            "undeclared",
+        );
+        assert_problem(
+            &format!("{base}      img: {{type: Image, file: a, properties: {{tag: 1}}}}\n"),
+            "wrong-type",
+        );
+        assert_problem(
+            &format!("{base}      img: {{type: Image}}\n"),
+            "missing-keyname",
+        );
+        assert_problem(
+            &format!("{base}      img: {{type: Image, file: a, checksum: abc}}\n"),
+            "missing-keyname",
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::builder::Builder;
 use super::model::TypeId;
-use super::property::{text, Role};
+use super::property::{Role, text};
 
 /// Completes artifact type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
@@ -20,16 +20,26 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
         record.mime_type = Some(mime);
     }
     if let Some(exts) = def.value.get("file_ext").and_then(|v| v.as_list()) {
-        record.file_ext = exts.iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
+        record.file_ext = exts
+            .iter()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect();
     }
-    record.properties = b.read_properties(def.file, def.value.get("properties"), record.properties, Role::Property, &Builder::path(&def, "properties"), true);
+    record.properties = b.read_properties(
+        def.file,
+        def.value.get("properties"),
+        record.properties,
+        Role::Property,
+        &Builder::path(&def, "properties"),
+        true,
+    );
     b.reg.artifact[id.index as usize] = record;
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::*;
     use super::super::model::TypeKind;
+    use super::super::testing::*;
 
     #[test]
     fn inherits_mime_type_and_properties() {
@@ -46,8 +56,14 @@ mod tests {
 
     #[test]
     fn wrong_shapes_are_problems() {
-        assert_problem("artifact_types:\n  A:\n    metadata: not a map\n", "wrong-shape");
-        assert_problem("artifact_types:\n  A:\n    derived_from: 42\n", "wrong-shape");
+        assert_problem(
+            "artifact_types:\n  A:\n    metadata: not a map\n",
+            "wrong-shape",
+        );
+        assert_problem(
+            "artifact_types:\n  A:\n    derived_from: 42\n",
+            "wrong-shape",
+        );
         assert_problem("artifact_types:\n  - A: {}\n", "wrong-shape");
     }
 }

@@ -69,26 +69,47 @@ impl<'a, 'p> Builder<'a, 'p> {
     }
 
     /// Records a problem.
-    pub fn report(&mut self, code: &'static str, span: Span, path: &str, message: impl Into<String>) {
+    pub fn report(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        path: &str,
+        message: impl Into<String>,
+    ) {
         self.problems.report(code, span, path, message);
     }
 
     /// The user-defined types of one kind, parents before children.
     pub fn in_derivation_order(&self, kind: TypeKind) -> Vec<TypeId> {
-        let mut ids: Vec<TypeId> = self.defs.keys().filter(|id| id.kind == kind).copied().collect();
+        let mut ids: Vec<TypeId> = self
+            .defs
+            .keys()
+            .filter(|id| id.kind == kind)
+            .copied()
+            .collect();
         ids.sort_by_key(|id| (self.reg.header(*id).ancestors.len(), id.index));
         ids
     }
 
     /// Resolves a type name written at `name` (a string value) in `file`, reporting a name
     /// that is not a string or not a type of this kind.
-    pub fn resolve(&mut self, file: FileId, kind: TypeKind, name: &Value, path: &str) -> Option<TypeId> {
+    pub fn resolve(
+        &mut self,
+        file: FileId,
+        kind: TypeKind,
+        name: &Value,
+        path: &str,
+    ) -> Option<TypeId> {
         let Some(text) = name.as_str() else {
             self.report(
                 "wrong-shape",
                 name.span,
                 path,
-                format!("expected the name of a {}, found the {} {name}", kind.noun(), name.kind_name()),
+                format!(
+                    "expected the name of a {}, found the {} {name}",
+                    kind.noun(),
+                    name.kind_name()
+                ),
             );
             return None;
         };
@@ -96,7 +117,14 @@ impl<'a, 'p> Builder<'a, 'p> {
     }
 
     /// Resolves a type name in `file`, reporting an unknown one at `span`.
-    pub fn resolve_str(&mut self, file: FileId, kind: TypeKind, name: &str, span: Span, path: &str) -> Option<TypeId> {
+    pub fn resolve_str(
+        &mut self,
+        file: FileId,
+        kind: TypeKind,
+        name: &str,
+        span: Span,
+        path: &str,
+    ) -> Option<TypeId> {
         if let Some(id) = self.reg.lookup(file, kind, name) {
             return Some(id);
         }
@@ -104,15 +132,28 @@ impl<'a, 'p> Builder<'a, 'p> {
             .into_iter()
             .find(|other| *other != kind && self.reg.lookup(file, *other, name).is_some());
         let message = match elsewhere {
-            Some(other) => format!("`{name}` is a {}, but a {} is expected here", other.noun(), kind.noun()),
-            None => format!("there is no {} named `{name}` (is it defined or imported?)", kind.noun()),
+            Some(other) => format!(
+                "`{name}` is a {}, but a {} is expected here",
+                other.noun(),
+                kind.noun()
+            ),
+            None => format!(
+                "there is no {} named `{name}` (is it defined or imported?)",
+                kind.noun()
+            ),
         };
         self.report("unknown-type", span, path, message);
         None
     }
 
     /// Resolves a list of type names of one kind (`valid_*_types`, `members`).
-    pub fn resolve_list(&mut self, file: FileId, kind: TypeKind, list: &Value, path: &str) -> Option<Vec<TypeId>> {
+    pub fn resolve_list(
+        &mut self,
+        file: FileId,
+        kind: TypeKind,
+        list: &Value,
+        path: &str,
+    ) -> Option<Vec<TypeId>> {
         let items = list.as_list()?;
         let mut ids = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -125,15 +166,27 @@ impl<'a, 'p> Builder<'a, 'p> {
 
     /// Checks that a refined list of types only narrows the inherited one: each new entry is
     /// one of the inherited types or derives from one of them.
-    pub fn check_narrowing(&mut self, new: &[TypeId], inherited: &Option<Vec<TypeId>>, list: &Value, path: &str) {
+    pub fn check_narrowing(
+        &mut self,
+        new: &[TypeId],
+        inherited: &Option<Vec<TypeId>>,
+        list: &Value,
+        path: &str,
+    ) {
         let Some(inherited) = inherited else {
             return;
         };
         let items = list.as_list().unwrap_or_default();
         for (i, id) in new.iter().enumerate() {
-            if !inherited.iter().any(|parent| self.reg.derives_from(*id, *parent)) {
+            if !inherited
+                .iter()
+                .any(|parent| self.reg.derives_from(*id, *parent))
+            {
                 let span = items.get(i).map_or(list.span, |v| v.span);
-                let allowed: Vec<String> = inherited.iter().map(|p| format!("`{}`", self.reg.header(*p).name)).collect();
+                let allowed: Vec<String> = inherited
+                    .iter()
+                    .map(|p| format!("`{}`", self.reg.header(*p).name))
+                    .collect();
                 self.report(
                     "invalid-refinement",
                     span,
@@ -153,9 +206,17 @@ impl<'a, 'p> Builder<'a, 'p> {
         let Some(def) = self.defs.get(&id).cloned() else {
             return;
         };
-        let description = def.value.get("description").and_then(Value::as_str).map(str::to_string);
+        let description = def
+            .value
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let metadata = read_metadata(def.value.get("metadata"));
-        let version = def.value.get("version").and_then(Value::as_str).map(str::to_string);
+        let version = def
+            .value
+            .get("version")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let header = header_mut(&mut self.reg, id);
         header.description = description;
         header.metadata = metadata;
@@ -164,7 +225,13 @@ impl<'a, 'p> Builder<'a, 'p> {
 
     /// Queues a literal for checking against `schema` once every data type is complete
     /// (expressions are skipped: their results are checked when evaluated).
-    pub fn queue_check(&mut self, schema: &Schema, validation: &[Value], value: &Value, path: &str) {
+    pub fn queue_check(
+        &mut self,
+        schema: &Schema,
+        validation: &[Value],
+        value: &Value,
+        path: &str,
+    ) {
         if super::check_value::is_expression(value) {
             return;
         }
@@ -181,7 +248,13 @@ impl<'a, 'p> Builder<'a, 'p> {
     pub fn run_value_checks(&mut self) {
         let checks = std::mem::take(&mut self.checks);
         for check in checks {
-            super::check_value(&self.reg, &check.schema, &check.value, self.problems, &check.path);
+            super::check_value(
+                &self.reg,
+                &check.schema,
+                &check.value,
+                self.problems,
+                &check.path,
+            );
         }
     }
 

@@ -49,12 +49,30 @@ mod tests {
     fn every_file_sees_the_built_ins() {
         let mut registry = TypeRegistry::default();
         install(&mut registry);
-        for name in ["string", "integer", "float", "boolean", "bytes", "nil", "timestamp", "version", "scalar", "list", "map"] {
-            let id = registry.lookup(FileId(7), TypeKind::Data, name).expect(name);
+        for name in [
+            "string",
+            "integer",
+            "float",
+            "boolean",
+            "bytes",
+            "nil",
+            "timestamp",
+            "version",
+            "scalar",
+            "list",
+            "map",
+        ] {
+            let id = registry
+                .lookup(FileId(7), TypeKind::Data, name)
+                .expect(name);
             assert_eq!(registry.header(id).name, name);
             assert!(is_reserved(name));
         }
-        assert!(registry.lookup(FileId(7), TypeKind::Node, "string").is_none());
+        assert!(
+            registry
+                .lookup(FileId(7), TypeKind::Node, "string")
+                .is_none()
+        );
         assert!(!is_reserved("String"));
     }
 }

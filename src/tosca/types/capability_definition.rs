@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 
 use super::builder::Builder;
 use super::model::{CapabilityDef, TypeKind};
-use super::property::{text, Role};
+use super::property::{Role, text};
 use crate::tosca::grammar::shape::join;
 use crate::tosca::source::FileId;
 use crate::tosca::value::Value;
@@ -30,7 +30,8 @@ impl Builder<'_, '_> {
             };
             let entry_path = join(path, name);
             let parent = inherited.get(name).cloned();
-            if let Some(def) = self.read_capability(file, name, value, parent.as_ref(), &entry_path) {
+            if let Some(def) = self.read_capability(file, name, value, parent.as_ref(), &entry_path)
+            {
                 inherited.insert(name.to_string(), def);
             }
         }
@@ -108,9 +109,26 @@ impl Builder<'_, '_> {
         if let Some(d) = text(map, "description") {
             def.description = Some(d);
         }
-        def.properties = self.read_properties(file, map.get("properties"), def.properties, Role::Property, &join(path, "properties"), false);
-        def.attributes = self.read_properties(file, map.get("attributes"), def.attributes, Role::Attribute, &join(path, "attributes"), false);
-        for (key, kind) in [("valid_source_node_types", TypeKind::Node), ("valid_relationship_types", TypeKind::Relationship)] {
+        def.properties = self.read_properties(
+            file,
+            map.get("properties"),
+            def.properties,
+            Role::Property,
+            &join(path, "properties"),
+            false,
+        );
+        def.attributes = self.read_properties(
+            file,
+            map.get("attributes"),
+            def.attributes,
+            Role::Attribute,
+            &join(path, "attributes"),
+            false,
+        );
+        for (key, kind) in [
+            ("valid_source_node_types", TypeKind::Node),
+            ("valid_relationship_types", TypeKind::Relationship),
+        ] {
             if let Some(list) = map.get(key) {
                 let key_path = join(path, key);
                 if let Some(ids) = self.resolve_list(file, kind, list, &key_path) {
@@ -146,14 +164,37 @@ mod tests {
         ));
         let server = registry.node_type(id(&registry, TypeKind::Node, "Server"));
         assert!(server.capabilities["a"].properties.contains_key("port"));
-        assert_eq!(server.capabilities["b"].properties["port"].default.as_ref().and_then(Value::as_i64), Some(80));
+        assert_eq!(
+            server.capabilities["b"].properties["port"]
+                .default
+                .as_ref()
+                .and_then(Value::as_i64),
+            Some(80)
+        );
     }
 
     #[test]
     fn refinements_keep_to_the_type() {
-        assert_problem(&format!("{TYPES}  S:\n    capabilities:\n      a:\n        type: Endpoint\n        properties:\n          extra: {{type: string}}\n"), "undeclared");
-        assert_problem(&format!("{TYPES}  S:\n    capabilities:\n      a:\n        type: Endpoint\n        valid_source_node_types: [Other]\n"), "invalid-refinement");
-        assert_problem(&format!("{TYPES}  A:\n    capabilities:\n      c: Secure\n  B:\n    derived_from: A\n    capabilities:\n      c: Endpoint\n"), "invalid-refinement");
-        assert_valid(&format!("{TYPES}  A:\n    capabilities:\n      c: Endpoint\n  B:\n    derived_from: A\n    capabilities:\n      c:\n        description: refined\n"));
+        assert_problem(
+            &format!(
+                "{TYPES}  S:\n    capabilities:\n      a:\n        type: Endpoint\n        properties:\n          extra: {{type: string}}\n"
+            ),
+            "undeclared",
+        );
+        assert_problem(
+            &format!(
+                "{TYPES}  S:\n    capabilities:\n      a:\n        type: Endpoint\n        valid_source_node_types: [Other]\n"
+            ),
+            "invalid-refinement",
+        );
+        assert_problem(
+            &format!(
+                "{TYPES}  A:\n    capabilities:\n      c: Secure\n  B:\n    derived_from: A\n    capabilities:\n      c: Endpoint\n"
+            ),
+            "invalid-refinement",
+        );
+        assert_valid(&format!(
+            "{TYPES}  A:\n    capabilities:\n      c: Endpoint\n  B:\n    derived_from: A\n    capabilities:\n      c:\n        description: refined\n"
+        ));
     }
 }

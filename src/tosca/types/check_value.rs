@@ -26,7 +26,13 @@ pub fn is_expression(value: &Value) -> bool {
 }
 
 /// Checks a literal `value` against `schema`, reporting every mismatch under `path`.
-pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, problems: &mut Problems, path: &str) {
+pub fn check_value(
+    registry: &TypeRegistry,
+    schema: &Schema,
+    value: &Value,
+    problems: &mut Problems,
+    path: &str,
+) {
     if is_expression(value) {
         return;
     }
@@ -35,7 +41,12 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
         DataKind::Primitive(primitive) => match check_primitive(*primitive, value) {
             Ok(()) => true,
             Err(e) => {
-                problems.report("wrong-type", e.span, path, format!("{} (the type is `{}`)", e.message, data_type.header.name));
+                problems.report(
+                    "wrong-type",
+                    e.span,
+                    path,
+                    format!("{} (the type is `{}`)", e.message, data_type.header.name),
+                );
                 false
             }
         },
@@ -55,13 +66,22 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
                 true
             }
             Err(e) => {
-                problems.report("wrong-type", e.span, path, format!("{} (the type is `{}`)", e.message, data_type.header.name));
+                problems.report(
+                    "wrong-type",
+                    e.span,
+                    path,
+                    format!("{} (the type is `{}`)", e.message, data_type.header.name),
+                );
                 false
             }
         },
         DataKind::List => match value.as_list() {
             Some(items) => {
-                if let Some(entry) = schema.entry_schema.as_deref().or(data_type.entry_schema.as_ref()) {
+                if let Some(entry) = schema
+                    .entry_schema
+                    .as_deref()
+                    .or(data_type.entry_schema.as_ref())
+                {
                     for (i, item) in items.iter().enumerate() {
                         check_value(registry, entry, item, problems, &index(path, i));
                     }
@@ -75,8 +95,14 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
         },
         DataKind::Map => match value.as_map() {
             Some(entries) => {
-                let entry = schema.entry_schema.as_deref().or(data_type.entry_schema.as_ref());
-                let key = schema.key_schema.as_deref().or(data_type.key_schema.as_ref());
+                let entry = schema
+                    .entry_schema
+                    .as_deref()
+                    .or(data_type.entry_schema.as_ref());
+                let key = schema
+                    .key_schema
+                    .as_deref()
+                    .or(data_type.key_schema.as_ref());
                 for (k, v) in entries {
                     let name = match k.as_str() {
                         Some(name) => name.to_string(),
@@ -85,7 +111,10 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
                                 "wrong-type",
                                 k.span,
                                 path,
-                                format!("map keys must be strings, found the {} {k}", k.kind_name()),
+                                format!(
+                                    "map keys must be strings, found the {} {k}",
+                                    k.kind_name()
+                                ),
                             );
                             k.to_string()
                         }
@@ -110,7 +139,12 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
             Some(entries) => {
                 for (k, v) in entries {
                     let Some(name) = k.as_str() else {
-                        problems.report("wrong-type", k.span, path, format!("field names are strings, found the {} {k}", k.kind_name()));
+                        problems.report(
+                            "wrong-type",
+                            k.span,
+                            path,
+                            format!("field names are strings, found the {} {k}", k.kind_name()),
+                        );
                         continue;
                     };
                     let field_path = join(path, name);
@@ -137,19 +171,32 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
                     }
                 }
                 for field in data_type.properties.values() {
-                    if field.required && field.default.is_none() && field.fixed.is_none() && value.get(&field.name).is_none() {
+                    if field.required
+                        && field.default.is_none()
+                        && field.fixed.is_none()
+                        && value.get(&field.name).is_none()
+                    {
                         problems.report(
                             "missing-required",
                             value.span,
                             path,
-                            format!("the required field `{}` of `{}` is missing", field.name, data_type.header.name),
+                            format!(
+                                "the required field `{}` of `{}` is missing",
+                                field.name, data_type.header.name
+                            ),
                         );
                     }
                 }
                 true
             }
             None => {
-                wrong_type(value, &data_type.header.name, "a map of its fields", problems, path);
+                wrong_type(
+                    value,
+                    &data_type.header.name,
+                    "a map of its fields",
+                    problems,
+                    path,
+                );
                 false
             }
         },
@@ -180,7 +227,9 @@ mod tests {
     use super::super::testing::*;
 
     fn node_with(property: &str, default: &str) -> String {
-        format!("node_types:\n  N:\n    properties:\n      p:\n{property}        default: {default}\n")
+        format!(
+            "node_types:\n  N:\n    properties:\n      p:\n{property}        default: {default}\n"
+        )
     }
 
     #[test]
@@ -194,19 +243,49 @@ mod tests {
 
     #[test]
     fn lists_and_maps_are_checked_entry_by_entry() {
-        assert_valid(&node_with("        type: list\n        entry_schema: integer\n", "[1, 2]"));
-        assert_problem(&node_with("        type: list\n        entry_schema: integer\n", "[1, two]"), "wrong-type");
-        assert_problem(&node_with("        type: map\n        entry_schema: integer\n", "{a: 1, b: x}"), "wrong-type");
-        assert_problem(&node_with("        type: map\n        entry_schema: integer\n", "[1]"), "wrong-type");
+        assert_valid(&node_with(
+            "        type: list\n        entry_schema: integer\n",
+            "[1, 2]",
+        ));
+        assert_problem(
+            &node_with(
+                "        type: list\n        entry_schema: integer\n",
+                "[1, two]",
+            ),
+            "wrong-type",
+        );
+        assert_problem(
+            &node_with(
+                "        type: map\n        entry_schema: integer\n",
+                "{a: 1, b: x}",
+            ),
+            "wrong-type",
+        );
+        assert_problem(
+            &node_with("        type: map\n        entry_schema: integer\n", "[1]"),
+            "wrong-type",
+        );
     }
 
     #[test]
     fn complex_values_need_their_fields_and_nothing_else() {
         let types = "data_types:\n  P:\n    properties:\n      a: {type: string}\n      b: {type: integer, required: false}\n";
-        assert_valid(&format!("{types}{}", node_with("        type: P\n", "{a: x}")));
-        assert_problem(&format!("{types}{}", node_with("        type: P\n", "{b: 1}")), "missing-required");
-        assert_problem(&format!("{types}{}", node_with("        type: P\n", "{a: x, c: 1}")), "undeclared");
-        assert_problem(&format!("{types}{}", node_with("        type: P\n", "{a: 1}")), "wrong-type");
+        assert_valid(&format!(
+            "{types}{}",
+            node_with("        type: P\n", "{a: x}")
+        ));
+        assert_problem(
+            &format!("{types}{}", node_with("        type: P\n", "{b: 1}")),
+            "missing-required",
+        );
+        assert_problem(
+            &format!("{types}{}", node_with("        type: P\n", "{a: x, c: 1}")),
+            "undeclared",
+        );
+        assert_problem(
+            &format!("{types}{}", node_with("        type: P\n", "{a: 1}")),
+            "wrong-type",
+        );
     }
 
     #[test]
@@ -217,9 +296,21 @@ mod tests {
     #[test]
     fn scalars_are_checked_against_their_units() {
         let types = "data_types:\n  Size:\n    derived_from: scalar\n    data_type: integer\n    units: {B: 1, kB: 1000}\n";
-        assert_valid(&format!("{types}{}", node_with("        type: Size\n", "4 kB")));
-        assert_problem(&format!("{types}{}", node_with("        type: Size\n", "4 GB")), "wrong-type");
-        assert_problem(&format!("{types}{}", node_with("        type: Size\n", "4")), "wrong-type");
-        assert_problem(&format!("{types}{}", node_with("        type: Size\n", "1.5 kB")), "wrong-type");
+        assert_valid(&format!(
+            "{types}{}",
+            node_with("        type: Size\n", "4 kB")
+        ));
+        assert_problem(
+            &format!("{types}{}", node_with("        type: Size\n", "4 GB")),
+            "wrong-type",
+        );
+        assert_problem(
+            &format!("{types}{}", node_with("        type: Size\n", "4")),
+            "wrong-type",
+        );
+        assert_problem(
+            &format!("{types}{}", node_with("        type: Size\n", "1.5 kB")),
+            "wrong-type",
+        );
     }
 }

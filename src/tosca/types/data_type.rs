@@ -82,7 +82,14 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
                     "`properties` must hold at least one property definition",
                 );
             }
-            properties = b.read_properties(def.file, Some(section), properties, Role::Property, &Builder::path(&def, "properties"), true);
+            properties = b.read_properties(
+                def.file,
+                Some(section),
+                properties,
+                Role::Property,
+                &Builder::path(&def, "properties"),
+                true,
+            );
         }
     }
     if let Some(v) = value.get("validation") {
@@ -90,7 +97,13 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
     }
     let is_collection = matches!(kind, DataKind::List | DataKind::Map);
     let entry_schema = match value.get("entry_schema") {
-        Some(e) if is_collection => b.read_schema(def.file, e, entry_parent.as_ref(), &Builder::path(&def, "entry_schema"), false),
+        Some(e) if is_collection => b.read_schema(
+            def.file,
+            e,
+            entry_parent.as_ref(),
+            &Builder::path(&def, "entry_schema"),
+            false,
+        ),
         Some(e) => {
             b.report(
                 "misplaced-keyname",
@@ -111,7 +124,13 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
         );
     }
     let key_schema = match value.get("key_schema") {
-        Some(k) if matches!(kind, DataKind::Map) => b.read_schema(def.file, k, key_parent.as_ref(), &Builder::path(&def, "key_schema"), true),
+        Some(k) if matches!(kind, DataKind::Map) => b.read_schema(
+            def.file,
+            k,
+            key_parent.as_ref(),
+            &Builder::path(&def, "key_schema"),
+            true,
+        ),
         Some(k) => {
             b.report(
                 "misplaced-keyname",
@@ -153,8 +172,8 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::*;
     use super::super::model::TypeKind;
+    use super::super::testing::*;
 
     #[test]
     fn complex_types_inherit_and_add_properties() {
@@ -168,35 +187,66 @@ mod tests {
 
     #[test]
     fn primitive_based_types_cannot_have_properties() {
-        assert_problem("data_types:\n  Url:\n    derived_from: string\n    properties:\n      a: {type: string}\n", "misplaced-keyname");
+        assert_problem(
+            "data_types:\n  Url:\n    derived_from: string\n    properties:\n      a: {type: string}\n",
+            "misplaced-keyname",
+        );
     }
 
     #[test]
     fn a_data_type_needs_a_parent_or_properties() {
-        assert_problem("data_types:\n  Nothing:\n    description: empty\n", "missing-keyname");
+        assert_problem(
+            "data_types:\n  Nothing:\n    description: empty\n",
+            "missing-keyname",
+        );
         assert_problem("data_types:\n  Bad:\n    type: map\n", "unknown-keyname");
     }
 
     #[test]
     fn collection_types_need_and_pass_on_entry_schemas() {
-        assert_problem("data_types:\n  L:\n    derived_from: list\n", "missing-keyname");
+        assert_problem(
+            "data_types:\n  L:\n    derived_from: list\n",
+            "missing-keyname",
+        );
         let registry = assert_valid(
             "data_types:\n  Short: {derived_from: string}\n  M:\n    derived_from: map\n    entry_schema: Short\nnode_types:\n  N:\n    properties:\n      m: {type: M}\n",
         );
         let n = registry.node_type(id(&registry, TypeKind::Node, "N"));
-        assert_eq!(n.properties["m"].schema.entry_schema.as_ref().unwrap().data_type, id(&registry, TypeKind::Data, "Short"));
-        assert_problem("data_types:\n  S:\n    derived_from: string\n    entry_schema: string\n", "misplaced-keyname");
-        assert_problem("data_types:\n  L:\n    derived_from: list\n    entry_schema: string\n    key_schema: string\n", "misplaced-keyname");
+        assert_eq!(
+            n.properties["m"]
+                .schema
+                .entry_schema
+                .as_ref()
+                .unwrap()
+                .data_type,
+            id(&registry, TypeKind::Data, "Short")
+        );
+        assert_problem(
+            "data_types:\n  S:\n    derived_from: string\n    entry_schema: string\n",
+            "misplaced-keyname",
+        );
+        assert_problem(
+            "data_types:\n  L:\n    derived_from: list\n    entry_schema: string\n    key_schema: string\n",
+            "misplaced-keyname",
+        );
     }
 
     #[test]
     fn recursive_types_are_allowed() {
-        assert_valid("data_types:\n  Tree:\n    properties:\n      children:\n        type: list\n        entry_schema: Tree\n        required: false\n");
+        assert_valid(
+            "data_types:\n  Tree:\n    properties:\n      children:\n        type: list\n        entry_schema: Tree\n        required: false\n",
+        );
     }
 
     #[test]
     fn scalar_keynames_only_on_scalars() {
-        assert_problem("data_types:\n  S:\n    derived_from: string\n    units: {b: 1}\n", "misplaced-keyname");
-        assert_problem("data_types:\n  S:\n    units: {b: 1}\n", "misplaced-keyname");
+        assert_problem(
+            "data_types:\n  S:\n    derived_from: string\n    units: {b: 1}\n",
+            "misplaced-keyname",
+        );
+        assert_problem(
+            "data_types:\n  S:\n    units: {b: 1}\n",
+            "misplaced-keyname",
+        );
     }
 }

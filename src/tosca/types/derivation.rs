@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use super::builder::{header_mut, Builder};
+use super::builder::{Builder, header_mut};
 use super::model::{DataKind, TypeId, TypeKind};
 use crate::tosca::data::Primitive;
 
@@ -31,13 +31,23 @@ pub fn derive(b: &mut Builder<'_, '_>) {
         while let Some(parent) = b.reg.header(current).parent {
             if !on_chain.insert(parent) {
                 let def = b.defs[&current].clone();
-                let span = def.value.get("derived_from").map_or(def.value.span, |v| v.span);
-                let names: Vec<String> = chain.iter().map(|t| format!("`{}`", b.reg.header(*t).name)).collect();
+                let span = def
+                    .value
+                    .get("derived_from")
+                    .map_or(def.value.span, |v| v.span);
+                let names: Vec<String> = chain
+                    .iter()
+                    .map(|t| format!("`{}`", b.reg.header(*t).name))
+                    .collect();
                 b.report(
                     "derivation-cycle",
                     span,
                     &Builder::path(&def, "derived_from"),
-                    format!("the {} derives from itself through {}", id.kind.noun(), names.join(" → ")),
+                    format!(
+                        "the {} derives from itself through {}",
+                        id.kind.noun(),
+                        names.join(" → ")
+                    ),
                 );
                 header_mut(&mut b.reg, current).parent = None;
                 break;
@@ -56,7 +66,12 @@ pub fn derive(b: &mut Builder<'_, '_>) {
         header_mut(&mut b.reg, *id).ancestors = ancestors;
     }
     for id in ids.iter().filter(|id| id.kind == TypeKind::Data) {
-        let root = *b.reg.header(*id).ancestors.last().expect("a type is its own ancestor");
+        let root = *b
+            .reg
+            .header(*id)
+            .ancestors
+            .last()
+            .expect("a type is its own ancestor");
         let kind = if b.reg.header(root).file.is_none() {
             b.reg.data_type(root).kind.clone()
         } else {
@@ -68,7 +83,10 @@ pub fn derive(b: &mut Builder<'_, '_>) {
 
 /// Whether a data type stands on the abstract `scalar` (directly or through other scalars).
 pub fn is_scalar(b: &Builder<'_, '_>, id: TypeId) -> bool {
-    matches!(b.reg.data_type(id).kind, DataKind::Primitive(Primitive::Scalar) | DataKind::Scalar(_))
+    matches!(
+        b.reg.data_type(id).kind,
+        DataKind::Primitive(Primitive::Scalar) | DataKind::Scalar(_)
+    )
 }
 
 #[cfg(test)]
@@ -78,9 +96,15 @@ mod tests {
 
     #[test]
     fn ancestors_of_any_depth_most_derived_first() {
-        let registry = assert_valid("node_types:\n  C: {derived_from: B}\n  B: {derived_from: A}\n  A: {}\n");
+        let registry =
+            assert_valid("node_types:\n  C: {derived_from: B}\n  B: {derived_from: A}\n  A: {}\n");
         let c = id(&registry, TypeKind::Node, "C");
-        let names: Vec<&str> = registry.header(c).ancestors.iter().map(|a| registry.header(*a).name.as_str()).collect();
+        let names: Vec<&str> = registry
+            .header(c)
+            .ancestors
+            .iter()
+            .map(|a| registry.header(*a).name.as_str())
+            .collect();
         assert_eq!(names, ["C", "B", "A"]);
         assert!(registry.derives_from(c, id(&registry, TypeKind::Node, "A")));
         assert!(!registry.derives_from(id(&registry, TypeKind::Node, "A"), c));
@@ -88,21 +112,50 @@ mod tests {
 
     #[test]
     fn cycles_are_reported_and_broken() {
-        let (registry, problems) = build_one("node_types:\n  A: {derived_from: B}\n  B: {derived_from: A}\n  C: {derived_from: C}\n");
-        assert_eq!(problems.iter().filter(|p| p.code == "derivation-cycle").count(), 2, "{problems:?}");
-        assert!(registry.header(id(&registry, TypeKind::Node, "A")).ancestors.len() <= 2);
+        let (registry, problems) = build_one(
+            "node_types:\n  A: {derived_from: B}\n  B: {derived_from: A}\n  C: {derived_from: C}\n",
+        );
+        assert_eq!(
+            problems
+                .iter()
+                .filter(|p| p.code == "derivation-cycle")
+                .count(),
+            2,
+            "{problems:?}"
+        );
+        assert!(
+            registry
+                .header(id(&registry, TypeKind::Node, "A"))
+                .ancestors
+                .len()
+                <= 2
+        );
     }
 
     #[test]
     fn a_parent_must_be_of_the_same_kind() {
-        assert_problem("capability_types:\n  C: {}\nnode_types:\n  N: {derived_from: C}\n", "unknown-type");
-        assert_problem("artifact_types:\n  A: {derived_from: UnknownType}\n", "unknown-type");
+        assert_problem(
+            "capability_types:\n  C: {}\nnode_types:\n  N: {derived_from: C}\n",
+            "unknown-type",
+        );
+        assert_problem(
+            "artifact_types:\n  A: {derived_from: UnknownType}\n",
+            "unknown-type",
+        );
     }
 
     #[test]
     fn data_types_are_classified_by_their_root() {
-        let registry = assert_valid("data_types:\n  S: {derived_from: string}\n  T: {derived_from: S}\n  L: {derived_from: list, entry_schema: T}\n");
-        assert_eq!(registry.primitive_of(id(&registry, TypeKind::Data, "T")), Some(Primitive::String));
-        assert_eq!(registry.primitive_of(id(&registry, TypeKind::Data, "L")), Some(Primitive::List));
+        let registry = assert_valid(
+            "data_types:\n  S: {derived_from: string}\n  T: {derived_from: S}\n  L: {derived_from: list, entry_schema: T}\n",
+        );
+        assert_eq!(
+            registry.primitive_of(id(&registry, TypeKind::Data, "T")),
+            Some(Primitive::String)
+        );
+        assert_eq!(
+            registry.primitive_of(id(&registry, TypeKind::Data, "L")),
+            Some(Primitive::List)
+        );
     }
 }

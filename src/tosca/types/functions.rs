@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
+use super::FileInput;
 use super::builder::Builder;
 use super::model::{FunctionDef, FunctionSignature, Schema};
 use super::names::{Named, Visibility};
-use super::FileInput;
 use crate::tosca::grammar::shape::{index, join};
 use crate::tosca::source::FileId;
 use crate::tosca::value::Value;
@@ -48,18 +48,28 @@ pub fn read(b: &mut Builder<'_, '_>, files: &[FileInput<'_>], visibility: &Visib
         }
     }
     for file in files {
-        let Some(names) = visibility.get(&file.id) else { continue };
+        let Some(names) = visibility.get(&file.id) else {
+            continue;
+        };
         for v in names.iter() {
             if let Named::Function(defining, name) = &v.named
                 && let Some(def) = defined.get(&(*defining, name.clone()))
             {
-                b.reg.functions.entry((file.id, v.name.clone())).or_insert_with(|| def.clone());
+                b.reg
+                    .functions
+                    .entry((file.id, v.name.clone()))
+                    .or_insert_with(|| def.clone());
             }
         }
     }
 }
 
-fn read_signature(b: &mut Builder<'_, '_>, file: FileId, value: &Value, path: &str) -> FunctionSignature {
+fn read_signature(
+    b: &mut Builder<'_, '_>,
+    file: FileId,
+    value: &Value,
+    path: &str,
+) -> FunctionSignature {
     let schemas = |b: &mut Builder<'_, '_>, key: &str| -> Vec<Schema> {
         value
             .get(key)
@@ -72,11 +82,16 @@ fn read_signature(b: &mut Builder<'_, '_>, file: FileId, value: &Value, path: &s
     };
     let arguments = schemas(b, "arguments");
     let optional_arguments = schemas(b, "optional_arguments");
-    let result = value.get("result").and_then(|r| b.read_schema(file, r, None, &join(path, "result"), false));
+    let result = value
+        .get("result")
+        .and_then(|r| b.read_schema(file, r, None, &join(path, "result"), false));
     FunctionSignature {
         arguments,
         optional_arguments,
-        variadic: value.get("variadic").and_then(Value::as_bool).unwrap_or(false),
+        variadic: value
+            .get("variadic")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         result,
         implementation: value.get("implementation").cloned(),
     }
@@ -92,15 +107,21 @@ mod tests {
     #[test]
     fn signatures_are_read_in_order() {
         let registry = assert_valid(SQRT);
-        let f = registry.lookup_function(FileId(0), "sqrt").expect("declared");
+        let f = registry
+            .lookup_function(FileId(0), "sqrt")
+            .expect("declared");
         assert_eq!(f.signatures.len(), 2);
-        assert_eq!(f.signatures[0].arguments[0].data_type, registry.builtin("integer").unwrap());
+        assert_eq!(
+            f.signatures[0].arguments[0].data_type,
+            registry.builtin("integer").unwrap()
+        );
         assert_eq!(f.signatures[1].arguments[0].validation.len(), 1);
     }
 
     #[test]
     fn imported_functions_are_seen_through_their_namespace() {
-        let (registry, problems) = build_files(&[("node_types: {}\n", None), (SQRT, Some("maths"))]);
+        let (registry, problems) =
+            build_files(&[("node_types: {}\n", None), (SQRT, Some("maths"))]);
         assert!(problems.is_empty());
         assert!(registry.lookup_function(FileId(0), "maths:sqrt").is_some());
         assert!(registry.lookup_function(FileId(0), "sqrt").is_none());
@@ -111,6 +132,9 @@ mod tests {
         assert_problem("functions:\n  - sqrt: {signatures: []}\n", "wrong-shape");
         assert_problem("functions:\n", "wrong-shape");
         assert_problem("functions:\n  '':\n    signatures: []\n", "invalid-name");
-        assert_problem("functions:\n  f:\n    signatures:\n      - arguments: [Nope]\n", "unknown-type");
+        assert_problem(
+            "functions:\n  f:\n    signatures:\n      - arguments: [Nope]\n",
+            "unknown-type",
+        );
     }
 }

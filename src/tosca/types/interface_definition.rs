@@ -44,7 +44,8 @@ impl Builder<'_, '_> {
             };
             let entry_path = join(path, name);
             let parent = inherited.get(name).cloned();
-            if let Some(def) = self.read_interface(file, name, value, parent.as_ref(), &entry_path) {
+            if let Some(def) = self.read_interface(file, name, value, parent.as_ref(), &entry_path)
+            {
                 inherited.insert(name.to_string(), def);
             }
         }
@@ -104,14 +105,23 @@ impl Builder<'_, '_> {
             },
         };
         for (op, def) in &declared.operations {
-            base.operations.entry(op.clone()).or_insert_with(|| def.clone());
+            base.operations
+                .entry(op.clone())
+                .or_insert_with(|| def.clone());
         }
         for (n, def) in &declared.notifications {
-            base.notifications.entry(n.clone()).or_insert_with(|| def.clone());
+            base.notifications
+                .entry(n.clone())
+                .or_insert_with(|| def.clone());
         }
         base.span = value.span;
         base.interface_type = interface_type;
-        base.inputs = self.read_parameters(file, value.get("inputs"), base.inputs, &join(path, "inputs"));
+        base.inputs = self.read_parameters(
+            file,
+            value.get("inputs"),
+            base.inputs,
+            &join(path, "inputs"),
+        );
         base.operations = self.read_operations(
             file,
             value.get("operations"),
@@ -205,8 +215,14 @@ impl Builder<'_, '_> {
             if let Some(d) = text(value, "description") {
                 def.description = Some(d);
             }
-            def.inputs = self.read_parameters(file, value.get("inputs"), def.inputs, &join(path, "inputs"));
-            def.outputs = self.read_parameters(file, value.get("outputs"), def.outputs, &join(path, "outputs"));
+            def.inputs =
+                self.read_parameters(file, value.get("inputs"), def.inputs, &join(path, "inputs"));
+            def.outputs = self.read_parameters(
+                file,
+                value.get("outputs"),
+                def.outputs,
+                &join(path, "outputs"),
+            );
         }
         def
     }
@@ -226,19 +242,36 @@ mod tests {
         ));
         let n = registry.node_type(id(&registry, TypeKind::Node, "N"));
         let iface = &n.interfaces["Standard"];
-        assert_eq!(iface.operations.keys().collect::<Vec<_>>(), ["create", "delete"]);
-        assert_eq!(iface.operations["create"].implementation.as_ref().and_then(Value::as_str), Some("create.sh"));
+        assert_eq!(
+            iface.operations.keys().collect::<Vec<_>>(),
+            ["create", "delete"]
+        );
+        assert_eq!(
+            iface.operations["create"]
+                .implementation
+                .as_ref()
+                .and_then(Value::as_str),
+            Some("create.sh")
+        );
         assert!(iface.inputs.contains_key("mode"));
     }
 
     #[test]
     fn definitions_cannot_add_operations_nor_types_implement_them() {
         assert_problem(
-            &format!("{STANDARD}node_types:\n  N:\n    interfaces:\n      S:\n        type: Standard\n        operations:\n          restart: r.sh\n"),
+            &format!(
+                "{STANDARD}node_types:\n  N:\n    interfaces:\n      S:\n        type: Standard\n        operations:\n          restart: r.sh\n"
+            ),
             "undeclared",
         );
-        assert_problem("interface_types:\n  I:\n    operations:\n      op:\n        implementation: x.sh\n", "misplaced-keyname");
-        assert_problem("node_types:\n  N:\n    interfaces:\n      S:\n        operations: {}\n", "missing-keyname");
+        assert_problem(
+            "interface_types:\n  I:\n    operations:\n      op:\n        implementation: x.sh\n",
+            "misplaced-keyname",
+        );
+        assert_problem(
+            "node_types:\n  N:\n    interfaces:\n      S:\n        operations: {}\n",
+            "missing-keyname",
+        );
     }
 
     #[test]
@@ -247,6 +280,12 @@ mod tests {
             "{STANDARD}node_types:\n  A:\n    interfaces:\n      S: {{type: Standard}}\n  B:\n    derived_from: A\n    interfaces:\n      S:\n        operations:\n          delete: d.sh\n"
         ));
         let b = registry.node_type(id(&registry, TypeKind::Node, "B"));
-        assert_eq!(b.interfaces["S"].operations["delete"].implementation.as_ref().and_then(Value::as_str), Some("d.sh"));
+        assert_eq!(
+            b.interfaces["S"].operations["delete"]
+                .implementation
+                .as_ref()
+                .and_then(Value::as_str),
+            Some("d.sh")
+        );
     }
 }

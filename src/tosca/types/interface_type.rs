@@ -16,16 +16,35 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
         None => b.reg.interface_type(id).clone(),
     };
     record.header = b.reg.header(id).clone();
-    record.inputs = b.read_parameters(def.file, def.value.get("inputs"), record.inputs, &Builder::path(&def, "inputs"));
-    record.operations = b.read_operations(def.file, def.value.get("operations"), record.operations, &Builder::path(&def, "operations"), Place::InterfaceType, true);
-    record.notifications = b.read_operations(def.file, def.value.get("notifications"), record.notifications, &Builder::path(&def, "notifications"), Place::InterfaceType, true);
+    record.inputs = b.read_parameters(
+        def.file,
+        def.value.get("inputs"),
+        record.inputs,
+        &Builder::path(&def, "inputs"),
+    );
+    record.operations = b.read_operations(
+        def.file,
+        def.value.get("operations"),
+        record.operations,
+        &Builder::path(&def, "operations"),
+        Place::InterfaceType,
+        true,
+    );
+    record.notifications = b.read_operations(
+        def.file,
+        def.value.get("notifications"),
+        record.notifications,
+        &Builder::path(&def, "notifications"),
+        Place::InterfaceType,
+        true,
+    );
     b.reg.interface[id.index as usize] = record;
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::*;
     use super::super::model::TypeKind;
+    use super::super::testing::*;
 
     #[test]
     fn derived_interface_types_add_operations() {
@@ -40,7 +59,10 @@ mod tests {
 
     #[test]
     fn names_and_shapes() {
-        assert_problem("interface_types:\n  '':\n    operations: {}\n", "invalid-name");
+        assert_problem(
+            "interface_types:\n  '':\n    operations: {}\n",
+            "invalid-name",
+        );
         assert_problem("interface_types:\n  - Signal: {}\n", "wrong-shape");
         assert_valid("interface_types:\n  I: {}\n");
     }

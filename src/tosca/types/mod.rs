@@ -9,15 +9,18 @@
 //! complete. The registry is built once per run; later stages only read it, and every lookup
 //! is a hash map access, so templates of any number reuse it at no extra cost.
 
+mod artifact_definition;
 mod artifact_type;
 mod builder;
 mod builtins;
+mod capability_definition;
 mod capability_type;
 mod check_value;
 mod data_type;
 mod derivation;
 mod functions;
 mod group_type;
+mod interface_definition;
 mod interface_type;
 pub mod model;
 mod names;
@@ -25,12 +28,9 @@ mod node_type;
 mod policy_type;
 mod property;
 mod relationship_type;
+mod requirement_definition;
 mod scalar_type;
 mod validation;
-mod interface_definition;
-mod capability_definition;
-mod requirement_definition;
-mod artifact_definition;
 
 pub use check_value::{check_value, is_expression};
 pub use model::*;
@@ -61,6 +61,34 @@ pub struct ImportInput {
     pub namespace: Option<String>,
     /// Where the import is written (duplicate names it brings in are reported here).
     pub span: Span,
+}
+
+/// Checks the grammar of every loaded file and builds the registry of their types: the entry
+/// point for the facade. Each file's names belong to its effective profile (its own
+/// `profile:`, else its importer's).
+pub fn from_loaded(loaded: &crate::tosca::loader::Loaded, problems: &mut Problems) -> TypeRegistry {
+    let inputs: Vec<FileInput<'_>> = loaded
+        .files
+        .iter()
+        .map(|file| FileInput {
+            id: file.id,
+            root: &file.root,
+            profile: loaded.profile_of(file.id).map(str::to_string),
+            imports: file
+                .imports
+                .iter()
+                .map(|import| ImportInput {
+                    file: import.file,
+                    namespace: import.namespace.clone(),
+                    span: import.span,
+                })
+                .collect(),
+        })
+        .collect();
+    for input in &inputs {
+        crate::tosca::grammar::check_file(input.root, problems);
+    }
+    build(&inputs, problems)
 }
 
 /// Builds the registry of every type and function defined in `files`, reporting every
@@ -138,11 +166,6 @@ pub(crate) mod testing {
     /// Builds one file.
     pub fn build_one(text: &str) -> (TypeRegistry, Problems) {
         build_files(&[(text, None)])
-    }
-
-    /// The codes of the problems found in one file.
-    pub fn codes(text: &str) -> Vec<&'static str> {
-        build_one(text).1.iter().map(|p| p.code).collect()
     }
 
     /// Asserts one file has no problem at all.

@@ -10,13 +10,13 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use super::FileInput;
 use super::builder::{Builder, Definition, Progress};
 use super::builtins;
 use super::model::{
     ArtifactType, CapabilityType, DataKind, DataType, GroupType, InterfaceType, NodeType,
     PolicyType, RelationshipType, TypeHeader, TypeId, TypeKind,
 };
-use super::FileInput;
 use crate::tosca::grammar::shape::join;
 use crate::tosca::source::{FileId, Span};
 use crate::tosca::value::Value;
@@ -67,15 +67,28 @@ pub fn register<'a>(b: &mut Builder<'a, '_>, files: &[FileInput<'a>]) -> Visibil
                         "reserved-name",
                         key.span,
                         &path,
-                        format!("`{name}` is a built-in data type; a data type may not reuse its name"),
+                        format!(
+                            "`{name}` is a built-in data type; a data type may not reuse its name"
+                        ),
                     );
                     continue;
                 }
                 let mut header = TypeHeader::new(name, Some(file.id), key.span);
                 header.profile = file.profile.clone();
                 let id = push(b, kind, header);
-                b.defs.insert(id, Definition { file: file.id, value, path });
-                list.push(Visible { name: name.to_string(), named: Named::Type(id), span: key.span });
+                b.defs.insert(
+                    id,
+                    Definition {
+                        file: file.id,
+                        value,
+                        path,
+                    },
+                );
+                list.push(Visible {
+                    name: name.to_string(),
+                    named: Named::Type(id),
+                    span: key.span,
+                });
             }
         }
         if let Some(functions) = file.root.get("functions").and_then(Value::as_map) {
@@ -114,7 +127,11 @@ pub fn register<'a>(b: &mut Builder<'a, '_>, files: &[FileInput<'a>]) -> Visibil
                             "the {} name `{}` is already used by another type in this namespace{}",
                             id.kind.noun(),
                             v.name,
-                            if other == Some(file.id) { "" } else { " (brought in by an import)" }
+                            if other == Some(file.id) {
+                                ""
+                            } else {
+                                " (brought in by an import)"
+                            }
                         ),
                     );
                 }
@@ -130,7 +147,13 @@ pub fn register<'a>(b: &mut Builder<'a, '_>, files: &[FileInput<'a>]) -> Visibil
         .reg
         .data
         .iter()
-        .map(|d| if d.header.file.is_none() { Progress::Done } else { Progress::Pending })
+        .map(|d| {
+            if d.header.file.is_none() {
+                Progress::Done
+            } else {
+                Progress::Pending
+            }
+        })
         .collect();
     seen
 }
@@ -162,7 +185,11 @@ fn visible(
                 list.push(Visible {
                     name,
                     named: v.named.clone(),
-                    span: if import.span.is_known() { import.span } else { v.span },
+                    span: if import.span.is_known() {
+                        import.span
+                    } else {
+                        v.span
+                    },
                 });
             }
         }
@@ -184,7 +211,7 @@ fn push(b: &mut Builder<'_, '_>, kind: TypeKind, header: TypeHeader) -> TypeId {
                 properties: Default::default(),
                 entry_schema: None,
                 key_schema: None,
-                    validation: Vec::new(),
+                validation: Vec::new(),
                 scalar_number: None,
             });
             reg.data.len()
@@ -260,7 +287,10 @@ fn push(b: &mut Builder<'_, '_>, kind: TypeKind, header: TypeHeader) -> TypeId {
             reg.policy.len()
         }
     };
-    let id = TypeId { kind, index: (index - 1) as u32 };
+    let id = TypeId {
+        kind,
+        index: (index - 1) as u32,
+    };
     super::builder::header_mut(reg, id).ancestors = vec![id];
     id
 }
@@ -279,9 +309,21 @@ mod tests {
         ]);
         assert!(problems.is_empty());
         assert!(registry.lookup(FileId(0), TypeKind::Node, "Mine").is_some());
-        assert!(registry.lookup(FileId(0), TypeKind::Node, "x:Theirs").is_some());
-        assert!(registry.lookup(FileId(0), TypeKind::Node, "Theirs").is_none());
-        assert!(registry.lookup(FileId(0), TypeKind::Node, "Plain").is_some());
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "x:Theirs")
+                .is_some()
+        );
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "Theirs")
+                .is_none()
+        );
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "Plain")
+                .is_some()
+        );
         assert!(registry.lookup(FileId(1), TypeKind::Node, "Mine").is_none());
     }
 
@@ -296,12 +338,21 @@ mod tests {
             ("node_types:\n  A: {}\n", None),
             ("node_types:\n  A: {}\n", None),
         ]);
-        assert_eq!(problems.iter().filter(|p| p.code == "duplicate-name").count(), 1);
+        assert_eq!(
+            problems
+                .iter()
+                .filter(|p| p.code == "duplicate-name")
+                .count(),
+            1
+        );
     }
 
     #[test]
     fn built_in_names_are_reserved_for_data_types() {
-        assert_problem("data_types:\n  string:\n    derived_from: integer\n", "reserved-name");
+        assert_problem(
+            "data_types:\n  string:\n    derived_from: integer\n",
+            "reserved-name",
+        );
         assert_valid("node_types:\n  string: {}\n");
     }
 }

@@ -18,19 +18,53 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
     record.header = b.reg.header(id).clone();
     let file = def.file;
     let v = def.value;
-    record.properties = b.read_properties(file, v.get("properties"), record.properties, Role::Property, &Builder::path(&def, "properties"), true);
-    record.attributes = b.read_properties(file, v.get("attributes"), record.attributes, Role::Attribute, &Builder::path(&def, "attributes"), true);
-    record.capabilities = b.read_capabilities(file, v.get("capabilities"), record.capabilities, &Builder::path(&def, "capabilities"));
-    record.requirements = b.read_requirements(file, v.get("requirements"), record.requirements, &Builder::path(&def, "requirements"));
-    record.interfaces = b.read_interfaces(file, v.get("interfaces"), record.interfaces, &Builder::path(&def, "interfaces"));
-    record.artifacts = b.read_artifacts(file, v.get("artifacts"), record.artifacts, &Builder::path(&def, "artifacts"));
+    record.properties = b.read_properties(
+        file,
+        v.get("properties"),
+        record.properties,
+        Role::Property,
+        &Builder::path(&def, "properties"),
+        true,
+    );
+    record.attributes = b.read_properties(
+        file,
+        v.get("attributes"),
+        record.attributes,
+        Role::Attribute,
+        &Builder::path(&def, "attributes"),
+        true,
+    );
+    record.capabilities = b.read_capabilities(
+        file,
+        v.get("capabilities"),
+        record.capabilities,
+        &Builder::path(&def, "capabilities"),
+    );
+    record.requirements = b.read_requirements(
+        file,
+        v.get("requirements"),
+        record.requirements,
+        &Builder::path(&def, "requirements"),
+    );
+    record.interfaces = b.read_interfaces(
+        file,
+        v.get("interfaces"),
+        record.interfaces,
+        &Builder::path(&def, "interfaces"),
+    );
+    record.artifacts = b.read_artifacts(
+        file,
+        v.get("artifacts"),
+        record.artifacts,
+        &Builder::path(&def, "artifacts"),
+    );
     b.reg.node[id.index as usize] = record;
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::*;
     use super::super::model::TypeKind;
+    use super::super::testing::*;
 
     #[test]
     fn a_node_type_with_every_keyname() {
@@ -46,8 +80,14 @@ mod tests {
 
     #[test]
     fn wrong_shapes_of_sections() {
-        assert_problem("node_types:\n  A:\n    attributes:\n      - a:\n          type: integer\n", "wrong-shape");
-        assert_problem("node_types:\n  A:\n    requirements:\n      r:\n        capability: C\n", "wrong-shape");
+        assert_problem(
+            "node_types:\n  A:\n    attributes:\n      - a:\n          type: integer\n",
+            "wrong-shape",
+        );
+        assert_problem(
+            "node_types:\n  A:\n    requirements:\n      r:\n        capability: C\n",
+            "wrong-shape",
+        );
         assert_problem("node_types:\n  '': null\n", "invalid-name");
     }
 }

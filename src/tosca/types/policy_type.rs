@@ -17,7 +17,14 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
         None => b.reg.policy_type(id).clone(),
     };
     record.header = b.reg.header(id).clone();
-    record.properties = b.read_properties(def.file, def.value.get("properties"), record.properties, Role::Property, &Builder::path(&def, "properties"), true);
+    record.properties = b.read_properties(
+        def.file,
+        def.value.get("properties"),
+        record.properties,
+        Role::Property,
+        &Builder::path(&def, "properties"),
+        true,
+    );
     if let Some(list) = def.value.get("targets").and_then(Value::as_list) {
         let path = Builder::path(&def, "targets");
         let mut ids = Vec::new();
@@ -65,7 +72,10 @@ mod tests {
         assert_eq!(c.targets.as_ref().map(Vec::len), Some(2));
         assert!(c.triggers.contains_key("t"));
         assert_problem("policy_types:\n  P:\n    targets: [Nope]\n", "unknown-type");
-        assert_problem("policy_types:\n  P:\n    triggers:\n      t: {event: e}\n", "missing-keyname");
+        assert_problem(
+            "policy_types:\n  P:\n    triggers:\n      t: {event: e}\n",
+            "missing-keyname",
+        );
         assert_problem("policy_types:\n  99: {}\n", "invalid-name");
     }
 }

@@ -16,7 +16,7 @@
 
 use indexmap::IndexMap;
 
-use super::builder::{read_metadata, Builder};
+use super::builder::{Builder, read_metadata};
 use super::model::{DataKind, ParameterDef, PropertyDef, Schema, TypeId, TypeKind};
 use crate::tosca::grammar::shape::join;
 use crate::tosca::source::{FileId, Span};
@@ -65,7 +65,9 @@ impl<'a> Builder<'a, '_> {
                 );
                 continue;
             }
-            if let Some(def) = self.read_property(file, name, value, parent.as_ref(), role, &entry_path) {
+            if let Some(def) =
+                self.read_property(file, name, value, parent.as_ref(), role, &entry_path)
+            {
                 inherited.insert(name.to_string(), def);
             }
         }
@@ -116,7 +118,9 @@ impl<'a> Builder<'a, '_> {
         }
         let type_value = value.get("type");
         let data_type = match type_value {
-            Some(t) => self.resolve_schema_type(file, t, parent.map(|p| &p.schema), &join(path, "type"))?,
+            Some(t) => {
+                self.resolve_schema_type(file, t, parent.map(|p| &p.schema), &join(path, "type"))?
+            }
             None => match parent {
                 Some(p) => p.schema.data_type,
                 None => {
@@ -164,7 +168,10 @@ impl<'a> Builder<'a, '_> {
             key_schema,
             validation: Vec::new(),
         };
-        let default = value.get("default").cloned().or_else(|| parent.and_then(|p| p.default.clone()));
+        let default = value
+            .get("default")
+            .cloned()
+            .or_else(|| parent.and_then(|p| p.default.clone()));
         let fixed = value.get("value").cloned();
         if let Some(d) = value.get("default") {
             self.queue_check(&schema, &validation, d, &join(path, "default"));
@@ -173,13 +180,19 @@ impl<'a> Builder<'a, '_> {
             self.queue_check(&schema, &validation, v, &join(path, "value"));
         }
         if let Some(status) = value.get("status").and_then(Value::as_str) {
-            check_status(self, status, value.get("status").map_or(value.span, |v| v.span), &join(path, "status"));
+            check_status(
+                self,
+                status,
+                value.get("status").map_or(value.span, |v| v.span),
+                &join(path, "status"),
+            );
         }
         Some(PropertyDef {
             name: name.to_string(),
             span: value.span,
             schema,
-            description: text(value, "description").or_else(|| parent.and_then(|p| p.description.clone())),
+            description: text(value, "description")
+                .or_else(|| parent.and_then(|p| p.description.clone())),
             required,
             default,
             fixed,
@@ -210,7 +223,8 @@ impl<'a> Builder<'a, '_> {
             };
             let entry_path = join(path, name);
             let parent = inherited.get(name).cloned();
-            if let Some(def) = self.read_parameter(file, name, value, parent.as_ref(), &entry_path) {
+            if let Some(def) = self.read_parameter(file, name, value, parent.as_ref(), &entry_path)
+            {
                 inherited.insert(name.to_string(), def);
             }
         }
@@ -249,8 +263,12 @@ impl<'a> Builder<'a, '_> {
         }
         let schema = match value.get("type") {
             Some(t) => {
-                let data_type =
-                    self.resolve_schema_type(file, t, parent.and_then(|p| p.schema.as_ref()), &join(path, "type"))?;
+                let data_type = self.resolve_schema_type(
+                    file,
+                    t,
+                    parent.and_then(|p| p.schema.as_ref()),
+                    &join(path, "type"),
+                )?;
                 let (entry_schema, key_schema) = self.collection_schemas(
                     file,
                     data_type,
@@ -292,14 +310,24 @@ impl<'a> Builder<'a, '_> {
             name: name.to_string(),
             span: value.span,
             schema,
-            description: text(value, "description").or_else(|| parent.and_then(|p| p.description.clone())),
+            description: text(value, "description")
+                .or_else(|| parent.and_then(|p| p.description.clone())),
             required: value
                 .get("required")
                 .and_then(Value::as_bool)
                 .unwrap_or_else(|| parent.is_none_or(|p| p.required)),
-            default: value.get("default").cloned().or_else(|| parent.and_then(|p| p.default.clone())),
-            value: value.get("value").cloned().or_else(|| parent.and_then(|p| p.value.clone())),
-            mapping: value.get("mapping").cloned().or_else(|| parent.and_then(|p| p.mapping.clone())),
+            default: value
+                .get("default")
+                .cloned()
+                .or_else(|| parent.and_then(|p| p.default.clone())),
+            value: value
+                .get("value")
+                .cloned()
+                .or_else(|| parent.and_then(|p| p.value.clone())),
+            mapping: value
+                .get("mapping")
+                .cloned()
+                .or_else(|| parent.and_then(|p| p.mapping.clone())),
             validation,
         })
     }
@@ -323,7 +351,12 @@ impl<'a> Builder<'a, '_> {
             None => match parent {
                 Some(p) => p.data_type,
                 None => {
-                    self.report("missing-keyname", value.span, path, "a schema definition must have the keyname `type`");
+                    self.report(
+                        "missing-keyname",
+                        value.span,
+                        path,
+                        "a schema definition must have the keyname `type`",
+                    );
                     return None;
                 }
             },
@@ -362,7 +395,13 @@ impl<'a> Builder<'a, '_> {
 
     /// Resolves the data type of a definition or schema, checking it refines `parent`'s and
     /// is not the abstract `scalar`.
-    fn resolve_schema_type(&mut self, file: FileId, name: &Value, parent: Option<&Schema>, path: &str) -> Option<TypeId> {
+    fn resolve_schema_type(
+        &mut self,
+        file: FileId,
+        name: &Value,
+        parent: Option<&Schema>,
+        path: &str,
+    ) -> Option<TypeId> {
         let id = self.resolve(file, TypeKind::Data, name, path)?;
         if let Some(parent) = parent
             && !self.reg.derives_from(id, parent.data_type)
@@ -423,11 +462,20 @@ impl<'a> Builder<'a, '_> {
                     "misplaced-keyname",
                     e.span,
                     &join(path, "entry_schema"),
-                    format!("`entry_schema` is only for lists and maps, not for `{}`", self.reg.header(data_type).name),
+                    format!(
+                        "`entry_schema` is only for lists and maps, not for `{}`",
+                        self.reg.header(data_type).name
+                    ),
                 );
                 None
             }
-            Some(e) => self.read_schema(file, e, inherited_entry.as_ref(), &join(path, "entry_schema"), false),
+            Some(e) => self.read_schema(
+                file,
+                e,
+                inherited_entry.as_ref(),
+                &join(path, "entry_schema"),
+                false,
+            ),
             None => inherited_entry,
         };
         if (is_list || is_map) && entry_schema.is_none() && entry.is_none() {
@@ -448,11 +496,20 @@ impl<'a> Builder<'a, '_> {
                     "misplaced-keyname",
                     k.span,
                     &join(path, "key_schema"),
-                    format!("`key_schema` is only for maps, not for `{}`", self.reg.header(data_type).name),
+                    format!(
+                        "`key_schema` is only for maps, not for `{}`",
+                        self.reg.header(data_type).name
+                    ),
                 );
                 None
             }
-            Some(k) => self.read_schema(file, k, inherited_key.as_ref(), &join(path, "key_schema"), true),
+            Some(k) => self.read_schema(
+                file,
+                k,
+                inherited_key.as_ref(),
+                &join(path, "key_schema"),
+                true,
+            ),
             None => inherited_key,
         };
         (entry_schema.map(Box::new), key_schema.map(Box::new))
@@ -460,7 +517,9 @@ impl<'a> Builder<'a, '_> {
 
     /// Whether a data type is (or derives from) the named built-in.
     pub fn derives_from_builtin(&self, id: TypeId, builtin: &str) -> bool {
-        self.reg.builtin(builtin).is_some_and(|b| self.reg.derives_from(id, b))
+        self.reg
+            .builtin(builtin)
+            .is_some_and(|b| self.reg.derives_from(id, b))
     }
 }
 
@@ -489,9 +548,13 @@ mod tests {
     #[test]
     fn a_refined_type_must_derive_from_the_inherited_one() {
         let base = "data_types:\n  S: {derived_from: string}\n  P:\n    properties:\n      a: {type: string}\n";
-        assert_valid(&format!("{base}  Q:\n    derived_from: P\n    properties:\n      a: {{type: S}}\n"));
+        assert_valid(&format!(
+            "{base}  Q:\n    derived_from: P\n    properties:\n      a: {{type: S}}\n"
+        ));
         assert_problem(
-            &format!("{base}  Q:\n    derived_from: P\n    properties:\n      a: {{type: integer}}\n"),
+            &format!(
+                "{base}  Q:\n    derived_from: P\n    properties:\n      a: {{type: integer}}\n"
+            ),
             "invalid-refinement",
         );
     }
@@ -499,9 +562,13 @@ mod tests {
     #[test]
     fn required_only_goes_from_false_to_true() {
         let base = "node_types:\n  A:\n    properties:\n      r: {type: string}\n      o: {type: string, required: false}\n";
-        assert_valid(&format!("{base}  B:\n    derived_from: A\n    properties:\n      o: {{required: true}}\n"));
+        assert_valid(&format!(
+            "{base}  B:\n    derived_from: A\n    properties:\n      o: {{required: true}}\n"
+        ));
         assert_problem(
-            &format!("{base}  B:\n    derived_from: A\n    properties:\n      r: {{required: false}}\n"),
+            &format!(
+                "{base}  B:\n    derived_from: A\n    properties:\n      r: {{required: false}}\n"
+            ),
             "invalid-refinement",
         );
     }
@@ -509,8 +576,14 @@ mod tests {
     #[test]
     fn a_fixed_value_cannot_be_refined() {
         let base = "node_types:\n  A:\n    properties:\n      p: {type: integer, value: 3}\n";
-        assert_problem(&format!("{base}  B:\n    derived_from: A\n    properties:\n      p: 4\n"), "fixed-value");
-        assert_problem(&format!("{base}  B:\n    derived_from: A\n    properties:\n      p: {{default: 4}}\n"), "fixed-value");
+        assert_problem(
+            &format!("{base}  B:\n    derived_from: A\n    properties:\n      p: 4\n"),
+            "fixed-value",
+        );
+        assert_problem(
+            &format!("{base}  B:\n    derived_from: A\n    properties:\n      p: {{default: 4}}\n"),
+            "fixed-value",
+        );
     }
 
     #[test]
@@ -519,8 +592,17 @@ mod tests {
             "capability_types:\n  E:\n    properties:\n      secure: {type: boolean, required: false}\n  F:\n    derived_from: E\n    properties:\n      secure: true\n",
         );
         let f = registry.capability_type(id(&registry, TypeKind::Capability, "F"));
-        assert_eq!(f.properties["secure"].fixed.as_ref().and_then(Value::as_bool), Some(true));
-        assert_problem("node_types:\n  A:\n    properties:\n      p: 5\n", "missing-keyname");
+        assert_eq!(
+            f.properties["secure"]
+                .fixed
+                .as_ref()
+                .and_then(Value::as_bool),
+            Some(true)
+        );
+        assert_problem(
+            "node_types:\n  A:\n    properties:\n      p: 5\n",
+            "missing-keyname",
+        );
     }
 
     #[test]
@@ -530,18 +612,38 @@ mod tests {
         );
         let b = registry.node_type(id(&registry, TypeKind::Node, "B"));
         assert_eq!(b.properties["p"].validation.len(), 2);
-        assert_eq!(b.properties["p"].default.as_ref().and_then(Value::as_i64), Some(5));
+        assert_eq!(
+            b.properties["p"].default.as_ref().and_then(Value::as_i64),
+            Some(5)
+        );
         assert!(b.properties["p"].required);
     }
 
     #[test]
     fn lists_and_maps_need_entry_schemas_and_only_maps_key_schemas() {
-        assert_problem("node_types:\n  A:\n    properties:\n      l: {type: list}\n", "missing-keyname");
-        assert_valid("node_types:\n  A:\n    properties:\n      l: {type: list, entry_schema: string}\n");
-        assert_problem("node_types:\n  A:\n    properties:\n      s: {type: string, entry_schema: string}\n", "misplaced-keyname");
-        assert_problem("node_types:\n  A:\n    properties:\n      l: {type: list, entry_schema: string, key_schema: string}\n", "misplaced-keyname");
-        assert_problem("node_types:\n  A:\n    properties:\n      m: {type: map, entry_schema: string, key_schema: integer}\n", "invalid-key-schema");
-        assert_problem("node_types:\n  A:\n    properties:\n      m: {type: list, entry_schema: scalar}\n", "abstract-type");
+        assert_problem(
+            "node_types:\n  A:\n    properties:\n      l: {type: list}\n",
+            "missing-keyname",
+        );
+        assert_valid(
+            "node_types:\n  A:\n    properties:\n      l: {type: list, entry_schema: string}\n",
+        );
+        assert_problem(
+            "node_types:\n  A:\n    properties:\n      s: {type: string, entry_schema: string}\n",
+            "misplaced-keyname",
+        );
+        assert_problem(
+            "node_types:\n  A:\n    properties:\n      l: {type: list, entry_schema: string, key_schema: string}\n",
+            "misplaced-keyname",
+        );
+        assert_problem(
+            "node_types:\n  A:\n    properties:\n      m: {type: map, entry_schema: string, key_schema: integer}\n",
+            "invalid-key-schema",
+        );
+        assert_problem(
+            "node_types:\n  A:\n    properties:\n      m: {type: list, entry_schema: scalar}\n",
+            "abstract-type",
+        );
     }
 
     #[test]
@@ -557,8 +659,15 @@ mod tests {
 
     #[test]
     fn unknown_property_types_are_reported_where_used() {
-        let (_, problems) = build_one("data_types:\n  P:\n    properties:\n      a:\n        type: Nope\n");
-        let p = problems.iter().find(|p| p.code == "unknown-type").expect("reported");
-        assert_eq!((p.span.line, p.path.as_str()), (5, "data_types.P.properties.a.type"));
+        let (_, problems) =
+            build_one("data_types:\n  P:\n    properties:\n      a:\n        type: Nope\n");
+        let p = problems
+            .iter()
+            .find(|p| p.code == "unknown-type")
+            .expect("reported");
+        assert_eq!(
+            (p.span.line, p.path.as_str()),
+            (5, "data_types.P.properties.a.type")
+        );
     }
 }

@@ -16,17 +16,40 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
         None => b.reg.relationship_type(id).clone(),
     };
     record.header = b.reg.header(id).clone();
-    record.properties = b.read_properties(def.file, def.value.get("properties"), record.properties, Role::Property, &Builder::path(&def, "properties"), true);
-    record.attributes = b.read_properties(def.file, def.value.get("attributes"), record.attributes, Role::Attribute, &Builder::path(&def, "attributes"), true);
-    record.interfaces = b.read_interfaces(def.file, def.value.get("interfaces"), record.interfaces, &Builder::path(&def, "interfaces"));
+    record.properties = b.read_properties(
+        def.file,
+        def.value.get("properties"),
+        record.properties,
+        Role::Property,
+        &Builder::path(&def, "properties"),
+        true,
+    );
+    record.attributes = b.read_properties(
+        def.file,
+        def.value.get("attributes"),
+        record.attributes,
+        Role::Attribute,
+        &Builder::path(&def, "attributes"),
+        true,
+    );
+    record.interfaces = b.read_interfaces(
+        def.file,
+        def.value.get("interfaces"),
+        record.interfaces,
+        &Builder::path(&def, "interfaces"),
+    );
     for (key, kind) in [
         ("valid_capability_types", TypeKind::Capability),
         ("valid_target_node_types", TypeKind::Node),
         ("valid_source_node_types", TypeKind::Node),
     ] {
-        let Some(list) = def.value.get(key) else { continue };
+        let Some(list) = def.value.get(key) else {
+            continue;
+        };
         let path = Builder::path(&def, key);
-        let Some(ids) = b.resolve_list(def.file, kind, list, &path) else { continue };
+        let Some(ids) = b.resolve_list(def.file, kind, list, &path) else {
+            continue;
+        };
         let slot = match key {
             "valid_capability_types" => &mut record.valid_capability_types,
             "valid_target_node_types" => &mut record.valid_target_node_types,
@@ -51,12 +74,18 @@ mod tests {
         );
         let mine = registry.relationship_type(id(&registry, TypeKind::Relationship, "Mine"));
         assert_eq!(mine.properties.keys().collect::<Vec<_>>(), ["p", "q"]);
-        assert_eq!(mine.valid_capability_types, Some(vec![id(&registry, TypeKind::Capability, "Host")]));
+        assert_eq!(
+            mine.valid_capability_types,
+            Some(vec![id(&registry, TypeKind::Capability, "Host")])
+        );
     }
 
     #[test]
     fn names_must_be_strings() {
-        assert_problem("relationship_types:\n  1.0:\n    properties: {}\n", "invalid-name");
+        assert_problem(
+            "relationship_types:\n  1.0:\n    properties: {}\n",
+            "invalid-name",
+        );
         assert_problem("relationship_types:\nnode_types: {}\n", "wrong-shape");
     }
 }

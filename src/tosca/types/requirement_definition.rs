@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::builder::Builder;
 use super::model::{CapabilityRef, CountRange, RelationshipRefinement, RequirementDef, TypeKind};
-use super::property::{text, Role};
+use super::property::{Role, text};
 use crate::tosca::grammar::shape::join;
 use crate::tosca::source::FileId;
 use crate::tosca::value::{Value, ValueKind};
@@ -44,7 +44,9 @@ impl Builder<'_, '_> {
             }
             let position = inherited.iter().position(|r| r.name == name);
             let parent = position.map(|i| inherited[i].clone());
-            if let Some(def) = self.read_requirement(file, name, value, parent.as_ref(), &entry_path) {
+            if let Some(def) =
+                self.read_requirement(file, name, value, parent.as_ref(), &entry_path)
+            {
                 match position {
                     Some(i) => inherited[i] = def,
                     None => inherited.push(def),
@@ -88,12 +90,18 @@ impl Builder<'_, '_> {
             Some(c) => {
                 let c_path = join(path, "capability");
                 let Some(text) = c.as_str() else {
-                    self.report("wrong-shape", c.span, &c_path, "expected the name of a capability type or of a capability");
+                    self.report(
+                        "wrong-shape",
+                        c.span,
+                        &c_path,
+                        "expected the name of a capability type or of a capability",
+                    );
                     return None;
                 };
                 match self.reg.lookup(file, TypeKind::Capability, text) {
                     Some(id) => {
-                        if let Some(CapabilityRef::Type(parent_type)) = parent.map(|p| &p.capability)
+                        if let Some(CapabilityRef::Type(parent_type)) =
+                            parent.map(|p| &p.capability)
                             && !self.reg.derives_from(id, *parent_type)
                         {
                             self.report(
@@ -112,21 +120,28 @@ impl Builder<'_, '_> {
                     }
                 }
             }
-            None => match parent {
-                Some(p) => p.capability.clone(),
-                None => {
-                    self.report(
+            None => {
+                match parent {
+                    Some(p) => p.capability.clone(),
+                    None => {
+                        self.report(
                         "missing-keyname",
                         value.span,
                         path,
                         format!("the requirement definition `{name}` must have the keyname `capability`"),
                     );
-                    return None;
+                        return None;
+                    }
                 }
-            },
+            }
         };
         let relationship = match map.and_then(|m| m.get("relationship")) {
-            Some(r) => self.read_requirement_relationship(file, r, parent.and_then(|p| p.relationship.as_ref()), &join(path, "relationship")),
+            Some(r) => self.read_requirement_relationship(
+                file,
+                r,
+                parent.and_then(|p| p.relationship.as_ref()),
+                &join(path, "relationship"),
+            ),
             None => parent.and_then(|p| p.relationship.clone()),
         };
         let count_range = match map.and_then(|m| m.get("count_range")) {
@@ -139,7 +154,10 @@ impl Builder<'_, '_> {
                             "invalid-refinement",
                             r.span,
                             &join(path, "count_range"),
-                            format!("a refined count_range must lie within the inherited one, {}", show(p.count_range)),
+                            format!(
+                                "a refined count_range must lie within the inherited one, {}",
+                                show(p.count_range)
+                            ),
                         );
                     }
                     range
@@ -151,11 +169,16 @@ impl Builder<'_, '_> {
         Some(RequirementDef {
             name: name.to_string(),
             span: value.span,
-            description: map.and_then(|m| text(m, "description")).or_else(|| parent.and_then(|p| p.description.clone())),
+            description: map
+                .and_then(|m| text(m, "description"))
+                .or_else(|| parent.and_then(|p| p.description.clone())),
             capability,
             node,
             relationship,
-            node_filter: map.and_then(|m| m.get("node_filter")).cloned().or_else(|| parent.and_then(|p| p.node_filter.clone())),
+            node_filter: map
+                .and_then(|m| m.get("node_filter"))
+                .cloned()
+                .or_else(|| parent.and_then(|p| p.node_filter.clone())),
             count_range,
         })
     }
@@ -186,13 +209,15 @@ impl Builder<'_, '_> {
                 }
                 id
             }
-            None => match parent {
-                Some(p) => p.relationship_type,
-                None => {
-                    self.report("missing-keyname", value.span, path, "the relationship of a requirement definition must have the keyname `type`");
-                    return None;
+            None => {
+                match parent {
+                    Some(p) => p.relationship_type,
+                    None => {
+                        self.report("missing-keyname", value.span, path, "the relationship of a requirement definition must have the keyname `type`");
+                        return None;
+                    }
                 }
-            },
+            }
         };
         let declared = self.reg.relationship_type(relationship_type).clone();
         let mut def = match parent {
@@ -207,9 +232,28 @@ impl Builder<'_, '_> {
         let Some(map) = map else {
             return Some(def);
         };
-        def.properties = self.read_properties(file, map.get("properties"), def.properties, Role::Property, &join(path, "properties"), false);
-        def.attributes = self.read_properties(file, map.get("attributes"), def.attributes, Role::Attribute, &join(path, "attributes"), false);
-        def.interfaces = self.read_interfaces(file, map.get("interfaces"), def.interfaces, &join(path, "interfaces"));
+        def.properties = self.read_properties(
+            file,
+            map.get("properties"),
+            def.properties,
+            Role::Property,
+            &join(path, "properties"),
+            false,
+        );
+        def.attributes = self.read_properties(
+            file,
+            map.get("attributes"),
+            def.attributes,
+            Role::Attribute,
+            &join(path, "attributes"),
+            false,
+        );
+        def.interfaces = self.read_interfaces(
+            file,
+            map.get("interfaces"),
+            def.interfaces,
+            &join(path, "interfaces"),
+        );
         Some(def)
     }
 }
@@ -262,29 +306,59 @@ mod tests {
         let b = registry.node_type(id(&registry, TypeKind::Node, "B"));
         let names: Vec<&str> = b.requirements.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["host", "other", "extra"]);
-        assert_eq!(b.requirements[0].count_range, CountRange { min: 1, max: Some(2) });
+        assert_eq!(
+            b.requirements[0].count_range,
+            CountRange {
+                min: 1,
+                max: Some(2)
+            }
+        );
         assert!(b.requirements[0].relationship.is_some());
         assert_eq!(b.requirements[1].count_range, CountRange::default());
     }
 
     #[test]
     fn refinement_rules() {
-        let base = format!("{TYPES}  A:\n    requirements:\n      - host: {{capability: BigHost, count_range: [1, 2]}}\n  B:\n    derived_from: A\n    requirements:\n");
-        assert_problem(&format!("{base}      - host: {{capability: Host}}\n"), "invalid-refinement");
-        assert_problem(&format!("{base}      - host: {{count_range: [0, 5]}}\n"), "invalid-refinement");
+        let base = format!(
+            "{TYPES}  A:\n    requirements:\n      - host: {{capability: BigHost, count_range: [1, 2]}}\n  B:\n    derived_from: A\n    requirements:\n"
+        );
+        assert_problem(
+            &format!("{base}      - host: {{capability: Host}}\n"),
+            "invalid-refinement",
+        );
+        assert_problem(
+            &format!("{base}      - host: {{count_range: [0, 5]}}\n"),
+            "invalid-refinement",
+        );
     }
 
     #[test]
     fn names_are_unique_and_capabilities_known() {
-        assert_problem(&format!("{TYPES}  A:\n    requirements:\n      - r: Host\n      - r: Host\n"), "duplicate-name");
-        assert_problem(&format!("{TYPES}  A:\n    requirements:\n      - r: Nope\n"), "unknown-type");
-        let registry = assert_valid(&format!("{TYPES}  A:\n    requirements:\n      - r: {{capability: host, node: Compute}}\n"));
+        assert_problem(
+            &format!("{TYPES}  A:\n    requirements:\n      - r: Host\n      - r: Host\n"),
+            "duplicate-name",
+        );
+        assert_problem(
+            &format!("{TYPES}  A:\n    requirements:\n      - r: Nope\n"),
+            "unknown-type",
+        );
+        let registry = assert_valid(&format!(
+            "{TYPES}  A:\n    requirements:\n      - r: {{capability: host, node: Compute}}\n"
+        ));
         let a = registry.node_type(id(&registry, TypeKind::Node, "A"));
-        assert_eq!(a.requirements[0].capability, CapabilityRef::Name("host".into()));
+        assert_eq!(
+            a.requirements[0].capability,
+            CapabilityRef::Name("host".into())
+        );
     }
 
     #[test]
     fn count_ranges_are_integers() {
-        assert_problem(&format!("{TYPES}  A:\n    requirements:\n      - r: {{capability: Host, count_range: [1.0, 2.5]}}\n"), "invalid-range");
+        assert_problem(
+            &format!(
+                "{TYPES}  A:\n    requirements:\n      - r: {{capability: Host, count_range: [1.0, 2.5]}}\n"
+            ),
+            "invalid-range",
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::builder::{Builder, Definition};
 use super::model::{DataKind, TypeId, TypeKind};
-use crate::tosca::data::{ScalarUnits, DataError};
+use crate::tosca::data::{DataError, ScalarUnits};
 
 /// Reads the unit table of scalar type `id`; returns it with the data type of its numbers.
 pub fn read(
@@ -20,8 +20,15 @@ pub fn read(
     let value = def.value;
     let number_type = match value.get("data_type") {
         Some(name) => {
-            let number = b.resolve(def.file, TypeKind::Data, name, &Builder::path(def, "data_type"))?;
-            if !(b.derives_from_builtin(number, "float") || b.derives_from_builtin(number, "integer")) {
+            let number = b.resolve(
+                def.file,
+                TypeKind::Data,
+                name,
+                &Builder::path(def, "data_type"),
+            )?;
+            if !(b.derives_from_builtin(number, "float")
+                || b.derives_from_builtin(number, "integer"))
+            {
                 b.report(
                     "invalid-value",
                     name.span,
@@ -38,22 +45,39 @@ pub fn read(
         None => None,
     };
     let primitive_name = number_type.map(|n| {
-        if b.derives_from_builtin(n, "integer") { "integer" } else { "float" }
+        if b.derives_from_builtin(n, "integer") {
+            "integer"
+        } else {
+            "float"
+        }
     });
     let parent_units = parent.and_then(|p| match &b.reg.data_type(p).kind {
         DataKind::Scalar(units) => Some(units.clone()),
         _ => None,
     });
     let result = match &parent_units {
-        Some(units) => units.refine(value.get("units"), value.get("prefixes"), value.get("canonical_unit"), primitive_name),
+        Some(units) => units.refine(
+            value.get("units"),
+            value.get("prefixes"),
+            value.get("canonical_unit"),
+            primitive_name,
+        ),
         None => match value.get("units") {
-            Some(units) => ScalarUnits::from_definition(units, value.get("prefixes"), value.get("canonical_unit"), primitive_name),
+            Some(units) => ScalarUnits::from_definition(
+                units,
+                value.get("prefixes"),
+                value.get("canonical_unit"),
+                primitive_name,
+            ),
             None => {
                 b.report(
                     "missing-keyname",
                     value.span,
                     &def.path,
-                    format!("the scalar type `{}` must define its `units`", b.reg.header(id).name),
+                    format!(
+                        "the scalar type `{}` must define its `units`",
+                        b.reg.header(id).name
+                    ),
                 );
                 return None;
             }
@@ -83,19 +107,36 @@ mod tests {
     #[test]
     fn reads_units_and_prefixes() {
         assert_valid(MASS);
-        assert_valid(&format!("{MASS}  Limited:\n    derived_from: Mass\n    validation: {{$less_or_equal: [$value, 10 kg]}}\n"));
+        assert_valid(&format!(
+            "{MASS}  Limited:\n    derived_from: Mass\n    validation: {{$less_or_equal: [$value, 10 kg]}}\n"
+        ));
     }
 
     #[test]
     fn units_are_mandatory_and_data_type_frozen() {
-        assert_problem("data_types:\n  S:\n    derived_from: scalar\n", "missing-keyname");
-        assert_problem(&format!("{MASS}  Counted:\n    derived_from: Mass\n    data_type: integer\n"), "invalid-scalar-type");
-        assert_problem("data_types:\n  S:\n    derived_from: scalar\n    data_type: Nope\n    units: {b: 1}\n", "unknown-type");
-        assert_problem("data_types:\n  S:\n    derived_from: scalar\n    data_type: string\n    units: {b: 1}\n", "invalid-value");
+        assert_problem(
+            "data_types:\n  S:\n    derived_from: scalar\n",
+            "missing-keyname",
+        );
+        assert_problem(
+            &format!("{MASS}  Counted:\n    derived_from: Mass\n    data_type: integer\n"),
+            "invalid-scalar-type",
+        );
+        assert_problem(
+            "data_types:\n  S:\n    derived_from: scalar\n    data_type: Nope\n    units: {b: 1}\n",
+            "unknown-type",
+        );
+        assert_problem(
+            "data_types:\n  S:\n    derived_from: scalar\n    data_type: string\n    units: {b: 1}\n",
+            "invalid-value",
+        );
     }
 
     #[test]
     fn scalars_have_no_properties() {
-        assert_problem("data_types:\n  S:\n    derived_from: scalar\n    units: {b: 1}\n    properties:\n      a: {type: string}\n", "misplaced-keyname");
+        assert_problem(
+            "data_types:\n  S:\n    derived_from: scalar\n    units: {b: 1}\n    properties:\n      a: {type: string}\n",
+            "misplaced-keyname",
+        );
     }
 }
