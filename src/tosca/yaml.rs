@@ -7,6 +7,8 @@
 //! parser's successor but its API is still moving. Scalars are resolved by the YAML 1.2 core
 //! schema, narrowed as TOSCA asks: only lowercase `true`/`false` are booleans.
 
+use std::collections::HashSet;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -73,7 +75,9 @@ fn span_of(file: FileId, mark: Marker) -> Span {
 /// A collection being filled while its events arrive.
 enum Open {
     List(Value, usize),
-    Map(Value, usize, Option<Value>),
+    /// The map, its anchor, the key waiting for its value, and the identities of the keys seen
+    /// so far (a set, so that duplicate detection stays linear in the map's size).
+    Map(Value, usize, Option<Value>, HashSet<(&'static str, String)>),
 }
 
 struct Builder {
@@ -96,7 +100,7 @@ impl Builder {
                     items.push(value);
                 }
             }
-            Some(Open::Map(map, _, pending_key)) => match pending_key.take() {
+            Some(Open::Map(map, _, pending_key, seen)) => match pending_key.take() {
                 None => {
                     // A block map's start event is marked at its first colon; its first key
                     // is where a reader sees the map begin.
@@ -107,7 +111,7 @@ impl Builder {
                 }
                 Some(key) => {
                     if let ValueKind::Map(entries) = &mut map.kind {
-                        if entries.iter().any(|(k, _)| same_key(k, &key)) {
+                        if !seen.insert(key_identity(&key)) {
                             if self.error.is_none() {
                                 self.error = Some(YamlError {
                                     message: format!("the key {key} appears twice in this map"),
@@ -124,8 +128,9 @@ impl Builder {
     }
 }
 
-fn same_key(a: &Value, b: &Value) -> bool {
-    a.kind == b.kind
+/// What makes two keys the same: their kind and their rendering.
+fn key_identity(key: &Value) -> (&'static str, String) {
+    (key.kind_name(), key.to_string())
 }
 
 impl MarkedEventReceiver for Builder {
@@ -145,12 +150,13 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(anchor, tag) => {
                 let mut value = Value::at(ValueKind::Map(Vec::new()), span);
                 value.tag = extra_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)));
-                self.stack.push(Open::Map(value, anchor, None));
+                self.stack
+                    .push(Open::Map(value, anchor, None, HashSet::new()));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
                     let (value, anchor) = match open {
-                        Open::List(v, a) | Open::Map(v, a, _) => (v, a),
+                        Open::List(v, a) | Open::Map(v, a, _, _) => (v, a),
                     };
                     self.finish(value, anchor);
                 }
