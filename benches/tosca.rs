@@ -1,5 +1,6 @@
 //! TOSCA processor benchmarks on generated services of 1,000, 10,000 and 100,000 node
-//! templates. Parsing alone is the floor the later stages are compared with. Throughput is
+//! templates: parsing alone (the floor the later stages are compared with) and validation.
+//! Compile and instantiate join as the processor grows them. Throughput is
 //! reported in node templates, so criterion prints the cost per template directly.
 //!
 //! Run with `cargo bench --bench tosca`; record results in benches/RESULTS.md.
@@ -9,7 +10,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 use khutulun::tosca::source::FileId;
-use khutulun::tosca::yaml;
+use khutulun::tosca::{Options, validate_text, yaml};
 
 #[path = "support/service.rs"]
 mod service;
@@ -31,5 +32,21 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse);
+fn validate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("validate");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    let options = Options::default();
+    for size in SIZES {
+        let text = service::service(size);
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, text| {
+            b.iter(|| validate_text("generated.yaml", text, &options));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, validate);
 criterion_main!(benches);

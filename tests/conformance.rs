@@ -89,3 +89,51 @@ fn every_case_runs_once_in_order_and_a_panic_is_a_disagreement() {
         }
     }
 }
+
+#[test]
+fn no_listed_case_regresses() {
+    let Some(suite) = harness::suite_dir() else {
+        eprintln!(
+            "SKIPPED: the OASIS conformance suite is not on this machine; set {} to its \
+             directory (the one holding expectations.tsv)",
+            harness::SUITE_DIR_VARIABLE
+        );
+        return;
+    };
+    let cases = harness::read_expectations(&suite).unwrap();
+    assert!(!cases.is_empty(), "{} lists no case", suite.display());
+    let outcomes = harness::run_cases(&suite, &cases, harness::tosca_verdict);
+    let agreeing = harness::agreeing_cases(&outcomes);
+    let listed = harness::read_passing_list(&harness::passing_list_path()).unwrap();
+    let comparison = harness::compare(&agreeing, &listed);
+
+    println!("{} of {} cases agree", agreeing.len(), cases.len());
+    if !comparison.newly_passing.is_empty() {
+        println!(
+            "{} cases newly agree; add them with `scripts/conformance --update`:",
+            comparison.newly_passing.len()
+        );
+        for name in &comparison.newly_passing {
+            println!("  {name}");
+        }
+    }
+    let regressions: Vec<String> = outcomes
+        .iter()
+        .filter(|outcome| comparison.regressions.contains(&outcome.case.name))
+        .map(harness::Outcome::describe_disagreement)
+        .chain(
+            // Listed cases that are no longer in the suite at all.
+            comparison
+                .regressions
+                .iter()
+                .filter(|name| !cases.iter().any(|case| &case.name == *name))
+                .map(|name| format!("{name}: listed as passing but not in the suite")),
+        )
+        .collect();
+    assert!(
+        regressions.is_empty(),
+        "{} cases listed in tests/conformance/passing.txt no longer agree:\n{}",
+        regressions.len(),
+        regressions.join("\n")
+    );
+}

@@ -1,5 +1,7 @@
 //! Property tests: whatever text the TOSCA processor is given, it answers with a value or a
 //! problem, never a panic; and well-formed YAML documents parse to exactly what they say.
+//! The YAML parser is probed on its own, and the whole processor (`validate_text`) on arbitrary
+//! text and on TOSCA-shaped documents.
 //!
 //! Documents are generated as JSON-like trees and rendered to YAML (block and flow style), so the
 //! expected parse is known; arbitrary and mutated texts probe the error paths.
@@ -7,9 +9,10 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value as Json};
 
+use khutulun::tosca::Options;
 use khutulun::tosca::source::FileId;
 use khutulun::tosca::value::{Value, ValueKind};
-use khutulun::tosca::yaml;
+use khutulun::tosca::{validate_text, yaml};
 
 const FILE: FileId = FileId(7);
 
@@ -174,4 +177,39 @@ proptest! {
             assert_spans_inside(&value, &damaged);
         }
     }
+
+    #[test]
+    fn arbitrary_text_never_panics_the_processor(text in YAML_ISH) {
+        let report = validate_text("arbitrary.yaml", &text, &Options::default());
+        let _ = report.render_text();
+    }
+
+    #[test]
+    fn tosca_shaped_documents_never_panic_the_processor(body in document(), key in prop::sample::select(TOSCA_KEYS)) {
+        let mut root = Map::new();
+        root.insert("tosca_definitions_version".into(), Json::String("tosca_2_0".into()));
+        root.insert(key.to_string(), body);
+        let text = block_yaml(&Json::Object(root));
+        let report = validate_text("shaped.yaml", &text, &Options::default());
+        let _ = report.render_text();
+        let _ = report.render_json();
+    }
 }
+
+/// Top-level keynames of a TOSCA file, so that generated bodies reach every grammar.
+const TOSCA_KEYS: &[&str] = &[
+    "service_template",
+    "node_types",
+    "data_types",
+    "capability_types",
+    "relationship_types",
+    "interface_types",
+    "artifact_types",
+    "group_types",
+    "policy_types",
+    "functions",
+    "imports",
+    "repositories",
+    "metadata",
+    "dsl_definitions",
+];

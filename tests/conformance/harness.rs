@@ -74,17 +74,23 @@ pub fn repository_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where the suite is: `$KHUTULUN_CONFORMANCE_DIR`, else `<repo>/../shared/conformance/oasis`;
-/// `None` when neither holds an `expectations.tsv`.
+/// Where the suite is: `$KHUTULUN_CONFORMANCE_DIR`, else `<repo>/../shared/conformance/oasis`
+/// (or `<repo>/../../shared/...`, for a git worktree one folder deeper); `None` when none of
+/// them holds an `expectations.tsv`.
 pub fn suite_dir() -> Option<PathBuf> {
-    let candidate = match std::env::var_os(SUITE_DIR_VARIABLE) {
-        Some(dir) => PathBuf::from(dir),
-        None => repository_root().join("../shared/conformance/oasis"),
+    let candidates = match std::env::var_os(SUITE_DIR_VARIABLE) {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => [
+            "../shared/conformance/oasis",
+            "../../shared/conformance/oasis",
+        ]
+        .iter()
+        .map(|relative| repository_root().join(relative))
+        .collect(),
     };
-    candidate
-        .join("expectations.tsv")
-        .is_file()
-        .then_some(candidate)
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("expectations.tsv").is_file())
 }
 
 /// The committed list of the cases we agree with.
@@ -259,5 +265,19 @@ pub fn first_line(text: &str) -> String {
         format!("{short}...")
     } else {
         line.to_string()
+    }
+}
+
+/// Our processor's verdict on one case: `khutulun::tosca::validate` with the suite's profiles.
+pub fn tosca_verdict(file: &Path, profiles: &Path) -> Verdict {
+    let options = khutulun::tosca::Options {
+        profile_paths: vec![profiles.to_path_buf()],
+        ..Default::default()
+    };
+    let report = khutulun::tosca::validate(&file.to_string_lossy(), &options);
+    if report.is_valid() {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid(first_line(&report.render_text()))
     }
 }
