@@ -91,6 +91,7 @@ pub fn suite_dir() -> Option<PathBuf> {
     candidates
         .into_iter()
         .find(|dir| dir.join("expectations.tsv").is_file())
+        .map(|dir| std::fs::canonicalize(&dir).unwrap_or(dir))
 }
 
 /// The committed list of the cases we agree with.
