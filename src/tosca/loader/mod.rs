@@ -359,11 +359,6 @@ impl<'a> Loader<'a> {
         let repositories = repositories::read(root, self.problems);
         let mut resolved = Vec::new();
         for definition in definitions {
-            let site = Site {
-                span: definition.span,
-                path: definition.path.clone(),
-                written: String::new(),
-            };
             let targets = match &definition.target {
                 Target::Url {
                     url,
@@ -375,10 +370,16 @@ impl<'a> Loader<'a> {
                         path: format!("{}.url", definition.path),
                         written: url.clone(),
                     };
-                    self.locate_url(index, url, repository.as_ref(), &repositories, &definition)
-                        .and_then(|(location, root)| self.import(location, root, &site))
-                        .into_iter()
-                        .collect()
+                    self.locate_url(
+                        index,
+                        &site,
+                        repository.as_ref(),
+                        &repositories,
+                        &definition,
+                    )
+                    .and_then(|(location, root)| self.import(location, root, &site))
+                    .into_iter()
+                    .collect()
                 }
                 Target::Profile { name, span } => {
                     let site = Site {
@@ -392,34 +393,27 @@ impl<'a> Loader<'a> {
             resolved.extend(targets.into_iter().map(|target: usize| Import {
                 file: self.files[target].id,
                 namespace: definition.namespace.clone(),
-                span: site.span,
+                span: definition.span,
             }));
         }
         self.files[index].imports = resolved;
     }
 
-    /// The location (and its repository root) an import `url` names, or `None` after
-    /// reporting why it names none.
+    /// The location (and its repository root) an import's url (written at `url_site`) names,
+    /// or `None` after reporting why it names none.
     fn locate_url(
         &mut self,
         index: usize,
-        url: &str,
+        url_site: &Site,
         repository: Option<&(String, Span)>,
         repositories: &[Repository],
         definition: &ImportDefinition,
     ) -> Option<(Location, Location)> {
-        let url_site = Site {
-            span: match &definition.target {
-                Target::Url { span, .. } => *span,
-                Target::Profile { span, .. } => *span,
-            },
-            path: format!("{}.url", definition.path),
-            written: url.to_string(),
-        };
+        let url = url_site.written.as_str();
         let reference = match Reference::parse(url) {
             Ok(reference) => reference,
             Err(message) => {
-                self.report_at(&url_site, "invalid-import", message);
+                self.report_at(url_site, "invalid-import", message);
                 return None;
             }
         };
@@ -427,7 +421,7 @@ impl<'a> Loader<'a> {
         let (base, root, relative) = match (repository, reference) {
             (Some(_), Reference::FileUrl(_) | Reference::OtherUrl { .. }) => {
                 self.report_at(
-                    &url_site,
+                    url_site,
                     "invalid-import",
                     format!(
                         "\"{url}\" is an absolute URL, so it cannot be relative to a repository; remove repository or give a relative path"
@@ -471,7 +465,7 @@ impl<'a> Loader<'a> {
                 return Some((location, root));
             }
             (None, Reference::OtherUrl { scheme }) => {
-                self.report_unfetchable(&url_site, url, &scheme);
+                self.report_unfetchable(url_site, url, &scheme);
                 return None;
             }
             (None, Reference::FromRoot(path)) => (context.root.clone(), context.root.clone(), path),
@@ -482,7 +476,7 @@ impl<'a> Loader<'a> {
         match base.join(relative) {
             Ok(location) => Some((location, root)),
             Err(e) => {
-                self.report_at(&url_site, "invalid-import", e.to_string());
+                self.report_at(url_site, "invalid-import", e.to_string());
                 None
             }
         }
