@@ -3,8 +3,8 @@
 //! `imports: - profile: NAME` is resolved from three places, searched in this order, and the
 //! first place that knows the name wins:
 //!
-//! 1. every TOSCA file under each `--profile-path` directory (recursively), because the
-//!    operator asked for them explicitly;
+//! 1. every TOSCA file under each `--profile-path` directory (recursively), also inside
+//!    CSAR archives found there, because the operator asked for them explicitly;
 //! 2. the files next to the entry file (its directory, or the whole CSAR it is in), because a
 //!    template package may ship the profile versions it was written for (the OASIS
 //!    conformance suite relies on this);
@@ -56,7 +56,7 @@ impl Catalog {
     }
 
     /// The files declaring `name` (or its alias), or an empty list if no place knows it.
-    pub fn find(&mut self, name: &str, store: &Store) -> Vec<Location> {
+    pub fn find(&mut self, name: &str, store: &mut Store) -> Vec<Location> {
         let alias = ALIASES
             .iter()
             .find(|(other, _)| *other == name)
@@ -73,7 +73,7 @@ impl Catalog {
     }
 
     /// Every profile name known, sorted, for "did you mean" messages.
-    pub fn names(&mut self, store: &Store) -> Vec<String> {
+    pub fn names(&mut self, store: &mut Store) -> Vec<String> {
         let mut names: Vec<String> = (0..self.indexes.len())
             .flat_map(|place| self.index(place, store).keys().cloned().collect::<Vec<_>>())
             .collect();
@@ -82,14 +82,19 @@ impl Catalog {
         names
     }
 
-    fn index(&mut self, place: usize, store: &Store) -> &Index {
+    fn index(&mut self, place: usize, store: &mut Store) -> &Index {
         if self.indexes[place].is_none() {
             let files = match place {
-                0 => self
-                    .profile_paths
-                    .iter()
-                    .flat_map(|dir| store.yaml_files(&Location::file(dir), true))
-                    .collect(),
+                0 => {
+                    let mut files = Vec::new();
+                    for dir in &self.profile_paths {
+                        files.extend(store.yaml_files(&Location::file(dir), true));
+                        for archive in store.open_archives_under(dir) {
+                            files.extend(store.yaml_files(&archive, true));
+                        }
+                    }
+                    files
+                }
                 1 => match &self.siblings {
                     Some(dir) => {
                         let recursive = matches!(dir.container, Container::Archive(_));
@@ -167,21 +172,21 @@ mod tests {
         write(siblings.path(), "p.yaml", &declares("p:1"));
         write(siblings.path(), "q.yaml", &declares("q:1"));
         write(siblings.path(), "sub/r.yaml", &declares("r:1"));
-        let store = Store::default();
+        let mut store = Store::default();
         let mut catalog = Catalog::new(
             vec![paths.path().to_path_buf()],
             Some(Location::file(siblings.path())),
         );
-        let found = catalog.find("p:1", &store);
+        let found = catalog.find("p:1", &mut store);
         assert_eq!(found.len(), 1);
         assert!(found[0].path.ends_with("deep/down/p.yaml"), "{found:?}");
-        assert_eq!(catalog.find("q:1", &store).len(), 1);
+        assert_eq!(catalog.find("q:1", &mut store).len(), 1);
         assert!(
-            catalog.find("r:1", &store).is_empty(),
+            catalog.find("r:1", &mut store).is_empty(),
             "siblings are not searched recursively"
         );
-        assert!(catalog.find("nope", &store).is_empty());
-        let names = catalog.names(&store);
+        assert!(catalog.find("nope", &mut store).is_empty());
+        let names = catalog.names(&mut store);
         assert!(names.contains(&"p:1".to_string()) && names.contains(&"q:1".to_string()));
         assert!(!names.contains(&"r:1".to_string()), "{names:?}");
     }
@@ -194,11 +199,11 @@ mod tests {
             "simple.yaml",
             "tosca_definitions_version: tosca_2_0\nprofile: org.oasis-open.simple:2.0\n",
         );
-        let store = Store::default();
+        let mut store = Store::default();
         let mut catalog = Catalog::new(vec![paths.path().to_path_buf()], None);
         assert_eq!(
             catalog
-                .find("org.oasis-open.tosca.simple:2.0", &store)
+                .find("org.oasis-open.tosca.simple:2.0", &mut store)
                 .len(),
             1
         );

@@ -50,8 +50,8 @@ use super::yaml;
 /// Options for one load.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
-    /// Directories searched (recursively) for files declaring `profile:` names, before the
-    /// entry's siblings and the built-in profiles.
+    /// Directories searched (recursively, including CSAR archives found there) for files
+    /// declaring `profile:` names, before the entry's siblings and the built-in profiles.
     pub profile_paths: Vec<PathBuf>,
 }
 
@@ -530,9 +530,9 @@ impl<'a> Loader<'a> {
 
     /// Loads every file declaring the profile `name`.
     fn import_profile(&mut self, name: &str, site: &Site) -> Vec<usize> {
-        let declaring = self.catalog.find(name, &self.store);
+        let declaring = self.catalog.find(name, &mut self.store);
         if declaring.is_empty() {
-            let known = self.catalog.names(&self.store);
+            let known = self.catalog.names(&mut self.store);
             self.report_at(
                 site,
                 "unknown-profile",

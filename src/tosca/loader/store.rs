@@ -6,7 +6,7 @@
 //! loader rather than fetched (see [`super`]).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::built_in;
@@ -120,6 +120,26 @@ impl Store {
         String::from_utf8(bytes).map_err(|_| ReadError::NotText(name))
     }
 
+    /// Opens every archive (`.csar`, `.zip`, `.tar`, `.tgz`, `.tar.gz`, recognised by content)
+    /// under a file-system directory, recursively, and returns their roots, sorted. Files that
+    /// are not readable archives are skipped: they are not what the caller looks for.
+    pub fn open_archives_under(&mut self, directory: &Path) -> Vec<Location> {
+        let mut paths = Vec::new();
+        walk(directory, true, &is_archive_name, &mut paths);
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|path| {
+                let location = Location::file(path).resolved();
+                let path = Path::new(&location.path);
+                let bytes = Self::read_bytes(path).ok()?;
+                let format = csar::detect(&bytes, path)?;
+                let key = self.add_archive(path, &bytes, format).ok()?;
+                Some(Location::archive_root(key))
+            })
+            .collect()
+    }
+
     /// The YAML files (`.yaml`, `.yml`) in a directory, sorted; with `recursive`, also those
     /// in every directory below it (symbolic links to directories are not followed, so a
     /// link loop cannot trap the scan). Hidden entries (`.git`…) and unreadable directories
@@ -128,8 +148,8 @@ impl Store {
         let mut found = match &directory.container {
             Container::FileSystem => {
                 let mut found = Vec::new();
-                walk(Path::new(&directory.path), recursive, &mut found);
-                found
+                walk(Path::new(&directory.path), recursive, &is_yaml, &mut found);
+                found.iter().map(|path| Location::file(path)).collect()
             }
             Container::Archive(key) => self.archives.get(key).map_or_else(Vec::new, |archive| {
                 archive
@@ -154,7 +174,12 @@ impl Store {
     }
 }
 
-fn walk(directory: &Path, recursive: bool, found: &mut Vec<Location>) {
+fn walk(
+    directory: &Path,
+    recursive: bool,
+    wanted: &dyn Fn(&str) -> bool,
+    found: &mut Vec<PathBuf>,
+) {
     let Ok(entries) = std::fs::read_dir(directory) else {
         return;
     };
@@ -168,12 +193,20 @@ fn walk(directory: &Path, recursive: bool, found: &mut Vec<Location>) {
         }
         if file_type.is_dir() {
             if recursive {
-                walk(&path, recursive, found);
+                walk(&path, recursive, wanted, found);
             }
-        } else if is_yaml(&path.to_string_lossy()) && path.is_file() {
-            found.push(Location::file(&path));
+        } else if wanted(&path.to_string_lossy()) && path.is_file() {
+            found.push(path);
         }
     }
+}
+
+/// Whether a name ends like an archive a profile may be packed in.
+fn is_archive_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".csar", ".zip", ".tar", ".tgz", ".tar.gz"]
+        .iter()
+        .any(|extension| lower.ends_with(extension))
 }
 
 /// Whether a name ends in `.yaml` or `.yml`.

@@ -440,12 +440,12 @@ fn a_nested_profile_keeps_its_own_name() {
 
 #[test]
 fn built_in_profiles_are_indexed_from_the_profiles_folder() {
-    let store = Store::default();
+    let mut store = Store::default();
     let mut catalog = Catalog::new(Vec::new(), None);
     for path in built_in::paths() {
         let text = built_in::get(path).unwrap();
         if let Some(name) = catalog::declared_profile(text) {
-            let found = catalog.find(&name, &store);
+            let found = catalog.find(&name, &mut store);
             assert!(found.iter().any(|l| l.path == path), "{name} → {found:?}");
         }
     }
@@ -712,4 +712,46 @@ mod never_panics {
             prop_assert_eq!(locations.len(), count, "each file loads once");
         }
     }
+}
+
+#[test]
+fn profiles_packed_as_csars_in_a_profile_path_are_found() {
+    let profiles = tempfile::tempdir().unwrap();
+    let app = tempfile::tempdir().unwrap();
+    let packed = [
+        (
+            "TOSCA.meta",
+            "CSAR-Version: 2.0\nCreated-By: t\nEntry-Definitions: profile.yaml\n".to_string(),
+        ),
+        (
+            "profile.yaml",
+            format!("{}imports: [/types/t.yaml]\n", declares("org.z:1")),
+        ),
+        ("types/t.yaml", V.to_string()),
+    ];
+    std::fs::create_dir(profiles.path().join("nested")).unwrap();
+    write_archive(
+        &profiles.path().join("nested"),
+        "z.tgz",
+        Format::TarGz,
+        &packed,
+    );
+    write(profiles.path(), "garbage.zip", "not an archive at all");
+    write(
+        app.path(),
+        "main.yaml",
+        &format!("{V}imports:\n- profile: org.z:1\n"),
+    );
+    let options = LoadOptions {
+        profile_paths: vec![profiles.path().to_path_buf()],
+    };
+    let r = run_with(&app.path().join("main.yaml"), options);
+    r.assert_clean();
+    let profile = r.by_suffix("z.tgz!/profile.yaml");
+    assert_eq!(profile.profile.as_deref(), Some("org.z:1"));
+    assert_eq!(
+        profile.imports[0].file,
+        r.by_suffix("z.tgz!/types/t.yaml").id,
+        "a leading / inside a packed profile is the archive root"
+    );
 }
