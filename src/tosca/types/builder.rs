@@ -244,6 +244,13 @@ impl<'a, 'p> Builder<'a, 'p> {
         });
     }
 
+    /// Reports a validation clause that is not written as a function call should be.
+    pub fn check_clause_syntax(&mut self, clause: &Value, path: &str) {
+        if let Err(e) = crate::tosca::functions::parse_expr(clause) {
+            self.report("function-syntax", e.span, path, e.message);
+        }
+    }
+
     /// Checks every queued literal.
     pub fn run_value_checks(&mut self) {
         let checks = std::mem::take(&mut self.checks);

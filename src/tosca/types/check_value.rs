@@ -5,85 +5,142 @@
 //! Values that are expressions (function calls) are not checked here: their results are
 //! known only when they are evaluated, which is when the stage evaluating them checks them.
 
-use super::model::{DataKind, Schema, TypeRegistry};
+use super::model::{DataKind, DataType, Schema, TypeRegistry};
 use super::validation;
 use crate::tosca::data::check_primitive;
+use crate::tosca::functions::{Expr, parse_expr};
+use crate::tosca::source::Span;
 use crate::tosca::grammar::shape::{index, join};
 use crate::tosca::problem::Problems;
 use crate::tosca::value::{Value, ValueKind};
 
 /// Whether a value is a function call (`{ $fn: args }`, or the bare `$fn` string) rather than
-/// a literal. `$$` escapes a literal dollar.
+/// a literal, by the functions layer's syntax (`$$` escapes a literal dollar).
 pub fn is_expression(value: &Value) -> bool {
-    let is_call_name = |s: &str| s.starts_with('$') && !s.starts_with("$$") && s.len() > 1;
-    match &value.kind {
-        ValueKind::String(s) => is_call_name(s),
-        ValueKind::Map(entries) => {
-            matches!(entries.as_slice(), [(k, _)] if k.as_str().is_some_and(is_call_name))
-        }
-        _ => false,
+    matches!(parse_expr(value), Ok(Expr::Call(_)))
+}
+
+/// Checks a literal `value` against `schema`, reporting every mismatch under `path`. Calls
+/// inside the value are skipped (their results are checked when they are evaluated); the
+/// literal parts around them are checked.
+pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, problems: &mut Problems, path: &str) {
+    match parse_expr(value) {
+        Ok(expr) => check_expr(registry, schema, &expr, problems, path),
+        Err(e) => problems.report("function-syntax", e.span, path, e.message),
     }
 }
 
-/// Checks a literal `value` against `schema`, reporting every mismatch under `path`.
-pub fn check_value(
-    registry: &TypeRegistry,
-    schema: &Schema,
-    value: &Value,
-    problems: &mut Problems,
-    path: &str,
-) {
-    if is_expression(value) {
-        return;
+/// Checks a parsed value: literals fully, lists and maps holding calls entry by entry.
+fn check_expr(registry: &TypeRegistry, schema: &Schema, expr: &Expr, problems: &mut Problems, path: &str) {
+    match expr {
+        Expr::Call(_) => {}
+        Expr::Literal(value) => check_literal(registry, schema, value, problems, path),
+        Expr::List(items, span) => {
+            let data_type = registry.data_type(schema.data_type);
+            match (&data_type.kind, entry_schema(schema, data_type)) {
+                (DataKind::List, Some(entry)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        check_expr(registry, entry, item, problems, &index(path, i));
+                    }
+                }
+                (DataKind::List, None) => {}
+                _ => wrong_type_at(*span, "list", &data_type.header.name, problems, path),
+            }
+        }
+        Expr::Map(entries, span) => {
+            let data_type = registry.data_type(schema.data_type);
+            match &data_type.kind {
+                DataKind::Map => {
+                    if let Some(entry) = entry_schema(schema, data_type) {
+                        for (k, v) in entries {
+                            let name = k.as_literal().map_or_else(|| "?".to_string(), key_text);
+                            check_expr(registry, entry, v, problems, &join(path, &name));
+                        }
+                    }
+                }
+                DataKind::Complex => {
+                    let mut present = Vec::new();
+                    for (k, v) in entries {
+                        let Some(name) = k.as_literal().and_then(Value::as_str) else { continue };
+                        present.push(name);
+                        match data_type.properties.get(name) {
+                            Some(field) => {
+                                let mut field_schema = field.schema.clone();
+                                field_schema.validation = field.validation.clone();
+                                check_expr(registry, &field_schema, v, problems, &join(path, name));
+                            }
+                            None => problems.report(
+                                "undeclared",
+                                k.span(),
+                                &join(path, name),
+                                format!("`{}` has no field named `{name}`", data_type.header.name),
+                            ),
+                        }
+                    }
+                    missing_fields(data_type, |f| present.contains(&f), *span, problems, path);
+                }
+                _ => wrong_type_at(*span, "map", &data_type.header.name, problems, path),
+            }
+        }
     }
+}
+
+fn entry_schema<'a>(schema: &'a Schema, data_type: &'a DataType) -> Option<&'a Schema> {
+    schema.entry_schema.as_deref().or(data_type.entry_schema.as_ref())
+}
+
+fn key_text(key: &Value) -> String {
+    key.as_str().map_or_else(|| key.to_string(), str::to_string)
+}
+
+fn missing_fields(data_type: &DataType, present: impl Fn(&str) -> bool, span: Span, problems: &mut Problems, path: &str) {
+    for field in data_type.properties.values() {
+        if field.required && field.default.is_none() && field.fixed.is_none() && !present(&field.name) {
+            problems.report(
+                "missing-required",
+                span,
+                path,
+                format!("the required field `{}` of `{}` is missing", field.name, data_type.header.name),
+            );
+        }
+    }
+}
+
+/// Checks a value with no call in it.
+fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, problems: &mut Problems, path: &str) {
     let data_type = registry.data_type(schema.data_type);
     let shape_ok = match &data_type.kind {
         DataKind::Primitive(primitive) => match check_primitive(*primitive, value) {
             Ok(()) => true,
             Err(e) => {
-                problems.report(
-                    "wrong-type",
-                    e.span,
-                    path,
-                    format!("{} (the type is `{}`)", e.message, data_type.header.name),
-                );
+                problems.report("wrong-type", e.span, path, format!("{} (the type is `{}`)", e.message, data_type.header.name));
                 false
             }
         },
         DataKind::Scalar(units) => match units.parse(value) {
             Ok(scalar) => {
                 if let Some(number_type) = data_type.scalar_number {
-                    let number = scalar.number.to_value();
-                    let number = Value::at(number.kind, value.span);
+                    let number = Value::at(scalar.number.to_value().kind, value.span);
                     let number_schema = Schema {
                         data_type: number_type,
                         entry_schema: None,
                         key_schema: None,
                         validation: Vec::new(),
                     };
-                    check_value(registry, &number_schema, &number, problems, path);
+                    check_literal(registry, &number_schema, &number, problems, path);
                 }
                 true
             }
             Err(e) => {
-                problems.report(
-                    "wrong-type",
-                    e.span,
-                    path,
-                    format!("{} (the type is `{}`)", e.message, data_type.header.name),
-                );
+                problems.report("wrong-type", e.span, path, format!("{} (the type is `{}`)", e.message, data_type.header.name));
                 false
             }
         },
         DataKind::List => match value.as_list() {
             Some(items) => {
-                if let Some(entry) = schema
-                    .entry_schema
-                    .as_deref()
-                    .or(data_type.entry_schema.as_ref())
-                {
+                if let Some(entry) = entry_schema(schema, data_type) {
                     for (i, item) in items.iter().enumerate() {
-                        check_value(registry, entry, item, problems, &index(path, i));
+                        check_literal(registry, entry, item, problems, &index(path, i));
                     }
                 }
                 true
@@ -95,37 +152,17 @@ pub fn check_value(
         },
         DataKind::Map => match value.as_map() {
             Some(entries) => {
-                let entry = schema
-                    .entry_schema
-                    .as_deref()
-                    .or(data_type.entry_schema.as_ref());
-                let key = schema
-                    .key_schema
-                    .as_deref()
-                    .or(data_type.key_schema.as_ref());
+                let entry = entry_schema(schema, data_type);
+                let key = schema.key_schema.as_deref().or(data_type.key_schema.as_ref());
                 for (k, v) in entries {
-                    let name = match k.as_str() {
-                        Some(name) => name.to_string(),
-                        None => {
-                            problems.report(
-                                "wrong-type",
-                                k.span,
-                                path,
-                                format!(
-                                    "map keys must be strings, found the {} {k}",
-                                    k.kind_name()
-                                ),
-                            );
-                            k.to_string()
-                        }
-                    };
-                    if let Some(key) = key
-                        && k.as_str().is_some()
-                    {
-                        check_value(registry, key, k, problems, &join(path, &name));
+                    let name = key_text(k);
+                    if k.as_str().is_none() {
+                        problems.report("wrong-type", k.span, &join(path, &name), format!("map keys must be strings, found the {} {k}", k.kind_name()));
+                    } else if let Some(key) = key {
+                        check_literal(registry, key, k, problems, &join(path, &name));
                     }
                     if let Some(entry) = entry {
-                        check_value(registry, entry, v, problems, &join(path, &name));
+                        check_literal(registry, entry, v, problems, &join(path, &name));
                     }
                 }
                 true
@@ -139,12 +176,7 @@ pub fn check_value(
             Some(entries) => {
                 for (k, v) in entries {
                     let Some(name) = k.as_str() else {
-                        problems.report(
-                            "wrong-type",
-                            k.span,
-                            path,
-                            format!("field names are strings, found the {} {k}", k.kind_name()),
-                        );
+                        problems.report("wrong-type", k.span, path, format!("field names are strings, found the {} {k}", k.kind_name()));
                         continue;
                     };
                     let field_path = join(path, name);
@@ -160,7 +192,7 @@ pub fn check_value(
                             }
                             let mut field_schema = field.schema.clone();
                             field_schema.validation = field.validation.clone();
-                            check_value(registry, &field_schema, v, problems, &field_path);
+                            check_literal(registry, &field_schema, v, problems, &field_path);
                         }
                         None => problems.report(
                             "undeclared",
@@ -170,42 +202,24 @@ pub fn check_value(
                         ),
                     }
                 }
-                for field in data_type.properties.values() {
-                    if field.required
-                        && field.default.is_none()
-                        && field.fixed.is_none()
-                        && value.get(&field.name).is_none()
-                    {
-                        problems.report(
-                            "missing-required",
-                            value.span,
-                            path,
-                            format!(
-                                "the required field `{}` of `{}` is missing",
-                                field.name, data_type.header.name
-                            ),
-                        );
-                    }
-                }
+                missing_fields(data_type, |f| value.get(f).is_some(), value.span, problems, path);
                 true
             }
             None => {
-                wrong_type(
-                    value,
-                    &data_type.header.name,
-                    "a map of its fields",
-                    problems,
-                    path,
-                );
+                wrong_type(value, &data_type.header.name, "a map of its fields", problems, path);
                 false
             }
         },
     };
     if shape_ok {
         for clause in data_type.validation.iter().chain(schema.validation.iter()) {
-            validation::check(clause, value, problems, path);
+            validation::check(registry, schema.data_type, clause, value, problems, path);
         }
     }
+}
+
+fn wrong_type_at(span: Span, found: &str, type_name: &str, problems: &mut Problems, path: &str) {
+    problems.report("wrong-type", span, path, format!("a `{type_name}` value cannot be a {found}"));
 }
 
 fn wrong_type(value: &Value, type_name: &str, expected: &str, problems: &mut Problems, path: &str) {
@@ -312,5 +326,43 @@ mod tests {
             &format!("{types}{}", node_with("        type: Size\n", "1.5 kB")),
             "wrong-type",
         );
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::super::testing::*;
+
+    #[test]
+    fn validation_clauses_are_evaluated() {
+        let node = |default: &str| {
+            format!("data_types:\n  Port:\n    derived_from: integer\n    validation: {{$less_or_equal: [$value, 65535]}}\nnode_types:\n  N:\n    properties:\n      p:\n        type: Port\n        default: {default}\n        validation: {{$greater_than: [$value, 0]}}\n")
+        };
+        assert_valid(&node("80"));
+        assert_problem(&node("0"), "validation-failed");
+        assert_problem(&node("70000"), "validation-failed");
+    }
+
+    #[test]
+    fn scalar_numbers_follow_their_number_type() {
+        let types = "data_types:\n  Positive:\n    derived_from: integer\n    validation: {$greater_or_equal: [$value, 1]}\n  Rate:\n    derived_from: scalar\n    data_type: Positive\n    units: {b/s: 1, kb/s: 1000}\nnode_types:\n  N:\n    properties:\n      r:\n        type: Rate\n";
+        assert_valid(&format!("{types}        default: 2 kb/s\n"));
+        assert_problem(&format!("{types}        default: -1 kb/s\n"), "validation-failed");
+    }
+
+    #[test]
+    fn scalar_validation_compares_units() {
+        let types = "data_types:\n  Length:\n    derived_from: scalar\n    units: {m: 1}\n    prefixes: {'': 1, c: 0.01, m: 0.001}\nnode_types:\n  N:\n    properties:\n      w:\n        type: Length\n        validation: {$less_than: [$value, 15 cm]}\n";
+        assert_valid(&format!("{types}        default: 125.3 mm\n"));
+        assert_problem(&format!("{types}        default: 1 m\n"), "validation-failed");
+    }
+
+    #[test]
+    fn literal_parts_around_calls_are_checked() {
+        let types = "data_types:\n  P:\n    properties:\n      a: {type: string}\n      b: {type: integer}\nnode_types:\n  N:\n    properties:\n      p:\n        type: P\n";
+        assert_valid(&format!("{types}        default: {{a: x, b: {{$get_input: n}}}}\n"));
+        assert_problem(&format!("{types}        default: {{a: 1, b: {{$get_input: n}}}}\n"), "wrong-type");
+        assert_problem(&format!("{types}        default: {{b: {{$get_input: n}}}}\n"), "missing-required");
+        assert_valid(&format!("{types}        default: {{a: '$$x', b: 1}}\n"));
     }
 }

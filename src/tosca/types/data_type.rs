@@ -93,6 +93,7 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
         }
     }
     if let Some(v) = value.get("validation") {
+        b.check_clause_syntax(v, &Builder::path(&def, "validation"));
         validation.push(v.clone());
     }
     let is_collection = matches!(kind, DataKind::List | DataKind::Map);

@@ -145,6 +145,7 @@ impl<'a> Builder<'a, '_> {
         );
         let mut validation = parent.map(|p| p.validation.clone()).unwrap_or_default();
         if let Some(v) = value.get("validation") {
+            self.check_clause_syntax(v, &join(path, "validation"));
             validation.push(v.clone());
         }
         let inherited_required = parent.map_or(role == Role::Property, |p| p.required);

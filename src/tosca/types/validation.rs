@@ -1,15 +1,80 @@
 //! Validation clauses: boolean expressions evaluated with `$value` bound to the value being
-//! checked.
+//! checked, by the functions layer's evaluator.
 //!
-//! The evaluator belongs to the functions layer (`functions::evaluate`); until it is on main
-//! this stage checks every value's type but does not evaluate validation clauses, and says so
-//! in the trace log rather than pretending they passed.
+//! The value is handed over with a type hint (scalar units, version, timestamp), and so are
+//! its nested fields, so that `$less_than: [$value, 15 cm]` compares amounts rather than text.
+//! A clause that needs the graph (`$get_property`…) or a custom function cannot be decided
+//! from the value alone: it is left to the stage that resolves templates.
 
+use super::model::{DataKind, TypeId, TypeRegistry};
+use crate::tosca::functions::{
+    TypeHint, Typed, ValueContext, depends_on_graph, evaluate_condition, parse_expr,
+};
 use crate::tosca::problem::Problems;
-use crate::tosca::value::Value;
+use crate::tosca::value::{Value, ValueKind};
 
-/// Evaluates one validation clause for `value`, reporting a clause that is false.
-pub fn check(clause: &Value, value: &Value, problems: &mut Problems, path: &str) {
-    let _ = problems;
-    tracing::trace!(%path, %clause, %value, "validation clause not evaluated: the evaluator is not available yet");
+/// Evaluates one validation clause for `value` (of data type `data_type`), reporting a clause
+/// that does not hold or cannot be evaluated.
+pub fn check(
+    registry: &TypeRegistry,
+    data_type: TypeId,
+    clause: &Value,
+    value: &Value,
+    problems: &mut Problems,
+    path: &str,
+) {
+    let expr = match parse_expr(clause) {
+        Ok(expr) => expr,
+        Err(e) => {
+            problems.report("function-syntax", e.span, path, e.message);
+            return;
+        }
+    };
+    if depends_on_graph(&expr) {
+        return;
+    }
+    let nested = |path: &[Value]| hint_at(registry, data_type, path);
+    let mut context = ValueContext::new(Typed {
+        value: value.clone(),
+        hint: hint_for(registry, data_type),
+    });
+    context.nested_hint = Some(&nested);
+    match evaluate_condition(&expr, &mut context) {
+        Ok(true) => {}
+        Ok(false) => problems.report(
+            "validation-failed",
+            value.span,
+            path,
+            format!("the value {value} does not satisfy the validation clause {clause}"),
+        ),
+        Err(e) => problems.report(
+            "validation-failed",
+            value.span,
+            path,
+            format!("the validation clause {clause} cannot be evaluated for the value {value}: {e}"),
+        ),
+    }
+}
+
+/// How values of a data type are read by functions (scalar units, versions, timestamps).
+pub fn hint_for(registry: &TypeRegistry, data_type: TypeId) -> Option<TypeHint> {
+    match &registry.data_type(data_type).kind {
+        DataKind::Scalar(units) => Some(TypeHint::Scalar(units.clone())),
+        DataKind::Primitive(p) => TypeHint::for_primitive(*p),
+        _ => None,
+    }
+}
+
+/// The hint of the value found at a nested path (field names, list indexes, map keys).
+pub fn hint_at(registry: &TypeRegistry, data_type: TypeId, path: &[Value]) -> Option<TypeHint> {
+    let mut current = data_type;
+    for step in path {
+        let record = registry.data_type(current);
+        current = match (&record.kind, &step.kind) {
+            (DataKind::Complex, ValueKind::String(name)) => record.properties.get(name)?.schema.data_type,
+            (DataKind::List | DataKind::Map, _) => record.entry_schema.as_ref()?.data_type,
+            _ => return None,
+        };
+    }
+    hint_for(registry, current)
 }
