@@ -9,9 +9,9 @@ use super::model::{DataKind, DataType, Schema, TypeRegistry};
 use super::validation;
 use crate::tosca::data::check_primitive;
 use crate::tosca::functions::{Expr, parse_expr};
-use crate::tosca::source::Span;
 use crate::tosca::grammar::shape::{index, join};
 use crate::tosca::problem::Problems;
+use crate::tosca::source::Span;
 use crate::tosca::value::{Value, ValueKind};
 
 /// Whether a value is a function call (`{ $fn: args }`, or the bare `$fn` string) rather than
@@ -23,7 +23,13 @@ pub fn is_expression(value: &Value) -> bool {
 /// Checks a literal `value` against `schema`, reporting every mismatch under `path`. Calls
 /// inside the value are skipped (their results are checked when they are evaluated); the
 /// literal parts around them are checked.
-pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, problems: &mut Problems, path: &str) {
+pub fn check_value(
+    registry: &TypeRegistry,
+    schema: &Schema,
+    value: &Value,
+    problems: &mut Problems,
+    path: &str,
+) {
     match parse_expr(value) {
         Ok(expr) => check_expr(registry, schema, &expr, problems, path),
         Err(e) => problems.report("function-syntax", e.span, path, e.message),
@@ -31,7 +37,13 @@ pub fn check_value(registry: &TypeRegistry, schema: &Schema, value: &Value, prob
 }
 
 /// Checks a parsed value: literals fully, lists and maps holding calls entry by entry.
-fn check_expr(registry: &TypeRegistry, schema: &Schema, expr: &Expr, problems: &mut Problems, path: &str) {
+fn check_expr(
+    registry: &TypeRegistry,
+    schema: &Schema,
+    expr: &Expr,
+    problems: &mut Problems,
+    path: &str,
+) {
     match expr {
         Expr::Call(_) => {}
         Expr::Literal(value) => check_literal(registry, schema, value, problems, path),
@@ -61,7 +73,9 @@ fn check_expr(registry: &TypeRegistry, schema: &Schema, expr: &Expr, problems: &
                 DataKind::Complex => {
                     let mut present = Vec::new();
                     for (k, v) in entries {
-                        let Some(name) = k.as_literal().and_then(Value::as_str) else { continue };
+                        let Some(name) = k.as_literal().and_then(Value::as_str) else {
+                            continue;
+                        };
                         present.push(name);
                         match data_type.properties.get(name) {
                             Some(field) => {
@@ -72,7 +86,7 @@ fn check_expr(registry: &TypeRegistry, schema: &Schema, expr: &Expr, problems: &
                             None => problems.report(
                                 "undeclared",
                                 k.span(),
-                                &join(path, name),
+                                join(path, name),
                                 format!("`{}` has no field named `{name}`", data_type.header.name),
                             ),
                         }
@@ -86,34 +100,61 @@ fn check_expr(registry: &TypeRegistry, schema: &Schema, expr: &Expr, problems: &
 }
 
 fn entry_schema<'a>(schema: &'a Schema, data_type: &'a DataType) -> Option<&'a Schema> {
-    schema.entry_schema.as_deref().or(data_type.entry_schema.as_ref())
+    schema
+        .entry_schema
+        .as_deref()
+        .or(data_type.entry_schema.as_ref())
 }
 
 fn key_text(key: &Value) -> String {
     key.as_str().map_or_else(|| key.to_string(), str::to_string)
 }
 
-fn missing_fields(data_type: &DataType, present: impl Fn(&str) -> bool, span: Span, problems: &mut Problems, path: &str) {
+fn missing_fields(
+    data_type: &DataType,
+    present: impl Fn(&str) -> bool,
+    span: Span,
+    problems: &mut Problems,
+    path: &str,
+) {
     for field in data_type.properties.values() {
-        if field.required && field.default.is_none() && field.fixed.is_none() && !present(&field.name) {
+        if field.required
+            && field.default.is_none()
+            && field.fixed.is_none()
+            && !present(&field.name)
+        {
             problems.report(
                 "missing-required",
                 span,
                 path,
-                format!("the required field `{}` of `{}` is missing", field.name, data_type.header.name),
+                format!(
+                    "the required field `{}` of `{}` is missing",
+                    field.name, data_type.header.name
+                ),
             );
         }
     }
 }
 
 /// Checks a value with no call in it.
-fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, problems: &mut Problems, path: &str) {
+fn check_literal(
+    registry: &TypeRegistry,
+    schema: &Schema,
+    value: &Value,
+    problems: &mut Problems,
+    path: &str,
+) {
     let data_type = registry.data_type(schema.data_type);
     let shape_ok = match &data_type.kind {
         DataKind::Primitive(primitive) => match check_primitive(*primitive, value) {
             Ok(()) => true,
             Err(e) => {
-                problems.report("wrong-type", e.span, path, format!("{} (the type is `{}`)", e.message, data_type.header.name));
+                problems.report(
+                    "wrong-type",
+                    e.span,
+                    path,
+                    format!("{} (the type is `{}`)", e.message, data_type.header.name),
+                );
                 false
             }
         },
@@ -132,7 +173,12 @@ fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, proble
                 true
             }
             Err(e) => {
-                problems.report("wrong-type", e.span, path, format!("{} (the type is `{}`)", e.message, data_type.header.name));
+                problems.report(
+                    "wrong-type",
+                    e.span,
+                    path,
+                    format!("{} (the type is `{}`)", e.message, data_type.header.name),
+                );
                 false
             }
         },
@@ -153,11 +199,19 @@ fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, proble
         DataKind::Map => match value.as_map() {
             Some(entries) => {
                 let entry = entry_schema(schema, data_type);
-                let key = schema.key_schema.as_deref().or(data_type.key_schema.as_ref());
+                let key = schema
+                    .key_schema
+                    .as_deref()
+                    .or(data_type.key_schema.as_ref());
                 for (k, v) in entries {
                     let name = key_text(k);
                     if k.as_str().is_none() {
-                        problems.report("wrong-type", k.span, &join(path, &name), format!("map keys must be strings, found the {} {k}", k.kind_name()));
+                        problems.report(
+                            "wrong-type",
+                            k.span,
+                            join(path, &name),
+                            format!("map keys must be strings, found the {} {k}", k.kind_name()),
+                        );
                     } else if let Some(key) = key {
                         check_literal(registry, key, k, problems, &join(path, &name));
                     }
@@ -176,7 +230,12 @@ fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, proble
             Some(entries) => {
                 for (k, v) in entries {
                     let Some(name) = k.as_str() else {
-                        problems.report("wrong-type", k.span, path, format!("field names are strings, found the {} {k}", k.kind_name()));
+                        problems.report(
+                            "wrong-type",
+                            k.span,
+                            path,
+                            format!("field names are strings, found the {} {k}", k.kind_name()),
+                        );
                         continue;
                     };
                     let field_path = join(path, name);
@@ -202,11 +261,23 @@ fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, proble
                         ),
                     }
                 }
-                missing_fields(data_type, |f| value.get(f).is_some(), value.span, problems, path);
+                missing_fields(
+                    data_type,
+                    |f| value.get(f).is_some(),
+                    value.span,
+                    problems,
+                    path,
+                );
                 true
             }
             None => {
-                wrong_type(value, &data_type.header.name, "a map of its fields", problems, path);
+                wrong_type(
+                    value,
+                    &data_type.header.name,
+                    "a map of its fields",
+                    problems,
+                    path,
+                );
                 false
             }
         },
@@ -219,7 +290,12 @@ fn check_literal(registry: &TypeRegistry, schema: &Schema, value: &Value, proble
 }
 
 fn wrong_type_at(span: Span, found: &str, type_name: &str, problems: &mut Problems, path: &str) {
-    problems.report("wrong-type", span, path, format!("a `{type_name}` value cannot be a {found}"));
+    problems.report(
+        "wrong-type",
+        span,
+        path,
+        format!("a `{type_name}` value cannot be a {found}"),
+    );
 }
 
 fn wrong_type(value: &Value, type_name: &str, expected: &str, problems: &mut Problems, path: &str) {
@@ -336,7 +412,9 @@ mod more_tests {
     #[test]
     fn validation_clauses_are_evaluated() {
         let node = |default: &str| {
-            format!("data_types:\n  Port:\n    derived_from: integer\n    validation: {{$less_or_equal: [$value, 65535]}}\nnode_types:\n  N:\n    properties:\n      p:\n        type: Port\n        default: {default}\n        validation: {{$greater_than: [$value, 0]}}\n")
+            format!(
+                "data_types:\n  Port:\n    derived_from: integer\n    validation: {{$less_or_equal: [$value, 65535]}}\nnode_types:\n  N:\n    properties:\n      p:\n        type: Port\n        default: {default}\n        validation: {{$greater_than: [$value, 0]}}\n"
+            )
         };
         assert_valid(&node("80"));
         assert_problem(&node("0"), "validation-failed");
@@ -347,22 +425,36 @@ mod more_tests {
     fn scalar_numbers_follow_their_number_type() {
         let types = "data_types:\n  Positive:\n    derived_from: integer\n    validation: {$greater_or_equal: [$value, 1]}\n  Rate:\n    derived_from: scalar\n    data_type: Positive\n    units: {b/s: 1, kb/s: 1000}\nnode_types:\n  N:\n    properties:\n      r:\n        type: Rate\n";
         assert_valid(&format!("{types}        default: 2 kb/s\n"));
-        assert_problem(&format!("{types}        default: -1 kb/s\n"), "validation-failed");
+        assert_problem(
+            &format!("{types}        default: -1 kb/s\n"),
+            "validation-failed",
+        );
     }
 
     #[test]
     fn scalar_validation_compares_units() {
         let types = "data_types:\n  Length:\n    derived_from: scalar\n    units: {m: 1}\n    prefixes: {'': 1, c: 0.01, m: 0.001}\nnode_types:\n  N:\n    properties:\n      w:\n        type: Length\n        validation: {$less_than: [$value, 15 cm]}\n";
         assert_valid(&format!("{types}        default: 125.3 mm\n"));
-        assert_problem(&format!("{types}        default: 1 m\n"), "validation-failed");
+        assert_problem(
+            &format!("{types}        default: 1 m\n"),
+            "validation-failed",
+        );
     }
 
     #[test]
     fn literal_parts_around_calls_are_checked() {
         let types = "data_types:\n  P:\n    properties:\n      a: {type: string}\n      b: {type: integer}\nnode_types:\n  N:\n    properties:\n      p:\n        type: P\n";
-        assert_valid(&format!("{types}        default: {{a: x, b: {{$get_input: n}}}}\n"));
-        assert_problem(&format!("{types}        default: {{a: 1, b: {{$get_input: n}}}}\n"), "wrong-type");
-        assert_problem(&format!("{types}        default: {{b: {{$get_input: n}}}}\n"), "missing-required");
+        assert_valid(&format!(
+            "{types}        default: {{a: x, b: {{$get_input: n}}}}\n"
+        ));
+        assert_problem(
+            &format!("{types}        default: {{a: 1, b: {{$get_input: n}}}}\n"),
+            "wrong-type",
+        );
+        assert_problem(
+            &format!("{types}        default: {{b: {{$get_input: n}}}}\n"),
+            "missing-required",
+        );
         assert_valid(&format!("{types}        default: {{a: '$$x', b: 1}}\n"));
     }
 }

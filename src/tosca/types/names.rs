@@ -188,7 +188,10 @@ fn visible(
         return Rc::new(own.get(&file).cloned().unwrap_or_default());
     }
     let mut list = own.get(&file).cloned().unwrap_or_default();
-    let local: HashSet<(Option<TypeKind>, String)> = list.iter().map(|v| (v.named.kind(), v.name.clone())).collect();
+    let local: HashSet<(Option<TypeKind>, String)> = list
+        .iter()
+        .map(|v| (v.named.kind(), v.name.clone()))
+        .collect();
     if let Some(input) = files.get(&file) {
         for import in &input.imports {
             let imported = visible(import.file, files, own, seen, visiting);
@@ -357,7 +360,10 @@ mod tests {
             ("node_types:\n  A: {description: mine}\n", None),
             ("node_types:\n  A: {}\n", None),
         ]);
-        assert!(problems.is_empty(), "a local definition shadows an imported one");
+        assert!(
+            problems.is_empty(),
+            "a local definition shadows an imported one"
+        );
         let a = registry.lookup(FileId(0), TypeKind::Node, "A").unwrap();
         assert_eq!(registry.header(a).file, Some(FileId(0)));
         let (_, problems) = build_files(&[
@@ -365,8 +371,14 @@ mod tests {
             ("node_types:\n  A: {}\n", None),
             ("node_types:\n  A: {}\n", None),
         ]);
-        let duplicates = problems.iter().filter(|p| p.code == "duplicate-name").count();
-        assert_eq!(duplicates, 1, "two imports bring different types under one name");
+        let duplicates = problems
+            .iter()
+            .filter(|p| p.code == "duplicate-name")
+            .count();
+        assert_eq!(
+            duplicates, 1,
+            "two imports bring different types under one name"
+        );
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub fn check(
             "validation-failed",
             value.span,
             path,
-            format!("the validation clause {clause} cannot be evaluated for the value {value}: {e}"),
+            format!(
+                "the validation clause {clause} cannot be evaluated for the value {value}: {e}"
+            ),
         ),
     }
 }
@@ -71,7 +73,9 @@ pub fn hint_at(registry: &TypeRegistry, data_type: TypeId, path: &[Value]) -> Op
     for step in path {
         let record = registry.data_type(current);
         current = match (&record.kind, &step.kind) {
-            (DataKind::Complex, ValueKind::String(name)) => record.properties.get(name)?.schema.data_type,
+            (DataKind::Complex, ValueKind::String(name)) => {
+                record.properties.get(name)?.schema.data_type
+            }
             (DataKind::List | DataKind::Map, _) => record.entry_schema.as_ref()?.data_type,
             _ => return None,
         };
