@@ -7,8 +7,10 @@
 
 pub mod directory;
 pub mod ipport;
+pub mod process;
 pub mod profile;
 pub mod protocol;
 mod registry;
+pub mod systemd;
 
 pub use registry::{Delegates, DelegatesConfig};

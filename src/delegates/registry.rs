@@ -8,7 +8,9 @@ use ractor::{Actor, ActorCell, ActorRef, SpawnErr};
 
 use super::directory::DirectoryDelegate;
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
+use super::process::{ProcessConfig, ProcessDelegate, SupervisorChoice};
 use super::protocol::{DelegateError, DelegateKind, DelegateRef};
+use super::systemd::{SystemdDelegate, SystemdMsg};
 
 /// How this host's delegates are set up; the agent fills it from its command line.
 #[derive(Clone)]
@@ -21,6 +23,8 @@ pub struct DelegatesConfig {
     pub port_range: RangeInclusive<u16>,
     /// Where port reservations are kept: the runtime's implementation over the shared store.
     pub port_ledger: Arc<dyn PortLedger>,
+    /// Who supervises processes: systemd where it answers (the default), or always one of them.
+    pub process_supervisor: SupervisorChoice,
 }
 
 impl DelegatesConfig {
@@ -31,6 +35,7 @@ impl DelegatesConfig {
             advertise_address: "127.0.0.1".into(),
             port_range: IpPortConfig::DEFAULT_RANGE,
             port_ledger,
+            process_supervisor: SupervisorChoice::Auto,
         }
     }
 }
@@ -41,6 +46,8 @@ pub struct Delegates {
     lifecycle: BTreeMap<DelegateKind, DelegateRef>,
     /// The ipport delegate, for delegates that need ports (containers publishing one).
     pub ipport: ActorRef<IpPortMsg>,
+    /// The systemd delegate, for delegates that run units.
+    pub systemd: ActorRef<SystemdMsg>,
 }
 
 impl Delegates {
@@ -61,7 +68,20 @@ impl Delegates {
         let (ipport, _) =
             Actor::spawn_linked(None, IpPortDelegate, ipport_config, supervisor.clone()).await?;
         lifecycle.insert(DelegateKind::IpPort, ipport.get_derived());
-        Ok(Delegates { lifecycle, ipport })
+        let (systemd, _) =
+            Actor::spawn_linked(None, SystemdDelegate, (), supervisor.clone()).await?;
+        let process_config = ProcessConfig {
+            systemd: systemd.clone(),
+            supervisor: config.process_supervisor,
+        };
+        let (process, _) =
+            Actor::spawn_linked(None, ProcessDelegate, process_config, supervisor.clone()).await?;
+        lifecycle.insert(DelegateKind::Process, process.get_derived());
+        Ok(Delegates {
+            lifecycle,
+            ipport,
+            systemd,
+        })
     }
 
     /// The delegate of `kind`, or a clear error when that kind has no delegate yet.
@@ -82,5 +102,6 @@ impl Delegates {
         for delegate in self.lifecycle.values() {
             delegate.stop(None);
         }
+        self.systemd.stop(None);
     }
 }

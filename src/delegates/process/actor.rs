@@ -1,0 +1,590 @@
+//! The process delegate's actor: chooses who supervises each process (systemd, or the agent
+//! itself) and keeps the agent-supervised ones running per their restart policy.
+
+use std::collections::HashMap;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tracing::{info, warn};
+
+use super::launch::LaunchPlan;
+use super::message::ProcessMsg;
+use super::supervisor::{self, ProcessIdentity};
+use crate::delegates::protocol::{
+    Attributes, DelegateError, DelegateMsg, InstanceHealth, InstanceSpec, LogSource, Observation,
+};
+use crate::delegates::systemd::{SystemdMsg, UnitStatus};
+
+/// Who runs the processes of this host.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SupervisorChoice {
+    /// systemd where a user manager answers, the agent otherwise.
+    #[default]
+    Auto,
+    /// Always systemd; fail where no user manager answers.
+    Systemd,
+    /// Always the agent, even where systemd is available.
+    Agent,
+}
+
+/// What the process delegate needs.
+#[derive(Clone)]
+pub struct ProcessConfig {
+    /// The systemd delegate, asked to run units.
+    pub systemd: ActorRef<SystemdMsg>,
+    /// Who supervises.
+    pub supervisor: SupervisorChoice,
+}
+
+/// The process delegate.
+pub struct ProcessDelegate;
+
+/// A process the agent supervises.
+struct Supervised {
+    plan: LaunchPlan,
+    /// The running process; `None` while it waits to be started again (or stays ended).
+    running: Option<ProcessIdentity>,
+    /// Counts starts, so that news about an earlier start is recognised as stale.
+    generation: u64,
+    /// How often it was started again.
+    restarts: u64,
+    /// How its last run ended, once it ended: `Some(code)`, or `None` for a signal.
+    last_exit: Option<Option<i32>>,
+}
+
+impl Supervised {
+    fn attributes(&self) -> Attributes {
+        let mut attributes = Attributes::new();
+        attributes.insert("supervisor".into(), "agent".into());
+        attributes.insert("log".into(), path_text(&self.plan.log_file).into());
+        attributes.insert("restarts".into(), self.restarts.into());
+        if let Some(identity) = self.running {
+            attributes.insert("pid".into(), identity.pid.into());
+            attributes.insert("start_time".into(), identity.start_time.into());
+        }
+        attributes
+    }
+
+    fn health(&self) -> InstanceHealth {
+        match (self.running, self.last_exit) {
+            (Some(_), _) => InstanceHealth::Running,
+            (None, Some(code)) if self.plan.restart.restarts_after(code) => {
+                InstanceHealth::Failed {
+                    reason: format!(
+                        "it {}; it is started again after {:?}",
+                        ended(code),
+                        self.plan.restart_delay
+                    ),
+                }
+            }
+            (None, Some(Some(0))) => InstanceHealth::Stopped,
+            (None, Some(code)) => InstanceHealth::Failed {
+                reason: format!("it {} and its restart policy keeps it stopped", ended(code)),
+            },
+            (None, None) => InstanceHealth::Stopped,
+        }
+    }
+}
+
+fn ended(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("exited with status {code}"),
+        None => "was killed by a signal".into(),
+    }
+}
+
+fn path_text(path: &std::path::Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The process delegate's state.
+pub struct ProcessState {
+    config: ProcessConfig,
+    supervised: HashMap<String, Supervised>,
+}
+
+async fn ask_systemd<T: Send + 'static>(
+    systemd: &ActorRef<SystemdMsg>,
+    build: impl FnOnce(RpcReplyPort<Result<T, DelegateError>>) -> SystemdMsg,
+) -> Result<T, DelegateError> {
+    match systemd.call(build, None).await {
+        Ok(ractor::rpc::CallResult::Success(result)) => result,
+        _ => Err(DelegateError::Unreachable("systemd delegate".into())),
+    }
+}
+
+fn unit_attributes(plan: &LaunchPlan, status: &UnitStatus) -> Attributes {
+    let mut attributes = Attributes::new();
+    attributes.insert("supervisor".into(), "systemd".into());
+    attributes.insert("unit".into(), status.name.clone().into());
+    attributes.insert("log".into(), path_text(&plan.log_file).into());
+    attributes.insert("restarts".into(), status.restarts.into());
+    if status.main_pid != 0 {
+        attributes.insert("pid".into(), status.main_pid.into());
+    }
+    attributes
+}
+
+fn unit_observation(plan: &LaunchPlan, status: Option<UnitStatus>) -> Observation {
+    let Some(status) = status else {
+        let mut attributes = Attributes::new();
+        attributes.insert("supervisor".into(), "systemd".into());
+        attributes.insert("unit".into(), plan.unit.clone().into());
+        attributes.insert("log".into(), path_text(&plan.log_file).into());
+        return Observation {
+            health: InstanceHealth::Missing,
+            attributes,
+        };
+    };
+    let health = match status.active_state.as_str() {
+        _ if status.is_running() => InstanceHealth::Running,
+        "failed" => InstanceHealth::Failed {
+            reason: format!(
+                "unit {} failed ({}, status {})",
+                status.name, status.result, status.exit_status
+            ),
+        },
+        "activating" if status.sub_state == "auto-restart" => InstanceHealth::Failed {
+            reason: format!(
+                "unit {} ended ({}, status {}) and systemd starts it again",
+                status.name, status.result, status.exit_status
+            ),
+        },
+        "inactive" => InstanceHealth::Stopped,
+        _ => InstanceHealth::Running,
+    };
+    Observation {
+        health,
+        attributes: unit_attributes(plan, &status),
+    }
+}
+
+fn supervisor_of(attributes: &Attributes) -> Option<&str> {
+    attributes.get("supervisor").and_then(|s| s.as_str())
+}
+
+fn identity_in(attributes: &Attributes) -> Option<ProcessIdentity> {
+    Some(ProcessIdentity {
+        pid: i32::try_from(attributes.get("pid")?.as_i64()?).ok()?,
+        start_time: attributes.get("start_time")?.as_u64()?,
+    })
+}
+
+impl ProcessState {
+    /// Whether to use systemd for this plan (`Err` when it must and cannot).
+    async fn use_systemd(&self, plan: &LaunchPlan) -> Result<bool, DelegateError> {
+        let must = plan.requires_systemd || self.config.supervisor == SupervisorChoice::Systemd;
+        if self.config.supervisor == SupervisorChoice::Agent && !must {
+            return Ok(false);
+        }
+        match ask_systemd(&self.config.systemd, |reply| SystemdMsg::Available {
+            reply,
+        })
+        .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if must => Err(DelegateError::Unavailable(format!(
+                "{} must run as a systemd unit, but {error}",
+                plan.instance
+            ))),
+            Err(error) => {
+                info!(instance = %plan.instance, "the agent supervises it: {error}");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Starts (or starts again) an agent-supervised process and watches it.
+    fn launch(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        plan: LaunchPlan,
+        restarts: u64,
+        generation: u64,
+    ) -> Result<Attributes, DelegateError> {
+        let (mut child, identity) = supervisor::spawn(&plan)?;
+        let instance = plan.instance.clone();
+        let watcher = myself.clone();
+        tokio::spawn({
+            let instance = instance.clone();
+            async move {
+                let code = child.wait().await.ok().and_then(|status| status.code());
+                let _ = watcher.send_message(ProcessMsg::Exited {
+                    instance,
+                    generation,
+                    code,
+                });
+            }
+        });
+        let supervised = Supervised {
+            plan,
+            running: Some(identity),
+            generation,
+            restarts,
+            last_exit: None,
+        };
+        let attributes = supervised.attributes();
+        self.supervised.insert(instance, supervised);
+        Ok(attributes)
+    }
+
+    /// Takes over a process started before this agent: watches it by polling.
+    fn watch_adopted(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        plan: LaunchPlan,
+        identity: ProcessIdentity,
+        restarts: u64,
+    ) {
+        let instance = plan.instance.clone();
+        let generation = self
+            .supervised
+            .get(&instance)
+            .map_or(1, |s| s.generation + 1);
+        let watcher = myself.clone();
+        tokio::spawn({
+            let instance = instance.clone();
+            async move {
+                while identity.is_running() {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                let _ = watcher.send_message(ProcessMsg::Exited {
+                    instance,
+                    generation,
+                    code: None,
+                });
+            }
+        });
+        self.supervised.insert(
+            instance,
+            Supervised {
+                plan,
+                running: Some(identity),
+                generation,
+                restarts,
+                last_exit: None,
+            },
+        );
+    }
+
+    fn next_generation(&self, instance: &str) -> u64 {
+        self.supervised
+            .get(instance)
+            .map_or(1, |s| s.generation + 1)
+    }
+
+    async fn start(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        spec: InstanceSpec,
+        reply: RpcReplyPort<Result<Attributes, DelegateError>>,
+    ) {
+        let plan = match LaunchPlan::of(&spec) {
+            Ok(plan) => plan,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        if let Some(supervised) = self.supervised.get(&plan.instance)
+            && supervised.running.is_some()
+        {
+            let _ = reply.send(Ok(supervised.attributes()));
+            return;
+        }
+        match self.use_systemd(&plan).await {
+            Err(error) => {
+                let _ = reply.send(Err(error));
+            }
+            Ok(true) => {
+                // systemd may take a moment: answer from a task so other instances go on.
+                let systemd = self.config.systemd.clone();
+                tokio::spawn(async move {
+                    let _ = reply.send(run_unit(&systemd, &plan).await);
+                });
+            }
+            Ok(false) => {
+                let generation = self.next_generation(&plan.instance);
+                let _ = reply.send(self.launch(myself, plan, 0, generation));
+            }
+        }
+    }
+
+    async fn observe(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        spec: &InstanceSpec,
+        attributes: &Attributes,
+        adopt: bool,
+    ) -> Result<Observation, DelegateError> {
+        let plan = LaunchPlan::of(spec)?;
+        match supervisor_of(attributes) {
+            Some("systemd") => {
+                let unit = plan.unit.clone();
+                let status = ask_systemd(&self.config.systemd, |reply| SystemdMsg::Status {
+                    name: unit,
+                    reply,
+                })
+                .await?;
+                Ok(unit_observation(&plan, status))
+            }
+            Some("agent") => {
+                if let Some(supervised) = self.supervised.get(&plan.instance) {
+                    return Ok(Observation {
+                        health: supervised.health(),
+                        attributes: supervised.attributes(),
+                    });
+                }
+                let restarts = attributes
+                    .get("restarts")
+                    .and_then(|r| r.as_u64())
+                    .unwrap_or(0);
+                match identity_in(attributes).filter(ProcessIdentity::is_running) {
+                    Some(identity) if adopt => {
+                        self.watch_adopted(myself, plan.clone(), identity, restarts);
+                        let supervised = &self.supervised[&plan.instance];
+                        Ok(Observation {
+                            health: InstanceHealth::Running,
+                            attributes: supervised.attributes(),
+                        })
+                    }
+                    Some(_) => Ok(Observation {
+                        health: InstanceHealth::Running,
+                        attributes: attributes.clone(),
+                    }),
+                    // It ended while no agent watched it; its exit code is lost.
+                    None if adopt && plan.restart.restarts_after(None) => {
+                        warn!(instance = %plan.instance, "it ended while the agent was away: starting it again");
+                        let generation = self.next_generation(&plan.instance);
+                        let attributes = self.launch(myself, plan, restarts + 1, generation)?;
+                        Ok(Observation {
+                            health: InstanceHealth::Running,
+                            attributes,
+                        })
+                    }
+                    None => {
+                        let mut attributes = attributes.clone();
+                        attributes.remove("pid");
+                        attributes.remove("start_time");
+                        Ok(Observation {
+                            health: InstanceHealth::Stopped,
+                            attributes,
+                        })
+                    }
+                }
+            }
+            _ => Ok(Observation {
+                health: InstanceHealth::Stopped,
+                attributes: attributes.clone(),
+            }),
+        }
+    }
+
+    /// Stops the instance's process, whoever supervises it; with `remove_unit_anyway`, also
+    /// removes a unit of its name that the attributes do not mention (a start the runtime
+    /// never heard about).
+    async fn stop(
+        &mut self,
+        spec: &InstanceSpec,
+        attributes: &Attributes,
+        remove_unit_anyway: bool,
+    ) -> Result<Attributes, DelegateError> {
+        let instance = spec.qualified_name();
+        let unit = crate::delegates::systemd::unit_name(&spec.service, &spec.instance);
+        let mut stopped = attributes.clone();
+        stopped.remove("pid");
+        stopped.remove("start_time");
+        if let Some(supervised) = self.supervised.remove(&instance) {
+            if let Some(identity) = supervised.running {
+                supervisor::terminate(identity).await?;
+            }
+        } else if let Some(identity) = identity_in(attributes) {
+            supervisor::terminate(identity).await?;
+        }
+        let by_systemd = supervisor_of(attributes) == Some("systemd");
+        if by_systemd || remove_unit_anyway {
+            let removed = ask_systemd(&self.config.systemd, |reply| SystemdMsg::Remove {
+                name: unit,
+                reply,
+            })
+            .await;
+            match removed {
+                Ok(()) => {}
+                Err(DelegateError::Unavailable(_)) if !by_systemd => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(stopped)
+    }
+
+    fn exited(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        instance: String,
+        generation: u64,
+        code: Option<i32>,
+    ) {
+        let Some(supervised) = self.supervised.get_mut(&instance) else {
+            return;
+        };
+        if supervised.generation != generation {
+            return;
+        }
+        supervised.running = None;
+        supervised.last_exit = Some(code);
+        if supervised.plan.restart.restarts_after(code) {
+            info!(%instance, "it {}; starting it again after {:?}", ended(code), supervised.plan.restart_delay);
+            myself.send_after(supervised.plan.restart_delay, move || ProcessMsg::Restart {
+                instance,
+                generation,
+            });
+        } else {
+            info!(%instance, "it {}; its restart policy keeps it stopped", ended(code));
+        }
+    }
+
+    fn restart(&mut self, myself: &ActorRef<ProcessMsg>, instance: String, generation: u64) {
+        let Some(supervised) = self.supervised.get(&instance) else {
+            return;
+        };
+        if supervised.generation != generation || supervised.running.is_some() {
+            return;
+        }
+        let plan = supervised.plan.clone();
+        let restarts = supervised.restarts + 1;
+        if let Err(error) = self.launch(myself, plan.clone(), restarts, generation + 1) {
+            warn!(%instance, "could not start it again, trying after {:?}: {error}", plan.restart_delay);
+            if let Some(supervised) = self.supervised.get_mut(&instance) {
+                supervised.generation = generation + 1;
+                supervised.restarts = restarts;
+            }
+            let next = generation + 1;
+            myself.send_after(plan.restart_delay, move || ProcessMsg::Restart {
+                instance,
+                generation: next,
+            });
+        }
+    }
+}
+
+/// Runs the plan as a systemd unit (or reports the one already running).
+async fn run_unit(
+    systemd: &ActorRef<SystemdMsg>,
+    plan: &LaunchPlan,
+) -> Result<Attributes, DelegateError> {
+    std::fs::create_dir_all(&plan.state_dir).map_err(|e| {
+        DelegateError::io(format!("create directory {}", plan.state_dir.display()), e)
+    })?;
+    let name = plan.unit.clone();
+    if let Some(status) = ask_systemd(systemd, |reply| SystemdMsg::Status { name, reply }).await?
+        && status.is_running()
+    {
+        return Ok(unit_attributes(plan, &status));
+    }
+    let unit = plan.unit_spec();
+    let status = ask_systemd(systemd, |reply| SystemdMsg::Run { unit, reply }).await?;
+    Ok(unit_attributes(plan, &status))
+}
+
+impl Actor for ProcessDelegate {
+    type Msg = ProcessMsg;
+    type State = ProcessState;
+    type Arguments = ProcessConfig;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        config: ProcessConfig,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(ProcessState {
+            config,
+            supervised: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            ProcessMsg::Exited {
+                instance,
+                generation,
+                code,
+            } => state.exited(&myself, instance, generation, code),
+            ProcessMsg::Restart {
+                instance,
+                generation,
+            } => state.restart(&myself, instance, generation),
+            ProcessMsg::Lifecycle(message) => match *message {
+                DelegateMsg::Create { spec, reply } => {
+                    let result = LaunchPlan::of(&spec).and_then(|plan| {
+                        std::fs::create_dir_all(&plan.state_dir).map_err(|e| {
+                            DelegateError::io(
+                                format!("create directory {}", plan.state_dir.display()),
+                                e,
+                            )
+                        })?;
+                        let mut attributes = Attributes::new();
+                        attributes.insert("log".into(), path_text(&plan.log_file).into());
+                        Ok(attributes)
+                    });
+                    let _ = reply.send(result);
+                }
+                DelegateMsg::Start { spec, reply, .. } => state.start(&myself, spec, reply).await,
+                DelegateMsg::Status {
+                    spec,
+                    attributes,
+                    reply,
+                } => {
+                    let _ = reply.send(state.observe(&myself, &spec, &attributes, false).await);
+                }
+                DelegateMsg::Adopt {
+                    spec,
+                    attributes,
+                    reply,
+                } => {
+                    let _ = reply.send(state.observe(&myself, &spec, &attributes, true).await);
+                }
+                DelegateMsg::Stop {
+                    spec,
+                    attributes,
+                    reply,
+                } => {
+                    let _ = reply.send(state.stop(&spec, &attributes, false).await);
+                }
+                DelegateMsg::Delete {
+                    spec,
+                    attributes,
+                    reply,
+                } => {
+                    let result = state.stop(&spec, &attributes, true).await.and_then(|_| {
+                        match std::fs::remove_dir_all(&spec.state_dir) {
+                            Ok(()) => Ok(()),
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                            Err(e) => Err(DelegateError::io(
+                                format!("remove directory {}", spec.state_dir.display()),
+                                e,
+                            )),
+                        }
+                    });
+                    let _ = reply.send(result);
+                }
+                DelegateMsg::Logs {
+                    spec,
+                    attributes,
+                    reply,
+                } => {
+                    let log = attributes
+                        .get("log")
+                        .and_then(|l| l.as_str())
+                        .map(std::path::PathBuf::from)
+                        .unwrap_or_else(|| spec.state_dir.join("output.log"));
+                    let _ = reply.send(Ok(LogSource::File(log)));
+                }
+            },
+        }
+        Ok(())
+    }
+}

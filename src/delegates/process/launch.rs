@@ -1,0 +1,402 @@
+//! What exactly to run for a process instance: the program found on PATH, its arguments, its
+//! environment (with what its requirements give it), its directory, user and restart policy.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::unistd::User;
+
+use crate::delegates::profile::{
+    AttachesToProperties, ConnectsToProperties, ProcessProperties, PropertySet, RestartPolicy,
+    types,
+};
+use crate::delegates::protocol::{DelegateError, Dependency, InstanceSpec, is_a};
+use crate::delegates::systemd::{UnitSpec, unit_name};
+
+/// The PATH used when the agent has none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Everything needed to start one process instance, the same whoever supervises it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaunchPlan {
+    /// `service/instance`.
+    pub instance: String,
+    /// The systemd unit it runs as when systemd supervises it.
+    pub unit: String,
+    /// The node template, for descriptions.
+    pub node: String,
+    /// The program, as an absolute path.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub arguments: Vec<String>,
+    /// Its whole environment (besides HOME, which depends on who runs it).
+    pub environment: BTreeMap<String, String>,
+    /// The directory it starts in.
+    pub working_directory: PathBuf,
+    /// The user it runs as, when not the agent's.
+    pub user: Option<User>,
+    /// When it is started again.
+    pub restart: RestartPolicy,
+    /// How long to wait before that.
+    pub restart_delay: Duration,
+    /// Where its output goes.
+    pub log_file: PathBuf,
+    /// The instance's private directory.
+    pub state_dir: PathBuf,
+    /// Whether it must run as a systemd unit (a `SystemdProcess`).
+    pub requires_systemd: bool,
+}
+
+/// `NAME` for an environment variable from a requirement or `variable` name: upper case, every
+/// character that is not a letter, digit or `_` replaced by `_`.
+pub fn variable_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn text(value: Option<&serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn is_connection(dependency: &Dependency) -> bool {
+    is_a(&dependency.relationship_types, types::CONNECTS_TO)
+        || is_a(&dependency.target_types, types::ENDPOINT)
+}
+
+fn is_storage(dependency: &Dependency) -> bool {
+    is_a(&dependency.relationship_types, types::ATTACHES_TO)
+        || is_a(&dependency.target_types, types::DIRECTORY)
+}
+
+/// The environment variables an instance's requirements give it, and the path of its first
+/// attached directory. A connection gives `<NAME>_HOST` and `<NAME>_PORT`; storage gives
+/// `<NAME>_PATH`. When two requirements would give the same NAME, the later ones get `_2`,
+/// `_3`… appended.
+pub fn requirement_environment(
+    spec: &InstanceSpec,
+) -> Result<(BTreeMap<String, String>, Option<PathBuf>), DelegateError> {
+    let name = spec.qualified_name();
+    let mut environment = BTreeMap::new();
+    let mut first_storage = None;
+    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unique = |prefix: String| {
+        let count = used.entry(prefix.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            prefix
+        } else {
+            format!("{prefix}_{count}")
+        }
+    };
+    let missing = |dependency: &Dependency, attribute: &str| {
+        DelegateError::Failed(format!(
+            "{name}: its requirement {:?} points at {}, which reports no {attribute} yet",
+            dependency.requirement, dependency.target
+        ))
+    };
+    for dependency in &spec.requirements {
+        if is_connection(dependency) {
+            let properties =
+                ConnectsToProperties::from_properties(&dependency.relationship_properties, &name)?;
+            let prefix = unique(variable_prefix(
+                properties
+                    .variable
+                    .as_deref()
+                    .unwrap_or(&dependency.requirement),
+            ));
+            let address = text(dependency.target_attributes.get("address"))
+                .ok_or_else(|| missing(dependency, "address"))?;
+            let port = text(dependency.target_attributes.get("port"))
+                .ok_or_else(|| missing(dependency, "port"))?;
+            environment.insert(format!("{prefix}_HOST"), address);
+            environment.insert(format!("{prefix}_PORT"), port);
+        } else if is_storage(dependency) {
+            let properties =
+                AttachesToProperties::from_properties(&dependency.relationship_properties, &name)?;
+            let prefix = unique(variable_prefix(
+                properties
+                    .variable
+                    .as_deref()
+                    .unwrap_or(&dependency.requirement),
+            ));
+            let path = text(dependency.target_attributes.get("path"))
+                .ok_or_else(|| missing(dependency, "path"))?;
+            first_storage.get_or_insert_with(|| PathBuf::from(&path));
+            environment.insert(format!("{prefix}_PATH"), path);
+        }
+    }
+    Ok((environment, first_storage))
+}
+
+/// Finds `program` the way a shell would: a name with a `/` is taken as it is (relative to
+/// `directory`), any other name is looked up in `path`.
+pub fn find_program(program: &str, path: &str, directory: &Path) -> Option<PathBuf> {
+    let is_executable = |candidate: &Path| {
+        candidate
+            .metadata()
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let candidate = directory.join(program);
+        return is_executable(&candidate).then_some(candidate);
+    }
+    path.split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+impl LaunchPlan {
+    /// Works out the plan from the instance, or says what is wrong with it.
+    pub fn of(spec: &InstanceSpec) -> Result<LaunchPlan, DelegateError> {
+        let name = spec.qualified_name();
+        let properties = ProcessProperties::from_properties(&spec.properties, &name)?;
+        let invalid = |message: String| DelegateError::InvalidProperties {
+            instance: name.clone(),
+            message,
+        };
+        if properties.command.is_empty() {
+            return Err(invalid("its command is empty".into()));
+        }
+        let (derived, first_storage) = requirement_environment(spec)?;
+        let mut environment = BTreeMap::new();
+        let agent_path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned());
+        environment.insert("PATH".to_owned(), agent_path);
+        environment.extend(derived);
+        environment.extend(properties.environment.clone());
+        let working_directory = match (&properties.working_directory, first_storage) {
+            (Some(directory), _) => PathBuf::from(directory),
+            (None, Some(storage)) => storage,
+            (None, None) => spec.state_dir.clone(),
+        };
+        if !working_directory.is_absolute() {
+            return Err(invalid(format!(
+                "its working directory {} must be an absolute path",
+                working_directory.display()
+            )));
+        }
+        let program = find_program(
+            &properties.command,
+            &environment["PATH"],
+            &working_directory,
+        )
+        .ok_or_else(|| {
+            invalid(format!(
+                "its command {:?} is not an executable file here (looked in {})",
+                properties.command,
+                if properties.command.contains('/') {
+                    working_directory.display().to_string()
+                } else {
+                    format!("PATH {}", environment["PATH"])
+                }
+            ))
+        })?;
+        let user = match &properties.user {
+            Some(user) => Some(
+                User::from_name(user)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| invalid(format!("there is no user {user:?} on this host")))?,
+            ),
+            None => None,
+        };
+        Ok(LaunchPlan {
+            instance: name,
+            unit: unit_name(&spec.service, &spec.instance),
+            node: spec.node.clone(),
+            program,
+            arguments: properties.arguments,
+            environment,
+            working_directory,
+            user,
+            restart: properties.restart,
+            restart_delay: properties.restart_delay.0,
+            log_file: spec.state_dir.join("output.log"),
+            state_dir: spec.state_dir.clone(),
+            requires_systemd: is_a(&spec.types, types::SYSTEMD_PROCESS),
+        })
+    }
+
+    /// The transient unit that runs this plan under systemd.
+    pub fn unit_spec(&self) -> UnitSpec {
+        UnitSpec {
+            name: self.unit.clone(),
+            description: format!("Khutulun {} (node {})", self.instance, self.node),
+            program: self.program.clone(),
+            arguments: self.arguments.clone(),
+            working_directory: self.working_directory.clone(),
+            environment: self
+                .environment
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect(),
+            user: self.user.as_ref().map(|user| user.name.clone()),
+            restart: self.restart,
+            restart_delay: self.restart_delay,
+            log_file: self.log_file.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delegates::protocol::{Attributes, TypeRef};
+
+    fn dependency(
+        requirement: &str,
+        target_types: &[&str],
+        attributes: serde_json::Value,
+    ) -> Dependency {
+        Dependency {
+            requirement: requirement.into(),
+            target: format!("{requirement}-target-0"),
+            target_node: format!("{requirement}-target"),
+            target_types: target_types.iter().map(|t| TypeRef::khutulun(t)).collect(),
+            target_attributes: attributes.as_object().unwrap().clone(),
+            relationship_types: Vec::new(),
+            relationship_properties: Attributes::new(),
+        }
+    }
+
+    fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
+        InstanceSpec {
+            service: "hello".into(),
+            instance: "web-0".into(),
+            node: "web".into(),
+            types: vec![TypeRef::khutulun(types::PROCESS)],
+            properties: properties.as_object().unwrap().clone(),
+            requirements,
+            state_dir: "/var/lib/khutulun-test/hello/web-0".into(),
+        }
+    }
+
+    #[test]
+    fn requirements_become_environment_variables_and_the_working_directory() {
+        let spec = spec(
+            serde_json::json!({"command": "sh", "environment": {"DB_PORT": "override"}}),
+            vec![
+                dependency(
+                    "connection",
+                    &["TCPPort", "Port", "Endpoint"],
+                    serde_json::json!({"address": "127.0.0.1", "port": 20001}),
+                ),
+                dependency(
+                    "connection",
+                    &["IPEndpoint", "Endpoint"],
+                    serde_json::json!({"address": "10.0.0.5", "port": 5432}),
+                ),
+                dependency(
+                    "storage",
+                    &["LocalDirectory", "Directory"],
+                    serde_json::json!({"path": "/srv/site"}),
+                ),
+                dependency(
+                    "db",
+                    &["IPEndpoint", "Endpoint"],
+                    serde_json::json!({"address": "db.example", "port": 5432}),
+                ),
+            ],
+        );
+        let plan = LaunchPlan::of(&spec).unwrap();
+        let env = &plan.environment;
+        assert_eq!(env["CONNECTION_HOST"], "127.0.0.1");
+        assert_eq!(env["CONNECTION_PORT"], "20001");
+        assert_eq!(env["CONNECTION_2_HOST"], "10.0.0.5");
+        assert_eq!(env["STORAGE_PATH"], "/srv/site");
+        assert_eq!(env["DB_HOST"], "db.example");
+        assert_eq!(
+            env["DB_PORT"], "override",
+            "the template's own environment wins"
+        );
+        assert!(env.contains_key("PATH"));
+        assert_eq!(plan.working_directory, Path::new("/srv/site"));
+        assert_eq!(
+            plan.program,
+            find_program("sh", &env["PATH"], Path::new("/")).unwrap()
+        );
+        assert_eq!(plan.unit, "khutulun-hello-web-0.service");
+        assert_eq!(
+            plan.log_file,
+            Path::new("/var/lib/khutulun-test/hello/web-0/output.log")
+        );
+    }
+
+    #[test]
+    fn a_relationship_can_rename_the_variables() {
+        let mut db = dependency(
+            "connection",
+            &["Port", "Endpoint"],
+            serde_json::json!({"address": "h", "port": 1}),
+        );
+        db.relationship_types = vec![TypeRef::khutulun(types::CONNECTS_TO)];
+        db.relationship_properties = serde_json::json!({"variable": "postgres"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let plan = LaunchPlan::of(&spec(serde_json::json!({"command": "sh"}), vec![db])).unwrap();
+        assert_eq!(plan.environment["POSTGRES_PORT"], "1");
+        assert!(!plan.environment.contains_key("CONNECTION_PORT"));
+    }
+
+    #[test]
+    fn bad_commands_users_and_targets_are_explained() {
+        let cases = [
+            (
+                serde_json::json!({"command": "no-such-program-anywhere"}),
+                vec![],
+                "is not an executable file",
+            ),
+            (
+                serde_json::json!({"command": "sh", "user": "no-such-user-here"}),
+                vec![],
+                "no user",
+            ),
+            (
+                serde_json::json!({"command": "sh", "working_directory": "rel"}),
+                vec![],
+                "absolute",
+            ),
+            (
+                serde_json::json!({"command": "sh", "restart": "sometimes"}),
+                vec![],
+                "sometimes",
+            ),
+            (
+                serde_json::json!({"command": "sh"}),
+                vec![dependency(
+                    "connection",
+                    &["Port", "Endpoint"],
+                    serde_json::json!({}),
+                )],
+                "reports no address",
+            ),
+        ];
+        for (properties, requirements, expected) in cases {
+            let error = LaunchPlan::of(&spec(properties, requirements))
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("hello/web-0: "), "{error}");
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn names_become_variable_prefixes() {
+        assert_eq!(variable_prefix("web-port"), "WEB_PORT");
+        assert_eq!(variable_prefix("db.main"), "DB_MAIN");
+    }
+}

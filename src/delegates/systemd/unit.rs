@@ -1,0 +1,88 @@
+//! What a transient unit is made of, and what systemd says about one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::delegates::profile::RestartPolicy;
+
+/// A command to run as a transient service unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitSpec {
+    /// The unit's name, ending in `.service` (see [`unit_name`]).
+    pub name: String,
+    /// A line for `systemctl status`.
+    pub description: String,
+    /// The program (an absolute path) and its arguments.
+    pub program: PathBuf,
+    /// The arguments after the program.
+    pub arguments: Vec<String>,
+    /// The directory it starts in.
+    pub working_directory: PathBuf,
+    /// `NAME=value` pairs.
+    pub environment: Vec<String>,
+    /// The user it runs as (`None`: the manager's user).
+    pub user: Option<String>,
+    /// systemd's `Restart=`.
+    pub restart: RestartPolicy,
+    /// systemd's `RestartSec=`.
+    pub restart_delay: Duration,
+    /// The file standard output and error are appended to.
+    pub log_file: PathBuf,
+}
+
+/// What systemd reports about a unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitStatus {
+    /// The unit's name.
+    pub name: String,
+    /// `active`, `activating`, `deactivating`, `inactive`, `failed`, …
+    pub active_state: String,
+    /// e.g. `running`, `exited`, `auto-restart`, `dead`.
+    pub sub_state: String,
+    /// The main process id (0 when none runs).
+    pub main_pid: u32,
+    /// How the last run ended (`success`, `exit-code`, `signal`, …).
+    pub result: String,
+    /// The exit code or signal number of the last main process.
+    pub exit_status: i32,
+    /// How often systemd restarted it.
+    pub restarts: u32,
+}
+
+impl UnitStatus {
+    /// Whether its command is running now.
+    pub fn is_running(&self) -> bool {
+        self.active_state == "active" && self.main_pid != 0
+    }
+}
+
+/// `khutulun-<service>-<instance>.service`, with every character systemd does not allow in
+/// unit names replaced by `_`.
+pub fn unit_name(service: &str, instance: &str) -> String {
+    let clean = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("khutulun-{}-{}.service", clean(service), clean(instance))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names_hold_only_what_systemd_accepts() {
+        assert_eq!(unit_name("hello", "web-0"), "khutulun-hello-web-0.service");
+        assert_eq!(
+            unit_name("team/shop", "api gateway@1"),
+            "khutulun-team_shop-api_gateway_1.service"
+        );
+    }
+}

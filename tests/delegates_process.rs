@@ -1,0 +1,415 @@
+//! The process delegate with real processes, on both paths: supervised by the agent itself,
+//! and run as units of a real `systemd --user` manager. The systemd tests say loudly that they
+//! skip when no user manager answers; with KHUTULUN_REQUIRE_SYSTEMD=1 (scripts/test sets it)
+//! they fail instead.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use khutulun::delegates::ipport::MemoryPortLedger;
+use khutulun::delegates::process::SupervisorChoice;
+use khutulun::delegates::protocol::{
+    self, Attributes, DelegateKind, DelegateRef, Dependency, InstanceHealth, InstanceSpec,
+    LogSource, Observation, TypeRef,
+};
+use khutulun::delegates::systemd::SystemdMsg;
+use khutulun::delegates::{Delegates, DelegatesConfig};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use ractor::{Actor, ActorProcessingErr, ActorRef, call};
+
+struct Supervisor;
+struct Nothing;
+impl ractor::Message for Nothing {}
+impl Actor for Supervisor {
+    type Msg = Nothing;
+    type State = ();
+    type Arguments = ();
+    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+}
+
+/// One agent's worth of delegates.
+struct Agent {
+    delegates: Delegates,
+    supervisor: ActorRef<Nothing>,
+}
+
+impl Agent {
+    async fn start(choice: SupervisorChoice) -> Agent {
+        let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
+        let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
+        config.process_supervisor = choice;
+        let delegates = Delegates::spawn(config, supervisor.get_cell())
+            .await
+            .unwrap();
+        Agent {
+            delegates,
+            supervisor,
+        }
+    }
+
+    fn process(&self) -> DelegateRef {
+        self.delegates.for_kind(DelegateKind::Process).unwrap()
+    }
+
+    fn stop(self) {
+        self.delegates.stop_all();
+        self.supervisor.stop(None);
+    }
+}
+
+/// Whether a systemd user manager answers; if not, says so loudly (and fails when required).
+async fn systemd_available(agent: &Agent) -> bool {
+    let answer = call!(agent.delegates.systemd, |reply| SystemdMsg::Available {
+        reply
+    })
+    .unwrap();
+    match answer {
+        Ok(_) => true,
+        Err(why) if std::env::var("KHUTULUN_REQUIRE_SYSTEMD").as_deref() == Ok("1") => {
+            panic!("KHUTULUN_REQUIRE_SYSTEMD=1 but {why}")
+        }
+        Err(why) => {
+            eprintln!("\n!!! SKIPPED: {why} (scripts/test starts one)\n");
+            false
+        }
+    }
+}
+
+fn dependency(requirement: &str, types: &[&str], attributes: serde_json::Value) -> Dependency {
+    Dependency {
+        requirement: requirement.into(),
+        target: format!("{requirement}-0"),
+        target_node: requirement.into(),
+        target_types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
+        target_attributes: attributes.as_object().unwrap().clone(),
+        relationship_types: Vec::new(),
+        relationship_properties: Attributes::new(),
+    }
+}
+
+fn process_spec(
+    state: &Path,
+    service: &str,
+    properties: serde_json::Value,
+    requirements: Vec<Dependency>,
+) -> InstanceSpec {
+    InstanceSpec {
+        service: service.into(),
+        instance: "worker-0".into(),
+        node: "worker".into(),
+        types: ["Process", "Workload", "Root"]
+            .iter()
+            .map(|t| TypeRef::khutulun(t))
+            .collect(),
+        properties: properties.as_object().unwrap().clone(),
+        requirements,
+        state_dir: state.join("worker-0"),
+    }
+}
+
+fn pid_of(attributes: &Attributes) -> i32 {
+    attributes["pid"].as_i64().expect("a pid") as i32
+}
+
+fn environ(pid: i32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    raw.split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+async fn eventually(
+    delegate: &DelegateRef,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+    what: &str,
+    test: impl Fn(&Observation) -> bool,
+) -> Observation {
+    for _ in 0..300 {
+        let seen = protocol::status(delegate, spec.clone(), attributes.clone())
+            .await
+            .unwrap();
+        if test(&seen) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never saw: {what}");
+}
+
+/// Stops what a failed test left running (a passing test has deleted it all already).
+struct Cleanup {
+    unit: String,
+    pids: Vec<i32>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for pid in &self.pids {
+            if is_alive(*pid) {
+                let _ = nix::sys::signal::killpg(Pid::from_raw(*pid), Signal::SIGKILL);
+            }
+        }
+        let _ = std::process::Command::new("systemctl")
+            .args(["--user", "stop", &self.unit])
+            .output();
+        let _ = std::process::Command::new("systemctl")
+            .args(["--user", "reset-failed", &self.unit])
+            .output();
+    }
+}
+
+/// The log once it holds `line` `count` times (the workload writes it a moment after it runs).
+async fn log_with(log: &Path, line: &str, count: usize) -> String {
+    for _ in 0..300 {
+        let output = std::fs::read_to_string(log).unwrap_or_default();
+        if output.matches(line).count() >= count {
+            return output;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::fs::read_to_string(log).unwrap_or_default()
+}
+
+fn is_alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+/// The whole life of one process instance: environment and directory from its requirements,
+/// restart after a kill, survival of the agent, adoption, deletion without a trace.
+async fn full_life(choice: SupervisorChoice, service: &str) {
+    let agent = Agent::start(choice).await;
+    let state = tempfile::tempdir().unwrap();
+    let site = state.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let spec = process_spec(
+        state.path(),
+        service,
+        serde_json::json!({
+            "command": "sh",
+            "arguments": ["-c", "echo serving $GREETING on $WEB_PORT in $(pwd); exec sleep 600"],
+            "environment": {"GREETING": "hello"},
+            "restart": "on-failure",
+            "restart_delay": "100 ms",
+        }),
+        vec![
+            dependency(
+                "web",
+                &["TCPPort", "Port", "Endpoint", "Root"],
+                serde_json::json!({"address": "127.0.0.1", "port": 20123}),
+            ),
+            dependency(
+                "storage",
+                &["LocalDirectory", "Directory", "Root"],
+                serde_json::json!({"path": site}),
+            ),
+        ],
+    );
+    let mut cleanup = Cleanup {
+        unit: khutulun::delegates::systemd::unit_name(service, "worker-0"),
+        pids: Vec::new(),
+    };
+    let process = agent.process();
+    let created = protocol::create(&process, spec.clone()).await.unwrap();
+    let started = protocol::start(&process, spec.clone(), created)
+        .await
+        .unwrap();
+    let expected = match choice {
+        SupervisorChoice::Systemd => "systemd",
+        _ => "agent",
+    };
+    assert_eq!(started["supervisor"], expected, "{started:?}");
+    let first = pid_of(&started);
+    cleanup.pids.push(first);
+    log_with(&spec.state_dir.join("output.log"), "serving", 1).await;
+    let env = environ(first);
+    for wanted in ["WEB_HOST=127.0.0.1", "WEB_PORT=20123", "GREETING=hello"] {
+        assert!(env.iter().any(|v| v == wanted), "{wanted} in {env:?}");
+    }
+    assert!(
+        env.iter()
+            .any(|v| v == &format!("STORAGE_PATH={}", site.display()))
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{first}/cwd")).unwrap(),
+        site
+    );
+    if choice == SupervisorChoice::Systemd {
+        let unit = started["unit"].as_str().unwrap();
+        let shown = std::process::Command::new("systemctl")
+            .args(["--user", "status", "--no-pager", unit])
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("active (running)"), "{shown}");
+    }
+
+    // Killed: started again, per its policy.
+    kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
+    let restarted = eventually(
+        &process,
+        &spec,
+        &started,
+        "a new pid after the kill",
+        |seen| {
+            seen.health == InstanceHealth::Running
+                && seen
+                    .attributes
+                    .get("pid")
+                    .is_some_and(|p| p.as_i64() != Some(i64::from(first)))
+        },
+    )
+    .await;
+    let second = pid_of(&restarted.attributes);
+    cleanup.pids.push(second);
+    assert_eq!(restarted.attributes["restarts"], 1);
+
+    // The agent goes away: the process stays.
+    agent.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(is_alive(second), "the process outlived its agent");
+
+    // A new agent adopts it.
+    let agent = Agent::start(choice).await;
+    let process = agent.process();
+    let adopted = protocol::adopt(&process, spec.clone(), restarted.attributes.clone())
+        .await
+        .unwrap();
+    assert_eq!(adopted.health, InstanceHealth::Running);
+    assert_eq!(pid_of(&adopted.attributes), second);
+
+    // The new agent supervises it too.
+    kill(Pid::from_raw(second), Signal::SIGKILL).unwrap();
+    let again = eventually(
+        &process,
+        &spec,
+        &adopted.attributes,
+        "a pid after the second kill",
+        |seen| {
+            seen.health == InstanceHealth::Running
+                && seen
+                    .attributes
+                    .get("pid")
+                    .is_some_and(|p| p.as_i64() != Some(i64::from(second)))
+        },
+    )
+    .await;
+    let third = pid_of(&again.attributes);
+    cleanup.pids.push(third);
+
+    let LogSource::File(log) = protocol::logs(&process, spec.clone(), again.attributes.clone())
+        .await
+        .unwrap()
+    else {
+        panic!("a process has a log file")
+    };
+    let line = format!("serving hello on 20123 in {}", site.display());
+    let output = log_with(&log, &line, 3).await;
+    assert_eq!(output.matches(&line).count(), 3, "{output}");
+
+    protocol::delete(&process, spec.clone(), again.attributes.clone())
+        .await
+        .unwrap();
+    assert!(!is_alive(third), "deleted means no process");
+    assert!(!spec.state_dir.exists(), "deleted means no state left");
+    let gone = protocol::status(&process, spec.clone(), again.attributes.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            gone.health,
+            InstanceHealth::Missing | InstanceHealth::Stopped
+        ),
+        "{gone:?}"
+    );
+    assert!(
+        site.is_dir(),
+        "the attached directory is not the process's to remove"
+    );
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_systemd_the_agent_supervises_the_process() {
+    full_life(
+        SupervisorChoice::Agent,
+        &format!("agent-{}", std::process::id()),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_systemd_the_process_is_a_user_unit() {
+    let probe = Agent::start(SupervisorChoice::Auto).await;
+    let available = systemd_available(&probe).await;
+    probe.stop();
+    if available {
+        full_life(
+            SupervisorChoice::Systemd,
+            &format!("systemd-{}", std::process::id()),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_policy_says_no_stays_ended_and_says_why() {
+    let agent = Agent::start(SupervisorChoice::Agent).await;
+    let state = tempfile::tempdir().unwrap();
+    let spec = process_spec(
+        state.path(),
+        "once",
+        serde_json::json!({"command": "/bin/sh", "arguments": ["-c", "exit 3"], "restart": "no"}),
+        Vec::new(),
+    );
+    let process = agent.process();
+    let started = protocol::start(&process, spec.clone(), Attributes::new())
+        .await
+        .unwrap();
+    let ended = eventually(&process, &spec, &started, "the exit", |seen| {
+        seen.health != InstanceHealth::Running
+    })
+    .await;
+    match ended.health {
+        InstanceHealth::Failed { reason } => {
+            assert!(reason.contains("exited with status 3"), "{reason}")
+        }
+        other => panic!("expected a failure, saw {other:?}"),
+    }
+    assert_eq!(ended.attributes["restarts"], 0);
+    protocol::delete(&process, spec, ended.attributes)
+        .await
+        .unwrap();
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_commands_fail_clearly_and_start_nothing() {
+    let agent = Agent::start(SupervisorChoice::Auto).await;
+    let state = tempfile::tempdir().unwrap();
+    let spec = process_spec(
+        state.path(),
+        "broken",
+        serde_json::json!({"command": "definitely-not-a-program"}),
+        Vec::new(),
+    );
+    let error = protocol::create(&agent.process(), spec.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("broken/worker-0: "), "{error}");
+    assert!(error.contains("not an executable file"), "{error}");
+    let error = protocol::start(&agent.process(), spec, Attributes::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("definitely-not-a-program"), "{error}");
+    agent.stop();
+}
