@@ -22,6 +22,9 @@ use crate::tosca::data::{
 use crate::tosca::value::{Value, ValueKind};
 
 /// How a value's text is to be read when it is compared or computed with.
+///
+/// On a list or a map, the hint describes the entries: `$has_entry`, `$has_key` and their
+/// `all`/`any` forms read entries and keys with it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypeHint {
     /// The value is of type `version` (or derived from it).
