@@ -746,3 +746,66 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod processor_tests {
+    use crate::tosca::loader::{LoadOptions, load, load_text};
+    use crate::tosca::problem::Problems;
+    use crate::tosca::source::Sources;
+    use crate::tosca::types;
+
+    /// Loads a TOSCA file with Khutulun's loader and builds its type registry; the problems.
+    fn check(entry: &str, text: Option<&str>) -> (Problems, Sources) {
+        let sources = Sources::default();
+        let mut problems = Problems::new();
+        let loaded = match text {
+            Some(text) => load_text(
+                entry,
+                text,
+                &LoadOptions::default(),
+                &sources,
+                &mut problems,
+            ),
+            None => load(entry, &LoadOptions::default(), &sources, &mut problems),
+        };
+        if let Some(loaded) = loaded {
+            types::from_loaded(&loaded, &mut problems);
+        }
+        (problems, sources)
+    }
+
+    fn profile_entry() -> String {
+        format!(
+            "{}/profiles/khutulun/profile.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    #[test]
+    fn the_profile_is_valid_tosca_for_our_processor() {
+        let (problems, sources) = check(&profile_entry(), None);
+        assert!(problems.is_empty(), "{}", problems.render_text(&sources));
+    }
+
+    #[test]
+    fn a_template_importing_the_built_in_profile_is_valid() {
+        let text = "tosca_definitions_version: tosca_2_0\nimports:\n  - profile: khutulun\n";
+        let (problems, sources) = check("template.yaml", Some(text));
+        assert!(problems.is_empty(), "{}", problems.render_text(&sources));
+    }
+
+    #[test]
+    fn a_broken_copy_of_the_profile_is_caught_so_the_tests_above_can_fail() {
+        let copy = tempfile::tempdir().unwrap();
+        let original = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/khutulun");
+        for entry in std::fs::read_dir(&original).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace("derived_from: Workload", "derived_from: Workloda");
+            std::fs::write(copy.path().join(path.file_name().unwrap()), text).unwrap();
+        }
+        let entry = copy.path().join("profile.yaml");
+        let (problems, _) = check(entry.to_str().unwrap(), None);
+        assert!(!problems.is_empty());
+    }
+}
