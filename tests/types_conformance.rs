@@ -211,3 +211,43 @@ fn type_stage_agrees_with_the_conformance_suite() {
     }
     assert!(agree > 0);
 }
+
+/// Loads a file with the real loader and builds its registry, returning the problems as text.
+fn build_with_loader(entry: &Path, profile_paths: Vec<PathBuf>) -> Vec<String> {
+    use khutulun::tosca::loader::{self, LoadOptions};
+    let sources = Sources::default();
+    let mut problems = Problems::new();
+    let options = LoadOptions { profile_paths };
+    if let Some(loaded) = loader::load(
+        &entry.display().to_string(),
+        &options,
+        &sources,
+        &mut problems,
+    ) {
+        let _registry = types::from_loaded(&loaded, &mut problems);
+    }
+    problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}: {}",
+                sources.locate(p.span),
+                p.code,
+                p.path,
+                p.message
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_shipped_profiles_build_without_problems() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = build_with_loader(&repo.join("profiles/khutulun/profile.yaml"), vec![]);
+    assert!(found.is_empty(), "{found:#?}");
+    if let Some(dir) = suite_dir() {
+        let simple = dir.join("profiles/org.oasis-open.simple-2.0/profile.yaml");
+        let found = build_with_loader(&simple, vec![]);
+        eprintln!("simple profile: {found:#?}");
+    }
+}

@@ -113,6 +113,7 @@ pub fn build(files: &[FileInput<'_>], problems: &mut Problems) -> TypeRegistry {
             }
         }
     }
+    requirement_definition::check_targets(&mut builder);
     functions::read(&mut builder, files, &visibility);
     builder.run_value_checks();
     builder.reg
