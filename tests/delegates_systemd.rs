@@ -1,5 +1,5 @@
-//! The systemd delegate against a real `systemd --user` manager. Without one (no
-//! DBUS_SESSION_BUS_ADDRESS, or nothing answers there) every test says so loudly and passes
+//! The systemd delegate against a real `systemd --user` manager. Without one (nothing
+//! answers on the session bus) every test says so loudly and passes
 //! without checking; with KHUTULUN_REQUIRE_SYSTEMD=1 (set by `scripts/test`, which starts a
 //! user manager) they fail instead.
 

@@ -1,9 +1,10 @@
 //! The user manager over D-Bus (zbus): the few calls Khutulun makes.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use zbus::proxy::CacheProperties;
-use zbus::{Connection, OwnedObjectPath, Variant};
+use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
 use super::unit::{UnitSpec, UnitStatus};
 use crate::delegates::protocol::DelegateError;
@@ -33,33 +34,19 @@ trait Manager {
 }
 
 #[zbus::proxy(
-    interface = "org.freedesktop.systemd1.Unit",
+    interface = "org.freedesktop.DBus.Properties",
     default_service = "org.freedesktop.systemd1"
 )]
-trait Unit {
-    #[zbus(property)]
-    fn active_state(&self) -> zbus::Result<String>;
-
-    #[zbus(property)]
-    fn sub_state(&self) -> zbus::Result<String>;
+trait Properties {
+    fn get_all(&self, interface: &str) -> zbus::Result<HashMap<String, OwnedVariant>>;
 }
 
-#[zbus::proxy(
-    interface = "org.freedesktop.systemd1.Service",
-    default_service = "org.freedesktop.systemd1"
-)]
-trait Service {
-    #[zbus(property, name = "MainPID")]
-    fn main_pid(&self) -> zbus::Result<u32>;
-
-    #[zbus(property)]
-    fn result(&self) -> zbus::Result<String>;
-
-    #[zbus(property)]
-    fn exec_main_status(&self) -> zbus::Result<i32>;
-
-    #[zbus(property, name = "NRestarts")]
-    fn n_restarts(&self) -> zbus::Result<u32>;
+/// One property out of a `GetAll` answer.
+fn property<T: TryFrom<OwnedVariant>>(
+    all: &mut HashMap<String, OwnedVariant>,
+    name: &str,
+) -> Option<T> {
+    all.remove(name).and_then(|value| T::try_from(value).ok())
 }
 
 /// How long [`SystemdBus::run`] waits for a started unit to leave `activating`.
@@ -87,13 +74,14 @@ fn is_unknown_unit(error: &zbus::Error) -> bool {
 }
 
 impl SystemdBus {
-    /// Connects to the session bus and checks that a systemd user manager answers there.
+    /// Connects to the session bus (`DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`,
+    /// else `/run/user/<uid>/bus`) and checks that a systemd user manager answers there.
     pub async fn connect() -> Result<SystemdBus, DelegateError> {
-        let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").map_err(|_| {
-            DelegateError::Unavailable(
-                "no systemd user manager: DBUS_SESSION_BUS_ADDRESS is not set".into(),
-            )
-        })?;
+        let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_else(|_| {
+            let runtime = std::env::var("XDG_RUNTIME_DIR")
+                .unwrap_or_else(|_| format!("/run/user/{}", nix::unistd::geteuid()));
+            format!("unix:path={runtime}/bus")
+        });
         let connection = Connection::session().await.map_err(|e| {
             DelegateError::Unavailable(format!(
                 "no systemd user manager: the session bus at {address} does not answer ({e})"
@@ -219,34 +207,38 @@ impl SystemdBus {
             Err(error) => return Err(failed(&format!("find unit {name}"), error)),
         };
         let read = |e| failed(&format!("read the state of unit {name}"), e);
-        let unit = UnitProxy::builder(&self.connection)
-            .path(path.clone())
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await
-            .map_err(read)?;
-        let service = ServiceProxy::builder(&self.connection)
+        let properties = PropertiesProxy::builder(&self.connection)
             .path(path)
             .cache_properties(CacheProperties::No)
             .build()
             .await
             .map_err(read)?;
         let answer = async {
-            Ok::<_, zbus::Error>(UnitStatus {
-                name: name.to_owned(),
-                active_state: unit.active_state().await?,
-                sub_state: unit.sub_state().await?,
-                main_pid: service.main_pid().await?,
-                result: service.result().await?,
-                exit_status: service.exec_main_status().await?,
-                restarts: service.n_restarts().await?,
-            })
+            let unit = properties.get_all("org.freedesktop.systemd1.Unit").await?;
+            let service = properties
+                .get_all("org.freedesktop.systemd1.Service")
+                .await?;
+            Ok::<_, zbus::Error>((unit, service))
         };
-        match answer.await {
-            Ok(status) => Ok(Some(status)),
-            Err(error) if is_unknown_unit(&error) => Ok(None),
-            Err(error) => Err(read(error)),
-        }
+        let (mut unit, mut service) = match answer.await {
+            Ok(all) => all,
+            Err(error) if is_unknown_unit(&error) => return Ok(None),
+            Err(error) => return Err(read(error)),
+        };
+        let active_state: Option<String> = property(&mut unit, "ActiveState");
+        let Some(active_state) = active_state else {
+            // The unit went away between the two calls.
+            return Ok(None);
+        };
+        Ok(Some(UnitStatus {
+            name: name.to_owned(),
+            active_state,
+            sub_state: property(&mut unit, "SubState").unwrap_or_default(),
+            main_pid: property(&mut service, "MainPID").unwrap_or(0),
+            result: property(&mut service, "Result").unwrap_or_default(),
+            exit_status: property(&mut service, "ExecMainStatus").unwrap_or(0),
+            restarts: property(&mut service, "NRestarts").unwrap_or(0),
+        }))
     }
 
     /// Stops the unit and removes what is left of it; already gone is `Ok`.

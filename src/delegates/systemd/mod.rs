@@ -1,6 +1,7 @@
 //! The systemd delegate: runs commands as transient units of the systemd user manager.
 //!
-//! It talks to `org.freedesktop.systemd1` on the session bus (`DBUS_SESSION_BUS_ADDRESS`) with
+//! It talks to `org.freedesktop.systemd1` on the session bus (`DBUS_SESSION_BUS_ADDRESS`, else
+//! `$XDG_RUNTIME_DIR/bus`) with
 //! zbus: `StartTransientUnit` with the command, `Restart=`, the working directory, environment,
 //! user, and output appended to a log file; unit status (`ActiveState`, `SubState`, `MainPID`);
 //! `StopUnit`; and `ResetFailedUnit` so that no failed unit is left behind. Units are named
