@@ -1076,6 +1076,21 @@ mod tests {
             let found = eval_with(&mut ctx, text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(found.value.as_bool(), Some(*expected), "{text}");
         }
+        let mut lists = Ctx {
+            value: Some(Typed::hinted(
+                yaml("[ 1 m, 20 cm ]"),
+                TypeHint::Scalar(length.clone()),
+            )),
+            ..Ctx::default()
+        };
+        for (text, expected) in [
+            ("{ $has_entry: [ $value, 200 mm ] }", true),
+            ("{ $has_entry: [ $value, 2 m ] }", false),
+            ("{ $has_all_entries: [ $value, [ 100 cm, 0.2 m ] ] }", true),
+        ] {
+            let found = eval_with(&mut lists, text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(found.value.as_bool(), Some(expected), "{text}");
+        }
         let err = eval_with(&mut ctx, "{ $less_than: [ $value, 15 ] }").unwrap_err();
         assert!(err.message.contains("cannot compare"), "{err}");
         let err = eval_with(&mut ctx, "{ $less_than: [ $value, 15 lb ] }").unwrap_err();
