@@ -422,6 +422,37 @@ mod more_tests {
     }
 
     #[test]
+    fn a_property_schema_carries_its_validation() {
+        use super::super::check_value;
+        use super::super::model::TypeKind;
+        use crate::tosca::problem::Problems;
+        use crate::tosca::value::{Value, ValueKind};
+        let registry = assert_valid(
+            "node_types:\n  N:\n    properties:\n      p:\n        type: integer\n        validation: {$greater_than: [$value, 0]}\n",
+        );
+        let def = &registry
+            .node_type(id(&registry, TypeKind::Node, "N"))
+            .properties["p"];
+        let mut problems = Problems::new();
+        check_value(
+            &registry,
+            &def.schema,
+            &Value::new(ValueKind::Integer(5)),
+            &mut problems,
+            "p",
+        );
+        assert!(problems.is_empty());
+        check_value(
+            &registry,
+            &def.schema,
+            &Value::new(ValueKind::Integer(0)),
+            &mut problems,
+            "p",
+        );
+        assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
     fn scalar_numbers_follow_their_number_type() {
         let types = "data_types:\n  Positive:\n    derived_from: integer\n    validation: {$greater_or_equal: [$value, 1]}\n  Rate:\n    derived_from: scalar\n    data_type: Positive\n    units: {b/s: 1, kb/s: 1000}\nnode_types:\n  N:\n    properties:\n      r:\n        type: Rate\n";
         assert_valid(&format!("{types}        default: 2 kb/s\n"));

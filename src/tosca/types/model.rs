@@ -163,7 +163,10 @@ pub struct PropertyDef {
     pub default: Option<Value>,
     /// `value`: a fixed value that cannot be assigned or refined.
     pub fixed: Option<Value>,
-    /// Every validation clause that applies, ANDed (the type's and each refinement's).
+    /// Every validation clause of this definition and of the definitions it refines, ANDed
+    /// (the same list as `schema.validation`, so that checking a value against `schema` applies
+    /// them; the data type's own clauses are in [`DataType::validation`], which
+    /// [`super::check_value`] applies as well).
     pub validation: Vec<Value>,
     /// `status` (supported, unsupported, experimental, deprecated).
     pub status: Option<String>,
@@ -191,7 +194,7 @@ pub struct ParameterDef {
     pub value: Option<Value>,
     /// `mapping` (incoming parameters): a TOSCA path to an attribute.
     pub mapping: Option<Value>,
-    /// Every validation clause, ANDed.
+    /// Every validation clause, ANDed (also in `schema.validation` when there is a schema).
     pub validation: Vec<Value>,
 }
 

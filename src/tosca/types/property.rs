@@ -167,7 +167,7 @@ impl<'a> Builder<'a, '_> {
             data_type,
             entry_schema,
             key_schema,
-            validation: Vec::new(),
+            validation: validation.clone(),
         };
         let default = value
             .get("default")
@@ -298,8 +298,13 @@ impl<'a> Builder<'a, '_> {
         }
         let mut validation = parent.map(|p| p.validation.clone()).unwrap_or_default();
         if let Some(v) = value.get("validation") {
+            self.check_clause_syntax(v, &join(path, "validation"));
             validation.push(v.clone());
         }
+        let schema = schema.map(|s| Schema {
+            validation: validation.clone(),
+            ..s
+        });
         if let Some(schema) = &schema {
             for key in ["default", "value"] {
                 if let Some(v) = value.get(key) {
