@@ -244,10 +244,16 @@ impl<'a, 'p> Builder<'a, 'p> {
         });
     }
 
-    /// Reports a validation clause that is not written as a function call should be.
+    /// Parses a validation clause once, keeping it for value checks, and reports one that is
+    /// not written as a function call should be.
     pub fn check_clause_syntax(&mut self, clause: &Value, path: &str) {
-        if let Err(e) = crate::tosca::functions::parse_expr(clause) {
-            self.report("function-syntax", e.span, path, e.message);
+        match crate::tosca::functions::parse_expr(clause) {
+            Ok(expr) => {
+                if clause.span.is_known() {
+                    self.reg.clauses.insert(clause.span, expr);
+                }
+            }
+            Err(e) => self.report("function-syntax", e.span, path, e.message),
         }
     }
 

@@ -389,6 +389,7 @@ impl<'a> Builder<'a, '_> {
         );
         let mut validation = parent.map(|p| p.validation.clone()).unwrap_or_default();
         if let Some(v) = map.and_then(|m| m.get("validation")) {
+            self.check_clause_syntax(v, &join(path, "validation"));
             validation.push(v.clone());
         }
         Some(Schema {

@@ -23,14 +23,21 @@ pub fn check(
     problems: &mut Problems,
     path: &str,
 ) {
-    let expr = match parse_expr(clause) {
-        Ok(expr) => expr,
-        Err(e) => {
-            problems.report("function-syntax", e.span, path, e.message);
-            return;
-        }
+    let parsed;
+    let expr = match registry.clauses.get(&clause.span) {
+        Some(expr) if clause.span.is_known() => expr,
+        _ => match parse_expr(clause) {
+            Ok(expr) => {
+                parsed = expr;
+                &parsed
+            }
+            Err(e) => {
+                problems.report("function-syntax", e.span, path, e.message);
+                return;
+            }
+        },
     };
-    if depends_on_graph(&expr) {
+    if depends_on_graph(expr) {
         return;
     }
     let nested = |path: &[Value]| hint_at(registry, data_type, path);
@@ -39,7 +46,7 @@ pub fn check(
         hint: hint_for(registry, data_type),
     });
     context.nested_hint = Some(&nested);
-    match evaluate_condition(&expr, &mut context) {
+    match evaluate_condition(expr, &mut context) {
         Ok(true) => {}
         Ok(false) => problems.report(
             "validation-failed",
