@@ -391,6 +391,38 @@ async fn a_process_whose_policy_says_no_stays_ended_and_says_why() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_keeps_failing_is_given_up_like_systemd_does() {
+    let agent = Agent::start(SupervisorChoice::Agent).await;
+    let state = tempfile::tempdir().unwrap();
+    let spec = process_spec(
+        state.path(),
+        "flapping",
+        serde_json::json!({
+            "command": "/bin/sh",
+            "arguments": ["-c", "echo try; exit 1"],
+            "restart": "always",
+            "restart_delay": "10 ms",
+        }),
+        Vec::new(),
+    );
+    let process = agent.process();
+    let started = protocol::start(&process, spec.clone(), Attributes::new())
+        .await
+        .unwrap();
+    let ended = eventually(&process, &spec, &started, "giving up", |seen| {
+        matches!(&seen.health, InstanceHealth::Failed { reason } if reason.contains("not started again"))
+    })
+    .await;
+    assert_eq!(ended.attributes["restarts"], 4);
+    let output = log_with(&spec.state_dir.join("output.log"), "try", 5).await;
+    assert_eq!(output.matches("try").count(), 5, "{output}");
+    protocol::delete(&process, spec, ended.attributes)
+        .await
+        .unwrap();
+    agent.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_commands_fail_clearly_and_start_nothing() {
     let agent = Agent::start(SupervisorChoice::Auto).await;
     let state = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! One host's port reservations, and the pure rules for handing ports out.
 
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
@@ -123,13 +123,23 @@ impl PortTable {
     }
 }
 
-/// Whether a program could bind `port` on every IPv4 address of this host right now.
+/// Whether a program could bind `port` on every address of this host right now (IPv4, and
+/// IPv6 where the host has it).
 pub fn is_port_free(protocol: Protocol, port: u16) -> bool {
-    let address = (Ipv4Addr::UNSPECIFIED, port);
-    match protocol {
-        Protocol::Tcp => TcpListener::bind(address).is_ok(),
-        Protocol::Udp => UdpSocket::bind(address).is_ok(),
-    }
+    let bind = |address: SocketAddr| match protocol {
+        Protocol::Tcp => TcpListener::bind(address).map(drop),
+        Protocol::Udp => UdpSocket::bind(address).map(drop),
+    };
+    let v4 = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
+    let v6 = bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)));
+    let v6_missing = |error: &std::io::Error| {
+        matches!(
+            error.raw_os_error(),
+            Some(libc_errno) if libc_errno == nix::errno::Errno::EAFNOSUPPORT as i32
+                || libc_errno == nix::errno::Errno::EADDRNOTAVAIL as i32
+        )
+    };
+    v4.is_ok() && v6.as_ref().map_or_else(v6_missing, |()| true)
 }
 
 #[cfg(test)]
@@ -243,5 +253,18 @@ mod tests {
         assert!(!is_port_free(Protocol::Tcp, port));
         drop(listener);
         assert!(is_port_free(Protocol::Tcp, port));
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        assert!(!is_port_free(Protocol::Udp, port));
+    }
+
+    #[test]
+    fn the_bind_test_sees_an_ipv6_only_listener() {
+        let Ok(listener) = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) else {
+            eprintln!("no IPv6 on this host: nothing to check");
+            return;
+        };
+        let port = listener.local_addr().unwrap().port();
+        assert!(!is_port_free(Protocol::Tcp, port));
     }
 }

@@ -1,7 +1,8 @@
 //! The process delegate's actor: chooses who supervises each process (systemd, or the agent
 //! itself) and keeps the agent-supervised ones running per their restart policy.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tracing::{info, warn};
@@ -49,7 +50,17 @@ struct Supervised {
     restarts: u64,
     /// How its last run ended, once it ended: `Some(code)`, or `None` for a signal.
     last_exit: Option<Option<i32>>,
+    /// When it was started within the last [`START_LIMIT_INTERVAL`].
+    recent_starts: VecDeque<Instant>,
+    /// Whether it ended too often in a row and is no longer started again.
+    gave_up: bool,
 }
+
+/// Like systemd's default start limit: a process that had to be started
+/// [`START_LIMIT_BURST`] times within this interval and ends again is left stopped.
+const START_LIMIT_INTERVAL: Duration = Duration::from_secs(10);
+/// See [`START_LIMIT_INTERVAL`].
+const START_LIMIT_BURST: usize = 5;
 
 impl Supervised {
     fn attributes(&self) -> Attributes {
@@ -67,6 +78,14 @@ impl Supervised {
     fn health(&self) -> InstanceHealth {
         match (self.running, self.last_exit) {
             (Some(_), _) => InstanceHealth::Running,
+            (None, Some(code)) if self.gave_up => InstanceHealth::Failed {
+                reason: format!(
+                    "it {} after {} starts within {} s and is not started again",
+                    ended(code),
+                    START_LIMIT_BURST,
+                    START_LIMIT_INTERVAL.as_secs()
+                ),
+            },
             (None, Some(code)) if self.plan.restart.restarts_after(code) => {
                 InstanceHealth::Failed {
                     reason: format!(
@@ -203,6 +222,12 @@ impl ProcessState {
     ) -> Result<Attributes, DelegateError> {
         let (mut child, identity) = supervisor::spawn(&plan)?;
         let instance = plan.instance.clone();
+        let mut recent_starts = self
+            .supervised
+            .get(&instance)
+            .map(|s| s.recent_starts.clone())
+            .unwrap_or_default();
+        recent_starts.push_back(Instant::now());
         let watcher = myself.clone();
         tokio::spawn({
             let instance = instance.clone();
@@ -221,6 +246,8 @@ impl ProcessState {
             generation,
             restarts,
             last_exit: None,
+            recent_starts,
+            gave_up: false,
         };
         let attributes = supervised.attributes();
         self.supervised.insert(instance, supervised);
@@ -245,7 +272,7 @@ impl ProcessState {
             let instance = instance.clone();
             async move {
                 while identity.is_running() {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 let _ = watcher.send_message(ProcessMsg::Exited {
                     instance,
@@ -262,6 +289,8 @@ impl ProcessState {
                 generation,
                 restarts,
                 last_exit: None,
+                recent_starts: VecDeque::new(),
+                gave_up: false,
             },
         );
     }
@@ -431,7 +460,20 @@ impl ProcessState {
         }
         supervised.running = None;
         supervised.last_exit = Some(code);
-        if supervised.plan.restart.restarts_after(code) {
+        let now = Instant::now();
+        while supervised
+            .recent_starts
+            .front()
+            .is_some_and(|start| now.duration_since(*start) > START_LIMIT_INTERVAL)
+        {
+            supervised.recent_starts.pop_front();
+        }
+        if supervised.plan.restart.restarts_after(code)
+            && supervised.recent_starts.len() >= START_LIMIT_BURST
+        {
+            supervised.gave_up = true;
+            warn!(%instance, "it {} {} times within {:?}: not starting it again", ended(code), START_LIMIT_BURST, START_LIMIT_INTERVAL);
+        } else if supervised.plan.restart.restarts_after(code) {
             info!(%instance, "it {}; starting it again after {:?}", ended(code), supervised.plan.restart_delay);
             myself.send_after(supervised.plan.restart_delay, move || ProcessMsg::Restart {
                 instance,
@@ -452,11 +494,18 @@ impl ProcessState {
         let plan = supervised.plan.clone();
         let restarts = supervised.restarts + 1;
         if let Err(error) = self.launch(myself, plan.clone(), restarts, generation + 1) {
-            warn!(%instance, "could not start it again, trying after {:?}: {error}", plan.restart_delay);
-            if let Some(supervised) = self.supervised.get_mut(&instance) {
-                supervised.generation = generation + 1;
-                supervised.restarts = restarts;
+            let Some(supervised) = self.supervised.get_mut(&instance) else {
+                return;
+            };
+            supervised.generation = generation + 1;
+            supervised.restarts = restarts;
+            supervised.recent_starts.push_back(Instant::now());
+            if supervised.recent_starts.len() > START_LIMIT_BURST {
+                supervised.gave_up = true;
+                warn!(%instance, "could not start it again, giving up: {error}");
+                return;
             }
+            warn!(%instance, "could not start it again, trying after {:?}: {error}", plan.restart_delay);
             let next = generation + 1;
             myself.send_after(plan.restart_delay, move || ProcessMsg::Restart {
                 instance,
