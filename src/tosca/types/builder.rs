@@ -257,6 +257,31 @@ impl<'a, 'p> Builder<'a, 'p> {
         }
     }
 
+    /// Resolves the artifact types named in an implementation definition (`primary` and
+    /// `dependencies` written as artifact definitions); names of artifacts (strings) are
+    /// left to the templates stage, which knows the artifacts of each node.
+    pub fn check_implementation(&mut self, file: FileId, implementation: &Value, path: &str) {
+        let mut artifacts: Vec<(&Value, String)> = Vec::new();
+        if let Some(primary) = implementation.get("primary") {
+            artifacts.push((primary, join(path, "primary")));
+        }
+        if let Some(dependencies) = implementation.get("dependencies").and_then(Value::as_list) {
+            for (i, d) in dependencies.iter().enumerate() {
+                artifacts.push((d, format!("{}[{i}]", join(path, "dependencies"))));
+            }
+        }
+        for (artifact, artifact_path) in artifacts {
+            if let Some(type_name) = artifact.get("type") {
+                self.resolve(
+                    file,
+                    TypeKind::Artifact,
+                    type_name,
+                    &join(&artifact_path, "type"),
+                );
+            }
+        }
+    }
+
     /// Checks every queued literal.
     pub fn run_value_checks(&mut self) {
         let checks = std::mem::take(&mut self.checks);

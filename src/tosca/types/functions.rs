@@ -82,6 +82,9 @@ fn read_signature(
     };
     let arguments = schemas(b, "arguments");
     let optional_arguments = schemas(b, "optional_arguments");
+    if let Some(implementation) = value.get("implementation") {
+        b.check_implementation(file, implementation, &join(path, "implementation"));
+    }
     let result = value
         .get("result")
         .and_then(|r| b.read_schema(file, r, None, &join(path, "result"), false));
@@ -125,6 +128,17 @@ mod tests {
         assert!(problems.is_empty());
         assert!(registry.lookup_function(FileId(0), "maths:sqrt").is_some());
         assert!(registry.lookup_function(FileId(0), "sqrt").is_none());
+    }
+
+    #[test]
+    fn implementation_artifact_types_must_exist() {
+        assert_problem(
+            "functions:\n  f:\n    signatures:\n      - result: float\n        implementation:\n          primary: {type: Python, file: f.py}\n",
+            "unknown-type",
+        );
+        assert_valid(
+            "artifact_types:\n  Python: {}\nfunctions:\n  f:\n    signatures:\n      - result: float\n        implementation:\n          primary: {type: Python, file: f.py}\n",
+        );
     }
 
     #[test]

@@ -208,6 +208,7 @@ impl Builder<'_, '_> {
                     "an interface type declares operations; their `implementation` belongs in the interface definitions of node and relationship types",
                 );
             } else {
+                self.check_implementation(file, implementation, &join(path, "implementation"));
                 def.implementation = Some(implementation.clone());
             }
         }
