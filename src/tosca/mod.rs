@@ -14,6 +14,7 @@ pub mod loader;
 pub mod problem;
 pub mod source;
 pub mod template;
+pub mod topology;
 pub mod types;
 pub mod value;
 pub mod yaml;
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use problem::Problems;
-use source::{Sources, Span};
+use source::Sources;
 use template::ServiceTemplate;
 
 /// What a run needs besides the entry file.
@@ -66,70 +67,148 @@ impl Report {
     }
 }
 
-/// A service template read and checked (and, after [`compile`], with inputs applied).
+/// A service template read and checked (and, after [`compile`], with inputs applied,
+/// requirements fulfilled and the topology built).
 #[derive(Debug)]
 pub struct Compiled {
-    /// The service template.
+    /// The service template as written.
     pub service: ServiceTemplate,
+    /// Every type the service can use.
+    pub registry: types::TypeRegistry,
+    /// The node templates with their types and complete values.
+    pub resolved: template::Resolved,
+    /// The topology (after [`compile`] only).
+    pub topology: Option<topology::Topology>,
+}
+
+impl Compiled {
+    /// Instantiates the topology: node instances per `count`, relationship instances,
+    /// values evaluated. Needs [`compile`] (a topology).
+    pub fn instantiate(&self) -> Result<instance::Instantiation, Problems> {
+        match &self.topology {
+            Some(t) => instance::instantiate::instantiate(&self.resolved, &self.registry, t),
+            None => {
+                let mut problems = Problems::new();
+                problems.report(
+                    "not-compiled",
+                    source::Span::NONE,
+                    "",
+                    "instantiation needs a compiled topology: use tosca::compile",
+                );
+                Err(problems)
+            }
+        }
+    }
+
+    /// The topology as JSON: inputs, node templates (types, counts, values, fulfilled
+    /// requirements) and outputs.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.topology {
+            Some(t) => topology::output::to_json(t, &self.resolved, &self.registry),
+            None => serde_json::Value::Null,
+        }
+    }
+
+    /// The topology as YAML.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(&self.to_json()).unwrap_or_default()
+    }
+
+    /// The topology as a Graphviz DOT graph.
+    pub fn to_dot(&self) -> String {
+        match &self.topology {
+            Some(t) => topology::output::to_dot(t, &self.resolved, &self.registry),
+            None => String::new(),
+        }
+    }
 }
 
 /// Reads and checks a service template (file, URL or CSAR); input values are not needed.
 pub fn validate(entry: &str, options: &Options) -> Report {
-    let sources = Sources::default();
-    let mut problems = Problems::new();
-    let text = match std::fs::read_to_string(entry) {
-        Ok(text) => text,
-        Err(e) => {
-            problems.report(
-                "unreadable",
-                Span::NONE,
-                "",
-                format!("cannot read {entry}: {e}"),
-            );
-            return Report {
-                sources,
-                problems,
-                compiled: None,
-            };
-        }
-    };
-    run_text(entry, &text, options, sources, problems)
+    run(options, false, |sources, problems| {
+        loader::load(entry, &load_options(options), sources, problems)
+    })
 }
 
 /// Like [`validate`], plus inputs, requirement fulfilment and the topology.
 pub fn compile(entry: &str, options: &Options) -> Report {
-    validate(entry, options)
+    run(options, true, |sources, problems| {
+        loader::load(entry, &load_options(options), sources, problems)
+    })
 }
 
-/// Reads and checks a service template given as text (tests, fuzzing, benches).
+/// Like [`compile`], for a service template given as text.
+pub fn compile_text(name: &str, text: &str, options: &Options) -> Report {
+    run(options, true, |sources, problems| {
+        loader::load_text(name, text, &load_options(options), sources, problems)
+    })
+}
+
+/// Reads and checks a service template given as text (tests, fuzzing, benches); relative
+/// imports resolve against `name`'s directory.
 pub fn validate_text(name: &str, text: &str, options: &Options) -> Report {
-    run_text(name, text, options, Sources::default(), Problems::new())
+    run(options, false, |sources, problems| {
+        loader::load_text(name, text, &load_options(options), sources, problems)
+    })
 }
 
-/// The stages after reading the text.
-fn run_text(
-    name: &str,
-    text: &str,
-    _options: &Options,
-    sources: Sources,
-    mut problems: Problems,
+fn load_options(options: &Options) -> loader::LoadOptions {
+    loader::LoadOptions {
+        profile_paths: options.profile_paths.clone(),
+    }
+}
+
+/// Loads with `load`, then runs every later stage on what was loaded; with `compile`, also
+/// applies inputs, fulfils requirements and builds the topology.
+fn run(
+    options: &Options,
+    compile: bool,
+    load: impl FnOnce(&Sources, &mut Problems) -> Option<loader::Loaded>,
 ) -> Report {
-    let file = sources.add(name, text);
-    let root = match yaml::parse(text, file) {
-        Ok(root) => root,
-        Err(e) => {
-            problems.report("yaml", e.span, "", e.message);
-            return Report {
-                sources,
-                problems,
-                compiled: None,
-            };
+    let sources = Sources::default();
+    let mut problems = Problems::new();
+    let compiled = load(&sources, &mut problems).and_then(|loaded| {
+        for file in &loaded.files {
+            grammar::check_file(&file.root, &mut problems);
         }
-    };
-    let compiled = root.get("service_template").map(|st| {
+        let files: Vec<types::FileInput<'_>> = loaded
+            .files
+            .iter()
+            .map(|f| types::FileInput {
+                id: f.id,
+                root: &f.root,
+                profile: f.profile.clone(),
+                imports: f
+                    .imports
+                    .iter()
+                    .map(|i| types::ImportInput {
+                        file: i.file,
+                        namespace: i.namespace.clone(),
+                        span: i.span,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let registry = types::build(&files, &mut problems);
+        let entry = loaded.file(loaded.entry)?;
+        let st = grammar::service_template(&entry.root)?;
         let service =
-            template::parse::service_template(st, file, "service_template", &mut problems);
-        Compiled { service }
+            template::parse::service_template(st, entry.id, "service_template", &mut problems);
+        let resolved = template::check::check(&service, &registry, &mut problems);
+        let topology = compile.then(|| {
+            let given = options
+                .inputs
+                .iter()
+                .map(|(k, v)| (k.clone(), value::Value::from_json(v)))
+                .collect();
+            topology::build(&service, &resolved, &registry, &given, &mut problems)
+        });
+        Some(Compiled {
+            service,
+            registry,
+            resolved,
+            topology,
+        })
     });
     problems.sort();
     Report {

@@ -4,8 +4,11 @@
 //! [`parse`] reads the grammar into [`model`]; the checks that need the type registry run
 //! once types are known.
 
+pub mod check;
 pub mod model;
 pub mod parse;
 mod read;
+pub mod resolved;
 
 pub use model::*;
+pub use resolved::*;

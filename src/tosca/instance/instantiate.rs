@@ -1,0 +1,549 @@
+//! From a topology to instances: `count` node instances per node template
+//! (`<template>-<index>`), relationship instances per fulfilled requirement, values
+//! evaluated per instance (`$node_index`, `$relationship_index`), and the nodes in
+//! dependency order.
+//!
+//! Which target instances a relationship goes to follows the multiplicity patterns of the
+//! specification: `[template, $node_index]` pairs instances by index (matched pairs); a
+//! requirement `count` of N connects to N distinct instances (full mesh when N is the
+//! target's count); an `allocation` spreads sources over targets with capacity left (random
+//! pairs); otherwise every source goes to the first target instance (many-to-one).
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use super::model::{CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance, TypeRef};
+use crate::tosca::problem::Problems;
+use crate::tosca::template::{NodeTarget, Resolved};
+use crate::tosca::topology::eval::{self, Outcome, View};
+use crate::tosca::topology::fulfil::amount;
+use crate::tosca::topology::path::{Entity, Graph};
+use crate::tosca::topology::Topology;
+use crate::tosca::types::{TypeId, TypeRegistry};
+use crate::tosca::value::Value;
+
+/// One node instance while instantiating.
+struct Node {
+    template: usize,
+    index: u32,
+}
+
+/// One relationship instance while instantiating.
+struct Rel {
+    source: usize,
+    /// The requirement assignment (index into the template's requirements).
+    requirement: usize,
+    target: usize,
+    capability: String,
+    /// Its `$relationship_index` among the source's relationships of this requirement.
+    index: u32,
+    relationship_type: Option<TypeId>,
+}
+
+/// Instances and their relationships, seen by functions.
+struct Instances<'a> {
+    resolved: &'a Resolved,
+    inputs: &'a IndexMap<String, Value>,
+    nodes: Vec<Node>,
+    /// First instance of each template (instances of a template are contiguous).
+    first: Vec<usize>,
+    counts: Vec<u32>,
+    rels: Vec<Rel>,
+    outgoing: Vec<Vec<usize>>,
+    incoming: HashMap<(usize, String), Vec<usize>>,
+    /// Runtime attribute values, when resolving for the runtime.
+    attributes: Option<&'a dyn Fn(usize, &str) -> Option<Value>>,
+}
+
+struct At<'a, 'b> {
+    all: &'b Instances<'a>,
+    this: Option<Entity>,
+}
+
+impl Graph for At<'_, '_> {
+    fn this(&self) -> Option<Entity> {
+        self.this.clone()
+    }
+    fn nodes_named(&self, name: &str) -> Vec<usize> {
+        match self.all.resolved.by_name.get(name) {
+            Some(&t) => {
+                let first = self.all.first[t];
+                (first..first + self.all.counts[t] as usize).collect()
+            }
+            None => Vec::new(),
+        }
+    }
+    fn relationship_named(&self, _: &str) -> Option<usize> {
+        None
+    }
+    fn relationships(&self, node: usize, requirement: &str) -> Vec<usize> {
+        let template = &self.all.resolved.nodes[self.all.nodes[node].template];
+        self.all.outgoing[node]
+            .iter()
+            .copied()
+            .filter(|r| template.requirements[self.all.rels[*r].requirement].name == requirement)
+            .collect()
+    }
+    fn incoming(&self, node: usize, capability: &str) -> Vec<usize> {
+        self.all.incoming.get(&(node, capability.to_string())).cloned().unwrap_or_default()
+    }
+    fn source(&self, relationship: usize) -> Option<usize> {
+        self.all.rels.get(relationship).map(|r| r.source)
+    }
+    fn target(&self, relationship: usize) -> Option<(usize, String)> {
+        self.all.rels.get(relationship).map(|r| (r.target, r.capability.clone()))
+    }
+}
+
+impl View for At<'_, '_> {
+    fn inputs(&self) -> &IndexMap<String, Value> {
+        self.all.inputs
+    }
+    fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
+        let nodes = &self.all.resolved.nodes;
+        match entity {
+            Entity::Node(n) => nodes[self.all.nodes[*n].template].properties.get(name).cloned(),
+            Entity::Capability(n, c) => nodes[self.all.nodes[*n].template].capabilities.get(c)?.properties.get(name).cloned(),
+            Entity::Relationship(r) => {
+                let rel = self.all.rels.get(*r)?;
+                nodes[self.all.nodes[rel.source].template].requirements[rel.requirement]
+                    .relationship_properties
+                    .get(name)
+                    .cloned()
+            }
+        }
+    }
+    fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
+        if let (Some(read), Entity::Node(n)) = (self.all.attributes, entity)
+            && let Some(v) = read(*n, name)
+        {
+            return Some(v);
+        }
+        let nodes = &self.all.resolved.nodes;
+        match entity {
+            Entity::Node(n) => nodes[self.all.nodes[*n].template].attributes.get(name).cloned(),
+            Entity::Capability(n, c) => nodes[self.all.nodes[*n].template].capabilities.get(c)?.attributes.get(name).cloned(),
+            Entity::Relationship(_) => None,
+        }
+    }
+    fn artifact(&self, node: usize, name: &str) -> Option<Value> {
+        self.all.resolved.nodes[self.all.nodes[node].template].artifacts.get(name)?.get("file").cloned()
+    }
+    fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
+        self.all.resolved.nodes[self.all.nodes[node].template].capabilities.get(capability)?.properties.get(property).cloned()
+    }
+    fn node_index(&self) -> Option<u32> {
+        match &self.this {
+            Some(Entity::Node(n)) | Some(Entity::Capability(n, _)) => Some(self.all.nodes[*n].index),
+            Some(Entity::Relationship(r)) => self.all.rels.get(*r).map(|r| self.all.nodes[r.source].index),
+            None => None,
+        }
+    }
+    fn relationship_index(&self) -> Option<u32> {
+        match &self.this {
+            Some(Entity::Relationship(r)) => self.all.rels.get(*r).map(|r| r.index),
+            _ => None,
+        }
+    }
+    fn at(&self, this: Entity) -> Box<dyn View + '_> {
+        Box::new(At { all: self.all, this: Some(this) })
+    }
+}
+
+fn type_refs(registry: &TypeRegistry, id: TypeId) -> Vec<TypeRef> {
+    registry
+        .header(id)
+        .ancestors
+        .iter()
+        .map(|a| {
+            let h = registry.header(*a);
+            TypeRef {
+                profile: h.profile.clone(),
+                name: h.name.clone(),
+            }
+        })
+        .collect()
+}
+
+fn expression(outcome: Outcome) -> Expression {
+    match outcome {
+        Outcome::Known(v) => Expression::Resolved(v.to_json()),
+        Outcome::Deferred(v) => Expression::Deferred(v.to_json()),
+    }
+}
+
+/// Instantiates a topology.
+pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topology) -> Result<Instantiation, Problems> {
+    let mut problems = Problems::new();
+    let order = match petgraph::algo::toposort(&topology.graph, None) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let node = &resolved.nodes[topology.graph[cycle.node_id()]];
+            problems.report(
+                "dependency-cycle",
+                node.span,
+                format!("service_template.node_templates.{}", node.name),
+                format!("node template `{}` depends on itself through its requirements", node.name),
+            );
+            return Err(problems);
+        }
+    };
+    let mut all = Instances {
+        resolved,
+        inputs: &topology.inputs,
+        nodes: Vec::new(),
+        first: vec![0; resolved.nodes.len()],
+        counts: topology.counts.clone(),
+        rels: Vec::new(),
+        outgoing: Vec::new(),
+        incoming: HashMap::new(),
+        attributes: None,
+    };
+    for (t, &count) in topology.counts.iter().enumerate() {
+        all.first[t] = all.nodes.len();
+        for index in 0..count {
+            all.nodes.push(Node { template: t, index });
+        }
+    }
+    all.outgoing = vec![Vec::new(); all.nodes.len()];
+    connect(&mut all, registry, topology, &mut problems);
+    // Node instances, each after the ones it requires (toposort puts requirers first).
+    let mut nodes = Vec::with_capacity(all.nodes.len());
+    let mut type_cache: HashMap<TypeId, Vec<TypeRef>> = HashMap::new();
+    let mut types_of = |id: TypeId| type_cache.entry(id).or_insert_with(|| type_refs(registry, id)).clone();
+    for graph_node in order.into_iter().rev() {
+        let t = topology.graph[graph_node];
+        let template = &resolved.nodes[t];
+        let path = format!("service_template.node_templates.{}", template.name);
+        for i in all.first[t]..all.first[t] + all.counts[t] as usize {
+            let at = At { all: &all, this: Some(Entity::Node(i)) };
+            let mut evaluate = |values: &IndexMap<String, Value>, at: &At<'_, '_>, what: &str| -> IndexMap<String, Expression> {
+                let mut out = IndexMap::with_capacity(values.len());
+                for (name, v) in values {
+                    match eval::evaluate(v, at) {
+                        Ok(o) => {
+                            out.insert(name.clone(), expression(o));
+                        }
+                        Err(m) => problems.report("evaluation", v.span, format!("{path}.{what}.{name}"), m),
+                    }
+                }
+                out
+            };
+            let properties = evaluate(&template.properties, &at, "properties");
+            let mut attributes = properties.clone();
+            for (k, v) in evaluate(&template.attributes, &at, "attributes") {
+                attributes.insert(k, v);
+            }
+            let mut capabilities = IndexMap::with_capacity(template.capabilities.len());
+            for (name, cap) in &template.capabilities {
+                let at = At { all: &all, this: Some(Entity::Capability(i, name.clone())) };
+                let properties = evaluate(&cap.properties, &at, "capabilities");
+                let attributes = evaluate(&cap.attributes, &at, "capabilities");
+                capabilities.insert(
+                    name.clone(),
+                    CapabilityInstance {
+                        types: types_of(cap.capability_type),
+                        properties,
+                        attributes,
+                    },
+                );
+            }
+            let mut relationships = Vec::with_capacity(all.outgoing[i].len());
+            for &r in &all.outgoing[i] {
+                let rel = &all.rels[r];
+                let at = At { all: &all, this: Some(Entity::Relationship(r)) };
+                let req = &template.requirements[rel.requirement];
+                relationships.push(RelationshipInstance {
+                    requirement: req.name.clone(),
+                    target: instance_id(&all, rel.target),
+                    capability: rel.capability.clone(),
+                    index: rel.index,
+                    types: rel.relationship_type.map(&mut types_of).unwrap_or_default(),
+                    properties: evaluate(&req.relationship_properties, &at, "requirements"),
+                    attributes: IndexMap::new(),
+                });
+            }
+            nodes.push(NodeInstance {
+                id: instance_id(&all, i),
+                template: template.name.clone(),
+                index: all.nodes[i].index,
+                types: types_of(template.node_type),
+                properties,
+                attributes,
+                capabilities,
+                relationships,
+                directives: template.directives.clone(),
+            });
+        }
+    }
+    let outputs = topology
+        .outputs
+        .iter()
+        .map(|(k, o)| (k.clone(), expression(o.clone())))
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Instantiation {
+        inputs: topology.inputs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+        nodes,
+        outputs,
+    })
+}
+
+fn instance_id(all: &Instances<'_>, i: usize) -> String {
+    let node = &all.nodes[i];
+    format!("{}-{}", all.resolved.nodes[node.template].name, node.index)
+}
+
+/// Creates the relationship instances of every fulfilled requirement.
+fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology, problems: &mut Problems) {
+    let resolved = all.resolved;
+    // Capacity used per (instance, capability, property).
+    let mut used: HashMap<(usize, String, String), f64> = HashMap::new();
+    for (t, template) in resolved.nodes.iter().enumerate() {
+        for (r, req) in template.requirements.iter().enumerate() {
+            let targets = &topology.outgoing[t][r];
+            if targets.is_empty() {
+                continue;
+            }
+            let path = format!("service_template.node_templates.{}.requirements.{}", template.name, req.name);
+            for s in all.first[t]..all.first[t] + all.counts[t] as usize {
+                let at = At { all, this: Some(Entity::Node(s)) };
+                let wanted = match &req.count {
+                    None => 1,
+                    Some(c) => match eval::evaluate(c, &at) {
+                        Ok(Outcome::Known(v)) => v.as_i64().filter(|n| *n >= 0).unwrap_or(1) as usize,
+                        _ => 1,
+                    },
+                };
+                let mut chosen: Vec<(usize, String)> = Vec::with_capacity(wanted);
+                if let NodeTarget::Template(_, Some(index)) = &req.node {
+                    let rel = &topology.relationships[targets[0]];
+                    match eval::evaluate(index, &at) {
+                        Ok(Outcome::Known(v)) => match v.as_i64() {
+                            Some(k) if k >= 0 && (k as u32) < all.counts[rel.target] => {
+                                chosen.push((all.first[rel.target] + k as usize, rel.capability.clone()));
+                            }
+                            _ => problems.report(
+                                "unfulfilled-requirement",
+                                index.span,
+                                &path,
+                                format!("`{}` has no representation {v}", resolved.nodes[rel.target].name),
+                            ),
+                        },
+                        Ok(Outcome::Deferred(_)) => {}
+                        Err(m) => problems.report("evaluation", index.span, &path, m),
+                    }
+                } else {
+                    'targets: for &rt in targets {
+                        let rel = &topology.relationships[rt];
+                        let cap = &resolved.nodes[rel.target].capabilities[&rel.capability];
+                        for target in all.first[rel.target]..all.first[rel.target] + all.counts[rel.target] as usize {
+                            if chosen.len() >= wanted {
+                                break 'targets;
+                            }
+                            if target == s {
+                                continue;
+                            }
+                            let fits = req.allocation.iter().all(|(prop, v)| {
+                                let (Some(need), Some(have)) = (
+                                    amount(registry, cap, prop, v),
+                                    cap.properties.get(prop).and_then(|h| amount(registry, cap, prop, h)),
+                                ) else {
+                                    return true;
+                                };
+                                let taken = used.get(&(target, rel.capability.clone(), prop.clone())).copied().unwrap_or(0.0);
+                                taken + need <= have + 1e-9
+                            });
+                            if !fits {
+                                continue;
+                            }
+                            for (prop, v) in &req.allocation {
+                                if let Some(need) = amount(registry, cap, prop, v) {
+                                    *used.entry((target, rel.capability.clone(), prop.clone())).or_default() += need;
+                                }
+                            }
+                            chosen.push((target, rel.capability.clone()));
+                        }
+                    }
+                    if chosen.len() < wanted && !req.optional {
+                        problems.report(
+                            "unfulfilled-requirement",
+                            req.span,
+                            &path,
+                            format!(
+                                "`{}` needs {wanted} relationship(s) for `{}` but only {} target instance(s) are available",
+                                instance_id(all, s),
+                                req.name,
+                                chosen.len()
+                            ),
+                        );
+                    }
+                }
+                for (index, (target, capability)) in chosen.into_iter().enumerate() {
+                    let id = all.rels.len();
+                    all.incoming.entry((target, capability.clone())).or_default().push(id);
+                    all.outgoing[s].push(id);
+                    all.rels.push(Rel {
+                        source: s,
+                        requirement: r,
+                        target,
+                        capability,
+                        index: index as u32,
+                        relationship_type: req.relationship_type,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Evaluates a deferred expression of an instantiation, with runtime attributes.
+pub(crate) fn resolve_value(
+    inst: &Instantiation,
+    expr: &serde_json::Value,
+    this: Option<&str>,
+    attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    // Rebuild a graph over the stored instances: nodes by position, relationships in order.
+    let by_id: HashMap<&str, usize> = inst.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    let mut rels: Vec<(usize, usize, String, String, u32)> = Vec::new();
+    for (i, n) in inst.nodes.iter().enumerate() {
+        for r in &n.relationships {
+            if let Some(&t) = by_id.get(r.target.as_str()) {
+                rels.push((i, t, r.capability.clone(), r.requirement.clone(), r.index));
+            }
+        }
+    }
+    let stored = Stored {
+        inst,
+        by_id,
+        rels,
+        inputs: inst.inputs.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect(),
+        attributes,
+        this: None,
+    };
+    let this = match this {
+        Some(id) => Some(Entity::Node(*stored.by_id.get(id).ok_or_else(|| format!("there is no instance `{id}`"))?)),
+        None => None,
+    };
+    let view = Stored { this, ..stored };
+    let value = Value::from_json(expr);
+    eval::evaluate_now(&value, &view).map(|v| v.to_json())
+}
+
+/// The stored instantiation seen by functions (for the runtime's resolve).
+struct Stored<'a> {
+    inst: &'a Instantiation,
+    by_id: HashMap<&'a str, usize>,
+    /// (source, target, capability, requirement, index).
+    rels: Vec<(usize, usize, String, String, u32)>,
+    inputs: IndexMap<String, Value>,
+    attributes: &'a dyn Fn(&str, &str) -> Option<serde_json::Value>,
+    this: Option<Entity>,
+}
+
+fn stored_value(e: &Expression) -> Option<Value> {
+    match e {
+        Expression::Resolved(v) | Expression::Deferred(v) => Some(Value::from_json(v)),
+    }
+}
+
+impl Graph for Stored<'_> {
+    fn this(&self) -> Option<Entity> {
+        self.this.clone()
+    }
+    fn nodes_named(&self, name: &str) -> Vec<usize> {
+        self.inst
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.template == name)
+            .map(|(i, _)| i)
+            .collect()
+    }
+    fn relationship_named(&self, _: &str) -> Option<usize> {
+        None
+    }
+    fn relationships(&self, node: usize, requirement: &str) -> Vec<usize> {
+        self.rels
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.0 == node && r.3 == requirement)
+            .map(|(i, _)| i)
+            .collect()
+    }
+    fn incoming(&self, node: usize, capability: &str) -> Vec<usize> {
+        self.rels
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.1 == node && r.2 == capability)
+            .map(|(i, _)| i)
+            .collect()
+    }
+    fn source(&self, relationship: usize) -> Option<usize> {
+        self.rels.get(relationship).map(|r| r.0)
+    }
+    fn target(&self, relationship: usize) -> Option<(usize, String)> {
+        self.rels.get(relationship).map(|r| (r.1, r.2.clone()))
+    }
+}
+
+impl View for Stored<'_> {
+    fn inputs(&self) -> &IndexMap<String, Value> {
+        &self.inputs
+    }
+    fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
+        match entity {
+            Entity::Node(n) => stored_value(self.inst.nodes[*n].properties.get(name)?),
+            Entity::Capability(n, c) => stored_value(self.inst.nodes[*n].capabilities.get(c)?.properties.get(name)?),
+            Entity::Relationship(r) => {
+                let (source, _, _, req, index) = self.rels.get(*r)?;
+                let rel = self.inst.nodes[*source]
+                    .relationships
+                    .iter()
+                    .find(|x| x.requirement == *req && x.index == *index)?;
+                stored_value(rel.properties.get(name)?)
+            }
+        }
+    }
+    fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
+        match entity {
+            Entity::Node(n) => {
+                let node = &self.inst.nodes[*n];
+                (self.attributes)(&node.id, name)
+                    .map(|v| Value::from_json(&v))
+                    .or_else(|| stored_value(node.attributes.get(name)?))
+            }
+            Entity::Capability(n, c) => stored_value(self.inst.nodes[*n].capabilities.get(c)?.attributes.get(name)?),
+            Entity::Relationship(_) => None,
+        }
+    }
+    fn artifact(&self, _node: usize, _name: &str) -> Option<Value> {
+        None
+    }
+    fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
+        stored_value(self.inst.nodes[node].capabilities.get(capability)?.properties.get(property)?)
+    }
+    fn node_index(&self) -> Option<u32> {
+        match &self.this {
+            Some(Entity::Node(n)) => Some(self.inst.nodes[*n].index),
+            _ => None,
+        }
+    }
+    fn relationship_index(&self) -> Option<u32> {
+        None
+    }
+    fn at(&self, this: Entity) -> Box<dyn View + '_> {
+        Box::new(Stored {
+            inst: self.inst,
+            by_id: self.by_id.clone(),
+            rels: self.rels.clone(),
+            inputs: self.inputs.clone(),
+            attributes: self.attributes,
+            this: Some(this),
+        })
+    }
+}

@@ -1,0 +1,1136 @@
+//! Checks a read service template against the type registry and resolves its names.
+//!
+//! Every assignment is checked against its definition (undeclared names, fixed values,
+//! missing required values, literal values against their schemas, function names and
+//! argument counts, `$get_input` names), every name is resolved (types, templates,
+//! capabilities, requirements), and `count_range` sums are checked. The result is
+//! [`Resolved`], which fulfilment and instantiation read.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use super::model::*;
+use super::read::child;
+use super::resolved::*;
+use crate::tosca::functions::{self, Expr};
+use crate::tosca::problem::Problems;
+use crate::tosca::source::{FileId, Span};
+use crate::tosca::types::{self, CapabilityRef, PropertyDef, TypeId, TypeKind, TypeRegistry};
+use crate::tosca::value::{Value, ValueKind};
+
+/// Checks `st` and resolves it; every problem goes to `problems`.
+pub fn check(st: &ServiceTemplate, registry: &TypeRegistry, problems: &mut Problems) -> Resolved {
+    let mut checker = Checker {
+        st,
+        registry,
+        file: st.file,
+        problems,
+        names: HashMap::new(),
+        inputs: st.inputs.keys().cloned().collect(),
+    };
+    checker.run()
+}
+
+/// What a value may refer to while it is checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    /// Node and relationship templates, outputs: `$get_input` names service inputs.
+    Service,
+    /// A workflow: `$get_input` names the workflow's inputs (and the service's).
+    Workflow,
+}
+
+struct Checker<'a, 'p> {
+    st: &'a ServiceTemplate,
+    registry: &'a TypeRegistry,
+    file: FileId,
+    problems: &'p mut Problems,
+    /// Type lookups already done: `(kind, name) → id`.
+    names: HashMap<(TypeKind, String), Option<TypeId>>,
+    /// Names `$get_input` may use here.
+    inputs: Vec<String>,
+}
+
+impl Checker<'_, '_> {
+    fn run(&mut self) -> Resolved {
+        let st = self.st;
+        let mut resolved = Resolved::default();
+        for (name, p) in &st.inputs {
+            self.parameter(p, &format!("service_template.inputs.{name}"), true);
+        }
+        for (name, p) in &st.outputs {
+            self.parameter(p, &format!("service_template.outputs.{name}"), false);
+        }
+        for (name, rel) in &st.relationship_templates {
+            if let Some(r) = self.relationship_template(rel, &format!("service_template.relationship_templates.{name}")) {
+                resolved.relationships.insert(name.clone(), r);
+            }
+        }
+        resolved.nodes.reserve(st.node_templates.len());
+        for (name, node) in &st.node_templates {
+            let path = format!("service_template.node_templates.{name}");
+            if let Some(n) = self.node_template(node, &path, &resolved.relationships) {
+                resolved.by_name.insert(name.clone(), resolved.nodes.len());
+                resolved.nodes.push(n);
+            }
+        }
+        for (name, g) in &st.groups {
+            self.group(g, &resolved, &format!("service_template.groups.{name}"));
+        }
+        for (i, p) in st.policies.iter().enumerate() {
+            self.policy(p, &resolved, &format!("service_template.policies[{i}].{}", p.name));
+        }
+        if let Some(sm) = &st.substitution_mappings {
+            self.substitution(sm, &resolved, "service_template.substitution_mappings");
+        }
+        for (name, w) in &st.workflows {
+            self.workflow(w, &resolved, &format!("service_template.workflows.{name}"));
+        }
+        resolved
+    }
+
+    fn report(&mut self, code: &'static str, span: Span, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.report(code, span, path, message);
+    }
+
+    /// Resolves a type name of a kind, once per name.
+    fn lookup(&mut self, kind: TypeKind, name: &str) -> Option<TypeId> {
+        if let Some(id) = self.names.get(&(kind, name.to_string())) {
+            return *id;
+        }
+        let id = self.registry.lookup(self.file, kind, name);
+        self.names.insert((kind, name.to_string()), id);
+        id
+    }
+
+    /// Resolves a type name, reporting an unknown one.
+    fn resolve(&mut self, kind: TypeKind, name: &(String, Span), path: &str) -> Option<TypeId> {
+        let id = self.lookup(kind, &name.0);
+        if id.is_none() {
+            self.report(
+                "unknown-type",
+                name.1,
+                path,
+                format!("`{}` is not a {} known here", name.0, kind.noun()),
+            );
+        }
+        id
+    }
+
+    // ---- values ------------------------------------------------------------------------
+
+    /// Checks a value that may hold function calls: the calls' names and argument counts,
+    /// and the names they refer to. Returns the parsed expression.
+    fn expression(&mut self, value: &Value, path: &str, scope: Scope) -> Option<Expr> {
+        let expr = match functions::parse_expr(value) {
+            Ok(expr) => expr,
+            Err(e) => {
+                self.report("malformed-function", e.span, path, e.message);
+                return None;
+            }
+        };
+        if expr.is_constant() {
+            return Some(expr);
+        }
+        let registry = self.registry;
+        let file = self.file;
+        for e in functions::check_expr(&expr, &|name| registry.lookup_function(file, name).is_some()) {
+            self.report("function", e.span, path, e.message);
+        }
+        let mut refs = Vec::new();
+        expr.walk_calls(&mut |call| {
+            let first = call.args.first().and_then(|a| a.as_literal()).and_then(|v| v.as_str());
+            if let Some(first) = first {
+                refs.push((call.name.clone(), first.to_string(), call.span));
+            }
+        });
+        for (function, first, span) in refs {
+            match function.as_str() {
+                "get_input" => {
+                    if !self.inputs.iter().any(|i| *i == first)
+                        && !(scope == Scope::Workflow && self.st.inputs.contains_key(&first))
+                    {
+                        self.report(
+                            "unknown-input",
+                            span,
+                            path,
+                            format!("$get_input names `{first}`, which is not an input here"),
+                        );
+                    }
+                }
+                "get_property" | "get_attribute" | "get_artifact" | "available_allocation" => {
+                    if first != "SELF"
+                        && !self.st.node_templates.contains_key(&first)
+                        && !self.st.relationship_templates.contains_key(&first)
+                    {
+                        self.report(
+                            "unknown-template",
+                            span,
+                            path,
+                            format!(
+                                "${function} starts at `{first}`, which is neither SELF nor a node or relationship template"
+                            ),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(expr)
+    }
+
+    /// Checks an assigned value against its definition.
+    fn assigned_value(&mut self, def: &PropertyDef, value: &Value, path: &str) {
+        if def.fixed.is_some() {
+            self.report(
+                "fixed-value",
+                value.span,
+                path,
+                format!("`{}` has a fixed value in its definition and cannot be assigned", def.name),
+            );
+            return;
+        }
+        if let Some(expr) = self.expression(value, path, Scope::Service)
+            && let Some(literal) = expr.as_literal()
+        {
+            types::check_value(self.registry, &def.schema, literal, self.problems, path);
+        }
+    }
+
+    /// Checks assignments against definitions and returns the complete values: assigned,
+    /// else fixed, else default. Reports undeclared names and missing required values.
+    fn values(
+        &mut self,
+        defs: &IndexMap<String, PropertyDef>,
+        assigned: &IndexMap<String, Value>,
+        span: Span,
+        path: &str,
+        what: &str,
+        check_required: bool,
+    ) -> IndexMap<String, Value> {
+        let mut out = IndexMap::with_capacity(defs.len());
+        for (name, value) in assigned {
+            let p = child(path, name);
+            match defs.get(name) {
+                Some(def) => self.assigned_value(def, value, &p),
+                None => {
+                    self.report("undeclared", value.span, &p, format!("`{name}` is not a declared {what} of the type"));
+                    continue;
+                }
+            }
+        }
+        for (name, def) in defs {
+            let value = assigned
+                .get(name)
+                .filter(|_| def.fixed.is_none())
+                .or(def.fixed.as_ref())
+                .or(def.default.as_ref());
+            match value {
+                Some(v) => {
+                    out.insert(name.clone(), v.clone());
+                }
+                None if check_required && def.required => self.report(
+                    "missing-required",
+                    span,
+                    child(path, name),
+                    format!("the required {what} `{name}` has no value and no default"),
+                ),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// An input or output of the service.
+    fn parameter(&mut self, p: &Parameter, path: &str, is_input: bool) {
+        let schema_type = p.type_name.as_ref().and_then(|t| self.resolve(TypeKind::Data, t, &child(path, "type")));
+        if let Some(v) = &p.value {
+            self.expression(v, &child(path, "value"), Scope::Service);
+        } else if !is_input && p.value.is_none() {
+            self.report("missing-keyname", p.span, path, "an output must have a `value`");
+        }
+        if let Some(d) = &p.default
+            && let Some(ty) = schema_type
+        {
+            let schema = simple_schema(ty);
+            types::check_value(self.registry, &schema, d, self.problems, &child(path, "default"));
+        }
+        if let Some(v) = &p.validation {
+            self.expression(v, &child(path, "validation"), Scope::Service);
+        }
+    }
+
+    // ---- node templates -------------------------------------------------------------------
+
+    fn node_template(
+        &mut self,
+        node: &NodeTemplate,
+        path: &str,
+        relationships: &IndexMap<String, ResolvedRelationship>,
+    ) -> Option<ResolvedNode> {
+        let type_name = node.type_name.as_ref()?;
+        let id = self.resolve(TypeKind::Node, type_name, &child(path, "type"))?;
+        let registry = self.registry;
+        let nt = registry.node_type(id);
+        // `select` picks an existing node: its other keynames are not assignments to check.
+        let selecting = node.directives.first().is_some_and(|d| d == "select");
+        let properties = self.values(&nt.properties, &node.properties, node.span, &child(path, "properties"), "property", !selecting);
+        let attributes = self.values(&nt.attributes, &node.attributes, node.span, &child(path, "attributes"), "attribute", false);
+        for (name, cap) in &node.capabilities {
+            if !nt.capabilities.contains_key(name) {
+                self.report(
+                    "undeclared",
+                    cap.span,
+                    child(&child(path, "capabilities"), name),
+                    format!("`{name}` is not a capability of node type `{}`", registry.display_name(id)),
+                );
+            }
+        }
+        let mut capabilities = IndexMap::with_capacity(nt.capabilities.len());
+        for (name, def) in &nt.capabilities {
+            let cp = child(&child(path, "capabilities"), name);
+            let empty = IndexMap::new();
+            let (props, attrs, span) = match node.capabilities.get(name) {
+                Some(c) => (&c.properties, &c.attributes, c.span),
+                None => (&empty, &empty, node.span),
+            };
+            let properties = self.values(&def.properties, props, span, &child(&cp, "properties"), "property", !selecting);
+            let attributes = self.values(&def.attributes, attrs, span, &child(&cp, "attributes"), "attribute", false);
+            capabilities.insert(
+                name.clone(),
+                ResolvedCapability {
+                    capability_type: def.capability_type,
+                    properties,
+                    attributes,
+                },
+            );
+        }
+        for (name, value) in &node.interfaces {
+            self.interface_assignment(&nt.interfaces, name, value, &child(&child(path, "interfaces"), name));
+        }
+        for (name, value) in &node.artifacts {
+            self.artifact(name, value, &child(&child(path, "artifacts"), name));
+        }
+        if let Some(count) = &node.count {
+            self.count(count, &child(path, "count"));
+        }
+        if let Some(filter) = &node.node_filter {
+            self.expression(filter, &child(path, "node_filter"), Scope::Service);
+        }
+        let requirements = self.requirements(node, id, &child(path, "requirements"), relationships);
+        Some(ResolvedNode {
+            name: node.name.clone(),
+            span: node.span,
+            node_type: id,
+            directives: node.directives.clone(),
+            properties,
+            attributes,
+            capabilities,
+            requirements,
+            count: node.count.clone(),
+            node_filter: node.node_filter.clone(),
+            artifacts: node.artifacts.clone(),
+        })
+    }
+
+    /// `count`: a non-negative integer or an expression.
+    fn count(&mut self, count: &Value, path: &str) {
+        match &count.kind {
+            ValueKind::Integer(n) if *n >= 0 => {}
+            ValueKind::Map(_) | ValueKind::String(_) => {
+                if let Some(expr) = self.expression(count, path, Scope::Service)
+                    && expr.is_constant()
+                {
+                    self.report("wrong-type", count.span, path, "`count` must be a non-negative integer or an expression");
+                }
+            }
+            _ => self.report("wrong-type", count.span, path, "`count` must be a non-negative integer or an expression"),
+        }
+    }
+
+    /// An artifact definition in a node template.
+    fn artifact(&mut self, _name: &str, value: &Value, path: &str) {
+        let Some(entries) = value.as_map() else {
+            if value.as_str().is_none() {
+                self.report("wrong-kind", value.span, path, "an artifact must be a map with `type` and `file`");
+            }
+            return;
+        };
+        let keys = [
+            "type",
+            "file",
+            "repository",
+            "description",
+            "metadata",
+            "artifact_version",
+            "checksum",
+            "checksum_algorithm",
+            "properties",
+        ];
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else { continue };
+            if !keys.contains(&key) {
+                self.report("unknown-keyname", k.span, child(path, key), format!("`{key}` is not a keyname of an artifact"));
+            } else if key == "type"
+                && let Some(t) = v.as_str()
+            {
+                self.resolve(TypeKind::Artifact, &(t.to_string(), v.span), &child(path, "type"));
+            }
+        }
+        if value.get("file").is_none() {
+            self.report("missing-keyname", value.span, path, "an artifact must have `file`");
+        }
+    }
+
+    /// An interface assignment: the interface, its operations and notifications must be
+    /// declared; inputs are checked as expressions.
+    fn interface_assignment(
+        &mut self,
+        defs: &IndexMap<String, types::InterfaceDef>,
+        name: &str,
+        value: &Value,
+        path: &str,
+    ) {
+        let Some(def) = defs.get(name) else {
+            self.report("undeclared", value.span, path, format!("`{name}` is not an interface of the type"));
+            return;
+        };
+        if value.is_null() {
+            return;
+        }
+        let Some(entries) = value.as_map() else {
+            self.report("wrong-kind", value.span, path, "an interface assignment must be a map");
+            return;
+        };
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else { continue };
+            let p = child(path, key);
+            match key {
+                "inputs" => self.inputs_assignment(v, &p),
+                "operations" | "notifications" => {
+                    let declared = if key == "operations" { &def.operations } else { &def.notifications };
+                    let Some(ops) = v.as_map() else {
+                        if !v.is_null() {
+                            self.report("wrong-kind", v.span, &p, format!("`{key}` must be a map"));
+                        }
+                        continue;
+                    };
+                    for (ok, ov) in ops {
+                        let Some(op) = ok.as_str() else { continue };
+                        let opath = child(&p, op);
+                        if !declared.contains_key(op) {
+                            self.report("undeclared", ok.span, &opath, format!("`{op}` is not declared in interface `{name}`"));
+                            continue;
+                        }
+                        self.operation_assignment(ov, &opath);
+                    }
+                }
+                "description" | "metadata" => {}
+                other => self.report(
+                    "unknown-keyname",
+                    k.span,
+                    &p,
+                    format!("`{other}` is not a keyname of an interface assignment; expected inputs, operations or notifications"),
+                ),
+            }
+        }
+    }
+
+    fn inputs_assignment(&mut self, value: &Value, path: &str) {
+        if let Some(entries) = value.as_map() {
+            for (k, v) in entries {
+                let p = child(path, k.as_str().unwrap_or("?"));
+                self.expression(v, &p, Scope::Service);
+            }
+        } else if !value.is_null() {
+            self.report("wrong-kind", value.span, path, "`inputs` must be a map");
+        }
+    }
+
+    fn operation_assignment(&mut self, value: &Value, path: &str) {
+        let Some(entries) = value.as_map() else {
+            if !value.is_null() && value.as_str().is_none() {
+                self.report("wrong-kind", value.span, path, "an operation assignment must be a map or an artifact name");
+            }
+            return;
+        };
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else { continue };
+            let p = child(path, key);
+            match key {
+                "inputs" => self.inputs_assignment(v, &p),
+                "implementation" => {
+                    if let Some(primary) = v.get("primary")
+                        && let Some(t) = primary.get("type").and_then(Value::as_str)
+                    {
+                        let span = primary.get("type").map_or(v.span, |t| t.span);
+                        self.resolve(TypeKind::Artifact, &(t.to_string(), span), &child(&p, "primary.type"));
+                    }
+                }
+                "description" | "outputs" => {}
+                other => self.report(
+                    "unknown-keyname",
+                    k.span,
+                    &p,
+                    format!("`{other}` is not a keyname of an operation assignment"),
+                ),
+            }
+        }
+    }
+
+    // ---- requirements -----------------------------------------------------------------------
+
+    fn requirements(
+        &mut self,
+        node: &NodeTemplate,
+        node_type: TypeId,
+        path: &str,
+        relationships: &IndexMap<String, ResolvedRelationship>,
+    ) -> Vec<ResolvedRequirement> {
+        let registry = self.registry;
+        let nt = registry.node_type(node_type);
+        let mut out = Vec::with_capacity(node.requirements.len());
+        // Sums of `count` per definition: (all, non-optional, any unknown).
+        let mut sums: Vec<(u64, u64, bool)> = vec![(0, 0, false); nt.requirements.len()];
+        for (i, a) in node.requirements.iter().enumerate() {
+            let p = format!("{path}[{i}].{}", a.name);
+            let Some(def_index) = nt.requirements.iter().position(|d| d.name == a.name) else {
+                self.report(
+                    "undeclared",
+                    a.span,
+                    &p,
+                    format!("`{}` is not a requirement of node type `{}`", a.name, registry.display_name(node_type)),
+                );
+                continue;
+            };
+            let count = match &a.count {
+                None => Some(1),
+                Some(v) => match v.kind {
+                    ValueKind::Integer(n) if n >= 0 => Some(n as u64),
+                    _ => {
+                        self.count(v, &child(&p, "count"));
+                        None
+                    }
+                },
+            };
+            let sum = &mut sums[def_index];
+            match count {
+                Some(c) => {
+                    sum.0 += c;
+                    if !a.optional {
+                        sum.1 += c;
+                    }
+                }
+                None => sum.2 = true,
+            }
+            if let Some(r) = self.requirement(a, def_index, node_type, &p, relationships) {
+                out.push(r);
+            }
+        }
+        for (def_index, def) in nt.requirements.iter().enumerate() {
+            let (all, mandatory, unknown) = sums[def_index];
+            let assigned = node.requirements.iter().any(|a| a.name == def.name);
+            let range = def.count_range;
+            if !assigned {
+                if range.min > 0 {
+                    let implicit = RequirementAssignment {
+                        name: def.name.clone(),
+                        span: node.span,
+                        node: None,
+                        capability: None,
+                        relationship: None,
+                        allocation: IndexMap::new(),
+                        count: Some(Value::new(ValueKind::Integer(range.min as i64))),
+                        node_filter: None,
+                        directives: Vec::new(),
+                        optional: false,
+                        implicit: true,
+                    };
+                    let p = format!("{path}.{}", def.name);
+                    if let Some(r) = self.requirement(&implicit, def_index, node_type, &p, relationships) {
+                        out.push(r);
+                    }
+                }
+                continue;
+            }
+            if unknown {
+                continue;
+            }
+            let p = format!("{path}.{}", def.name);
+            let bounds = match range.max {
+                Some(max) => format!("[{}, {max}]", range.min),
+                None => format!("[{}, UNBOUNDED]", range.min),
+            };
+            for (sum, which) in [(all, "all assignments"), (mandatory, "non-optional assignments")] {
+                let over = range.max.is_some_and(|max| sum > max);
+                let under = sum < range.min && (which == "all assignments" || mandatory > 0);
+                if over || under {
+                    self.report(
+                        "count-range",
+                        node.span,
+                        &p,
+                        format!(
+                            "requirement `{}` is assigned {sum} time(s) over its {which}, outside its count_range {bounds}",
+                            def.name
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn requirement(
+        &mut self,
+        a: &RequirementAssignment,
+        def_index: usize,
+        node_type: TypeId,
+        path: &str,
+        relationships: &IndexMap<String, ResolvedRelationship>,
+    ) -> Option<ResolvedRequirement> {
+        let registry = self.registry;
+        let def = &registry.node_type(node_type).requirements[def_index];
+        // The target node.
+        let node = match &a.node {
+            None => match def.node {
+                Some(t) => NodeTarget::Type(t),
+                None => NodeTarget::Any,
+            },
+            Some((r, span)) => {
+                let name = r.name();
+                if self.st.node_templates.contains_key(name) {
+                    let index = match r {
+                        NodeRef::Indexed(_, i) => {
+                            self.index(i, &child(path, "node"));
+                            Some(i.clone())
+                        }
+                        NodeRef::Name(_) => None,
+                    };
+                    NodeTarget::Template(name.to_string(), index)
+                } else if let Some(t) = self.lookup(TypeKind::Node, name) {
+                    if let NodeRef::Indexed(..) = r {
+                        self.report("unknown-template", *span, child(path, "node"), format!("`{name}` is a node type; an index needs a node template"));
+                    }
+                    NodeTarget::Type(t)
+                } else {
+                    self.report(
+                        "unknown-template",
+                        *span,
+                        child(path, "node"),
+                        format!("`{name}` is neither a node template nor a node type"),
+                    );
+                    return None;
+                }
+            }
+        };
+        // The target capability.
+        let capability = match &a.capability {
+            Some((name, span)) => match self.lookup(TypeKind::Capability, name) {
+                Some(t) => {
+                    if let CapabilityRef::Type(d) = def.capability
+                        && !registry.derives_from(t, d)
+                    {
+                        self.report(
+                            "wrong-type",
+                            *span,
+                            child(path, "capability"),
+                            format!(
+                                "capability type `{name}` does not derive from `{}`, which the requirement definition asks for",
+                                registry.display_name(d)
+                            ),
+                        );
+                    }
+                    CapabilityTarget::Type(t)
+                }
+                None => CapabilityTarget::Name(name.clone()),
+            },
+            None => match &def.capability {
+                CapabilityRef::Type(t) => CapabilityTarget::Type(*t),
+                CapabilityRef::Name(n) => CapabilityTarget::Name(n.clone()),
+            },
+        };
+        if let Some(required) = def.node
+            && let NodeTarget::Type(t) = node
+            && !registry.derives_from(t, required)
+        {
+            self.report(
+                "wrong-type",
+                a.span,
+                child(path, "node"),
+                format!(
+                    "node type `{}` does not derive from `{}`, which the requirement definition asks for",
+                    registry.display_name(t),
+                    registry.display_name(required)
+                ),
+            );
+        }
+        // The relationship: a type, or a relationship template.
+        let def_rel = def.relationship.as_ref();
+        let mut relationship_type = def_rel.map(|r| r.relationship_type);
+        let mut relationship_template = None;
+        let mut relationship_properties = IndexMap::new();
+        let empty = IndexMap::new();
+        let rel_defs = def_rel.map_or(&empty, |r| &r.properties);
+        let mut rel_assigned = IndexMap::new();
+        if let Some(rel) = &a.relationship {
+            if let Some((name, span)) = &rel.name {
+                if let Some(t) = self.lookup(TypeKind::Relationship, name) {
+                    if let Some(d) = def_rel.map(|r| r.relationship_type)
+                        && !registry.derives_from(t, d)
+                    {
+                        self.report(
+                            "wrong-type",
+                            *span,
+                            child(path, "relationship"),
+                            format!(
+                                "relationship type `{name}` does not derive from `{}`, which the requirement definition asks for",
+                                registry.display_name(d)
+                            ),
+                        );
+                    }
+                    relationship_type = Some(t);
+                } else if let Some(r) = relationships.get(name) {
+                    relationship_type = Some(r.relationship_type);
+                    relationship_template = Some(name.clone());
+                    relationship_properties = r.properties.clone();
+                } else if !self.st.relationship_templates.contains_key(name) {
+                    self.report(
+                        "unknown-type",
+                        *span,
+                        child(path, "relationship"),
+                        format!("`{name}` is neither a relationship type nor a relationship template"),
+                    );
+                }
+            }
+            rel_assigned = rel.properties.clone();
+            let rp = child(path, "relationship");
+            let rt_defs = match relationship_type {
+                Some(t) if Some(t) != def_rel.map(|r| r.relationship_type) => &registry.relationship_type(t).properties,
+                _ => rel_defs,
+            };
+            let values = self.values(rt_defs, &rel.properties, a.span, &child(&rp, "properties"), "property", false);
+            for (k, v) in values {
+                relationship_properties.insert(k, v);
+            }
+            if let Some(t) = relationship_type {
+                let rt = registry.relationship_type(t);
+                self.values(&rt.attributes, &rel.attributes, a.span, &child(&rp, "attributes"), "attribute", false);
+                let interfaces = match def_rel {
+                    Some(d) if d.relationship_type == t => &d.interfaces,
+                    _ => &rt.interfaces,
+                };
+                for (name, value) in &rel.interfaces {
+                    self.interface_assignment(interfaces, name, value, &child(&child(&rp, "interfaces"), name));
+                }
+            }
+        } else if relationship_type.is_some() {
+            relationship_properties = self.values(rel_defs, &rel_assigned, a.span, &child(path, "relationship"), "property", false);
+        }
+        let mut node_filters = Vec::new();
+        if let Some(f) = &def.node_filter {
+            node_filters.push(f.clone());
+        }
+        if let Some(f) = &a.node_filter {
+            self.expression(f, &child(path, "node_filter"), Scope::Service);
+            node_filters.push(f.clone());
+        }
+        for (name, v) in &a.allocation {
+            self.expression(v, &child(&child(path, "allocation"), name), Scope::Service);
+        }
+        Some(ResolvedRequirement {
+            name: a.name.clone(),
+            span: a.span,
+            definition: def_index,
+            node,
+            capability,
+            node_type: def.node,
+            relationship_type,
+            relationship_template,
+            relationship_properties,
+            node_filters,
+            allocation: a.allocation.clone(),
+            count: a.count.clone(),
+            optional: a.optional,
+            implicit: a.implicit,
+        })
+    }
+
+    /// The index of `[template, index]`: a non-negative integer or an expression.
+    fn index(&mut self, index: &Value, path: &str) {
+        match &index.kind {
+            ValueKind::Integer(n) if *n >= 0 => {}
+            _ => {
+                if let Some(expr) = self.expression(index, path, Scope::Service)
+                    && expr.is_constant()
+                {
+                    self.report("wrong-type", index.span, path, "a node index must be a non-negative integer or an expression");
+                }
+            }
+        }
+    }
+
+    // ---- relationship templates, groups, policies ---------------------------------------
+
+    fn relationship_template(&mut self, rel: &RelationshipTemplate, path: &str) -> Option<ResolvedRelationship> {
+        let id = self.resolve(TypeKind::Relationship, rel.type_name.as_ref()?, &child(path, "type"))?;
+        let rt = self.registry.relationship_type(id);
+        let properties = self.values(&rt.properties, &rel.properties, rel.span, &child(path, "properties"), "property", true);
+        let attributes = self.values(&rt.attributes, &rel.attributes, rel.span, &child(path, "attributes"), "attribute", false);
+        for (name, value) in &rel.interfaces {
+            self.interface_assignment(&rt.interfaces, name, value, &child(&child(path, "interfaces"), name));
+        }
+        Some(ResolvedRelationship {
+            relationship_type: id,
+            properties,
+            attributes,
+        })
+    }
+
+    fn group(&mut self, g: &Group, resolved: &Resolved, path: &str) {
+        let Some(id) = g.type_name.as_ref().and_then(|t| self.resolve(TypeKind::Group, t, &child(path, "type"))) else {
+            return;
+        };
+        let registry = self.registry;
+        let gt = registry.group_type(id);
+        self.values(&gt.properties, &g.properties, g.span, &child(path, "properties"), "property", true);
+        self.values(&gt.attributes, &g.attributes, g.span, &child(path, "attributes"), "attribute", false);
+        for (member, span) in &g.members {
+            let Some(&index) = resolved.by_name.get(member) else {
+                if !self.st.node_templates.contains_key(member) {
+                    self.report("unknown-template", *span, child(path, "members"), format!("`{member}` is not a node template"));
+                }
+                continue;
+            };
+            let node_type = resolved.nodes[index].node_type;
+            if let Some(allowed) = &gt.members
+                && !allowed.iter().any(|a| registry.derives_from(node_type, *a))
+            {
+                self.report(
+                    "wrong-type",
+                    *span,
+                    child(path, "members"),
+                    format!(
+                        "`{member}` is a `{}`, which group type `{}` does not allow as a member",
+                        registry.display_name(node_type),
+                        registry.display_name(id)
+                    ),
+                );
+            }
+        }
+    }
+
+    fn policy(&mut self, p: &Policy, resolved: &Resolved, path: &str) {
+        let Some(id) = p.type_name.as_ref().and_then(|t| self.resolve(TypeKind::Policy, t, &child(path, "type"))) else {
+            return;
+        };
+        let registry = self.registry;
+        let pt = registry.policy_type(id);
+        self.values(&pt.properties, &p.properties, p.span, &child(path, "properties"), "property", true);
+        for (target, span) in &p.targets {
+            let target_type = if let Some(&i) = resolved.by_name.get(target) {
+                Some(resolved.nodes[i].node_type)
+            } else if let Some(g) = self.st.groups.get(target) {
+                g.type_name.as_ref().and_then(|t| self.lookup(TypeKind::Group, &t.0))
+            } else {
+                if !self.st.node_templates.contains_key(target) {
+                    self.report(
+                        "unknown-template",
+                        *span,
+                        child(path, "targets"),
+                        format!("`{target}` is neither a node template nor a group"),
+                    );
+                }
+                None
+            };
+            if let (Some(t), Some(allowed)) = (target_type, &pt.targets)
+                && !allowed.iter().any(|a| registry.derives_from(t, *a))
+            {
+                self.report(
+                    "wrong-type",
+                    *span,
+                    child(path, "targets"),
+                    format!(
+                        "`{target}` is a `{}`, which policy type `{}` does not allow as a target",
+                        registry.display_name(t),
+                        registry.display_name(id)
+                    ),
+                );
+            }
+        }
+        for (name, trigger) in &p.triggers {
+            if let Some(c) = trigger.get("condition") {
+                self.expression(c, &format!("{path}.triggers.{name}.condition"), Scope::Service);
+            }
+        }
+    }
+
+    // ---- substitution mappings --------------------------------------------------------------
+
+    fn substitution(&mut self, sm: &SubstitutionMappings, resolved: &Resolved, path: &str) {
+        let Some(id) = sm.node_type.as_ref().and_then(|t| self.resolve(TypeKind::Node, t, &child(path, "node_type"))) else {
+            return;
+        };
+        let registry = self.registry;
+        let nt = registry.node_type(id);
+        if let Some(f) = &sm.substitution_filter {
+            self.expression(f, &child(path, "substitution_filter"), Scope::Service);
+        }
+        for (name, mapping) in &sm.properties {
+            let p = child(&child(path, "properties"), name);
+            if !nt.properties.contains_key(name) {
+                self.report("undeclared", mapping.span, &p, format!("`{name}` is not a property of node type `{}`", registry.display_name(id)));
+            }
+            match &mapping.kind {
+                ValueKind::String(input) => {
+                    if !self.st.inputs.contains_key(input) {
+                        self.report("unknown-input", mapping.span, &p, format!("`{input}` is not an input of the service"));
+                    }
+                }
+                ValueKind::List(l) if !l.is_empty() => {}
+                _ => self.report("wrong-kind", mapping.span, &p, "a property mapping must name an input"),
+            }
+        }
+        for (name, mapping) in &sm.attributes {
+            let p = child(&child(path, "attributes"), name);
+            if !nt.attributes.contains_key(name) {
+                self.report("undeclared", mapping.span, &p, format!("`{name}` is not an attribute of node type `{}`", registry.display_name(id)));
+            }
+            match &mapping.kind {
+                ValueKind::String(output) => {
+                    if !self.st.outputs.contains_key(output) {
+                        self.report("unknown-output", mapping.span, &p, format!("`{output}` is not an output of the service"));
+                    }
+                }
+                ValueKind::List(l) if !l.is_empty() => {}
+                _ => self.report("wrong-kind", mapping.span, &p, "an attribute mapping must name an output"),
+            }
+        }
+        for (name, mapping) in &sm.capabilities {
+            let p = child(&child(path, "capabilities"), name);
+            if !nt.capabilities.contains_key(name) {
+                self.report("undeclared", mapping.span, &p, format!("`{name}` is not a capability of node type `{}`", registry.display_name(id)));
+            }
+            let pair = mapping.as_list().filter(|l| l.len() == 2);
+            let Some([node, cap]) = pair else {
+                self.report("wrong-kind", mapping.span, &p, "a capability mapping must be [node_template, capability]");
+                continue;
+            };
+            let (Some(node), Some(cap)) = (node.as_str(), cap.as_str()) else {
+                self.report("wrong-kind", mapping.span, &p, "a capability mapping must be [node_template, capability]");
+                continue;
+            };
+            match resolved.by_name.get(node) {
+                Some(&i) if !resolved.nodes[i].capabilities.contains_key(cap) => {
+                    self.report("undeclared", mapping.span, &p, format!("node template `{node}` has no capability `{cap}`"));
+                }
+                Some(_) => {}
+                None => {
+                    if !self.st.node_templates.contains_key(node) {
+                        self.report("unknown-template", mapping.span, &p, format!("`{node}` is not a node template"));
+                    }
+                }
+            }
+        }
+        for (i, (name, mapping)) in sm.requirements.iter().enumerate() {
+            let p = format!("{path}.requirements[{i}].{name}");
+            if !nt.requirements.iter().any(|r| r.name == *name) {
+                self.report("undeclared", mapping.span, &p, format!("`{name}` is not a requirement of node type `{}`", registry.display_name(id)));
+            }
+            match &mapping.kind {
+                ValueKind::List(l) if l.len() == 2 => {
+                    let (Some(node), Some(req)) = (l[0].as_str(), l[1].as_str()) else {
+                        self.report("wrong-kind", mapping.span, &p, "a requirement mapping must be [node_template, requirement]");
+                        continue;
+                    };
+                    match resolved.by_name.get(node) {
+                        Some(&n) => {
+                            let node_type = resolved.nodes[n].node_type;
+                            if !registry.node_type(node_type).requirements.iter().any(|r| r.name == req) {
+                                self.report("undeclared", mapping.span, &p, format!("node template `{node}` has no requirement `{req}`"));
+                            }
+                        }
+                        None => {
+                            if !self.st.node_templates.contains_key(node) {
+                                self.report("unknown-template", mapping.span, &p, format!("`{node}` is not a node template"));
+                            }
+                        }
+                    }
+                }
+                ValueKind::String(node) => {
+                    if !self.st.node_templates.contains_key(node) {
+                        self.report("unknown-template", mapping.span, &p, format!("`{node}` is not a node template"));
+                    }
+                }
+                ValueKind::Map(_) => {}
+                _ => self.report("wrong-kind", mapping.span, &p, "a requirement mapping must be [node_template, requirement] or a node template"),
+            }
+        }
+        for (name, ops) in &sm.interfaces {
+            let p = child(&child(path, "interfaces"), name);
+            if !nt.interfaces.contains_key(name) {
+                self.report("undeclared", ops.span, &p, format!("`{name}` is not an interface of node type `{}`", registry.display_name(id)));
+                continue;
+            }
+            if let Some(entries) = ops.as_map() {
+                for (_, workflow) in entries {
+                    if let Some(w) = workflow.as_str()
+                        && !self.st.workflows.contains_key(w)
+                    {
+                        self.report("unknown-workflow", workflow.span, &p, format!("`{w}` is not a workflow of the service"));
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- workflows --------------------------------------------------------------------------
+
+    fn workflow(&mut self, w: &Workflow, resolved: &Resolved, path: &str) {
+        let saved = std::mem::replace(&mut self.inputs, w.inputs.keys().cloned().collect());
+        for (name, p) in &w.inputs {
+            self.parameter(p, &format!("{path}.inputs.{name}"), true);
+        }
+        for (sname, step) in &w.steps {
+            let sp = format!("{path}.steps.{sname}");
+            for (next, span) in step.on_success.iter().chain(&step.on_failure) {
+                if !w.steps.contains_key(next) {
+                    self.report("unknown-step", *span, &sp, format!("`{next}` is not a step of this workflow"));
+                }
+            }
+            let target_type = match &step.target {
+                Some((t, span)) => match resolved.by_name.get(t) {
+                    Some(&i) => Some(resolved.nodes[i].node_type),
+                    None => {
+                        if !self.st.node_templates.contains_key(t) && !self.st.groups.contains_key(t) {
+                            self.report("unknown-template", *span, child(&sp, "target"), format!("`{t}` is neither a node template nor a group"));
+                        }
+                        None
+                    }
+                },
+                None => None,
+            };
+            if let (Some((req, span)), Some(t)) = (&step.target_relationship, target_type)
+                && !self.registry.node_type(t).requirements.iter().any(|r| r.name == *req)
+            {
+                self.report("undeclared", *span, child(&sp, "target_relationship"), format!("the target has no requirement `{req}`"));
+            }
+            for (i, activity) in step.activities.iter().enumerate() {
+                let ap = format!("{sp}.activities[{i}]");
+                self.activity(activity, w, target_type, &ap);
+            }
+        }
+        self.inputs = saved;
+    }
+
+    fn activity(&mut self, activity: &Activity, w: &Workflow, target: Option<TypeId>, path: &str) {
+        match activity {
+            Activity::Delegate { inputs, .. } => {
+                for (k, v) in inputs {
+                    self.expression(v, &child(path, k), Scope::Workflow);
+                }
+            }
+            Activity::Inline { workflow, inputs } => {
+                if !self.st.workflows.contains_key(&workflow.0) {
+                    self.report("unknown-workflow", workflow.1, path, format!("`{}` is not a workflow of the service", workflow.0));
+                }
+                for (k, v) in inputs {
+                    self.expression(v, &child(path, k), Scope::Workflow);
+                }
+            }
+            Activity::SetState(..) => {}
+            Activity::CallOperation { operation, inputs } => {
+                let path = &child(path, "call_operation");
+                for (k, (v, _)) in inputs {
+                    self.expression(v, &child(path, k), Scope::Workflow);
+                }
+                let Some(t) = target else { return };
+                let Some((iface, op)) = operation.0.split_once('.') else {
+                    self.report("wrong-kind", operation.1, path, "an operation is named `interface.operation`");
+                    return;
+                };
+                let registry = self.registry;
+                let Some(idef) = registry.node_type(t).interfaces.get(iface) else {
+                    self.report("undeclared", operation.1, path, format!("the target has no interface `{iface}`"));
+                    return;
+                };
+                let Some(odef) = idef.operations.get(op) else {
+                    self.report("undeclared", operation.1, path, format!("interface `{iface}` has no operation `{op}`"));
+                    return;
+                };
+                let declared: IndexMap<&String, &types::ParameterDef> = idef.inputs.iter().chain(&odef.inputs).collect();
+                for (k, (v, span)) in inputs {
+                    let Some(def) = declared.get(k) else {
+                        self.report("undeclared", *span, child(path, k), format!("`{k}` is not an input of operation `{}`", operation.0));
+                        continue;
+                    };
+                    self.operation_input(def, v, w, *span, &child(path, k));
+                }
+                for (k, def) in &declared {
+                    if def.required && def.default.is_none() && def.value.is_none() && !inputs.contains_key(*k) {
+                        self.report(
+                            "missing-required",
+                            operation.1,
+                            path,
+                            format!("the required input `{k}` of operation `{}` is not given", operation.0),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A value passed to a declared operation input: a literal must fit its type; a
+    /// `$get_input` of a workflow input must have a compatible type and be given whenever the
+    /// operation needs it.
+    fn operation_input(&mut self, def: &types::ParameterDef, value: &Value, w: &Workflow, span: Span, path: &str) {
+        let Some(schema) = &def.schema else { return };
+        if let Ok(expr) = functions::parse_expr(value) {
+            if let Some(lit) = expr.as_literal() {
+                types::check_value(self.registry, schema, lit, self.problems, path);
+                return;
+            }
+            if let Expr::Call(call) = &expr
+                && call.name == "get_input"
+                && call.args.len() == 1
+                && let Some(name) = call.args[0].as_literal().and_then(Value::as_str)
+                && let Some(input) = w.inputs.get(name)
+            {
+                if let Some(t) = &input.type_name
+                    && let Some(it) = self.lookup(TypeKind::Data, &t.0)
+                    && !self.registry.derives_from(it, schema.data_type)
+                {
+                    self.report(
+                        "wrong-type",
+                        span,
+                        path,
+                        format!(
+                            "workflow input `{name}` is a `{}`, but the operation input is a `{}`",
+                            t.0,
+                            self.registry.display_name(schema.data_type)
+                        ),
+                    );
+                }
+                if def.required && !input.required && input.default.is_none() {
+                    self.report(
+                        "missing-required",
+                        span,
+                        path,
+                        format!("workflow input `{name}` is optional, but the operation input it feeds is required"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A schema for a plain data type (no entry or key schema, no validation).
+fn simple_schema(data_type: TypeId) -> types::Schema {
+    types::Schema {
+        data_type,
+        entry_schema: None,
+        key_schema: None,
+        validation: Vec::new(),
+    }
+}

@@ -1,0 +1,227 @@
+//! Evaluating template values: the graph functions (`$get_input`, `$get_property`,
+//! `$get_attribute`, `$get_artifact`, `$node_index`, `$relationship_index`,
+//! `$available_allocation`) answered from a [`View`] of templates or instances; every other
+//! built-in is computed by [`functions::evaluate`].
+//!
+//! A value that reads runtime attributes (`$get_attribute`) or calls a declared custom
+//! function is not evaluated here: it is [`Outcome::Deferred`] and kept as written.
+
+use indexmap::IndexMap;
+
+use super::path::{self, Entity, Graph};
+use crate::tosca::functions::{self, Call, Context, Expr, FunctionError, Typed};
+use crate::tosca::value::{Value, ValueKind};
+
+/// What a graph function can read, on top of the [`Graph`] its paths walk.
+pub trait View: Graph {
+    /// The service's input values.
+    fn inputs(&self) -> &IndexMap<String, Value>;
+    /// A property of an entity.
+    fn property(&self, entity: &Entity, name: &str) -> Option<Value>;
+    /// An attribute of an entity, when known.
+    fn attribute(&self, entity: &Entity, name: &str) -> Option<Value>;
+    /// An artifact's location (`file`) on a node.
+    fn artifact(&self, node: usize, name: &str) -> Option<Value>;
+    /// What is left of a capability's property after allocations.
+    fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value>;
+    /// `$node_index` where the value is written.
+    fn node_index(&self) -> Option<u32>;
+    /// `$relationship_index` where the value is written.
+    fn relationship_index(&self) -> Option<u32>;
+    /// The same graph seen from another entity (to evaluate a value written there).
+    fn at(&self, this: Entity) -> Box<dyn View + '_>;
+}
+
+/// How deep values that read other values may nest before we call it a cycle.
+const MAX_DEPTH: u32 = 64;
+
+/// The result of evaluating a value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Fully evaluated.
+    Known(Value),
+    /// Needs runtime attributes or a custom function: kept as written.
+    Deferred(Value),
+}
+
+/// Evaluates `value` against `view`.
+pub fn evaluate(value: &Value, view: &dyn View) -> Result<Outcome, String> {
+    let expr = functions::parse_expr(value).map_err(|e| e.message)?;
+    if let Some(literal) = expr.as_literal() {
+        return Ok(Outcome::Known(literal.clone()));
+    }
+    if must_wait(&expr) {
+        return Ok(Outcome::Deferred(value.clone()));
+    }
+    let mut ctx = ViewContext {
+        view,
+        depth: 0,
+        runtime: false,
+        deferred: false,
+    };
+    match functions::evaluate(&expr, &mut ctx) {
+        Ok(t) => Ok(Outcome::Known(t.value)),
+        Err(_) if ctx.deferred => Ok(Outcome::Deferred(value.clone())),
+        Err(e) => Err(e.message),
+    }
+}
+
+/// Evaluates `value`, reading attributes through the view too (the runtime's resolve).
+pub fn evaluate_now(value: &Value, view: &dyn View) -> Result<Value, String> {
+    let expr = functions::parse_expr(value).map_err(|e| e.message)?;
+    let mut ctx = ViewContext {
+        view,
+        depth: 0,
+        runtime: true,
+        deferred: false,
+    };
+    functions::evaluate(&expr, &mut ctx)
+        .map(|t| t.value)
+        .map_err(|e| e.message)
+}
+
+/// Whether an expression reads runtime state or calls a function we cannot run.
+pub fn must_wait(expr: &Expr) -> bool {
+    expr.calls()
+        .iter()
+        .any(|c| c.name == "get_attribute" || functions::builtin(&c.name).is_none())
+}
+
+struct ViewContext<'a> {
+    view: &'a dyn View,
+    /// How many values deep this evaluation is.
+    depth: u32,
+    /// Whether attributes may be read (the runtime resolves), or make the value wait.
+    runtime: bool,
+    /// Set when a value read on the way needs runtime attributes.
+    deferred: bool,
+}
+
+impl ViewContext<'_> {
+    fn args(&mut self, call: &Call) -> Result<Vec<Value>, FunctionError> {
+        Ok(functions::evaluate_args(call, self)?
+            .into_iter()
+            .map(|t| t.value)
+            .collect())
+    }
+
+    fn read(&mut self, call: &Call, attribute: bool) -> Result<Typed, FunctionError> {
+        let args = self.args(call)?;
+        let walked = path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?;
+        let Some((name, keys)) = walked.rest.split_first() else {
+            return Err(FunctionError::new(call.span, format!("{call} needs the name of what to read after the path")));
+        };
+        let name = name
+            .as_str()
+            .ok_or_else(|| FunctionError::new(call.span, format!("{call}: the name to read must be a string")))?;
+        let mut results = Vec::with_capacity(walked.entities.len());
+        for entity in &walked.entities {
+            let found = if attribute {
+                self.view.attribute(entity, name).or_else(|| self.view.property(entity, name))
+            } else {
+                self.view.property(entity, name)
+            };
+            let raw = found.ok_or_else(|| FunctionError::new(call.span, format!("{call}: `{name}` has no value there")))?;
+            let value = self.settle(raw, entity, call)?;
+            results.push(path::nested(&value, keys).map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?);
+        }
+        if walked.all {
+            Ok(Typed::plain(Value::new(ValueKind::List(results))))
+        } else {
+            results
+                .pop()
+                .map(Typed::plain)
+                .ok_or_else(|| FunctionError::new(call.span, format!("{call}: the path leads nowhere")))
+        }
+    }
+}
+
+impl ViewContext<'_> {
+    /// A value read from the graph may itself be an expression written at `entity`:
+    /// evaluates it there.
+    fn settle(&mut self, raw: Value, entity: &Entity, call: &Call) -> Result<Value, FunctionError> {
+        let expr = functions::parse_expr(&raw).map_err(|e| FunctionError::new(call.span, e.message))?;
+        if let Some(literal) = expr.as_literal() {
+            return Ok(literal.clone());
+        }
+        if !self.runtime && must_wait(&expr) {
+            self.deferred = true;
+            return Err(FunctionError::new(call.span, format!("{call} reads a value that needs runtime attributes")));
+        }
+        if self.depth >= MAX_DEPTH {
+            return Err(FunctionError::new(call.span, format!("{call}: values refer to each other in a cycle")));
+        }
+        let there = self.view.at(entity.clone());
+        let mut inner = ViewContext {
+            view: &*there,
+            depth: self.depth + 1,
+            runtime: self.runtime,
+            deferred: false,
+        };
+        let result = functions::evaluate(&expr, &mut inner);
+        self.deferred |= inner.deferred;
+        result.map(|t| t.value)
+    }
+}
+
+impl Context for ViewContext<'_> {
+    fn graph_call(&mut self, call: &Call) -> Option<Result<Typed, FunctionError>> {
+        let answer = match call.name.as_str() {
+            "get_input" => (|| {
+                let args = self.args(call)?;
+                let name = args
+                    .first()
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| FunctionError::new(call.span, "$get_input needs an input name"))?;
+                let value = self
+                    .view
+                    .inputs()
+                    .get(name)
+                    .ok_or_else(|| FunctionError::new(call.span, format!("input `{name}` has no value")))?;
+                path::nested(value, &args[1..])
+                    .map(Typed::plain)
+                    .map_err(|m| FunctionError::new(call.span, format!("$get_input: {m}")))
+            })(),
+            "get_property" => self.read(call, false),
+            "get_attribute" => self.read(call, true),
+            "get_artifact" => (|| {
+                let args = self.args(call)?;
+                let walked = path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, m))?;
+                let name = walked.rest.first().and_then(Value::as_str).unwrap_or_default().to_string();
+                match walked.entities.first() {
+                    Some(Entity::Node(n)) => self
+                        .view
+                        .artifact(*n, &name)
+                        .map(Typed::plain)
+                        .ok_or_else(|| FunctionError::new(call.span, format!("there is no artifact `{name}`"))),
+                    _ => Err(FunctionError::new(call.span, "$get_artifact needs a path to a node")),
+                }
+            })(),
+            "available_allocation" => (|| {
+                let args = self.args(call)?;
+                let walked = path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, m))?;
+                let name = walked.rest.first().and_then(Value::as_str).unwrap_or_default().to_string();
+                match walked.entities.first() {
+                    Some(Entity::Capability(n, c)) => self
+                        .view
+                        .available(*n, c, &name)
+                        .map(Typed::plain)
+                        .ok_or_else(|| FunctionError::new(call.span, format!("capability `{c}` has no property `{name}`"))),
+                    _ => Err(FunctionError::new(call.span, "$available_allocation needs a path to a capability")),
+                }
+            })(),
+            "node_index" => self
+                .view
+                .node_index()
+                .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
+                .ok_or_else(|| FunctionError::new(call.span, "$node_index has no meaning here")),
+            "relationship_index" => self
+                .view
+                .relationship_index()
+                .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
+                .ok_or_else(|| FunctionError::new(call.span, "$relationship_index has no meaning here")),
+            _ => return None,
+        };
+        Some(answer)
+    }
+}

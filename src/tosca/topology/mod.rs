@@ -1,0 +1,286 @@
+//! The topology: node templates as a graph, one edge per fulfilled requirement.
+//!
+//! [`build`] applies the input values, evaluates each template's `count`, fulfils every
+//! requirement ([`fulfil`]) and evaluates the outputs. The result feeds the `compile` output
+//! (YAML, JSON or DOT, see [`output`]) and instantiation.
+
+pub mod eval;
+pub mod fulfil;
+pub mod output;
+pub mod path;
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use self::eval::{Outcome, View};
+use self::path::{Entity, Graph};
+use crate::tosca::problem::Problems;
+use crate::tosca::source::Span;
+use crate::tosca::template::{Resolved, ServiceTemplate};
+use crate::tosca::types::{self, TypeId, TypeRegistry};
+use crate::tosca::value::{Value, ValueKind};
+
+/// A fulfilled requirement between two node templates.
+#[derive(Clone, Debug)]
+pub struct Relationship {
+    /// The requiring node (index into [`Resolved::nodes`]).
+    pub source: usize,
+    /// The requirement (index into the source's `requirements`).
+    pub requirement: usize,
+    /// The fulfilling node.
+    pub target: usize,
+    /// The target capability's name.
+    pub capability: String,
+    /// The relationship type, when one is known.
+    pub relationship_type: Option<TypeId>,
+}
+
+/// The service's node templates, their counts and fulfilled requirements.
+#[derive(Debug, Default)]
+pub struct Topology {
+    /// Input values (given, else defaults).
+    pub inputs: IndexMap<String, Value>,
+    /// How many representations each node template has (its evaluated `count`).
+    pub counts: Vec<u32>,
+    /// Every fulfilled requirement.
+    pub relationships: Vec<Relationship>,
+    /// Per node, per requirement assignment: its relationships.
+    pub outgoing: Vec<Vec<Vec<usize>>>,
+    /// Per (node, capability): the relationships that target it.
+    pub incoming: HashMap<(usize, String), Vec<usize>>,
+    /// The graph: node weights index [`Resolved::nodes`], edge weights index `relationships`.
+    pub graph: DiGraph<usize, usize>,
+    /// Output values, evaluated or deferred.
+    pub outputs: IndexMap<String, Outcome>,
+}
+
+impl Topology {
+    /// Adds a fulfilled requirement.
+    pub fn connect(&mut self, relationship: Relationship) {
+        let index = self.relationships.len();
+        self.graph.add_edge(
+            NodeIndex::new(relationship.source),
+            NodeIndex::new(relationship.target),
+            index,
+        );
+        self.outgoing[relationship.source][relationship.requirement].push(index);
+        self.incoming
+            .entry((relationship.target, relationship.capability.clone()))
+            .or_default()
+            .push(index);
+        self.relationships.push(relationship);
+    }
+}
+
+/// Builds the topology of a checked service template.
+pub fn build(
+    st: &ServiceTemplate,
+    resolved: &Resolved,
+    registry: &TypeRegistry,
+    given: &IndexMap<String, Value>,
+    problems: &mut Problems,
+) -> Topology {
+    let mut topology = Topology {
+        inputs: inputs(st, registry, given, problems),
+        counts: vec![1; resolved.nodes.len()],
+        outgoing: resolved.nodes.iter().map(|n| vec![Vec::new(); n.requirements.len()]).collect(),
+        ..Topology::default()
+    };
+    topology.graph = DiGraph::with_capacity(resolved.nodes.len(), resolved.nodes.len());
+    for i in 0..resolved.nodes.len() {
+        topology.graph.add_node(i);
+    }
+    for (i, node) in resolved.nodes.iter().enumerate() {
+        let Some(count) = &node.count else { continue };
+        let path = format!("service_template.node_templates.{}.count", node.name);
+        let view = TemplateView::new(resolved, &topology, Some(Entity::Node(i)));
+        match eval::evaluate(count, &view) {
+            Ok(Outcome::Known(v)) => match v.kind {
+                ValueKind::Integer(n) if (0..=i64::from(u32::MAX)).contains(&n) => topology.counts[i] = n as u32,
+                _ => problems.report("wrong-type", count.span, path, format!("`count` evaluates to {v}, not a non-negative integer")),
+            },
+            Ok(Outcome::Deferred(_)) => problems.report("wrong-type", count.span, path, "`count` cannot depend on runtime attributes"),
+            Err(m) => problems.report("evaluation", count.span, path, m),
+        }
+    }
+    fulfil::fulfil(st, resolved, registry, &mut topology, problems);
+    let mut outputs = IndexMap::new();
+    for (name, p) in &st.outputs {
+        let Some(value) = &p.value else { continue };
+        let view = TemplateView::new(resolved, &topology, None);
+        match eval::evaluate(value, &view) {
+            Ok(o) => {
+                outputs.insert(name.clone(), o);
+            }
+            Err(m) => problems.report("evaluation", value.span, format!("service_template.outputs.{name}"), m),
+        }
+    }
+    topology.outputs = outputs;
+    topology
+}
+
+/// The input values: given ones checked against their definitions, else defaults; a
+/// required input with neither is a problem.
+fn inputs(
+    st: &ServiceTemplate,
+    registry: &TypeRegistry,
+    given: &IndexMap<String, Value>,
+    problems: &mut Problems,
+) -> IndexMap<String, Value> {
+    let mut out = IndexMap::with_capacity(st.inputs.len());
+    for name in given.keys() {
+        if !st.inputs.contains_key(name) {
+            problems.report("unknown-input", Span::NONE, format!("inputs.{name}"), format!("`{name}` is not an input of the service"));
+        }
+    }
+    for (name, p) in &st.inputs {
+        let path = format!("service_template.inputs.{name}");
+        let value = given.get(name).or(p.value.as_ref()).or(p.default.as_ref());
+        match value {
+            Some(v) => {
+                if given.contains_key(name)
+                    && let Some((t, _)) = &p.type_name
+                    && let Some(id) = registry.lookup(st.file, types::TypeKind::Data, t)
+                {
+                    let schema = types::Schema {
+                        data_type: id,
+                        entry_schema: None,
+                        key_schema: None,
+                        validation: Vec::new(),
+                    };
+                    types::check_value(registry, &schema, v, problems, &path);
+                }
+                out.insert(name.clone(), v.clone());
+            }
+            None if p.required => problems.report(
+                "missing-input",
+                p.span,
+                path,
+                format!("input `{name}` is required and has no default: give it with --input {name}=VALUE"),
+            ),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The templates seen by functions: nodes are node templates, relationships are fulfilled
+/// requirements (and, while a requirement is being fulfilled, the prospective one).
+pub struct TemplateView<'a> {
+    resolved: &'a Resolved,
+    topology: &'a Topology,
+    this: Option<Entity>,
+    /// A relationship being considered: (source, requirement, target, capability).
+    pub prospective: Option<(usize, usize, usize, String)>,
+}
+
+/// The index that stands for the prospective relationship.
+const PROSPECTIVE: usize = usize::MAX;
+
+impl<'a> TemplateView<'a> {
+    /// A view where SELF is `this`.
+    pub fn new(resolved: &'a Resolved, topology: &'a Topology, this: Option<Entity>) -> Self {
+        TemplateView {
+            resolved,
+            topology,
+            this,
+            prospective: None,
+        }
+    }
+
+    /// A view where SELF is a relationship being considered.
+    pub fn considering(resolved: &'a Resolved, topology: &'a Topology, source: usize, requirement: usize, target: usize, capability: &str) -> Self {
+        TemplateView {
+            resolved,
+            topology,
+            this: Some(Entity::Relationship(PROSPECTIVE)),
+            prospective: Some((source, requirement, target, capability.to_string())),
+        }
+    }
+}
+
+impl Graph for TemplateView<'_> {
+    fn this(&self) -> Option<Entity> {
+        self.this.clone()
+    }
+    fn nodes_named(&self, name: &str) -> Vec<usize> {
+        self.resolved.by_name.get(name).map(|i| vec![*i]).unwrap_or_default()
+    }
+    fn relationship_named(&self, _name: &str) -> Option<usize> {
+        None
+    }
+    fn relationships(&self, node: usize, requirement: &str) -> Vec<usize> {
+        let reqs = &self.resolved.nodes[node].requirements;
+        reqs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.name == requirement)
+            .flat_map(|(i, _)| self.topology.outgoing.get(node).and_then(|o| o.get(i)).cloned().unwrap_or_default())
+            .collect()
+    }
+    fn incoming(&self, node: usize, capability: &str) -> Vec<usize> {
+        self.topology.incoming.get(&(node, capability.to_string())).cloned().unwrap_or_default()
+    }
+    fn source(&self, relationship: usize) -> Option<usize> {
+        if relationship == PROSPECTIVE {
+            return self.prospective.as_ref().map(|p| p.0);
+        }
+        self.topology.relationships.get(relationship).map(|r| r.source)
+    }
+    fn target(&self, relationship: usize) -> Option<(usize, String)> {
+        if relationship == PROSPECTIVE {
+            return self.prospective.as_ref().map(|p| (p.2, p.3.clone()));
+        }
+        self.topology.relationships.get(relationship).map(|r| (r.target, r.capability.clone()))
+    }
+}
+
+impl View for TemplateView<'_> {
+    fn inputs(&self) -> &IndexMap<String, Value> {
+        &self.topology.inputs
+    }
+    fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
+        match entity {
+            Entity::Node(n) => self.resolved.nodes[*n].properties.get(name).cloned(),
+            Entity::Capability(n, c) => self.resolved.nodes[*n].capabilities.get(c)?.properties.get(name).cloned(),
+            Entity::Relationship(r) => {
+                let (source, requirement) = if *r == PROSPECTIVE {
+                    let p = self.prospective.as_ref()?;
+                    (p.0, p.1)
+                } else {
+                    let rel = self.topology.relationships.get(*r)?;
+                    (rel.source, rel.requirement)
+                };
+                self.resolved.nodes[source].requirements[requirement].relationship_properties.get(name).cloned()
+            }
+        }
+    }
+    fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
+        match entity {
+            Entity::Node(n) => self.resolved.nodes[*n].attributes.get(name).cloned(),
+            Entity::Capability(n, c) => self.resolved.nodes[*n].capabilities.get(c)?.attributes.get(name).cloned(),
+            Entity::Relationship(_) => None,
+        }
+    }
+    fn artifact(&self, node: usize, name: &str) -> Option<Value> {
+        self.resolved.nodes[node].artifacts.get(name)?.get("file").cloned()
+    }
+    fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
+        self.resolved.nodes[node].capabilities.get(capability)?.properties.get(property).cloned()
+    }
+    fn node_index(&self) -> Option<u32> {
+        None
+    }
+    fn relationship_index(&self) -> Option<u32> {
+        None
+    }
+    fn at(&self, this: Entity) -> Box<dyn View + '_> {
+        Box::new(TemplateView {
+            resolved: self.resolved,
+            topology: self.topology,
+            this: Some(this),
+            prospective: self.prospective.clone(),
+        })
+    }
+}
