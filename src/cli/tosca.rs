@@ -196,6 +196,32 @@ fn compile(args: CompileArgs) -> ExitCode {
     let Some(compiled) = &report.compiled else {
         return cannot_run("the file has no service_template to compile");
     };
-    let _ = (compiled, args.instantiate, args.format);
-    cannot_run("compile output is not implemented yet")
+    if args.instantiate {
+        let instances = match compiled.instantiate() {
+            Ok(instances) => instances,
+            Err(problems) => {
+                eprint!("{}", problems.render_text(&report.sources));
+                return ExitCode::from(1);
+            }
+        };
+        let json = serde_json::to_value(&instances).unwrap_or_default();
+        match args.format {
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            ),
+            OutputFormat::Yaml => print!("{}", serde_yaml_ng::to_string(&json).unwrap_or_default()),
+            OutputFormat::Dot => print!("{}", compiled.to_dot()),
+        }
+        return ExitCode::SUCCESS;
+    }
+    match args.format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&compiled.to_json()).unwrap_or_default()
+        ),
+        OutputFormat::Yaml => print!("{}", compiled.to_yaml()),
+        OutputFormat::Dot => print!("{}", compiled.to_dot()),
+    }
+    ExitCode::SUCCESS
 }

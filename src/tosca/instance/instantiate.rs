@@ -13,13 +13,15 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use super::model::{CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance, TypeRef};
+use super::model::{
+    CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance, TypeRef,
+};
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{NodeTarget, Resolved};
+use crate::tosca::topology::Topology;
 use crate::tosca::topology::eval::{self, Outcome, View};
 use crate::tosca::topology::fulfil::amount;
 use crate::tosca::topology::path::{Entity, Graph};
-use crate::tosca::topology::Topology;
 use crate::tosca::types::{TypeId, TypeRegistry};
 use crate::tosca::value::Value;
 
@@ -52,8 +54,6 @@ struct Instances<'a> {
     rels: Vec<Rel>,
     outgoing: Vec<Vec<usize>>,
     incoming: HashMap<(usize, String), Vec<usize>>,
-    /// Runtime attribute values, when resolving for the runtime.
-    attributes: Option<&'a dyn Fn(usize, &str) -> Option<Value>>,
 }
 
 struct At<'a, 'b> {
@@ -86,13 +86,20 @@ impl Graph for At<'_, '_> {
             .collect()
     }
     fn incoming(&self, node: usize, capability: &str) -> Vec<usize> {
-        self.all.incoming.get(&(node, capability.to_string())).cloned().unwrap_or_default()
+        self.all
+            .incoming
+            .get(&(node, capability.to_string()))
+            .cloned()
+            .unwrap_or_default()
     }
     fn source(&self, relationship: usize) -> Option<usize> {
         self.all.rels.get(relationship).map(|r| r.source)
     }
     fn target(&self, relationship: usize) -> Option<(usize, String)> {
-        self.all.rels.get(relationship).map(|r| (r.target, r.capability.clone()))
+        self.all
+            .rels
+            .get(relationship)
+            .map(|r| (r.target, r.capability.clone()))
     }
 }
 
@@ -103,8 +110,16 @@ impl View for At<'_, '_> {
     fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
         let nodes = &self.all.resolved.nodes;
         match entity {
-            Entity::Node(n) => nodes[self.all.nodes[*n].template].properties.get(name).cloned(),
-            Entity::Capability(n, c) => nodes[self.all.nodes[*n].template].capabilities.get(c)?.properties.get(name).cloned(),
+            Entity::Node(n) => nodes[self.all.nodes[*n].template]
+                .properties
+                .get(name)
+                .cloned(),
+            Entity::Capability(n, c) => nodes[self.all.nodes[*n].template]
+                .capabilities
+                .get(c)?
+                .properties
+                .get(name)
+                .cloned(),
             Entity::Relationship(r) => {
                 let rel = self.all.rels.get(*r)?;
                 nodes[self.all.nodes[rel.source].template].requirements[rel.requirement]
@@ -115,28 +130,46 @@ impl View for At<'_, '_> {
         }
     }
     fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
-        if let (Some(read), Entity::Node(n)) = (self.all.attributes, entity)
-            && let Some(v) = read(*n, name)
-        {
-            return Some(v);
-        }
         let nodes = &self.all.resolved.nodes;
         match entity {
-            Entity::Node(n) => nodes[self.all.nodes[*n].template].attributes.get(name).cloned(),
-            Entity::Capability(n, c) => nodes[self.all.nodes[*n].template].capabilities.get(c)?.attributes.get(name).cloned(),
+            Entity::Node(n) => nodes[self.all.nodes[*n].template]
+                .attributes
+                .get(name)
+                .cloned(),
+            Entity::Capability(n, c) => nodes[self.all.nodes[*n].template]
+                .capabilities
+                .get(c)?
+                .attributes
+                .get(name)
+                .cloned(),
             Entity::Relationship(_) => None,
         }
     }
     fn artifact(&self, node: usize, name: &str) -> Option<Value> {
-        self.all.resolved.nodes[self.all.nodes[node].template].artifacts.get(name)?.get("file").cloned()
+        self.all.resolved.nodes[self.all.nodes[node].template]
+            .artifacts
+            .get(name)?
+            .get("file")
+            .cloned()
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
-        self.all.resolved.nodes[self.all.nodes[node].template].capabilities.get(capability)?.properties.get(property).cloned()
+        self.all.resolved.nodes[self.all.nodes[node].template]
+            .capabilities
+            .get(capability)?
+            .properties
+            .get(property)
+            .cloned()
     }
     fn node_index(&self) -> Option<u32> {
         match &self.this {
-            Some(Entity::Node(n)) | Some(Entity::Capability(n, _)) => Some(self.all.nodes[*n].index),
-            Some(Entity::Relationship(r)) => self.all.rels.get(*r).map(|r| self.all.nodes[r.source].index),
+            Some(Entity::Node(n)) | Some(Entity::Capability(n, _)) => {
+                Some(self.all.nodes[*n].index)
+            }
+            Some(Entity::Relationship(r)) => self
+                .all
+                .rels
+                .get(*r)
+                .map(|r| self.all.nodes[r.source].index),
             None => None,
         }
     }
@@ -147,7 +180,10 @@ impl View for At<'_, '_> {
         }
     }
     fn at(&self, this: Entity) -> Box<dyn View + '_> {
-        Box::new(At { all: self.all, this: Some(this) })
+        Box::new(At {
+            all: self.all,
+            this: Some(this),
+        })
     }
 }
 
@@ -174,7 +210,11 @@ fn expression(outcome: Outcome) -> Expression {
 }
 
 /// Instantiates a topology.
-pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topology) -> Result<Instantiation, Problems> {
+pub fn instantiate(
+    resolved: &Resolved,
+    registry: &TypeRegistry,
+    topology: &Topology,
+) -> Result<Instantiation, Problems> {
     let mut problems = Problems::new();
     let order = match petgraph::algo::toposort(&topology.graph, None) {
         Ok(order) => order,
@@ -184,7 +224,10 @@ pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topo
                 "dependency-cycle",
                 node.span,
                 format!("service_template.node_templates.{}", node.name),
-                format!("node template `{}` depends on itself through its requirements", node.name),
+                format!(
+                    "node template `{}` depends on itself through its requirements",
+                    node.name
+                ),
             );
             return Err(problems);
         }
@@ -198,7 +241,6 @@ pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topo
         rels: Vec::new(),
         outgoing: Vec::new(),
         incoming: HashMap::new(),
-        attributes: None,
     };
     for (t, &count) in topology.counts.iter().enumerate() {
         all.first[t] = all.nodes.len();
@@ -211,21 +253,37 @@ pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topo
     // Node instances, each after the ones it requires (toposort puts requirers first).
     let mut nodes = Vec::with_capacity(all.nodes.len());
     let mut type_cache: HashMap<TypeId, Vec<TypeRef>> = HashMap::new();
-    let mut types_of = |id: TypeId| type_cache.entry(id).or_insert_with(|| type_refs(registry, id)).clone();
+    let mut types_of = |id: TypeId| {
+        type_cache
+            .entry(id)
+            .or_insert_with(|| type_refs(registry, id))
+            .clone()
+    };
     for graph_node in order.into_iter().rev() {
         let t = topology.graph[graph_node];
         let template = &resolved.nodes[t];
         let path = format!("service_template.node_templates.{}", template.name);
         for i in all.first[t]..all.first[t] + all.counts[t] as usize {
-            let at = At { all: &all, this: Some(Entity::Node(i)) };
-            let mut evaluate = |values: &IndexMap<String, Value>, at: &At<'_, '_>, what: &str| -> IndexMap<String, Expression> {
+            let at = At {
+                all: &all,
+                this: Some(Entity::Node(i)),
+            };
+            let mut evaluate = |values: &IndexMap<String, Value>,
+                                at: &At<'_, '_>,
+                                what: &str|
+             -> IndexMap<String, Expression> {
                 let mut out = IndexMap::with_capacity(values.len());
                 for (name, v) in values {
                     match eval::evaluate(v, at) {
                         Ok(o) => {
                             out.insert(name.clone(), expression(o));
                         }
-                        Err(m) => problems.report("evaluation", v.span, format!("{path}.{what}.{name}"), m),
+                        Err(m) => problems.report(
+                            "evaluation",
+                            v.span,
+                            format!("{path}.{what}.{name}"),
+                            m,
+                        ),
                     }
                 }
                 out
@@ -237,7 +295,10 @@ pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topo
             }
             let mut capabilities = IndexMap::with_capacity(template.capabilities.len());
             for (name, cap) in &template.capabilities {
-                let at = At { all: &all, this: Some(Entity::Capability(i, name.clone())) };
+                let at = At {
+                    all: &all,
+                    this: Some(Entity::Capability(i, name.clone())),
+                };
                 let properties = evaluate(&cap.properties, &at, "capabilities");
                 let attributes = evaluate(&cap.attributes, &at, "capabilities");
                 capabilities.insert(
@@ -252,7 +313,10 @@ pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topo
             let mut relationships = Vec::with_capacity(all.outgoing[i].len());
             for &r in &all.outgoing[i] {
                 let rel = &all.rels[r];
-                let at = At { all: &all, this: Some(Entity::Relationship(r)) };
+                let at = At {
+                    all: &all,
+                    this: Some(Entity::Relationship(r)),
+                };
                 let req = &template.requirements[rel.requirement];
                 relationships.push(RelationshipInstance {
                     requirement: req.name.clone(),
@@ -286,7 +350,11 @@ pub fn instantiate(resolved: &Resolved, registry: &TypeRegistry, topology: &Topo
         return Err(problems);
     }
     Ok(Instantiation {
-        inputs: topology.inputs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+        inputs: topology
+            .inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
         nodes,
         outputs,
     })
@@ -298,7 +366,12 @@ fn instance_id(all: &Instances<'_>, i: usize) -> String {
 }
 
 /// Creates the relationship instances of every fulfilled requirement.
-fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology, problems: &mut Problems) {
+fn connect(
+    all: &mut Instances<'_>,
+    registry: &TypeRegistry,
+    topology: &Topology,
+    problems: &mut Problems,
+) {
     let resolved = all.resolved;
     // Capacity used per (instance, capability, property).
     let mut used: HashMap<(usize, String, String), f64> = HashMap::new();
@@ -308,13 +381,21 @@ fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology
             if targets.is_empty() {
                 continue;
             }
-            let path = format!("service_template.node_templates.{}.requirements.{}", template.name, req.name);
+            let path = format!(
+                "service_template.node_templates.{}.requirements.{}",
+                template.name, req.name
+            );
             for s in all.first[t]..all.first[t] + all.counts[t] as usize {
-                let at = At { all, this: Some(Entity::Node(s)) };
+                let at = At {
+                    all,
+                    this: Some(Entity::Node(s)),
+                };
                 let wanted = match &req.count {
                     None => 1,
                     Some(c) => match eval::evaluate(c, &at) {
-                        Ok(Outcome::Known(v)) => v.as_i64().filter(|n| *n >= 0).unwrap_or(1) as usize,
+                        Ok(Outcome::Known(v)) => {
+                            v.as_i64().filter(|n| *n >= 0).unwrap_or(1) as usize
+                        }
                         _ => 1,
                     },
                 };
@@ -324,13 +405,19 @@ fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology
                     match eval::evaluate(index, &at) {
                         Ok(Outcome::Known(v)) => match v.as_i64() {
                             Some(k) if k >= 0 && (k as u32) < all.counts[rel.target] => {
-                                chosen.push((all.first[rel.target] + k as usize, rel.capability.clone()));
+                                chosen.push((
+                                    all.first[rel.target] + k as usize,
+                                    rel.capability.clone(),
+                                ));
                             }
                             _ => problems.report(
                                 "unfulfilled-requirement",
                                 index.span,
                                 &path,
-                                format!("`{}` has no representation {v}", resolved.nodes[rel.target].name),
+                                format!(
+                                    "`{}` has no representation {v}",
+                                    resolved.nodes[rel.target].name
+                                ),
                             ),
                         },
                         Ok(Outcome::Deferred(_)) => {}
@@ -340,7 +427,9 @@ fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology
                     'targets: for &rt in targets {
                         let rel = &topology.relationships[rt];
                         let cap = &resolved.nodes[rel.target].capabilities[&rel.capability];
-                        for target in all.first[rel.target]..all.first[rel.target] + all.counts[rel.target] as usize {
+                        for target in all.first[rel.target]
+                            ..all.first[rel.target] + all.counts[rel.target] as usize
+                        {
                             if chosen.len() >= wanted {
                                 break 'targets;
                             }
@@ -350,11 +439,16 @@ fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology
                             let fits = req.allocation.iter().all(|(prop, v)| {
                                 let (Some(need), Some(have)) = (
                                     amount(registry, cap, prop, v),
-                                    cap.properties.get(prop).and_then(|h| amount(registry, cap, prop, h)),
+                                    cap.properties
+                                        .get(prop)
+                                        .and_then(|h| amount(registry, cap, prop, h)),
                                 ) else {
                                     return true;
                                 };
-                                let taken = used.get(&(target, rel.capability.clone(), prop.clone())).copied().unwrap_or(0.0);
+                                let taken = used
+                                    .get(&(target, rel.capability.clone(), prop.clone()))
+                                    .copied()
+                                    .unwrap_or(0.0);
                                 taken + need <= have + 1e-9
                             });
                             if !fits {
@@ -362,7 +456,9 @@ fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology
                             }
                             for (prop, v) in &req.allocation {
                                 if let Some(need) = amount(registry, cap, prop, v) {
-                                    *used.entry((target, rel.capability.clone(), prop.clone())).or_default() += need;
+                                    *used
+                                        .entry((target, rel.capability.clone(), prop.clone()))
+                                        .or_default() += need;
                                 }
                             }
                             chosen.push((target, rel.capability.clone()));
@@ -384,7 +480,10 @@ fn connect(all: &mut Instances<'_>, registry: &TypeRegistry, topology: &Topology
                 }
                 for (index, (target, capability)) in chosen.into_iter().enumerate() {
                     let id = all.rels.len();
-                    all.incoming.entry((target, capability.clone())).or_default().push(id);
+                    all.incoming
+                        .entry((target, capability.clone()))
+                        .or_default()
+                        .push(id);
                     all.outgoing[s].push(id);
                     all.rels.push(Rel {
                         source: s,
@@ -408,7 +507,12 @@ pub(crate) fn resolve_value(
     attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
 ) -> Result<serde_json::Value, String> {
     // Rebuild a graph over the stored instances: nodes by position, relationships in order.
-    let by_id: HashMap<&str, usize> = inst.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    let by_id: HashMap<&str, usize> = inst
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
     let mut rels: Vec<(usize, usize, String, String, u32)> = Vec::new();
     for (i, n) in inst.nodes.iter().enumerate() {
         for r in &n.relationships {
@@ -421,12 +525,21 @@ pub(crate) fn resolve_value(
         inst,
         by_id,
         rels,
-        inputs: inst.inputs.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect(),
+        inputs: inst
+            .inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_json(v)))
+            .collect(),
         attributes,
         this: None,
     };
     let this = match this {
-        Some(id) => Some(Entity::Node(*stored.by_id.get(id).ok_or_else(|| format!("there is no instance `{id}`"))?)),
+        Some(id) => Some(Entity::Node(
+            *stored
+                .by_id
+                .get(id)
+                .ok_or_else(|| format!("there is no instance `{id}`"))?,
+        )),
         None => None,
     };
     let view = Stored { this, ..stored };
@@ -498,7 +611,13 @@ impl View for Stored<'_> {
     fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
         match entity {
             Entity::Node(n) => stored_value(self.inst.nodes[*n].properties.get(name)?),
-            Entity::Capability(n, c) => stored_value(self.inst.nodes[*n].capabilities.get(c)?.properties.get(name)?),
+            Entity::Capability(n, c) => stored_value(
+                self.inst.nodes[*n]
+                    .capabilities
+                    .get(c)?
+                    .properties
+                    .get(name)?,
+            ),
             Entity::Relationship(r) => {
                 let (source, _, _, req, index) = self.rels.get(*r)?;
                 let rel = self.inst.nodes[*source]
@@ -517,7 +636,13 @@ impl View for Stored<'_> {
                     .map(|v| Value::from_json(&v))
                     .or_else(|| stored_value(node.attributes.get(name)?))
             }
-            Entity::Capability(n, c) => stored_value(self.inst.nodes[*n].capabilities.get(c)?.attributes.get(name)?),
+            Entity::Capability(n, c) => stored_value(
+                self.inst.nodes[*n]
+                    .capabilities
+                    .get(c)?
+                    .attributes
+                    .get(name)?,
+            ),
             Entity::Relationship(_) => None,
         }
     }
@@ -525,7 +650,13 @@ impl View for Stored<'_> {
         None
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
-        stored_value(self.inst.nodes[node].capabilities.get(capability)?.properties.get(property)?)
+        stored_value(
+            self.inst.nodes[node]
+                .capabilities
+                .get(capability)?
+                .properties
+                .get(property)?,
+        )
     }
     fn node_index(&self) -> Option<u32> {
         match &self.this {

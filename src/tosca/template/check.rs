@@ -63,7 +63,10 @@ impl Checker<'_, '_> {
             self.parameter(p, &format!("service_template.outputs.{name}"), false);
         }
         for (name, rel) in &st.relationship_templates {
-            if let Some(r) = self.relationship_template(rel, &format!("service_template.relationship_templates.{name}")) {
+            if let Some(r) = self.relationship_template(
+                rel,
+                &format!("service_template.relationship_templates.{name}"),
+            ) {
                 resolved.relationships.insert(name.clone(), r);
             }
         }
@@ -79,7 +82,11 @@ impl Checker<'_, '_> {
             self.group(g, &resolved, &format!("service_template.groups.{name}"));
         }
         for (i, p) in st.policies.iter().enumerate() {
-            self.policy(p, &resolved, &format!("service_template.policies[{i}].{}", p.name));
+            self.policy(
+                p,
+                &resolved,
+                &format!("service_template.policies[{i}].{}", p.name),
+            );
         }
         if let Some(sm) = &st.substitution_mappings {
             self.substitution(sm, &resolved, "service_template.substitution_mappings");
@@ -90,7 +97,13 @@ impl Checker<'_, '_> {
         resolved
     }
 
-    fn report(&mut self, code: &'static str, span: Span, path: impl Into<String>, message: impl Into<String>) {
+    fn report(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.problems.report(code, span, path, message);
     }
 
@@ -135,36 +148,41 @@ impl Checker<'_, '_> {
         }
         let registry = self.registry;
         let file = self.file;
-        for e in functions::check_expr(&expr, &|name| registry.lookup_function(file, name).is_some()) {
+        for e in functions::check_expr(&expr, &|name| {
+            registry.lookup_function(file, name).is_some()
+        }) {
             self.report("function", e.span, path, e.message);
         }
         let mut refs = Vec::new();
         expr.walk_calls(&mut |call| {
-            let first = call.args.first().and_then(|a| a.as_literal()).and_then(|v| v.as_str());
+            let first = call
+                .args
+                .first()
+                .and_then(|a| a.as_literal())
+                .and_then(|v| v.as_str());
             if let Some(first) = first {
                 refs.push((call.name.clone(), first.to_string(), call.span));
             }
         });
         for (function, first, span) in refs {
             match function.as_str() {
-                "get_input" => {
-                    if !self.inputs.iter().any(|i| *i == first)
-                        && !(scope == Scope::Workflow && self.st.inputs.contains_key(&first))
-                    {
-                        self.report(
-                            "unknown-input",
-                            span,
-                            path,
-                            format!("$get_input names `{first}`, which is not an input here"),
-                        );
-                    }
+                "get_input"
+                    if !(self.inputs.contains(&first)
+                        || scope == Scope::Workflow && self.st.inputs.contains_key(&first)) =>
+                {
+                    self.report(
+                        "unknown-input",
+                        span,
+                        path,
+                        format!("$get_input names `{first}`, which is not an input here"),
+                    );
                 }
-                "get_property" | "get_attribute" | "get_artifact" | "available_allocation" => {
+                "get_property" | "get_attribute" | "get_artifact" | "available_allocation"
                     if first != "SELF"
                         && !self.st.node_templates.contains_key(&first)
-                        && !self.st.relationship_templates.contains_key(&first)
-                    {
-                        self.report(
+                        && !self.st.relationship_templates.contains_key(&first) =>
+                {
+                    self.report(
                             "unknown-template",
                             span,
                             path,
@@ -172,7 +190,6 @@ impl Checker<'_, '_> {
                                 "${function} starts at `{first}`, which is neither SELF nor a node or relationship template"
                             ),
                         );
-                    }
                 }
                 _ => {}
             }
@@ -187,7 +204,10 @@ impl Checker<'_, '_> {
                 "fixed-value",
                 value.span,
                 path,
-                format!("`{}` has a fixed value in its definition and cannot be assigned", def.name),
+                format!(
+                    "`{}` has a fixed value in its definition and cannot be assigned",
+                    def.name
+                ),
             );
             return;
         }
@@ -215,7 +235,12 @@ impl Checker<'_, '_> {
             match defs.get(name) {
                 Some(def) => self.assigned_value(def, value, &p),
                 None => {
-                    self.report("undeclared", value.span, &p, format!("`{name}` is not a declared {what} of the type"));
+                    self.report(
+                        "undeclared",
+                        value.span,
+                        &p,
+                        format!("`{name}` is not a declared {what} of the type"),
+                    );
                     continue;
                 }
             }
@@ -244,17 +269,31 @@ impl Checker<'_, '_> {
 
     /// An input or output of the service.
     fn parameter(&mut self, p: &Parameter, path: &str, is_input: bool) {
-        let schema_type = p.type_name.as_ref().and_then(|t| self.resolve(TypeKind::Data, t, &child(path, "type")));
+        let schema_type = p
+            .type_name
+            .as_ref()
+            .and_then(|t| self.resolve(TypeKind::Data, t, &child(path, "type")));
         if let Some(v) = &p.value {
             self.expression(v, &child(path, "value"), Scope::Service);
         } else if !is_input && p.value.is_none() {
-            self.report("missing-keyname", p.span, path, "an output must have a `value`");
+            self.report(
+                "missing-keyname",
+                p.span,
+                path,
+                "an output must have a `value`",
+            );
         }
         if let Some(d) = &p.default
             && let Some(ty) = schema_type
         {
             let schema = simple_schema(ty);
-            types::check_value(self.registry, &schema, d, self.problems, &child(path, "default"));
+            types::check_value(
+                self.registry,
+                &schema,
+                d,
+                self.problems,
+                &child(path, "default"),
+            );
         }
         if let Some(v) = &p.validation {
             self.expression(v, &child(path, "validation"), Scope::Service);
@@ -275,15 +314,32 @@ impl Checker<'_, '_> {
         let nt = registry.node_type(id);
         // `select` picks an existing node: its other keynames are not assignments to check.
         let selecting = node.directives.first().is_some_and(|d| d == "select");
-        let properties = self.values(&nt.properties, &node.properties, node.span, &child(path, "properties"), "property", !selecting);
-        let attributes = self.values(&nt.attributes, &node.attributes, node.span, &child(path, "attributes"), "attribute", false);
+        let properties = self.values(
+            &nt.properties,
+            &node.properties,
+            node.span,
+            &child(path, "properties"),
+            "property",
+            !selecting,
+        );
+        let attributes = self.values(
+            &nt.attributes,
+            &node.attributes,
+            node.span,
+            &child(path, "attributes"),
+            "attribute",
+            false,
+        );
         for (name, cap) in &node.capabilities {
             if !nt.capabilities.contains_key(name) {
                 self.report(
                     "undeclared",
                     cap.span,
                     child(&child(path, "capabilities"), name),
-                    format!("`{name}` is not a capability of node type `{}`", registry.display_name(id)),
+                    format!(
+                        "`{name}` is not a capability of node type `{}`",
+                        registry.display_name(id)
+                    ),
                 );
             }
         }
@@ -295,8 +351,22 @@ impl Checker<'_, '_> {
                 Some(c) => (&c.properties, &c.attributes, c.span),
                 None => (&empty, &empty, node.span),
             };
-            let properties = self.values(&def.properties, props, span, &child(&cp, "properties"), "property", !selecting);
-            let attributes = self.values(&def.attributes, attrs, span, &child(&cp, "attributes"), "attribute", false);
+            let properties = self.values(
+                &def.properties,
+                props,
+                span,
+                &child(&cp, "properties"),
+                "property",
+                !selecting,
+            );
+            let attributes = self.values(
+                &def.attributes,
+                attrs,
+                span,
+                &child(&cp, "attributes"),
+                "attribute",
+                false,
+            );
             capabilities.insert(
                 name.clone(),
                 ResolvedCapability {
@@ -307,7 +377,12 @@ impl Checker<'_, '_> {
             );
         }
         for (name, value) in &node.interfaces {
-            self.interface_assignment(&nt.interfaces, name, value, &child(&child(path, "interfaces"), name));
+            self.interface_assignment(
+                &nt.interfaces,
+                name,
+                value,
+                &child(&child(path, "interfaces"), name),
+            );
         }
         for (name, value) in &node.artifacts {
             self.artifact(name, value, &child(&child(path, "artifacts"), name));
@@ -342,10 +417,20 @@ impl Checker<'_, '_> {
                 if let Some(expr) = self.expression(count, path, Scope::Service)
                     && expr.is_constant()
                 {
-                    self.report("wrong-type", count.span, path, "`count` must be a non-negative integer or an expression");
+                    self.report(
+                        "wrong-type",
+                        count.span,
+                        path,
+                        "`count` must be a non-negative integer or an expression",
+                    );
                 }
             }
-            _ => self.report("wrong-type", count.span, path, "`count` must be a non-negative integer or an expression"),
+            _ => self.report(
+                "wrong-type",
+                count.span,
+                path,
+                "`count` must be a non-negative integer or an expression",
+            ),
         }
     }
 
@@ -353,7 +438,12 @@ impl Checker<'_, '_> {
     fn artifact(&mut self, _name: &str, value: &Value, path: &str) {
         let Some(entries) = value.as_map() else {
             if value.as_str().is_none() {
-                self.report("wrong-kind", value.span, path, "an artifact must be a map with `type` and `file`");
+                self.report(
+                    "wrong-kind",
+                    value.span,
+                    path,
+                    "an artifact must be a map with `type` and `file`",
+                );
             }
             return;
         };
@@ -371,15 +461,29 @@ impl Checker<'_, '_> {
         for (k, v) in entries {
             let Some(key) = k.as_str() else { continue };
             if !keys.contains(&key) {
-                self.report("unknown-keyname", k.span, child(path, key), format!("`{key}` is not a keyname of an artifact"));
+                self.report(
+                    "unknown-keyname",
+                    k.span,
+                    child(path, key),
+                    format!("`{key}` is not a keyname of an artifact"),
+                );
             } else if key == "type"
                 && let Some(t) = v.as_str()
             {
-                self.resolve(TypeKind::Artifact, &(t.to_string(), v.span), &child(path, "type"));
+                self.resolve(
+                    TypeKind::Artifact,
+                    &(t.to_string(), v.span),
+                    &child(path, "type"),
+                );
             }
         }
         if value.get("file").is_none() {
-            self.report("missing-keyname", value.span, path, "an artifact must have `file`");
+            self.report(
+                "missing-keyname",
+                value.span,
+                path,
+                "an artifact must have `file`",
+            );
         }
     }
 
@@ -393,14 +497,24 @@ impl Checker<'_, '_> {
         path: &str,
     ) {
         let Some(def) = defs.get(name) else {
-            self.report("undeclared", value.span, path, format!("`{name}` is not an interface of the type"));
+            self.report(
+                "undeclared",
+                value.span,
+                path,
+                format!("`{name}` is not an interface of the type"),
+            );
             return;
         };
         if value.is_null() {
             return;
         }
         let Some(entries) = value.as_map() else {
-            self.report("wrong-kind", value.span, path, "an interface assignment must be a map");
+            self.report(
+                "wrong-kind",
+                value.span,
+                path,
+                "an interface assignment must be a map",
+            );
             return;
         };
         for (k, v) in entries {
@@ -451,7 +565,12 @@ impl Checker<'_, '_> {
     fn operation_assignment(&mut self, value: &Value, path: &str) {
         let Some(entries) = value.as_map() else {
             if !value.is_null() && value.as_str().is_none() {
-                self.report("wrong-kind", value.span, path, "an operation assignment must be a map or an artifact name");
+                self.report(
+                    "wrong-kind",
+                    value.span,
+                    path,
+                    "an operation assignment must be a map or an artifact name",
+                );
             }
             return;
         };
@@ -465,7 +584,11 @@ impl Checker<'_, '_> {
                         && let Some(t) = primary.get("type").and_then(Value::as_str)
                     {
                         let span = primary.get("type").map_or(v.span, |t| t.span);
-                        self.resolve(TypeKind::Artifact, &(t.to_string(), span), &child(&p, "primary.type"));
+                        self.resolve(
+                            TypeKind::Artifact,
+                            &(t.to_string(), span),
+                            &child(&p, "primary.type"),
+                        );
                     }
                 }
                 "description" | "outputs" => {}
@@ -500,7 +623,11 @@ impl Checker<'_, '_> {
                     "undeclared",
                     a.span,
                     &p,
-                    format!("`{}` is not a requirement of node type `{}`", a.name, registry.display_name(node_type)),
+                    format!(
+                        "`{}` is not a requirement of node type `{}`",
+                        a.name,
+                        registry.display_name(node_type)
+                    ),
                 );
                 continue;
             };
@@ -548,7 +675,9 @@ impl Checker<'_, '_> {
                         implicit: true,
                     };
                     let p = format!("{path}.{}", def.name);
-                    if let Some(r) = self.requirement(&implicit, def_index, node_type, &p, relationships) {
+                    if let Some(r) =
+                        self.requirement(&implicit, def_index, node_type, &p, relationships)
+                    {
                         out.push(r);
                     }
                 }
@@ -562,7 +691,10 @@ impl Checker<'_, '_> {
                 Some(max) => format!("[{}, {max}]", range.min),
                 None => format!("[{}, UNBOUNDED]", range.min),
             };
-            for (sum, which) in [(all, "all assignments"), (mandatory, "non-optional assignments")] {
+            for (sum, which) in [
+                (all, "all assignments"),
+                (mandatory, "non-optional assignments"),
+            ] {
                 let over = range.max.is_some_and(|max| sum > max);
                 let under = sum < range.min && (which == "all assignments" || mandatory > 0);
                 if over || under {
@@ -611,7 +743,12 @@ impl Checker<'_, '_> {
                     NodeTarget::Template(name.to_string(), index)
                 } else if let Some(t) = self.lookup(TypeKind::Node, name) {
                     if let NodeRef::Indexed(..) = r {
-                        self.report("unknown-template", *span, child(path, "node"), format!("`{name}` is a node type; an index needs a node template"));
+                        self.report(
+                            "unknown-template",
+                            *span,
+                            child(path, "node"),
+                            format!("`{name}` is a node type; an index needs a node template"),
+                        );
                     }
                     NodeTarget::Type(t)
                 } else {
@@ -673,7 +810,6 @@ impl Checker<'_, '_> {
         let mut relationship_properties = IndexMap::new();
         let empty = IndexMap::new();
         let rel_defs = def_rel.map_or(&empty, |r| &r.properties);
-        let mut rel_assigned = IndexMap::new();
         if let Some(rel) = &a.relationship {
             if let Some((name, span)) = &rel.name {
                 if let Some(t) = self.lookup(TypeKind::Relationship, name) {
@@ -700,33 +836,62 @@ impl Checker<'_, '_> {
                         "unknown-type",
                         *span,
                         child(path, "relationship"),
-                        format!("`{name}` is neither a relationship type nor a relationship template"),
+                        format!(
+                            "`{name}` is neither a relationship type nor a relationship template"
+                        ),
                     );
                 }
             }
-            rel_assigned = rel.properties.clone();
             let rp = child(path, "relationship");
             let rt_defs = match relationship_type {
-                Some(t) if Some(t) != def_rel.map(|r| r.relationship_type) => &registry.relationship_type(t).properties,
+                Some(t) if Some(t) != def_rel.map(|r| r.relationship_type) => {
+                    &registry.relationship_type(t).properties
+                }
                 _ => rel_defs,
             };
-            let values = self.values(rt_defs, &rel.properties, a.span, &child(&rp, "properties"), "property", false);
+            let values = self.values(
+                rt_defs,
+                &rel.properties,
+                a.span,
+                &child(&rp, "properties"),
+                "property",
+                false,
+            );
             for (k, v) in values {
                 relationship_properties.insert(k, v);
             }
             if let Some(t) = relationship_type {
                 let rt = registry.relationship_type(t);
-                self.values(&rt.attributes, &rel.attributes, a.span, &child(&rp, "attributes"), "attribute", false);
+                self.values(
+                    &rt.attributes,
+                    &rel.attributes,
+                    a.span,
+                    &child(&rp, "attributes"),
+                    "attribute",
+                    false,
+                );
                 let interfaces = match def_rel {
                     Some(d) if d.relationship_type == t => &d.interfaces,
                     _ => &rt.interfaces,
                 };
                 for (name, value) in &rel.interfaces {
-                    self.interface_assignment(interfaces, name, value, &child(&child(&rp, "interfaces"), name));
+                    self.interface_assignment(
+                        interfaces,
+                        name,
+                        value,
+                        &child(&child(&rp, "interfaces"), name),
+                    );
                 }
             }
         } else if relationship_type.is_some() {
-            relationship_properties = self.values(rel_defs, &rel_assigned, a.span, &child(path, "relationship"), "property", false);
+            relationship_properties = self.values(
+                rel_defs,
+                &IndexMap::new(),
+                a.span,
+                &child(path, "relationship"),
+                "property",
+                false,
+            );
         }
         let mut node_filters = Vec::new();
         if let Some(f) = &def.node_filter {
@@ -765,7 +930,12 @@ impl Checker<'_, '_> {
                 if let Some(expr) = self.expression(index, path, Scope::Service)
                     && expr.is_constant()
                 {
-                    self.report("wrong-type", index.span, path, "a node index must be a non-negative integer or an expression");
+                    self.report(
+                        "wrong-type",
+                        index.span,
+                        path,
+                        "a node index must be a non-negative integer or an expression",
+                    );
                 }
             }
         }
@@ -773,13 +943,40 @@ impl Checker<'_, '_> {
 
     // ---- relationship templates, groups, policies ---------------------------------------
 
-    fn relationship_template(&mut self, rel: &RelationshipTemplate, path: &str) -> Option<ResolvedRelationship> {
-        let id = self.resolve(TypeKind::Relationship, rel.type_name.as_ref()?, &child(path, "type"))?;
+    fn relationship_template(
+        &mut self,
+        rel: &RelationshipTemplate,
+        path: &str,
+    ) -> Option<ResolvedRelationship> {
+        let id = self.resolve(
+            TypeKind::Relationship,
+            rel.type_name.as_ref()?,
+            &child(path, "type"),
+        )?;
         let rt = self.registry.relationship_type(id);
-        let properties = self.values(&rt.properties, &rel.properties, rel.span, &child(path, "properties"), "property", true);
-        let attributes = self.values(&rt.attributes, &rel.attributes, rel.span, &child(path, "attributes"), "attribute", false);
+        let properties = self.values(
+            &rt.properties,
+            &rel.properties,
+            rel.span,
+            &child(path, "properties"),
+            "property",
+            true,
+        );
+        let attributes = self.values(
+            &rt.attributes,
+            &rel.attributes,
+            rel.span,
+            &child(path, "attributes"),
+            "attribute",
+            false,
+        );
         for (name, value) in &rel.interfaces {
-            self.interface_assignment(&rt.interfaces, name, value, &child(&child(path, "interfaces"), name));
+            self.interface_assignment(
+                &rt.interfaces,
+                name,
+                value,
+                &child(&child(path, "interfaces"), name),
+            );
         }
         Some(ResolvedRelationship {
             relationship_type: id,
@@ -789,17 +986,40 @@ impl Checker<'_, '_> {
     }
 
     fn group(&mut self, g: &Group, resolved: &Resolved, path: &str) {
-        let Some(id) = g.type_name.as_ref().and_then(|t| self.resolve(TypeKind::Group, t, &child(path, "type"))) else {
+        let Some(id) = g
+            .type_name
+            .as_ref()
+            .and_then(|t| self.resolve(TypeKind::Group, t, &child(path, "type")))
+        else {
             return;
         };
         let registry = self.registry;
         let gt = registry.group_type(id);
-        self.values(&gt.properties, &g.properties, g.span, &child(path, "properties"), "property", true);
-        self.values(&gt.attributes, &g.attributes, g.span, &child(path, "attributes"), "attribute", false);
+        self.values(
+            &gt.properties,
+            &g.properties,
+            g.span,
+            &child(path, "properties"),
+            "property",
+            true,
+        );
+        self.values(
+            &gt.attributes,
+            &g.attributes,
+            g.span,
+            &child(path, "attributes"),
+            "attribute",
+            false,
+        );
         for (member, span) in &g.members {
             let Some(&index) = resolved.by_name.get(member) else {
                 if !self.st.node_templates.contains_key(member) {
-                    self.report("unknown-template", *span, child(path, "members"), format!("`{member}` is not a node template"));
+                    self.report(
+                        "unknown-template",
+                        *span,
+                        child(path, "members"),
+                        format!("`{member}` is not a node template"),
+                    );
                 }
                 continue;
             };
@@ -822,17 +1042,30 @@ impl Checker<'_, '_> {
     }
 
     fn policy(&mut self, p: &Policy, resolved: &Resolved, path: &str) {
-        let Some(id) = p.type_name.as_ref().and_then(|t| self.resolve(TypeKind::Policy, t, &child(path, "type"))) else {
+        let Some(id) = p
+            .type_name
+            .as_ref()
+            .and_then(|t| self.resolve(TypeKind::Policy, t, &child(path, "type")))
+        else {
             return;
         };
         let registry = self.registry;
         let pt = registry.policy_type(id);
-        self.values(&pt.properties, &p.properties, p.span, &child(path, "properties"), "property", true);
+        self.values(
+            &pt.properties,
+            &p.properties,
+            p.span,
+            &child(path, "properties"),
+            "property",
+            true,
+        );
         for (target, span) in &p.targets {
             let target_type = if let Some(&i) = resolved.by_name.get(target) {
                 Some(resolved.nodes[i].node_type)
             } else if let Some(g) = self.st.groups.get(target) {
-                g.type_name.as_ref().and_then(|t| self.lookup(TypeKind::Group, &t.0))
+                g.type_name
+                    .as_ref()
+                    .and_then(|t| self.lookup(TypeKind::Group, &t.0))
             } else {
                 if !self.st.node_templates.contains_key(target) {
                     self.report(
@@ -861,7 +1094,11 @@ impl Checker<'_, '_> {
         }
         for (name, trigger) in &p.triggers {
             if let Some(c) = trigger.get("condition") {
-                self.expression(c, &format!("{path}.triggers.{name}.condition"), Scope::Service);
+                self.expression(
+                    c,
+                    &format!("{path}.triggers.{name}.condition"),
+                    Scope::Service,
+                );
             }
         }
     }
@@ -869,7 +1106,11 @@ impl Checker<'_, '_> {
     // ---- substitution mappings --------------------------------------------------------------
 
     fn substitution(&mut self, sm: &SubstitutionMappings, resolved: &Resolved, path: &str) {
-        let Some(id) = sm.node_type.as_ref().and_then(|t| self.resolve(TypeKind::Node, t, &child(path, "node_type"))) else {
+        let Some(id) = sm
+            .node_type
+            .as_ref()
+            .and_then(|t| self.resolve(TypeKind::Node, t, &child(path, "node_type")))
+        else {
             return;
         };
         let registry = self.registry;
@@ -880,55 +1121,119 @@ impl Checker<'_, '_> {
         for (name, mapping) in &sm.properties {
             let p = child(&child(path, "properties"), name);
             if !nt.properties.contains_key(name) {
-                self.report("undeclared", mapping.span, &p, format!("`{name}` is not a property of node type `{}`", registry.display_name(id)));
+                self.report(
+                    "undeclared",
+                    mapping.span,
+                    &p,
+                    format!(
+                        "`{name}` is not a property of node type `{}`",
+                        registry.display_name(id)
+                    ),
+                );
             }
             match &mapping.kind {
                 ValueKind::String(input) => {
                     if !self.st.inputs.contains_key(input) {
-                        self.report("unknown-input", mapping.span, &p, format!("`{input}` is not an input of the service"));
+                        self.report(
+                            "unknown-input",
+                            mapping.span,
+                            &p,
+                            format!("`{input}` is not an input of the service"),
+                        );
                     }
                 }
                 ValueKind::List(l) if !l.is_empty() => {}
-                _ => self.report("wrong-kind", mapping.span, &p, "a property mapping must name an input"),
+                _ => self.report(
+                    "wrong-kind",
+                    mapping.span,
+                    &p,
+                    "a property mapping must name an input",
+                ),
             }
         }
         for (name, mapping) in &sm.attributes {
             let p = child(&child(path, "attributes"), name);
             if !nt.attributes.contains_key(name) {
-                self.report("undeclared", mapping.span, &p, format!("`{name}` is not an attribute of node type `{}`", registry.display_name(id)));
+                self.report(
+                    "undeclared",
+                    mapping.span,
+                    &p,
+                    format!(
+                        "`{name}` is not an attribute of node type `{}`",
+                        registry.display_name(id)
+                    ),
+                );
             }
             match &mapping.kind {
                 ValueKind::String(output) => {
                     if !self.st.outputs.contains_key(output) {
-                        self.report("unknown-output", mapping.span, &p, format!("`{output}` is not an output of the service"));
+                        self.report(
+                            "unknown-output",
+                            mapping.span,
+                            &p,
+                            format!("`{output}` is not an output of the service"),
+                        );
                     }
                 }
                 ValueKind::List(l) if !l.is_empty() => {}
-                _ => self.report("wrong-kind", mapping.span, &p, "an attribute mapping must name an output"),
+                _ => self.report(
+                    "wrong-kind",
+                    mapping.span,
+                    &p,
+                    "an attribute mapping must name an output",
+                ),
             }
         }
         for (name, mapping) in &sm.capabilities {
             let p = child(&child(path, "capabilities"), name);
             if !nt.capabilities.contains_key(name) {
-                self.report("undeclared", mapping.span, &p, format!("`{name}` is not a capability of node type `{}`", registry.display_name(id)));
+                self.report(
+                    "undeclared",
+                    mapping.span,
+                    &p,
+                    format!(
+                        "`{name}` is not a capability of node type `{}`",
+                        registry.display_name(id)
+                    ),
+                );
             }
             let pair = mapping.as_list().filter(|l| l.len() == 2);
             let Some([node, cap]) = pair else {
-                self.report("wrong-kind", mapping.span, &p, "a capability mapping must be [node_template, capability]");
+                self.report(
+                    "wrong-kind",
+                    mapping.span,
+                    &p,
+                    "a capability mapping must be [node_template, capability]",
+                );
                 continue;
             };
             let (Some(node), Some(cap)) = (node.as_str(), cap.as_str()) else {
-                self.report("wrong-kind", mapping.span, &p, "a capability mapping must be [node_template, capability]");
+                self.report(
+                    "wrong-kind",
+                    mapping.span,
+                    &p,
+                    "a capability mapping must be [node_template, capability]",
+                );
                 continue;
             };
             match resolved.by_name.get(node) {
                 Some(&i) if !resolved.nodes[i].capabilities.contains_key(cap) => {
-                    self.report("undeclared", mapping.span, &p, format!("node template `{node}` has no capability `{cap}`"));
+                    self.report(
+                        "undeclared",
+                        mapping.span,
+                        &p,
+                        format!("node template `{node}` has no capability `{cap}`"),
+                    );
                 }
                 Some(_) => {}
                 None => {
                     if !self.st.node_templates.contains_key(node) {
-                        self.report("unknown-template", mapping.span, &p, format!("`{node}` is not a node template"));
+                        self.report(
+                            "unknown-template",
+                            mapping.span,
+                            &p,
+                            format!("`{node}` is not a node template"),
+                        );
                     }
                 }
             }
@@ -936,41 +1241,87 @@ impl Checker<'_, '_> {
         for (i, (name, mapping)) in sm.requirements.iter().enumerate() {
             let p = format!("{path}.requirements[{i}].{name}");
             if !nt.requirements.iter().any(|r| r.name == *name) {
-                self.report("undeclared", mapping.span, &p, format!("`{name}` is not a requirement of node type `{}`", registry.display_name(id)));
+                self.report(
+                    "undeclared",
+                    mapping.span,
+                    &p,
+                    format!(
+                        "`{name}` is not a requirement of node type `{}`",
+                        registry.display_name(id)
+                    ),
+                );
             }
             match &mapping.kind {
                 ValueKind::List(l) if l.len() == 2 => {
                     let (Some(node), Some(req)) = (l[0].as_str(), l[1].as_str()) else {
-                        self.report("wrong-kind", mapping.span, &p, "a requirement mapping must be [node_template, requirement]");
+                        self.report(
+                            "wrong-kind",
+                            mapping.span,
+                            &p,
+                            "a requirement mapping must be [node_template, requirement]",
+                        );
                         continue;
                     };
                     match resolved.by_name.get(node) {
                         Some(&n) => {
                             let node_type = resolved.nodes[n].node_type;
-                            if !registry.node_type(node_type).requirements.iter().any(|r| r.name == req) {
-                                self.report("undeclared", mapping.span, &p, format!("node template `{node}` has no requirement `{req}`"));
+                            if !registry
+                                .node_type(node_type)
+                                .requirements
+                                .iter()
+                                .any(|r| r.name == req)
+                            {
+                                self.report(
+                                    "undeclared",
+                                    mapping.span,
+                                    &p,
+                                    format!("node template `{node}` has no requirement `{req}`"),
+                                );
                             }
                         }
                         None => {
                             if !self.st.node_templates.contains_key(node) {
-                                self.report("unknown-template", mapping.span, &p, format!("`{node}` is not a node template"));
+                                self.report(
+                                    "unknown-template",
+                                    mapping.span,
+                                    &p,
+                                    format!("`{node}` is not a node template"),
+                                );
                             }
                         }
                     }
                 }
                 ValueKind::String(node) => {
                     if !self.st.node_templates.contains_key(node) {
-                        self.report("unknown-template", mapping.span, &p, format!("`{node}` is not a node template"));
+                        self.report(
+                            "unknown-template",
+                            mapping.span,
+                            &p,
+                            format!("`{node}` is not a node template"),
+                        );
                     }
                 }
                 ValueKind::Map(_) => {}
-                _ => self.report("wrong-kind", mapping.span, &p, "a requirement mapping must be [node_template, requirement] or a node template"),
+                _ => self.report(
+                    "wrong-kind",
+                    mapping.span,
+                    &p,
+                    "a requirement mapping must be [node_template, requirement] or a node template",
+                ),
             }
         }
         for (name, ops) in &sm.interfaces {
             let p = child(&child(path, "interfaces"), name);
             if !nt.interfaces.contains_key(name) {
-                self.report("undeclared", ops.span, &p, format!("`{name}` is not an interface of node type `{}`", registry.display_name(id)));
+                self.report(
+                    "undeclared",
+                    ops.span,
+                    &p,
+                    format!(
+                        "`{name}` is not an interface of node type `{}`",
+                        registry.display_name(id)
+                    ),
+                );
                 continue;
             }
             if let Some(entries) = ops.as_map() {
@@ -978,7 +1329,12 @@ impl Checker<'_, '_> {
                     if let Some(w) = workflow.as_str()
                         && !self.st.workflows.contains_key(w)
                     {
-                        self.report("unknown-workflow", workflow.span, &p, format!("`{w}` is not a workflow of the service"));
+                        self.report(
+                            "unknown-workflow",
+                            workflow.span,
+                            &p,
+                            format!("`{w}` is not a workflow of the service"),
+                        );
                     }
                 }
             }
@@ -996,15 +1352,27 @@ impl Checker<'_, '_> {
             let sp = format!("{path}.steps.{sname}");
             for (next, span) in step.on_success.iter().chain(&step.on_failure) {
                 if !w.steps.contains_key(next) {
-                    self.report("unknown-step", *span, &sp, format!("`{next}` is not a step of this workflow"));
+                    self.report(
+                        "unknown-step",
+                        *span,
+                        &sp,
+                        format!("`{next}` is not a step of this workflow"),
+                    );
                 }
             }
             let target_type = match &step.target {
                 Some((t, span)) => match resolved.by_name.get(t) {
                     Some(&i) => Some(resolved.nodes[i].node_type),
                     None => {
-                        if !self.st.node_templates.contains_key(t) && !self.st.groups.contains_key(t) {
-                            self.report("unknown-template", *span, child(&sp, "target"), format!("`{t}` is neither a node template nor a group"));
+                        if !self.st.node_templates.contains_key(t)
+                            && !self.st.groups.contains_key(t)
+                        {
+                            self.report(
+                                "unknown-template",
+                                *span,
+                                child(&sp, "target"),
+                                format!("`{t}` is neither a node template nor a group"),
+                            );
                         }
                         None
                     }
@@ -1012,9 +1380,19 @@ impl Checker<'_, '_> {
                 None => None,
             };
             if let (Some((req, span)), Some(t)) = (&step.target_relationship, target_type)
-                && !self.registry.node_type(t).requirements.iter().any(|r| r.name == *req)
+                && !self
+                    .registry
+                    .node_type(t)
+                    .requirements
+                    .iter()
+                    .any(|r| r.name == *req)
             {
-                self.report("undeclared", *span, child(&sp, "target_relationship"), format!("the target has no requirement `{req}`"));
+                self.report(
+                    "undeclared",
+                    *span,
+                    child(&sp, "target_relationship"),
+                    format!("the target has no requirement `{req}`"),
+                );
             }
             for (i, activity) in step.activities.iter().enumerate() {
                 let ap = format!("{sp}.activities[{i}]");
@@ -1033,7 +1411,12 @@ impl Checker<'_, '_> {
             }
             Activity::Inline { workflow, inputs } => {
                 if !self.st.workflows.contains_key(&workflow.0) {
-                    self.report("unknown-workflow", workflow.1, path, format!("`{}` is not a workflow of the service", workflow.0));
+                    self.report(
+                        "unknown-workflow",
+                        workflow.1,
+                        path,
+                        format!("`{}` is not a workflow of the service", workflow.0),
+                    );
                 }
                 for (k, v) in inputs {
                     self.expression(v, &child(path, k), Scope::Workflow);
@@ -1047,33 +1430,61 @@ impl Checker<'_, '_> {
                 }
                 let Some(t) = target else { return };
                 let Some((iface, op)) = operation.0.split_once('.') else {
-                    self.report("wrong-kind", operation.1, path, "an operation is named `interface.operation`");
+                    self.report(
+                        "wrong-kind",
+                        operation.1,
+                        path,
+                        "an operation is named `interface.operation`",
+                    );
                     return;
                 };
                 let registry = self.registry;
                 let Some(idef) = registry.node_type(t).interfaces.get(iface) else {
-                    self.report("undeclared", operation.1, path, format!("the target has no interface `{iface}`"));
+                    self.report(
+                        "undeclared",
+                        operation.1,
+                        path,
+                        format!("the target has no interface `{iface}`"),
+                    );
                     return;
                 };
                 let Some(odef) = idef.operations.get(op) else {
-                    self.report("undeclared", operation.1, path, format!("interface `{iface}` has no operation `{op}`"));
+                    self.report(
+                        "undeclared",
+                        operation.1,
+                        path,
+                        format!("interface `{iface}` has no operation `{op}`"),
+                    );
                     return;
                 };
-                let declared: IndexMap<&String, &types::ParameterDef> = idef.inputs.iter().chain(&odef.inputs).collect();
+                let declared: IndexMap<&String, &types::ParameterDef> =
+                    idef.inputs.iter().chain(&odef.inputs).collect();
                 for (k, (v, span)) in inputs {
                     let Some(def) = declared.get(k) else {
-                        self.report("undeclared", *span, child(path, k), format!("`{k}` is not an input of operation `{}`", operation.0));
+                        self.report(
+                            "undeclared",
+                            *span,
+                            child(path, k),
+                            format!("`{k}` is not an input of operation `{}`", operation.0),
+                        );
                         continue;
                     };
                     self.operation_input(def, v, w, *span, &child(path, k));
                 }
                 for (k, def) in &declared {
-                    if def.required && def.default.is_none() && def.value.is_none() && !inputs.contains_key(*k) {
+                    if def.required
+                        && def.default.is_none()
+                        && def.value.is_none()
+                        && !inputs.contains_key(*k)
+                    {
                         self.report(
                             "missing-required",
                             operation.1,
                             path,
-                            format!("the required input `{k}` of operation `{}` is not given", operation.0),
+                            format!(
+                                "the required input `{k}` of operation `{}` is not given",
+                                operation.0
+                            ),
                         );
                     }
                 }
@@ -1084,7 +1495,14 @@ impl Checker<'_, '_> {
     /// A value passed to a declared operation input: a literal must fit its type; a
     /// `$get_input` of a workflow input must have a compatible type and be given whenever the
     /// operation needs it.
-    fn operation_input(&mut self, def: &types::ParameterDef, value: &Value, w: &Workflow, span: Span, path: &str) {
+    fn operation_input(
+        &mut self,
+        def: &types::ParameterDef,
+        value: &Value,
+        w: &Workflow,
+        span: Span,
+        path: &str,
+    ) {
         let Some(schema) = &def.schema else { return };
         if let Ok(expr) = functions::parse_expr(value) {
             if let Some(lit) = expr.as_literal() {

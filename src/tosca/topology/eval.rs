@@ -107,31 +107,44 @@ impl ViewContext<'_> {
 
     fn read(&mut self, call: &Call, attribute: bool) -> Result<Typed, FunctionError> {
         let args = self.args(call)?;
-        let walked = path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?;
+        let walked = path::walk(self.view, &args)
+            .map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?;
         let Some((name, keys)) = walked.rest.split_first() else {
-            return Err(FunctionError::new(call.span, format!("{call} needs the name of what to read after the path")));
+            return Err(FunctionError::new(
+                call.span,
+                format!("{call} needs the name of what to read after the path"),
+            ));
         };
-        let name = name
-            .as_str()
-            .ok_or_else(|| FunctionError::new(call.span, format!("{call}: the name to read must be a string")))?;
+        let name = name.as_str().ok_or_else(|| {
+            FunctionError::new(
+                call.span,
+                format!("{call}: the name to read must be a string"),
+            )
+        })?;
         let mut results = Vec::with_capacity(walked.entities.len());
         for entity in &walked.entities {
             let found = if attribute {
-                self.view.attribute(entity, name).or_else(|| self.view.property(entity, name))
+                self.view
+                    .attribute(entity, name)
+                    .or_else(|| self.view.property(entity, name))
             } else {
                 self.view.property(entity, name)
             };
-            let raw = found.ok_or_else(|| FunctionError::new(call.span, format!("{call}: `{name}` has no value there")))?;
+            let raw = found.ok_or_else(|| {
+                FunctionError::new(call.span, format!("{call}: `{name}` has no value there"))
+            })?;
             let value = self.settle(raw, entity, call)?;
-            results.push(path::nested(&value, keys).map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?);
+            results.push(
+                path::nested(&value, keys)
+                    .map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?,
+            );
         }
         if walked.all {
             Ok(Typed::plain(Value::new(ValueKind::List(results))))
         } else {
-            results
-                .pop()
-                .map(Typed::plain)
-                .ok_or_else(|| FunctionError::new(call.span, format!("{call}: the path leads nowhere")))
+            results.pop().map(Typed::plain).ok_or_else(|| {
+                FunctionError::new(call.span, format!("{call}: the path leads nowhere"))
+            })
         }
     }
 }
@@ -140,16 +153,23 @@ impl ViewContext<'_> {
     /// A value read from the graph may itself be an expression written at `entity`:
     /// evaluates it there.
     fn settle(&mut self, raw: Value, entity: &Entity, call: &Call) -> Result<Value, FunctionError> {
-        let expr = functions::parse_expr(&raw).map_err(|e| FunctionError::new(call.span, e.message))?;
+        let expr =
+            functions::parse_expr(&raw).map_err(|e| FunctionError::new(call.span, e.message))?;
         if let Some(literal) = expr.as_literal() {
             return Ok(literal.clone());
         }
         if !self.runtime && must_wait(&expr) {
             self.deferred = true;
-            return Err(FunctionError::new(call.span, format!("{call} reads a value that needs runtime attributes")));
+            return Err(FunctionError::new(
+                call.span,
+                format!("{call} reads a value that needs runtime attributes"),
+            ));
         }
         if self.depth >= MAX_DEPTH {
-            return Err(FunctionError::new(call.span, format!("{call}: values refer to each other in a cycle")));
+            return Err(FunctionError::new(
+                call.span,
+                format!("{call}: values refer to each other in a cycle"),
+            ));
         }
         let there = self.view.at(entity.clone());
         let mut inner = ViewContext {
@@ -169,15 +189,12 @@ impl Context for ViewContext<'_> {
         let answer = match call.name.as_str() {
             "get_input" => (|| {
                 let args = self.args(call)?;
-                let name = args
-                    .first()
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| FunctionError::new(call.span, "$get_input needs an input name"))?;
-                let value = self
-                    .view
-                    .inputs()
-                    .get(name)
-                    .ok_or_else(|| FunctionError::new(call.span, format!("input `{name}` has no value")))?;
+                let name = args.first().and_then(Value::as_str).ok_or_else(|| {
+                    FunctionError::new(call.span, "$get_input needs an input name")
+                })?;
+                let value = self.view.inputs().get(name).ok_or_else(|| {
+                    FunctionError::new(call.span, format!("input `{name}` has no value"))
+                })?;
                 path::nested(value, &args[1..])
                     .map(Typed::plain)
                     .map_err(|m| FunctionError::new(call.span, format!("$get_input: {m}")))
@@ -186,28 +203,53 @@ impl Context for ViewContext<'_> {
             "get_attribute" => self.read(call, true),
             "get_artifact" => (|| {
                 let args = self.args(call)?;
-                let walked = path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, m))?;
-                let name = walked.rest.first().and_then(Value::as_str).unwrap_or_default().to_string();
+                let walked =
+                    path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, m))?;
+                let name = walked
+                    .rest
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 match walked.entities.first() {
                     Some(Entity::Node(n)) => self
                         .view
                         .artifact(*n, &name)
                         .map(Typed::plain)
-                        .ok_or_else(|| FunctionError::new(call.span, format!("there is no artifact `{name}`"))),
-                    _ => Err(FunctionError::new(call.span, "$get_artifact needs a path to a node")),
+                        .ok_or_else(|| {
+                            FunctionError::new(call.span, format!("there is no artifact `{name}`"))
+                        }),
+                    _ => Err(FunctionError::new(
+                        call.span,
+                        "$get_artifact needs a path to a node",
+                    )),
                 }
             })(),
             "available_allocation" => (|| {
                 let args = self.args(call)?;
-                let walked = path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, m))?;
-                let name = walked.rest.first().and_then(Value::as_str).unwrap_or_default().to_string();
+                let walked =
+                    path::walk(self.view, &args).map_err(|m| FunctionError::new(call.span, m))?;
+                let name = walked
+                    .rest
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 match walked.entities.first() {
                     Some(Entity::Capability(n, c)) => self
                         .view
                         .available(*n, c, &name)
                         .map(Typed::plain)
-                        .ok_or_else(|| FunctionError::new(call.span, format!("capability `{c}` has no property `{name}`"))),
-                    _ => Err(FunctionError::new(call.span, "$available_allocation needs a path to a capability")),
+                        .ok_or_else(|| {
+                            FunctionError::new(
+                                call.span,
+                                format!("capability `{c}` has no property `{name}`"),
+                            )
+                        }),
+                    _ => Err(FunctionError::new(
+                        call.span,
+                        "$available_allocation needs a path to a capability",
+                    )),
                 }
             })(),
             "node_index" => self
@@ -219,7 +261,9 @@ impl Context for ViewContext<'_> {
                 .view
                 .relationship_index()
                 .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
-                .ok_or_else(|| FunctionError::new(call.span, "$relationship_index has no meaning here")),
+                .ok_or_else(|| {
+                    FunctionError::new(call.span, "$relationship_index has no meaning here")
+                }),
             _ => return None,
         };
         Some(answer)

@@ -63,11 +63,15 @@ pub fn fulfil(
     for (n, r) in order {
         let node = &resolved.nodes[n];
         let req = &node.requirements[r];
-        let path = format!("service_template.node_templates.{}.requirements.{}", node.name, req.name);
+        let path = format!(
+            "service_template.node_templates.{}.requirements.{}",
+            node.name, req.name
+        );
         let wanted = match &req.count {
             None => 1,
             Some(c) => {
-                let view = TemplateView::new(resolved, topology, Some(super::path::Entity::Node(n)));
+                let view =
+                    TemplateView::new(resolved, topology, Some(super::path::Entity::Node(n)));
                 match eval::evaluate(c, &view) {
                     Ok(Outcome::Known(v)) => v.as_i64().filter(|n| *n >= 0).unwrap_or(1) as u64,
                     _ => 1,
@@ -122,7 +126,10 @@ pub fn fulfil(
         }
         if chosen.is_empty() {
             let excused = req.optional
-                || node.directives.iter().any(|d| d == "substitute" || d == "select")
+                || node
+                    .directives
+                    .iter()
+                    .any(|d| d == "substitute" || d == "select")
                 || exposed.contains(&(node.name.as_str(), req.name.as_str()));
             if !excused {
                 let why = if reasons.is_empty() {
@@ -134,7 +141,10 @@ pub fn fulfil(
                     "unfulfilled-requirement",
                     req.span,
                     path,
-                    format!("requirement `{}` of `{}` cannot be fulfilled: {why}", req.name, node.name),
+                    format!(
+                        "requirement `{}` of `{}` cannot be fulfilled: {why}",
+                        req.name, node.name
+                    ),
                 );
             }
             continue;
@@ -169,7 +179,12 @@ fn exposed_requirements(st: &ServiceTemplate) -> HashSet<(&str, &str)> {
 
 /// The capabilities of node `m` that match the target capability (at most one: the named
 /// one, or the first of the type).
-fn capabilities_of<'a>(resolved: &'a Resolved, registry: &TypeRegistry, m: usize, target: &CapabilityTarget) -> Vec<(usize, &'a str)> {
+fn capabilities_of<'a>(
+    resolved: &'a Resolved,
+    registry: &TypeRegistry,
+    m: usize,
+    target: &CapabilityTarget,
+) -> Vec<(usize, &'a str)> {
     let node = &resolved.nodes[m];
     match target {
         CapabilityTarget::Name(name) => node
@@ -187,7 +202,8 @@ fn capabilities_of<'a>(resolved: &'a Resolved, registry: &TypeRegistry, m: usize
 }
 
 fn allowed(registry: &TypeRegistry, list: &Option<Vec<TypeId>>, t: TypeId) -> bool {
-    list.as_ref().is_none_or(|l| l.iter().any(|a| registry.derives_from(t, *a)))
+    list.as_ref()
+        .is_none_or(|l| l.iter().any(|a| registry.derives_from(t, *a)))
 }
 
 /// Whether node `m`'s capability `cap` may fulfil requirement `r` of node `n`.
@@ -212,22 +228,47 @@ fn acceptable(
         return Err(format!("it is not a `{}`", registry.display_name(t)));
     }
     let cap_type = registry.capability_type(capability.capability_type);
-    if !allowed(registry, &cap_type.valid_source_node_types, source.node_type) {
-        return Err(format!("capability `{cap}` does not accept `{}` sources", registry.display_name(source.node_type)));
+    if !allowed(
+        registry,
+        &cap_type.valid_source_node_types,
+        source.node_type,
+    ) {
+        return Err(format!(
+            "capability `{cap}` does not accept `{}` sources",
+            registry.display_name(source.node_type)
+        ));
     }
     if let Some(rt) = req.relationship_type {
         if !allowed(registry, &cap_type.valid_relationship_types, rt) {
-            return Err(format!("capability `{cap}` does not accept `{}` relationships", registry.display_name(rt)));
+            return Err(format!(
+                "capability `{cap}` does not accept `{}` relationships",
+                registry.display_name(rt)
+            ));
         }
         let rel = registry.relationship_type(rt);
-        if !allowed(registry, &rel.valid_capability_types, capability.capability_type) {
-            return Err(format!("relationship `{}` cannot target capability `{cap}`", registry.display_name(rt)));
+        if !allowed(
+            registry,
+            &rel.valid_capability_types,
+            capability.capability_type,
+        ) {
+            return Err(format!(
+                "relationship `{}` cannot target capability `{cap}`",
+                registry.display_name(rt)
+            ));
         }
         if !allowed(registry, &rel.valid_target_node_types, target.node_type) {
-            return Err(format!("relationship `{}` cannot target a `{}`", registry.display_name(rt), registry.display_name(target.node_type)));
+            return Err(format!(
+                "relationship `{}` cannot target a `{}`",
+                registry.display_name(rt),
+                registry.display_name(target.node_type)
+            ));
         }
         if !allowed(registry, &rel.valid_source_node_types, source.node_type) {
-            return Err(format!("relationship `{}` cannot start at a `{}`", registry.display_name(rt), registry.display_name(source.node_type)));
+            return Err(format!(
+                "relationship `{}` cannot start at a `{}`",
+                registry.display_name(rt),
+                registry.display_name(source.node_type)
+            ));
         }
     }
     for filter in &req.node_filters {
@@ -245,16 +286,23 @@ fn acceptable(
     }
     let demand = u64::from(topology.counts[n]).max(1) as f64;
     for (prop, value) in &req.allocation {
-        let Some(need) = amount(registry, capability, prop, value) else { continue };
+        let Some(need) = amount(registry, capability, prop, value) else {
+            continue;
+        };
         let Some(have) = capability
             .properties
             .get(prop)
             .and_then(|v| amount(registry, capability, prop, v))
         else {
-            return Err(format!("capability `{cap}` has no `{prop}` to allocate from"));
+            return Err(format!(
+                "capability `{cap}` has no `{prop}` to allocate from"
+            ));
         };
         let capacity = have * f64::from(topology.counts[m].max(1));
-        let taken = used.get(&(m, cap.to_string(), prop.clone())).copied().unwrap_or(0.0);
+        let taken = used
+            .get(&(m, cap.to_string(), prop.clone()))
+            .copied()
+            .unwrap_or(0.0);
         if taken + need * demand > capacity + 1e-9 {
             return Err(format!("capability `{cap}` has not enough `{prop}` left"));
         }
@@ -286,12 +334,20 @@ fn reserve(
 
 /// A number to allocate: an integer, a float, or a scalar of the property's type (in its
 /// canonical unit).
-pub fn amount(registry: &TypeRegistry, capability: &crate::tosca::template::ResolvedCapability, prop: &str, value: &Value) -> Option<f64> {
+pub fn amount(
+    registry: &TypeRegistry,
+    capability: &crate::tosca::template::ResolvedCapability,
+    prop: &str,
+    value: &Value,
+) -> Option<f64> {
     match &value.kind {
         ValueKind::Integer(i) => Some(*i as f64),
         ValueKind::Float(f) => Some(*f),
         ValueKind::String(_) => {
-            let def = registry.capability_type(capability.capability_type).properties.get(prop)?;
+            let def = registry
+                .capability_type(capability.capability_type)
+                .properties
+                .get(prop)?;
             match &registry.data_type(def.schema.data_type).kind {
                 DataKind::Scalar(units) => units.parse(value).ok().map(|s| s.amount.as_f64()),
                 _ => None,
@@ -303,5 +359,10 @@ pub fn amount(registry: &TypeRegistry, capability: &crate::tosca::template::Reso
 
 /// Used by outputs: properties as a JSON-friendly map.
 pub fn plain(values: &IndexMap<String, Value>) -> serde_json::Value {
-    serde_json::Value::Object(values.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    serde_json::Value::Object(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
 }

@@ -85,7 +85,11 @@ pub fn build(
     let mut topology = Topology {
         inputs: inputs(st, registry, given, problems),
         counts: vec![1; resolved.nodes.len()],
-        outgoing: resolved.nodes.iter().map(|n| vec![Vec::new(); n.requirements.len()]).collect(),
+        outgoing: resolved
+            .nodes
+            .iter()
+            .map(|n| vec![Vec::new(); n.requirements.len()])
+            .collect(),
         ..Topology::default()
     };
     topology.graph = DiGraph::with_capacity(resolved.nodes.len(), resolved.nodes.len());
@@ -98,10 +102,22 @@ pub fn build(
         let view = TemplateView::new(resolved, &topology, Some(Entity::Node(i)));
         match eval::evaluate(count, &view) {
             Ok(Outcome::Known(v)) => match v.kind {
-                ValueKind::Integer(n) if (0..=i64::from(u32::MAX)).contains(&n) => topology.counts[i] = n as u32,
-                _ => problems.report("wrong-type", count.span, path, format!("`count` evaluates to {v}, not a non-negative integer")),
+                ValueKind::Integer(n) if (0..=i64::from(u32::MAX)).contains(&n) => {
+                    topology.counts[i] = n as u32
+                }
+                _ => problems.report(
+                    "wrong-type",
+                    count.span,
+                    path,
+                    format!("`count` evaluates to {v}, not a non-negative integer"),
+                ),
             },
-            Ok(Outcome::Deferred(_)) => problems.report("wrong-type", count.span, path, "`count` cannot depend on runtime attributes"),
+            Ok(Outcome::Deferred(_)) => problems.report(
+                "wrong-type",
+                count.span,
+                path,
+                "`count` cannot depend on runtime attributes",
+            ),
             Err(m) => problems.report("evaluation", count.span, path, m),
         }
     }
@@ -114,7 +130,12 @@ pub fn build(
             Ok(o) => {
                 outputs.insert(name.clone(), o);
             }
-            Err(m) => problems.report("evaluation", value.span, format!("service_template.outputs.{name}"), m),
+            Err(m) => problems.report(
+                "evaluation",
+                value.span,
+                format!("service_template.outputs.{name}"),
+                m,
+            ),
         }
     }
     topology.outputs = outputs;
@@ -132,7 +153,12 @@ fn inputs(
     let mut out = IndexMap::with_capacity(st.inputs.len());
     for name in given.keys() {
         if !st.inputs.contains_key(name) {
-            problems.report("unknown-input", Span::NONE, format!("inputs.{name}"), format!("`{name}` is not an input of the service"));
+            problems.report(
+                "unknown-input",
+                Span::NONE,
+                format!("inputs.{name}"),
+                format!("`{name}` is not an input of the service"),
+            );
         }
     }
     for (name, p) in &st.inputs {
@@ -191,7 +217,14 @@ impl<'a> TemplateView<'a> {
     }
 
     /// A view where SELF is a relationship being considered.
-    pub fn considering(resolved: &'a Resolved, topology: &'a Topology, source: usize, requirement: usize, target: usize, capability: &str) -> Self {
+    pub fn considering(
+        resolved: &'a Resolved,
+        topology: &'a Topology,
+        source: usize,
+        requirement: usize,
+        target: usize,
+        capability: &str,
+    ) -> Self {
         TemplateView {
             resolved,
             topology,
@@ -206,7 +239,11 @@ impl Graph for TemplateView<'_> {
         self.this.clone()
     }
     fn nodes_named(&self, name: &str) -> Vec<usize> {
-        self.resolved.by_name.get(name).map(|i| vec![*i]).unwrap_or_default()
+        self.resolved
+            .by_name
+            .get(name)
+            .map(|i| vec![*i])
+            .unwrap_or_default()
     }
     fn relationship_named(&self, _name: &str) -> Option<usize> {
         None
@@ -216,23 +253,40 @@ impl Graph for TemplateView<'_> {
         reqs.iter()
             .enumerate()
             .filter(|(_, r)| r.name == requirement)
-            .flat_map(|(i, _)| self.topology.outgoing.get(node).and_then(|o| o.get(i)).cloned().unwrap_or_default())
+            .flat_map(|(i, _)| {
+                self.topology
+                    .outgoing
+                    .get(node)
+                    .and_then(|o| o.get(i))
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect()
     }
     fn incoming(&self, node: usize, capability: &str) -> Vec<usize> {
-        self.topology.incoming.get(&(node, capability.to_string())).cloned().unwrap_or_default()
+        self.topology
+            .incoming
+            .get(&(node, capability.to_string()))
+            .cloned()
+            .unwrap_or_default()
     }
     fn source(&self, relationship: usize) -> Option<usize> {
         if relationship == PROSPECTIVE {
             return self.prospective.as_ref().map(|p| p.0);
         }
-        self.topology.relationships.get(relationship).map(|r| r.source)
+        self.topology
+            .relationships
+            .get(relationship)
+            .map(|r| r.source)
     }
     fn target(&self, relationship: usize) -> Option<(usize, String)> {
         if relationship == PROSPECTIVE {
             return self.prospective.as_ref().map(|p| (p.2, p.3.clone()));
         }
-        self.topology.relationships.get(relationship).map(|r| (r.target, r.capability.clone()))
+        self.topology
+            .relationships
+            .get(relationship)
+            .map(|r| (r.target, r.capability.clone()))
     }
 }
 
@@ -243,7 +297,12 @@ impl View for TemplateView<'_> {
     fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
         match entity {
             Entity::Node(n) => self.resolved.nodes[*n].properties.get(name).cloned(),
-            Entity::Capability(n, c) => self.resolved.nodes[*n].capabilities.get(c)?.properties.get(name).cloned(),
+            Entity::Capability(n, c) => self.resolved.nodes[*n]
+                .capabilities
+                .get(c)?
+                .properties
+                .get(name)
+                .cloned(),
             Entity::Relationship(r) => {
                 let (source, requirement) = if *r == PROSPECTIVE {
                     let p = self.prospective.as_ref()?;
@@ -252,22 +311,39 @@ impl View for TemplateView<'_> {
                     let rel = self.topology.relationships.get(*r)?;
                     (rel.source, rel.requirement)
                 };
-                self.resolved.nodes[source].requirements[requirement].relationship_properties.get(name).cloned()
+                self.resolved.nodes[source].requirements[requirement]
+                    .relationship_properties
+                    .get(name)
+                    .cloned()
             }
         }
     }
     fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
         match entity {
             Entity::Node(n) => self.resolved.nodes[*n].attributes.get(name).cloned(),
-            Entity::Capability(n, c) => self.resolved.nodes[*n].capabilities.get(c)?.attributes.get(name).cloned(),
+            Entity::Capability(n, c) => self.resolved.nodes[*n]
+                .capabilities
+                .get(c)?
+                .attributes
+                .get(name)
+                .cloned(),
             Entity::Relationship(_) => None,
         }
     }
     fn artifact(&self, node: usize, name: &str) -> Option<Value> {
-        self.resolved.nodes[node].artifacts.get(name)?.get("file").cloned()
+        self.resolved.nodes[node]
+            .artifacts
+            .get(name)?
+            .get("file")
+            .cloned()
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
-        self.resolved.nodes[node].capabilities.get(capability)?.properties.get(property).cloned()
+        self.resolved.nodes[node]
+            .capabilities
+            .get(capability)?
+            .properties
+            .get(property)
+            .cloned()
     }
     fn node_index(&self) -> Option<u32> {
         None

@@ -21,7 +21,12 @@ pub fn outcome_json(outcome: &Outcome) -> Json {
 }
 
 fn values_json(values: &indexmap::IndexMap<String, Value>) -> Json {
-    Json::Object(values.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    Json::Object(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
 }
 
 /// The topology as a JSON document.
@@ -46,7 +51,10 @@ pub fn to_json(topology: &Topology, resolved: &Resolved, registry: &TypeRegistry
             .iter()
             .map(|(name, c)| {
                 let mut entry = Map::new();
-                entry.insert("type".into(), json!(registry.display_name(c.capability_type)));
+                entry.insert(
+                    "type".into(),
+                    json!(registry.display_name(c.capability_type)),
+                );
                 if !c.properties.is_empty() {
                     entry.insert("properties".into(), values_json(&c.properties));
                 }
@@ -103,8 +111,12 @@ pub fn to_dot(topology: &Topology, resolved: &Resolved, registry: &TypeRegistry)
             out,
             "    {} [label={}];",
             quoted(&node.name),
-            quoted(&format!("{}\\n{}", node.name, registry.display_name(node.node_type)))
-                .replace("\\\\n", "\\n")
+            quoted(&format!(
+                "{}\\n{}",
+                node.name,
+                registry.display_name(node.node_type)
+            ))
+            .replace("\\\\n", "\\n")
         );
     }
     for rel in &topology.relationships {

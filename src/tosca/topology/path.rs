@@ -91,7 +91,7 @@ fn pick(list: Vec<usize>, idx: Option<Idx>, all: &mut bool) -> Result<Vec<usize>
     }
 }
 
-fn word<'a>(args: &'a [Value], at: usize) -> Option<&'a str> {
+fn word(args: &[Value], at: usize) -> Option<&str> {
     args.get(at).and_then(Value::as_str)
 }
 
@@ -110,10 +110,12 @@ pub fn walk<'v>(graph: &dyn Graph, args: &'v [Value]) -> Result<Walked<'v>, Stri
             return Err(format!("`{first}` is not a node or relationship template"));
         }
         let idx = index(args, &mut at);
-        pick(nodes, idx, &mut all)?.into_iter().map(Entity::Node).collect()
+        pick(nodes, idx, &mut all)?
+            .into_iter()
+            .map(Entity::Node)
+            .collect()
     };
-    loop {
-        let Some(step) = word(args, at) else { break };
+    while let Some(step) = word(args, at) {
         // Only keywords that fit the current entity are steps; anything else is the name.
         let mut next = Vec::new();
         match step {
@@ -122,14 +124,19 @@ pub fn walk<'v>(graph: &dyn Graph, args: &'v [Value]) -> Result<Walked<'v>, Stri
                 for e in &current {
                     match e {
                         Entity::Node(n) => {
-                            let req = word(args, at + 1).ok_or("RELATIONSHIP needs a requirement name")?;
+                            let req = word(args, at + 1)
+                                .ok_or("RELATIONSHIP needs a requirement name")?;
                             let mut a = at + 2;
                             let idx = index(args, &mut a);
                             let rels = graph.relationships(*n, req);
                             if rels.is_empty() {
                                 return Err(format!("requirement `{req}` has no relationship"));
                             }
-                            next.extend(pick(rels, idx, &mut all)?.into_iter().map(Entity::Relationship));
+                            next.extend(
+                                pick(rels, idx, &mut all)?
+                                    .into_iter()
+                                    .map(Entity::Relationship),
+                            );
                             advanced = true;
                             at = a;
                         }
@@ -137,7 +144,11 @@ pub fn walk<'v>(graph: &dyn Graph, args: &'v [Value]) -> Result<Walked<'v>, Stri
                             let mut a = at + 1;
                             let idx = index(args, &mut a);
                             let rels = graph.incoming(*n, c);
-                            next.extend(pick(rels, idx, &mut all)?.into_iter().map(Entity::Relationship));
+                            next.extend(
+                                pick(rels, idx, &mut all)?
+                                    .into_iter()
+                                    .map(Entity::Relationship),
+                            );
                             advanced = true;
                             at = a;
                         }
@@ -154,13 +165,16 @@ pub fn walk<'v>(graph: &dyn Graph, args: &'v [Value]) -> Result<Walked<'v>, Stri
                 for e in &current {
                     match e {
                         Entity::Node(n) => {
-                            let cap = word(args, at + 1).ok_or("CAPABILITY needs a capability name")?;
+                            let cap =
+                                word(args, at + 1).ok_or("CAPABILITY needs a capability name")?;
                             next.push(Entity::Capability(*n, cap.to_string()));
                             consumed = at + 2;
                             advanced = true;
                         }
                         Entity::Relationship(r) => {
-                            let (n, c) = graph.target(*r).ok_or("the relationship has no target yet")?;
+                            let (n, c) = graph
+                                .target(*r)
+                                .ok_or("the relationship has no target yet")?;
                             next.push(Entity::Capability(n, c));
                             advanced = true;
                         }
@@ -181,7 +195,9 @@ pub fn walk<'v>(graph: &dyn Graph, args: &'v [Value]) -> Result<Walked<'v>, Stri
                         } else {
                             graph.target(*r).map(|(n, _)| n)
                         };
-                        next.push(Entity::Node(n.ok_or("the relationship has no such end yet")?));
+                        next.push(Entity::Node(
+                            n.ok_or("the relationship has no such end yet")?,
+                        ));
                         advanced = true;
                     }
                 }
@@ -242,10 +258,18 @@ mod tests {
             None
         }
         fn relationships(&self, node: usize, req: &str) -> Vec<usize> {
-            if node == 0 && req == "host" { vec![0] } else { vec![] }
+            if node == 0 && req == "host" {
+                vec![0]
+            } else {
+                vec![]
+            }
         }
         fn incoming(&self, node: usize, cap: &str) -> Vec<usize> {
-            if node == 1 && cap == "host" { vec![0] } else { vec![] }
+            if node == 1 && cap == "host" {
+                vec![0]
+            } else {
+                vec![]
+            }
         }
         fn source(&self, _: usize) -> Option<usize> {
             Some(0)
@@ -275,7 +299,14 @@ mod tests {
 
     #[test]
     fn walks_back_from_capability_to_source() {
-        let a = args(&["server", "CAPABILITY", "host", "RELATIONSHIP", "SOURCE", "name"]);
+        let a = args(&[
+            "server",
+            "CAPABILITY",
+            "host",
+            "RELATIONSHIP",
+            "SOURCE",
+            "name",
+        ]);
         let w = walk(&Two, &a).unwrap();
         assert_eq!(w.entities, vec![Entity::Node(0)]);
         assert_eq!(w.rest.len(), 1);
@@ -289,7 +320,15 @@ mod tests {
     #[test]
     fn nested_keys_follow_maps_and_lists() {
         let v = Value::from_json(&serde_json::json!({"a": [1, {"b": 7}]}));
-        let got = nested(&v, &[Value::string("a"), Value::new(ValueKind::Integer(1)), Value::string("b")]).unwrap();
+        let got = nested(
+            &v,
+            &[
+                Value::string("a"),
+                Value::new(ValueKind::Integer(1)),
+                Value::string("b"),
+            ],
+        )
+        .unwrap();
         assert_eq!(got.as_i64(), Some(7));
     }
 }
