@@ -90,6 +90,12 @@ pub fn run(command: ToscaCommand) -> ExitCode {
     }
 }
 
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Says why the command could not run, and exits with 2.
 fn cannot_run(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -118,10 +124,10 @@ fn validate(args: ValidateArgs) -> ExitCode {
         }
         ProblemFormat::Json => {
             let json = report.render_json();
-            println!(
-                "{}",
+            emit(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
+            ));
             if !report.is_valid() {
                 eprint!("{}", report.render_text());
             }
@@ -206,22 +212,22 @@ fn compile(args: CompileArgs) -> ExitCode {
         };
         let json = serde_json::to_value(&instances).unwrap_or_default();
         match args.format {
-            OutputFormat::Json => println!(
-                "{}",
+            OutputFormat::Json => emit(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
-            ),
-            OutputFormat::Yaml => print!("{}", serde_yaml_ng::to_string(&json).unwrap_or_default()),
-            OutputFormat::Dot => print!("{}", compiled.to_dot()),
+            )),
+            OutputFormat::Yaml => emit(&serde_yaml_ng::to_string(&json).unwrap_or_default()),
+            OutputFormat::Dot => emit(&compiled.to_dot()),
         }
         return ExitCode::SUCCESS;
     }
     match args.format {
-        OutputFormat::Json => println!(
-            "{}",
+        OutputFormat::Json => emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&compiled.to_json()).unwrap_or_default()
-        ),
-        OutputFormat::Yaml => print!("{}", compiled.to_yaml()),
-        OutputFormat::Dot => print!("{}", compiled.to_dot()),
+        )),
+        OutputFormat::Yaml => emit(&compiled.to_yaml()),
+        OutputFormat::Dot => emit(&compiled.to_dot()),
     }
     ExitCode::SUCCESS
 }

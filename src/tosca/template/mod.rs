@@ -12,3 +12,6 @@ pub mod resolved;
 
 pub use model::*;
 pub use resolved::*;
+
+#[cfg(test)]
+mod tests;

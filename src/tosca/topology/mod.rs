@@ -360,3 +360,6 @@ impl View for TemplateView<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! Checks of service templates against their types, through the facade.
+
+use crate::tosca::{Options, validate_text};
+
+const TYPES: &str = "tosca_definitions_version: tosca_2_0
+capability_types:
+  Host:
+    properties:
+      cpus: { type: integer, required: false }
+  Endpoint:
+    properties:
+      protocol: { type: string, value: tcp }
+relationship_types:
+  HostedOn: {}
+node_types:
+  Server:
+    properties:
+      name: { type: string }
+      port: { type: integer, default: 80 }
+    capabilities:
+      host: Host
+      endpoint: Endpoint
+  App:
+    requirements:
+      - host:
+          capability: Host
+          relationship: HostedOn
+          count_range: [1, 2]
+group_types:
+  Servers:
+    members: [ Server ]
+policy_types:
+  Placement:
+    targets: [ Server ]
+";
+
+fn codes(service: &str) -> Vec<&'static str> {
+    let text = format!("{TYPES}service_template:\n{service}");
+    let report = validate_text("/tmp/khutulun-test.yaml", &text, &Options::default());
+    report.problems.iter().map(|p| p.code).collect()
+}
+
+#[test]
+fn a_complete_template_is_valid() {
+    let found = codes(
+        "  inputs:\n    n: { type: string, default: web }\n  node_templates:\n    s:\n      type: Server\n      properties:\n        name: { $get_input: n }\n    a:\n      type: App\n      requirements:\n        - host: s\n",
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn unknown_node_type() {
+    assert!(codes("  node_templates:\n    s: { type: Nope }\n").contains(&"unknown-type"));
+}
+
+#[test]
+fn undeclared_property_and_missing_required() {
+    let found = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties:\n        colour: red\n",
+    );
+    assert!(found.contains(&"undeclared"), "{found:?}");
+    assert!(found.contains(&"missing-required"), "{found:?}");
+}
+
+#[test]
+fn wrong_literal_type() {
+    let found = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties: { name: x, port: eighty }\n",
+    );
+    assert!(found.contains(&"wrong-type"), "{found:?}");
+}
+
+#[test]
+fn fixed_value_cannot_be_assigned() {
+    let found = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties: { name: x }\n      capabilities:\n        endpoint:\n          properties: { protocol: udp }\n",
+    );
+    assert!(found.contains(&"fixed-value"), "{found:?}");
+}
+
+#[test]
+fn unknown_function_and_unknown_input() {
+    let found = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties:\n        name: { $in_range: [1, 2] }\n",
+    );
+    assert!(found.contains(&"function"), "{found:?}");
+    let found = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties:\n        name: { $get_input: missing }\n",
+    );
+    assert!(found.contains(&"unknown-input"), "{found:?}");
+}
+
+#[test]
+fn requirement_count_over_its_range() {
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x } }\n    a:\n      type: App\n      requirements:\n        - host: s\n        - host: s\n        - host: s\n",
+    );
+    assert!(found.contains(&"count-range"), "{found:?}");
+}
+
+#[test]
+fn undeclared_requirement_and_unknown_target() {
+    let found = codes(
+        "  node_templates:\n    a:\n      type: App\n      requirements:\n        - storage: x\n        - host: nobody\n",
+    );
+    assert!(found.contains(&"undeclared"), "{found:?}");
+    assert!(found.contains(&"unknown-template"), "{found:?}");
+}
+
+#[test]
+fn group_members_and_policy_targets_follow_their_types() {
+    let found = codes(
+        "  node_templates:\n    a: { type: App, requirements: [ { host: { node: Server } } ] }\n  groups:\n    g: { type: Servers, members: [ a ] }\n  policies:\n    - p: { type: Placement, targets: [ a ] }\n",
+    );
+    assert_eq!(
+        found.iter().filter(|c| **c == "wrong-type").count(),
+        2,
+        "{found:?}"
+    );
+}
+
+#[test]
+fn chained_copy_is_refused() {
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x } }\n    t: { copy: s }\n    u: { copy: t }\n",
+    );
+    assert_eq!(found, vec!["chained-copy"]);
+}
+
+#[test]
+fn empty_sections_are_problems() {
+    assert!(codes("  node_templates: {}\n  workflows:\n").contains(&"empty-section"));
+    assert!(codes("  node_templates:\n").contains(&"empty-section"));
+}
+
+#[test]
+fn substitution_mappings_refer_to_what_exists() {
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x } }\n  substitution_mappings:\n    node_type: Server\n    capabilities:\n      host: [ s, nothing ]\n    properties:\n      name: no_such_input\n",
+    );
+    assert!(found.contains(&"undeclared"), "{found:?}");
+    assert!(found.contains(&"unknown-input"), "{found:?}");
+}
+
+#[test]
+fn workflow_call_operation_inputs_are_checked() {
+    let text = "tosca_definitions_version: tosca_2_0
+interface_types:
+  Backup:
+    operations:
+      backup:
+        inputs:
+          name: { type: string }
+node_types:
+  Entity:
+    interfaces:
+      backup: { type: Backup }
+service_template:
+  node_templates:
+    c: { type: Entity }
+  workflows:
+    w:
+      inputs:
+        id: { type: integer }
+      steps:
+        one:
+          target: c
+          activities:
+            - call_operation:
+                operation: backup.backup
+                inputs:
+                  name: { $get_input: id }
+                  guid: x
+";
+    let report = validate_text("/tmp/khutulun-wf.yaml", text, &Options::default());
+    let found: Vec<_> = report.problems.iter().map(|p| p.code).collect();
+    assert!(found.contains(&"undeclared"), "{found:?}");
+    assert!(found.contains(&"wrong-type"), "{found:?}");
+}

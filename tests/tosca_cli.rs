@@ -1,0 +1,165 @@
+//! `khutulun tosca` as a user runs it: the real binary on fixture files.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tosca")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn khutulun(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_khutulun"))
+        .args(args)
+        .output()
+        .expect("the khutulun binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_valid_file_validates_with_exit_code_0() {
+    let out = khutulun(&["tosca", "validate", &fixture("web.yaml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_invalid_file_exits_1_with_its_location() {
+    let file = fixture("invalid.yaml");
+    let out = khutulun(&["tosca", "validate", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("{file}:13:15")), "{stderr}");
+    assert!(
+        stderr.contains("service_template.node_templates.server.properties.port"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("port: eighty"), "{stderr}");
+}
+
+#[test]
+fn json_problems_name_file_line_and_column() {
+    let out = khutulun(&[
+        "tosca",
+        "validate",
+        "--format",
+        "json",
+        &fixture("invalid.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["problems"][0]["line"], 13);
+    assert_eq!(json["problems"][0]["column"], 15);
+}
+
+#[test]
+fn a_missing_file_exits_2() {
+    let out = khutulun(&["tosca", "validate", "/nonexistent/service.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = khutulun(&["tosca", "compile", "/nonexistent/service.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let out = khutulun(&["tosca", "validate", "--format", "xml", &fixture("web.yaml")]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--input",
+        "no-equals-sign",
+        &fixture("web.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn compile_draws_the_topology_as_dot() {
+    let out = khutulun(&["tosca", "compile", "--format", "dot", &fixture("web.yaml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dot = text(&out.stdout);
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.contains("\"server\" [label="), "{dot}");
+    assert!(dot.contains("\"web\" -> \"server\""), "{dot}");
+}
+
+#[test]
+fn compile_prints_inputs_and_outputs() {
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--format",
+        "json",
+        "--input",
+        "replicas=3",
+        &fixture("web.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["inputs"]["replicas"], 3);
+    assert_eq!(json["node_templates"]["web"]["count"], 3);
+    assert!(json["outputs"]["first_address"]["$deferred"].is_object());
+}
+
+#[test]
+fn instantiate_pairs_instances_and_evaluates_values() {
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--instantiate",
+        "--format",
+        "json",
+        "--input",
+        "replicas=2",
+        "--input",
+        "site=west",
+        &fixture("web.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let nodes = json["nodes"].as_array().expect("nodes");
+    let web1 = nodes.iter().find(|n| n["id"] == "web-1").expect("web-1");
+    assert_eq!(web1["relationships"][0]["target"], "server-1");
+    assert_eq!(web1["properties"]["server"]["resolved"], "srv-west");
+}
+
+#[test]
+fn inputs_file_and_input_flags_combine() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inputs = dir.path().join("inputs.yaml");
+    std::fs::write(&inputs, "replicas: 4\nsite: north\n").expect("write inputs");
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--format",
+        "json",
+        "--inputs-file",
+        &inputs.display().to_string(),
+        "--input",
+        "replicas=1",
+        &fixture("web.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["inputs"]["replicas"], 1);
+    assert_eq!(json["inputs"]["site"], "north");
+}
+
+#[test]
+fn an_unfulfillable_requirement_fails_compile_but_not_validate() {
+    let file = fixture("unfulfilled.yaml");
+    assert_eq!(
+        khutulun(&["tosca", "validate", &file]).status.code(),
+        Some(0)
+    );
+    let out = khutulun(&["tosca", "compile", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("unfulfilled-requirement"));
+}
