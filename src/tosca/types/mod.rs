@@ -29,6 +29,8 @@ mod policy_type;
 mod property;
 mod relationship_type;
 mod requirement_definition;
+#[cfg(test)]
+mod robustness;
 mod scalar_type;
 mod validation;
 
