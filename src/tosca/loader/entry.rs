@@ -38,16 +38,22 @@ pub(super) fn open(
     let path = match Reference::parse(entry) {
         Ok(Reference::FileUrl(path)) => path,
         Ok(Reference::OtherUrl { scheme }) => {
-            let message = if scheme == "http" || scheme == "https" {
-                format!(
-                    "cannot fetch URL \"{entry}\": no network support built in; download it and load the local file"
+            let (code, message) = if scheme == "http" || scheme == "https" {
+                (
+                    "network-unsupported",
+                    format!(
+                        "cannot fetch URL \"{entry}\": no network support built in; download it and load the local file"
+                    ),
                 )
             } else {
-                format!(
-                    "cannot read \"{entry}\": the {scheme}: scheme is not supported; give a path or a file: URL"
+                (
+                    "unsupported-url",
+                    format!(
+                        "cannot read \"{entry}\": the {scheme}: scheme is not supported; give a path or a file: URL"
+                    ),
                 )
             };
-            problems.report("network-unsupported", Span::NONE, "", message);
+            problems.report(code, Span::NONE, "", message);
             return None;
         }
         Ok(_) => PathBuf::from(entry),

@@ -348,6 +348,17 @@ fn an_unreadable_entry_gives_none_and_a_problem() {
             .message
             .contains("no network support")
     );
+    let mut problems = Problems::new();
+    assert!(
+        load(
+            "ftp://example.com/a.yaml",
+            &options,
+            &sources,
+            &mut problems
+        )
+        .is_none()
+    );
+    assert_eq!(problems.iter().next().unwrap().code, "unsupported-url");
 }
 
 fn declares(name: &str) -> String {
