@@ -445,3 +445,63 @@ async fn bad_commands_fail_clearly_and_start_nothing() {
     assert!(error.contains("definitely-not-a-program"), "{error}");
     agent.stop();
 }
+
+async fn runs_as_nobody(choice: SupervisorChoice) {
+    let agent = Agent::start(choice).await;
+    if choice == SupervisorChoice::Systemd && !systemd_available(&agent).await {
+        agent.stop();
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let service = format!("user-{}-{}", choice_name(choice), std::process::id());
+    let spec = process_spec(
+        state.path(),
+        &service,
+        serde_json::json!({
+            "command": "/bin/sh",
+            "arguments": ["-c", "echo I am $(id -un); exec sleep 600"],
+            "user": "nobody",
+            "working_directory": "/",
+        }),
+        Vec::new(),
+    );
+    let mut cleanup = Cleanup {
+        unit: khutulun::delegates::systemd::unit_name(&service, "worker-0"),
+        pids: Vec::new(),
+    };
+    let process = agent.process();
+    let started = protocol::start(&process, spec.clone(), Attributes::new())
+        .await
+        .unwrap();
+    let pid = pid_of(&started);
+    cleanup.pids.push(pid);
+    let output = log_with(&spec.state_dir.join("output.log"), "I am nobody", 1).await;
+    assert!(output.contains("I am nobody"), "{output}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uid_line.split_whitespace().nth(1) == Some(&nobody.uid.to_string()),
+        "{uid_line}"
+    );
+    protocol::delete(&process, spec, started).await.unwrap();
+    assert!(!is_alive(pid));
+    agent.stop();
+}
+
+fn choice_name(choice: SupervisorChoice) -> &'static str {
+    match choice {
+        SupervisorChoice::Systemd => "systemd",
+        _ => "agent",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_runs_a_process_as_the_user_it_names() {
+    runs_as_nobody(SupervisorChoice::Agent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_runs_a_process_as_the_user_it_names() {
+    runs_as_nobody(SupervisorChoice::Systemd).await;
+}
