@@ -2,12 +2,15 @@
 //!
 //! [`build`] takes the files the loader read (their grammar already checked by
 //! [`crate::tosca::grammar`]) and fills a [`TypeRegistry`]: names are registered per file and
-//! namespace ([`names`]), parents are resolved and cycles broken ([`derivation`]), then every
+//! namespace (`names.rs`), parents are resolved and cycles broken (`derivation.rs`), then every
 //! type is completed, kind by kind, from its parent's complete definitions plus its own
 //! augmentations and refinements (one file per kind). Literal `default` and fixed `value`s are
 //! checked against their schemas at the end with [`check_value`], once every data type is
 //! complete. The registry is built once per run; later stages only read it, and every lookup
 //! is a hash map access, so templates of any number reuse it at no extra cost.
+//!
+//! [`from_loaded`] is the entry point for a loaded service: it checks the grammar of every
+//! file, gives each file its effective profile, and builds the registry.
 
 mod artifact_definition;
 mod artifact_type;
