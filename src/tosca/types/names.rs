@@ -4,14 +4,14 @@
 //! names of the files it imports without a namespace. A file imported with `namespace: x` is
 //! seen through the prefix `x:`, and what that file itself sees through its own prefixes
 //! nests (`x:y:Name`). Within one namespace and one kind a name may mean only one type: a
-//! second, different type under the same name is a problem. A file's own definition shadows
-//! an imported type of the same name in its root namespace: the specification makes only
-//! duplicates within one file an error, and the conformance suite redefines imported types
-//! locally; two imports bringing different types under one name remain a problem, since
-//! nothing says which is meant. Built-in data types are seen from everywhere and their names
+//! second, different type under the same name is a problem. The nearest definition shadows
+//! farther ones (a file's own over an imported one, a direct import's over an indirect one):
+//! the specification makes only duplicates within one file an error, and the conformance suite
+//! redefines imported types locally; two imports at the same distance bringing different types
+//! under one name remain a problem, since nothing says which is meant. Built-in data types are seen from everywhere and their names
 //! are reserved.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use super::FileInput;
@@ -120,11 +120,10 @@ pub fn register<'a>(b: &mut Builder<'a, '_>, files: &[FileInput<'a>]) -> Visibil
         }
     }
     let by_id: HashMap<FileId, &FileInput<'a>> = files.iter().map(|f| (f.id, f)).collect();
-    let mut seen: Visibility = HashMap::new();
-    for file in files {
-        let mut visiting = HashSet::new();
-        visible(file.id, &by_id, &own, &mut seen, &mut visiting);
-    }
+    let seen: Visibility = files
+        .iter()
+        .map(|file| (file.id, Rc::new(visible(file.id, &by_id, &own))))
+        .collect();
     for file in files {
         let names = seen[&file.id].clone();
         let mut taken: HashMap<(TypeKind, &str), TypeId> = HashMap::new();
@@ -172,53 +171,57 @@ pub fn register<'a>(b: &mut Builder<'a, '_>, files: &[FileInput<'a>]) -> Visibil
     seen
 }
 
-/// What `file` sees: its own names, then each import's names under its namespace prefix.
+/// How deep namespace prefixes may nest (`a:b:c:…`): a namespace import cycle would otherwise
+/// make them grow forever.
+const MAX_NESTING: usize = 16;
+
+/// What `file` sees: its own names, then, breadth first through its imports, every imported
+/// file's names under the namespace prefixes of the path to it. The nearest definition of a
+/// name wins (a file's own over an imported one, a direct import's over an indirect one);
+/// different types at the same distance are both kept, for the caller to report. Import
+/// cycles end because each file is visited once per prefix.
 fn visible(
     file: FileId,
     files: &HashMap<FileId, &FileInput<'_>>,
     own: &HashMap<FileId, Vec<Visible>>,
-    seen: &mut Visibility,
-    visiting: &mut HashSet<FileId>,
-) -> Rc<Vec<Visible>> {
-    if let Some(done) = seen.get(&file) {
-        return done.clone();
-    }
-    if !visiting.insert(file) {
-        // An import cycle: the file being read sees this one's own names only.
-        return Rc::new(own.get(&file).cloned().unwrap_or_default());
-    }
-    let mut list = own.get(&file).cloned().unwrap_or_default();
-    let local: HashSet<(Option<TypeKind>, String)> = list
-        .iter()
-        .map(|v| (v.named.kind(), v.name.clone()))
-        .collect();
-    if let Some(input) = files.get(&file) {
-        for import in &input.imports {
-            let imported = visible(import.file, files, own, seen, visiting);
-            for v in imported.iter() {
-                let name = match &import.namespace {
-                    Some(ns) => format!("{ns}:{}", v.name),
-                    None => v.name.clone(),
-                };
-                if local.contains(&(v.named.kind(), name.clone())) {
-                    // The file's own definition shadows an imported one of the same name.
-                    continue;
-                }
-                list.push(Visible {
-                    name,
-                    named: v.named.clone(),
-                    span: if import.span.is_known() {
-                        import.span
-                    } else {
-                        v.span
-                    },
-                });
+) -> Vec<Visible> {
+    let mut list = Vec::new();
+    let mut nearest: HashMap<(Option<TypeKind>, String), usize> = HashMap::new();
+    let mut visited: HashSet<(FileId, String)> = HashSet::from([(file, String::new())]);
+    let mut queue: VecDeque<(FileId, String, usize, Option<Span>)> =
+        VecDeque::from([(file, String::new(), 0, None)]);
+    while let Some((current, prefix, depth, blame)) = queue.pop_front() {
+        for v in own.get(&current).into_iter().flatten() {
+            let name = format!("{prefix}{}", v.name);
+            let distance = *nearest
+                .entry((v.named.kind(), name.clone()))
+                .or_insert(depth);
+            if distance < depth {
+                continue;
             }
+            list.push(Visible {
+                name,
+                named: v.named.clone(),
+                span: blame.unwrap_or(v.span),
+            });
+        }
+        let Some(input) = files.get(&current) else {
+            continue;
+        };
+        for import in &input.imports {
+            let prefix = match &import.namespace {
+                Some(ns) => format!("{prefix}{ns}:"),
+                None => prefix.clone(),
+            };
+            if prefix.matches(':').count() > MAX_NESTING
+                || !visited.insert((import.file, prefix.clone()))
+            {
+                continue;
+            }
+            let blame = blame.or(Some(import.span).filter(Span::is_known));
+            queue.push_back((import.file, prefix, depth + 1, blame));
         }
     }
-    visiting.remove(&file);
-    let list = Rc::new(list);
-    seen.insert(file, list.clone());
     list
 }
 
@@ -378,6 +381,107 @@ mod tests {
         assert_eq!(
             duplicates, 1,
             "two imports bring different types under one name"
+        );
+    }
+
+    #[test]
+    fn import_cycles_and_nested_namespaces_end() {
+        let a = "imports: []\nnode_types:\n  A: {}\n";
+        let b = "node_types:\n  B: {}\n";
+        let roots: Vec<crate::tosca::value::Value> = [a, b]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::tosca::yaml::parse(t, FileId(i as u32)).unwrap())
+            .collect();
+        let import = |file: u32, ns: &str| super::super::ImportInput {
+            file: FileId(file),
+            namespace: Some(ns.to_string()),
+            span: Span::NONE,
+        };
+        let files = vec![
+            FileInput {
+                id: FileId(0),
+                root: &roots[0],
+                profile: None,
+                imports: vec![import(1, "b")],
+            },
+            FileInput {
+                id: FileId(1),
+                root: &roots[1],
+                profile: None,
+                imports: vec![import(0, "a")],
+            },
+        ];
+        let mut problems = crate::tosca::problem::Problems::new();
+        let registry = super::super::build(&files, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(registry.lookup(FileId(0), TypeKind::Node, "b:B").is_some());
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "b:a:A")
+                .is_some()
+        );
+        assert!(
+            registry
+                .lookup(FileId(1), TypeKind::Node, "a:b:B")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn nested_namespaces_reach_through_files() {
+        let texts = [
+            "node_types:\n  Mine: {derived_from: my:k8s:Pod}\n",
+            "node_types:\n  MyType: {}\n",
+            "node_types:\n  Pod: {}\n",
+        ];
+        let roots: Vec<crate::tosca::value::Value> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::tosca::yaml::parse(t, FileId(i as u32)).unwrap())
+            .collect();
+        let import = |file: u32, ns: &str| super::super::ImportInput {
+            file: FileId(file),
+            namespace: Some(ns.to_string()),
+            span: Span::NONE,
+        };
+        let files = vec![
+            FileInput {
+                id: FileId(0),
+                root: &roots[0],
+                profile: None,
+                imports: vec![import(1, "my")],
+            },
+            FileInput {
+                id: FileId(1),
+                root: &roots[1],
+                profile: None,
+                imports: vec![import(2, "k8s")],
+            },
+            FileInput {
+                id: FileId(2),
+                root: &roots[2],
+                profile: None,
+                imports: vec![],
+            },
+        ];
+        let mut problems = crate::tosca::problem::Problems::new();
+        let registry = super::super::build(&files, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "my:k8s:Pod")
+                .is_some()
+        );
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "my:MyType")
+                .is_some()
+        );
+        assert!(
+            registry
+                .lookup(FileId(0), TypeKind::Node, "k8s:Pod")
+                .is_none()
         );
     }
 
