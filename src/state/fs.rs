@@ -1,0 +1,198 @@
+//! The filesystem seam: everything the store does to disk goes through [`Filesystem`], so the
+//! simulator can substitute a filesystem whose locks and renames behave like NFS's.
+//!
+//! [`RealFs`] is the production implementation: atomic writes are a temporary file in the same
+//! directory, `fsync`, `rename` over the target, and `fsync` of the directory; locks are `flock`
+//! through `fd-lock`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A held exclusive lock; dropping it releases the lock.
+pub trait HeldLock: Send {}
+
+/// The operations the store needs from a filesystem.
+pub trait Filesystem: Send + Sync + std::fmt::Debug {
+    /// The whole content of `path`, or `None` when it does not exist.
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// Replaces `path` with `bytes` so that a reader sees the old or the new content, never a
+    /// mix, and the new content survives a crash once this returns. Creates parent directories.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Removes a file; one that is already gone is fine.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Removes a directory and everything below it; one that is already gone is fine.
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// The names of the entries of `dir`, sorted; a missing directory has none.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Creates `dir` and its parents.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Takes an exclusive lock on the file `path` (created when missing), waiting for it.
+    fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn HeldLock>>;
+    /// Takes an exclusive lock on `path` if nobody holds it, else `None`. Every call opens the
+    /// file anew, so two calls in one process compete like two processes do.
+    fn try_lock_exclusive(&self, path: &Path) -> io::Result<Option<Box<dyn HeldLock>>>;
+}
+
+/// The machine's real filesystem.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealFs;
+
+/// An `flock` held on an open file: the lock lives as long as the file stays open (closing the
+/// last descriptor of an open file description releases an `flock`), so the guard that fd-lock
+/// returns is forgotten and the file itself is kept.
+struct FlockHeld {
+    _file: fd_lock::RwLock<File>,
+}
+
+impl HeldLock for FlockHeld {}
+
+fn open_lock_file(path: &Path) -> io::Result<fd_lock::RwLock<File>> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    Ok(fd_lock::RwLock::new(file))
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Filesystem for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("a store file needs a parent directory"))?;
+        fs::create_dir_all(dir)?;
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::other("a store file needs a name"))?;
+        let temp = dir.join(format!(
+            ".{}.tmp.{}.{}",
+            name.to_string_lossy(),
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temp, path)?;
+            File::open(dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        match fs::remove_file(path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        match fs::remove_dir_all(path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(error),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)
+    }
+
+    fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn HeldLock>> {
+        let mut lock = open_lock_file(path)?;
+        loop {
+            match lock.write() {
+                Ok(guard) => {
+                    std::mem::forget(guard);
+                    break;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(Box::new(FlockHeld { _file: lock }))
+    }
+
+    fn try_lock_exclusive(&self, path: &Path) -> io::Result<Option<Box<dyn HeldLock>>> {
+        let mut lock = open_lock_file(path)?;
+        match lock.try_write() {
+            Ok(guard) => std::mem::forget(guard),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(error) => return Err(error),
+        }
+        Ok(Some(Box::new(FlockHeld { _file: lock })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_atomic_write_replaces_the_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/file.yaml");
+        RealFs.write_atomic(&path, b"one").unwrap();
+        RealFs.write_atomic(&path, b"two").unwrap();
+        assert_eq!(RealFs.read(&path).unwrap().unwrap(), b"two");
+        assert_eq!(
+            RealFs.list(&dir.path().join("sub")).unwrap(),
+            vec!["file.yaml"]
+        );
+    }
+
+    #[test]
+    fn a_held_lock_excludes_a_second_open_file_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks/store.lock");
+        let held = RealFs.lock_exclusive(&path).unwrap();
+        assert!(RealFs.try_lock_exclusive(&path).unwrap().is_none());
+        drop(held);
+        assert!(RealFs.try_lock_exclusive(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn missing_things_are_not_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(RealFs.read(&dir.path().join("nope")).unwrap().is_none());
+        assert!(RealFs.list(&dir.path().join("nope")).unwrap().is_empty());
+        RealFs.remove_file(&dir.path().join("nope")).unwrap();
+        RealFs.remove_dir_all(&dir.path().join("nope")).unwrap();
+    }
+}

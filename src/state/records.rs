@@ -1,0 +1,207 @@
+//! The records the store holds, one type per kind of file. Each is plain serde data; the
+//! [`super::document`] envelope adds `format_version` and `epoch` around it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::RegistryKind;
+use crate::tosca::instance::Instantiation;
+
+/// The namespace services, templates and profiles live in when none is given.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// `cluster.yaml`: the cluster's identity, written once when the store is first used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    /// The cluster's name.
+    pub name: String,
+    /// The host-to-host protocol version the cluster speaks.
+    pub protocol_version: u32,
+    /// When the store was set up.
+    pub created: String,
+}
+
+/// `locks/epoch.yaml`: the fencing epoch, a number that only rises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// The epoch of the last committed write.
+    pub current: u64,
+}
+
+/// `hosts/<host>.yaml`: a host that runs (or ran) an agent on this store.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostRecord {
+    /// The host's name in the cluster.
+    pub name: String,
+    /// The address it listens on for other hosts, when it gave one.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The agent's process id while it runs.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// Khutulun's version on that host.
+    pub version: String,
+    /// When its agent last started.
+    pub started: String,
+    /// The delegates its agent runs.
+    #[serde(default)]
+    pub delegates: Vec<String>,
+}
+
+impl HostRecord {
+    /// A host record for `name`, started at `now`, running this build.
+    pub fn new(name: &str, now: &str) -> Self {
+        HostRecord {
+            name: name.to_owned(),
+            address: None,
+            pid: None,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            started: now.to_owned(),
+            delegates: Vec::new(),
+        }
+    }
+}
+
+/// Whether a deployed service is meant to exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServicePhase {
+    /// Deployed: its instances should run.
+    Active,
+    /// `delete` was asked: its instances are being removed.
+    Deleting,
+}
+
+/// `services/<namespace>/<service>/service.yaml`: what was deployed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    /// The namespace.
+    pub namespace: String,
+    /// The service's name.
+    pub name: String,
+    /// Where the template came from (a path or a registered template's name), for people.
+    pub template: String,
+    /// The inputs given at deploy time, as given.
+    #[serde(default)]
+    pub inputs: IndexMap<String, serde_json::Value>,
+    /// When it was deployed.
+    pub created: String,
+    /// Whether it is meant to exist.
+    pub phase: ServicePhase,
+    /// The compiled and instantiated template: the source of truth for its instances.
+    pub instantiation: Instantiation,
+}
+
+/// `services/<namespace>/<service>/plan.yaml`: which host runs which node instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// Rises with every new plan (compare-and-swap when hosts fail over).
+    pub version: u64,
+    /// Instance id → host name.
+    pub placements: IndexMap<String, String>,
+}
+
+/// Where a node instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceState {
+    /// Recorded, not yet worked on.
+    Pending,
+    /// Its delegate is creating and starting it.
+    Creating,
+    /// It runs (or, for a port or directory, exists).
+    Running,
+    /// It could not be made real, or it died and was not restarted; see its message.
+    Failed,
+    /// Its delegate is removing it.
+    Deleting,
+}
+
+impl InstanceState {
+    /// The state's name as the CLI prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Creating => "creating",
+            InstanceState::Running => "running",
+            InstanceState::Failed => "failed",
+            InstanceState::Deleting => "deleting",
+        }
+    }
+}
+
+impl fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `services/<namespace>/<service>/instances/<id>.yaml`: one node instance as it is now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    /// The instance id (`<node>-<index>`).
+    pub id: String,
+    /// Its node template.
+    pub node: String,
+    /// The host that runs it.
+    pub host: String,
+    /// Where it is in its life.
+    pub state: InstanceState,
+    /// What its delegate reported (pid, unit, address, port, path…).
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Why it failed, in one sentence, when it did.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// How often the runtime restarted it after it died.
+    #[serde(default)]
+    pub restarts: u32,
+    /// When this record last changed.
+    pub updated: String,
+}
+
+/// `registry/<kind>/<namespace>/<name>/entry.yaml`: a registered template, profile or delegate;
+/// its files sit beside it in the same folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryEntry {
+    /// Which registry.
+    pub kind: RegistryKind,
+    /// The namespace.
+    pub namespace: String,
+    /// The name it is registered under.
+    pub name: String,
+    /// Where it was registered from.
+    pub source: String,
+    /// The file (relative to the entry's folder) to load first.
+    pub entry: String,
+    /// When it was registered.
+    pub registered: String,
+}
+
+/// Parses `namespace/name` or `name` (in [`DEFAULT_NAMESPACE`]).
+pub fn split_qualified(text: &str) -> (String, String) {
+    match text.split_once('/') {
+        Some((namespace, name)) => (namespace.to_owned(), name.to_owned()),
+        None => (DEFAULT_NAMESPACE.to_owned(), text.to_owned()),
+    }
+}
+
+impl FromStr for InstanceState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            InstanceState::Pending,
+            InstanceState::Creating,
+            InstanceState::Running,
+            InstanceState::Failed,
+            InstanceState::Deleting,
+        ]
+        .into_iter()
+        .find(|state| state.name() == s)
+        .ok_or_else(|| format!("there is no instance state {s:?}"))
+    }
+}

@@ -1,0 +1,262 @@
+//! Store operations on services, their plans and instances, and on host records: each one a
+//! single fenced transaction, so a service appears whole or not at all.
+
+use super::records::{HostRecord, InstanceRecord, PlanRecord, ServicePhase, ServiceRecord};
+use super::{Store, StoreError, check_name};
+
+/// A service as the store holds it: its record, its plan and its instances (in the
+/// instantiation's dependency order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceView {
+    /// `service.yaml`.
+    pub service: ServiceRecord,
+    /// `plan.yaml`.
+    pub plan: PlanRecord,
+    /// `instances/*.yaml`, dependencies first.
+    pub instances: Vec<InstanceRecord>,
+}
+
+impl Store {
+    /// Records a new service with its plan and instances in one transaction; `service.yaml` is
+    /// written last, so a crash halfway leaves a folder readers ignore. Refused when a service
+    /// of that name exists.
+    pub fn create_service(
+        &self,
+        service: &ServiceRecord,
+        plan: &PlanRecord,
+        instances: &[InstanceRecord],
+    ) -> Result<u64, StoreError> {
+        check_name("namespace", &service.namespace)?;
+        check_name("service", &service.name)?;
+        for instance in instances {
+            check_name("instance", &instance.id)?;
+        }
+        self.transact(|tx| {
+            let layout = tx.layout().clone();
+            let (namespace, name) = (&service.namespace, &service.name);
+            if tx.read::<ServiceRecord>(&layout.service(namespace, name))?.is_some() {
+                return Err(StoreError::AlreadyExists(format!("service {namespace}/{name}")));
+            }
+            // An earlier deploy that crashed before its service.yaml left only this folder.
+            tx.remove_dir(&layout.service_dir(namespace, name))?;
+            for instance in instances {
+                tx.put(&layout.instance(namespace, name, &instance.id), instance)?;
+            }
+            tx.put(&layout.plan(namespace, name), plan)?;
+            tx.put(&layout.service(namespace, name), service)?;
+            Ok(tx.epoch())
+        })
+    }
+
+    /// Changes one instance record under the lock and returns it as written.
+    pub fn update_instance(
+        &self,
+        namespace: &str,
+        service: &str,
+        id: &str,
+        change: impl FnOnce(&mut InstanceRecord),
+    ) -> Result<InstanceRecord, StoreError> {
+        self.transact(|tx| {
+            let path = tx.layout().instance(namespace, service, id);
+            let mut record: InstanceRecord = tx
+                .read(&path)?
+                .ok_or_else(|| StoreError::NotFound(format!("instance {namespace}/{service}/{id}")))?;
+            change(&mut record);
+            record.updated = tx.now();
+            tx.put(&path, &record)?;
+            Ok(record)
+        })
+    }
+
+    /// Marks a service as being deleted (its actors then remove its instances).
+    pub fn set_service_phase(
+        &self,
+        namespace: &str,
+        service: &str,
+        phase: ServicePhase,
+    ) -> Result<(), StoreError> {
+        self.transact(|tx| {
+            let path = tx.layout().service(namespace, service);
+            let mut record: ServiceRecord = tx
+                .read(&path)?
+                .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
+            record.phase = phase;
+            tx.put(&path, &record)
+        })
+    }
+
+    /// Removes a service and everything recorded about it.
+    pub fn remove_service(&self, namespace: &str, service: &str) -> Result<(), StoreError> {
+        self.transact(|tx| {
+            let layout = tx.layout().clone();
+            // service.yaml goes first, so a crash halfway leaves an ignored folder.
+            tx.remove(&layout.service(namespace, service))?;
+            tx.remove_dir(&layout.service_dir(namespace, service))
+        })
+    }
+
+    /// One service with its plan and instances, or `None` when there is no such service.
+    pub fn load_service(
+        &self,
+        namespace: &str,
+        service: &str,
+    ) -> Result<Option<ServiceView>, StoreError> {
+        check_name("namespace", namespace)?;
+        check_name("service", service)?;
+        let layout = self.layout();
+        let Some(record) = self.read::<ServiceRecord>(&layout.service(namespace, service))? else {
+            return Ok(None);
+        };
+        let plan = self
+            .read::<PlanRecord>(&layout.plan(namespace, service))?
+            .unwrap_or_default();
+        let mut instances = Vec::new();
+        for node in &record.instantiation.nodes {
+            let path = layout.instance(namespace, service, &node.id);
+            if let Some(instance) = self.read::<InstanceRecord>(&path)? {
+                instances.push(instance);
+            }
+        }
+        Ok(Some(ServiceView {
+            service: record,
+            plan,
+            instances,
+        }))
+    }
+
+    /// The `(namespace, service)` of every complete service in the store.
+    pub fn list_services(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let layout = self.layout();
+        let mut found = Vec::new();
+        for namespace in self.list(&layout.services())? {
+            for service in self.list(&layout.services().join(&namespace))? {
+                if self
+                    .read_bytes(&layout.service(&namespace, &service))?
+                    .is_some()
+                {
+                    found.push((namespace.clone(), service));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes this host's record.
+    pub fn put_host(&self, host: &HostRecord) -> Result<(), StoreError> {
+        check_name("host", &host.name)?;
+        self.transact(|tx| {
+            let path = tx.layout().host(&host.name);
+            tx.put(&path, host)
+        })
+    }
+
+    /// Every host record.
+    pub fn list_hosts(&self) -> Result<Vec<HostRecord>, StoreError> {
+        let mut hosts = Vec::new();
+        for name in self.list(&self.layout().hosts())? {
+            if name.ends_with(".yaml")
+                && let Some(host) = self.read(&self.layout().hosts().join(&name))?
+            {
+                hosts.push(host);
+            }
+        }
+        Ok(hosts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::records::InstanceState;
+    use crate::tosca::instance::{Instantiation, NodeInstance};
+    use indexmap::IndexMap;
+
+    fn node(id: &str) -> NodeInstance {
+        NodeInstance {
+            id: id.into(),
+            template: id.trim_end_matches("-0").into(),
+            index: 0,
+            types: Vec::new(),
+            properties: IndexMap::new(),
+            attributes: IndexMap::new(),
+            capabilities: IndexMap::new(),
+            relationships: Vec::new(),
+            directives: Vec::new(),
+        }
+    }
+
+    fn service(name: &str, ids: &[&str]) -> (ServiceRecord, PlanRecord, Vec<InstanceRecord>) {
+        let instantiation = Instantiation {
+            nodes: ids.iter().map(|id| node(id)).collect(),
+            ..Instantiation::default()
+        };
+        let record = ServiceRecord {
+            namespace: "default".into(),
+            name: name.into(),
+            template: "t.yaml".into(),
+            inputs: IndexMap::new(),
+            created: "now".into(),
+            phase: ServicePhase::Active,
+            instantiation,
+        };
+        let plan = PlanRecord {
+            version: 1,
+            placements: ids.iter().map(|id| (id.to_string(), "alpha".into())).collect(),
+        };
+        let instances = ids
+            .iter()
+            .map(|id| InstanceRecord {
+                id: id.to_string(),
+                node: id.trim_end_matches("-0").into(),
+                host: "alpha".into(),
+                state: InstanceState::Pending,
+                attributes: serde_json::Map::new(),
+                message: None,
+                restarts: 0,
+                updated: "now".into(),
+            })
+            .collect();
+        (record, plan, instances)
+    }
+
+    #[test]
+    fn a_service_is_created_loaded_updated_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (record, plan, instances) = service("shop", &["db-0", "web-0"]);
+        store.create_service(&record, &plan, &instances).unwrap();
+        let error = store.create_service(&record, &plan, &instances).unwrap_err();
+        assert!(matches!(error, StoreError::AlreadyExists(_)), "{error}");
+
+        store
+            .update_instance("default", "shop", "web-0", |i| {
+                i.state = InstanceState::Running;
+                i.attributes.insert("pid".into(), 42.into());
+            })
+            .unwrap();
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert_eq!(view.instances.len(), 2);
+        assert_eq!(view.instances[0].id, "db-0");
+        assert_eq!(view.instances[1].state, InstanceState::Running);
+        assert_eq!(view.instances[1].attributes["pid"], 42);
+        assert_eq!(store.list_services().unwrap(), vec![("default".into(), "shop".into())]);
+
+        store.remove_service("default", "shop").unwrap();
+        assert!(store.load_service("default", "shop").unwrap().is_none());
+        assert!(!store.layout().service_dir("default", "shop").exists());
+    }
+
+    #[test]
+    fn a_folder_left_by_a_crashed_deploy_is_ignored_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (record, plan, instances) = service("shop", &["web-0"]);
+        let leftover = store.layout().instance("default", "shop", "old-0");
+        store
+            .transact(|tx| tx.put(&leftover, &instances[0]))
+            .unwrap();
+        assert!(store.list_services().unwrap().is_empty());
+        store.create_service(&record, &plan, &instances).unwrap();
+        assert!(!leftover.exists());
+    }
+}

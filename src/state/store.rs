@@ -1,0 +1,443 @@
+//! The store handle and its write transactions, fenced by the epoch.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::clock::{Clock, SystemClock};
+use super::document;
+use super::fs::{Filesystem, RealFs};
+use super::layout::Layout;
+use super::records::{ClusterRecord, EpochRecord};
+use super::StoreError;
+
+/// The host-to-host protocol version written into a new `cluster.yaml`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A handle to the shared store at one root. Cheap to clone; every clone writes through the same
+/// lock file, so clones in one process exclude each other like processes do.
+#[derive(Clone, Debug)]
+pub struct Store {
+    layout: Layout,
+    fs: Arc<dyn Filesystem>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    /// Opens (and on first use sets up) the store at `root` on the real filesystem.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        Store::with_seams(root, Arc::new(RealFs), Arc::new(SystemClock))
+    }
+
+    /// Opens the store at `root` through the given filesystem and clock (the simulator's seams).
+    pub fn with_seams(
+        root: impl Into<PathBuf>,
+        fs: Arc<dyn Filesystem>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        let store = Store {
+            layout: Layout::new(root),
+            fs,
+            clock,
+        };
+        let locks = store.layout.locks();
+        store
+            .fs
+            .create_dir_all(&locks)
+            .map_err(|e| StoreError::io("create", &locks, e))?;
+        let cluster = store.layout.cluster();
+        if store.read::<ClusterRecord>(&cluster)?.is_none() {
+            store.transact(|tx| {
+                if tx.read::<ClusterRecord>(&cluster)?.is_none() {
+                    let record = ClusterRecord {
+                        name: "khutulun".into(),
+                        protocol_version: PROTOCOL_VERSION,
+                        created: tx.now(),
+                    };
+                    tx.put(&cluster, &record)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(store)
+    }
+
+    /// Where each record lives.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The filesystem seam (for the start-up lock check).
+    pub fn filesystem(&self) -> &dyn Filesystem {
+        &*self.fs
+    }
+
+    /// Now, as records store it.
+    pub fn now(&self) -> String {
+        self.clock.now_rfc3339()
+    }
+
+    /// Reads one record; `None` when the file does not exist.
+    pub fn read<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, StoreError> {
+        match self.read_bytes(path)? {
+            Some(bytes) => document::parse(path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads a file's raw bytes (registered templates are stored as they were given).
+    pub fn read_bytes(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        self.fs
+            .read(path)
+            .map_err(|e| StoreError::io("read", path, e))
+    }
+
+    /// The entries of a store folder, sorted (hidden temporary files left out).
+    pub fn list(&self, dir: &Path) -> Result<Vec<String>, StoreError> {
+        let names = self
+            .fs
+            .list(dir)
+            .map_err(|e| StoreError::io("list", dir, e))?;
+        Ok(names.into_iter().filter(|n| !n.starts_with('.')).collect())
+    }
+
+    /// The current fencing epoch (0 for a store nobody wrote yet).
+    pub fn epoch(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .read::<EpochRecord>(&self.layout.epoch())?
+            .unwrap_or_default()
+            .current)
+    }
+
+    /// Runs `work` under the store's exclusive lock and commits what it staged as one fenced
+    /// write: the epoch is read when the lock is taken, checked again before every file is
+    /// replaced, and bumped once at the end. Nothing is written when `work` fails.
+    pub fn transact<R>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.run(None, work)
+    }
+
+    /// Like [`Store::transact`], for a write prepared from what was read at epoch `based_on`
+    /// (without the lock): refused with [`StoreError::StaleEpoch`] if anyone wrote since.
+    pub fn transact_based_on<R>(
+        &self,
+        based_on: u64,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.run(Some(based_on), work)
+    }
+
+    fn run<R>(
+        &self,
+        based_on: Option<u64>,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let lock_path = self.layout.store_lock();
+        let _lock = self
+            .fs
+            .lock_exclusive(&lock_path)
+            .map_err(|e| StoreError::io("lock", &lock_path, e))?;
+        let current = self.epoch()?;
+        if let Some(based_on) = based_on
+            && based_on != current
+        {
+            return Err(StoreError::StaleEpoch { based_on, current });
+        }
+        let mut transaction = Transaction {
+            store: self,
+            based_on: current,
+            staged: Vec::new(),
+        };
+        let result = work(&mut transaction)?;
+        transaction.commit()?;
+        Ok(result)
+    }
+}
+
+enum Staged {
+    Write(Vec<u8>),
+    RemoveFile,
+    RemoveDir,
+}
+
+/// The writes of one [`Store::transact`] call, staged until it commits.
+pub struct Transaction<'a> {
+    store: &'a Store,
+    based_on: u64,
+    staged: Vec<(PathBuf, Staged)>,
+}
+
+impl Transaction<'_> {
+    /// The epoch this transaction's writes will carry.
+    pub fn epoch(&self) -> u64 {
+        self.based_on + 1
+    }
+
+    /// The store's layout.
+    pub fn layout(&self) -> &Layout {
+        &self.store.layout
+    }
+
+    /// Now, as records store it.
+    pub fn now(&self) -> String {
+        self.store.now()
+    }
+
+    fn staged(&self, path: &Path) -> Option<&Staged> {
+        self.staged
+            .iter()
+            .rev()
+            .find(|(p, s)| p == path || (matches!(s, Staged::RemoveDir) && path.starts_with(p)))
+            .map(|(_, s)| s)
+    }
+
+    /// Reads a record as this transaction would leave it (its own staged writes included).
+    pub fn read<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, StoreError> {
+        match self.staged(path) {
+            Some(Staged::Write(bytes)) => document::parse(path, bytes).map(Some),
+            Some(Staged::RemoveFile | Staged::RemoveDir) => Ok(None),
+            None => self.store.read(path),
+        }
+    }
+
+    /// The entries of a folder on disk (staged writes are not listed).
+    pub fn list(&self, dir: &Path) -> Result<Vec<String>, StoreError> {
+        self.store.list(dir)
+    }
+
+    /// A file that is there must be one this Khutulun can read before anything replaces it.
+    fn check_replaceable(&self, path: &Path) -> Result<(), StoreError> {
+        if self.staged(path).is_some() {
+            return Ok(());
+        }
+        match self.store.read_bytes(path)? {
+            Some(bytes) => document::open(path, &bytes).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// Stages `record` to be written at `path`. Refused when the file there is corrupt or
+    /// from a newer version: it is never overwritten blindly.
+    pub fn put<T: Serialize>(&mut self, path: &Path, record: &T) -> Result<(), StoreError> {
+        self.check_replaceable(path)?;
+        let bytes = document::render(record, self.epoch()).map_err(|e| StoreError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("the record could not be rendered: {e}"),
+        })?;
+        self.staged.push((path.to_owned(), Staged::Write(bytes)));
+        Ok(())
+    }
+
+    /// Stages a file to be written as these bytes (for registered templates and profiles, which
+    /// are kept exactly as given; they carry no envelope and are described by a record beside).
+    pub fn put_bytes(&mut self, path: &Path, bytes: Vec<u8>) {
+        self.staged.push((path.to_owned(), Staged::Write(bytes)));
+    }
+
+    /// Stages the removal of a record (refused when it is corrupt, like an overwrite).
+    pub fn remove(&mut self, path: &Path) -> Result<(), StoreError> {
+        self.check_replaceable(path)?;
+        self.staged.push((path.to_owned(), Staged::RemoveFile));
+        Ok(())
+    }
+
+    /// Stages the removal of a folder. Every record (`*.yaml`) below it must be readable: a
+    /// corrupt one stops the removal, so a person sees it first.
+    pub fn remove_dir(&mut self, dir: &Path) -> Result<(), StoreError> {
+        self.check_tree(dir)?;
+        self.staged.push((dir.to_owned(), Staged::RemoveDir));
+        Ok(())
+    }
+
+    fn check_tree(&self, dir: &Path) -> Result<(), StoreError> {
+        for name in self.list(dir)? {
+            let path = dir.join(&name);
+            if name.ends_with(".yaml") {
+                self.check_replaceable(&path)?;
+            } else {
+                self.check_tree(&path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_fresh(&self) -> Result<(), StoreError> {
+        let current = self.store.epoch()?;
+        if current == self.based_on {
+            Ok(())
+        } else {
+            Err(StoreError::StaleEpoch {
+                based_on: self.based_on,
+                current,
+            })
+        }
+    }
+
+    fn commit(self) -> Result<(), StoreError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let fs = &*self.store.fs;
+        for (path, staged) in &self.staged {
+            self.ensure_fresh()?;
+            match staged {
+                Staged::Write(bytes) => fs
+                    .write_atomic(path, bytes)
+                    .map_err(|e| StoreError::io("write", path, e))?,
+                Staged::RemoveFile => fs
+                    .remove_file(path)
+                    .map_err(|e| StoreError::io("remove", path, e))?,
+                Staged::RemoveDir => fs
+                    .remove_dir_all(path)
+                    .map_err(|e| StoreError::io("remove", path, e))?,
+            }
+        }
+        self.ensure_fresh()?;
+        let epoch_path = self.store.layout.epoch();
+        let record = EpochRecord {
+            current: self.epoch(),
+        };
+        let bytes = document::render(&record, self.epoch()).map_err(|e| StoreError::Corrupt {
+            path: epoch_path.clone(),
+            reason: e.to_string(),
+        })?;
+        fs.write_atomic(&epoch_path, &bytes)
+            .map_err(|e| StoreError::io("write", &epoch_path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::records::HostRecord;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn opening_sets_up_the_cluster_record_once() {
+        let (dir, store) = store();
+        let cluster: ClusterRecord = store.read(&store.layout().cluster()).unwrap().unwrap();
+        let epoch = store.epoch().unwrap();
+        let again = Store::open(dir.path()).unwrap();
+        assert_eq!(again.read::<ClusterRecord>(&again.layout().cluster()).unwrap().unwrap(), cluster);
+        assert_eq!(again.epoch().unwrap(), epoch);
+    }
+
+    #[test]
+    fn every_commit_raises_the_epoch_and_stamps_the_files() {
+        let (_dir, store) = store();
+        let before = store.epoch().unwrap();
+        let path = store.layout().host("alpha");
+        store
+            .transact(|tx| tx.put(&path, &HostRecord::new("alpha", "t")))
+            .unwrap();
+        assert_eq!(store.epoch().unwrap(), before + 1);
+        let bytes = store.read_bytes(&path).unwrap().unwrap();
+        assert_eq!(document::open(&path, &bytes).unwrap().1, before + 1);
+    }
+
+    #[test]
+    fn a_failed_transaction_writes_nothing() {
+        let (_dir, store) = store();
+        let path = store.layout().host("alpha");
+        let before = store.epoch().unwrap();
+        let result: Result<(), _> = store.transact(|tx| {
+            tx.put(&path, &HostRecord::new("alpha", "t"))?;
+            Err(StoreError::NotFound("something".into()))
+        });
+        assert!(result.is_err());
+        assert!(store.read::<HostRecord>(&path).unwrap().is_none());
+        assert_eq!(store.epoch().unwrap(), before);
+    }
+
+    #[test]
+    fn a_write_based_on_a_stale_epoch_is_refused() {
+        let (_dir, store) = store();
+        let seen = store.epoch().unwrap();
+        let path = store.layout().host("alpha");
+        store
+            .transact(|tx| tx.put(&path, &HostRecord::new("alpha", "first")))
+            .unwrap();
+        let error = store
+            .transact_based_on(seen, |tx| tx.put(&path, &HostRecord::new("alpha", "second")))
+            .unwrap_err();
+        assert!(matches!(error, StoreError::StaleEpoch { based_on, .. } if based_on == seen));
+        let host: HostRecord = store.read(&path).unwrap().unwrap();
+        assert_eq!(host.started, "first");
+    }
+
+    #[test]
+    fn a_writer_whose_lock_lapsed_is_fenced_off() {
+        // Another writer commits in the middle of this transaction, as a host that took the lock
+        // after this one's lease expired would.
+        let (_dir, store) = store();
+        let other = store.clone();
+        let path = store.layout().host("alpha");
+        let error = store
+            .transact(|tx| {
+                tx.put(&path, &HostRecord::new("alpha", "late"))?;
+                // Simulate the lapse: write the epoch as the other host would have.
+                let epoch_path = other.layout().epoch();
+                let record = EpochRecord { current: tx.epoch() + 5 };
+                other
+                    .fs
+                    .write_atomic(&epoch_path, &document::render(&record, 0).unwrap())
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(matches!(error, StoreError::StaleEpoch { .. }), "{error}");
+        assert!(store.read::<HostRecord>(&path).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_corrupt_file_is_reported_with_its_path_and_never_overwritten() {
+        let (_dir, store) = store();
+        let path = store.layout().host("alpha");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "format_version: 1\nname: [oops\n").unwrap();
+        let error = store.read::<HostRecord>(&path).unwrap_err();
+        assert!(error.to_string().contains(&path.display().to_string()), "{error}");
+        let error = store
+            .transact(|tx| tx.put(&path, &HostRecord::new("alpha", "t")))
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "format_version: 1\nname: [oops\n");
+    }
+
+    #[test]
+    fn a_future_version_file_is_refused_and_kept() {
+        let (_dir, store) = store();
+        let path = store.layout().host("alpha");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "format_version: 99\nname: alpha\n").unwrap();
+        let error = store
+            .transact(|tx| tx.remove(&path))
+            .unwrap_err();
+        assert!(matches!(error, StoreError::FutureVersion { found: 99, .. }), "{error}");
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn a_transaction_reads_its_own_staged_writes() {
+        let (_dir, store) = store();
+        let path = store.layout().host("alpha");
+        store
+            .transact(|tx| {
+                tx.put(&path, &HostRecord::new("alpha", "t"))?;
+                assert!(tx.read::<HostRecord>(&path)?.is_some());
+                tx.remove(&path)?;
+                assert!(tx.read::<HostRecord>(&path)?.is_none());
+                Ok(())
+            })
+            .unwrap();
+    }
+}
