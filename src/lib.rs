@@ -6,7 +6,9 @@
 //! instances, delegates); [`delegates`] make resources real; [`cli`] is the thin client.
 
 pub mod actors;
+pub mod agent;
 pub mod cli;
+pub mod control;
 pub mod delegates;
 pub mod state;
 pub mod tosca;

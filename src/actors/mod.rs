@@ -1,2 +1,28 @@
 //! The actor runtime: the root supervisor, the host actor the CLI talks to, the lock manager
 //! that alone writes the shared store, service and node-instance actors, and delegate actors.
+//!
+//! ```text
+//! Root ─ Host ─┬─ LockManager        the only writer of the store
+//!              ├─ delegates          process, systemd, ipport, directory… (src/delegates)
+//!              └─ Service (per service)
+//!                  └─ NodeInstance (per node instance on this host)
+//! ```
+//!
+//! Every actor keeps only what it can reload from the store, so a supervisor restarts a crashed
+//! child by spawning it again: it reads its facts back and carries on.
+
+mod context;
+mod error;
+pub mod host;
+pub mod lock_manager;
+pub mod node_instance;
+mod port_ledger;
+pub mod root;
+pub mod service;
+mod status;
+mod tosca_bridge;
+
+pub use context::{Context, RuntimeContext};
+pub use error::RuntimeError;
+pub use port_ledger::StorePortLedger;
+pub use status::service_status;

@@ -5,6 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
+mod connect;
+pub mod delegate;
+pub mod host;
+pub mod output;
+pub mod profile;
+mod registry;
+pub mod service;
+pub mod template;
 pub mod tosca;
 
 /// Khutulun: a declarative orchestrator for services, speaking TOSCA 2.0.
@@ -22,6 +31,36 @@ pub enum Command {
     /// Validate and compile TOSCA 2.0 service templates.
     #[command(subcommand)]
     Tosca(tosca::ToscaCommand),
+    /// Run this host's agent (the long-running service the other commands talk to).
+    Agent(agent::AgentArgs),
+    /// Deploy, inspect and delete services.
+    Service(service::ServiceArgs),
+    /// Register, list and delist service templates.
+    Template(template::TemplateArgs),
+    /// Register and list TOSCA profiles.
+    Profile(profile::ProfileArgs),
+    /// List the cluster's hosts.
+    Host(host::HostArgs),
+    /// List the delegates.
+    Delegate(delegate::DelegateArgs),
+}
+
+/// Prints a client command's error as one sentence (a TOSCA problem as the processor renders
+/// it) and gives the exit code: 1 for a refused or failed request, 2 when the agent could not
+/// be reached.
+fn client_exit(result: Result<(), crate::control::ClientError>) -> ExitCode {
+    use crate::control::ClientError;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let text = error.to_string();
+            eprintln!("error: {}", text.trim_end());
+            match error {
+                ClientError::NotRunning { .. } | ClientError::Token { .. } => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
 }
 
 /// Runs the command line; the exit code follows each subcommand's contract.
@@ -29,5 +68,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Tosca(command) => tosca::run(command),
+        Command::Agent(args) => agent::run(args),
+        Command::Service(args) => client_exit(service::run(args)),
+        Command::Template(args) => client_exit(template::run(args)),
+        Command::Profile(args) => client_exit(profile::run(args)),
+        Command::Host(args) => client_exit(host::run(args)),
+        Command::Delegate(args) => client_exit(delegate::run(args)),
     }
 }

@@ -118,7 +118,10 @@ mod tests {
         let error = parse::<Sample>(path, b"name: web\ncount: 1\n").unwrap_err();
         assert!(error.to_string().contains("/s/x.yaml"), "{error}");
         let error = parse::<Sample>(path, b"format_version: 9\nname: web\ncount: 1\n").unwrap_err();
-        assert!(matches!(error, StoreError::FutureVersion { found: 9, .. }), "{error}");
+        assert!(
+            matches!(error, StoreError::FutureVersion { found: 9, .. }),
+            "{error}"
+        );
         let error = parse::<Sample>(path, b"format_version: 1\nname: [\n").unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
     }

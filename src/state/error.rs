@@ -46,7 +46,9 @@ pub enum StoreError {
         current: u64,
     },
     /// A name (service, namespace, host, template…) that cannot be a store path component.
-    #[error("{kind} name {name:?} is not allowed (use letters, digits, '.', '_' and '-', starting with a letter or digit)")]
+    #[error(
+        "{kind} name {name:?} is not allowed (use letters, digits, '.', '_' and '-', starting with a letter or digit)"
+    )]
     InvalidName {
         /// What the name names.
         kind: &'static str,

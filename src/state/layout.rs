@@ -70,7 +70,10 @@ impl FromStr for RegistryKind {
 /// starting with a letter or digit (so never `..`, never hidden, never a separator).
 pub fn check_name(kind: &'static str, name: &str) -> Result<(), StoreError> {
     let valid = name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -148,7 +151,8 @@ impl Layout {
 
     /// `services/<namespace>/<service>/instances/<id>.yaml`.
     pub fn instance(&self, namespace: &str, service: &str, id: &str) -> PathBuf {
-        self.instances(namespace, service).join(format!("{id}.yaml"))
+        self.instances(namespace, service)
+            .join(format!("{id}.yaml"))
     }
 
     /// `ports/<host>.yaml`: the port reservations of one host.

@@ -21,7 +21,11 @@ pub fn check_locking(store: &Store) -> Result<(), StoreError> {
     let probe = store.layout().probe_lock();
     let fs = store.filesystem();
     let io = |e| StoreError::io("lock", &probe, e);
-    let first = fs.lock_exclusive(&probe).map_err(io)?;
+    let Some(first) = fs.try_lock_exclusive(&probe).map_err(io)? else {
+        return Err(unsafe_because(
+            "its probe lock is held by someone else (another agent starting?); try again".into(),
+        ));
+    };
     if fs.try_lock_exclusive(&probe).map_err(io)?.is_some() {
         return Err(unsafe_because(
             "a second open of the lock file took the lock while the first held it".into(),
@@ -30,7 +34,7 @@ pub fn check_locking(store: &Store) -> Result<(), StoreError> {
     drop(first);
     if fs.try_lock_exclusive(&probe).map_err(io)?.is_none() {
         return Err(unsafe_because(
-            "a released lock could not be taken again (is another agent probing?)".into(),
+            "a released lock could not be taken again".into(),
         ));
     }
     if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo")
@@ -61,7 +65,10 @@ pub fn mount_disables_locking(mountinfo: &str, path: &Path) -> Option<String> {
         let fstype = fields.get(separator + 1).copied().unwrap_or_default();
         let super_options = fields.get(separator + 3).copied().unwrap_or_default();
         let options = format!("{mount_options},{super_options}");
-        if best.as_ref().is_none_or(|(len, _, _)| mount_point.len() >= *len) {
+        if best
+            .as_ref()
+            .is_none_or(|(len, _, _)| mount_point.len() >= *len)
+        {
             best = Some((mount_point.len(), fstype.to_owned(), options));
         }
     }

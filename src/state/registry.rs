@@ -32,7 +32,11 @@ impl Store {
             let dir = tx
                 .layout()
                 .registry_entry(entry.kind, &entry.namespace, &entry.name);
-            tx.remove_dir(&dir)?;
+            let entry_path = dir.join(ENTRY_FILE);
+            if tx.read::<RegistryEntry>(&entry_path)?.is_some() {
+                tx.remove(&entry_path)?;
+            }
+            tx.remove_files_dir(&dir);
             for (relative, bytes) in files {
                 tx.put_bytes(&dir.join(relative), bytes);
             }
@@ -69,7 +73,12 @@ impl Store {
     }
 
     /// Removes a registered entry; refused when there is none.
-    pub fn delist(&self, kind: RegistryKind, namespace: &str, name: &str) -> Result<(), StoreError> {
+    pub fn delist(
+        &self,
+        kind: RegistryKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), StoreError> {
         check_name("namespace", namespace)?;
         check_name(kind.singular(), name)?;
         self.transact(|tx| {
@@ -81,7 +90,8 @@ impl Store {
                 )));
             }
             tx.remove(&dir.join(ENTRY_FILE))?;
-            tx.remove_dir(&dir)
+            tx.remove_files_dir(&dir);
+            Ok(())
         })
     }
 }
@@ -105,15 +115,29 @@ mod tests {
         store
             .register(&entry, vec![("hello.yaml".into(), b"tosca".to_vec())])
             .unwrap();
-        assert_eq!(store.list_registry(RegistryKind::Templates).unwrap(), vec![entry.clone()]);
+        assert_eq!(
+            store.list_registry(RegistryKind::Templates).unwrap(),
+            vec![entry.clone()]
+        );
         let file = store
             .layout()
             .registry_entry(RegistryKind::Templates, "default", "hello")
             .join("hello.yaml");
         assert_eq!(std::fs::read(&file).unwrap(), b"tosca");
-        store.delist(RegistryKind::Templates, "default", "hello").unwrap();
-        assert!(store.list_registry(RegistryKind::Templates).unwrap().is_empty());
-        assert!(store.delist(RegistryKind::Templates, "default", "hello").is_err());
+        store
+            .delist(RegistryKind::Templates, "default", "hello")
+            .unwrap();
+        assert!(
+            store
+                .list_registry(RegistryKind::Templates)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .delist(RegistryKind::Templates, "default", "hello")
+                .is_err()
+        );
     }
 
     #[test]
@@ -128,6 +152,10 @@ mod tests {
             entry: "p.yaml".into(),
             registered: "now".into(),
         };
-        assert!(store.register(&entry, vec![("../x".into(), vec![])]).is_err());
+        assert!(
+            store
+                .register(&entry, vec![("../x".into(), vec![])])
+                .is_err()
+        );
     }
 }

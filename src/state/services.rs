@@ -34,8 +34,13 @@ impl Store {
         self.transact(|tx| {
             let layout = tx.layout().clone();
             let (namespace, name) = (&service.namespace, &service.name);
-            if tx.read::<ServiceRecord>(&layout.service(namespace, name))?.is_some() {
-                return Err(StoreError::AlreadyExists(format!("service {namespace}/{name}")));
+            if tx
+                .read::<ServiceRecord>(&layout.service(namespace, name))?
+                .is_some()
+            {
+                return Err(StoreError::AlreadyExists(format!(
+                    "service {namespace}/{name}"
+                )));
             }
             // An earlier deploy that crashed before its service.yaml left only this folder.
             tx.remove_dir(&layout.service_dir(namespace, name))?;
@@ -58,9 +63,9 @@ impl Store {
     ) -> Result<InstanceRecord, StoreError> {
         self.transact(|tx| {
             let path = tx.layout().instance(namespace, service, id);
-            let mut record: InstanceRecord = tx
-                .read(&path)?
-                .ok_or_else(|| StoreError::NotFound(format!("instance {namespace}/{service}/{id}")))?;
+            let mut record: InstanceRecord = tx.read(&path)?.ok_or_else(|| {
+                StoreError::NotFound(format!("instance {namespace}/{service}/{id}"))
+            })?;
             change(&mut record);
             record.updated = tx.now();
             tx.put(&path, &record)?;
@@ -201,7 +206,10 @@ mod tests {
         };
         let plan = PlanRecord {
             version: 1,
-            placements: ids.iter().map(|id| (id.to_string(), "alpha".into())).collect(),
+            placements: ids
+                .iter()
+                .map(|id| (id.to_string(), "alpha".into()))
+                .collect(),
         };
         let instances = ids
             .iter()
@@ -225,7 +233,9 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let (record, plan, instances) = service("shop", &["db-0", "web-0"]);
         store.create_service(&record, &plan, &instances).unwrap();
-        let error = store.create_service(&record, &plan, &instances).unwrap_err();
+        let error = store
+            .create_service(&record, &plan, &instances)
+            .unwrap_err();
         assert!(matches!(error, StoreError::AlreadyExists(_)), "{error}");
 
         store
@@ -239,7 +249,10 @@ mod tests {
         assert_eq!(view.instances[0].id, "db-0");
         assert_eq!(view.instances[1].state, InstanceState::Running);
         assert_eq!(view.instances[1].attributes["pid"], 42);
-        assert_eq!(store.list_services().unwrap(), vec![("default".into(), "shop".into())]);
+        assert_eq!(
+            store.list_services().unwrap(),
+            vec![("default".into(), "shop".into())]
+        );
 
         store.remove_service("default", "shop").unwrap();
         assert!(store.load_service("default", "shop").unwrap().is_none());

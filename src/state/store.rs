@@ -6,12 +6,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::StoreError;
 use super::clock::{Clock, SystemClock};
 use super::document;
 use super::fs::{Filesystem, RealFs};
 use super::layout::Layout;
 use super::records::{ClusterRecord, EpochRecord};
-use super::StoreError;
 
 /// The host-to-host protocol version written into a new `cluster.yaml`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -253,6 +253,12 @@ impl Transaction<'_> {
         Ok(())
     }
 
+    /// Stages the removal of a folder whose files are not records (a registry entry's files,
+    /// kept as given); the caller checks the records it knows of first.
+    pub fn remove_files_dir(&mut self, dir: &Path) {
+        self.staged.push((dir.to_owned(), Staged::RemoveDir));
+    }
+
     fn check_tree(&self, dir: &Path) -> Result<(), StoreError> {
         for name in self.list(dir)? {
             let path = dir.join(&name);
@@ -327,7 +333,13 @@ mod tests {
         let cluster: ClusterRecord = store.read(&store.layout().cluster()).unwrap().unwrap();
         let epoch = store.epoch().unwrap();
         let again = Store::open(dir.path()).unwrap();
-        assert_eq!(again.read::<ClusterRecord>(&again.layout().cluster()).unwrap().unwrap(), cluster);
+        assert_eq!(
+            again
+                .read::<ClusterRecord>(&again.layout().cluster())
+                .unwrap()
+                .unwrap(),
+            cluster
+        );
         assert_eq!(again.epoch().unwrap(), epoch);
     }
 
@@ -367,7 +379,9 @@ mod tests {
             .transact(|tx| tx.put(&path, &HostRecord::new("alpha", "first")))
             .unwrap();
         let error = store
-            .transact_based_on(seen, |tx| tx.put(&path, &HostRecord::new("alpha", "second")))
+            .transact_based_on(seen, |tx| {
+                tx.put(&path, &HostRecord::new("alpha", "second"))
+            })
             .unwrap_err();
         assert!(matches!(error, StoreError::StaleEpoch { based_on, .. } if based_on == seen));
         let host: HostRecord = store.read(&path).unwrap().unwrap();
@@ -386,7 +400,9 @@ mod tests {
                 tx.put(&path, &HostRecord::new("alpha", "late"))?;
                 // Simulate the lapse: write the epoch as the other host would have.
                 let epoch_path = other.layout().epoch();
-                let record = EpochRecord { current: tx.epoch() + 5 };
+                let record = EpochRecord {
+                    current: tx.epoch() + 5,
+                };
                 other
                     .fs
                     .write_atomic(&epoch_path, &document::render(&record, 0).unwrap())
@@ -405,12 +421,18 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "format_version: 1\nname: [oops\n").unwrap();
         let error = store.read::<HostRecord>(&path).unwrap_err();
-        assert!(error.to_string().contains(&path.display().to_string()), "{error}");
+        assert!(
+            error.to_string().contains(&path.display().to_string()),
+            "{error}"
+        );
         let error = store
             .transact(|tx| tx.put(&path, &HostRecord::new("alpha", "t")))
             .unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "format_version: 1\nname: [oops\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "format_version: 1\nname: [oops\n"
+        );
     }
 
     #[test]
@@ -419,10 +441,11 @@ mod tests {
         let path = store.layout().host("alpha");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "format_version: 99\nname: alpha\n").unwrap();
-        let error = store
-            .transact(|tx| tx.remove(&path))
-            .unwrap_err();
-        assert!(matches!(error, StoreError::FutureVersion { found: 99, .. }), "{error}");
+        let error = store.transact(|tx| tx.remove(&path)).unwrap_err();
+        assert!(
+            matches!(error, StoreError::FutureVersion { found: 99, .. }),
+            "{error}"
+        );
         assert!(path.exists());
     }
 

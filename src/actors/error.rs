@@ -1,0 +1,27 @@
+//! The runtime's errors: one sentence each, shown to the person at the CLI.
+
+use crate::state::StoreError;
+
+/// Why the runtime could not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An actor the request needed is gone.
+    #[error("the {0} is not running; the agent may be shutting down")]
+    Unreachable(&'static str),
+    /// A delegate could not do its part.
+    #[error(transparent)]
+    Delegate(#[from] crate::delegates::protocol::DelegateError),
+    /// The template does not compile or instantiate; the text is the processor's rendering
+    /// (file:line:column and what is wrong).
+    #[error("{0}")]
+    Template(String),
+    /// The request itself is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing asked about does not exist.
+    #[error("{0}")]
+    NotFound(String),
+}

@@ -1,0 +1,415 @@
+//! The Host actor: the node actor the CLI talks to, one per host. It owns the LockManager, the
+//! delegates and the Service actors; it answers the control channel's requests; and at start it
+//! resumes every service recorded in the store (their Service actors adopt what still runs).
+//!
+//! Supervision: a crashed Service actor is spawned again and resumes from the store; crashed
+//! delegates are spawned again as a set; if the LockManager dies the Host stops with an error
+//! and the root supervisor restarts the whole Host (everything reloads from the store).
+
+mod deploy;
+mod failure;
+mod messages;
+mod registry;
+
+pub use messages::HostMsg;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+
+use crate::control::RuntimePaths;
+use crate::control::protocol::{
+    DelegateSummary, LogFile, Reply, Request, Response, ServiceSummary,
+};
+use crate::delegates::protocol::{DelegateKind, LogSource};
+use crate::delegates::{Delegates, DelegatesConfig};
+use crate::state::records::{HostRecord, InstanceState, ServicePhase};
+use crate::state::{Store, check_name};
+
+use super::lock_manager::{LockManager, LockManagerRef};
+use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
+use super::{Context, RuntimeContext, RuntimeError, StorePortLedger, service_status};
+
+use failure::failure;
+
+/// The name the Host actor registers under, so the control channel finds the current one.
+pub const HOST_ACTOR_NAME: &str = "khutulun-host";
+
+/// The Host actor.
+pub struct Host;
+
+/// What a Host needs to start (kept by the root supervisor to restart it).
+#[derive(Clone, Debug)]
+pub struct HostArgs {
+    /// This host's name.
+    pub name: String,
+    /// The address it tells other hosts, if any.
+    pub address: Option<String>,
+    /// The shared store.
+    pub store: Store,
+    /// This host's private directory.
+    pub runtime: RuntimePaths,
+}
+
+/// The Host's state.
+pub struct HostState {
+    context: Context,
+    lock_manager: ActorId,
+    services: HashMap<(String, String), ActorRef<ServiceMsg>>,
+    service_by_actor: HashMap<ActorId, (String, String)>,
+}
+
+fn delegates_config(args: &HostArgs) -> DelegatesConfig {
+    DelegatesConfig::new(
+        args.name.clone(),
+        Arc::new(StorePortLedger::new(args.store.clone())),
+    )
+}
+
+impl HostState {
+    async fn spawn_service(
+        &mut self,
+        myself: &ActorRef<HostMsg>,
+        namespace: &str,
+        name: &str,
+        start: ServiceStart,
+    ) -> Result<ActorRef<ServiceMsg>, RuntimeError> {
+        let args = ServiceArgs {
+            context: self.context.clone(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            start,
+        };
+        let (actor, _) = Actor::spawn_linked(None, Service, args, myself.get_cell())
+            .await
+            .map_err(|e| RuntimeError::Invalid(format!("could not start service {name}: {e}")))?;
+        let key = (namespace.to_owned(), name.to_owned());
+        self.service_by_actor.insert(actor.get_id(), key.clone());
+        self.services.insert(key, actor.clone());
+        Ok(actor)
+    }
+
+    async fn handle_request(&mut self, myself: &ActorRef<HostMsg>, request: Request) -> Reply {
+        let result = match request {
+            Request::Ping => Ok(Response::Pong {
+                host: self.context.host.clone(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            }),
+            Request::Deploy {
+                template,
+                namespace,
+                name,
+                inputs,
+            } => self.deploy(myself, template, namespace, name, inputs).await,
+            Request::Delete { namespace, name } => self.delete(myself, namespace, name).await,
+            Request::ListServices => self.list_services(),
+            Request::Status { namespace, name } => self.status(&namespace, &name),
+            Request::Logs {
+                namespace,
+                name,
+                instance,
+            } => self.logs(&namespace, &name, instance).await,
+            Request::Register {
+                kind,
+                path,
+                namespace,
+                name,
+            } => self.register(kind, &path, namespace, name).await,
+            Request::ListRegistry { kind } => self
+                .context
+                .store
+                .list_registry(kind)
+                .map(|entries| Response::Registry { entries })
+                .map_err(RuntimeError::from),
+            Request::Delist {
+                kind,
+                namespace,
+                name,
+            } => self
+                .context
+                .lock_manager
+                .delist(kind, &namespace, &name)
+                .await
+                .map(|()| Response::Delisted),
+            Request::ListHosts => self
+                .context
+                .store
+                .list_hosts()
+                .map(|hosts| Response::Hosts { hosts })
+                .map_err(RuntimeError::from),
+            Request::ListDelegates => {
+                let running: Vec<DelegateKind> = self.context.delegates().kinds().collect();
+                Ok(Response::Delegates {
+                    delegates: DelegateKind::ALL
+                        .into_iter()
+                        .map(|kind| DelegateSummary {
+                            name: kind.name().to_owned(),
+                            running: running.contains(&kind),
+                        })
+                        .collect(),
+                })
+            }
+        };
+        result.map_err(failure)
+    }
+
+    async fn deploy(
+        &mut self,
+        myself: &ActorRef<HostMsg>,
+        template: String,
+        namespace: String,
+        name: String,
+        inputs: indexmap::IndexMap<String, serde_json::Value>,
+    ) -> Result<Response, RuntimeError> {
+        let store = self.context.store.clone();
+        let host = self.context.host.clone();
+        let (ns, n) = (namespace.clone(), name.clone());
+        let prepared = tokio::task::spawn_blocking(move || {
+            deploy::prepare(&store, &host, &template, &ns, &n, inputs)
+        })
+        .await
+        .map_err(|e| RuntimeError::Invalid(format!("compiling the template crashed: {e}")))??;
+        let (service, plan, instances) = prepared;
+        self.context
+            .lock_manager
+            .create_service(service, plan, instances)
+            .await?;
+        self.spawn_service(myself, &namespace, &name, ServiceStart::Deploy)
+            .await?;
+        self.status(&namespace, &name)
+            .map(|response| match response {
+                Response::Status { status } => Response::Deployed { status },
+                other => other,
+            })
+    }
+
+    async fn delete(
+        &mut self,
+        myself: &ActorRef<HostMsg>,
+        namespace: String,
+        name: String,
+    ) -> Result<Response, RuntimeError> {
+        check_name("namespace", &namespace)?;
+        check_name("service", &name)?;
+        if self
+            .context
+            .store
+            .load_service(&namespace, &name)?
+            .is_none()
+        {
+            return Err(RuntimeError::NotFound(format!(
+                "there is no service {name}"
+            )));
+        }
+        self.context
+            .lock_manager
+            .set_service_phase(&namespace, &name, ServicePhase::Deleting)
+            .await?;
+        match self.services.get(&(namespace.clone(), name.clone())) {
+            Some(actor) => actor
+                .cast(ServiceMsg::Delete)
+                .map_err(|_| RuntimeError::Unreachable("service actor"))?,
+            // Its Service actor sees the phase and deletes.
+            None => {
+                self.spawn_service(myself, &namespace, &name, ServiceStart::Resume)
+                    .await?;
+            }
+        }
+        Ok(Response::Deleting)
+    }
+
+    fn status(&self, namespace: &str, name: &str) -> Result<Response, RuntimeError> {
+        let view = self
+            .context
+            .store
+            .load_service(namespace, name)?
+            .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
+        Ok(Response::Status {
+            status: service_status(&view),
+        })
+    }
+
+    fn list_services(&self) -> Result<Response, RuntimeError> {
+        let store = &self.context.store;
+        let mut services = Vec::new();
+        for (namespace, name) in store.list_services()? {
+            let Some(view) = store.load_service(&namespace, &name)? else {
+                continue;
+            };
+            let count = |state| view.instances.iter().filter(|i| i.state == state).count();
+            services.push(ServiceSummary {
+                namespace,
+                name,
+                phase: view.service.phase,
+                template: view.service.template.clone(),
+                instances: view.instances.len(),
+                running: count(InstanceState::Running),
+                failed: count(InstanceState::Failed),
+            });
+        }
+        Ok(Response::Services { services })
+    }
+
+    async fn logs(
+        &self,
+        namespace: &str,
+        name: &str,
+        instance: Option<String>,
+    ) -> Result<Response, RuntimeError> {
+        let actor = self
+            .services
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .ok_or_else(|| {
+                RuntimeError::NotFound(format!("there is no service {name} on this host"))
+            })?;
+        let sources = match actor
+            .call(|reply| ServiceMsg::Logs { instance, reply }, None)
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(result)) => result?,
+            _ => return Err(RuntimeError::Unreachable("service actor")),
+        };
+        let logs = sources
+            .into_iter()
+            .filter_map(|(instance, source)| match source {
+                LogSource::File(path) => Some(LogFile { instance, path }),
+                LogSource::None => None,
+            })
+            .collect();
+        Ok(Response::Logs { logs })
+    }
+
+    async fn register(
+        &self,
+        kind: crate::state::RegistryKind,
+        path: &std::path::Path,
+        namespace: String,
+        name: String,
+    ) -> Result<Response, RuntimeError> {
+        check_name("namespace", &namespace)?;
+        check_name(kind.singular(), &name)?;
+        let (path, now) = (path.to_owned(), self.context.store.now());
+        let (entry, files) = tokio::task::spawn_blocking(move || {
+            registry::prepare(kind, &path, &namespace, &name, now)
+        })
+        .await
+        .map_err(|e| RuntimeError::Invalid(format!("checking the file crashed: {e}")))??;
+        self.context
+            .lock_manager
+            .register(entry.clone(), files)
+            .await?;
+        Ok(Response::Registered { entry })
+    }
+}
+
+impl Actor for Host {
+    type Msg = HostMsg;
+    type State = HostState;
+    type Arguments = HostArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: HostArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let (lock_manager, _) =
+            Actor::spawn_linked(None, LockManager, args.store.clone(), myself.get_cell()).await?;
+        let delegates = Delegates::spawn(delegates_config(&args), myself.get_cell()).await?;
+        let lock_manager_id = lock_manager.get_id();
+        let lock_manager = LockManagerRef(lock_manager);
+        let mut record = HostRecord::new(&args.name, &args.store.now());
+        record.address = args.address.clone();
+        record.pid = Some(std::process::id());
+        record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
+        lock_manager.put_host(record).await?;
+        let context = Arc::new(RuntimeContext::new(
+            args.name.clone(),
+            args.store.clone(),
+            args.runtime.clone(),
+            lock_manager,
+            delegates,
+        ));
+        let mut state = HostState {
+            context,
+            lock_manager: lock_manager_id,
+            services: HashMap::new(),
+            service_by_actor: HashMap::new(),
+        };
+        for (namespace, name) in args.store.list_services()? {
+            if let Err(error) = state
+                .spawn_service(&myself, &namespace, &name, ServiceStart::Resume)
+                .await
+            {
+                tracing::warn!(service = %name, %error, "could not resume service");
+            }
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut HostState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            HostMsg::Request { request, reply } => {
+                let answer = state.handle_request(&myself, request).await;
+                let _ = reply.send(answer);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut HostState,
+    ) -> Result<(), ActorProcessingErr> {
+        let (cell, crashed) = match &event {
+            SupervisionEvent::ActorFailed(cell, error) => (cell, Some(error.to_string())),
+            SupervisionEvent::ActorTerminated(cell, _, _) => (cell, None),
+            _ => return Ok(()),
+        };
+        let id = cell.get_id();
+        if id == state.lock_manager {
+            return Err(format!(
+                "the lock manager stopped ({}); restarting the host",
+                crashed.unwrap_or_else(|| "no reason".into())
+            )
+            .into());
+        }
+        if let Some((namespace, name)) = state.service_by_actor.remove(&id) {
+            state.services.remove(&(namespace.clone(), name.clone()));
+            if let Some(error) = crashed {
+                tracing::warn!(service = %name, %error, "service actor crashed; restarting it");
+                if state
+                    .context
+                    .store
+                    .load_service(&namespace, &name)?
+                    .is_some()
+                {
+                    state
+                        .spawn_service(&myself, &namespace, &name, ServiceStart::Resume)
+                        .await?;
+                }
+            }
+            return Ok(());
+        }
+        // Anything else is a delegate: respawn the set (they rebuild from attributes).
+        tracing::warn!(?crashed, "a delegate stopped; restarting the delegates");
+        let old = state.context.delegates();
+        old.stop_all();
+        let args = HostArgs {
+            name: state.context.host.clone(),
+            address: None,
+            store: state.context.store.clone(),
+            runtime: state.context.runtime.clone(),
+        };
+        let delegates = Delegates::spawn(delegates_config(&args), myself.get_cell()).await?;
+        state.context.replace_delegates(delegates);
+        Ok(())
+    }
+}

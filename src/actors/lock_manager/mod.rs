@@ -1,0 +1,265 @@
+//! The LockManager actor: the only writer of the shared store on this host.
+//!
+//! Every write of the agent goes through it, one at a time, each as one fenced transaction of
+//! the store (exclusive `flock`, atomic renames, epoch check). The store calls block (a lock
+//! held by another host, a slow NFS server), so they run on tokio's blocking pool while the
+//! actor waits: its mailbox is the queue of writes.
+
+mod messages;
+
+pub use messages::{InstanceUpdate, LockManagerMsg, WriteReply};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use crate::state::records::{
+    HostRecord, InstanceRecord, PlanRecord, RegistryEntry, ServicePhase, ServiceRecord,
+};
+use crate::state::{RegistryKind, Store, StoreError};
+
+use super::RuntimeError;
+
+/// The LockManager actor; its argument is the store it writes.
+pub struct LockManager;
+
+async fn blocking<T: Send + 'static>(
+    store: &Store,
+    work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || work(&store)).await {
+        Ok(result) => result,
+        Err(error) => Err(StoreError::io(
+            "write",
+            "the store",
+            std::io::Error::other(error.to_string()),
+        )),
+    }
+}
+
+impl Actor for LockManager {
+    type Msg = LockManagerMsg;
+    type State = Store;
+    type Arguments = Store;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        store: Store,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(store)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        store: &mut Store,
+    ) -> Result<(), ActorProcessingErr> {
+        // A caller that gave up waiting is not an error of the LockManager: ignore send errors.
+        match message {
+            LockManagerMsg::CreateService {
+                service,
+                plan,
+                instances,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    s.create_service(&service, &plan, &instances)
+                });
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::UpdateInstance {
+                namespace,
+                service,
+                id,
+                update,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    s.update_instance(&namespace, &service, &id, |record| update.apply(record))
+                });
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::SetServicePhase {
+                namespace,
+                service,
+                phase,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    s.set_service_phase(&namespace, &service, phase)
+                });
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::RemoveService {
+                namespace,
+                service,
+                reply,
+            } => {
+                let result = blocking(store, move |s| s.remove_service(&namespace, &service));
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::PutHost { host, reply } => {
+                let _ = reply.send(blocking(store, move |s| s.put_host(&host)).await);
+            }
+            LockManagerMsg::Register {
+                entry,
+                files,
+                reply,
+            } => {
+                let _ = reply.send(blocking(store, move |s| s.register(&entry, files)).await);
+            }
+            LockManagerMsg::Delist {
+                kind,
+                namespace,
+                name,
+                reply,
+            } => {
+                let result = blocking(store, move |s| s.delist(kind, &namespace, &name));
+                let _ = reply.send(result.await);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A handle to the LockManager with one method per write, turning a dead actor into
+/// [`RuntimeError::Unreachable`].
+#[derive(Clone, Debug)]
+pub struct LockManagerRef(pub ActorRef<LockManagerMsg>);
+
+impl LockManagerRef {
+    async fn call<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(WriteReply<T>) -> LockManagerMsg,
+    ) -> Result<T, RuntimeError> {
+        match self.0.call(build, None).await {
+            Ok(ractor::rpc::CallResult::Success(result)) => Ok(result?),
+            _ => Err(RuntimeError::Unreachable("lock manager")),
+        }
+    }
+
+    /// See [`LockManagerMsg::CreateService`].
+    pub async fn create_service(
+        &self,
+        service: ServiceRecord,
+        plan: PlanRecord,
+        instances: Vec<InstanceRecord>,
+    ) -> Result<u64, RuntimeError> {
+        self.call(|reply| LockManagerMsg::CreateService {
+            service: Box::new(service),
+            plan,
+            instances,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::UpdateInstance`].
+    pub async fn update_instance(
+        &self,
+        namespace: &str,
+        service: &str,
+        id: &str,
+        update: InstanceUpdate,
+    ) -> Result<InstanceRecord, RuntimeError> {
+        self.call(|reply| LockManagerMsg::UpdateInstance {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            id: id.to_owned(),
+            update,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::SetServicePhase`].
+    pub async fn set_service_phase(
+        &self,
+        namespace: &str,
+        service: &str,
+        phase: ServicePhase,
+    ) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::SetServicePhase {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            phase,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::RemoveService`].
+    pub async fn remove_service(&self, namespace: &str, service: &str) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::RemoveService {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::PutHost`].
+    pub async fn put_host(&self, host: HostRecord) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::PutHost { host, reply })
+            .await
+    }
+
+    /// See [`LockManagerMsg::Register`].
+    pub async fn register(
+        &self,
+        entry: RegistryEntry,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::Register {
+            entry,
+            files,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::Delist`].
+    pub async fn delist(
+        &self,
+        kind: RegistryKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::Delist {
+            kind,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            reply,
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::records::HostRecord;
+
+    #[tokio::test]
+    async fn writes_through_the_lock_manager_land_in_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (actor, handle) = Actor::spawn(None, LockManager, store.clone())
+            .await
+            .unwrap();
+        let lock_manager = LockManagerRef(actor.clone());
+        lock_manager
+            .put_host(HostRecord::new("alpha", "now"))
+            .await
+            .unwrap();
+        assert_eq!(store.list_hosts().unwrap()[0].name, "alpha");
+        let error = lock_manager
+            .update_instance("default", "nope", "web-0", InstanceUpdate::default())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("does not exist"), "{error}");
+        actor.stop(None);
+        handle.await.unwrap();
+    }
+}

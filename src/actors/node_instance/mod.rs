@@ -1,0 +1,247 @@
+//! The NodeInstance actor: makes one node instance real by driving its delegate through the
+//! lifecycle, and writes what the delegate reports back to the store through the LockManager.
+//!
+//! It keeps nothing but its identity: every step reads the service from the store, so a
+//! restarted actor carries on where the store says its instance is.
+
+mod messages;
+mod spec;
+
+pub use messages::{NodeInstanceMsg, StepReply};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use crate::delegates::protocol::{
+    self, Attributes, DelegateKind, DelegateRef, InstanceHealth, InstanceSpec, LogSource,
+    Observation, delegate_for,
+};
+use crate::state::ServiceView;
+use crate::state::records::InstanceState;
+
+use super::lock_manager::InstanceUpdate;
+use super::{Context, RuntimeError};
+
+/// The NodeInstance actor.
+pub struct NodeInstance;
+
+/// Which instance an actor runs.
+#[derive(Clone, Debug)]
+pub struct NodeInstanceArgs {
+    /// The agent's context.
+    pub context: Context,
+    /// The service's namespace.
+    pub namespace: String,
+    /// The service.
+    pub service: String,
+    /// The instance id.
+    pub id: String,
+}
+
+impl Actor for NodeInstance {
+    type Msg = NodeInstanceMsg;
+    type State = NodeInstanceArgs;
+    type Arguments = NodeInstanceArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: NodeInstanceArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(args)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        me: &mut NodeInstanceArgs,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            NodeInstanceMsg::Deploy { reply } => {
+                let _ = reply.send(me.deploy().await);
+            }
+            NodeInstanceMsg::Adopt { reply } => {
+                let _ = reply.send(me.adopt().await);
+            }
+            NodeInstanceMsg::Check { reply } => {
+                let _ = reply.send(me.check().await);
+            }
+            NodeInstanceMsg::Delete { reply } => {
+                let _ = reply.send(me.delete().await);
+            }
+            NodeInstanceMsg::Logs { reply } => {
+                let _ = reply.send(me.logs().await);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The delegate of an instance, if its type has one (a node of an abstract type has nothing
+/// to make real).
+struct Target {
+    spec: InstanceSpec,
+    delegate: Option<DelegateRef>,
+    attributes: Attributes,
+    state: InstanceState,
+}
+
+impl NodeInstanceArgs {
+    fn view(&self) -> Result<ServiceView, RuntimeError> {
+        self.context
+            .store
+            .load_service(&self.namespace, &self.service)?
+            .ok_or_else(|| {
+                RuntimeError::NotFound(format!("service {} does not exist", self.service))
+            })
+    }
+
+    fn target(&self) -> Result<Target, RuntimeError> {
+        let view = self.view()?;
+        let state_dir = self
+            .context
+            .runtime
+            .instance_dir(&self.namespace, &self.service, &self.id);
+        let spec = spec::instance_spec(&view, &self.id, state_dir)?;
+        let record = view
+            .instances
+            .iter()
+            .find(|instance| instance.id == self.id)
+            .ok_or_else(|| RuntimeError::NotFound(format!("instance {} has no record", self.id)))?;
+        let delegate = match delegate_for(&spec.types) {
+            Some(kind) => Some(self.delegate(kind)?),
+            None => None,
+        };
+        Ok(Target {
+            spec,
+            delegate,
+            attributes: record.attributes.clone(),
+            state: record.state,
+        })
+    }
+
+    fn delegate(&self, kind: DelegateKind) -> Result<DelegateRef, RuntimeError> {
+        Ok(self.context.delegates().for_kind(kind)?)
+    }
+
+    async fn record(&self, update: InstanceUpdate) -> Result<(), RuntimeError> {
+        self.context
+            .lock_manager
+            .update_instance(&self.namespace, &self.service, &self.id, update)
+            .await
+            .map(|_| ())
+    }
+
+    async fn record_failure(&self, error: RuntimeError) -> RuntimeError {
+        if let Err(store_error) = self.record(InstanceUpdate::failed(error.to_string())).await {
+            tracing::warn!(instance = %self.id, %store_error, "could not record a failure");
+        }
+        error
+    }
+
+    async fn deploy(&self) -> Result<(), RuntimeError> {
+        match self.try_deploy().await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.record_failure(error).await),
+        }
+    }
+
+    async fn try_deploy(&self) -> Result<(), RuntimeError> {
+        self.record(InstanceUpdate::state(InstanceState::Creating))
+            .await?;
+        let target = self.target()?;
+        let Some(delegate) = target.delegate else {
+            self.record(InstanceUpdate::state(InstanceState::Running))
+                .await?;
+            return Ok(());
+        };
+        let created = protocol::create(&delegate, target.spec.clone()).await?;
+        self.record(InstanceUpdate {
+            attributes: Some(created.clone()),
+            ..InstanceUpdate::default()
+        })
+        .await?;
+        let started = protocol::start(&delegate, target.spec, created).await?;
+        self.record(InstanceUpdate {
+            attributes: Some(started),
+            ..InstanceUpdate::state(InstanceState::Running)
+        })
+        .await
+    }
+
+    /// Records what the delegate saw: running (with its current attributes), or failed.
+    async fn record_observation(&self, observation: Observation) -> Result<(), RuntimeError> {
+        let update = match observation.health {
+            InstanceHealth::Running => InstanceUpdate::state(InstanceState::Running),
+            InstanceHealth::Stopped => InstanceUpdate::failed("it is stopped"),
+            InstanceHealth::Failed { reason } => InstanceUpdate::failed(reason),
+            InstanceHealth::Missing => InstanceUpdate::failed("it is gone"),
+        };
+        self.record(InstanceUpdate {
+            attributes: Some(observation.attributes),
+            ..update
+        })
+        .await
+    }
+
+    async fn adopt(&self) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        match target.state {
+            // Interrupted before it ran: make it again.
+            InstanceState::Pending | InstanceState::Creating => return self.deploy().await,
+            InstanceState::Deleting => return Ok(()),
+            InstanceState::Running | InstanceState::Failed => {}
+        }
+        let Some(delegate) = target.delegate else {
+            return Ok(());
+        };
+        match protocol::adopt(&delegate, target.spec, target.attributes).await {
+            Ok(observation) => self.record_observation(observation).await,
+            Err(error) => Err(self.record_failure(error.into()).await),
+        }
+    }
+
+    async fn check(&self) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        // A failed instance keeps the message of its failure until it is deployed again.
+        if target.state != InstanceState::Running {
+            return Ok(());
+        }
+        let Some(delegate) = target.delegate else {
+            return Ok(());
+        };
+        let observation =
+            protocol::status(&delegate, target.spec, target.attributes.clone()).await?;
+        let unchanged = observation.attributes == target.attributes
+            && (observation.health == InstanceHealth::Running)
+                == (target.state == InstanceState::Running);
+        if unchanged {
+            return Ok(());
+        }
+        self.record_observation(observation).await
+    }
+
+    async fn delete(&self) -> Result<(), RuntimeError> {
+        let target = match self.target() {
+            Ok(target) => target,
+            Err(RuntimeError::NotFound(_)) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        self.record(InstanceUpdate::state(InstanceState::Deleting))
+            .await?;
+        if let Some(delegate) = target.delegate
+            && let Err(error) = protocol::delete(&delegate, target.spec, target.attributes).await
+        {
+            return Err(self.record_failure(error.into()).await);
+        }
+        Ok(())
+    }
+
+    async fn logs(&self) -> Result<LogSource, RuntimeError> {
+        let target = self.target()?;
+        match target.delegate {
+            Some(delegate) => Ok(protocol::logs(&delegate, target.spec, target.attributes).await?),
+            None => Ok(LogSource::None),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Builds what a delegate needs for one node instance from the service as the store holds it:
+//! properties evaluated (deferred ones from other instances' attributes), requirements with
+//! their targets' attributes.
+
+use crate::delegates::protocol::{self, Attributes, Dependency, InstanceSpec, Properties};
+use crate::state::ServiceView;
+use crate::tosca::instance::{Expression, NodeInstance, TypeRef};
+
+use super::super::status::attribute_of;
+use super::super::{RuntimeError, tosca_bridge};
+
+fn type_refs(types: &[TypeRef]) -> Vec<protocol::TypeRef> {
+    types
+        .iter()
+        .map(|t| protocol::TypeRef {
+            profile: t.profile.clone(),
+            name: t.name.clone(),
+        })
+        .collect()
+}
+
+fn evaluate(
+    view: &ServiceView,
+    this: &str,
+    values: &indexmap::IndexMap<String, Expression>,
+    what: &str,
+) -> Result<Properties, RuntimeError> {
+    let instantiation = &view.service.instantiation;
+    let lookup = |id: &str, name: &str| attribute_of(view, id, name);
+    let mut evaluated = Properties::new();
+    for (name, expression) in values {
+        let value = tosca_bridge::resolve(instantiation, expression, Some(this), &lookup)
+            .map_err(|e| RuntimeError::Invalid(format!("{this}: {what} {name}: {e}")))?;
+        evaluated.insert(name.clone(), value);
+    }
+    Ok(evaluated)
+}
+
+/// The node instance `id` of the service in `view`.
+pub fn node<'a>(view: &'a ServiceView, id: &str) -> Result<&'a NodeInstance, RuntimeError> {
+    view.service
+        .instantiation
+        .nodes
+        .iter()
+        .find(|node| node.id == id)
+        .ok_or_else(|| {
+            RuntimeError::NotFound(format!(
+                "service {} has no node instance {id}",
+                view.service.name
+            ))
+        })
+}
+
+/// The delegate's view of instance `id`, with `state_dir` as its private directory.
+pub fn instance_spec(
+    view: &ServiceView,
+    id: &str,
+    state_dir: std::path::PathBuf,
+) -> Result<InstanceSpec, RuntimeError> {
+    let node = node(view, id)?;
+    let properties = evaluate(view, id, &node.properties, "property")?;
+    let mut requirements = Vec::new();
+    for relationship in &node.relationships {
+        let target = self::node(view, &relationship.target)?;
+        let target_attributes: Attributes = view
+            .instances
+            .iter()
+            .find(|instance| instance.id == target.id)
+            .map(|instance| instance.attributes.clone())
+            .unwrap_or_default();
+        requirements.push(Dependency {
+            requirement: relationship.requirement.clone(),
+            target: target.id.clone(),
+            target_node: target.template.clone(),
+            target_types: type_refs(&target.types),
+            target_attributes,
+            relationship_types: type_refs(&relationship.types),
+            relationship_properties: evaluate(
+                view,
+                id,
+                &relationship.properties,
+                "relationship property",
+            )?,
+        });
+    }
+    Ok(InstanceSpec {
+        service: view.service.name.clone(),
+        instance: id.to_owned(),
+        node: node.template.clone(),
+        types: type_refs(&node.types),
+        properties,
+        requirements,
+        state_dir,
+    })
+}

@@ -1,0 +1,71 @@
+//! A service's status as the CLI shows it: instances from the store, outputs evaluated from the
+//! instances' attributes.
+
+use indexmap::IndexMap;
+
+use crate::control::protocol::{InstanceStatus, ServiceStatus};
+use crate::state::ServiceView;
+use crate::tosca::instance::Expression;
+
+use super::tosca_bridge;
+
+/// Looks up attribute `name` of instance `id`: what its delegate reported, else the initial
+/// value the processor gave it (properties are reflected as attributes).
+pub fn attribute_of(view: &ServiceView, id: &str, name: &str) -> Option<serde_json::Value> {
+    if let Some(value) = view
+        .instances
+        .iter()
+        .find(|instance| instance.id == id)
+        .and_then(|instance| instance.attributes.get(name))
+    {
+        return Some(value.clone());
+    }
+    let node = view
+        .service
+        .instantiation
+        .nodes
+        .iter()
+        .find(|node| node.id == id)?;
+    match node
+        .attributes
+        .get(name)
+        .or_else(|| node.properties.get(name))?
+    {
+        Expression::Resolved(value) => Some(value.clone()),
+        Expression::Deferred(_) => None,
+    }
+}
+
+/// The status of the service in `view`. An output that cannot be evaluated yet (its instance
+/// has not reported the attribute) is `null`.
+pub fn service_status(view: &ServiceView) -> ServiceStatus {
+    let instantiation = &view.service.instantiation;
+    let lookup = |id: &str, name: &str| attribute_of(view, id, name);
+    let outputs: IndexMap<String, serde_json::Value> = instantiation
+        .outputs
+        .iter()
+        .map(|(name, expression)| {
+            let value = tosca_bridge::resolve(instantiation, expression, None, &lookup)
+                .unwrap_or(serde_json::Value::Null);
+            (name.clone(), value)
+        })
+        .collect();
+    ServiceStatus {
+        name: view.service.name.clone(),
+        namespace: view.service.namespace.clone(),
+        phase: view.service.phase,
+        instances: view
+            .instances
+            .iter()
+            .map(|instance| InstanceStatus {
+                id: instance.id.clone(),
+                node: instance.node.clone(),
+                host: instance.host.clone(),
+                state: instance.state,
+                attributes: instance.attributes.clone(),
+                message: instance.message.clone(),
+            })
+            .collect(),
+        outputs,
+    }
+}

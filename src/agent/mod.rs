@@ -1,0 +1,156 @@
+//! The agent (`khutulun agent`): the long-running process on every host. It opens the shared
+//! store (refusing a store whose locks do not exclude), takes its runtime directory (one agent
+//! per directory), writes the control token, starts the actor tree and serves the control
+//! socket until it is told to stop. Workloads outlive it: stopping the agent stops actors, not
+//! processes or units.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use ractor::{Actor, ActorRef};
+
+use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
+use crate::actors::root::Root;
+use crate::control::protocol::{Failure, FailureKind, Reply, Request};
+use crate::control::{RuntimePaths, server, token};
+use crate::state::lock_check::check_locking;
+use crate::state::{Filesystem, RealFs, Store};
+
+/// How an agent is started.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// The shared store's root.
+    pub state: PathBuf,
+    /// This host's private directory.
+    pub runtime: PathBuf,
+    /// This host's name in the cluster.
+    pub name: String,
+    /// The address other hosts reach this one at (recorded in the host record; host-to-host
+    /// messaging comes with multi-host support).
+    pub listen: Option<String>,
+}
+
+/// Why the agent could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The store is unusable.
+    #[error(transparent)]
+    Store(#[from] crate::state::StoreError),
+    /// Another agent already uses this runtime directory.
+    #[error(
+        "another agent already runs with runtime directory {0}; stop it first or pass another --runtime"
+    )]
+    AlreadyRunning(PathBuf),
+    /// The runtime directory or socket could not be set up.
+    #[error("could not set up the runtime directory {path}: {source}")]
+    Runtime {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The actor tree could not start.
+    #[error("the agent's actors could not start: {0}")]
+    Actors(String),
+}
+
+/// The host name when `--name` is not given: the machine's, reduced to store-safe characters.
+pub fn default_host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches(['-', '.']).to_owned();
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name
+    }
+}
+
+fn runtime_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> AgentError + '_ {
+    move |source| AgentError::Runtime {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+async fn ask_host(request: Request) -> Reply {
+    let unavailable = || Failure {
+        kind: FailureKind::Internal,
+        message: "the agent's host actor is restarting; try again in a moment".into(),
+    };
+    let Some(host) = ActorRef::<HostMsg>::where_is(HOST_ACTOR_NAME) else {
+        return Err(unavailable());
+    };
+    match host
+        .call(|reply| HostMsg::Request { request, reply }, None)
+        .await
+    {
+        Ok(ractor::rpc::CallResult::Success(reply)) => reply,
+        _ => Err(unavailable()),
+    }
+}
+
+/// Runs the agent until SIGINT or SIGTERM.
+pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
+    crate::state::check_name("host", &config.name)?;
+    let store = Store::open(&config.state)?;
+    check_locking(&store)?;
+
+    let paths = RuntimePaths::new(&config.runtime);
+    std::fs::create_dir_all(paths.dir()).map_err(runtime_error(paths.dir()))?;
+    std::fs::set_permissions(paths.dir(), std::fs::Permissions::from_mode(0o700))
+        .map_err(runtime_error(paths.dir()))?;
+    let _agent_lock = RealFs
+        .try_lock_exclusive(&paths.agent_lock())
+        .map_err(runtime_error(paths.dir()))?
+        .ok_or_else(|| AgentError::AlreadyRunning(paths.dir().to_owned()))?;
+    let secret = token::generate().map_err(runtime_error(paths.dir()))?;
+    token::write(&paths.token(), &secret).map_err(runtime_error(paths.dir()))?;
+    let listener = server::bind(&paths).map_err(runtime_error(paths.dir()))?;
+
+    let args = HostArgs {
+        name: config.name.clone(),
+        address: config.listen.clone(),
+        store,
+        runtime: paths.clone(),
+    };
+    let (root, root_handle) = Actor::spawn(None, Root, args)
+        .await
+        .map_err(|e| AgentError::Actors(e.to_string()))?;
+    let server = tokio::spawn(server::serve(listener, secret, ask_host));
+    tracing::info!(
+        host = %config.name,
+        store = %config.state.display(),
+        socket = %paths.socket().display(),
+        "agent ready"
+    );
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(runtime_error(paths.dir()))?;
+    let mut root_handle = root_handle;
+    let stopped_by_itself = tokio::select! {
+        _ = tokio::signal::ctrl_c() => false,
+        _ = terminate.recv() => false,
+        _ = &mut root_handle => true,
+    };
+    server.abort();
+    let _ = std::fs::remove_file(paths.socket());
+    let _ = std::fs::remove_file(paths.token());
+    if stopped_by_itself {
+        return Err(AgentError::Actors("the actor tree stopped".into()));
+    }
+    tracing::info!("agent stopping; workloads keep running");
+    root.stop(Some("agent stopping".into()));
+    let _ = root_handle.await;
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! `khutulun agent`: runs this host's agent in the foreground (as a systemd service in
+//! production: deploy/systemd/khutulun-agent.service).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::agent::{AgentConfig, default_host_name};
+use crate::control::paths::{default_runtime_dir, default_state_dir};
+
+/// `khutulun agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The shared store [default: $XDG_STATE_HOME/khutulun, or /var/lib/khutulun for root].
+    #[arg(long, env = "KHUTULUN_STATE", value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// This host's private directory for the control socket and its token [default:
+    /// $XDG_RUNTIME_DIR/khutulun, or /run/khutulun for root].
+    #[arg(long, env = "KHUTULUN_RUNTIME", value_name = "DIR")]
+    pub runtime: Option<PathBuf>,
+    /// This host's name in the cluster [default: the machine's host name].
+    #[arg(long, value_name = "HOST")]
+    pub name: Option<String>,
+    /// The address other hosts reach this one at (recorded in the host record; host-to-host
+    /// messaging comes with multi-host clusters).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+/// Runs the agent until SIGINT/SIGTERM.
+pub fn run(args: AgentArgs) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KHUTULUN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = AgentConfig {
+        state: args.state.unwrap_or_else(default_state_dir),
+        runtime: args.runtime.unwrap_or_else(default_runtime_dir),
+        name: args.name.unwrap_or_else(default_host_name),
+        listen: args.listen,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::agent::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

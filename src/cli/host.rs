@@ -1,0 +1,67 @@
+//! `khutulun host list`: the hosts that run (or ran) an agent on this store.
+
+use clap::{Args, Subcommand};
+
+use super::connect::{AgentAddress, unexpected};
+use super::output::{Format, print_document, print_table};
+use crate::control::ClientError;
+use crate::control::protocol::{Failure, FailureKind, Request, Response};
+
+/// `khutulun host …`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: HostCommand,
+    /// The agent to talk to.
+    #[command(flatten)]
+    pub agent: AgentAddress,
+}
+
+/// The host subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// List the hosts.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// Runs a host subcommand.
+pub fn run(args: HostArgs) -> Result<(), ClientError> {
+    let HostCommand::List { format } = args.command;
+    let response = args.agent.request(Request::ListHosts)?;
+    let Response::Hosts { hosts } = response else {
+        return Err(ClientError::Failed(Failure {
+            kind: FailureKind::Internal,
+            message: unexpected(response),
+        }));
+    };
+    if format != Format::Table {
+        return print_document(format, &hosts).map_err(|message| {
+            ClientError::Failed(Failure {
+                kind: FailureKind::Internal,
+                message,
+            })
+        });
+    }
+    let rows: Vec<Vec<String>> = hosts
+        .iter()
+        .map(|h| {
+            vec![
+                h.name.clone(),
+                h.address.clone().unwrap_or_default(),
+                h.version.clone(),
+                h.started.clone(),
+                h.delegates.join(","),
+            ]
+        })
+        .collect();
+    print_table(
+        &["NAME", "ADDRESS", "VERSION", "STARTED", "DELEGATES"],
+        &rows,
+    );
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! How the client commands print: `--format table|json|yaml`, and plain aligned tables.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+/// The output format of a listing or status command.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// One JSON document.
+    Json,
+    /// One YAML document.
+    Yaml,
+}
+
+/// Prints `value` as JSON or YAML (for `Format::Table` the caller prints its own table).
+pub fn print_document<T: Serialize>(format: Format, value: &T) -> Result<(), String> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(value).map_err(|e| e.to_string())? + "\n",
+        Format::Yaml => serde_yaml_ng::to_string(value).map_err(|e| e.to_string())?,
+        Format::Table => return Err("internal: a table has no document form".into()),
+    };
+    write_out(&text);
+    Ok(())
+}
+
+/// Writes to standard output, ignoring a closed pipe (`khutulun … | head`).
+pub fn write_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if index + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        text.trim_end().to_owned() + "\n"
+    };
+    let mut text = line(header.to_vec());
+    for row in rows {
+        text.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    write_out(&text);
+}
+
+/// A JSON value as one table cell: strings bare, everything else as compact JSON.
+pub fn cell(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}

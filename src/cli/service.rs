@@ -1,0 +1,460 @@
+//! `khutulun service …`: deploy a template as a service, watch it, read its outputs and logs,
+//! delete it. A thin client: the local agent does the work.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use indexmap::IndexMap;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::connect::{AgentAddress, unexpected};
+use super::output::{Format, cell, print_document, print_table, write_out};
+use crate::control::ClientError;
+use crate::control::protocol::{FailureKind, LogFile, Request, Response, ServiceStatus};
+use crate::state::records::{DEFAULT_NAMESPACE, InstanceState};
+
+/// How often `deploy` and `delete` look at the service while they wait.
+const POLL: Duration = Duration::from_millis(100);
+
+/// `khutulun service …`.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ServiceCommand,
+    /// The agent to talk to.
+    #[command(flatten)]
+    pub agent: AgentAddress,
+    /// The namespace of the service.
+    #[arg(long, default_value = DEFAULT_NAMESPACE, global = true)]
+    pub namespace: String,
+}
+
+/// The service subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Deploy a service template (a YAML file, a CSAR, or a registered template's name) as a
+    /// new service, and wait until every instance runs.
+    Deploy {
+        /// The template.
+        #[arg(value_name = "FILE_OR_CSAR")]
+        template: String,
+        /// The service's name.
+        #[arg(long)]
+        name: String,
+        /// An input value, as KEY=VALUE (VALUE is read as YAML: 8080 is a number); repeatable.
+        #[arg(long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// Return once the service is recorded, without waiting for its instances.
+        #[arg(long)]
+        no_wait: bool,
+        /// How to print the outputs at the end.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List the services.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a service's instances and outputs.
+    Status {
+        /// The service.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print a service's outputs.
+    Output {
+        /// The service.
+        name: String,
+        /// Output format (json: one object, output name → value).
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Delete a service: its instances (dependents first), then its records.
+    Delete {
+        /// The service.
+        name: String,
+        /// Return once deletion has started.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Print the output of a service's instances.
+    Logs {
+        /// The service.
+        name: String,
+        /// One instance (all when left out).
+        instance: Option<String>,
+        /// Keep printing what they write.
+        #[arg(long, short)]
+        follow: bool,
+    },
+}
+
+/// Parses `KEY=VALUE` inputs; values are YAML scalars or documents.
+pub fn parse_inputs(inputs: &[String]) -> Result<IndexMap<String, serde_json::Value>, String> {
+    let mut parsed = IndexMap::new();
+    for input in inputs {
+        let Some((key, value)) = input.split_once('=') else {
+            return Err(format!("--input {input:?} is not KEY=VALUE"));
+        };
+        if key.is_empty() {
+            return Err(format!("--input {input:?} has no name before '='"));
+        }
+        let value = serde_yaml_ng::from_str::<serde_json::Value>(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        let value = if value.is_null() && !value_is_null_literal(input) {
+            serde_json::Value::String(String::new())
+        } else {
+            value
+        };
+        parsed.insert(key.to_owned(), value);
+    }
+    Ok(parsed)
+}
+
+fn value_is_null_literal(input: &str) -> bool {
+    matches!(
+        input.split_once('=').map(|(_, v)| v.trim()),
+        Some("null" | "~")
+    )
+}
+
+/// Runs a service subcommand.
+pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
+    let agent = &args.agent;
+    let namespace = args.namespace.clone();
+    match args.command {
+        ServiceCommand::Deploy {
+            template,
+            name,
+            inputs,
+            no_wait,
+            format,
+        } => {
+            let inputs = parse_inputs(&inputs).map_err(invalid)?;
+            let path = Path::new(&template);
+            let template = if path.exists() {
+                path.canonicalize()
+                    .map_err(|e| invalid(format!("cannot read {template}: {e}")))?
+                    .to_string_lossy()
+                    .into_owned()
+            } else if template.ends_with(".yaml")
+                || template.ends_with(".yml")
+                || template.ends_with(".csar")
+                || template.contains(std::path::MAIN_SEPARATOR)
+            {
+                return Err(invalid(format!("there is no file {template}")));
+            } else {
+                template
+            };
+            let response = agent.request(Request::Deploy {
+                template,
+                namespace: namespace.clone(),
+                name: name.clone(),
+                inputs,
+            })?;
+            let Response::Deployed { status } = response else {
+                return Err(invalid(unexpected(response)));
+            };
+            if no_wait {
+                eprintln!("service {name} recorded; its instances are being made real");
+                return Ok(());
+            }
+            let status = wait_until_running(agent, &namespace, &name, status)?;
+            print_outputs(&status, format)
+        }
+        ServiceCommand::List { format } => {
+            let response = agent.request(Request::ListServices)?;
+            let Response::Services { services } = response else {
+                return Err(invalid(unexpected(response)));
+            };
+            if format != Format::Table {
+                return print_document(format, &services).map_err(invalid);
+            }
+            let rows: Vec<Vec<String>> = services
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.name.clone(),
+                        s.namespace.clone(),
+                        format!("{:?}", s.phase).to_lowercase(),
+                        format!("{}/{}", s.running, s.instances),
+                        s.failed.to_string(),
+                        s.template.clone(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "NAME",
+                    "NAMESPACE",
+                    "PHASE",
+                    "RUNNING",
+                    "FAILED",
+                    "TEMPLATE",
+                ],
+                &rows,
+            );
+            Ok(())
+        }
+        ServiceCommand::Status { name, format } => {
+            let status = status(agent, &namespace, &name)?;
+            if format != Format::Table {
+                return print_document(format, &status).map_err(invalid);
+            }
+            let rows: Vec<Vec<String>> = status
+                .instances
+                .iter()
+                .map(|i| {
+                    let attributes = i
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", cell(v)))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let detail = match &i.message {
+                        Some(message) => format!("{message} {attributes}"),
+                        None => attributes,
+                    };
+                    vec![
+                        i.id.clone(),
+                        i.node.clone(),
+                        i.host.clone(),
+                        i.state.to_string(),
+                        detail,
+                    ]
+                })
+                .collect();
+            print_table(&["INSTANCE", "NODE", "HOST", "STATE", "ATTRIBUTES"], &rows);
+            if !status.outputs.is_empty() {
+                write_out("\n");
+                print_outputs(&status, Format::Table)?;
+            }
+            Ok(())
+        }
+        ServiceCommand::Output { name, format } => {
+            let status = status(agent, &namespace, &name)?;
+            print_outputs(&status, format)
+        }
+        ServiceCommand::Delete { name, no_wait } => {
+            let response = agent.request(Request::Delete {
+                namespace: namespace.clone(),
+                name: name.clone(),
+            })?;
+            if !matches!(response, Response::Deleting) {
+                return Err(invalid(unexpected(response)));
+            }
+            if no_wait {
+                eprintln!("service {name} is being deleted");
+                return Ok(());
+            }
+            wait_until_deleted(agent, &namespace, &name)?;
+            eprintln!("service {name} deleted");
+            Ok(())
+        }
+        ServiceCommand::Logs {
+            name,
+            instance,
+            follow,
+        } => {
+            let response = agent.request(Request::Logs {
+                namespace,
+                name: name.clone(),
+                instance,
+            })?;
+            let Response::Logs { logs } = response else {
+                return Err(invalid(unexpected(response)));
+            };
+            if logs.is_empty() {
+                eprintln!("the instances of {name} have no output");
+                return Ok(());
+            }
+            print_logs(&logs, follow)
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ClientError {
+    ClientError::Failed(crate::control::protocol::Failure {
+        kind: FailureKind::BadRequest,
+        message: message.into(),
+    })
+}
+
+fn status(agent: &AgentAddress, namespace: &str, name: &str) -> Result<ServiceStatus, ClientError> {
+    let response = agent.request(Request::Status {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    })?;
+    match response {
+        Response::Status { status } => Ok(status),
+        other => Err(invalid(unexpected(other))),
+    }
+}
+
+fn print_outputs(status: &ServiceStatus, format: Format) -> Result<(), ClientError> {
+    if format != Format::Table {
+        return print_document(format, &status.outputs).map_err(invalid);
+    }
+    let rows: Vec<Vec<String>> = status
+        .outputs
+        .iter()
+        .map(|(name, value)| vec![name.clone(), cell(value)])
+        .collect();
+    print_table(&["OUTPUT", "VALUE"], &rows);
+    Ok(())
+}
+
+/// Shows progress until every instance runs (Ok) or one failed (an error naming it).
+fn wait_until_running(
+    agent: &AgentAddress,
+    namespace: &str,
+    name: &str,
+    mut current: ServiceStatus,
+) -> Result<ServiceStatus, ClientError> {
+    let total = current.instances.len() as u64;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} running {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    loop {
+        let running = current
+            .instances
+            .iter()
+            .filter(|i| i.state == InstanceState::Running)
+            .count();
+        bar.set_position(running as u64);
+        let busy: Vec<String> = current
+            .instances
+            .iter()
+            .filter(|i| i.state != InstanceState::Running)
+            .map(|i| format!("{} {}", i.id, i.state))
+            .collect();
+        bar.set_message(busy.join(", "));
+        if let Some(failed) = current
+            .instances
+            .iter()
+            .find(|i| i.state == InstanceState::Failed)
+        {
+            bar.finish_and_clear();
+            return Err(ClientError::Failed(crate::control::protocol::Failure {
+                kind: FailureKind::Internal,
+                message: format!(
+                    "instance {} of service {name} failed: {}",
+                    failed.id,
+                    failed.message.as_deref().unwrap_or("no reason given")
+                ),
+            }));
+        }
+        if running as u64 == total {
+            bar.finish_and_clear();
+            return Ok(current);
+        }
+        std::thread::sleep(POLL);
+        current = status(agent, namespace, name)?;
+    }
+}
+
+fn wait_until_deleted(
+    agent: &AgentAddress,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ClientError> {
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    loop {
+        match status(agent, namespace, name) {
+            Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
+                bar.finish_and_clear();
+                return Ok(());
+            }
+            Err(error) => {
+                bar.finish_and_clear();
+                return Err(error);
+            }
+            Ok(status) => {
+                if let Some(failed) = status
+                    .instances
+                    .iter()
+                    .find(|i| i.state == InstanceState::Failed)
+                {
+                    bar.finish_and_clear();
+                    return Err(invalid(format!(
+                        "instance {} of service {name} could not be deleted: {}",
+                        failed.id,
+                        failed.message.as_deref().unwrap_or("no reason given")
+                    )));
+                }
+                let left = status.instances.len();
+                bar.set_message(format!("deleting {name}: {left} instances left"));
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+fn print_logs(logs: &[LogFile], follow: bool) -> Result<(), ClientError> {
+    let prefix = logs.len() > 1;
+    let mut offsets = vec![0u64; logs.len()];
+    loop {
+        for (log, offset) in logs.iter().zip(offsets.iter_mut()) {
+            let Ok(mut file) = std::fs::File::open(&log.path) else {
+                continue;
+            };
+            if file.seek(SeekFrom::Start(*offset)).is_err() {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            if file.read_to_end(&mut bytes).is_err() {
+                continue;
+            }
+            *offset += bytes.len() as u64;
+            let text = String::from_utf8_lossy(&bytes);
+            if prefix {
+                let mut prefixed = String::new();
+                for line in text.split_inclusive('\n') {
+                    prefixed.push_str(&format!("{} | {line}", log.instance));
+                }
+                write_out(&prefixed);
+            } else {
+                write_out(&text);
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_read_as_yaml_values() {
+        let inputs = parse_inputs(&[
+            "port=8080".into(),
+            "name=web".into(),
+            "flag=true".into(),
+            "empty=".into(),
+            "text=a=b".into(),
+        ])
+        .unwrap();
+        assert_eq!(inputs["port"], 8080);
+        assert_eq!(inputs["name"], "web");
+        assert_eq!(inputs["flag"], true);
+        assert_eq!(inputs["empty"], "");
+        assert_eq!(inputs["text"], "a=b");
+        assert!(parse_inputs(&["novalue".into()]).is_err());
+        assert!(parse_inputs(&["=x".into()]).is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! The typed messages of the control channel: a [`Request`] with its token in, a
+//! [`Reply`] out, each one JSON document on one line.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::state::records::{HostRecord, InstanceState, RegistryEntry, ServicePhase};
+
+/// What travels from the CLI to the agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The secret from the agent's token file.
+    pub token: String,
+    /// What is asked.
+    pub request: Request,
+}
+
+/// What the CLI can ask the agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Is the agent there? Answered with [`Response::Pong`].
+    Ping,
+    /// Compile a template and deploy it as a new service.
+    Deploy {
+        /// The template: an absolute path to a YAML file or CSAR, or a registered template's
+        /// `namespace/name`.
+        template: String,
+        /// The service's namespace.
+        namespace: String,
+        /// The service's name.
+        name: String,
+        /// Input values by name.
+        inputs: IndexMap<String, serde_json::Value>,
+    },
+    /// Delete a service: its instances, then its records.
+    Delete {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+    },
+    /// Every service.
+    ListServices,
+    /// One service's instances and outputs.
+    Status {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+    },
+    /// Where a service's instances write their output.
+    Logs {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+        /// One instance, or all.
+        instance: Option<String>,
+    },
+    /// Register a template or profile from a file or CSAR (the agent reads it).
+    Register {
+        /// Templates or profiles.
+        kind: crate::state::RegistryKind,
+        /// An absolute path.
+        path: PathBuf,
+        /// The namespace.
+        namespace: String,
+        /// The name to register it under.
+        name: String,
+    },
+    /// Every entry of a registry.
+    ListRegistry {
+        /// Which registry.
+        kind: crate::state::RegistryKind,
+    },
+    /// Remove a registry entry.
+    Delist {
+        /// Which registry.
+        kind: crate::state::RegistryKind,
+        /// The namespace.
+        namespace: String,
+        /// The name.
+        name: String,
+    },
+    /// Every host of the cluster.
+    ListHosts,
+    /// The delegates of this host.
+    ListDelegates,
+}
+
+/// What the agent answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "response", rename_all = "snake_case")]
+pub enum Response {
+    /// The agent is there.
+    Pong {
+        /// Its host name.
+        host: String,
+        /// Its version.
+        version: String,
+    },
+    /// A service was recorded and its instances are being made real.
+    Deployed {
+        /// Its status right after recording.
+        status: ServiceStatus,
+    },
+    /// Deletion has started; the service disappears when its instances are gone.
+    Deleting,
+    /// Every service.
+    Services {
+        /// One line each.
+        services: Vec<ServiceSummary>,
+    },
+    /// One service.
+    Status {
+        /// Its status.
+        status: ServiceStatus,
+    },
+    /// Log files by instance.
+    Logs {
+        /// One per instance that has output.
+        logs: Vec<LogFile>,
+    },
+    /// A registry entry was written.
+    Registered {
+        /// The entry.
+        entry: RegistryEntry,
+    },
+    /// Registry entries.
+    Registry {
+        /// The entries.
+        entries: Vec<RegistryEntry>,
+    },
+    /// A registry entry was removed.
+    Delisted,
+    /// Every host.
+    Hosts {
+        /// The host records.
+        hosts: Vec<HostRecord>,
+    },
+    /// This host's delegates.
+    Delegates {
+        /// One per known kind.
+        delegates: Vec<DelegateSummary>,
+    },
+}
+
+/// Why a request failed: one sentence (or the TOSCA processor's rendering of its problems).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// What kind of failure, for exit codes and scripts.
+    pub kind: FailureKind,
+    /// For people.
+    pub message: String,
+}
+
+/// The kinds of [`Failure`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The token was wrong.
+    Unauthorized,
+    /// The request could not be understood.
+    BadRequest,
+    /// The template or its inputs are wrong.
+    InvalidTemplate,
+    /// What was asked about does not exist.
+    NotFound,
+    /// It exists already.
+    Conflict,
+    /// The agent or the store failed.
+    Internal,
+}
+
+/// The agent's answer to one request.
+pub type Reply = Result<Response, Failure>;
+
+/// One row of `service list`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    /// The namespace.
+    pub namespace: String,
+    /// The service.
+    pub name: String,
+    /// Active or deleting.
+    pub phase: ServicePhase,
+    /// Where it came from.
+    pub template: String,
+    /// How many instances.
+    pub instances: usize,
+    /// How many of them run.
+    pub running: usize,
+    /// How many failed.
+    pub failed: usize,
+}
+
+/// `service status`: the service, its instances and its outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// The service.
+    pub name: String,
+    /// The namespace.
+    pub namespace: String,
+    /// Active or deleting.
+    pub phase: ServicePhase,
+    /// Its instances, dependencies first.
+    pub instances: Vec<InstanceStatus>,
+    /// Output values by name (an output that cannot be evaluated yet is `null`).
+    pub outputs: IndexMap<String, serde_json::Value>,
+}
+
+/// One instance in [`ServiceStatus`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    /// The instance id.
+    pub id: String,
+    /// Its node template.
+    pub node: String,
+    /// Its host.
+    pub host: String,
+    /// Where it is in its life.
+    pub state: InstanceState,
+    /// What its delegate reported.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Where one instance's output is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogFile {
+    /// The instance.
+    pub instance: String,
+    /// The file its output is appended to.
+    pub path: PathBuf,
+}
+
+/// One row of `delegate list`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DelegateSummary {
+    /// The delegate's name.
+    pub name: String,
+    /// Whether this host runs it.
+    pub running: bool,
+}
