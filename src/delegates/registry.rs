@@ -86,6 +86,11 @@ impl Delegates {
 
     /// The delegate of `kind`, or a clear error when that kind has no delegate yet.
     pub fn for_kind(&self, kind: DelegateKind) -> Result<DelegateRef, DelegateError> {
+        if kind == DelegateKind::Systemd {
+            return Err(DelegateError::Failed(
+                "the systemd delegate runs units for the process delegate and takes no node instances itself; use a Process or SystemdProcess node".into(),
+            ));
+        }
         self.lifecycle
             .get(&kind)
             .cloned()
@@ -94,7 +99,10 @@ impl Delegates {
 
     /// The kinds that have a running delegate here (for `khutulun delegate list`).
     pub fn kinds(&self) -> impl Iterator<Item = DelegateKind> + '_ {
-        self.lifecycle.keys().copied()
+        let mut kinds: Vec<DelegateKind> = self.lifecycle.keys().copied().collect();
+        kinds.push(DelegateKind::Systemd);
+        kinds.sort();
+        kinds.into_iter()
     }
 
     /// Stops every delegate actor (workloads keep running: they outlive the agent).
