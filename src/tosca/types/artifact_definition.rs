@@ -1,5 +1,6 @@
 //! Artifact definitions on node types: a redefinition replaces the inherited artifact
-//! entirely. Property values are checked against the artifact type's property definitions.
+//! entirely. Property values are checked against the artifact type's property definitions,
+//! and required properties without a default must be given.
 
 use indexmap::IndexMap;
 
@@ -86,6 +87,23 @@ impl Builder<'_, '_> {
                 properties.insert(prop.to_string(), v.clone());
             }
         }
+        for (prop, def) in &declared {
+            if def.required
+                && def.default.is_none()
+                && def.fixed.is_none()
+                && !properties.contains_key(prop)
+            {
+                self.report(
+                    "missing-required",
+                    value.span,
+                    &join(path, "properties"),
+                    format!(
+                        "the artifact type `{}` requires the property `{prop}`, which has no default",
+                        self.reg.header(artifact_type).name
+                    ),
+                );
+            }
+        }
         Some(ArtifactDef {
             name: name.to_string(),
             span: value.span,
@@ -133,6 +151,13 @@ mod tests {
         assert_problem(
             &format!("{base}      img: {{type: Image, file: a, checksum: abc}}\n"),
             "missing-keyname",
+        );
+        assert_problem(
+            "artifact_types:\n  Jar:\n    properties:\n      id: {type: string}\nnode_types:\n  A:\n    artifacts:\n      jar: {type: Jar, file: a.jar}\n",
+            "missing-required",
+        );
+        assert_valid(
+            "artifact_types:\n  Jar:\n    properties:\n      id: {type: string}\nnode_types:\n  A:\n    artifacts:\n      jar: {type: Jar, file: a.jar, properties: {id: x}}\n",
         );
     }
 }
