@@ -706,17 +706,62 @@ fn substitution(
             "properties" => s.properties = assignments(v, &p, "properties", problems),
             "attributes" => s.attributes = assignments(v, &p, "attributes", problems),
             "capabilities" => s.capabilities = assignments(v, &p, "capabilities", problems),
-            "requirements" => {
-                s.requirements = read::single_key_maps(v, &p, "requirements", problems)
-                    .into_iter()
-                    .map(|(n, _, v)| (n, v.clone()))
-                    .collect();
-            }
+            "requirements" => s.requirements = requirement_mappings(v, &p, problems),
             "interfaces" => s.interfaces = assignments(v, &p, "interfaces", problems),
             _ => {}
         }
     }
     Some(s)
+}
+
+/// Substitution `requirements`: a sequence of single-key maps whose key is a requirement
+/// name, or `[name, count]` to map several assignments at once (count an integer or
+/// `UNBOUNDED`).
+fn requirement_mappings(
+    value: &Value,
+    path: &str,
+    problems: &mut Problems,
+) -> Vec<(String, Value)> {
+    let Some(entries) = read::list(value, path, "requirements", problems) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let Some([(key, mapping)]) = entry.as_map() else {
+            problems.report(
+                "wrong-kind",
+                entry.span,
+                &p,
+                "each requirement mapping must be a map with a single key",
+            );
+            continue;
+        };
+        let name = match &key.kind {
+            ValueKind::String(name) => Some(name.clone()),
+            ValueKind::List(l) => match l.as_slice() {
+                [name, count]
+                    if name.as_str().is_some()
+                        && (count.as_i64().is_some_and(|c| c >= 0)
+                            || count.as_str() == Some("UNBOUNDED")) =>
+                {
+                    name.as_str().map(str::to_string)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match name {
+            Some(name) => out.push((name, mapping.clone())),
+            None => problems.report(
+                "wrong-kind",
+                key.span,
+                &p,
+                "a requirement mapping is named by a requirement name or [name, count]",
+            ),
+        }
+    }
+    out
 }
 
 /// One workflow.
