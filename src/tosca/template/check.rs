@@ -214,7 +214,13 @@ impl Checker<'_, '_> {
         if let Some(expr) = self.expression(value, path, Scope::Service)
             && let Some(literal) = expr.as_literal()
         {
-            types::check_value(self.registry, &def.schema, literal, self.problems, path);
+            if def.validation.len() > def.schema.validation.len() {
+                let mut schema = def.schema.clone();
+                schema.validation = def.validation.clone();
+                types::check_value(self.registry, &schema, literal, self.problems, path);
+            } else {
+                types::check_value(self.registry, &def.schema, literal, self.problems, path);
+            }
         }
     }
 
@@ -286,7 +292,7 @@ impl Checker<'_, '_> {
         if let Some(d) = &p.default
             && let Some(ty) = schema_type
         {
-            let schema = simple_schema(ty);
+            let schema = parameter_schema(ty, p);
             types::check_value(
                 self.registry,
                 &schema,
@@ -1543,12 +1549,13 @@ impl Checker<'_, '_> {
     }
 }
 
-/// A schema for a plain data type (no entry or key schema, no validation).
-fn simple_schema(data_type: TypeId) -> types::Schema {
+/// The schema of a service or workflow parameter: its type and its validation clause
+/// (entry and key schemas are not read here, so list and map entries are not checked).
+pub fn parameter_schema(data_type: TypeId, p: &Parameter) -> types::Schema {
     types::Schema {
         data_type,
         entry_schema: None,
         key_schema: None,
-        validation: Vec::new(),
+        validation: p.validation.iter().cloned().collect(),
     }
 }

@@ -170,12 +170,7 @@ fn inputs(
                     && let Some((t, _)) = &p.type_name
                     && let Some(id) = registry.lookup(st.file, types::TypeKind::Data, t)
                 {
-                    let schema = types::Schema {
-                        data_type: id,
-                        entry_schema: None,
-                        key_schema: None,
-                        validation: Vec::new(),
-                    };
+                    let schema = crate::tosca::template::check::parameter_schema(id, p);
                     types::check_value(registry, &schema, v, problems, &path);
                 }
                 out.insert(name.clone(), v.clone());

@@ -218,3 +218,25 @@ fn dependency_order_puts_targets_first() {
     let ids: Vec<_> = inst.nodes.iter().map(|n| n.id.as_str()).collect();
     assert_eq!(ids, ["r-0", "l-0"]);
 }
+
+#[test]
+fn given_inputs_are_checked_against_type_and_validation() {
+    let service = "  inputs:\n    n: { type: integer, validation: { $less_than: [ $value, 5 ] } }\n  node_templates:\n    r: { type: Right, count: { $get_input: n } }\n";
+    compiled(&compile(service, &[("n", serde_json::json!(2))]));
+    let too_big = compile(service, &[("n", serde_json::json!(7))]);
+    assert!(
+        too_big
+            .problems
+            .iter()
+            .any(|p| p.code == "validation-failed"),
+        "{:?}",
+        too_big.problems
+    );
+    let wrong = compile(service, &[("n", serde_json::json!("two"))]);
+    assert!(wrong.problems.iter().any(|p| p.code == "wrong-type"));
+    let unknown = compile(
+        service,
+        &[("n", serde_json::json!(1)), ("m", serde_json::json!(1))],
+    );
+    assert!(unknown.problems.iter().any(|p| p.code == "unknown-input"));
+}
