@@ -1,9 +1,23 @@
 //! Delegates make node instances real: one module per resource kind, each behind a typed
 //! message protocol.
 //!
-//! The runtime drives every delegate with the same lifecycle messages ([`protocol`]); each
-//! delegate actor's own message enum adds what other delegates may ask of it (the process
-//! delegate asks the systemd delegate for a unit). [`Delegates`] holds the actors of one host.
+//! - [`protocol`]: the lifecycle every delegate answers ([`protocol::DelegateMsg`]: Create,
+//!   Start, Status, Adopt, Stop, Delete, Logs), what it is told ([`protocol::InstanceSpec`])
+//!   and [`protocol::delegate_for`], which picks the delegate of a node type.
+//! - [`profile`]: the typed mirror of Khutulun's TOSCA profile (`profiles/khutulun/`): the type
+//!   names the code dispatches on and the property sets it reads.
+//! - [`process`]: bare executables and scripts, as systemd user units where a user manager
+//!   answers, supervised by the agent otherwise; they outlive the agent and are adopted again.
+//! - [`systemd`]: transient units of the systemd user manager over D-Bus (for the process
+//!   delegate).
+//! - [`ipport`]: TCP/UDP ports reserved per host (tables in the shared store, behind
+//!   [`ipport::PortLedger`]) and known IP endpoints.
+//! - [`directory`]: local directories, persistent or temporary, with owner and mode.
+//!
+//! Each delegate actor's own message enum wraps the lifecycle and adds what other delegates
+//! may ask of it (the process delegate asks the systemd delegate for a unit); no delegate
+//! reaches into another's state. [`Delegates`] spawns them all under the runtime's supervisor
+//! and hands out the one for a [`protocol::DelegateKind`].
 
 pub mod directory;
 pub mod ipport;
