@@ -13,6 +13,9 @@ use super::built_in;
 use super::csar::{self, Archive, ArchiveError};
 use super::location::{Container, Location};
 
+/// The largest file read from the file system (a template, or a whole CSAR).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Why a file cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -22,6 +25,12 @@ pub enum ReadError {
     /// A directory is there.
     #[error("{0} is a directory, not a file")]
     Directory(String),
+    /// Something other than a regular file is there (a device, a pipe, a socket).
+    #[error("{0} is not a regular file")]
+    NotRegular(String),
+    /// The file is larger than [`MAX_FILE_BYTES`].
+    #[error("{0} is larger than {limit} MiB", limit = MAX_FILE_BYTES / (1024 * 1024))]
+    TooLarge(String),
     /// The bytes are not UTF-8.
     #[error("{0} is not UTF-8 text")]
     NotText(String),
@@ -57,10 +66,14 @@ pub struct Store {
 
 impl Store {
     /// The raw bytes of a file on the local file system.
+    /// Only regular files are read (an import of `/dev/zero` must not read forever), and at
+    /// most [`MAX_FILE_BYTES`].
     pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
         let name = path.display().to_string();
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(ReadError::Directory(name)),
+            Ok(meta) if !meta.is_file() => return Err(ReadError::NotRegular(name)),
+            Ok(meta) if meta.len() > MAX_FILE_BYTES => return Err(ReadError::TooLarge(name)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ReadError::NotFound(name));
             }
@@ -269,6 +282,13 @@ mod tests {
             names(store.yaml_files(&root, true)),
             ["/a.yaml", "/b.YML", "/sub/d.yaml"]
         );
+    }
+
+    #[test]
+    fn reads_only_regular_files() {
+        let store = Store::default();
+        let device = Location::file(Path::new("/dev/zero"));
+        assert!(matches!(store.read(&device), Err(ReadError::NotRegular(_))));
     }
 
     #[test]
