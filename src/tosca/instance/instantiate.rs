@@ -375,6 +375,8 @@ fn connect(
     let resolved = all.resolved;
     // Capacity used per (instance, capability, property).
     let mut used: HashMap<(usize, String, String), f64> = HashMap::new();
+    // Per fulfilled requirement: the first target instance that may still have capacity.
+    let mut full_before: HashMap<usize, usize> = HashMap::new();
     for (t, template) in resolved.nodes.iter().enumerate() {
         for (r, req) in template.requirements.iter().enumerate() {
             let targets = &topology.outgoing[t][r];
@@ -427,9 +429,10 @@ fn connect(
                     'targets: for &rt in targets {
                         let rel = &topology.relationships[rt];
                         let cap = &resolved.nodes[rel.target].capabilities[&rel.capability];
-                        for target in all.first[rel.target]
-                            ..all.first[rel.target] + all.counts[rel.target] as usize
-                        {
+                        let end = all.first[rel.target] + all.counts[rel.target] as usize;
+                        // Target instances before the cursor have no capacity left.
+                        let mut start = *full_before.get(&rt).unwrap_or(&all.first[rel.target]);
+                        for target in start..end {
                             if chosen.len() >= wanted {
                                 break 'targets;
                             }
@@ -452,6 +455,10 @@ fn connect(
                                 taken + need <= have + 1e-9
                             });
                             if !fits {
+                                if start == target {
+                                    start = target + 1;
+                                    full_before.insert(rt, start);
+                                }
                                 continue;
                             }
                             for (prop, v) in &req.allocation {

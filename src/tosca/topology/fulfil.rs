@@ -82,25 +82,34 @@ pub fn fulfil(
             continue;
         }
         // Candidate (node, capability) pairs.
-        let candidates: Vec<(usize, &str)> = match &req.node {
+        // Lazily: the search stops as soon as enough targets are found.
+        let empty: &[(usize, &str)] = &[];
+        let candidates: Box<dyn Iterator<Item = (usize, &str)>> = match &req.node {
             NodeTarget::Template(name, _) => match resolved.by_name.get(name) {
-                Some(&t) => capabilities_of(resolved, registry, t, &req.capability),
-                None => Vec::new(),
+                Some(&t) => {
+                    Box::new(capabilities_of(resolved, registry, t, &req.capability).into_iter())
+                }
+                None => Box::new(empty.iter().copied()),
             },
-            NodeTarget::Type(t) => by_node_type
-                .get(t)
-                .map(|nodes| {
-                    nodes
-                        .iter()
-                        .flat_map(|&m| capabilities_of(resolved, registry, m, &req.capability))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            NodeTarget::Type(t) => Box::new(
+                by_node_type
+                    .get(t)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .flat_map(|&m| capabilities_of(resolved, registry, m, &req.capability)),
+            ),
             NodeTarget::Any => match &req.capability {
-                CapabilityTarget::Type(t) => by_capability_type.get(t).cloned().unwrap_or_default(),
-                CapabilityTarget::Name(_) => (0..resolved.nodes.len())
-                    .flat_map(|m| capabilities_of(resolved, registry, m, &req.capability))
-                    .collect(),
+                CapabilityTarget::Type(t) => Box::new(
+                    by_capability_type
+                        .get(t)
+                        .map_or(empty, Vec::as_slice)
+                        .iter()
+                        .copied(),
+                ),
+                CapabilityTarget::Name(_) => Box::new(
+                    (0..resolved.nodes.len())
+                        .flat_map(|m| capabilities_of(resolved, registry, m, &req.capability)),
+                ),
             },
         };
         let explicit = matches!(req.node, NodeTarget::Template(..));
@@ -201,9 +210,8 @@ fn capabilities_of<'a>(
     }
 }
 
-fn allowed(registry: &TypeRegistry, list: &Option<Vec<TypeId>>, t: TypeId) -> bool {
-    list.as_ref()
-        .is_none_or(|l| l.iter().any(|a| registry.derives_from(t, *a)))
+fn allowed(registry: &TypeRegistry, list: Option<&Vec<TypeId>>, t: TypeId) -> bool {
+    list.is_none_or(|l| l.iter().any(|a| registry.derives_from(t, *a)))
 }
 
 /// Whether node `m`'s capability `cap` may fulfil requirement `r` of node `n`.
@@ -227,19 +235,23 @@ fn acceptable(
     {
         return Err(format!("it is not a `{}`", registry.display_name(t)));
     }
+    // The target node type's capability definition may narrow its type's `valid_*` lists.
     let cap_type = registry.capability_type(capability.capability_type);
-    if !allowed(
-        registry,
-        &cap_type.valid_source_node_types,
-        source.node_type,
-    ) {
+    let cap_def = registry.node_type(target.node_type).capabilities.get(cap);
+    let valid_sources = cap_def
+        .and_then(|d| d.valid_source_node_types.as_ref())
+        .or(cap_type.valid_source_node_types.as_ref());
+    let valid_relationships = cap_def
+        .and_then(|d| d.valid_relationship_types.as_ref())
+        .or(cap_type.valid_relationship_types.as_ref());
+    if !allowed(registry, valid_sources, source.node_type) {
         return Err(format!(
             "capability `{cap}` does not accept `{}` sources",
             registry.display_name(source.node_type)
         ));
     }
     if let Some(rt) = req.relationship_type {
-        if !allowed(registry, &cap_type.valid_relationship_types, rt) {
+        if !allowed(registry, valid_relationships, rt) {
             return Err(format!(
                 "capability `{cap}` does not accept `{}` relationships",
                 registry.display_name(rt)
@@ -248,7 +260,7 @@ fn acceptable(
         let rel = registry.relationship_type(rt);
         if !allowed(
             registry,
-            &rel.valid_capability_types,
+            rel.valid_capability_types.as_ref(),
             capability.capability_type,
         ) {
             return Err(format!(
@@ -256,14 +268,22 @@ fn acceptable(
                 registry.display_name(rt)
             ));
         }
-        if !allowed(registry, &rel.valid_target_node_types, target.node_type) {
+        if !allowed(
+            registry,
+            rel.valid_target_node_types.as_ref(),
+            target.node_type,
+        ) {
             return Err(format!(
                 "relationship `{}` cannot target a `{}`",
                 registry.display_name(rt),
                 registry.display_name(target.node_type)
             ));
         }
-        if !allowed(registry, &rel.valid_source_node_types, source.node_type) {
+        if !allowed(
+            registry,
+            rel.valid_source_node_types.as_ref(),
+            source.node_type,
+        ) {
             return Err(format!(
                 "relationship `{}` cannot start at a `{}`",
                 registry.display_name(rt),
