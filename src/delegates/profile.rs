@@ -774,6 +774,78 @@ mod processor_tests {
         (problems, sources)
     }
 
+    /// A template that uses every type of the profile as its documentation says.
+    const EVERY_TYPE: &str = include_str!("profile_every_type.yaml");
+
+    fn problems_of(text: &str) -> Vec<(String, String)> {
+        let report =
+            crate::tosca::validate_text("every-type.yaml", text, &crate::tosca::Options::default());
+        report
+            .problems
+            .iter()
+            .map(|problem| (problem.code.to_string(), problem.path.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_template_using_every_type_is_valid() {
+        assert_eq!(problems_of(EVERY_TYPE), Vec::<(String, String)>::new());
+    }
+
+    #[test]
+    fn the_profile_refuses_what_the_delegates_could_not_use() {
+        let cases = [
+            (
+                "port: 5353",
+                "port: 70000",
+                "node_templates.udp.properties.port",
+            ),
+            (
+                "mode: \"0700\"",
+                "mode: rwx",
+                "node_templates.data.properties.mode",
+            ),
+            (
+                "restart: always",
+                "restart: sometimes",
+                "node_templates.worker.properties.restart",
+            ),
+            (
+                "restart_delay: 500 ms",
+                "restart_delay: 2 fortnights",
+                "node_templates.worker.properties.restart_delay",
+            ),
+            (
+                "exposure: published",
+                "exposure: public",
+                "node_templates.udp.properties.exposure",
+            ),
+            (
+                "image: { reference: \"localhost/web:1\" }",
+                "image: { reference: \"localhost/web:1\", artifact: web }",
+                "node_templates.web.properties.image",
+            ),
+            (
+                "hosts: { names: [ alpha, beta ] }",
+                "hosts: { names: [ alpha ], count: 2 }",
+                "where.properties.hosts",
+            ),
+            (
+                "type: SystemdProcess",
+                "type: SystemdProces",
+                "node_templates.unit.type",
+            ),
+        ];
+        for (good, bad, path) in cases {
+            assert!(EVERY_TYPE.contains(good), "{good}");
+            let problems = problems_of(&EVERY_TYPE.replacen(good, bad, 1));
+            assert!(
+                problems.iter().any(|(_, at)| at.ends_with(path)),
+                "{bad}: expected a problem at {path}, got {problems:?}"
+            );
+        }
+    }
+
     fn profile_entry() -> String {
         format!(
             "{}/profiles/khutulun/profile.yaml",
