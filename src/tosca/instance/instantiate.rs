@@ -431,7 +431,8 @@ fn connect(
                         let cap = &resolved.nodes[rel.target].capabilities[&rel.capability];
                         let end = all.first[rel.target] + all.counts[rel.target] as usize;
                         // Target instances before the cursor have no capacity left.
-                        let mut start = *full_before.get(&rt).unwrap_or(&all.first[rel.target]);
+                        let start = *full_before.get(&rt).unwrap_or(&all.first[rel.target]);
+                        let mut cursor = start;
                         for target in start..end {
                             if chosen.len() >= wanted {
                                 break 'targets;
@@ -455,9 +456,9 @@ fn connect(
                                 taken + need <= have + 1e-9
                             });
                             if !fits {
-                                if start == target {
-                                    start = target + 1;
-                                    full_before.insert(rt, start);
+                                if cursor == target {
+                                    cursor = target + 1;
+                                    full_before.insert(rt, cursor);
                                 }
                                 continue;
                             }
