@@ -46,7 +46,10 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
         .iter()
         .map(|(name, expression)| {
             let value = tosca_bridge::resolve(instantiation, expression, None, &lookup)
-                .unwrap_or(serde_json::Value::Null);
+                .unwrap_or_else(|error| {
+                    tracing::debug!(output = %name, %error, "output not evaluable yet");
+                    serde_json::Value::Null
+                });
             (name.clone(), value)
         })
         .collect();

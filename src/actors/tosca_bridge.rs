@@ -25,10 +25,14 @@ pub fn instantiate(
     if !report.is_valid() {
         return Err(RuntimeError::Template(report.render_text()));
     }
-    // The instantiation lands with the templates engineer's facade (`Compiled::instantiate`).
-    Err(RuntimeError::Invalid(format!(
-        "{entry} is valid, but this build cannot instantiate templates yet"
-    )))
+    let Some(compiled) = report.compiled.as_ref() else {
+        return Err(RuntimeError::Template(format!(
+            "{entry}: the template did not compile"
+        )));
+    };
+    compiled
+        .instantiate()
+        .map_err(|problems| RuntimeError::Template(problems.render_text(&report.sources)))
 }
 
 /// Evaluates `expression` for instance `this`, looking attributes up with `attributes`.
@@ -38,11 +42,5 @@ pub fn resolve(
     this: Option<&str>,
     attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
 ) -> Result<serde_json::Value, String> {
-    let _ = (instantiation, this, attributes);
-    match expression {
-        Expression::Resolved(value) => Ok(value.clone()),
-        Expression::Deferred(_) => {
-            Err("this build cannot evaluate deferred expressions yet".into())
-        }
-    }
+    instantiation.resolve(expression, this, attributes)
 }

@@ -59,7 +59,10 @@ pub fn prepare(
         ));
     }
     let entry = locate_template(store, template)?;
-    let profiles = vec![store.layout().registry(RegistryKind::Profiles)];
+    let registered_profiles = store.layout().registry(RegistryKind::Profiles);
+    let profiles: Vec<PathBuf> = std::iter::once(registered_profiles)
+        .filter(|dir| dir.is_dir())
+        .collect();
     let instantiation =
         tosca_bridge::instantiate(&entry.to_string_lossy(), inputs.clone(), profiles)?;
     let now = store.now();
