@@ -395,7 +395,7 @@ fn concurrent_deploys_through_two_agents_on_one_store_lose_nothing() {
         .collect();
     let succeeded: Vec<&Output> = outcomes.iter().filter(|o| o.status.success()).collect();
     assert_eq!(
-        contested.len(),
+        succeeded.len(),
         2 * PER_AGENT + 1,
         "exactly one contested deploy wins"
     );
