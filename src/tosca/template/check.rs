@@ -28,6 +28,7 @@ pub fn check(st: &ServiceTemplate, registry: &TypeRegistry, problems: &mut Probl
         problems,
         names: HashMap::new(),
         inputs: st.inputs.keys().cloned().collect(),
+        self_node: None,
     };
     checker.run()
 }
@@ -50,6 +51,8 @@ struct Checker<'a, 'p> {
     names: HashMap<(TypeKind, String), Option<TypeId>>,
     /// Names `$get_input` may use here.
     inputs: Vec<String>,
+    /// The node type SELF stands for in the value being checked, when SELF is a node.
+    self_node: Option<TypeId>,
 }
 
 impl Checker<'_, '_> {
@@ -154,6 +157,7 @@ impl Checker<'_, '_> {
             self.report("function", e.span, path, e.message);
         }
         let mut refs = Vec::new();
+        let mut paths = Vec::new();
         expr.walk_calls(&mut |call| {
             let first = call
                 .args
@@ -163,7 +167,17 @@ impl Checker<'_, '_> {
             if let Some(first) = first {
                 refs.push((call.name.clone(), first.to_string(), call.span));
             }
+            if call.name == "get_property" || call.name == "get_attribute" {
+                let literal: Option<Vec<Value>> =
+                    call.args.iter().map(|a| a.as_literal().cloned()).collect();
+                if let Some(args) = literal {
+                    paths.push((call.name == "get_attribute", args, call.span));
+                }
+            }
         });
+        for (attribute, args, span) in paths {
+            self.static_path(attribute, &args, span, path);
+        }
         for (function, first, span) in refs {
             match function.as_str() {
                 "get_input"
@@ -195,6 +209,98 @@ impl Checker<'_, '_> {
             }
         }
         Some(expr)
+    }
+
+    /// Checks what can be checked of a TOSCA path before requirements are fulfilled: the
+    /// node template it starts at, the requirement or capability it names on that node's
+    /// type, and the property (or attribute) it reads there. Paths through relationships
+    /// lead to nodes not known yet and are checked when they are evaluated.
+    fn static_path(&mut self, attribute: bool, args: &[Value], span: Span, path: &str) {
+        let Some(first) = args.first().and_then(Value::as_str) else {
+            return;
+        };
+        let mut at = 1;
+        let node_type = if first == "SELF" {
+            match self.self_node {
+                Some(t) => t,
+                None => return,
+            }
+        } else {
+            let Some(template) = self.st.node_templates.get(first) else {
+                return;
+            };
+            let Some(t) = template
+                .type_name
+                .as_ref()
+                .and_then(|t| self.lookup(TypeKind::Node, &t.0))
+            else {
+                return;
+            };
+            if matches!(args.get(1).map(|v| &v.kind), Some(ValueKind::Integer(_)))
+                || args.get(1).and_then(Value::as_str) == Some("ALL")
+            {
+                at = 2;
+            }
+            t
+        };
+        let registry = self.registry;
+        let nt = registry.node_type(node_type);
+        let (mut properties, mut attributes) = (&nt.properties, &nt.attributes);
+        let mut owner = format!("node type `{}`", registry.display_name(node_type));
+        match args.get(at).and_then(Value::as_str) {
+            Some("RELATIONSHIP") => {
+                if let Some(req) = args.get(at + 1).and_then(Value::as_str)
+                    && !nt.requirements.iter().any(|r| r.name == req)
+                {
+                    self.report(
+                        "unknown-requirement",
+                        span,
+                        path,
+                        format!("{owner} has no requirement `{req}`"),
+                    );
+                }
+                return;
+            }
+            Some("CAPABILITY") => {
+                let Some(cap) = args.get(at + 1).and_then(Value::as_str) else {
+                    return;
+                };
+                let Some(def) = nt.capabilities.get(cap) else {
+                    self.report(
+                        "unknown-capability",
+                        span,
+                        path,
+                        format!("{owner} has no capability `{cap}`"),
+                    );
+                    return;
+                };
+                if args.get(at + 2).and_then(Value::as_str) == Some("RELATIONSHIP") {
+                    return;
+                }
+                properties = &def.properties;
+                attributes = &def.attributes;
+                owner = format!("capability `{cap}`");
+                at += 2;
+            }
+            _ => {}
+        }
+        let Some(name) = args.get(at).and_then(Value::as_str) else {
+            return;
+        };
+        let found = properties.contains_key(name) || (attribute && attributes.contains_key(name));
+        if !found {
+            let what = if attribute {
+                "property or attribute"
+            } else {
+                "property"
+            };
+            self.report(
+                "unknown-property",
+                span,
+                path,
+                format!("{owner} has no {what} `{name}`"),
+            );
+        }
     }
 
     /// Checks an assigned value against its definition.
@@ -318,6 +424,7 @@ impl Checker<'_, '_> {
         let id = self.resolve(TypeKind::Node, type_name, &child(path, "type"))?;
         let registry = self.registry;
         let nt = registry.node_type(id);
+        self.self_node = Some(id);
         // `select` picks an existing node: its other keynames are not assignments to check.
         let selecting = node.directives.first().is_some_and(|d| d == "select");
         let properties = self.values(
@@ -399,6 +506,8 @@ impl Checker<'_, '_> {
         if let Some(filter) = &node.node_filter {
             self.expression(filter, &child(path, "node_filter"), Scope::Service);
         }
+        // In requirements SELF is the relationship.
+        self.self_node = None;
         let requirements = self.requirements(node, id, &child(path, "requirements"), relationships);
         Some(ResolvedNode {
             name: node.name.clone(),

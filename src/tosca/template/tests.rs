@@ -177,3 +177,16 @@ service_template:
     assert!(found.contains(&"undeclared"), "{found:?}");
     assert!(found.contains(&"wrong-type"), "{found:?}");
 }
+
+#[test]
+fn get_property_paths_are_checked_before_fulfilment() {
+    let ok = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties:\n        name: { $get_property: [ SELF, CAPABILITY, host, cpus ] }\n    t:\n      type: Server\n      properties:\n        name: { $get_property: [ s, name ] }\n",
+    );
+    assert!(ok.is_empty(), "{ok:?}");
+    let found = codes(
+        "  node_templates:\n    s:\n      type: Server\n      properties:\n        name: { $get_property: [ SELF, colour ] }\n    t:\n      type: Server\n      properties:\n        name: { $get_property: [ s, CAPABILITY, storage, size ] }\n",
+    );
+    assert!(found.contains(&"unknown-property"), "{found:?}");
+    assert!(found.contains(&"unknown-capability"), "{found:?}");
+}
