@@ -163,3 +163,41 @@ fn an_unfulfillable_requirement_fails_compile_but_not_validate() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("unfulfilled-requirement"));
 }
+
+#[test]
+fn instantiate_as_dot_draws_instances() {
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--instantiate",
+        "--format",
+        "dot",
+        "--input",
+        "replicas=2",
+        &fixture("web.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dot = text(&out.stdout);
+    assert!(dot.contains("\"web-1\" -> \"server-1\""), "{dot}");
+    assert!(dot.contains("\"web-0\" -> \"server-0\""), "{dot}");
+    assert_eq!(dot.matches("->").count(), 2, "{dot}");
+}
+
+#[test]
+fn the_topology_shows_values_the_templates_decide() {
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--format",
+        "json",
+        "--input",
+        "site=west",
+        &fixture("web.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        json["node_templates"]["server"]["properties"]["name"],
+        "srv-west"
+    );
+}

@@ -217,7 +217,7 @@ fn compile(args: CompileArgs) -> ExitCode {
                 serde_json::to_string_pretty(&json).unwrap_or_default()
             )),
             OutputFormat::Yaml => emit(&serde_yaml_ng::to_string(&json).unwrap_or_default()),
-            OutputFormat::Dot => emit(&compiled.to_dot()),
+            OutputFormat::Dot => emit(&instances.to_dot()),
         }
         return ExitCode::SUCCESS;
     }

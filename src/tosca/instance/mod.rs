@@ -10,6 +10,30 @@ pub use model::{
 pub mod instantiate;
 
 impl Instantiation {
+    /// The instances as a Graphviz DOT graph: one node per node instance (named by its id),
+    /// one edge per relationship instance, from source to target.
+    pub fn to_dot(&self) -> String {
+        use std::fmt::Write as _;
+        let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let mut out = String::from("digraph instances {\n    rankdir=BT;\n    node [shape=box];\n");
+        for node in &self.nodes {
+            let _ = writeln!(out, "    {};", quoted(&node.id));
+        }
+        for node in &self.nodes {
+            for r in &node.relationships {
+                let _ = writeln!(
+                    out,
+                    "    {} -> {} [label={}];",
+                    quoted(&node.id),
+                    quoted(&r.target),
+                    quoted(&r.requirement)
+                );
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+
     /// Resolves a deferred expression once runtime attributes are known: `this` is the node
     /// instance the expression belongs to (SELF), `attributes(instance, attribute)` reads the
     /// runtime's current attribute values.

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::Topology;
-use super::eval::Outcome;
+use super::eval::{self, Outcome};
+use super::path::Entity;
+use super::{TemplateView, Topology};
 use crate::tosca::template::Resolved;
 use crate::tosca::types::TypeRegistry;
 use crate::tosca::value::Value;
@@ -25,6 +26,23 @@ fn values_json(values: &indexmap::IndexMap<String, Value>) -> Json {
         values
             .iter()
             .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
+}
+
+/// Values evaluated where the template alone decides them; the others (per-instance
+/// `$node_index`, runtime attributes, values behind unfulfilled requirements) as written.
+fn evaluated_json(values: &indexmap::IndexMap<String, Value>, view: &TemplateView<'_>) -> Json {
+    Json::Object(
+        values
+            .iter()
+            .map(|(k, v)| {
+                let json = match eval::evaluate(v, view) {
+                    Ok(Outcome::Known(known)) => known.to_json(),
+                    _ => v.to_json(),
+                };
+                (k.clone(), json)
+            })
             .collect(),
     )
 }
@@ -68,7 +86,8 @@ pub fn to_json(topology: &Topology, resolved: &Resolved, registry: &TypeRegistry
             entry.insert("directives".into(), json!(node.directives));
         }
         if !node.properties.is_empty() {
-            entry.insert("properties".into(), values_json(&node.properties));
+            let view = TemplateView::new(resolved, topology, Some(Entity::Node(i)));
+            entry.insert("properties".into(), evaluated_json(&node.properties, &view));
         }
         if !node.attributes.is_empty() {
             entry.insert("attributes".into(), values_json(&node.attributes));
