@@ -282,6 +282,8 @@ fn a_resource_service_deploys_reports_and_deletes_cleanly() {
     let output = agent.run(&["service", "delete", "res"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!directory.exists(), "the temporary directory is left");
+    let private = dir.path().join("runtime/instances/default/res");
+    assert!(!private.exists(), "the instances' private files are left");
     assert_eq!(
         agent.json(&["service", "list", "--format", "json"]),
         Json::Array(vec![])
@@ -438,4 +440,29 @@ fn concurrent_deploys_through_two_agents_on_one_store_lose_nothing() {
     }
     let hosts = alpha.json(&["host", "list", "--format", "json"]);
     assert_eq!(hosts.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_killed_agent_comes_back_and_adopts_its_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let runtime = dir.path().join("runtime");
+    let good = write(dir.path(), "good.yaml", RESOURCES);
+    let mut agent = Agent::start(&state, &runtime, "alpha");
+    let output = agent.run(&["service", "deploy", good.to_str().unwrap(), "--name", "res"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = agent.json(&["service", "status", "res", "--format", "json"]);
+
+    agent.child.kill().unwrap();
+    agent.child.wait().unwrap();
+    let output = agent.run(&["service", "list"]);
+    assert_eq!(output.status.code(), Some(2), "a dead agent still answered");
+
+    let agent = Agent::start(&state, &runtime, "alpha");
+    let after = agent.json(&["service", "status", "res", "--format", "json"]);
+    assert_eq!(
+        after["instances"], before["instances"],
+        "adoption changed the instances"
+    );
+    assert_eq!(after["outputs"], before["outputs"]);
 }

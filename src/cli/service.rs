@@ -16,7 +16,7 @@ use crate::control::protocol::{FailureKind, LogFile, Request, Response, ServiceS
 use crate::state::records::{DEFAULT_NAMESPACE, InstanceState};
 
 /// How often `deploy` and `delete` look at the service while they wait.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(25);
 
 /// `khutulun service …`.
 #[derive(Debug, Args)]

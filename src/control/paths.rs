@@ -36,14 +36,15 @@ impl RuntimePaths {
         self.dir.join("agent.lock")
     }
 
+    /// `instances/<namespace>/<service>/`: the host-private files of one service's instances.
+    pub fn service_dir(&self, namespace: &str, service: &str) -> PathBuf {
+        self.dir.join("instances").join(namespace).join(service)
+    }
+
     /// `instances/<namespace>/<service>/<instance>/`: an instance's host-private files (logs,
     /// pid files), given to its delegate.
     pub fn instance_dir(&self, namespace: &str, service: &str, instance: &str) -> PathBuf {
-        self.dir
-            .join("instances")
-            .join(namespace)
-            .join(service)
-            .join(instance)
+        self.service_dir(namespace, service).join(instance)
     }
 }
 
