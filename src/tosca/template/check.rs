@@ -877,8 +877,21 @@ impl Checker<'_, '_> {
                 }
             }
         };
-        // The target capability.
+        // The target capability: a symbolic name of the target node's type first, else a
+        // capability type, else a symbolic name to find on whatever node is chosen.
+        let named_on_target = |name: &str| match &node {
+            NodeTarget::Template(t, _) => self
+                .st
+                .node_templates
+                .get(t)
+                .and_then(|t| t.type_name.as_ref())
+                .and_then(|(n, _)| registry.lookup(self.file, TypeKind::Node, n))
+                .is_some_and(|id| registry.node_type(id).capabilities.contains_key(name)),
+            NodeTarget::Type(id) => registry.node_type(*id).capabilities.contains_key(name),
+            NodeTarget::Any => false,
+        };
         let capability = match &a.capability {
+            Some((name, _)) if named_on_target(name) => CapabilityTarget::Name(name.clone()),
             Some((name, span)) => match self.lookup(TypeKind::Capability, name) {
                 Some(t) => {
                     if let CapabilityRef::Type(d) = def.capability
