@@ -190,3 +190,47 @@ fn get_property_paths_are_checked_before_fulfilment() {
     assert!(found.contains(&"unknown-property"), "{found:?}");
     assert!(found.contains(&"unknown-capability"), "{found:?}");
 }
+
+#[test]
+fn triggers_need_event_and_action() {
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x } }\n  policies:\n    - p:\n        type: Placement\n        targets: [ s ]\n        triggers:\n          t: { condition: { $equal: [ 1, 1 ] } }\n",
+    );
+    assert_eq!(
+        found.iter().filter(|c| **c == "missing-keyname").count(),
+        2,
+        "{found:?}"
+    );
+}
+
+#[test]
+fn policies_are_a_sequence_and_unknown_keynames_are_problems() {
+    let found = codes("  node_templates: {}\n  policies:\n    p: { type: Placement }\n");
+    assert!(found.contains(&"wrong-kind"), "{found:?}");
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x }, colour: red }\n  topology: {}\n",
+    );
+    assert_eq!(found, vec!["unknown-keyname", "unknown-keyname"]);
+}
+
+#[test]
+fn workflow_steps_name_known_targets_and_activities() {
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x } }\n  workflows:\n    w:\n      steps:\n        one:\n          target: nobody\n          activities:\n            - dance: now\n          on_success: [ two ]\n",
+    );
+    assert!(found.contains(&"unknown-template"), "{found:?}");
+    assert!(found.contains(&"unknown-keyname"), "{found:?}");
+    assert!(found.contains(&"unknown-step"), "{found:?}");
+}
+
+#[test]
+fn requirement_mappings_may_name_a_count() {
+    let found = codes(
+        "  node_templates:\n    a: { type: App, requirements: [ { host: { node: Server } } ] }\n  substitution_mappings:\n    node_type: App\n    requirements:\n      - [ host, 2 ]: [ a, host ]\n",
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let found = codes(
+        "  node_templates:\n    a: { type: App, requirements: [ { host: { node: Server } } ] }\n  substitution_mappings:\n    node_type: App\n    requirements:\n      - [ host, many ]: [ a, host ]\n",
+    );
+    assert!(found.contains(&"wrong-kind"), "{found:?}");
+}
