@@ -33,6 +33,9 @@ use super::{Context, RuntimeContext, RuntimeError, StorePortLedger, service_stat
 
 use failure::failure;
 
+#[cfg(test)]
+pub(crate) use deploy::prepare as deploy_records_for_tests;
+
 /// The name the Host actor registers under, so the control channel finds the current one.
 pub const HOST_ACTOR_NAME: &str = "khutulun-host";
 

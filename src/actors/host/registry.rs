@@ -37,13 +37,8 @@ pub fn prepare(
         if !report.is_valid() {
             return Err(RuntimeError::Template(report.render_text()));
         }
-    } else if crate::tosca::loader::catalog::declared_profile(&String::from_utf8_lossy(&bytes))
-        .is_none()
-    {
-        return Err(RuntimeError::Invalid(format!(
-            "{} declares no `profile:` name, so templates could not import it",
-            path.display()
-        )));
+    } else {
+        check_profile(path, &String::from_utf8_lossy(&bytes))?;
     }
     let entry = RegistryEntry {
         kind,
@@ -54,4 +49,41 @@ pub fn prepare(
         registered: now,
     };
     Ok((entry, vec![(file_name, bytes)]))
+}
+
+/// A profile must declare a name, and not one that Khutulun has built in (registering it would
+/// shadow the built-in profile for every template on the cluster).
+fn check_profile(path: &Path, text: &str) -> Result<(), RuntimeError> {
+    use crate::tosca::loader::{built_in, catalog::declared_profile};
+    let Some(name) = declared_profile(text) else {
+        return Err(RuntimeError::Invalid(format!(
+            "{} declares no `profile:` name, so templates could not import it",
+            path.display()
+        )));
+    };
+    let shadows_built_in = built_in::paths()
+        .filter_map(built_in::get)
+        .any(|built_in| declared_profile(built_in).as_deref() == Some(name.as_str()));
+    if shadows_built_in {
+        return Err(RuntimeError::Invalid(format!(
+            "{} declares profile {name:?}, which is built into Khutulun; give it another name",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_may_not_shadow_a_built_in_one() {
+        let path = Path::new("p.yaml");
+        let own = "tosca_definitions_version: tosca_2_0\nprofile: example.com/mine\n";
+        assert!(check_profile(path, own).is_ok());
+        let shadow = "tosca_definitions_version: tosca_2_0\nprofile: khutulun\n";
+        assert!(check_profile(path, shadow).is_err());
+        assert!(check_profile(path, "tosca_definitions_version: tosca_2_0\n").is_err());
+    }
 }

@@ -5,6 +5,8 @@
 
 mod messages;
 pub mod order;
+#[cfg(test)]
+mod supervision_tests;
 
 pub use messages::ServiceMsg;
 
@@ -273,11 +275,18 @@ impl Actor for Service {
         event: SupervisionEvent,
         state: &mut ServiceState,
     ) -> Result<(), ActorProcessingErr> {
-        if let SupervisionEvent::ActorFailed(cell, error) = event
-            && let Some(id) = state.by_actor.remove(&cell.get_id())
-        {
-            tracing::warn!(service = %state.args.name, instance = %id, %error, "node instance actor crashed; restarting it");
+        // A NodeInstance actor only ends when this Service ends: any other end is a crash (a
+        // failure, or a kill), and the actor is spawned again to carry on from the store.
+        let (cell, reason) = match event {
+            SupervisionEvent::ActorFailed(cell, error) => (cell, error.to_string()),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell, reason.unwrap_or_else(|| "killed".into()))
+            }
+            _ => return Ok(()),
+        };
+        if let Some(id) = state.by_actor.remove(&cell.get_id()) {
             state.instances.remove(&id);
+            tracing::warn!(service = %state.args.name, instance = %id, %reason, "node instance actor ended; restarting it");
             state.spawn_instance(&myself, &id).await?;
         }
         Ok(())
