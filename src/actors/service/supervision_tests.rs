@@ -52,7 +52,8 @@ async fn a_dead_node_instance_actor_is_restarted_and_reloads_from_the_store() {
     let (lock_manager, _) = Actor::spawn(None, LockManager, store.clone())
         .await
         .unwrap();
-    let (service_parent, _) = Actor::spawn(None, LockManager, store.clone())
+    // Any actor can parent the delegates here; a second LockManager is at hand.
+    let (delegate_parent, _) = Actor::spawn(None, LockManager, store.clone())
         .await
         .unwrap();
     let config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
