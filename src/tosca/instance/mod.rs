@@ -8,6 +8,9 @@ pub use model::{
 };
 
 pub mod instantiate;
+pub mod resolve;
+
+pub use resolve::Resolver;
 
 impl Instantiation {
     /// The instances as a Graphviz DOT graph: one node per node instance (named by its id),
@@ -36,16 +39,14 @@ impl Instantiation {
 
     /// Resolves a deferred expression once runtime attributes are known: `this` is the node
     /// instance the expression belongs to (SELF), `attributes(instance, attribute)` reads the
-    /// runtime's current attribute values.
+    /// runtime's current attribute values. This indexes the instantiation on every call: to
+    /// resolve many expressions, build one [`Resolver`] and use it for all of them.
     pub fn resolve(
         &self,
         expr: &Expression,
         this: Option<&str>,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
-        match expr {
-            Expression::Resolved(v) => Ok(v.clone()),
-            Expression::Deferred(v) => instantiate::resolve_value(self, v, this, attributes),
-        }
+        Resolver::new(self).resolve(expr, this, attributes)
     }
 }

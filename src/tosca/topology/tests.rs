@@ -240,3 +240,33 @@ fn given_inputs_are_checked_against_type_and_validation() {
     );
     assert!(unknown.problems.iter().any(|p| p.code == "unknown-input"));
 }
+
+#[test]
+fn one_resolver_serves_many_expressions() {
+    let report = compile(
+        "  node_templates:\n    r: { type: Right, count: 2 }\n    l:\n      type: Left\n      count: 2\n      requirements:\n        - uses: [ r, $node_index ]\n      properties:\n        peer: { $get_attribute: [ SELF, RELATIONSHIP, uses, TARGET, address ] }\n",
+        &[],
+    );
+    let inst = compiled(&report).instantiate().expect("instantiates");
+    let resolver = crate::tosca::instance::Resolver::new(&inst);
+    let address = |instance: &str, attribute: &str| {
+        (attribute == "address").then(|| serde_json::json!(format!("ip-of-{instance}")))
+    };
+    for left in inst.nodes.iter().filter(|n| n.template == "l") {
+        let got = resolver
+            .resolve(&left.properties["peer"], Some(&left.id), &address)
+            .expect("resolves");
+        assert_eq!(got, serde_json::json!(format!("ip-of-r-{}", left.index)));
+    }
+    assert!(
+        resolver
+            .resolve(&inst.nodes[0].properties["name"], Some("nobody"), &address)
+            .is_ok()
+    );
+    let missing = Expression::Deferred(serde_json::json!({"$get_attribute": ["SELF", "address"]}));
+    assert!(
+        resolver
+            .resolve(&missing, Some("nobody"), &address)
+            .is_err()
+    );
+}

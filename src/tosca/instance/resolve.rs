@@ -1,0 +1,251 @@
+//! Resolving deferred expressions for the runtime, once the attributes they read are known.
+//!
+//! A [`Resolver`] indexes a stored [`Instantiation`] once (instances by id and by template,
+//! relationships by source and by target capability) so that each expression costs what its
+//! path walks, however large the service.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use super::model::{Expression, Instantiation};
+use crate::tosca::topology::eval::{self, View};
+use crate::tosca::topology::path::{Entity, Graph};
+use crate::tosca::value::Value;
+
+/// One stored relationship: source and target instances, target capability, requirement.
+struct Rel<'a> {
+    source: usize,
+    target: usize,
+    capability: &'a str,
+    requirement: &'a str,
+    /// Position in the source's `relationships`.
+    position: usize,
+}
+
+/// An instantiation indexed for resolving many expressions.
+pub struct Resolver<'a> {
+    inst: &'a Instantiation,
+    by_id: HashMap<&'a str, usize>,
+    by_template: HashMap<&'a str, Vec<usize>>,
+    rels: Vec<Rel<'a>>,
+    outgoing: Vec<Vec<usize>>,
+    incoming: HashMap<(usize, &'a str), Vec<usize>>,
+    inputs: IndexMap<String, Value>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Indexes `inst`.
+    pub fn new(inst: &'a Instantiation) -> Self {
+        let by_id: HashMap<&str, usize> = inst
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        let mut by_template: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut rels = Vec::new();
+        let mut outgoing = vec![Vec::new(); inst.nodes.len()];
+        let mut incoming: HashMap<(usize, &str), Vec<usize>> = HashMap::new();
+        for (i, n) in inst.nodes.iter().enumerate() {
+            by_template.entry(n.template.as_str()).or_default().push(i);
+            for (position, r) in n.relationships.iter().enumerate() {
+                if let Some(&t) = by_id.get(r.target.as_str()) {
+                    outgoing[i].push(rels.len());
+                    incoming
+                        .entry((t, r.capability.as_str()))
+                        .or_default()
+                        .push(rels.len());
+                    rels.push(Rel {
+                        source: i,
+                        target: t,
+                        capability: &r.capability,
+                        requirement: &r.requirement,
+                        position,
+                    });
+                }
+            }
+        }
+        Resolver {
+            inst,
+            by_id,
+            by_template,
+            rels,
+            outgoing,
+            incoming,
+            inputs: inst
+                .inputs
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                .collect(),
+        }
+    }
+
+    /// Evaluates `expr` with SELF = the instance `this`, reading runtime attributes through
+    /// `attributes(instance, attribute)` (stored initial values are the fallback).
+    pub fn resolve(
+        &self,
+        expr: &Expression,
+        this: Option<&str>,
+        attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
+        let value = match expr {
+            Expression::Resolved(v) => return Ok(v.clone()),
+            Expression::Deferred(v) => Value::from_json(v),
+        };
+        let this = match this {
+            Some(id) => Some(Entity::Node(
+                *self
+                    .by_id
+                    .get(id)
+                    .ok_or_else(|| format!("there is no instance `{id}`"))?,
+            )),
+            None => None,
+        };
+        let view = Stored {
+            index: self,
+            attributes,
+            this,
+        };
+        eval::evaluate_now(&value, &view).map(|v| v.to_json())
+    }
+}
+
+/// The indexed instantiation seen from one entity.
+struct Stored<'r, 'a> {
+    index: &'r Resolver<'a>,
+    attributes: &'r dyn Fn(&str, &str) -> Option<serde_json::Value>,
+    this: Option<Entity>,
+}
+
+fn stored_value(e: &Expression) -> Value {
+    match e {
+        Expression::Resolved(v) | Expression::Deferred(v) => Value::from_json(v),
+    }
+}
+
+impl Graph for Stored<'_, '_> {
+    fn this(&self) -> Option<Entity> {
+        self.this.clone()
+    }
+    fn nodes_named(&self, name: &str) -> Vec<usize> {
+        self.index
+            .by_template
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn relationship_named(&self, _: &str) -> Option<usize> {
+        None
+    }
+    fn relationships(&self, node: usize, requirement: &str) -> Vec<usize> {
+        self.index.outgoing[node]
+            .iter()
+            .copied()
+            .filter(|r| self.index.rels[*r].requirement == requirement)
+            .collect()
+    }
+    fn incoming(&self, node: usize, capability: &str) -> Vec<usize> {
+        self.index
+            .incoming
+            .get(&(node, capability))
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn source(&self, relationship: usize) -> Option<usize> {
+        self.index.rels.get(relationship).map(|r| r.source)
+    }
+    fn target(&self, relationship: usize) -> Option<(usize, String)> {
+        self.index
+            .rels
+            .get(relationship)
+            .map(|r| (r.target, r.capability.to_string()))
+    }
+}
+
+impl View for Stored<'_, '_> {
+    fn inputs(&self) -> &IndexMap<String, Value> {
+        &self.index.inputs
+    }
+    fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
+        let nodes = &self.index.inst.nodes;
+        match entity {
+            Entity::Node(n) => nodes[*n].properties.get(name).map(stored_value),
+            Entity::Capability(n, c) => nodes[*n]
+                .capabilities
+                .get(c)?
+                .properties
+                .get(name)
+                .map(stored_value),
+            Entity::Relationship(r) => {
+                let rel = self.index.rels.get(*r)?;
+                nodes[rel.source].relationships[rel.position]
+                    .properties
+                    .get(name)
+                    .map(stored_value)
+            }
+        }
+    }
+    fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
+        let nodes = &self.index.inst.nodes;
+        match entity {
+            Entity::Node(n) => (self.attributes)(&nodes[*n].id, name)
+                .map(|v| Value::from_json(&v))
+                .or_else(|| nodes[*n].attributes.get(name).map(stored_value)),
+            Entity::Capability(n, c) => nodes[*n]
+                .capabilities
+                .get(c)?
+                .attributes
+                .get(name)
+                .map(stored_value),
+            Entity::Relationship(r) => {
+                let rel = self.index.rels.get(*r)?;
+                nodes[rel.source].relationships[rel.position]
+                    .attributes
+                    .get(name)
+                    .map(stored_value)
+            }
+        }
+    }
+    fn artifact(&self, _node: usize, _name: &str) -> Option<Value> {
+        None
+    }
+    fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
+        self.index.inst.nodes[node]
+            .capabilities
+            .get(capability)?
+            .properties
+            .get(property)
+            .map(stored_value)
+    }
+    fn node_index(&self) -> Option<u32> {
+        match &self.this {
+            Some(Entity::Node(n)) | Some(Entity::Capability(n, _)) => {
+                Some(self.index.inst.nodes[*n].index)
+            }
+            Some(Entity::Relationship(r)) => self
+                .index
+                .rels
+                .get(*r)
+                .map(|r| self.index.inst.nodes[r.source].index),
+            None => None,
+        }
+    }
+    fn relationship_index(&self) -> Option<u32> {
+        match &self.this {
+            Some(Entity::Relationship(r)) => self
+                .index
+                .rels
+                .get(*r)
+                .map(|r| self.index.inst.nodes[r.source].relationships[r.position].index),
+            _ => None,
+        }
+    }
+    fn at(&self, this: Entity) -> Box<dyn View + '_> {
+        Box::new(Stored {
+            index: self.index,
+            attributes: self.attributes,
+            this: Some(this),
+        })
+    }
+}
