@@ -30,6 +30,16 @@ pub fn check_value(
     problems: &mut Problems,
     path: &str,
 ) {
+    // Most values are plain scalars: they cannot hold a call, so they need no parsing (and no
+    // copy) before they are checked.
+    let plain = match &value.kind {
+        ValueKind::String(s) => !s.starts_with('$'),
+        ValueKind::List(_) | ValueKind::Map(_) => false,
+        _ => true,
+    };
+    if plain {
+        return check_literal(registry, schema, value, problems, path);
+    }
     match parse_expr(value) {
         Ok(expr) => check_expr(registry, schema, &expr, problems, path),
         Err(e) => problems.report("function-syntax", e.span, path, e.message),
