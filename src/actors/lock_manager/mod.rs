@@ -9,6 +9,8 @@ mod messages;
 
 pub use messages::{InstanceUpdate, LockManagerMsg, WriteReply};
 
+use std::time::Duration;
+
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::state::records::{
@@ -18,6 +20,9 @@ use crate::state::{RegistryKind, Store, StoreError};
 
 use super::RuntimeError;
 
+/// How long a store write may take before the agent says it is waiting for the store.
+const STALL_NOTICE: Duration = Duration::from_secs(5);
+
 /// The LockManager actor; its argument is the store it writes.
 pub struct LockManager;
 
@@ -25,14 +30,31 @@ async fn blocking<T: Send + 'static>(
     store: &Store,
     work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
+    let root = store.layout().root().to_owned();
     let store = store.clone();
-    match tokio::task::spawn_blocking(move || work(&store)).await {
-        Ok(result) => result,
-        Err(error) => Err(StoreError::io(
-            "write",
-            "the store",
-            std::io::Error::other(error.to_string()),
-        )),
+    let mut write = tokio::task::spawn_blocking(move || work(&store));
+    // A slow store (an NFS server in its grace period) is waited for, not failed over: say so.
+    let mut waited = Duration::ZERO;
+    loop {
+        tokio::select! {
+            joined = &mut write => {
+                if waited > Duration::ZERO {
+                    tracing::info!(store = %root.display(), ?waited, "the store answered again");
+                }
+                return match joined {
+                    Ok(result) => result,
+                    Err(error) => Err(StoreError::io(
+                        "write",
+                        root,
+                        std::io::Error::other(error.to_string()),
+                    )),
+                };
+            }
+            _ = tokio::time::sleep(STALL_NOTICE) => {
+                waited += STALL_NOTICE;
+                tracing::warn!(store = %root.display(), ?waited, "the store has not finished a write; waiting for it");
+            }
+        }
     }
 }
 
