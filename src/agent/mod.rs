@@ -41,6 +41,9 @@ pub enum AgentError {
         "another agent already runs with runtime directory {0}; stop it first or pass another --runtime"
     )]
     AlreadyRunning(PathBuf),
+    /// Another agent already acts as this host on this store.
+    #[error("another agent already runs as host {0} on this store; give this one another --name")]
+    HostTaken(String),
     /// The runtime directory or socket could not be set up.
     #[error("could not set up the runtime directory {path}: {source}")]
     Runtime {
@@ -105,6 +108,11 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     crate::state::check_name("host", &config.name)?;
     let store = Store::open(&config.state)?;
     check_locking(&store)?;
+    let host_lock = store.layout().host_lock(&config.name);
+    let _host_lock = RealFs
+        .try_lock_exclusive(&host_lock)
+        .map_err(|e| crate::state::StoreError::io("lock", &host_lock, e))?
+        .ok_or_else(|| AgentError::HostTaken(config.name.clone()))?;
 
     let paths = RuntimePaths::new(&config.runtime);
     std::fs::create_dir_all(paths.dir()).map_err(runtime_error(paths.dir()))?;

@@ -175,6 +175,12 @@ impl Layout {
         self.locks().join("epoch.yaml")
     }
 
+    /// `locks/hosts/<host>.lock`: held by the agent that runs as `host` for as long as it runs,
+    /// so no two agents act as the same host on one store.
+    pub fn host_lock(&self, host: &str) -> PathBuf {
+        self.locks().join("hosts").join(format!("{host}.lock"))
+    }
+
     /// `locks/probe.lock`: what the start-up check locks twice to see that locks exclude.
     pub fn probe_lock(&self) -> PathBuf {
         self.locks().join("probe.lock")
