@@ -328,7 +328,7 @@ fn corrupt_and_future_store_files_are_reported_with_their_path_and_kept() {
 }
 
 #[test]
-fn one_agent_per_runtime_directory() {
+fn one_agent_per_runtime_directory_and_per_host_name() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let runtime = dir.path().join("runtime");
@@ -346,6 +346,22 @@ fn one_agent_per_runtime_directory() {
         stderr(&second).contains("another agent already runs"),
         "{}",
         stderr(&second)
+    );
+
+    // Nor may a second agent act as the same host on the same store.
+    let same_host = Command::new(env!("CARGO_BIN_EXE_khutulun"))
+        .args(["agent", "--name", "alpha"])
+        .arg("--state")
+        .arg(&state)
+        .arg("--runtime")
+        .arg(dir.path().join("other-runtime"))
+        .output()
+        .unwrap();
+    assert!(!same_host.status.success());
+    assert!(
+        stderr(&same_host).contains("as host alpha"),
+        "{}",
+        stderr(&same_host)
     );
 }
 
