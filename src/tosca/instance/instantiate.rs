@@ -22,7 +22,7 @@ use crate::tosca::topology::Topology;
 use crate::tosca::topology::eval::{self, Outcome, View};
 use crate::tosca::topology::fulfil::amount;
 use crate::tosca::topology::path::{Entity, Graph};
-use crate::tosca::types::{TypeId, TypeRegistry};
+use crate::tosca::types::{self, PropertyDef, TypeId, TypeRegistry};
 use crate::tosca::value::Value;
 
 /// One node instance while instantiating.
@@ -268,14 +268,38 @@ pub fn instantiate(
                 all: &all,
                 this: Some(Entity::Node(i)),
             };
+            // Evaluates values; what a function computed is checked against its definition
+            // (literals were checked with the template).
             let mut evaluate = |values: &IndexMap<String, Value>,
                                 at: &At<'_, '_>,
-                                what: &str|
+                                what: &str,
+                                defs: Option<&IndexMap<String, PropertyDef>>|
              -> IndexMap<String, Expression> {
                 let mut out = IndexMap::with_capacity(values.len());
                 for (name, v) in values {
                     match eval::evaluate(v, at) {
                         Ok(o) => {
+                            if let (Outcome::Known(known), Some(def)) =
+                                (&o, defs.and_then(|d| d.get(name)))
+                                && known != v
+                            {
+                                let mut schema = def.schema.clone();
+                                schema.validation = def.validation.clone();
+                                let p = format!("{path}.{what}.{name}");
+                                let mut found = Problems::new();
+                                types::check_value(registry, &schema, known, &mut found, &p);
+                                for f in found.iter() {
+                                    problems.report(
+                                        f.code,
+                                        v.span,
+                                        &p,
+                                        format!(
+                                            "the value computed here, {known}, is wrong: {}",
+                                            f.message
+                                        ),
+                                    );
+                                }
+                            }
                             out.insert(name.clone(), expression(o));
                         }
                         Err(m) => problems.report(
@@ -288,9 +312,20 @@ pub fn instantiate(
                 }
                 out
             };
-            let properties = evaluate(&template.properties, &at, "properties");
+            let node_type = registry.node_type(template.node_type);
+            let properties = evaluate(
+                &template.properties,
+                &at,
+                "properties",
+                Some(&node_type.properties),
+            );
             let mut attributes = properties.clone();
-            for (k, v) in evaluate(&template.attributes, &at, "attributes") {
+            for (k, v) in evaluate(
+                &template.attributes,
+                &at,
+                "attributes",
+                Some(&node_type.attributes),
+            ) {
                 attributes.insert(k, v);
             }
             let mut capabilities = IndexMap::with_capacity(template.capabilities.len());
@@ -299,8 +334,19 @@ pub fn instantiate(
                     all: &all,
                     this: Some(Entity::Capability(i, name.clone())),
                 };
-                let properties = evaluate(&cap.properties, &at, "capabilities");
-                let attributes = evaluate(&cap.attributes, &at, "capabilities");
+                let def = node_type.capabilities.get(name);
+                let properties = evaluate(
+                    &cap.properties,
+                    &at,
+                    "capabilities",
+                    def.map(|d| &d.properties),
+                );
+                let attributes = evaluate(
+                    &cap.attributes,
+                    &at,
+                    "capabilities",
+                    def.map(|d| &d.attributes),
+                );
                 capabilities.insert(
                     name.clone(),
                     CapabilityInstance {
@@ -324,7 +370,13 @@ pub fn instantiate(
                     capability: rel.capability.clone(),
                     index: rel.index,
                     types: rel.relationship_type.map(&mut types_of).unwrap_or_default(),
-                    properties: evaluate(&req.relationship_properties, &at, "requirements"),
+                    properties: evaluate(
+                        &req.relationship_properties,
+                        &at,
+                        "requirements",
+                        rel.relationship_type
+                            .map(|t| &registry.relationship_type(t).properties),
+                    ),
                     attributes: IndexMap::new(),
                 });
             }

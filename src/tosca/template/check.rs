@@ -398,7 +398,7 @@ impl Checker<'_, '_> {
         if let Some(d) = &p.default
             && let Some(ty) = schema_type
         {
-            let schema = parameter_schema(ty, p);
+            let schema = parameter_schema(self.registry, self.file, ty, p);
             types::check_value(
                 self.registry,
                 &schema,
@@ -1671,13 +1671,31 @@ impl Checker<'_, '_> {
     }
 }
 
-/// The schema of a service or workflow parameter: its type and its validation clause
-/// (entry and key schemas are not read here, so list and map entries are not checked).
-pub fn parameter_schema(data_type: TypeId, p: &Parameter) -> types::Schema {
+/// The schema of a service or workflow parameter: its type, its `entry_schema` and
+/// `key_schema` (a type name or `{type: …}`, one level deep) and its validation clause.
+pub fn parameter_schema(
+    registry: &TypeRegistry,
+    file: FileId,
+    data_type: TypeId,
+    p: &Parameter,
+) -> types::Schema {
+    let sub = |key: &str| -> Option<Box<types::Schema>> {
+        let v = p.definition.get(key)?;
+        let name = v
+            .as_str()
+            .or_else(|| v.get("type").and_then(Value::as_str))?;
+        let id = registry.lookup(file, TypeKind::Data, name)?;
+        Some(Box::new(types::Schema {
+            data_type: id,
+            entry_schema: None,
+            key_schema: None,
+            validation: v.get("validation").into_iter().cloned().collect(),
+        }))
+    };
     types::Schema {
         data_type,
-        entry_schema: None,
-        key_schema: None,
+        entry_schema: sub("entry_schema"),
+        key_schema: sub("key_schema"),
         validation: p.validation.iter().cloned().collect(),
     }
 }

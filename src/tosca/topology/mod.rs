@@ -170,7 +170,7 @@ fn inputs(
                     && let Some((t, _)) = &p.type_name
                     && let Some(id) = registry.lookup(st.file, types::TypeKind::Data, t)
                 {
-                    let schema = crate::tosca::template::check::parameter_schema(id, p);
+                    let schema = crate::tosca::template::check::parameter_schema(registry, st.file, id, p);
                     types::check_value(registry, &schema, v, problems, &path);
                 }
                 out.insert(name.clone(), v.clone());

@@ -270,3 +270,27 @@ fn one_resolver_serves_many_expressions() {
             .is_err()
     );
 }
+
+#[test]
+fn computed_values_are_checked_against_their_definitions() {
+    let report = compile(
+        "  node_templates:\n    l:\n      type: Left\n      properties:\n        target_name: { $sum: [ 1, 2 ] }\n      requirements:\n        - uses: { optional: true }\n",
+        &[],
+    );
+    let problems = compiled(&report)
+        .instantiate()
+        .expect_err("a number is not a string");
+    assert!(problems.iter().any(|p| p.code == "wrong-type"));
+}
+
+#[test]
+fn list_inputs_are_checked_entry_by_entry() {
+    let service =
+        "  inputs:\n    names: { type: list, entry_schema: string }\n  node_templates: {}\n";
+    compiled(&compile(
+        service,
+        &[("names", serde_json::json!(["a", "b"]))],
+    ));
+    let wrong = compile(service, &[("names", serde_json::json!(["a", 2]))]);
+    assert!(wrong.problems.iter().any(|p| p.code == "wrong-type"));
+}
