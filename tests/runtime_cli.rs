@@ -482,3 +482,64 @@ fn a_killed_agent_comes_back_and_adopts_its_services() {
     );
     assert_eq!(after["outputs"], before["outputs"]);
 }
+
+const ECHO: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    talker:
+      type: Process
+      properties:
+        command: /bin/sh
+        arguments: [ -c, 'echo hello-from-the-talker; exec sleep 1000' ]
+";
+
+#[test]
+fn logs_show_what_a_process_wrote_and_delete_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(
+        &dir.path().join("state"),
+        &dir.path().join("runtime"),
+        "alpha",
+    );
+    let template = write(dir.path(), "echo.yaml", ECHO);
+    let output = agent.run(&[
+        "service",
+        "deploy",
+        template.to_str().unwrap(),
+        "--name",
+        "talk",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let status = agent.json(&["service", "status", "talk", "--format", "json"]);
+    let pid = status["instances"][0]["attributes"]["pid"]
+        .as_u64()
+        .expect("the process reports its pid");
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+
+    let began = Instant::now();
+    loop {
+        let output = agent.run(&["service", "logs", "talk", "talker-0"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        if String::from_utf8_lossy(&output.stdout).contains("hello-from-the-talker") {
+            break;
+        }
+        assert!(began.elapsed() < PATIENCE, "the output never showed");
+        sleep(Duration::from_millis(50));
+    }
+    let output = agent.run(&["service", "logs", "talk", "nobody-0"]);
+    assert_eq!(output.status.code(), Some(1));
+
+    let output = agent.run(&["service", "delete", "talk"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let began = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            began.elapsed() < PATIENCE,
+            "the process outlived its service"
+        );
+        sleep(Duration::from_millis(50));
+    }
+}
