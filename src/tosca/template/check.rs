@@ -931,6 +931,54 @@ impl Checker<'_, '_> {
                 ),
             );
         }
+        // A node template named outright must be able to fulfil the requirement: be of the
+        // definition's node type and offer the capability.
+        if let NodeTarget::Template(name, _) = &node
+            && let Some(target_type) = self
+                .st
+                .node_templates
+                .get(name)
+                .and_then(|t| t.type_name.as_ref())
+                .and_then(|(n, _)| registry.lookup(self.file, TypeKind::Node, n))
+        {
+            let target = registry.node_type(target_type);
+            let span = a.node.as_ref().map_or(a.span, |(_, s)| *s);
+            if let Some(required) = def.node
+                && !registry.derives_from(target_type, required)
+            {
+                self.report(
+                    "wrong-type",
+                    span,
+                    child(path, "node"),
+                    format!(
+                        "node template `{name}` is a `{}`, but the requirement asks for a `{}`",
+                        registry.display_name(target_type),
+                        registry.display_name(required)
+                    ),
+                );
+            }
+            let offered = match &capability {
+                CapabilityTarget::Name(c) => target.capabilities.contains_key(c),
+                CapabilityTarget::Type(t) => target
+                    .capabilities
+                    .values()
+                    .any(|c| registry.derives_from(c.capability_type, *t)),
+            };
+            if !offered {
+                let wanted = match &capability {
+                    CapabilityTarget::Name(c) => format!("a capability named `{c}`"),
+                    CapabilityTarget::Type(t) => {
+                        format!("a `{}` capability", registry.display_name(*t))
+                    }
+                };
+                self.report(
+                    "no-capability",
+                    span,
+                    child(path, "node"),
+                    format!("node template `{name}` offers no {wanted}"),
+                );
+            }
+        }
         // The relationship: a type, or a relationship template.
         let def_rel = def.relationship.as_ref();
         let mut relationship_type = def_rel.map(|r| r.relationship_type);

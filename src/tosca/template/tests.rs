@@ -234,3 +234,11 @@ fn requirement_mappings_may_name_a_count() {
     );
     assert!(found.contains(&"wrong-kind"), "{found:?}");
 }
+
+#[test]
+fn a_named_target_must_offer_the_capability() {
+    let found = codes(
+        "  node_templates:\n    s: { type: Server, properties: { name: x } }\n    a1: { type: App, requirements: [ { host: s } ] }\n    a2: { type: App, requirements: [ { host: a1 } ] }\n",
+    );
+    assert_eq!(found, vec!["no-capability"]);
+}
