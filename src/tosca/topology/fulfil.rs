@@ -13,8 +13,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use indexmap::IndexMap;
-
 use super::eval::{self, Outcome};
 use super::{Relationship, TemplateView, Topology};
 use crate::tosca::problem::Problems;
@@ -375,14 +373,4 @@ pub fn amount(
         }
         _ => None,
     }
-}
-
-/// Used by outputs: properties as a JSON-friendly map.
-pub fn plain(values: &IndexMap<String, Value>) -> serde_json::Value {
-    serde_json::Value::Object(
-        values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
-            .collect(),
-    )
 }
