@@ -139,3 +139,39 @@ async fn a_command_that_cannot_start_is_reported_and_leaves_no_unit() {
     assert_eq!(gone, None);
     systemd.stop(None);
 }
+
+#[tokio::test]
+async fn arguments_reach_the_program_exactly_as_written() {
+    let Some(systemd) = systemd().await else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let name = unit_name("systemd-test", &format!("verbatim-{}", std::process::id()));
+    let mut unit = sleeper(state.path(), &name, RestartPolicy::No);
+    // systemd would expand $$, $GREETING and ${...} itself unless told not to.
+    unit.arguments = vec![
+        "-c".into(),
+        "echo \"pid=$$ greeting=${GREETING:-unset} other=${OTHER:-fallback}\"; exec sleep 300"
+            .into(),
+    ];
+    let status = call!(systemd, |reply| SystemdMsg::Run { unit, reply })
+        .unwrap()
+        .unwrap();
+    let log = state.path().join("output.log");
+    let mut output = String::new();
+    for _ in 0..200 {
+        output = std::fs::read_to_string(&log).unwrap_or_default();
+        if output.contains("pid=") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        output.trim(),
+        format!("pid={} greeting=hello other=fallback", status.main_pid)
+    );
+    call!(systemd, |reply| SystemdMsg::Remove { name, reply })
+        .unwrap()
+        .unwrap();
+    systemd.stop(None);
+}

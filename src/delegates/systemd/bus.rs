@@ -118,14 +118,16 @@ impl SystemdBus {
         let program = unit.program.to_string_lossy().into_owned();
         let mut argv = vec![program.clone()];
         argv.extend(unit.arguments.iter().cloned());
-        let exec_start = vec![(program, argv, false)];
+        // ExecStartEx with `no-env-expand`: systemd must not expand `$VAR` or `$$` in the
+        // arguments (the program gets them exactly as the template wrote them).
+        let exec_start = vec![(program, argv, vec!["no-env-expand".to_owned()])];
         let working_directory = unit.working_directory.to_string_lossy().into_owned();
         let log_file = unit.log_file.to_string_lossy().into_owned();
         let restart_usec = u64::try_from(unit.restart_delay.as_micros()).unwrap_or(u64::MAX);
         let mut properties: Vec<(&str, Variant<'_>)> = vec![
             ("Description", Variant::from(unit.description.as_str())),
             ("Type", Variant::from("exec")),
-            ("ExecStart", Variant::from(exec_start)),
+            ("ExecStartEx", Variant::from(exec_start)),
             ("Restart", Variant::from(unit.restart.systemd_name())),
             ("RestartUSec", Variant::from(restart_usec)),
             (

@@ -2,7 +2,8 @@
 //!
 //! It talks to `org.freedesktop.systemd1` on the session bus (`DBUS_SESSION_BUS_ADDRESS`, else
 //! `$XDG_RUNTIME_DIR/bus`) with
-//! zbus: `StartTransientUnit` with the command, `Restart=`, the working directory, environment,
+//! zbus: `StartTransientUnit` with the command (`ExecStartEx` with `no-env-expand`, so `$` in
+//! arguments reaches the program unchanged), `Restart=`, the working directory, environment,
 //! user, and output appended to a log file; unit status (`ActiveState`, `SubState`, `MainPID`);
 //! `StopUnit`; and `ResetFailedUnit` so that no failed unit is left behind. Units are named
 //! `khutulun-<service>-<instance>.service`, so `systemctl --user status` shows them, and they
