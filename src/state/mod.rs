@@ -36,7 +36,7 @@ pub mod layout;
 pub mod lock_check;
 pub mod records;
 mod registry;
-pub use services::ServiceView;
+pub use services::{InstanceChange, ServiceView};
 mod services;
 mod store;
 

@@ -4,6 +4,18 @@
 use super::records::{HostRecord, InstanceRecord, PlanRecord, ServicePhase, ServiceRecord};
 use super::{Store, StoreError, check_name};
 
+/// One change of [`Store::update_instances`]: which instance, and what to do to its record.
+pub struct InstanceChange {
+    /// The service's namespace.
+    pub namespace: String,
+    /// The service.
+    pub service: String,
+    /// The instance id.
+    pub id: String,
+    /// The change.
+    pub change: Box<dyn FnOnce(&mut InstanceRecord) + Send>,
+}
+
 /// A service as the store holds it: its record, its plan and its instances (in the
 /// instantiation's dependency order).
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +82,34 @@ impl Store {
             record.updated = tx.now();
             tx.put(&path, &record)?;
             Ok(record)
+        })
+    }
+
+    /// Applies many instance changes in one transaction (the LockManager's group commit). Each
+    /// change has its own outcome (a missing or corrupt record fails only its change); the outer
+    /// error is for the transaction as a whole (nothing was written).
+    pub fn update_instances(
+        &self,
+        changes: Vec<InstanceChange>,
+    ) -> Result<Vec<Result<InstanceRecord, StoreError>>, StoreError> {
+        self.transact(|tx| {
+            let now = tx.now();
+            let mut outcomes = Vec::with_capacity(changes.len());
+            for change in changes {
+                let (namespace, service, id) = (&change.namespace, &change.service, &change.id);
+                let path = tx.layout().instance(namespace, service, id);
+                let outcome = tx.read::<InstanceRecord>(&path).and_then(|record| {
+                    let mut record = record.ok_or_else(|| {
+                        StoreError::NotFound(format!("instance {namespace}/{service}/{id}"))
+                    })?;
+                    (change.change)(&mut record);
+                    record.updated = now.clone();
+                    tx.put(&path, &record)?;
+                    Ok(record)
+                });
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
         })
     }
 
@@ -253,6 +293,27 @@ mod tests {
             store.list_services().unwrap(),
             vec![("default".into(), "shop".into())]
         );
+
+        let outcomes = store
+            .update_instances(vec![
+                InstanceChange {
+                    namespace: "default".into(),
+                    service: "shop".into(),
+                    id: "db-0".into(),
+                    change: Box::new(|i| i.restarts = 7),
+                },
+                InstanceChange {
+                    namespace: "default".into(),
+                    service: "shop".into(),
+                    id: "nobody-0".into(),
+                    change: Box::new(|i| i.restarts = 9),
+                },
+            ])
+            .unwrap();
+        assert_eq!(outcomes[0].as_ref().unwrap().restarts, 7);
+        assert!(matches!(outcomes[1], Err(StoreError::NotFound(_))));
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert_eq!(view.instances[0].restarts, 7);
 
         store.remove_service("default", "shop").unwrap();
         assert!(store.load_service("default", "shop").unwrap().is_none());

@@ -87,6 +87,9 @@ pub enum LockManagerMsg {
         /// The record as written.
         reply: WriteReply<InstanceRecord>,
     },
+    /// Commits the instance updates received so far in one transaction (the LockManager sends
+    /// it to itself).
+    FlushInstanceUpdates,
     /// Marks a service active or being deleted.
     SetServicePhase {
         /// The namespace.

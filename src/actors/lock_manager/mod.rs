@@ -16,7 +16,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use crate::state::records::{
     HostRecord, InstanceRecord, PlanRecord, RegistryEntry, ServicePhase, ServiceRecord,
 };
-use crate::state::{RegistryKind, Store, StoreError};
+use crate::state::{InstanceChange, RegistryKind, Store, StoreError};
 
 use super::RuntimeError;
 
@@ -25,6 +25,42 @@ const STALL_NOTICE: Duration = Duration::from_secs(5);
 
 /// The LockManager actor; its argument is the store it writes.
 pub struct LockManager;
+
+/// The LockManager's state: the store, and the instance updates waiting for their group commit.
+pub struct LockManagerState {
+    store: Store,
+    pending: Vec<(InstanceChange, WriteReply<InstanceRecord>)>,
+    flush_scheduled: bool,
+}
+
+impl LockManagerState {
+    /// Commits every pending instance update in one transaction and answers each caller.
+    async fn flush(&mut self) {
+        self.flush_scheduled = false;
+        if self.pending.is_empty() {
+            return;
+        }
+        let (changes, replies): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.pending).into_iter().unzip();
+        match blocking(&self.store, move |s| s.update_instances(changes)).await {
+            Ok(outcomes) => {
+                for (outcome, reply) in outcomes.into_iter().zip(replies) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::io(
+                        "write",
+                        self.store.layout().root(),
+                        std::io::Error::other(message.clone()),
+                    )));
+                }
+            }
+        }
+    }
+}
 
 async fn blocking<T: Send + 'static>(
     store: &Store,
@@ -60,7 +96,7 @@ async fn blocking<T: Send + 'static>(
 
 impl Actor for LockManager {
     type Msg = LockManagerMsg;
-    type State = Store;
+    type State = LockManagerState;
     type Arguments = Store;
 
     async fn pre_start(
@@ -68,15 +104,29 @@ impl Actor for LockManager {
         _myself: ActorRef<Self::Msg>,
         store: Store,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(store)
+        Ok(LockManagerState {
+            store,
+            pending: Vec::new(),
+            flush_scheduled: false,
+        })
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        store: &mut Store,
+        state: &mut LockManagerState,
     ) -> Result<(), ActorProcessingErr> {
+        // Instance updates are committed in groups; any other write waits for the group
+        // before it, so writes still land in the order they were asked for.
+        let is_update = matches!(
+            message,
+            LockManagerMsg::UpdateInstance { .. } | LockManagerMsg::FlushInstanceUpdates
+        );
+        if !is_update {
+            state.flush().await;
+        }
+        let store = &state.store;
         // A caller that gave up waiting is not an error of the LockManager: ignore send errors.
         match message {
             LockManagerMsg::CreateService {
@@ -97,11 +147,22 @@ impl Actor for LockManager {
                 update,
                 reply,
             } => {
-                let result = blocking(store, move |s| {
-                    s.update_instance(&namespace, &service, &id, |record| update.apply(record))
-                });
-                let _ = reply.send(result.await);
+                state.pending.push((
+                    InstanceChange {
+                        namespace,
+                        service,
+                        id,
+                        change: Box::new(move |record| update.apply(record)),
+                    },
+                    reply,
+                ));
+                if !state.flush_scheduled {
+                    // Updates already queued behind this one join it in the same commit.
+                    state.flush_scheduled = true;
+                    myself.cast(LockManagerMsg::FlushInstanceUpdates)?;
+                }
             }
+            LockManagerMsg::FlushInstanceUpdates => state.flush().await,
             LockManagerMsg::SetServicePhase {
                 namespace,
                 service,

@@ -203,8 +203,7 @@ impl NodeInstanceArgs {
 
     async fn check(&self) -> Result<(), RuntimeError> {
         let target = self.target()?;
-        // A failed instance keeps the message of its failure until it is deployed again.
-        if target.state != InstanceState::Running {
+        if !matches!(target.state, InstanceState::Running | InstanceState::Failed) {
             return Ok(());
         }
         let Some(delegate) = target.delegate else {
@@ -212,9 +211,13 @@ impl NodeInstanceArgs {
         };
         let observation =
             protocol::status(&delegate, target.spec, target.attributes.clone()).await?;
-        let unchanged = observation.attributes == target.attributes
-            && (observation.health == InstanceHealth::Running)
-                == (target.state == InstanceState::Running);
+        let running = observation.health == InstanceHealth::Running;
+        let unchanged = match target.state {
+            InstanceState::Running => running && observation.attributes == target.attributes,
+            // A failed instance keeps the message of its failure until it runs again (its
+            // delegate may restart it per its policy).
+            _ => !running,
+        };
         if unchanged {
             return Ok(());
         }
