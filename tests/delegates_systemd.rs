@@ -41,6 +41,19 @@ fn sleeper(state: &Path, name: &str, restart: RestartPolicy) -> UnitSpec {
     }
 }
 
+/// Removes the unit when a test fails half-way (a passing test has removed it already).
+struct UnitGuard(String);
+
+impl Drop for UnitGuard {
+    fn drop(&mut self) {
+        for action in ["stop", "reset-failed"] {
+            let _ = Command::new("systemctl")
+                .args(["--user", action, &self.0])
+                .output();
+        }
+    }
+}
+
 fn systemctl_status(name: &str) -> String {
     let output = Command::new("systemctl")
         .args(["--user", "status", "--no-pager", name])
@@ -56,6 +69,7 @@ async fn a_unit_runs_is_visible_to_systemctl_restarts_and_is_removed() {
     };
     let state = tempfile::tempdir().unwrap();
     let name = unit_name("systemd-test", &format!("sleeper-{}", std::process::id()));
+    let _guard = UnitGuard(name.clone());
     let unit = sleeper(state.path(), &name, RestartPolicy::OnFailure);
 
     let status = call!(systemd, |reply| SystemdMsg::Run {
@@ -147,6 +161,7 @@ async fn arguments_reach_the_program_exactly_as_written() {
     };
     let state = tempfile::tempdir().unwrap();
     let name = unit_name("systemd-test", &format!("verbatim-{}", std::process::id()));
+    let _guard = UnitGuard(name.clone());
     let mut unit = sleeper(state.path(), &name, RestartPolicy::No);
     // systemd would expand $$, $GREETING and ${...} itself unless told not to.
     unit.arguments = vec![
