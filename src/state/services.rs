@@ -1,7 +1,9 @@
 //! Store operations on services, their plans and instances, and on host records: each one a
 //! single fenced transaction, so a service appears whole or not at all.
 
-use super::records::{HostRecord, InstanceRecord, PlanRecord, ServicePhase, ServiceRecord};
+use super::records::{
+    HostRecord, InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord,
+};
 use super::{Store, StoreError, check_name};
 
 /// One change of [`Store::update_instances`]: which instance, and what to do to its record.
@@ -113,7 +115,8 @@ impl Store {
         })
     }
 
-    /// Marks a service as being deleted (its actors then remove its instances).
+    /// Marks a service as being deleted (its actors then remove its instances), and every one of
+    /// its instances as being deleted.
     pub fn set_service_phase(
         &self,
         namespace: &str,
@@ -126,6 +129,19 @@ impl Store {
                 .read(&path)?
                 .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
             record.phase = phase;
+            if phase == ServicePhase::Deleting {
+                // From now on an instance shows `failed` only if removing it failed.
+                let now = tx.now();
+                for node in &record.instantiation.nodes {
+                    let path = tx.layout().instance(namespace, service, &node.id);
+                    if let Some(mut instance) = tx.read::<InstanceRecord>(&path)? {
+                        instance.state = InstanceState::Deleting;
+                        instance.message = None;
+                        instance.updated = now.clone();
+                        tx.put(&path, &instance)?;
+                    }
+                }
+            }
             tx.put(&path, &record)
         })
     }
@@ -212,7 +228,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::records::InstanceState;
     use crate::tosca::instance::{Instantiation, NodeInstance};
     use indexmap::IndexMap;
 
@@ -314,6 +329,17 @@ mod tests {
         assert!(matches!(outcomes[1], Err(StoreError::NotFound(_))));
         let view = store.load_service("default", "shop").unwrap().unwrap();
         assert_eq!(view.instances[0].restarts, 7);
+
+        store
+            .set_service_phase("default", "shop", ServicePhase::Deleting)
+            .unwrap();
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert_eq!(view.service.phase, ServicePhase::Deleting);
+        assert!(
+            view.instances
+                .iter()
+                .all(|i| i.state == InstanceState::Deleting)
+        );
 
         store.remove_service("default", "shop").unwrap();
         assert!(store.load_service("default", "shop").unwrap().is_none());
