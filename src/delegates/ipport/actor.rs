@@ -119,7 +119,17 @@ fn endpoint_attributes(address: &str, port: u16, protocol: Protocol) -> Attribut
     attributes.insert("address".into(), address.into());
     attributes.insert("port".into(), port.into());
     attributes.insert("protocol".into(), protocol.to_string().into());
+    attributes.insert("authority".into(), authority(address, port).into());
     attributes
+}
+
+/// `address:port`, with an IPv6 address in brackets, as URLs write it.
+fn authority(address: &str, port: u16) -> String {
+    if address.contains(':') && !address.starts_with('[') {
+        format!("[{address}]:{port}")
+    } else {
+        format!("{address}:{port}")
+    }
 }
 
 async fn create(config: &IpPortConfig, spec: &InstanceSpec) -> Result<Attributes, DelegateError> {
@@ -209,4 +219,17 @@ async fn release(config: &IpPortConfig, owner: String) -> Result<(), DelegateErr
     })
     .await
     .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authority;
+
+    #[test]
+    fn authority_brackets_ipv6_addresses_only() {
+        assert_eq!(authority("127.0.0.1", 8080), "127.0.0.1:8080");
+        assert_eq!(authority("example.org", 80), "example.org:80");
+        assert_eq!(authority("::1", 443), "[::1]:443");
+        assert_eq!(authority("[::1]", 443), "[::1]:443");
+    }
 }
