@@ -4,6 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tracing::{info, warn};
 
@@ -188,6 +190,17 @@ fn identity_in(attributes: &Attributes) -> Option<ProcessIdentity> {
     })
 }
 
+/// The instance's process that runs now: the one its pid file names, else the one in its
+/// attributes (from before pid files, or a pid file lost with its directory).
+fn current_identity(
+    state_dir: &std::path::Path,
+    attributes: &Attributes,
+) -> Option<ProcessIdentity> {
+    supervisor::recorded(state_dir)
+        .filter(ProcessIdentity::is_running)
+        .or_else(|| identity_in(attributes).filter(ProcessIdentity::is_running))
+}
+
 impl ProcessState {
     /// Whether to use systemd for this plan (`Err` when it must and cannot).
     async fn use_systemd(&self, plan: &LaunchPlan) -> Result<bool, DelegateError> {
@@ -221,6 +234,11 @@ impl ProcessState {
         generation: u64,
     ) -> Result<Attributes, DelegateError> {
         let (mut child, identity) = supervisor::spawn(&plan)?;
+        if let Err(error) = supervisor::record(&plan.state_dir, identity) {
+            // Unrecorded, a later Delete might not find it: better not to run it at all.
+            let _ = killpg(Pid::from_raw(identity.pid), Signal::SIGKILL);
+            return Err(error);
+        }
         let instance = plan.instance.clone();
         let mut recent_starts = self
             .supervised
@@ -262,6 +280,9 @@ impl ProcessState {
         identity: ProcessIdentity,
         restarts: u64,
     ) {
+        if let Err(error) = supervisor::record(&plan.state_dir, identity) {
+            warn!(instance = %plan.instance, "{error}");
+        }
         let instance = plan.instance.clone();
         let generation = self
             .supervised
@@ -367,7 +388,7 @@ impl ProcessState {
                     .get("restarts")
                     .and_then(|r| r.as_u64())
                     .unwrap_or(0);
-                match identity_in(attributes).filter(ProcessIdentity::is_running) {
+                match current_identity(&plan.state_dir, attributes) {
                     Some(identity) if adopt => {
                         self.watch_adopted(myself, plan.clone(), identity, restarts);
                         let supervised = &self.supervised[&plan.instance];
@@ -376,10 +397,15 @@ impl ProcessState {
                             attributes: supervised.attributes(),
                         })
                     }
-                    Some(_) => Ok(Observation {
-                        health: InstanceHealth::Running,
-                        attributes: attributes.clone(),
-                    }),
+                    Some(identity) => {
+                        let mut attributes = attributes.clone();
+                        attributes.insert("pid".into(), identity.pid.into());
+                        attributes.insert("start_time".into(), identity.start_time.into());
+                        Ok(Observation {
+                            health: InstanceHealth::Running,
+                            attributes,
+                        })
+                    }
                     // It ended while no agent watched it; its exit code is lost.
                     None if adopt && plan.restart.restarts_after(None) => {
                         warn!(instance = %plan.instance, "it ended while the agent was away: starting it again");
@@ -422,13 +448,30 @@ impl ProcessState {
         let mut stopped = attributes.clone();
         stopped.remove("pid");
         stopped.remove("start_time");
-        if let Some(supervised) = self.supervised.remove(&instance) {
-            if let Some(identity) = supervised.running {
-                supervisor::terminate(identity).await?;
+        // Every process the instance may have now: the one this agent runs, the one the pid
+        // file names (started again after the runtime last heard, maybe by an earlier agent),
+        // the one the runtime recorded. Each is stopped with whatever is left of its group.
+        let running_here = self
+            .supervised
+            .remove(&instance)
+            .and_then(|supervised| supervised.running);
+        let mut candidates: Vec<ProcessIdentity> = Vec::new();
+        for identity in [
+            running_here,
+            supervisor::recorded(&spec.state_dir),
+            identity_in(attributes),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !candidates.contains(&identity) {
+                candidates.push(identity);
             }
-        } else if let Some(identity) = identity_in(attributes) {
+        }
+        for identity in candidates {
             supervisor::terminate(identity).await?;
         }
+        supervisor::forget(&spec.state_dir);
         let by_systemd = supervisor_of(attributes) == Some("systemd");
         if by_systemd || remove_unit_anyway {
             let removed = ask_systemd(&self.config.systemd, |reply| SystemdMsg::Remove {
@@ -458,7 +501,7 @@ impl ProcessState {
         if supervised.generation != generation {
             return;
         }
-        supervised.running = None;
+        let ended_run = supervised.running.take();
         supervised.last_exit = Some(code);
         let now = Instant::now();
         while supervised
@@ -468,6 +511,7 @@ impl ProcessState {
         {
             supervised.recent_starts.pop_front();
         }
+        let mut restart_after = None;
         if supervised.plan.restart.restarts_after(code)
             && supervised.recent_starts.len() >= START_LIMIT_BURST
         {
@@ -475,13 +519,27 @@ impl ProcessState {
             warn!(%instance, "it {} {} times within {:?}: not starting it again", ended(code), START_LIMIT_BURST, START_LIMIT_INTERVAL);
         } else if supervised.plan.restart.restarts_after(code) {
             info!(%instance, "it {}; starting it again after {:?}", ended(code), supervised.plan.restart_delay);
-            myself.send_after(supervised.plan.restart_delay, move || ProcessMsg::Restart {
-                instance,
-                generation,
-            });
+            restart_after = Some(supervised.plan.restart_delay);
         } else {
             info!(%instance, "it {}; its restart policy keeps it stopped", ended(code));
         }
+        // Like systemd with a unit's cgroup: what the ended process left running in its group
+        // is stopped first, so a restart never leaves an earlier run's children behind.
+        let myself = myself.clone();
+        tokio::spawn(async move {
+            if let Some(identity) = ended_run
+                && let Err(error) = supervisor::terminate(identity).await
+            {
+                warn!(%instance, "{error}");
+            }
+            if let Some(delay) = restart_after {
+                tokio::time::sleep(delay).await;
+                let _ = myself.send_message(ProcessMsg::Restart {
+                    instance,
+                    generation,
+                });
+            }
+        });
     }
 
     fn restart(&mut self, myself: &ActorRef<ProcessMsg>, instance: String, generation: u64) {

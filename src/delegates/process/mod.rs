@@ -5,9 +5,13 @@
 //! khutulun-<service>-<instance>` shows it and systemd restarts it per the template's
 //! `restart` policy. Otherwise the agent supervises it: the process runs in its own process
 //! group with its output appended to `<state_dir>/output.log`, is started again per its
-//! policy when it exits, and is recorded by pid and start time. Either way it keeps running
-//! when the agent stops or crashes; a restarted agent's `Adopt` re-attaches to it (and starts
-//! it again if it died meanwhile and its policy says so).
+//! policy when it exits, and is recorded by pid and start time, in its attributes and in
+//! `<state_dir>/process.pid` (rewritten at every start, so `Adopt`, `Stop` and `Delete` find
+//! the process that runs now even when the attributes they get are out of date). Stopping it
+//! stops its whole process group, and what an ended process leaves in its group is stopped
+//! before it is started again. Either way it keeps running when the agent stops or crashes;
+//! a restarted agent's `Adopt` re-attaches to it (and starts it again if it died meanwhile
+//! and its policy says so).
 //!
 //! What the process gets from its requirements: for each connection to an endpoint,
 //! `<NAME>_HOST` and `<NAME>_PORT`; for each attached directory, `<NAME>_PATH`, and the first
