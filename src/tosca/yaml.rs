@@ -75,9 +75,10 @@ fn span_of(file: FileId, mark: Marker) -> Span {
 /// A collection being filled while its events arrive.
 enum Open {
     List(Value, usize),
-    /// The map, its anchor, the key waiting for its value, and the identities of the keys seen
-    /// so far (a set, so that duplicate detection stays linear in the map's size).
-    Map(Value, usize, Option<Value>, HashSet<(&'static str, String)>),
+    /// The map, its anchor, the key waiting for its value, and, once the map is large, the
+    /// identities of its keys (a set, so that duplicate detection stays linear in the map's
+    /// size; small maps are scanned, which spares an allocation per key).
+    Map(Value, usize, Option<Value>, Option<HashSet<KeyIdentity>>),
 }
 
 struct Builder {
@@ -111,7 +112,7 @@ impl Builder {
                 }
                 Some(key) => {
                     if let ValueKind::Map(entries) = &mut map.kind {
-                        if !seen.insert(key_identity(&key)) {
+                        if !is_new_key(entries, seen, &key) {
                             if self.error.is_none() {
                                 self.error = Some(YamlError {
                                     message: format!("the key {key} appears twice in this map"),
@@ -128,9 +129,47 @@ impl Builder {
     }
 }
 
-/// What makes two keys the same: their kind and their rendering.
-fn key_identity(key: &Value) -> (&'static str, String) {
-    (key.kind_name(), key.to_string())
+/// What makes two keys the same: their kind and their text (a string's own text, or the
+/// rendering of any other value).
+type KeyIdentity = (&'static str, String);
+
+/// Maps with more entries than this keep a set of their keys' identities.
+const SCAN_LIMIT: usize = 16;
+
+fn key_identity(key: &Value) -> KeyIdentity {
+    match &key.kind {
+        ValueKind::String(s) => (key.kind_name(), s.clone()),
+        _ => (key.kind_name(), key.to_string()),
+    }
+}
+
+fn same_key(a: &Value, b: &Value) -> bool {
+    match (&a.kind, &b.kind) {
+        (ValueKind::String(x), ValueKind::String(y)) => x == y,
+        (ValueKind::String(_), _) | (_, ValueKind::String(_)) => false,
+        _ => a.kind_name() == b.kind_name() && a.to_string() == b.to_string(),
+    }
+}
+
+/// Whether `key` differs from every key of `entries`, recording it in `seen` when the map has
+/// grown large enough to keep one.
+fn is_new_key(
+    entries: &[(Value, Value)],
+    seen: &mut Option<HashSet<KeyIdentity>>,
+    key: &Value,
+) -> bool {
+    if let Some(set) = seen {
+        return set.insert(key_identity(key));
+    }
+    if entries.iter().any(|(k, _)| same_key(k, key)) {
+        return false;
+    }
+    if entries.len() >= SCAN_LIMIT {
+        let mut set: HashSet<KeyIdentity> = entries.iter().map(|(k, _)| key_identity(k)).collect();
+        set.insert(key_identity(key));
+        *seen = Some(set);
+    }
+    true
 }
 
 impl MarkedEventReceiver for Builder {
@@ -150,8 +189,7 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(anchor, tag) => {
                 let mut value = Value::at(ValueKind::Map(Vec::new()), span);
                 value.tag = extra_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)));
-                self.stack
-                    .push(Open::Map(value, anchor, None, HashSet::new()));
+                self.stack.push(Open::Map(value, anchor, None, None));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
@@ -328,6 +366,18 @@ mod tests {
         let e = parse("a: 1\nb: 2\na: 3\n", FileId(0)).unwrap_err();
         assert_eq!(e.span.line, 3);
         assert!(e.message.contains("twice"), "{}", e.message);
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_in_large_maps_and_tells_kinds_apart() {
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse(&text, FileId(0)).is_ok());
+        text.push_str("k3: again\n");
+        let e = parse(&text, FileId(0)).unwrap_err();
+        assert_eq!(e.span.line, 41);
+        let v = p("1: int\n'1': string\n1.0: float\n");
+        assert_eq!(v.as_map().map(|m| m.len()), Some(3));
+        assert!(parse("{1: a, 1: b}", FileId(0)).is_err());
     }
 
     #[test]
