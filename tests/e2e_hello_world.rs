@@ -407,9 +407,6 @@ fn scenario(supervisor: Supervisor, service: &str) {
 }
 
 #[test]
-#[ignore = "flaky (about 1 run in 3): after `kill -9` of the web server the agent sometimes \
-            records the instance as failed while systemd restarts it, and its D-Bus connection \
-            then fails with a broken pipe for good; run with --run-ignored to reproduce"]
 fn hello_world_under_systemd() {
     if !user_manager_answers() {
         assert!(

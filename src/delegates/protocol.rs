@@ -143,6 +143,12 @@ pub enum InstanceHealth {
     },
     /// Nothing of it is left (process gone, unit gone, directory removed).
     Missing,
+    /// It ended and its supervisor is starting it again by itself (e.g. a unit systemd
+    /// restarts): not failed, and soon running again.
+    Restarting {
+        /// How it ended, in one sentence.
+        reason: String,
+    },
 }
 
 /// The answer to [`DelegateMsg::Status`] and [`DelegateMsg::Adopt`]: the health, and the

@@ -169,13 +169,20 @@ impl NodeInstanceArgs {
         .await
     }
 
-    /// Records what the delegate saw: running (with its current attributes), or failed.
+    /// Records what the delegate saw: running (with its current attributes), restarting, or
+    /// failed.
     async fn record_observation(&self, observation: Observation) -> Result<(), RuntimeError> {
         let update = match observation.health {
             InstanceHealth::Running => InstanceUpdate::state(InstanceState::Running),
             InstanceHealth::Stopped => InstanceUpdate::failed("it is stopped"),
             InstanceHealth::Failed { reason } => InstanceUpdate::failed(reason),
             InstanceHealth::Missing => InstanceUpdate::failed("it is gone"),
+            // Its supervisor brings it back by itself: not a failure; the state stays as
+            // recorded until an observation sees it running again (or failed).
+            InstanceHealth::Restarting { reason } => InstanceUpdate {
+                message: Some(Some(format!("restarting: {reason}"))),
+                ..InstanceUpdate::default()
+            },
         };
         self.record(InstanceUpdate {
             attributes: Some(observation.attributes),
@@ -212,8 +219,11 @@ impl NodeInstanceArgs {
         let observation =
             protocol::status(&delegate, target.spec, target.attributes.clone()).await?;
         let running = observation.health == InstanceHealth::Running;
+        let restarting = matches!(observation.health, InstanceHealth::Restarting { .. });
         let unchanged = match target.state {
-            InstanceState::Running => running && observation.attributes == target.attributes,
+            InstanceState::Running => {
+                (running || restarting) && observation.attributes == target.attributes
+            }
             // A failed instance keeps the message of its failure until it runs again (its
             // delegate may restart it per its policy).
             _ => !running,

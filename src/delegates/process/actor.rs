@@ -89,7 +89,7 @@ impl Supervised {
                 ),
             },
             (None, Some(code)) if self.plan.restart.restarts_after(code) => {
-                InstanceHealth::Failed {
+                InstanceHealth::Restarting {
                     reason: format!(
                         "it {}; it is started again after {:?}",
                         ended(code),
@@ -164,11 +164,15 @@ fn unit_observation(plan: &LaunchPlan, status: Option<UnitStatus>) -> Observatio
                 status.name, status.result, status.exit_status
             ),
         },
-        "activating" if status.sub_state == "auto-restart" => InstanceHealth::Failed {
+        // systemd restarts it by itself (`auto-restart`), or is starting it: soon running.
+        "activating" if status.sub_state == "auto-restart" => InstanceHealth::Restarting {
             reason: format!(
                 "unit {} ended ({}, status {}) and systemd starts it again",
                 status.name, status.result, status.exit_status
             ),
+        },
+        "activating" => InstanceHealth::Restarting {
+            reason: format!("unit {} is starting ({})", status.name, status.sub_state),
         },
         "inactive" => InstanceHealth::Stopped,
         _ => InstanceHealth::Running,

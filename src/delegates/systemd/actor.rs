@@ -1,5 +1,5 @@
-//! The systemd delegate's actor: one connection to the user manager, requests served
-//! concurrently (the unit state lives in systemd, not here).
+//! The systemd delegate's actor: one connection to the user manager (made again when the bus
+//! drops it), requests served concurrently (the unit state lives in systemd, not here).
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tracing::info;
@@ -18,7 +18,11 @@ pub struct SystemdState {
 
 impl SystemdState {
     async fn bus(&mut self) -> Result<SystemdBus, DelegateError> {
-        if let Some(bus) = &self.bus {
+        // A closed connection is made again by the next call on it; dropping it here also
+        // makes `Available` check that a manager still answers.
+        if let Some(bus) = &self.bus
+            && !bus.is_closed()
+        {
             return Ok(bus.clone());
         }
         let bus = SystemdBus::connect().await?;
