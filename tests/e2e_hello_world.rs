@@ -407,9 +407,6 @@ fn scenario(supervisor: Supervisor, service: &str) {
 }
 
 #[test]
-#[ignore = "hangs now and then (1 run in 10 after the reconnect fix): a CLI command waits on the \
-            agent with no time limit and the test runs until nextest's timeout; run with \
-            --run-ignored all to reproduce"]
 fn hello_world_under_systemd() {
     if !user_manager_answers() {
         assert!(
