@@ -246,8 +246,13 @@ fn pid_of(status: &Json, node: &str) -> i32 {
     i32::try_from(pid).expect("a pid fits in i32")
 }
 
+/// Whether `pid` runs: a zombie has ended and only waits for its parent (systemd reaps a
+/// unit's process just after it marks the unit stopped), so it does not count.
 fn process_exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
 }
 
 /// The scenarios run one at a time: two stores on one host keep separate port ledgers, so two
