@@ -543,3 +543,44 @@ fn logs_show_what_a_process_wrote_and_delete_stops_it() {
         sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn deploy_gives_up_waiting_at_its_timeout_and_the_service_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let agent = Agent::start(&state, &dir.path().join("runtime"), "alpha");
+    let good = write(dir.path(), "good.yaml", RESOURCES);
+    let output = agent.run(&[
+        "service",
+        "deploy",
+        good.to_str().unwrap(),
+        "--name",
+        "slow",
+        "--timeout",
+        "0",
+    ]);
+    assert!(!output.status.success(), "a zero timeout cannot be met");
+    assert!(
+        stderr(&output).contains("still not running"),
+        "{}",
+        stderr(&output)
+    );
+    // The service stays recorded and its instances come up anyway.
+    let mut running = false;
+    for _ in 0..200 {
+        let status = agent.json(&["service", "status", "slow", "--format", "json"]);
+        if status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "running")
+        {
+            running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(running, "the service ran after the client stopped waiting");
+    let output = agent.run(&["service", "delete", "slow"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}

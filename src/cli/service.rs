@@ -3,7 +3,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use indexmap::IndexMap;
@@ -50,6 +50,9 @@ pub enum ServiceCommand {
         /// Return once the service is recorded, without waiting for its instances.
         #[arg(long)]
         no_wait: bool,
+        /// Give up waiting after this many seconds (the service stays recorded and goes on).
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        timeout: u64,
         /// How to print the outputs at the end.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -83,6 +86,9 @@ pub enum ServiceCommand {
         /// Return once deletion has started.
         #[arg(long)]
         no_wait: bool,
+        /// Give up waiting after this many seconds (the deletion goes on).
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        timeout: u64,
     },
     /// Print the output of a service's instances.
     Logs {
@@ -135,6 +141,7 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
             name,
             inputs,
             no_wait,
+            timeout,
             format,
         } => {
             let inputs = parse_inputs(&inputs).map_err(invalid)?;
@@ -166,7 +173,8 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
                 eprintln!("service {name} recorded; its instances are being made real");
                 return Ok(());
             }
-            let status = wait_until_running(agent, &namespace, &name, status)?;
+            let deadline = Instant::now() + Duration::from_secs(timeout);
+            let status = wait_until_running(agent, &namespace, &name, status, deadline)?;
             print_outputs(&status, format)
         }
         ServiceCommand::List { format } => {
@@ -242,7 +250,11 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
             let status = status(agent, &namespace, &name)?;
             print_outputs(&status, format)
         }
-        ServiceCommand::Delete { name, no_wait } => {
+        ServiceCommand::Delete {
+            name,
+            no_wait,
+            timeout,
+        } => {
             let response = agent.request(Request::Delete {
                 namespace: namespace.clone(),
                 name: name.clone(),
@@ -254,7 +266,8 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
                 eprintln!("service {name} is being deleted");
                 return Ok(());
             }
-            wait_until_deleted(agent, &namespace, &name)?;
+            let deadline = Instant::now() + Duration::from_secs(timeout);
+            wait_until_deleted(agent, &namespace, &name, deadline)?;
             eprintln!("service {name} deleted");
             Ok(())
         }
@@ -317,6 +330,7 @@ fn wait_until_running(
     namespace: &str,
     name: &str,
     mut current: ServiceStatus,
+    deadline: Instant,
 ) -> Result<ServiceStatus, ClientError> {
     let total = current.instances.len() as u64;
     let bar = ProgressBar::new(total);
@@ -358,6 +372,14 @@ fn wait_until_running(
             bar.finish_and_clear();
             return Ok(current);
         }
+        if Instant::now() >= deadline {
+            bar.finish_and_clear();
+            return Err(invalid(format!(
+                "service {name} is still not running ({}); it stays recorded and goes on: \
+                 see `khutulun service status {name}`",
+                busy.join(", ")
+            )));
+        }
         std::thread::sleep(POLL);
         current = status(agent, namespace, name)?;
     }
@@ -367,6 +389,7 @@ fn wait_until_deleted(
     agent: &AgentAddress,
     namespace: &str,
     name: &str,
+    deadline: Instant,
 ) -> Result<(), ClientError> {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -394,6 +417,13 @@ fn wait_until_deleted(
                     )));
                 }
                 let left = status.instances.len();
+                if Instant::now() >= deadline {
+                    bar.finish_and_clear();
+                    return Err(invalid(format!(
+                        "service {name} is still being deleted ({left} instances left); \
+                         the deletion goes on: see `khutulun service status {name}`"
+                    )));
+                }
                 bar.set_message(format!("deleting {name}: {left} instances left"));
             }
         }
