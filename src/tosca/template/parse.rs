@@ -943,91 +943,89 @@ fn activity(kind: &str, value: &Value, path: &str, problems: &mut Problems) -> O
     }
 }
 
-/// Applies `copy`: a template takes every keyname of the copied one that it does not set
-/// itself. Copying a template that itself copies is not allowed.
+/// Applies `copy` to node templates: a template takes every keyname of the copied one that it
+/// does not set itself.
 fn resolve_node_copies(st: &mut ServiceTemplate, path: &str, problems: &mut Problems) {
-    let copies: Vec<(String, String, crate::tosca::source::Span)> = st
-        .node_templates
-        .values()
-        .filter_map(|t| {
-            t.copy
-                .as_ref()
-                .map(|(c, s)| (t.name.clone(), c.clone(), *s))
-        })
-        .collect();
-    for (name, source, span) in copies {
-        let p = format!("{path}.node_templates.{name}.copy");
-        let Some(original) = st.node_templates.get(&source) else {
-            problems.report(
-                "unknown-template",
-                span,
-                p,
-                format!("`{source}` is not a node template"),
-            );
-            continue;
-        };
-        if original.copy.is_some() {
-            problems.report(
-                "chained-copy",
-                span,
-                p,
-                format!("`{source}` is itself a copy; a template can only copy one that is not"),
-            );
-            continue;
-        }
-        let original = original.clone();
-        let t = st
-            .node_templates
-            .get_mut(&name)
-            .expect("copying template exists");
-        if t.type_name.is_none() {
-            t.type_name = original.type_name;
-        }
-        if t.directives.is_empty() {
-            t.directives = original.directives;
-        }
-        merge(&mut t.properties, original.properties);
-        merge(&mut t.attributes, original.attributes);
-        if t.requirements.is_empty() {
-            t.requirements = original.requirements;
-        }
-        for (k, v) in original.capabilities {
-            t.capabilities.entry(k).or_insert(v);
-        }
-        merge(&mut t.interfaces, original.interfaces);
-        merge(&mut t.artifacts, original.artifacts);
-        if t.count.is_none() {
-            t.count = original.count;
-        }
-        if t.node_filter.is_none() {
-            t.node_filter = original.node_filter;
-        }
-    }
+    let path = format!("{path}.node_templates");
+    resolve_copies(
+        &mut st.node_templates,
+        "node",
+        &path,
+        problems,
+        |t| t.copy.as_ref(),
+        |t, original| {
+            if t.type_name.is_none() {
+                t.type_name = original.type_name;
+            }
+            if t.directives.is_empty() {
+                t.directives = original.directives;
+            }
+            merge(&mut t.properties, original.properties);
+            merge(&mut t.attributes, original.attributes);
+            if t.requirements.is_empty() {
+                t.requirements = original.requirements;
+            }
+            for (k, v) in original.capabilities {
+                t.capabilities.entry(k).or_insert(v);
+            }
+            merge(&mut t.interfaces, original.interfaces);
+            merge(&mut t.artifacts, original.artifacts);
+            if t.count.is_none() {
+                t.count = original.count;
+            }
+            if t.node_filter.is_none() {
+                t.node_filter = original.node_filter;
+            }
+        },
+    );
 }
 
 /// `copy` for relationship templates.
 fn resolve_relationship_copies(st: &mut ServiceTemplate, path: &str, problems: &mut Problems) {
-    let copies: Vec<(String, String, crate::tosca::source::Span)> = st
-        .relationship_templates
-        .values()
-        .filter_map(|t| {
-            t.copy
-                .as_ref()
-                .map(|(c, s)| (t.name.clone(), c.clone(), *s))
-        })
+    let path = format!("{path}.relationship_templates");
+    resolve_copies(
+        &mut st.relationship_templates,
+        "relationship",
+        &path,
+        problems,
+        |t| t.copy.as_ref(),
+        |t, original| {
+            if t.type_name.is_none() {
+                t.type_name = original.type_name;
+            }
+            merge(&mut t.properties, original.properties);
+            merge(&mut t.attributes, original.attributes);
+            merge(&mut t.interfaces, original.interfaces);
+        },
+    );
+}
+
+/// The rule both kinds of `copy` share: the copied template must exist and must not itself be
+/// a copy; `fill` then gives the copying template what it does not set.
+fn resolve_copies<T: Clone>(
+    templates: &mut IndexMap<String, T>,
+    kind: &str,
+    path: &str,
+    problems: &mut Problems,
+    copy_of: fn(&T) -> Option<&(String, crate::tosca::source::Span)>,
+    fill: fn(&mut T, T),
+) {
+    let copies: Vec<(String, String, crate::tosca::source::Span)> = templates
+        .iter()
+        .filter_map(|(name, t)| copy_of(t).map(|(c, s)| (name.clone(), c.clone(), *s)))
         .collect();
     for (name, source, span) in copies {
-        let p = format!("{path}.relationship_templates.{name}.copy");
-        let Some(original) = st.relationship_templates.get(&source) else {
+        let p = format!("{path}.{name}.copy");
+        let Some(original) = templates.get(&source) else {
             problems.report(
                 "unknown-template",
                 span,
                 p,
-                format!("`{source}` is not a relationship template"),
+                format!("`{source}` is not a {kind} template"),
             );
             continue;
         };
-        if original.copy.is_some() {
+        if copy_of(original).is_some() {
             problems.report(
                 "chained-copy",
                 span,
@@ -1037,16 +1035,8 @@ fn resolve_relationship_copies(st: &mut ServiceTemplate, path: &str, problems: &
             continue;
         }
         let original = original.clone();
-        let t = st
-            .relationship_templates
-            .get_mut(&name)
-            .expect("copying template exists");
-        if t.type_name.is_none() {
-            t.type_name = original.type_name;
-        }
-        merge(&mut t.properties, original.properties);
-        merge(&mut t.attributes, original.attributes);
-        merge(&mut t.interfaces, original.interfaces);
+        let t = templates.get_mut(&name).expect("copying template exists");
+        fill(t, original);
     }
 }
 
