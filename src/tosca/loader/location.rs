@@ -5,7 +5,8 @@
 //! `/`-separated absolute path, so the same file always gets the same canonical name, which is
 //! what the loader dedupes on. Joining `../` never leaves an archive or the built-in profiles
 //! (that would let a template read arbitrary files through a CSAR); on the file system it
-//! behaves as the operating system does.
+//! behaves as the operating system does. Imports resolve inside a repository with
+//! [`Location::join_within`], where `../` stops at the repository root as in URL resolution.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -139,6 +140,32 @@ impl Location {
             container: self.container.clone(),
             path: format!("/{}", parts.join("/")),
         })
+    }
+
+    /// Resolves `reference` against `self` (a directory inside `root`) the way a relative URL
+    /// resolves inside a repository (RFC 3986, section 5.2.4): a `../` at the root stays at
+    /// the root. This makes a directory of TOSCA files mean the same thing whether it is read
+    /// from disk or packed into a CSAR. The flag says whether a `../` was stopped, so a
+    /// missing file can be explained.
+    pub fn join_within(&self, reference: &str, root: &Location) -> (Location, bool) {
+        let floor = root.path.split('/').filter(|p| !p.is_empty()).count();
+        let mut parts: Vec<&str> = self.path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut stopped = false;
+        for segment in reference.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." if parts.len() > floor => {
+                    parts.pop();
+                }
+                ".." => stopped = true,
+                other => parts.push(other),
+            }
+        }
+        let location = Location {
+            container: self.container.clone(),
+            path: format!("/{}", parts.join("/")),
+        };
+        (location, stopped)
     }
 
     /// The name used for this file in [`crate::tosca::source::Sources`] and for deduping:
@@ -298,6 +325,23 @@ mod tests {
         let err = dir.join("../../etc/passwd").unwrap_err();
         assert!(err.to_string().contains("above the root"), "{err}");
         assert!(Location::built_in_root().join("../x").is_err());
+    }
+
+    #[test]
+    fn dot_dot_stops_at_the_repository_root() {
+        let root = Location::file(Path::new("/repo"));
+        let dir = Location::file(Path::new("/repo/examples"));
+        let (up, stopped) = dir.join_within("../types/t.yaml", &root);
+        assert_eq!((up.path.as_str(), stopped), ("/repo/types/t.yaml", false));
+        let (clamped, stopped) = dir.join_within("../../types/t.yaml", &root);
+        assert_eq!(
+            (clamped.path.as_str(), stopped),
+            ("/repo/types/t.yaml", true)
+        );
+        let archive = archive_dir("/");
+        let (inside, stopped) = archive.join_within("../../etc/passwd", &archive);
+        assert_eq!((inside.path.as_str(), stopped), ("/etc/passwd", true));
+        assert_eq!(inside.container, archive.container);
     }
 
     #[test]

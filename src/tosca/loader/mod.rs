@@ -10,7 +10,8 @@
 //! Imports are resolved as TOSCA 2.0 says: a relative `url` against the importing file's
 //! directory, a leading `/` against the root of its repository (the CSAR root; for plain
 //! files the entry file's directory; for a profile, the declaring file's directory), `../`
-//! freely except out of an archive, and `repository: name` against the importing file's
+//! up to that root and no further (as in URL resolution, so a directory means the same read
+//! from disk or packed as a CSAR), and `repository: name` against the importing file's
 //! `repositories`. `imports: - profile: NAME` is looked up in the [`catalog`]. Files are
 //! deduplicated by canonical location, so diamonds and cycles load each file once.
 //!
@@ -473,13 +474,18 @@ impl<'a> Loader<'a> {
                 (context.location.parent(), context.root.clone(), path)
             }
         };
-        match base.join(relative) {
-            Ok(location) => Some((location, root)),
-            Err(e) => {
-                self.report_at(url_site, "invalid-import", e.to_string());
-                None
-            }
+        let (location, stopped) = base.join_within(relative, &root);
+        if stopped && matches!(self.store.read(&location), Err(ReadError::NotFound(_))) {
+            self.report_at(
+                url_site,
+                "import-not-found",
+                format!(
+                    "cannot import \"{url}\": {location} does not exist; `../` stops at the repository root {root} (the CSAR root, or the entry file's directory), so to import from outside it define a repository or use an absolute file: URL"
+                ),
+            );
+            return None;
         }
+        Some((location, root))
     }
 
     /// The directory a repository `url` names: a `file:` URL, or a path relative to the

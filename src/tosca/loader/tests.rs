@@ -258,6 +258,35 @@ fn a_leading_slash_is_the_entry_directory() {
 }
 
 #[test]
+fn dot_dot_stops_at_the_entry_directory_as_inside_a_csar() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "svc/main.yaml",
+        &format!("{V}imports: [../types/t.yaml]\n"),
+    );
+    write(dir.path(), "svc/types/t.yaml", V);
+    write(dir.path(), "types/t.yaml", "not: read\n");
+    let r = run(&dir.path().join("svc/main.yaml"));
+    r.assert_clean();
+    assert_eq!(r.names(dir.path())[1], "/svc/types/t.yaml");
+
+    write(
+        dir.path(),
+        "other/main.yaml",
+        &format!("{V}imports: [../common.yaml]\n"),
+    );
+    write(dir.path(), "common.yaml", V);
+    let r = run(&dir.path().join("other/main.yaml"));
+    assert_eq!(
+        r.codes(),
+        [("import-not-found", "imports[0].url".to_string())]
+    );
+    let message = &r.problems.iter().next().unwrap().message;
+    assert!(message.contains("define a repository"), "{message}");
+}
+
+#[test]
 fn repositories_resolve_imports_and_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -574,9 +603,10 @@ fn csar_problems_are_clear() {
         Format::Zip,
         &escaping,
     ));
+    // `../` stops at the archive root, so nothing outside the archive is ever read.
     assert_eq!(
         r.codes(),
-        [("invalid-import", "imports[0].url".to_string())]
+        [("import-not-found", "imports[0].url".to_string())]
     );
     assert!(
         r.problems
@@ -584,7 +614,7 @@ fn csar_problems_are_clear() {
             .next()
             .unwrap()
             .message
-            .contains("above the root")
+            .contains("stops at the repository root")
     );
 
     let wrong_entry = [
