@@ -1720,30 +1720,49 @@ impl Checker<'_, '_> {
 }
 
 /// The schema of a service or workflow parameter: its type, its `entry_schema` and
-/// `key_schema` (a type name or `{type: …}`, one level deep) and its validation clause.
+/// `key_schema` at any depth (a type name or `{type, entry_schema, key_schema, validation}`),
+/// and its validation clause, so a default or an input value is checked all the way down.
 pub fn parameter_schema(
     registry: &TypeRegistry,
     file: FileId,
     data_type: TypeId,
     p: &Parameter,
 ) -> types::Schema {
+    let mut schema = nested_schema(registry, file, data_type, Some(&p.definition));
+    schema.validation = p.validation.iter().cloned().collect();
+    schema
+}
+
+/// The schema written at `definition` (a schema definition's map, if any) for `data_type`;
+/// what it does not say about entries and keys comes from the data type itself.
+fn nested_schema(
+    registry: &TypeRegistry,
+    file: FileId,
+    data_type: TypeId,
+    definition: Option<&Value>,
+) -> types::Schema {
     let sub = |key: &str| -> Option<Box<types::Schema>> {
-        let v = p.definition.get(key)?;
+        let v = definition?.get(key)?;
         let name = v
             .as_str()
             .or_else(|| v.get("type").and_then(Value::as_str))?;
         let id = registry.lookup(file, TypeKind::Data, name)?;
-        Some(Box::new(types::Schema {
-            data_type: id,
-            entry_schema: None,
-            key_schema: None,
-            validation: v.get("validation").into_iter().cloned().collect(),
-        }))
+        Some(Box::new(nested_schema(
+            registry,
+            file,
+            id,
+            v.as_map().map(|_| v),
+        )))
     };
+    let own = registry.data_type(data_type);
     types::Schema {
         data_type,
-        entry_schema: sub("entry_schema"),
-        key_schema: sub("key_schema"),
-        validation: p.validation.iter().cloned().collect(),
+        entry_schema: sub("entry_schema").or_else(|| own.entry_schema.clone().map(Box::new)),
+        key_schema: sub("key_schema").or_else(|| own.key_schema.clone().map(Box::new)),
+        validation: definition
+            .and_then(|d| d.get("validation"))
+            .into_iter()
+            .cloned()
+            .collect(),
     }
 }

@@ -242,3 +242,14 @@ fn a_named_target_must_offer_the_capability() {
     );
     assert_eq!(found, vec!["no-capability"]);
 }
+
+#[test]
+fn input_defaults_are_checked_through_nested_entry_schemas() {
+    let nested = |default: &str| {
+        codes(&format!(
+            "  inputs:\n    grid:\n      type: list\n      entry_schema:\n        type: map\n        entry_schema: {{ type: list, entry_schema: integer }}\n      default: {default}\n  node_templates: {{}}\n"
+        ))
+    };
+    assert_eq!(nested("[ { a: [1, 2] }, { b: [] } ]"), Vec::<&str>::new());
+    assert_eq!(nested("[ { a: [1, x] } ]"), ["wrong-type"]);
+}
