@@ -2,18 +2,13 @@
 //! properties.
 
 use super::builder::Builder;
-use super::model::TypeId;
-use super::property::{Role, text};
+use super::model::{TypeId, TypeRegistry};
+use super::property::text;
 
 /// Completes artifact type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::artifact_type) else {
         return;
-    };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.artifact_type(p).clone(),
-        None => b.reg.artifact_type(id).clone(),
     };
     record.header = b.reg.header(id).clone();
     if let Some(mime) = text(def.value, "mime_type") {
@@ -25,14 +20,7 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
             .filter_map(|e| e.as_str().map(str::to_string))
             .collect();
     }
-    record.properties = b.read_properties(
-        def.file,
-        def.value.get("properties"),
-        record.properties,
-        Role::Property,
-        &Builder::path(&def, "properties"),
-        true,
-    );
+    record.properties = b.read_own(&def, "properties", record.properties);
     b.reg.artifact[id.index as usize] = record;
 }
 

@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::model::{Schema, TypeId, TypeKind, TypeRegistry};
+use indexmap::IndexMap;
+
+use super::model::{PropertyDef, Schema, TypeId, TypeKind, TypeRegistry};
+use super::property::Role;
 use crate::tosca::grammar::shape::join;
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};
@@ -199,6 +202,57 @@ impl<'a, 'p> Builder<'a, 'p> {
                 );
             }
         }
+    }
+
+    /// The definition of type `id` and the record its completion starts from: the parent's
+    /// completed record, so everything is inherited before the type's own keynames augment or
+    /// refine it (a root type starts from its own empty record). Reads the header keynames too,
+    /// which every kind has.
+    pub fn begin<R: Clone>(
+        &mut self,
+        id: TypeId,
+        records: for<'r> fn(&'r TypeRegistry, TypeId) -> &'r R,
+    ) -> Option<(Definition<'a>, R)> {
+        let def = self.defs.get(&id).cloned()?;
+        self.read_header_keynames(id);
+        let from = self.reg.header(id).parent.unwrap_or(id);
+        Some((def, records(&self.reg, from).clone()))
+    }
+
+    /// A type's own `properties` or `attributes` (named by `key`) over those it inherits.
+    pub fn read_own(
+        &mut self,
+        def: &Definition<'_>,
+        key: &str,
+        inherited: IndexMap<String, PropertyDef>,
+    ) -> IndexMap<String, PropertyDef> {
+        let role = if key == "attributes" {
+            Role::Attribute
+        } else {
+            Role::Property
+        };
+        let path = Self::path(def, key);
+        self.read_properties(def.file, def.value.get(key), inherited, role, &path, true)
+    }
+
+    /// A list of type names (`valid_*_types`, `members`) written under `key`, which may only
+    /// narrow the inherited list; the inherited list stays when nothing usable is written.
+    pub fn read_narrowed(
+        &mut self,
+        def: &Definition<'_>,
+        key: &str,
+        kind: TypeKind,
+        inherited: Option<Vec<TypeId>>,
+    ) -> Option<Vec<TypeId>> {
+        let Some(list) = def.value.get(key) else {
+            return inherited;
+        };
+        let path = Self::path(def, key);
+        let Some(ids) = self.resolve_list(def.file, kind, list, &path) else {
+            return inherited;
+        };
+        self.check_narrowing(&ids, &inherited, list, &path);
+        Some(ids)
     }
 
     /// Reads the common keynames `description`, `metadata` and `version` into a type's header.

@@ -2,50 +2,28 @@
 //! `valid_relationship_types` lists (which a derived type may only narrow).
 
 use super::builder::Builder;
-use super::model::{TypeId, TypeKind};
-use super::property::Role;
+use super::model::{TypeId, TypeKind, TypeRegistry};
 
 /// Completes capability type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::capability_type) else {
         return;
     };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.capability_type(p).clone(),
-        None => b.reg.capability_type(id).clone(),
-    };
     record.header = b.reg.header(id).clone();
-    record.properties = b.read_properties(
-        def.file,
-        def.value.get("properties"),
-        record.properties,
-        Role::Property,
-        &Builder::path(&def, "properties"),
-        true,
+    record.properties = b.read_own(&def, "properties", record.properties);
+    record.attributes = b.read_own(&def, "attributes", record.attributes);
+    record.valid_source_node_types = b.read_narrowed(
+        &def,
+        "valid_source_node_types",
+        TypeKind::Node,
+        record.valid_source_node_types,
     );
-    record.attributes = b.read_properties(
-        def.file,
-        def.value.get("attributes"),
-        record.attributes,
-        Role::Attribute,
-        &Builder::path(&def, "attributes"),
-        true,
+    record.valid_relationship_types = b.read_narrowed(
+        &def,
+        "valid_relationship_types",
+        TypeKind::Relationship,
+        record.valid_relationship_types,
     );
-    if let Some(list) = def.value.get("valid_source_node_types") {
-        let path = Builder::path(&def, "valid_source_node_types");
-        if let Some(ids) = b.resolve_list(def.file, TypeKind::Node, list, &path) {
-            b.check_narrowing(&ids, &record.valid_source_node_types, list, &path);
-            record.valid_source_node_types = Some(ids);
-        }
-    }
-    if let Some(list) = def.value.get("valid_relationship_types") {
-        let path = Builder::path(&def, "valid_relationship_types");
-        if let Some(ids) = b.resolve_list(def.file, TypeKind::Relationship, list, &path) {
-            b.check_narrowing(&ids, &record.valid_relationship_types, list, &path);
-            record.valid_relationship_types = Some(ids);
-        }
-    }
     b.reg.capability[id.index as usize] = record;
 }
 

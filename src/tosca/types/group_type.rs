@@ -2,43 +2,17 @@
 //! type may only narrow the list).
 
 use super::builder::Builder;
-use super::model::{TypeId, TypeKind};
-use super::property::Role;
+use super::model::{TypeId, TypeKind, TypeRegistry};
 
 /// Completes group type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::group_type) else {
         return;
     };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.group_type(p).clone(),
-        None => b.reg.group_type(id).clone(),
-    };
     record.header = b.reg.header(id).clone();
-    record.properties = b.read_properties(
-        def.file,
-        def.value.get("properties"),
-        record.properties,
-        Role::Property,
-        &Builder::path(&def, "properties"),
-        true,
-    );
-    record.attributes = b.read_properties(
-        def.file,
-        def.value.get("attributes"),
-        record.attributes,
-        Role::Attribute,
-        &Builder::path(&def, "attributes"),
-        true,
-    );
-    if let Some(list) = def.value.get("members") {
-        let path = Builder::path(&def, "members");
-        if let Some(ids) = b.resolve_list(def.file, TypeKind::Node, list, &path) {
-            b.check_narrowing(&ids, &record.members, list, &path);
-            record.members = Some(ids);
-        }
-    }
+    record.properties = b.read_own(&def, "properties", record.properties);
+    record.attributes = b.read_own(&def, "attributes", record.attributes);
+    record.members = b.read_narrowed(&def, "members", TypeKind::Node, record.members);
     b.reg.group[id.index as usize] = record;
 }
 

@@ -3,17 +3,12 @@
 
 use super::builder::Builder;
 use super::interface_definition::Place;
-use super::model::TypeId;
+use super::model::{TypeId, TypeRegistry};
 
 /// Completes interface type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::interface_type) else {
         return;
-    };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.interface_type(p).clone(),
-        None => b.reg.interface_type(id).clone(),
     };
     record.header = b.reg.header(id).clone();
     record.inputs = b.read_parameters(

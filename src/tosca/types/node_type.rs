@@ -2,38 +2,18 @@
 //! interfaces and artifacts, each inherited from the parent and then augmented or refined.
 
 use super::builder::Builder;
-use super::model::TypeId;
-use super::property::Role;
+use super::model::{TypeId, TypeRegistry};
 
 /// Completes node type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::node_type) else {
         return;
-    };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.node_type(p).clone(),
-        None => b.reg.node_type(id).clone(),
     };
     record.header = b.reg.header(id).clone();
     let file = def.file;
     let v = def.value;
-    record.properties = b.read_properties(
-        file,
-        v.get("properties"),
-        record.properties,
-        Role::Property,
-        &Builder::path(&def, "properties"),
-        true,
-    );
-    record.attributes = b.read_properties(
-        file,
-        v.get("attributes"),
-        record.attributes,
-        Role::Attribute,
-        &Builder::path(&def, "attributes"),
-        true,
-    );
+    record.properties = b.read_own(&def, "properties", record.properties);
+    record.attributes = b.read_own(&def, "attributes", record.attributes);
     record.capabilities = b.read_capabilities(
         file,
         v.get("capabilities"),

@@ -2,29 +2,16 @@
 //! only narrow the list) and `triggers` (kept as written, after the grammar check).
 
 use super::builder::Builder;
-use super::model::{TypeId, TypeKind};
-use super::property::Role;
+use super::model::{TypeId, TypeKind, TypeRegistry};
 use crate::tosca::value::Value;
 
 /// Completes policy type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::policy_type) else {
         return;
     };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.policy_type(p).clone(),
-        None => b.reg.policy_type(id).clone(),
-    };
     record.header = b.reg.header(id).clone();
-    record.properties = b.read_properties(
-        def.file,
-        def.value.get("properties"),
-        record.properties,
-        Role::Property,
-        &Builder::path(&def, "properties"),
-        true,
-    );
+    record.properties = b.read_own(&def, "properties", record.properties);
     if let Some(list) = def.value.get("targets").and_then(Value::as_list) {
         let path = Builder::path(&def, "targets");
         let mut ids = Vec::new();

@@ -2,63 +2,40 @@
 //! lists (which a derived type may only narrow).
 
 use super::builder::Builder;
-use super::model::{TypeId, TypeKind};
-use super::property::Role;
+use super::model::{TypeId, TypeKind, TypeRegistry};
 
 /// Completes relationship type `id` from its parent and its own definition.
 pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
-    let Some(def) = b.defs.get(&id).cloned() else {
+    let Some((def, mut record)) = b.begin(id, TypeRegistry::relationship_type) else {
         return;
     };
-    b.read_header_keynames(id);
-    let mut record = match b.reg.header(id).parent {
-        Some(p) => b.reg.relationship_type(p).clone(),
-        None => b.reg.relationship_type(id).clone(),
-    };
     record.header = b.reg.header(id).clone();
-    record.properties = b.read_properties(
-        def.file,
-        def.value.get("properties"),
-        record.properties,
-        Role::Property,
-        &Builder::path(&def, "properties"),
-        true,
-    );
-    record.attributes = b.read_properties(
-        def.file,
-        def.value.get("attributes"),
-        record.attributes,
-        Role::Attribute,
-        &Builder::path(&def, "attributes"),
-        true,
-    );
+    record.properties = b.read_own(&def, "properties", record.properties);
+    record.attributes = b.read_own(&def, "attributes", record.attributes);
     record.interfaces = b.read_interfaces(
         def.file,
         def.value.get("interfaces"),
         record.interfaces,
         &Builder::path(&def, "interfaces"),
     );
-    for (key, kind) in [
-        ("valid_capability_types", TypeKind::Capability),
-        ("valid_target_node_types", TypeKind::Node),
-        ("valid_source_node_types", TypeKind::Node),
-    ] {
-        let Some(list) = def.value.get(key) else {
-            continue;
-        };
-        let path = Builder::path(&def, key);
-        let Some(ids) = b.resolve_list(def.file, kind, list, &path) else {
-            continue;
-        };
-        let slot = match key {
-            "valid_capability_types" => &mut record.valid_capability_types,
-            "valid_target_node_types" => &mut record.valid_target_node_types,
-            _ => &mut record.valid_source_node_types,
-        };
-        let inherited = slot.clone();
-        *slot = Some(ids.clone());
-        b.check_narrowing(&ids, &inherited, list, &path);
-    }
+    record.valid_capability_types = b.read_narrowed(
+        &def,
+        "valid_capability_types",
+        TypeKind::Capability,
+        record.valid_capability_types,
+    );
+    record.valid_target_node_types = b.read_narrowed(
+        &def,
+        "valid_target_node_types",
+        TypeKind::Node,
+        record.valid_target_node_types,
+    );
+    record.valid_source_node_types = b.read_narrowed(
+        &def,
+        "valid_source_node_types",
+        TypeKind::Node,
+        record.valid_source_node_types,
+    );
     b.reg.relationship[id.index as usize] = record;
 }
 
