@@ -17,21 +17,12 @@ impl Builder<'_, '_> {
         &mut self,
         file: FileId,
         section: Option<&Value>,
-        mut inherited: IndexMap<String, ArtifactDef>,
+        inherited: IndexMap<String, ArtifactDef>,
         path: &str,
     ) -> IndexMap<String, ArtifactDef> {
-        let Some(entries) = section.and_then(Value::as_map) else {
-            return inherited;
-        };
-        for (key, value) in entries {
-            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            if let Some(def) = self.read_artifact(file, name, value, &join(path, name)) {
-                inherited.insert(name.to_string(), def);
-            }
-        }
-        inherited
+        self.read_over(section, inherited, path, |b, e| {
+            b.read_artifact(file, e.name, e.value, &e.path)
+        })
     }
 
     /// Reads one artifact definition (its `type` and `file` are mandatory).

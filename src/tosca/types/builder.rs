@@ -22,6 +22,20 @@ pub struct Definition<'a> {
     pub path: String,
 }
 
+/// One entry of a section read by [`Builder::read_over`].
+pub struct NamedEntry<'v, D> {
+    /// The entry's name.
+    pub name: &'v str,
+    /// The key as written (where to report an entry that may not be added).
+    pub key: &'v Value,
+    /// The definition as written.
+    pub value: &'v Value,
+    /// The inherited definition of the same name, which this one refines.
+    pub parent: Option<D>,
+    /// The entry's dotted path.
+    pub path: String,
+}
+
 /// Whether a data type has been completed (data types are completed on demand, since a
 /// property may use a data type defined anywhere).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,6 +247,39 @@ impl<'a, 'p> Builder<'a, 'p> {
         };
         let path = Self::path(def, key);
         self.read_properties(def.file, def.value.get(key), inherited, role, &path, true)
+    }
+
+    /// Reads a map of named definitions (`section`) over the inherited ones, the rule every
+    /// refinable section follows: each entry gets the inherited definition of the same name
+    /// (if any) and `read_one` returns what replaces or joins it, or `None` to leave the entry
+    /// out after reporting why. Names that are not non-empty strings were already reported by
+    /// the grammar and are skipped.
+    pub fn read_over<D: Clone>(
+        &mut self,
+        section: Option<&Value>,
+        mut inherited: IndexMap<String, D>,
+        path: &str,
+        mut read_one: impl FnMut(&mut Self, NamedEntry<'_, D>) -> Option<D>,
+    ) -> IndexMap<String, D> {
+        let Some(entries) = section.and_then(Value::as_map) else {
+            return inherited;
+        };
+        for (key, value) in entries {
+            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let entry = NamedEntry {
+                name,
+                key,
+                value,
+                parent: inherited.get(name).cloned(),
+                path: join(path, name),
+            };
+            if let Some(def) = read_one(self, entry) {
+                inherited.insert(name.to_string(), def);
+            }
+        }
+        inherited
     }
 
     /// A list of type names (`valid_*_types`, `members`) written under `key`, which may only

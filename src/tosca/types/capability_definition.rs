@@ -18,24 +18,12 @@ impl Builder<'_, '_> {
         &mut self,
         file: FileId,
         section: Option<&Value>,
-        mut inherited: IndexMap<String, CapabilityDef>,
+        inherited: IndexMap<String, CapabilityDef>,
         path: &str,
     ) -> IndexMap<String, CapabilityDef> {
-        let Some(entries) = section.and_then(Value::as_map) else {
-            return inherited;
-        };
-        for (key, value) in entries {
-            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let entry_path = join(path, name);
-            let parent = inherited.get(name).cloned();
-            if let Some(def) = self.read_capability(file, name, value, parent.as_ref(), &entry_path)
-            {
-                inherited.insert(name.to_string(), def);
-            }
-        }
-        inherited
+        self.read_over(section, inherited, path, |b, e| {
+            b.read_capability(file, e.name, e.value, e.parent.as_ref(), &e.path)
+        })
     }
 
     fn read_capability(

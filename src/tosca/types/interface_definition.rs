@@ -32,24 +32,12 @@ impl Builder<'_, '_> {
         &mut self,
         file: FileId,
         section: Option<&Value>,
-        mut inherited: IndexMap<String, InterfaceDef>,
+        inherited: IndexMap<String, InterfaceDef>,
         path: &str,
     ) -> IndexMap<String, InterfaceDef> {
-        let Some(entries) = section.and_then(Value::as_map) else {
-            return inherited;
-        };
-        for (key, value) in entries {
-            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let entry_path = join(path, name);
-            let parent = inherited.get(name).cloned();
-            if let Some(def) = self.read_interface(file, name, value, parent.as_ref(), &entry_path)
-            {
-                inherited.insert(name.to_string(), def);
-            }
-        }
-        inherited
+        self.read_over(section, inherited, path, |b, e| {
+            b.read_interface(file, e.name, e.value, e.parent.as_ref(), &e.path)
+        })
     }
 
     fn read_interface(
@@ -147,33 +135,26 @@ impl Builder<'_, '_> {
         &mut self,
         file: FileId,
         section: Option<&Value>,
-        mut inherited: IndexMap<String, OperationDef>,
+        inherited: IndexMap<String, OperationDef>,
         path: &str,
         place: Place,
         allow_new: bool,
     ) -> IndexMap<String, OperationDef> {
-        let Some(entries) = section.and_then(Value::as_map) else {
-            return inherited;
-        };
-        for (key, value) in entries {
-            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let entry_path = join(path, name);
-            let parent = inherited.get(name).cloned();
-            if parent.is_none() && !allow_new {
-                self.report(
+        self.read_over(section, inherited, path, |b, e| {
+            if e.parent.is_none() && !allow_new {
+                b.report(
                     "undeclared",
-                    key.span,
-                    &entry_path,
-                    format!("`{name}` is not declared by the interface type, so it cannot be defined here"),
+                    e.key.span,
+                    &e.path,
+                    format!(
+                        "`{}` is not declared by the interface type, so it cannot be defined here",
+                        e.name
+                    ),
                 );
-                continue;
+                return None;
             }
-            let def = self.read_operation(file, name, value, parent.as_ref(), &entry_path, place);
-            inherited.insert(name.to_string(), def);
-        }
-        inherited
+            Some(b.read_operation(file, e.name, e.value, e.parent.as_ref(), &e.path, place))
+        })
     }
 
     fn read_operation(

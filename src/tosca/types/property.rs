@@ -39,39 +39,31 @@ impl<'a> Builder<'a, '_> {
         &mut self,
         file: FileId,
         section: Option<&Value>,
-        mut inherited: IndexMap<String, PropertyDef>,
+        inherited: IndexMap<String, PropertyDef>,
         role: Role,
         path: &str,
         allow_new: bool,
     ) -> IndexMap<String, PropertyDef> {
-        let Some(entries) = section.and_then(Value::as_map) else {
-            return inherited;
-        };
-        for (key, value) in entries {
-            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let entry_path = join(path, name);
-            let parent = inherited.get(name).cloned();
-            if parent.is_none() && !allow_new {
-                self.report(
+        self.read_over(section, inherited, path, |b, e| {
+            if e.parent.is_none() && !allow_new {
+                let what = if role == Role::Property {
+                    "property"
+                } else {
+                    "attribute"
+                };
+                b.report(
                     "undeclared",
-                    key.span,
-                    &entry_path,
+                    e.key.span,
+                    &e.path,
                     format!(
-                        "`{name}` is not an {} of the type being refined; new ones cannot be added here",
-                        if role == Role::Property { "property" } else { "attribute" }
+                        "`{}` is not an {what} of the type being refined; new ones cannot be added here",
+                        e.name
                     ),
                 );
-                continue;
+                return None;
             }
-            if let Some(def) =
-                self.read_property(file, name, value, parent.as_ref(), role, &entry_path)
-            {
-                inherited.insert(name.to_string(), def);
-            }
-        }
-        inherited
+            b.read_property(file, e.name, e.value, e.parent.as_ref(), role, &e.path)
+        })
     }
 
     /// Reads one property or attribute definition, refining `parent` when there is one.
@@ -212,24 +204,12 @@ impl<'a> Builder<'a, '_> {
         &mut self,
         file: FileId,
         section: Option<&Value>,
-        mut inherited: IndexMap<String, ParameterDef>,
+        inherited: IndexMap<String, ParameterDef>,
         path: &str,
     ) -> IndexMap<String, ParameterDef> {
-        let Some(entries) = section.and_then(Value::as_map) else {
-            return inherited;
-        };
-        for (key, value) in entries {
-            let Some(name) = key.as_str().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let entry_path = join(path, name);
-            let parent = inherited.get(name).cloned();
-            if let Some(def) = self.read_parameter(file, name, value, parent.as_ref(), &entry_path)
-            {
-                inherited.insert(name.to_string(), def);
-            }
-        }
-        inherited
+        self.read_over(section, inherited, path, |b, e| {
+            b.read_parameter(file, e.name, e.value, e.parent.as_ref(), &e.path)
+        })
     }
 
     /// Reads one parameter definition; its type is optional, a non-map is its `value`.
