@@ -132,40 +132,51 @@ pub(crate) mod testing {
     use crate::tosca::grammar;
     use crate::tosca::yaml;
 
+    /// A test file: its text and what it imports (file ids, each with a namespace or none).
+    pub type TestFile<'t> = (&'t str, &'t [(u32, Option<&'t str>)]);
+
     /// Parses each text as a file (file ids 0, 1, …), file 0 importing the others with the
     /// given namespaces, checks the grammar, builds the registry.
     pub fn build_files(texts: &[(&str, Option<&str>)]) -> (TypeRegistry, Problems) {
-        let roots: Vec<Value> = texts
+        let others: Vec<(u32, Option<&str>)> = (1..texts.len() as u32)
+            .map(|j| (j, texts[j as usize].1))
+            .collect();
+        let graph: Vec<TestFile<'_>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, (text, _))| (*text, if i == 0 { &others[..] } else { &[][..] }))
+            .collect();
+        build_graph(&graph)
+    }
+
+    /// Parses each text as a file (file ids 0, 1, …) importing the listed files (by id, with
+    /// a namespace or none), checks the grammar, builds the registry: any import graph,
+    /// cycles included.
+    pub fn build_graph(files: &[TestFile<'_>]) -> (TypeRegistry, Problems) {
+        let roots: Vec<Value> = files
             .iter()
             .enumerate()
             .map(|(i, (text, _))| yaml::parse(text, FileId(i as u32)).expect("test YAML parses"))
             .collect();
         let mut problems = Problems::new();
-        let mut files = Vec::new();
-        for (i, root) in roots.iter().enumerate() {
+        let mut inputs = Vec::new();
+        for ((root, (_, imports)), i) in roots.iter().zip(files).zip(0u32..) {
             grammar::check_file(root, &mut problems);
-            let imports = if i == 0 {
-                texts
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .map(|(j, (_, ns))| ImportInput {
-                        file: FileId(j as u32),
-                        namespace: ns.map(str::to_string),
-                        span: Span::NONE,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            files.push(FileInput {
-                id: FileId(i as u32),
+            inputs.push(FileInput {
+                id: FileId(i),
                 root,
                 profile: None,
-                imports,
+                imports: imports
+                    .iter()
+                    .map(|(file, namespace)| ImportInput {
+                        file: FileId(*file),
+                        namespace: namespace.map(str::to_string),
+                        span: Span::NONE,
+                    })
+                    .collect(),
             });
         }
-        let registry = build(&files, &mut problems);
+        let registry = build(&inputs, &mut problems);
         (registry, problems)
     }
 

@@ -386,34 +386,10 @@ mod tests {
 
     #[test]
     fn import_cycles_and_nested_namespaces_end() {
-        let a = "imports: []\nnode_types:\n  A: {}\n";
-        let b = "node_types:\n  B: {}\n";
-        let roots: Vec<crate::tosca::value::Value> = [a, b]
-            .iter()
-            .enumerate()
-            .map(|(i, t)| crate::tosca::yaml::parse(t, FileId(i as u32)).unwrap())
-            .collect();
-        let import = |file: u32, ns: &str| super::super::ImportInput {
-            file: FileId(file),
-            namespace: Some(ns.to_string()),
-            span: Span::NONE,
-        };
-        let files = vec![
-            FileInput {
-                id: FileId(0),
-                root: &roots[0],
-                profile: None,
-                imports: vec![import(1, "b")],
-            },
-            FileInput {
-                id: FileId(1),
-                root: &roots[1],
-                profile: None,
-                imports: vec![import(0, "a")],
-            },
-        ];
-        let mut problems = crate::tosca::problem::Problems::new();
-        let registry = super::super::build(&files, &mut problems);
+        let (registry, problems) = build_graph(&[
+            ("imports: []\nnode_types:\n  A: {}\n", &[(1, Some("b"))]),
+            ("node_types:\n  B: {}\n", &[(0, Some("a"))]),
+        ]);
         assert!(problems.is_empty(), "{problems:?}");
         assert!(registry.lookup(FileId(0), TypeKind::Node, "b:B").is_some());
         assert!(
@@ -430,43 +406,14 @@ mod tests {
 
     #[test]
     fn nested_namespaces_reach_through_files() {
-        let texts = [
-            "node_types:\n  Mine: {derived_from: my:k8s:Pod}\n",
-            "node_types:\n  MyType: {}\n",
-            "node_types:\n  Pod: {}\n",
-        ];
-        let roots: Vec<crate::tosca::value::Value> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| crate::tosca::yaml::parse(t, FileId(i as u32)).unwrap())
-            .collect();
-        let import = |file: u32, ns: &str| super::super::ImportInput {
-            file: FileId(file),
-            namespace: Some(ns.to_string()),
-            span: Span::NONE,
-        };
-        let files = vec![
-            FileInput {
-                id: FileId(0),
-                root: &roots[0],
-                profile: None,
-                imports: vec![import(1, "my")],
-            },
-            FileInput {
-                id: FileId(1),
-                root: &roots[1],
-                profile: None,
-                imports: vec![import(2, "k8s")],
-            },
-            FileInput {
-                id: FileId(2),
-                root: &roots[2],
-                profile: None,
-                imports: vec![],
-            },
-        ];
-        let mut problems = crate::tosca::problem::Problems::new();
-        let registry = super::super::build(&files, &mut problems);
+        let (registry, problems) = build_graph(&[
+            (
+                "node_types:\n  Mine: {derived_from: my:k8s:Pod}\n",
+                &[(1, Some("my"))],
+            ),
+            ("node_types:\n  MyType: {}\n", &[(2, Some("k8s"))]),
+            ("node_types:\n  Pod: {}\n", &[]),
+        ]);
         assert!(problems.is_empty(), "{problems:?}");
         assert!(
             registry
