@@ -242,7 +242,10 @@ fn build_with_loader(entry: &Path, profile_paths: Vec<PathBuf>) -> Vec<String> {
     use khutulun::tosca::loader::{self, LoadOptions};
     let sources = Sources::default();
     let mut problems = Problems::new();
-    let options = LoadOptions { profile_paths };
+    let options = LoadOptions {
+        profile_paths,
+        ..Default::default()
+    };
     if let Some(loaded) = loader::load(
         &entry.display().to_string(),
         &options,

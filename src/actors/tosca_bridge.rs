@@ -20,6 +20,7 @@ pub fn instantiate(
     let options = Options {
         profile_paths,
         inputs,
+        ..Options::default()
     };
     let report = tosca::compile(entry, &options);
     if !report.is_valid() {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use indexmap::IndexMap;
 
+use crate::tosca::instance::{Instantiation, Inventory};
 use crate::tosca::{self, Options, Report};
 
 /// The `tosca` subcommands.
@@ -48,6 +49,10 @@ pub struct CommonArgs {
     /// A directory of profiles importable by name (repeatable).
     #[arg(long = "profile-path", value_name = "DIR")]
     pub profile_paths: Vec<PathBuf>,
+    /// A service template that may substitute nodes with the `substitute` directive
+    /// (repeatable; a CSAR's Other-Definitions are always candidates).
+    #[arg(long = "substitution", value_name = "FILE")]
+    pub substitutions: Vec<PathBuf>,
     /// The service template: a YAML file or a CSAR archive.
     #[arg(value_name = "FILE_OR_CSAR")]
     pub entry: String,
@@ -77,6 +82,11 @@ pub struct CompileArgs {
     /// Print the node and relationship instances instead of the topology.
     #[arg(long)]
     instantiate: bool,
+    /// Another service's instantiation (YAML or JSON, as `--instantiate` prints it) whose
+    /// nodes `select` directives may pick; the service is named after the file (repeatable;
+    /// needs --instantiate).
+    #[arg(long = "select-from", value_name = "FILE", requires = "instantiate")]
+    select_from: Vec<PathBuf>,
     /// What to print.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
@@ -114,6 +124,7 @@ fn validate(args: ValidateArgs) -> ExitCode {
     let options = Options {
         profile_paths: args.common.profile_paths,
         inputs: IndexMap::new(),
+        substitutions: args.common.substitutions,
     };
     let report = tosca::validate(&args.common.entry, &options);
     match args.format {
@@ -182,6 +193,32 @@ fn read_inputs(args: &CompileArgs) -> Result<IndexMap<String, serde_json::Value>
     Ok(inputs)
 }
 
+/// Reads `--select-from` files into the nodes `select` may pick, each file one service
+/// named after the file.
+fn read_inventory(files: &[PathBuf]) -> Result<Inventory, String> {
+    let mut inventory = Inventory::default();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        // Through JSON values: YAML maps stand for the enums, as `--instantiate` prints them.
+        let instantiation: Instantiation = serde_yaml_ng::from_str::<serde_json::Value>(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                format!(
+                    "{} is not an instantiation as `compile --instantiate` prints it: {e}",
+                    file.display()
+                )
+            })?;
+        let service = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        inventory.add_service(&service, &instantiation);
+    }
+    Ok(inventory)
+}
+
 fn compile(args: CompileArgs) -> ExitCode {
     if !entry_exists(&args.common.entry) {
         return cannot_run(format!("{} does not exist", args.common.entry));
@@ -190,9 +227,14 @@ fn compile(args: CompileArgs) -> ExitCode {
         Ok(inputs) => inputs,
         Err(message) => return cannot_run(message),
     };
+    let inventory = match read_inventory(&args.select_from) {
+        Ok(inventory) => inventory,
+        Err(message) => return cannot_run(message),
+    };
     let options = Options {
         profile_paths: args.common.profile_paths.clone(),
         inputs,
+        substitutions: args.common.substitutions.clone(),
     };
     let report = tosca::compile(&args.common.entry, &options);
     if !report.is_valid() {
@@ -203,7 +245,7 @@ fn compile(args: CompileArgs) -> ExitCode {
         return cannot_run("the file has no service_template to compile");
     };
     if args.instantiate {
-        let instances = match compiled.instantiate() {
+        let instances = match compiled.instantiate_with(&inventory) {
             Ok(instances) => instances,
             Err(problems) => {
                 eprint!("{}", problems.render_text(&report.sources));

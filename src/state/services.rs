@@ -242,6 +242,7 @@ mod tests {
             capabilities: IndexMap::new(),
             relationships: Vec::new(),
             directives: Vec::new(),
+            selected_from: None,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Options {
     pub profile_paths: Vec<PathBuf>,
     /// Input values, by input name (used by [`compile`]).
     pub inputs: IndexMap<String, serde_json::Value>,
+    /// Further service templates that may substitute nodes with the `substitute` directive
+    /// (besides a CSAR's `Other-Definitions`).
+    pub substitutions: Vec<PathBuf>,
 }
 
 /// The outcome of a run: every file read, every problem found, and what was built.
@@ -79,14 +82,31 @@ pub struct Compiled {
     pub resolved: template::Resolved,
     /// The topology (after [`compile`] only).
     pub topology: Option<topology::Topology>,
+    /// The service templates that may substitute nodes with the `substitute` directive.
+    pub substitutes: Vec<instance::substitute::Candidate>,
 }
 
 impl Compiled {
     /// Instantiates the topology: node instances per `count`, relationship instances,
-    /// values evaluated. Needs [`compile`] (a topology).
+    /// values evaluated, `substitute` directives realised. Needs [`compile`] (a topology).
+    /// No other service's nodes are known, so `select` never finds one.
     pub fn instantiate(&self) -> Result<instance::Instantiation, Problems> {
+        self.instantiate_with(&instance::Inventory::default())
+    }
+
+    /// Like [`Compiled::instantiate`], with the nodes of other services that `select`
+    /// directives may pick from.
+    pub fn instantiate_with(
+        &self,
+        inventory: &instance::Inventory,
+    ) -> Result<instance::Instantiation, Problems> {
         match &self.topology {
-            Some(t) => instance::instantiate::instantiate(&self.resolved, &self.registry, t),
+            Some(t) => instance::directives::Realiser {
+                registry: &self.registry,
+                candidates: &self.substitutes,
+                inventory,
+            }
+            .instantiate(&self.resolved, t),
             None => {
                 let mut problems = Problems::new();
                 problems.report(
@@ -155,6 +175,7 @@ pub fn validate_text(name: &str, text: &str, options: &Options) -> Report {
 fn load_options(options: &Options) -> loader::LoadOptions {
     loader::LoadOptions {
         profile_paths: options.profile_paths.clone(),
+        substitutions: options.substitutions.clone(),
     }
 }
 
@@ -203,11 +224,13 @@ fn run(
                 .collect();
             topology::build(&service, &resolved, &registry, &given, &mut problems)
         });
+        let substitutes = instance::substitute::candidates(&loaded, &registry, &mut problems);
         Some(Compiled {
             service,
             registry,
             resolved,
             topology,
+            substitutes,
         })
     });
     problems.sort();

@@ -69,6 +69,8 @@ pub fn prepare(
     let instances: Vec<InstanceRecord> = instantiation
         .nodes
         .iter()
+        // A selected node belongs to another service, which runs it.
+        .filter(|node| node.selected_from.is_none())
         .map(|node| InstanceRecord {
             id: node.id.clone(),
             node: node.template.clone(),

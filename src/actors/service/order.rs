@@ -54,6 +54,7 @@ mod tests {
                 })
                 .collect(),
             directives: Vec::new(),
+            selected_from: None,
         }
     }
 

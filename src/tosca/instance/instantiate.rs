@@ -390,6 +390,7 @@ pub fn instantiate(
                 capabilities,
                 relationships,
                 directives: template.directives.clone(),
+                selected_from: None,
             });
         }
     }
@@ -409,6 +410,7 @@ pub fn instantiate(
             .collect(),
         nodes,
         outputs,
+        substitutions: IndexMap::new(),
     })
 }
 

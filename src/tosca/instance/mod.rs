@@ -4,11 +4,17 @@
 pub mod model;
 
 pub use model::{
-    CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance, TypeRef,
+    CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance,
+    SelectedFrom, Substitution, TypeRef,
 };
 
+pub mod directives;
 pub mod instantiate;
 pub mod resolve;
+pub mod select;
+pub mod substitute;
+
+pub use select::Inventory;
 
 pub use resolve::Resolver;
 

@@ -38,6 +38,10 @@ pub struct Instantiation {
     pub nodes: Vec<NodeInstance>,
     /// The service's outputs.
     pub outputs: IndexMap<String, Expression>,
+    /// The node instances realised by a substituting template (their own instances are in
+    /// `nodes`), by the substituted instance's id.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub substitutions: IndexMap<String, Substitution>,
 }
 
 /// One node instance (a node template times its `count`).
@@ -61,6 +65,37 @@ pub struct NodeInstance {
     pub relationships: Vec<RelationshipInstance>,
     /// `directives` of the template.
     pub directives: Vec<String>,
+    /// Set when `select` chose an existing node of another service: this instance stands for
+    /// it, so the runtime must not deploy it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_from: Option<SelectedFrom>,
+}
+
+/// The existing node a `select` directive chose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedFrom {
+    /// The service that owns it.
+    pub service: String,
+    /// Its instance id in that service.
+    pub instance: String,
+}
+
+/// A node instance that a substituting service template realises: what the outer service
+/// knew of it, and the instances that replaced it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Substitution {
+    /// The node template it comes from.
+    pub template: String,
+    /// The substituting template's file.
+    pub file: String,
+    /// Its node type and ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// The substituting template's inputs (from the node's properties).
+    pub inputs: IndexMap<String, serde_json::Value>,
+    /// The node's attributes, from the substituting template's outputs.
+    pub attributes: IndexMap<String, Expression>,
+    /// The ids of the instances that replaced it, in dependency order.
+    pub nodes: Vec<String>,
 }
 
 /// A capability of a node instance.

@@ -101,6 +101,7 @@ fn oasis_cases_load_as_expected() {
     let expectations = std::fs::read_to_string(suite.join("expectations.tsv")).unwrap();
     let options = LoadOptions {
         profile_paths: vec![suite.join("profiles")],
+        ..Default::default()
     };
     let mut failures = Vec::new();
     let mut checked = 0;

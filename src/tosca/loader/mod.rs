@@ -54,6 +54,9 @@ pub struct LoadOptions {
     /// Directories searched (recursively, including CSAR archives found there) for files
     /// declaring `profile:` names, before the entry's siblings and the built-in profiles.
     pub profile_paths: Vec<PathBuf>,
+    /// Further service templates that may substitute nodes (`--substitution FILE`), loaded
+    /// with their imports after the entry, like a CSAR's `Other-Definitions`.
+    pub substitutions: Vec<PathBuf>,
 }
 
 /// Everything one load read: the entry file and every file it imports, transitively, each
@@ -64,8 +67,8 @@ pub struct Loaded {
     pub entry: FileId,
     /// Every loaded file, in load order (breadth first); the entry first.
     pub files: Vec<LoadedFile>,
-    /// The CSAR's `Other-Definitions` (further service templates, for substitution), loaded
-    /// with their imports; empty for a plain file.
+    /// The CSAR's `Other-Definitions` and the [`LoadOptions::substitutions`] (further service
+    /// templates, for substitution), loaded with their imports.
     pub other_definitions: Vec<FileId>,
 }
 
@@ -195,6 +198,8 @@ struct Loader<'a> {
     contexts: Vec<Context>,
     known: HashMap<String, Known>,
     pending: VecDeque<usize>,
+    /// [`LoadOptions::substitutions`].
+    substitutions: Vec<PathBuf>,
 }
 
 impl<'a> Loader<'a> {
@@ -231,6 +236,7 @@ impl<'a> Loader<'a> {
             contexts: Vec::new(),
             known: HashMap::new(),
             pending: VecDeque::new(),
+            substitutions: options.substitutions.clone(),
         }
     }
 
@@ -253,6 +259,21 @@ impl<'a> Loader<'a> {
             };
             if let Some(index) = self.import(location, opened.root.clone(), &site) {
                 other_definitions.push(self.files[index].id);
+            }
+            self.drain();
+        }
+        for path in std::mem::take(&mut self.substitutions) {
+            let site = Site {
+                span: Span::NONE,
+                path: "--substitution".into(),
+                written: path.display().to_string(),
+            };
+            let location = Location::file(&path).resolved();
+            if let Some(index) = self.import(location.clone(), location.parent(), &site) {
+                let id = self.files[index].id;
+                if !other_definitions.contains(&id) {
+                    other_definitions.push(id);
+                }
             }
             self.drain();
         }

@@ -414,6 +414,7 @@ fn profiles_come_from_profile_paths_and_siblings() {
     );
     let options = LoadOptions {
         profile_paths: vec![profiles.path().to_path_buf()],
+        ..Default::default()
     };
     let r = run_with(&app.path().join("main.yaml"), options);
     assert_eq!(
@@ -694,6 +695,7 @@ fn a_missing_profile_path_is_reported() {
     write(dir.path(), "main.yaml", V);
     let options = LoadOptions {
         profile_paths: vec![dir.path().join("no-such-dir")],
+        ..Default::default()
     };
     let r = run_with(&dir.path().join("main.yaml"), options);
     assert_eq!(r.codes(), [("profile-path-not-found", String::new())]);
@@ -785,6 +787,7 @@ fn profiles_packed_as_csars_in_a_profile_path_are_found() {
     );
     let options = LoadOptions {
         profile_paths: vec![profiles.path().to_path_buf()],
+        ..Default::default()
     };
     let r = run_with(&app.path().join("main.yaml"), options);
     r.assert_clean();

@@ -47,7 +47,9 @@ pub fn fulfil(
     let mut order: Vec<(usize, usize)> = Vec::new();
     for optional in [false, true] {
         for (n, node) in resolved.nodes.iter().enumerate() {
-            if node.directives.first().is_some_and(|d| d == "select") {
+            // A node that can only be selected has no requirements of its own; with a
+            // fallback it needs them in case nothing is selected.
+            if node.directives.iter().all(|d| d == "select") && !node.directives.is_empty() {
                 continue;
             }
             for (r, req) in node.requirements.iter().enumerate() {

@@ -48,6 +48,7 @@ fn compile(service: &str, inputs: &[(&str, serde_json::Value)]) -> Report {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect::<IndexMap<_, _>>(),
+        ..Options::default()
     };
     compile_text("/tmp/khutulun-topology.yaml", &text, &options)
 }

@@ -1,0 +1,148 @@
+//! The `select` directive: a node template that stands for a node another service already
+//! runs, chosen from an [`Inventory`] by the template's `node_filter`.
+//!
+//! A candidate must be of the template's node type (or a derived one) and make the
+//! `node_filter` true with SELF = the candidate. The first such candidate is chosen, in the
+//! inventory's order. The selected node keeps the template's name and instance id in this
+//! service, so requirements fulfilled by it point at it, but carries the chosen node's types
+//! and values and is marked [`SelectedFrom`]: the runtime does not deploy it.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Expression, Instantiation, NodeInstance, SelectedFrom, TypeRef};
+use super::resolve::Resolver;
+use crate::tosca::template::ResolvedNode;
+use crate::tosca::types::TypeRegistry;
+use crate::tosca::value::Value;
+
+/// The node instances of other services that `select` may pick from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Existing node instances, in the order they are considered.
+    pub nodes: Vec<Existing>,
+}
+
+/// A node instance of another service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Existing {
+    /// The service that owns it.
+    pub service: String,
+    /// The instance as that service's instantiation holds it.
+    pub node: NodeInstance,
+}
+
+impl Inventory {
+    /// Adds every node of `service`'s instantiation (selected ones excepted: they belong to
+    /// yet another service, which is where to select them from).
+    pub fn add_service(&mut self, service: &str, instantiation: &Instantiation) {
+        self.nodes.extend(
+            instantiation
+                .nodes
+                .iter()
+                .filter(|n| n.selected_from.is_none())
+                .map(|node| Existing {
+                    service: service.to_string(),
+                    node: node.clone(),
+                }),
+        );
+    }
+
+    /// The first node that `template` (of type `wanted`) may select, or why each candidate
+    /// of the right type was turned down; `$get_input` in the filter reads `inputs` (the
+    /// selecting service's).
+    pub fn choose(
+        &self,
+        template: &ResolvedNode,
+        wanted: &TypeRef,
+        inputs: &IndexMap<String, serde_json::Value>,
+    ) -> Result<usize, Vec<String>> {
+        let mut reasons = Vec::new();
+        for (i, existing) in self.nodes.iter().enumerate() {
+            if !existing.node.types.contains(wanted) {
+                continue;
+            }
+            let name = format!("`{}` of service `{}`", existing.node.id, existing.service);
+            match &template.node_filter {
+                None => return Ok(i),
+                Some(filter) => match passes(filter, &existing.node, inputs) {
+                    Ok(true) => return Ok(i),
+                    Ok(false) => reasons.push(format!("{name}: its node_filter is false")),
+                    Err(e) => {
+                        reasons.push(format!("{name}: its node_filter cannot be evaluated: {e}"))
+                    }
+                },
+            }
+        }
+        Err(reasons)
+    }
+}
+
+/// Whether `filter` is true with SELF = `node` (its stored values; its relationships lead
+/// into its own service, so they are not followed).
+fn passes(
+    filter: &Value,
+    node: &NodeInstance,
+    inputs: &IndexMap<String, serde_json::Value>,
+) -> Result<bool, String> {
+    let mut alone = node.clone();
+    alone.relationships.clear();
+    let single = Instantiation {
+        inputs: inputs.clone(),
+        nodes: vec![alone],
+        ..Instantiation::default()
+    };
+    let value = Resolver::new(&single).resolve(
+        &Expression::Deferred(filter.to_json()),
+        Some(&node.id),
+        &|_, _| None,
+    )?;
+    Ok(value == serde_json::Value::Bool(true))
+}
+
+fn value_of(e: &Expression) -> Value {
+    match e {
+        Expression::Resolved(v) | Expression::Deferred(v) => Value::from_json(v),
+    }
+}
+
+/// Gives `template` the chosen node's values, so what other templates read from it while
+/// they are instantiated is the chosen node's.
+pub fn adopt_values(template: &mut ResolvedNode, chosen: &NodeInstance) {
+    let convert = |m: &IndexMap<String, Expression>| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), value_of(v)))
+            .collect::<IndexMap<_, _>>()
+    };
+    template.properties = convert(&chosen.properties);
+    template.attributes = convert(&chosen.attributes);
+    for (name, cap) in &mut template.capabilities {
+        if let Some(theirs) = chosen.capabilities.get(name) {
+            cap.properties = convert(&theirs.properties);
+            cap.attributes = convert(&theirs.attributes);
+        }
+    }
+}
+
+/// Turns an instance of a selecting template into the stand-in for `chosen`.
+pub fn mark(instance: &mut NodeInstance, chosen: &Existing) {
+    instance.types = chosen.node.types.clone();
+    instance.properties = chosen.node.properties.clone();
+    instance.attributes = chosen.node.attributes.clone();
+    instance.capabilities = chosen.node.capabilities.clone();
+    // Its requirements are the other service's business.
+    instance.relationships.clear();
+    instance.selected_from = Some(SelectedFrom {
+        service: chosen.service.clone(),
+        instance: chosen.node.id.clone(),
+    });
+}
+
+/// The identity of `registry`'s node type `template.node_type`, as instances name types.
+pub fn type_ref(registry: &TypeRegistry, template: &ResolvedNode) -> TypeRef {
+    let h = registry.header(template.node_type);
+    TypeRef {
+        profile: h.profile.clone(),
+        name: h.name.clone(),
+    }
+}
