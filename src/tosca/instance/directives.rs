@@ -261,3 +261,7 @@ fn considered(reasons: &[String], none: &str) -> String {
         format!("considered: {}", reasons.join("; "))
     }
 }
+
+#[cfg(test)]
+#[path = "directives_tests.rs"]
+mod tests;

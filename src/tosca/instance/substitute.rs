@@ -386,3 +386,38 @@ fn prefix_json(json: &mut serde_json::Value, templates: &HashSet<String>, prefix
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_template_names_in_deferred_paths_get_the_prefix() {
+        let templates: HashSet<String> = ["mysql".to_string()].into();
+        let mut e = Expression::Deferred(serde_json::json!({
+            "$concat": [
+                {"$get_attribute": ["mysql", "address"]},
+                {"$get_attribute": ["SELF", "port"]},
+                {"$get_property": ["web", "name"]},
+            ]
+        }));
+        prefix_expression(&mut e, &templates, "db-0");
+        assert_eq!(
+            e,
+            Expression::Deferred(serde_json::json!({
+                "$concat": [
+                    {"$get_attribute": ["db-0.mysql", "address"]},
+                    {"$get_attribute": ["SELF", "port"]},
+                    {"$get_property": ["web", "name"]},
+                ]
+            }))
+        );
+        // Known values are data, not paths.
+        let mut known = Expression::Resolved(serde_json::json!({"$get_attribute": ["mysql"]}));
+        prefix_expression(&mut known, &templates, "db-0");
+        assert_eq!(
+            known,
+            Expression::Resolved(serde_json::json!({"$get_attribute": ["mysql"]}))
+        );
+    }
+}

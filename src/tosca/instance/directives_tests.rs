@@ -1,0 +1,330 @@
+//! Directives through the facade: nested and repeated substitution, cycles, depth, CSAR
+//! candidates, and `select` against an inventory built in Rust.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::MAX_DEPTH;
+use crate::tosca::instance::select::Existing;
+use crate::tosca::instance::{Expression, Instantiation, Inventory, NodeInstance, TypeRef};
+use crate::tosca::loader::csar::Format;
+use crate::tosca::loader::csar::tests::build;
+use crate::tosca::{Options, Report, compile};
+
+const TYPES: &str = "tosca_definitions_version: tosca_2_0
+capability_types:
+  Endpoint: {}
+node_types:
+  Store:
+    properties:
+      size: { type: integer, default: 1 }
+      zone: { type: string, default: a }
+    capabilities:
+      endpoint: Endpoint
+  Cache:
+    derived_from: Store
+  Disk:
+    properties:
+      bytes: { type: integer, default: 0 }
+  User:
+    requirements:
+      - store:
+          capability: Endpoint
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A service template importing the test types.
+fn service(body: &str) -> String {
+    format!(
+        "tosca_definitions_version: tosca_2_0\nimports: [types.yaml]\nservice_template:\n{body}"
+    )
+}
+
+fn compile_in(dir: &Path, entry: &str, substitutions: &[&str]) -> Report {
+    write(dir, "types.yaml", TYPES);
+    let options = Options {
+        substitutions: substitutions.iter().map(|s| dir.join(s)).collect(),
+        ..Options::default()
+    };
+    compile(&dir.join(entry).display().to_string(), &options)
+}
+
+fn codes(report: &Report) -> Vec<&'static str> {
+    report.problems.iter().map(|p| p.code).collect()
+}
+
+fn instantiate(report: &Report, inventory: &Inventory) -> Result<Instantiation, Vec<String>> {
+    assert!(report.is_valid(), "{}", report.render_text());
+    report
+        .compiled
+        .as_ref()
+        .expect("compiled")
+        .instantiate_with(inventory)
+        .map_err(|p| {
+            p.iter()
+                .map(|p| format!("{}: {}", p.code, p.message))
+                .collect()
+        })
+}
+
+fn ids(inst: &Instantiation) -> Vec<&str> {
+    inst.nodes.iter().map(|n| n.id.as_str()).collect()
+}
+
+/// `store.yaml` substitutes a Store by a Cache (to substitute again) and a Disk sized from
+/// the Store's size; `cache.yaml` substitutes a Cache by a Disk.
+fn nested(dir: &Path) {
+    write(
+        dir,
+        "store.yaml",
+        &service(
+            "  inputs:\n    size: { type: integer }\n  node_templates:\n    cache:\n      type: Cache\n      directives: [ substitute ]\n      properties: { size: { $get_input: size } }\n    disk:\n      type: Disk\n      properties: { bytes: { $get_input: size } }\n  substitution_mappings:\n    node_type: Store\n    properties: { size: size }\n    capabilities: { endpoint: [ cache, endpoint ] }\n",
+        ),
+    );
+    write(
+        dir,
+        "cache.yaml",
+        &service(
+            "  inputs:\n    size: { type: integer }\n  node_templates:\n    ram:\n      type: Disk\n      properties: { bytes: { $get_input: size } }\n  substitution_mappings:\n    node_type: Cache\n    substitution_filter: { $less_than: [ { $get_property: [ SELF, size ] }, 100 ] }\n    properties: { size: size }\n",
+        ),
+    );
+}
+
+#[test]
+fn substitution_nests_and_each_instance_gets_its_own_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    nested(dir.path());
+    write(
+        dir.path(),
+        "main.yaml",
+        &service(
+            "  node_templates:\n    db:\n      type: Store\n      count: 2\n      directives: [ substitute ]\n      properties: { size: { $sum: [ 10, $node_index ] } }\n",
+        ),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &["store.yaml", "cache.yaml"]);
+    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    assert_eq!(
+        ids(&inst),
+        [
+            "db-0.cache-0.ram-0",
+            "db-0.disk-0",
+            "db-1.cache-0.ram-0",
+            "db-1.disk-0"
+        ]
+    );
+    // Each instance's own property value reached its substitute, through two levels.
+    let bytes =
+        |id: &str| inst.nodes.iter().find(|n| n.id == id).unwrap().properties["bytes"].clone();
+    assert_eq!(bytes("db-0.cache-0.ram-0"), Expression::Resolved(10.into()));
+    assert_eq!(bytes("db-1.cache-0.ram-0"), Expression::Resolved(11.into()));
+    assert_eq!(bytes("db-1.disk-0"), Expression::Resolved(11.into()));
+    let nested = &inst.substitutions["db-1.cache-0"];
+    assert_eq!(nested.template, "db-1.cache");
+    assert_eq!(nested.nodes, ["db-1.cache-0.ram-0"]);
+    assert_eq!(inst.substitutions["db-0"].nodes.len(), 2);
+}
+
+#[test]
+fn a_substitution_filter_chooses_between_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    nested(dir.path());
+    // A Cache of 500 fails cache.yaml's filter; a big-cache.yaml without a filter takes it.
+    write(
+        dir.path(),
+        "big-cache.yaml",
+        &service(
+            "  node_templates:\n    ssd:\n      type: Disk\n  substitution_mappings:\n    node_type: Cache\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "main.yaml",
+        &service(
+            "  node_templates:\n    small:\n      type: Cache\n      directives: [ substitute ]\n      properties: { size: 5 }\n    big:\n      type: Cache\n      directives: [ substitute ]\n      properties: { size: 500 }\n",
+        ),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &["cache.yaml", "big-cache.yaml"]);
+    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    assert_eq!(ids(&inst), ["small-0.ram-0", "big-0.ssd-0"]);
+    assert!(inst.substitutions["big-0"].file.ends_with("big-cache.yaml"));
+}
+
+#[test]
+fn a_cycle_through_two_templates_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    // store.yaml's Cache goes to loop.yaml, whose Store goes back to store.yaml.
+    write(
+        dir.path(),
+        "store.yaml",
+        &service(
+            "  inputs:\n    size: { type: integer }\n  node_templates:\n    cache:\n      type: Cache\n      directives: [ substitute ]\n  substitution_mappings:\n    node_type: Store\n    properties: { size: size }\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "loop.yaml",
+        &service(
+            "  node_templates:\n    again:\n      type: Store\n      directives: [ substitute, create ]\n  substitution_mappings:\n    node_type: Cache\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "main.yaml",
+        &service(
+            "  node_templates:\n    db:\n      type: Store\n      directives: [ substitute ]\n",
+        ),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &["store.yaml", "loop.yaml"]);
+    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("substitution-cycle"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[0].contains("store.yaml → ") && problems[0].contains("loop.yaml → "),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn substitution_depth_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // Types L0 … Ln, each Lk substituted by a template holding one Lk+1 to substitute.
+    let levels = MAX_DEPTH + 2;
+    let mut types = String::from("tosca_definitions_version: tosca_2_0\nnode_types:\n");
+    for k in 0..=levels {
+        types.push_str(&format!("  L{k}: {{}}\n"));
+    }
+    write(dir.path(), "levels.yaml", &types);
+    let mut files = Vec::new();
+    for k in 0..levels {
+        let name = format!("l{k}.yaml");
+        write(
+            dir.path(),
+            &name,
+            &format!(
+                "tosca_definitions_version: tosca_2_0\nimports: [levels.yaml]\nservice_template:\n  node_templates:\n    n:\n      type: L{}\n      directives: [ substitute ]\n  substitution_mappings:\n    node_type: L{k}\n",
+                k + 1
+            ),
+        );
+        files.push(name);
+    }
+    write(
+        dir.path(),
+        "main.yaml",
+        "tosca_definitions_version: tosca_2_0\nimports: [levels.yaml]\nservice_template:\n  node_templates:\n    top:\n      type: L0\n      directives: [ substitute ]\n",
+    );
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    let report = compile_in(dir.path(), "main.yaml", &names);
+    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("substitution-too-deep"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_file_without_substitution_mappings_is_no_candidate() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "plain.yaml",
+        &service("  node_templates:\n    d:\n      type: Disk\n"),
+    );
+    write(
+        dir.path(),
+        "main.yaml",
+        &service("  node_templates:\n    d:\n      type: Disk\n"),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &["plain.yaml"]);
+    assert_eq!(codes(&report), ["not-substituting"]);
+}
+
+#[test]
+fn a_csars_other_definitions_are_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = "CSAR-Version: 2.0\nCreated-By: test\nEntry-Definitions: main.yaml\nOther-Definitions: cache.yaml\n";
+    let cache = service(
+        "  node_templates:\n    ram:\n      type: Disk\n  substitution_mappings:\n    node_type: Cache\n",
+    );
+    let main =
+        service("  node_templates:\n    c:\n      type: Cache\n      directives: [ substitute ]\n");
+    let files = [
+        ("TOSCA.meta", meta),
+        ("types.yaml", TYPES),
+        ("cache.yaml", cache.as_str()),
+        ("main.yaml", main.as_str()),
+    ];
+    let path = write(dir.path(), "app.csar", "");
+    std::fs::write(&path, build(Format::Zip, &files)).unwrap();
+    let report = compile(&path.display().to_string(), &Options::default());
+    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    assert_eq!(ids(&inst), ["c-0.ram-0"]);
+    assert!(inst.substitutions["c-0"].file.ends_with("!/cache.yaml"));
+}
+
+fn existing(service: &str, id: &str, type_name: &str, zone: &str) -> Existing {
+    Existing {
+        service: service.into(),
+        node: NodeInstance {
+            id: id.into(),
+            template: id.into(),
+            index: 0,
+            types: vec![TypeRef {
+                profile: None,
+                name: type_name.into(),
+            }],
+            properties: IndexMap::from([("zone".into(), Expression::Resolved(zone.into()))]),
+            attributes: IndexMap::new(),
+            capabilities: IndexMap::new(),
+            relationships: Vec::new(),
+            directives: Vec::new(),
+            selected_from: None,
+        },
+    }
+}
+
+#[test]
+fn select_takes_the_first_node_of_the_type_its_filter_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.yaml",
+        &service(
+            "  node_templates:\n    s:\n      type: Store\n      directives: [ select ]\n      node_filter: { $equal: [ { $get_property: [ SELF, zone ] }, b ] }\n    u:\n      type: User\n      requirements: [ { store: s } ]\n",
+        ),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &[]);
+    let inventory = Inventory {
+        nodes: vec![
+            existing("other", "disk-0", "Disk", "b"),
+            existing("other", "a-0", "Store", "a"),
+            existing("third", "b-0", "Store", "b"),
+            existing("third", "b-1", "Store", "b"),
+        ],
+    };
+    let inst = instantiate(&report, &inventory).unwrap();
+    let s = &inst.nodes[0];
+    assert_eq!(s.id, "s-0");
+    let from = s.selected_from.as_ref().expect("selected");
+    assert_eq!(
+        (from.service.as_str(), from.instance.as_str()),
+        ("third", "b-0")
+    );
+    assert_eq!(inst.nodes[1].relationships[0].target, "s-0");
+    // Without a match and without a fallback, the node cannot be realised.
+    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    assert!(
+        problems[0].starts_with("unrealisable-node"),
+        "{problems:#?}"
+    );
+    assert!(problems[0].contains("inventory"), "{problems:#?}");
+}
