@@ -201,3 +201,41 @@ fn the_topology_shows_values_the_templates_decide() {
         "srv-west"
     );
 }
+
+#[test]
+fn instantiate_carries_artifacts_and_interfaces() {
+    let file = fixture("operations.yaml");
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--instantiate",
+        "--format",
+        "json",
+        &file,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let dir = std::fs::canonicalize(PathBuf::from(&file).parent().unwrap()).unwrap();
+    let site = format!("{}/files/site.zip", dir.display());
+    let blog = &json["nodes"][0];
+    let artifact = &blog["artifacts"]["site"];
+    assert_eq!(artifact["location"]["kind"], "file");
+    assert_eq!(artifact["location"]["path"], site.as_str());
+    assert_eq!(artifact["types"][0]["name"], "Archive");
+    let lifecycle = &blog["interfaces"]["Lifecycle"];
+    assert_eq!(lifecycle["inputs"]["verbose"]["resolved"], true);
+    let install = &lifecycle["operations"]["install"];
+    assert_eq!(install["inputs"]["archive"]["resolved"], site.as_str());
+    assert!(
+        install["inputs"]["listen"]["deferred"].is_object(),
+        "{install}"
+    );
+    assert_eq!(
+        install["implementation"]["primary"]["inline"]["location"]["path"],
+        format!("{}/scripts/install.sh", dir.display()).as_str()
+    );
+    assert_eq!(
+        lifecycle["operations"]["remove"]["implementation"]["primary"]["inline"]["file"],
+        "scripts/remove.sh"
+    );
+}

@@ -243,6 +243,8 @@ mod tests {
             relationships: Vec::new(),
             directives: Vec::new(),
             selected_from: None,
+            artifacts: IndexMap::new(),
+            interfaces: IndexMap::new(),
         }
     }
 

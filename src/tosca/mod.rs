@@ -215,7 +215,8 @@ fn run(
         let st = grammar::service_template(&entry.root)?;
         let service =
             template::parse::service_template(st, entry.id, "service_template", &mut problems);
-        let resolved = template::check::check(&service, &registry, &mut problems);
+        let places = template::artifact::Places::of(&loaded);
+        let resolved = template::check::check(&service, &registry, &places, &mut problems);
         let topology = compile.then(|| {
             let given = options
                 .inputs

@@ -51,10 +51,13 @@ mod tests {
                     types: Vec::new(),
                     properties: IndexMap::new(),
                     attributes: IndexMap::new(),
+                    interfaces: IndexMap::new(),
                 })
                 .collect(),
             directives: Vec::new(),
             selected_from: None,
+            artifacts: IndexMap::new(),
+            interfaces: IndexMap::new(),
         }
     }
 

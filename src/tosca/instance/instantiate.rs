@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
+use super::interfaces::Carrying;
 use super::model::{
     CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance, TypeRef,
 };
@@ -146,11 +147,9 @@ impl View for At<'_, '_> {
         }
     }
     fn artifact(&self, node: usize, name: &str) -> Option<Value> {
-        self.all.resolved.nodes[self.all.nodes[node].template]
-            .artifacts
-            .get(name)?
-            .get("file")
-            .cloned()
+        let template = &self.all.resolved.nodes[self.all.nodes[node].template];
+        let artifact = template.artifacts.get(name)?;
+        Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
         self.all.resolved.nodes[self.all.nodes[node].template]
@@ -364,6 +363,14 @@ pub fn instantiate(
                     this: Some(Entity::Relationship(r)),
                 };
                 let req = &template.requirements[rel.requirement];
+                let interfaces = Carrying {
+                    types_of: &mut types_of,
+                    evaluate: &mut |values, what| {
+                        let what = format!("requirements.{}.relationship.{what}", req.name);
+                        evaluate(values, &at, &what, None)
+                    },
+                }
+                .interfaces(&req.relationship_interfaces);
                 relationships.push(RelationshipInstance {
                     requirement: req.name.clone(),
                     target: instance_id(&all, rel.target),
@@ -378,8 +385,15 @@ pub fn instantiate(
                             .map(|t| &registry.relationship_type(t).properties),
                     ),
                     attributes: IndexMap::new(),
+                    interfaces,
                 });
             }
+            let mut carrying = Carrying {
+                types_of: &mut types_of,
+                evaluate: &mut |values, what| evaluate(values, &at, what, None),
+            };
+            let artifacts = carrying.artifacts(&template.artifacts);
+            let interfaces = carrying.interfaces(&template.interfaces);
             nodes.push(NodeInstance {
                 id: instance_id(&all, i),
                 template: template.name.clone(),
@@ -391,6 +405,8 @@ pub fn instantiate(
                 relationships,
                 directives: template.directives.clone(),
                 selected_from: None,
+                artifacts,
+                interfaces,
             });
         }
     }

@@ -4,12 +4,14 @@
 pub mod model;
 
 pub use model::{
-    CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance,
-    SelectedFrom, Substitution, TypeRef,
+    ArtifactInstance, ArtifactLocation, ArtifactRef, CapabilityInstance, Expression,
+    Implementation, Instantiation, InterfaceInstance, NodeInstance, OperationInstance,
+    RelationshipInstance, SelectedFrom, Substitution, TypeRef,
 };
 
 pub mod directives;
 pub mod instantiate;
+pub mod interfaces;
 pub mod resolve;
 pub mod select;
 pub mod substitute;

@@ -69,6 +69,14 @@ pub struct NodeInstance {
     /// it, so the runtime must not deploy it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected_from: Option<SelectedFrom>,
+    /// Artifacts (the node type's, replaced or added to by the template's), by name, with
+    /// their files located so the runtime can open them and `$get_artifact` can answer.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub artifacts: IndexMap<String, ArtifactInstance>,
+    /// Interfaces (the type's definitions with the template's assignments), by name: what
+    /// the runtime calls to manage this instance.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub interfaces: IndexMap<String, InterfaceInstance>,
 }
 
 /// The existing node a `select` directive chose.
@@ -126,6 +134,131 @@ pub struct RelationshipInstance {
     pub properties: IndexMap<String, Expression>,
     /// Attribute values.
     pub attributes: IndexMap<String, Expression>,
+    /// Interfaces (the relationship type's or the requirement's definitions, with the
+    /// relationship template's and the assignment's values), by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub interfaces: IndexMap<String, InterfaceInstance>,
+}
+
+/// A file a node carries (a script, an image, a package), located for the runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactInstance {
+    /// Its artifact type and ancestors, most derived first (empty for a bare file named by
+    /// an operation's implementation).
+    pub types: Vec<TypeRef>,
+    /// `file` as written, for messages.
+    pub file: String,
+    /// Where the file is: `file` resolved against the TOSCA file (or repository) that
+    /// declared the artifact.
+    pub location: ArtifactLocation,
+    /// The `repository` it is relative to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// `artifact_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_version: Option<String>,
+    /// `checksum`, so the runtime can verify what it opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// `checksum_algorithm` (given whenever `checksum` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
+    /// Property values (given, else the artifact type's defaults).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub properties: IndexMap<String, Expression>,
+}
+
+/// Where an artifact's file is, in a form the runtime can open without the TOSCA files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ArtifactLocation {
+    /// A file on the local file system, by absolute path.
+    File {
+        /// The absolute, normalized path.
+        path: String,
+    },
+    /// A file inside a CSAR archive on the local file system.
+    Archive {
+        /// The archive's absolute path.
+        archive: String,
+        /// The file's path inside the archive, starting with `/`.
+        path: String,
+    },
+    /// A file among the profiles compiled into Khutulun.
+    BuiltIn {
+        /// The file's path among the built-in profiles, starting with `/`.
+        path: String,
+    },
+    /// A URL Khutulun does not fetch itself (`https:`, `oci:`…), for a runtime that can.
+    Url {
+        /// The URL (a repository's URL joined with `file`).
+        url: String,
+    },
+}
+
+impl std::fmt::Display for ArtifactLocation {
+    /// The one-string form `$get_artifact` answers: a path, `archive.csar!/inner/path`,
+    /// `builtin:/path` or the URL (the loader names TOSCA files the same way).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArtifactLocation::File { path } => write!(f, "{path}"),
+            ArtifactLocation::Archive { archive, path } => write!(f, "{archive}!{path}"),
+            ArtifactLocation::BuiltIn { path } => write!(f, "builtin:{path}"),
+            ArtifactLocation::Url { url } => write!(f, "{url}"),
+        }
+    }
+}
+
+/// An interface of a node or relationship instance: the operations the runtime may call,
+/// with the values they are given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceInstance {
+    /// Its interface type and ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// Inputs every operation of the interface receives.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub inputs: IndexMap<String, Expression>,
+    /// Operations, by name (every one the interface type declares).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub operations: IndexMap<String, OperationInstance>,
+    /// Notifications, by name (every one the interface type declares).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub notifications: IndexMap<String, OperationInstance>,
+}
+
+/// An operation (or notification) of an interface instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperationInstance {
+    /// What runs it; `None` when neither type nor template implements it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<Implementation>,
+    /// Its own inputs (on top of the interface's).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub inputs: IndexMap<String, Expression>,
+}
+
+/// An operation's implementation: the artifact that runs, and what it needs beside it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Implementation {
+    /// The artifact that runs (a script, a program).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<ArtifactRef>,
+    /// Artifacts the primary one needs in place to run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<ArtifactRef>,
+    /// `timeout` in seconds, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+}
+
+/// An artifact an implementation uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactRef {
+    /// One of the node's `artifacts`, by name (for a relationship, of its source node).
+    Artifact(String),
+    /// An artifact written in place, or a file that names no artifact of the node.
+    Inline(Box<ArtifactInstance>),
 }
 
 impl NodeInstance {

@@ -207,8 +207,9 @@ impl View for Stored<'_, '_> {
             }
         }
     }
-    fn artifact(&self, _node: usize, _name: &str) -> Option<Value> {
-        None
+    fn artifact(&self, node: usize, name: &str) -> Option<Value> {
+        let artifact = self.index.inst.nodes[node].artifacts.get(name)?;
+        Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
         self.index.inst.nodes[node]

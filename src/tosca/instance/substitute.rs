@@ -61,6 +61,7 @@ pub fn candidates(
     problems: &mut Problems,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
+    let places = template::artifact::Places::of(loaded);
     for &id in &loaded.other_definitions {
         let Some(file) = loaded.file(id) else {
             continue;
@@ -78,7 +79,7 @@ pub fn candidates(
             continue;
         };
         let service = template::parse::service_template(st, id, "service_template", problems);
-        let resolved = template::check::check(&service, registry, problems);
+        let resolved = template::check::check(&service, registry, &places, problems);
         let Some(sm) = &service.substitution_mappings else {
             problems.report(
                 "not-substituting",

@@ -104,6 +104,12 @@ pub struct LoadedFile {
     pub root: Value,
     /// Its canonical location: a path, `archive.csar!/inner/path` or `builtin:/path`.
     pub location: String,
+    /// The same location, structured, so later stages can resolve what the file references
+    /// (artifact files) as its imports were resolved.
+    pub place: Location,
+    /// The directory a reference starting with `/` starts from (the CSAR root; for plain
+    /// files the entry's directory).
+    pub root_directory: Location,
     /// The `profile:` name this file declares, if any. The files it imports belong to this
     /// profile too, unless they declare another name (a nested profile name overrides the
     /// importer's); the type system derives that by walking [`LoadedFile::imports`].
@@ -334,6 +340,8 @@ impl<'a> Loader<'a> {
             id,
             root: document,
             location: key.clone(),
+            place: location.clone(),
+            root_directory: root.clone(),
             profile,
             imports: Vec::new(),
         });

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
+use super::artifact::{Places, ResolvedArtifact};
+use super::interface::{ResolvedInterface, Resolving};
 use super::model::*;
 use super::read::child;
 use super::resolved::*;
@@ -19,16 +21,24 @@ use crate::tosca::source::{FileId, Span};
 use crate::tosca::types::{self, CapabilityRef, PropertyDef, TypeId, TypeKind, TypeRegistry};
 use crate::tosca::value::{Value, ValueKind};
 
-/// Checks `st` and resolves it; every problem goes to `problems`.
-pub fn check(st: &ServiceTemplate, registry: &TypeRegistry, problems: &mut Problems) -> Resolved {
+/// Checks `st` and resolves it; every problem goes to `problems`. `places` says where the
+/// loaded files are, to locate artifact files.
+pub fn check(
+    st: &ServiceTemplate,
+    registry: &TypeRegistry,
+    places: &Places,
+    problems: &mut Problems,
+) -> Resolved {
     let mut checker = Checker {
         st,
         registry,
+        places,
         file: st.file,
         problems,
         names: HashMap::new(),
         inputs: st.inputs.keys().cloned().collect(),
         self_node: None,
+        artifacts: IndexMap::new(),
     };
     checker.run()
 }
@@ -45,6 +55,7 @@ enum Scope {
 struct Checker<'a, 'p> {
     st: &'a ServiceTemplate,
     registry: &'a TypeRegistry,
+    places: &'a Places,
     file: FileId,
     problems: &'p mut Problems,
     /// Type lookups already done: `(kind, name) → id`.
@@ -53,6 +64,9 @@ struct Checker<'a, 'p> {
     inputs: Vec<String>,
     /// The node type SELF stands for in the value being checked, when SELF is a node.
     self_node: Option<TypeId>,
+    /// The artifacts of the node template being checked (its relationships' implementations
+    /// may name them).
+    artifacts: IndexMap<String, ResolvedArtifact>,
 }
 
 impl Checker<'_, '_> {
@@ -497,9 +511,12 @@ impl Checker<'_, '_> {
                 &child(&child(path, "interfaces"), name),
             );
         }
-        for (name, value) in &node.artifacts {
-            self.artifact(name, value, &child(&child(path, "artifacts"), name));
-        }
+        self.artifacts = self.node_artifacts(nt, node, &child(path, "artifacts"));
+        let interfaces = self.resolve_interfaces(
+            &nt.interfaces,
+            &[&node.interfaces],
+            &child(path, "interfaces"),
+        );
         if let Some(count) = &node.count {
             self.count(count, &child(path, "count"));
         }
@@ -520,8 +537,71 @@ impl Checker<'_, '_> {
             requirements,
             count: node.count.clone(),
             node_filter: node.node_filter.clone(),
-            artifacts: node.artifacts.clone(),
+            artifacts: std::mem::take(&mut self.artifacts),
+            interfaces,
         })
+    }
+
+    /// The node type's artifacts, replaced or added to by the template's, each located.
+    fn node_artifacts(
+        &mut self,
+        nt: &types::NodeType,
+        node: &NodeTemplate,
+        path: &str,
+    ) -> IndexMap<String, ResolvedArtifact> {
+        let mut artifacts = IndexMap::with_capacity(nt.artifacts.len() + node.artifacts.len());
+        for (name, def) in &nt.artifacts {
+            match ResolvedArtifact::of_definition(def, self.registry, self.places) {
+                Ok(a) => {
+                    artifacts.insert(name.clone(), a);
+                }
+                Err(m) => self.report("invalid-artifact", def.span, child(path, name), m),
+            }
+        }
+        for (name, value) in &node.artifacts {
+            let apath = child(path, name);
+            self.artifact(name, value, &apath);
+            let inherited = nt.artifacts.get(name).map(|d| d.artifact_type);
+            let resolved = if value.as_str().is_some() {
+                ResolvedArtifact::of_file(value, self.places).map(|mut a| {
+                    a.artifact_type = inherited;
+                    a
+                })
+            } else if value.get("file").is_some() {
+                ResolvedArtifact::of_value(value, inherited, self.registry, self.places)
+            } else {
+                continue;
+            };
+            match resolved {
+                Ok(a) => {
+                    artifacts.insert(name.clone(), a);
+                }
+                Err(m) => self.report("invalid-artifact", value.span, apath, m),
+            }
+        }
+        artifacts
+    }
+
+    /// Interface definitions with assignments applied (see [`Resolving::interfaces`]).
+    fn resolve_interfaces(
+        &mut self,
+        definitions: &IndexMap<String, types::InterfaceDef>,
+        assignments: &[&IndexMap<String, Value>],
+        path: &str,
+    ) -> IndexMap<String, ResolvedInterface> {
+        let resolving = Resolving {
+            registry: self.registry,
+            places: self.places,
+            artifacts: &self.artifacts,
+        };
+        let mut failures = Vec::new();
+        let interfaces = resolving.interfaces(definitions, assignments, &mut |span, message| {
+            failures.push((span, message))
+        });
+        for (span, message) in failures {
+            self.report("invalid-artifact", span, path, message);
+        }
+        interfaces
     }
 
     /// `count`: a non-negative integer or an expression.
@@ -1080,6 +1160,30 @@ impl Checker<'_, '_> {
         for (name, v) in &a.allocation {
             self.expression(v, &child(&child(path, "allocation"), name), Scope::Service);
         }
+        let relationship_interfaces = match relationship_type {
+            Some(t) => {
+                let definitions = match def_rel {
+                    Some(d) if d.relationship_type == t => &d.interfaces,
+                    _ => &registry.relationship_type(t).interfaces,
+                };
+                let mut assignments = Vec::new();
+                if let Some(template) = relationship_template
+                    .as_ref()
+                    .and_then(|name| self.st.relationship_templates.get(name))
+                {
+                    assignments.push(&template.interfaces);
+                }
+                if let Some(rel) = &a.relationship {
+                    assignments.push(&rel.interfaces);
+                }
+                self.resolve_interfaces(
+                    definitions,
+                    &assignments,
+                    &child(&child(path, "relationship"), "interfaces"),
+                )
+            }
+            None => IndexMap::new(),
+        };
         Some(ResolvedRequirement {
             name: a.name.clone(),
             span: a.span,
@@ -1090,6 +1194,7 @@ impl Checker<'_, '_> {
             relationship_type,
             relationship_template,
             relationship_properties,
+            relationship_interfaces,
             node_filters,
             allocation: a.allocation.clone(),
             count: a.count.clone(),

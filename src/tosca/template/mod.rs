@@ -4,7 +4,9 @@
 //! [`parse`] reads the grammar into [`model`]; the checks that need the type registry run
 //! once types are known.
 
+pub mod artifact;
 pub mod check;
+pub mod interface;
 pub mod model;
 pub mod parse;
 mod read;

@@ -7,6 +7,8 @@
 
 use indexmap::IndexMap;
 
+use super::artifact::ResolvedArtifact;
+use super::interface::ResolvedInterface;
 use crate::tosca::source::Span;
 use crate::tosca::types::TypeId;
 use crate::tosca::value::Value;
@@ -45,8 +47,11 @@ pub struct ResolvedNode {
     pub count: Option<Value>,
     /// `node_filter` (with `select`).
     pub node_filter: Option<Value>,
-    /// `artifacts`, by name, as written.
-    pub artifacts: IndexMap<String, Value>,
+    /// Artifacts, by name: the node type's, replaced or added to by the template's, each
+    /// with its file located.
+    pub artifacts: IndexMap<String, ResolvedArtifact>,
+    /// Every interface of the node type, with the template's assignments applied.
+    pub interfaces: IndexMap<String, ResolvedInterface>,
 }
 
 /// A capability of a node template.
@@ -101,6 +106,9 @@ pub struct ResolvedRequirement {
     pub relationship_template: Option<String>,
     /// Relationship property values (assigned, template, fixed or default).
     pub relationship_properties: IndexMap<String, Value>,
+    /// Every interface of the relationship, with the relationship template's and the
+    /// assignment's values applied.
+    pub relationship_interfaces: IndexMap<String, ResolvedInterface>,
     /// The definition's and the assignment's `node_filter`s (ANDed).
     pub node_filters: Vec<Value>,
     /// `allocation`, by capability property.

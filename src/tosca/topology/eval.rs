@@ -20,7 +20,7 @@ pub trait View: Graph {
     fn property(&self, entity: &Entity, name: &str) -> Option<Value>;
     /// An attribute of an entity, when known.
     fn attribute(&self, entity: &Entity, name: &str) -> Option<Value>;
-    /// An artifact's location (`file`) on a node.
+    /// Where an artifact of a node is (its `file`, located), as `$get_artifact` answers.
     fn artifact(&self, node: usize, name: &str) -> Option<Value>;
     /// What is left of a capability's property after allocations.
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value>;
@@ -211,6 +211,14 @@ impl Context for ViewContext<'_> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
+                if walked.rest.len() > 1 {
+                    return Err(FunctionError::new(
+                        call.span,
+                        format!(
+                            "{call}: Khutulun does not copy artifacts yet, so $get_artifact cannot take a location or remove argument; give only the path and the artifact name to get the artifact's own location"
+                        ),
+                    ));
+                }
                 match walked.entities.first() {
                     Some(Entity::Node(n)) => self
                         .view

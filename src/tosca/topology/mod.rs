@@ -326,11 +326,8 @@ impl View for TemplateView<'_> {
         }
     }
     fn artifact(&self, node: usize, name: &str) -> Option<Value> {
-        self.resolved.nodes[node]
-            .artifacts
-            .get(name)?
-            .get("file")
-            .cloned()
+        let artifact = self.resolved.nodes[node].artifacts.get(name)?;
+        Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
         self.resolved.nodes[node]

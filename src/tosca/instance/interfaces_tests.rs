@@ -1,0 +1,335 @@
+//! Artifacts and interfaces carried into instances, and `$get_artifact` answered the same at
+//! compile time, at instantiation and at runtime; through the facade, on real files.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::tosca::instance::{
+    ArtifactLocation, ArtifactRef, Expression, Instantiation, NodeInstance, Resolver,
+};
+use crate::tosca::problem::Problems;
+use crate::tosca::{Options, compile};
+
+const TYPES: &str = "tosca_definitions_version: tosca_2_0
+artifact_types:
+  Root: {}
+  Script:
+    derived_from: Root
+    properties:
+      shell: { type: string, default: sh }
+interface_types:
+  Lifecycle:
+    inputs:
+      mode: { type: string, default: slow }
+    operations:
+      create:
+        inputs:
+          port: { type: integer, default: 80 }
+      delete: {}
+    notifications:
+      crashed: {}
+  Configure:
+    operations:
+      pre_configure_source: {}
+relationship_types:
+  Uses:
+    interfaces:
+      Configure:
+        type: Configure
+node_types:
+  App:
+    properties:
+      name: { type: string, default: app }
+      mixed: { type: string, required: false }
+      copied: { type: string, required: false }
+      tool_path: { type: string, required: false }
+    attributes:
+      host: { type: string }
+    capabilities:
+      feature: { type: Feature }
+    requirements:
+      - peer: { capability: Feature, relationship: Uses, count_range: [ 0, 1 ] }
+    artifacts:
+      tool: { type: Script, file: bin/tool.sh }
+    interfaces:
+      Standard:
+        type: Lifecycle
+        operations:
+          delete: delete.sh
+capability_types:
+  Feature: {}
+";
+
+/// Writes the type file and a service file importing it in a fresh directory, compiles
+/// with the service's `node_templates` and `outputs`, and instantiates.
+fn instantiate(service: &str) -> (tempfile::TempDir, Result<Instantiation, Problems>) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::create_dir(dir.path().join("types")).unwrap();
+    std::fs::write(dir.path().join("types/app.yaml"), TYPES).unwrap();
+    let text = format!(
+        "tosca_definitions_version: tosca_2_0\nimports:\n  - types/app.yaml\nservice_template:\n{service}"
+    );
+    let entry = dir.path().join("service.yaml");
+    std::fs::write(&entry, text).unwrap();
+    let report = compile(&entry.display().to_string(), &Options::default());
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {} ({})", p.code, p.message, p.path))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let compiled = report.compiled.expect("compiled");
+    (dir, compiled.instantiate())
+}
+
+/// The directory as the loader names it (symbolic links resolved).
+fn real(dir: &Path) -> String {
+    std::fs::canonicalize(dir).unwrap().display().to_string()
+}
+
+fn node<'a>(inst: &'a Instantiation, id: &str) -> &'a NodeInstance {
+    inst.nodes
+        .iter()
+        .find(|n| n.id == id)
+        .expect("the instance")
+}
+
+fn no_attributes(_: &str, _: &str) -> Option<serde_json::Value> {
+    None
+}
+
+#[test]
+fn artifacts_are_located_against_the_file_that_declares_them() {
+    let (dir, inst) = instantiate(
+        "  node_templates:
+    app:
+      type: App
+      properties:
+        tool_path: { $get_artifact: [ SELF, tool ] }
+      artifacts:
+        conf:
+          type: Script
+          file: conf/app.conf
+          artifact_version: '2'
+          checksum: abc123
+          checksum_algorithm: SHA-256
+          properties: { shell: { $concat: [ ba, sh ] } }
+  outputs:
+    tool: { value: { $get_artifact: [ app, tool ] } }
+",
+    );
+    let inst = inst.expect("instantiates");
+    let root = real(dir.path());
+    let app = node(&inst, "app-0");
+    // The type's artifact resolves against the type file's directory, the template's
+    // against the service file's.
+    let tool = &app.artifacts["tool"];
+    assert_eq!(
+        tool.location,
+        ArtifactLocation::File {
+            path: format!("{root}/types/bin/tool.sh")
+        }
+    );
+    assert_eq!(tool.file, "bin/tool.sh");
+    assert_eq!(
+        tool.types
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Script", "Root"]
+    );
+    assert_eq!(tool.properties["shell"], Expression::Resolved(json!("sh")));
+    let conf = &app.artifacts["conf"];
+    assert_eq!(conf.location.to_string(), format!("{root}/conf/app.conf"));
+    assert_eq!(conf.artifact_version.as_deref(), Some("2"));
+    assert_eq!(conf.checksum.as_deref(), Some("abc123"));
+    assert_eq!(conf.checksum_algorithm.as_deref(), Some("SHA-256"));
+    assert_eq!(
+        conf.properties["shell"],
+        Expression::Resolved(json!("bash"))
+    );
+    // Compile time (the output), instantiation (the property) and the runtime agree.
+    let located = json!(format!("{root}/types/bin/tool.sh"));
+    assert_eq!(inst.outputs["tool"], Expression::Resolved(located.clone()));
+    assert_eq!(
+        app.properties["tool_path"],
+        Expression::Resolved(located.clone())
+    );
+    let asked = Expression::Deferred(json!({ "$get_artifact": [ "SELF", "tool" ] }));
+    assert_eq!(
+        inst.resolve(&asked, Some("app-0"), &no_attributes),
+        Ok(located)
+    );
+}
+
+#[test]
+fn a_deferred_expression_mixing_attributes_and_artifacts_resolves_at_runtime() {
+    let (dir, inst) = instantiate(
+        "  node_templates:
+    app:
+      type: App
+      properties:
+        mixed: { $concat: [ { $get_attribute: [ SELF, host ] }, ':', { $get_artifact: [ SELF, tool ] } ] }
+",
+    );
+    let inst = inst.expect("instantiates");
+    let mixed = node(&inst, "app-0").properties["mixed"].clone();
+    assert!(matches!(mixed, Expression::Deferred(_)), "{mixed:?}");
+    // The stored form survives the store (JSON) and still resolves.
+    let stored: Instantiation =
+        serde_json::from_str(&serde_json::to_string(&inst).unwrap()).unwrap();
+    let resolver = Resolver::new(&stored);
+    let attributes =
+        |id: &str, name: &str| (id == "app-0" && name == "host").then(|| json!("10.0.0.7"));
+    assert_eq!(
+        resolver.resolve(&mixed, Some("app-0"), &attributes),
+        Ok(json!(format!(
+            "10.0.0.7:{}/types/bin/tool.sh",
+            real(dir.path())
+        )))
+    );
+}
+
+#[test]
+fn get_artifact_asking_for_a_copy_is_a_clear_error() {
+    let (_dir, inst) = instantiate(
+        "  node_templates:
+    app:
+      type: App
+      properties:
+        tool_path: { $get_artifact: [ SELF, tool, /tmp/tool.sh, true ] }
+",
+    );
+    let problems = inst.expect_err("a copy cannot be made");
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("does not copy artifacts") && m.contains("location")),
+        "{messages:?}"
+    );
+    // The runtime says the same for a deferred expression.
+    let (_dir, inst) = instantiate("  node_templates:\n    app: { type: App }\n");
+    let inst = inst.expect("instantiates");
+    let copy = Expression::Deferred(json!({ "$concat": [
+        { "$get_attribute": [ "SELF", "host" ] },
+        { "$get_artifact": [ "SELF", "tool", "LOCAL_FILE" ] },
+    ] }));
+    let attributes = |_: &str, _: &str| Some(json!("h"));
+    let error = inst
+        .resolve(&copy, Some("app-0"), &attributes)
+        .expect_err("a copy cannot be made");
+    assert!(error.contains("does not copy artifacts"), "{error}");
+}
+
+#[test]
+fn interfaces_carry_inputs_and_implementations_into_instances() {
+    let (dir, inst) = instantiate(
+        "  node_templates:
+    db: { type: App, properties: { name: db } }
+    app:
+      type: App
+      requirements:
+        - peer:
+            node: db
+            relationship:
+              type: Uses
+              interfaces:
+                Configure:
+                  operations:
+                    pre_configure_source:
+                      implementation: link.sh
+                      inputs:
+                        target_name: { $get_property: [ SELF, TARGET, name ] }
+      interfaces:
+        Standard:
+          inputs:
+            mode: fast
+          operations:
+            create:
+              implementation:
+                primary: tool
+                dependencies: [ lib/common.sh ]
+                timeout: 30
+              inputs:
+                address: { $get_attribute: [ SELF, host ] }
+                tool: { $get_artifact: [ SELF, tool ] }
+",
+    );
+    let inst = inst.expect("instantiates");
+    let root = real(dir.path());
+    let app = node(&inst, "app-0");
+    let standard = &app.interfaces["Standard"];
+    assert_eq!(standard.types[0].name, "Lifecycle");
+    assert_eq!(standard.inputs["mode"], Expression::Resolved(json!("fast")));
+    assert_eq!(
+        standard.operations.keys().collect::<Vec<_>>(),
+        ["create", "delete"]
+    );
+    assert!(standard.notifications.contains_key("crashed"));
+    let create = &standard.operations["create"];
+    let implementation = create.implementation.as_ref().expect("implemented");
+    assert_eq!(
+        implementation.primary,
+        Some(ArtifactRef::Artifact("tool".into()))
+    );
+    assert_eq!(implementation.timeout, Some(30));
+    match &implementation.dependencies[..] {
+        [ArtifactRef::Inline(lib)] => {
+            assert_eq!(lib.location.to_string(), format!("{root}/lib/common.sh"));
+            assert!(lib.types.is_empty());
+        }
+        other => panic!("one inline dependency, not {other:?}"),
+    }
+    // The type's input default and the template's inputs; the attribute waits.
+    assert_eq!(create.inputs["port"], Expression::Resolved(json!(80)));
+    assert_eq!(
+        create.inputs["tool"],
+        Expression::Resolved(json!(format!("{root}/types/bin/tool.sh")))
+    );
+    let address = &create.inputs["address"];
+    assert!(matches!(address, Expression::Deferred(_)), "{address:?}");
+    let attributes = |id: &str, name: &str| (id == "app-0" && name == "host").then(|| json!("h7"));
+    assert_eq!(
+        inst.resolve(address, Some("app-0"), &attributes),
+        Ok(json!("h7"))
+    );
+    // The type's implementation, located against the type file.
+    let delete = standard.operations["delete"].implementation.as_ref();
+    match delete.and_then(|i| i.primary.as_ref()) {
+        Some(ArtifactRef::Inline(script)) => assert_eq!(
+            script.location.to_string(),
+            format!("{root}/types/delete.sh")
+        ),
+        other => panic!("delete.sh, not {other:?}"),
+    }
+    // The relationship's interface, evaluated with SELF the relationship.
+    let configure = &app.relationships[0].interfaces["Configure"];
+    let pre = &configure.operations["pre_configure_source"];
+    assert_eq!(pre.inputs["target_name"], Expression::Resolved(json!("db")));
+    match pre.implementation.as_ref().and_then(|i| i.primary.as_ref()) {
+        Some(ArtifactRef::Inline(script)) => {
+            assert_eq!(script.location.to_string(), format!("{root}/link.sh"))
+        }
+        other => panic!("link.sh, not {other:?}"),
+    }
+}
+
+#[test]
+fn instances_stored_before_artifacts_and_interfaces_still_load() {
+    let stored = json!({
+        "id": "web-0", "template": "web", "index": 0, "types": [],
+        "properties": {}, "attributes": {}, "capabilities": {},
+        "relationships": [ {
+            "requirement": "host", "target": "box-0", "capability": "host", "index": 0,
+            "types": [], "properties": {}, "attributes": {}
+        } ],
+        "directives": []
+    });
+    let node: NodeInstance = serde_json::from_value(stored.clone()).expect("loads");
+    assert!(node.artifacts.is_empty() && node.interfaces.is_empty());
+    assert!(node.relationships[0].interfaces.is_empty());
+    // And an instance without them is written as before.
+    assert_eq!(serde_json::to_value(&node).unwrap(), stored);
+}
