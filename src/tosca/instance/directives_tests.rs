@@ -288,6 +288,8 @@ fn existing(service: &str, id: &str, type_name: &str, zone: &str) -> Existing {
             relationships: Vec::new(),
             directives: Vec::new(),
             selected_from: None,
+            artifacts: IndexMap::new(),
+            interfaces: IndexMap::new(),
         },
     }
 }
