@@ -330,3 +330,35 @@ fn select_takes_the_first_node_of_the_type_its_filter_accepts() {
     );
     assert!(problems[0].contains("inventory"), "{problems:#?}");
 }
+
+#[test]
+fn the_substituted_nodes_attributes_come_from_its_substitutes_outputs() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tosca/directives");
+    let options = Options {
+        substitutions: vec![fixtures.join("database.yaml")],
+        ..Options::default()
+    };
+    let report = compile(&fixtures.join("app.yaml").display().to_string(), &options);
+    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    // An output known at instantiation.
+    let none = |_: &str, _: &str| None;
+    assert_eq!(
+        inst.resolve(&inst.outputs["db_url"], None, &none),
+        Ok("mysql://mysqld".into())
+    );
+    // An output that waits for the inner node's runtime attribute.
+    let address = |id: &str, name: &str| {
+        (id == "db-0.mysqld-0" && name == "address").then(|| "10.0.0.7".into())
+    };
+    assert_eq!(
+        inst.resolve(&inst.outputs["db_address"], None, &address),
+        Ok("10.0.0.7".into())
+    );
+    assert!(
+        inst.resolve(&inst.outputs["db_address"], None, &none)
+            .is_err()
+    );
+    // The substituted node is SELF-addressable by its instance id.
+    let size = Expression::Deferred(serde_json::json!({"$get_property": ["SELF", "size"]}));
+    assert_eq!(inst.resolve(&size, Some("db-0"), &none), Ok(20.into()));
+}

@@ -98,6 +98,8 @@ pub struct Substitution {
     pub file: String,
     /// Its node type and ancestors, most derived first.
     pub types: Vec<TypeRef>,
+    /// The node's property values.
+    pub properties: IndexMap<String, Expression>,
     /// The substituting template's inputs (from the node's properties).
     pub inputs: IndexMap<String, serde_json::Value>,
     /// The node's attributes, from the substituting template's outputs.

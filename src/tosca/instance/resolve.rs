@@ -3,12 +3,16 @@
 //! A [`Resolver`] indexes a stored [`Instantiation`] once (instances by id and by template,
 //! relationships by source and by target capability) so that each expression costs what its
 //! path walks, however large the service.
+//!
+//! A node realised by a substituting template is still reachable by its own template name and
+//! instance id: it stands after the real instances, with its properties and the attributes its
+//! substitute's outputs give it, and no relationships.
 
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use super::model::{Expression, Instantiation};
+use super::model::{Expression, Instantiation, NodeInstance, Substitution};
 use crate::tosca::topology::eval::{self, View};
 use crate::tosca::topology::path::{Entity, Graph};
 use crate::tosca::value::Value;
@@ -26,6 +30,8 @@ struct Rel<'a> {
 /// An instantiation indexed for resolving many expressions.
 pub struct Resolver<'a> {
     inst: &'a Instantiation,
+    /// Substituted nodes, by index minus the number of real instances.
+    substituted: Vec<(&'a str, &'a Substitution)>,
     by_id: HashMap<&'a str, usize>,
     by_template: HashMap<&'a str, Vec<usize>>,
     rels: Vec<Rel<'a>>,
@@ -37,15 +43,28 @@ pub struct Resolver<'a> {
 impl<'a> Resolver<'a> {
     /// Indexes `inst`.
     pub fn new(inst: &'a Instantiation) -> Self {
-        let by_id: HashMap<&str, usize> = inst
+        let substituted: Vec<(&str, &Substitution)> = inst
+            .substitutions
+            .iter()
+            .map(|(id, s)| (id.as_str(), s))
+            .collect();
+        let real = inst.nodes.len();
+        let mut by_id: HashMap<&str, usize> = inst
             .nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.id.as_str(), i))
             .collect();
         let mut by_template: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (k, (id, s)) in substituted.iter().enumerate() {
+            by_id.insert(id, real + k);
+            by_template
+                .entry(s.template.as_str())
+                .or_default()
+                .push(real + k);
+        }
         let mut rels = Vec::new();
-        let mut outgoing = vec![Vec::new(); inst.nodes.len()];
+        let mut outgoing = vec![Vec::new(); real + substituted.len()];
         let mut incoming: HashMap<(usize, &str), Vec<usize>> = HashMap::new();
         for (i, n) in inst.nodes.iter().enumerate() {
             by_template.entry(n.template.as_str()).or_default().push(i);
@@ -68,6 +87,7 @@ impl<'a> Resolver<'a> {
         }
         Resolver {
             inst,
+            substituted,
             by_id,
             by_template,
             rels,
@@ -108,6 +128,20 @@ impl<'a> Resolver<'a> {
             this,
         };
         eval::evaluate_now(&value, &view).map(|v| v.to_json())
+    }
+}
+
+impl<'a> Resolver<'a> {
+    /// A real instance, or `None` for a substituted node.
+    fn real(&self, n: usize) -> Option<&'a NodeInstance> {
+        self.inst.nodes.get(n)
+    }
+
+    /// The substituted node with index `n`, with its instance id.
+    fn substituted(&self, n: usize) -> Option<(&'a str, &'a Substitution)> {
+        self.substituted
+            .get(n.checked_sub(self.inst.nodes.len())?)
+            .copied()
     }
 }
 
@@ -170,8 +204,19 @@ impl View for Stored<'_, '_> {
     fn property(&self, entity: &Entity, name: &str) -> Option<Value> {
         let nodes = &self.index.inst.nodes;
         match entity {
-            Entity::Node(n) => nodes[*n].properties.get(name).map(stored_value),
-            Entity::Capability(n, c) => nodes[*n]
+            Entity::Node(n) => match self.index.real(*n) {
+                Some(node) => node.properties.get(name).map(stored_value),
+                None => self
+                    .index
+                    .substituted(*n)?
+                    .1
+                    .properties
+                    .get(name)
+                    .map(stored_value),
+            },
+            Entity::Capability(n, c) => self
+                .index
+                .real(*n)?
                 .capabilities
                 .get(c)?
                 .properties
@@ -189,10 +234,20 @@ impl View for Stored<'_, '_> {
     fn attribute(&self, entity: &Entity, name: &str) -> Option<Value> {
         let nodes = &self.index.inst.nodes;
         match entity {
-            Entity::Node(n) => (self.attributes)(&nodes[*n].id, name)
-                .map(|v| Value::from_json(&v))
-                .or_else(|| nodes[*n].attributes.get(name).map(stored_value)),
-            Entity::Capability(n, c) => nodes[*n]
+            Entity::Node(n) => match self.index.real(*n) {
+                Some(node) => (self.attributes)(&node.id, name)
+                    .map(|v| Value::from_json(&v))
+                    .or_else(|| node.attributes.get(name).map(stored_value)),
+                None => {
+                    let (id, s) = self.index.substituted(*n)?;
+                    (self.attributes)(id, name)
+                        .map(|v| Value::from_json(&v))
+                        .or_else(|| s.attributes.get(name).map(stored_value))
+                }
+            },
+            Entity::Capability(n, c) => self
+                .index
+                .real(*n)?
                 .capabilities
                 .get(c)?
                 .attributes
@@ -212,7 +267,8 @@ impl View for Stored<'_, '_> {
         Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
-        self.index.inst.nodes[node]
+        self.index
+            .real(node)?
             .capabilities
             .get(capability)?
             .properties
@@ -222,7 +278,7 @@ impl View for Stored<'_, '_> {
     fn node_index(&self) -> Option<u32> {
         match &self.this {
             Some(Entity::Node(n)) | Some(Entity::Capability(n, _)) => {
-                Some(self.index.inst.nodes[*n].index)
+                self.index.real(*n).map(|node| node.index)
             }
             Some(Entity::Relationship(r)) => self
                 .index

@@ -315,7 +315,17 @@ pub fn splice(
     }
     let mut attributes = IndexMap::new();
     for (attribute, mapping) in &sm.attributes {
-        let Some(output) = mapping.as_str() else {
+        let output = match mapping.as_list() {
+            Some([single]) => single.as_str(),
+            _ => mapping.as_str(),
+        };
+        let Some(output) = output else {
+            problems.report(
+                "unsupported",
+                mapping.span,
+                format!("service_template.substitution_mappings.attributes.{attribute}"),
+                "only an attribute mapped to an output name can be substituted yet",
+            );
             continue;
         };
         if let Some(value) = inner.outputs.get(output) {
@@ -339,6 +349,7 @@ pub fn splice(
             template: outer.template.clone(),
             file: candidate.location.clone(),
             types: outer.types.clone(),
+            properties: outer.properties.clone(),
             inputs: inner.inputs,
             attributes,
             nodes: ids,
