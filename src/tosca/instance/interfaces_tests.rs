@@ -242,6 +242,7 @@ fn interfaces_carry_inputs_and_implementations_into_instances() {
                       implementation: link.sh
                       inputs:
                         target_name: { $get_property: [ SELF, TARGET, name ] }
+                        target_host: { $get_attribute: [ SELF, TARGET, host ] }
       interfaces:
         Standard:
           inputs:
@@ -308,6 +309,16 @@ fn interfaces_carry_inputs_and_implementations_into_instances() {
     let configure = &app.relationships[0].interfaces["Configure"];
     let pre = &configure.operations["pre_configure_source"];
     assert_eq!(pre.inputs["target_name"], Expression::Resolved(json!("db")));
+    let target_host = &pre.inputs["target_host"];
+    assert!(
+        matches!(target_host, Expression::Deferred(_)),
+        "{target_host:?}"
+    );
+    let hosts = |id: &str, name: &str| (name == "host").then(|| json!(format!("host-of-{id}")));
+    assert_eq!(
+        Resolver::new(&inst).resolve_on_relationship(target_host, "app-0", 0, &hosts),
+        Ok(json!("host-of-db-0"))
+    );
     match pre.implementation.as_ref().and_then(|i| i.primary.as_ref()) {
         Some(ArtifactRef::Inline(script)) => {
             assert_eq!(script.location.to_string(), format!("{root}/link.sh"))
@@ -332,4 +343,55 @@ fn instances_stored_before_artifacts_and_interfaces_still_load() {
     assert!(node.relationships[0].interfaces.is_empty());
     // And an instance without them is written as before.
     assert_eq!(serde_json::to_value(&node).unwrap(), stored);
+}
+
+#[test]
+fn artifacts_in_a_csar_name_the_archive_and_the_inner_path() {
+    use crate::tosca::loader::csar::Format;
+    use crate::tosca::loader::csar::tests::build;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let meta = "CSAR-Version: 2.0\nCreated-By: test\nEntry-Definitions: defs/service.yaml\n";
+    let service = "tosca_definitions_version: tosca_2_0
+imports:
+  - /types/app.yaml
+service_template:
+  node_templates:
+    app:
+      type: App
+      artifacts:
+        conf: { type: Script, file: ../files/app.conf }
+";
+    let files = [
+        ("TOSCA.meta", meta),
+        ("types/app.yaml", TYPES),
+        ("defs/service.yaml", service),
+        ("types/bin/tool.sh", "#!/bin/sh\n"),
+        ("files/app.conf", "x=1\n"),
+    ];
+    let archive = dir.path().join("app.csar");
+    std::fs::write(&archive, build(Format::Zip, &files)).unwrap();
+    let report = compile(&archive.display().to_string(), &Options::default());
+    assert!(report.problems.is_empty(), "{}", report.render_text());
+    let inst = report
+        .compiled
+        .expect("compiled")
+        .instantiate()
+        .expect("instantiates");
+    let archive = std::fs::canonicalize(&archive)
+        .unwrap()
+        .display()
+        .to_string();
+    let app = node(&inst, "app-0");
+    assert_eq!(
+        app.artifacts["tool"].location,
+        ArtifactLocation::Archive {
+            archive: archive.clone(),
+            path: "/types/bin/tool.sh".into()
+        }
+    );
+    assert_eq!(
+        app.artifacts["conf"].location.to_string(),
+        format!("{archive}!/files/app.conf")
+    );
 }

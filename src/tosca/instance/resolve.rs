@@ -109,18 +109,48 @@ impl<'a> Resolver<'a> {
         this: Option<&str>,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
+        let this = match this {
+            Some(id) => Some(Entity::Node(self.instance(id)?)),
+            None => None,
+        };
+        self.resolve_at(expr, this, attributes)
+    }
+
+    /// Evaluates `expr` written on a relationship (its properties, its interfaces' inputs)
+    /// with SELF = the relationship at `position` in the `relationships` of the instance
+    /// `source`.
+    pub fn resolve_on_relationship(
+        &self,
+        expr: &Expression,
+        source: &str,
+        position: usize,
+        attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
+        let node = self.instance(source)?;
+        let relationship = self.outgoing[node]
+            .iter()
+            .copied()
+            .find(|r| self.rels[*r].position == position)
+            .ok_or_else(|| format!("instance `{source}` has no relationship {position}"))?;
+        self.resolve_at(expr, Some(Entity::Relationship(relationship)), attributes)
+    }
+
+    fn instance(&self, id: &str) -> Result<usize, String> {
+        self.by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| format!("there is no instance `{id}`"))
+    }
+
+    fn resolve_at(
+        &self,
+        expr: &Expression,
+        this: Option<Entity>,
+        attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
         let value = match expr {
             Expression::Resolved(v) => return Ok(v.clone()),
             Expression::Deferred(v) => Value::from_json(v),
-        };
-        let this = match this {
-            Some(id) => Some(Entity::Node(
-                *self
-                    .by_id
-                    .get(id)
-                    .ok_or_else(|| format!("there is no instance `{id}`"))?,
-            )),
-            None => None,
         };
         let view = Stored {
             index: self,
