@@ -109,6 +109,9 @@ impl<'a> Resolver<'a> {
         this: Option<&str>,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
+        if let Expression::Resolved(v) = expr {
+            return Ok(v.clone());
+        }
         let this = match this {
             Some(id) => Some(Entity::Node(self.instance(id)?)),
             None => None,
@@ -126,6 +129,9 @@ impl<'a> Resolver<'a> {
         position: usize,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
+        if let Expression::Resolved(v) = expr {
+            return Ok(v.clone());
+        }
         let node = self.instance(source)?;
         let relationship = self.outgoing[node]
             .iter()
@@ -293,7 +299,7 @@ impl View for Stored<'_, '_> {
         }
     }
     fn artifact(&self, node: usize, name: &str) -> Option<Value> {
-        let artifact = self.index.inst.nodes[node].artifacts.get(name)?;
+        let artifact = self.index.real(node)?.artifacts.get(name)?;
         Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
