@@ -5,17 +5,19 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use crate::tosca::instance::{Expression, Instantiation};
+use crate::tosca::instance::{Expression, Instantiation, Inventory};
 use crate::tosca::{self, Options};
 
 use super::RuntimeError;
 
-/// Compiles the template at `entry` with `inputs` and instantiates it; a problem comes back as
-/// the processor's rendering (file:line:column and what is wrong).
+/// Compiles the template at `entry` with `inputs` and instantiates it, `select` directives
+/// picking from `inventory`; a problem comes back as the processor's rendering
+/// (file:line:column and what is wrong).
 pub fn instantiate(
     entry: &str,
     inputs: IndexMap<String, serde_json::Value>,
     profile_paths: Vec<PathBuf>,
+    inventory: &Inventory,
 ) -> Result<Instantiation, RuntimeError> {
     let options = Options {
         profile_paths,
@@ -32,7 +34,7 @@ pub fn instantiate(
         )));
     };
     compiled
-        .instantiate()
+        .instantiate_with(inventory)
         .map_err(|problems| RuntimeError::Template(problems.render_text(&report.sources)))
 }
 

@@ -10,6 +10,7 @@ use crate::state::records::{
     InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord, split_qualified,
 };
 use crate::state::{RegistryKind, Store, check_name};
+use crate::tosca::instance::Inventory;
 
 use super::super::{RuntimeError, tosca_bridge};
 
@@ -63,8 +64,12 @@ pub fn prepare(
     let profiles: Vec<PathBuf> = std::iter::once(registered_profiles)
         .filter(|dir| dir.is_dir())
         .collect();
-    let instantiation =
-        tosca_bridge::instantiate(&entry.to_string_lossy(), inputs.clone(), profiles)?;
+    let instantiation = tosca_bridge::instantiate(
+        &entry.to_string_lossy(),
+        inputs.clone(),
+        profiles,
+        &inventory(store, namespace)?,
+    )?;
     let now = store.now();
     let instances: Vec<InstanceRecord> = instantiation
         .nodes
@@ -99,4 +104,107 @@ pub fn prepare(
         instantiation,
     };
     Ok((service, plan, instances))
+}
+
+/// The nodes of the namespace's deployed services, which `select` directives may pick.
+fn inventory(store: &Store, namespace: &str) -> Result<Inventory, RuntimeError> {
+    let mut inventory = Inventory::default();
+    for (ns, name) in store.list_services()? {
+        if ns != namespace {
+            continue;
+        }
+        if let Some(view) = store.load_service(&ns, &name)?
+            && view.service.phase == ServicePhase::Active
+        {
+            inventory.add_service(&name, &view.service.instantiation);
+        }
+    }
+    Ok(inventory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TYPES: &str = "tosca_definitions_version: tosca_2_0
+node_types:
+  Database:
+    properties:
+      flavour: { type: string }
+  App:
+    properties:
+      flavour: { type: string, required: false }
+";
+
+    #[test]
+    fn a_selected_node_comes_from_a_deployed_service_and_gets_no_instance_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("state")).unwrap();
+        std::fs::write(dir.path().join("types.yaml"), TYPES).unwrap();
+        let write = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(
+                &path,
+                format!("tosca_definitions_version: tosca_2_0\nimports: [types.yaml]\nservice_template:\n{body}"),
+            )
+            .unwrap();
+            path.display().to_string()
+        };
+        let producer = write(
+            "producer.yaml",
+            "  node_templates:\n    db:\n      type: Database\n      properties: { flavour: fast }\n",
+        );
+        let consumer = write(
+            "consumer.yaml",
+            "  node_templates:\n    db:\n      type: Database\n      directives: [ select ]\n      node_filter: { $equal: [ { $get_property: [ SELF, flavour ] }, fast ] }\n    app:\n      type: App\n      properties:\n        flavour: { $get_property: [ db, flavour ] }\n",
+        );
+        // Nothing deployed yet: nothing to select.
+        let refused = prepare(
+            &store,
+            "alpha",
+            &consumer,
+            "default",
+            "consumer",
+            IndexMap::new(),
+        );
+        assert!(
+            matches!(refused, Err(RuntimeError::Template(_))),
+            "{refused:?}"
+        );
+        let (service, plan, instances) = prepare(
+            &store,
+            "alpha",
+            &producer,
+            "default",
+            "producer",
+            IndexMap::new(),
+        )
+        .unwrap();
+        store.create_service(&service, &plan, &instances).unwrap();
+        let (service, plan, instances) = prepare(
+            &store,
+            "alpha",
+            &consumer,
+            "default",
+            "consumer",
+            IndexMap::new(),
+        )
+        .unwrap();
+        let db = &service.instantiation.nodes[0];
+        assert_eq!(db.id, "db-0");
+        let from = db.selected_from.as_ref().expect("selected");
+        assert_eq!(
+            (from.service.as_str(), from.instance.as_str()),
+            ("producer", "db-0")
+        );
+        let ids: Vec<&str> = instances.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["app-0"]);
+        assert_eq!(plan.placements.keys().collect::<Vec<_>>(), ["app-0"]);
+        // The app read the selected node's value.
+        let app = &service.instantiation.nodes[1];
+        assert_eq!(
+            app.properties["flavour"],
+            crate::tosca::instance::Expression::Resolved("fast".into())
+        );
+    }
 }
