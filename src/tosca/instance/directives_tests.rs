@@ -362,3 +362,28 @@ fn the_substituted_nodes_attributes_come_from_its_substitutes_outputs() {
     let size = Expression::Deferred(serde_json::json!({"$get_property": ["SELF", "size"]}));
     assert_eq!(inst.resolve(&size, Some("db-0"), &none), Ok(20.into()));
 }
+
+#[test]
+fn a_required_input_no_property_maps_is_a_problem_of_the_candidate() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "cache.yaml",
+        &service(
+            "  inputs:\n    size: { type: integer }\n    zone: { type: string, default: a }\n  node_templates:\n    ram:\n      type: Disk\n      properties: { bytes: { $get_input: size } }\n  substitution_mappings:\n    node_type: Cache\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "main.yaml",
+        &service("  node_templates:\n    d:\n      type: Disk\n"),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &["cache.yaml"]);
+    assert_eq!(
+        codes(&report),
+        ["unmapped-input"],
+        "{}",
+        report.render_text()
+    );
+    assert!(report.render_text().contains("input `size`"));
+}

@@ -130,8 +130,10 @@ pub fn mark(instance: &mut NodeInstance, chosen: &Existing) {
     instance.properties = chosen.node.properties.clone();
     instance.attributes = chosen.node.attributes.clone();
     instance.capabilities = chosen.node.capabilities.clone();
-    // Its requirements are the other service's business.
+    instance.artifacts = chosen.node.artifacts.clone();
+    // Its requirements and operations are the other service's business.
     instance.relationships.clear();
+    instance.interfaces.clear();
     instance.selected_from = Some(SelectedFrom {
         service: chosen.service.clone(),
         instance: chosen.node.id.clone(),

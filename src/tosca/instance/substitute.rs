@@ -92,6 +92,15 @@ pub fn candidates(
             );
             continue;
         };
+        unmapped_inputs(&service, sm, &file.location, problems);
+        if !sm.interfaces.is_empty() {
+            problems.report(
+                "unsupported",
+                sm.span,
+                "service_template.substitution_mappings.interfaces",
+                "interface mappings (operation → workflow) are not carried out yet",
+            );
+        }
         // An unknown node type was reported by the check.
         let Some(node_type) = sm
             .node_type
@@ -108,6 +117,40 @@ pub fn candidates(
         });
     }
     out
+}
+
+/// A required input without a default that no property maps to could never get a value
+/// when the template substitutes a node.
+fn unmapped_inputs(
+    service: &ServiceTemplate,
+    sm: &SubstitutionMappings,
+    location: &str,
+    problems: &mut Problems,
+) {
+    let mapped: HashSet<&str> = sm
+        .properties
+        .values()
+        .filter_map(|m| match m.as_list() {
+            Some([single]) => single.as_str(),
+            _ => m.as_str(),
+        })
+        .collect();
+    for (name, input) in &service.inputs {
+        if input.required
+            && input.default.is_none()
+            && input.value.is_none()
+            && !mapped.contains(name.as_str())
+        {
+            problems.report(
+                "unmapped-input",
+                input.span,
+                format!("service_template.inputs.{name}"),
+                format!(
+                    "input `{name}` of {location} is required and has no default, but no property maps to it in substitution_mappings.properties"
+                ),
+            );
+        }
+    }
 }
 
 /// The first candidate that may substitute node template `t` of `resolved`, or what every
