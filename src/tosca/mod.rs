@@ -176,6 +176,7 @@ fn load_options(options: &Options) -> loader::LoadOptions {
     loader::LoadOptions {
         profile_paths: options.profile_paths.clone(),
         substitutions: options.substitutions.clone(),
+        ..loader::LoadOptions::default()
     }
 }
 

@@ -1,6 +1,8 @@
-//! Opening what the user asked to load: a YAML file, a CSAR, or a `file:` URL to either.
+//! Opening what the user asked to load: a YAML file, a CSAR, or a `file:`, `http:` or
+//! `https:` URL to either.
 //!
-//! A CSAR is recognised by content, not name. Its entry file is named by `TOSCA.meta` (at the
+//! A CSAR is recognised by content, not name; one given by URL is downloaded into memory and
+//! opened like a local one, its files named `URL!/inner/path`. Its entry file is named by `TOSCA.meta` (at the
 //! archive root or in `TOSCA-Metadata/`); without one, the archive must hold exactly one YAML
 //! file at its root, which is then the entry.
 
@@ -17,7 +19,8 @@ use crate::tosca::source::{Sources, Span};
 pub(super) struct Opened {
     /// Where it is.
     pub location: Location,
-    /// The root a leading `/` refers to: the CSAR root, or the entry file's directory.
+    /// The root a leading `/` refers to: the CSAR root, the entry file's directory, or for an
+    /// entry fetched by URL the root of its server.
     pub root: Location,
     /// Its text.
     pub text: String,
@@ -37,23 +40,18 @@ pub(super) fn open(
 ) -> Option<Opened> {
     let path = match Reference::parse(entry) {
         Ok(Reference::FileUrl(path)) => path,
+        Ok(Reference::WebUrl(location)) => {
+            return open_web(entry, location, store, sources, problems);
+        }
         Ok(Reference::OtherUrl { scheme }) => {
-            let (code, message) = if scheme == "http" || scheme == "https" {
-                (
-                    "network-unsupported",
-                    format!(
-                        "cannot fetch URL \"{entry}\": no network support built in; download it and load the local file"
-                    ),
-                )
-            } else {
-                (
-                    "unsupported-url",
-                    format!(
-                        "cannot read \"{entry}\": the {scheme}: scheme is not supported; give a path or a file: URL"
-                    ),
-                )
-            };
-            problems.report(code, Span::NONE, "", message);
+            problems.report(
+                "unsupported-url",
+                Span::NONE,
+                "",
+                format!(
+                    "cannot read \"{entry}\": the {scheme}: scheme is not supported; give a path, or a file:, http: or https: URL"
+                ),
+            );
             return None;
         }
         Ok(_) => PathBuf::from(entry),
@@ -84,17 +82,16 @@ pub(super) fn open(
         }
     };
     if let Some(format) = csar::detect(&bytes, &path) {
-        return open_csar(&location, &bytes, format, store, sources, problems);
-    }
-    let Ok(text) = String::from_utf8(bytes) else {
-        problems.report(
-            "entry-unreadable",
-            Span::NONE,
-            "",
-            format!("cannot load {entry}: it is neither UTF-8 text nor a CSAR archive (zip, tar, tar.gz)"),
+        return open_csar(
+            Path::new(&location.path),
+            &bytes,
+            format,
+            store,
+            sources,
+            problems,
         );
-        return None;
-    };
+    }
+    let text = text_of(entry, bytes, problems)?;
     Some(Opened {
         root: location.parent(),
         location,
@@ -103,15 +100,64 @@ pub(super) fn open(
     })
 }
 
+/// Fetches an entry given by `http:`/`https:` URL: a TOSCA file, whose leading `/` is the
+/// server's root, or a CSAR.
+fn open_web(
+    entry: &str,
+    location: Location,
+    store: &mut Store,
+    sources: &Sources,
+    problems: &mut Problems,
+) -> Option<Opened> {
+    let bytes = match store.fetch(&location) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let code = if e.is_not_found() {
+                "entry-not-found"
+            } else {
+                "entry-unreachable"
+            };
+            problems.report(code, Span::NONE, "", format!("cannot load {entry}: {e}"));
+            return None;
+        }
+    };
+    if let Some(format) = csar::detect(&bytes, Path::new(location.file_name())) {
+        let name = location.canonical();
+        return open_csar(Path::new(&name), &bytes, format, store, sources, problems);
+    }
+    let text = text_of(entry, bytes, problems)?;
+    Some(Opened {
+        root: location.container_root(),
+        location,
+        text,
+        other_definitions: Vec::new(),
+    })
+}
+
+/// The entry's bytes as text; `None` after reporting that they are not.
+fn text_of(entry: &str, bytes: Vec<u8>, problems: &mut Problems) -> Option<String> {
+    let text = String::from_utf8(bytes).ok();
+    if text.is_none() {
+        problems.report(
+            "entry-unreadable",
+            Span::NONE,
+            "",
+            format!("cannot load {entry}: it is neither UTF-8 text nor a CSAR archive (zip, tar, tar.gz)"),
+        );
+    }
+    text
+}
+
+/// Opens a CSAR held in `bytes`; `name` is its path on disk, or the URL it came from.
 fn open_csar(
-    location: &Location,
+    name: &Path,
     bytes: &[u8],
     format: csar::Format,
     store: &mut Store,
     sources: &Sources,
     problems: &mut Problems,
 ) -> Option<Opened> {
-    let archive = match store.add_archive(Path::new(&location.path), bytes, format) {
+    let archive = match store.add_archive(name, bytes, format) {
         Ok(archive) => archive,
         Err(e) => {
             problems.report("invalid-csar", Span::NONE, "", e.to_string());
@@ -161,7 +207,8 @@ fn open_csar(
                 Span::NONE,
                 "",
                 format!(
-                    "{location} has both TOSCA.meta and TOSCA-Metadata/TOSCA.meta; a CSAR must have only one"
+                    "{} has both TOSCA.meta and TOSCA-Metadata/TOSCA.meta; a CSAR must have only one",
+                    name.display()
                 ),
             );
             return None;

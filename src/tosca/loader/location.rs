@@ -1,26 +1,34 @@
 //! Where a TOSCA file lives, and how a reference written in one file names another.
 //!
-//! A file is in one of three containers: the local file system, an archive (a CSAR), or the
-//! profiles compiled into the binary. Inside a container a location is a normalized,
-//! `/`-separated absolute path, so the same file always gets the same canonical name, which is
-//! what the loader dedupes on. Joining `../` never leaves an archive or the built-in profiles
-//! (that would let a template read arbitrary files through a CSAR); on the file system it
-//! behaves as the operating system does. Imports resolve inside a repository with
-//! [`Location::join_within`], where `../` stops at the repository root as in URL resolution.
+//! A file is in one of four containers: the local file system, an archive (a CSAR), the
+//! profiles compiled into the binary, or a web server reached over http(s). Inside a container
+//! a location is a normalized, `/`-separated absolute path, so the same file always gets the
+//! same canonical name, which is what the loader dedupes on; a web location's canonical name
+//! is its URL. Joining `../` never leaves an archive or the built-in profiles (that would let
+//! a template read arbitrary files through a CSAR); on a web server it stops at the server's
+//! root, as RFC 3986 says; on the file system it behaves as the operating system does.
+//! Imports resolve inside a repository with [`Location::join_within`], where `../` stops at
+//! the repository root as in URL resolution.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+
+use super::web_url::{self, WebUrl};
 
 /// The store a file is read from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Container {
     /// The local file system.
     FileSystem,
-    /// An archive (CSAR) on the local file system, named by its absolute path.
+    /// An archive (CSAR), named by its absolute path on the local file system, or by its URL
+    /// when it was downloaded.
     Archive(Arc<Path>),
     /// The profiles compiled into the binary from the repository's `profiles/` folder.
     BuiltIn,
+    /// A web server, named by its origin (`https://host:port`); paths on it may end with a
+    /// `?query`, which is part of the file's name.
+    Web(Arc<str>),
 }
 
 /// A file or directory inside a [`Container`].
@@ -80,6 +88,24 @@ impl Location {
         }
     }
 
+    /// The location an `http:`/`https:` URL names.
+    pub fn web(url: &str) -> Result<Location, String> {
+        let WebUrl { origin, path } = web_url::parse(url)?;
+        Ok(Location {
+            container: Container::Web(Arc::from(origin)),
+            path,
+        })
+    }
+
+    /// The root of this location's container: `/` on the same server, in the same archive,
+    /// or on the file system. A leading `/` in a file fetched by URL refers to it.
+    pub fn container_root(&self) -> Location {
+        Location {
+            container: self.container.clone(),
+            path: "/".into(),
+        }
+    }
+
     /// The root directory of the built-in profiles.
     pub fn built_in_root() -> Location {
         Location {
@@ -103,9 +129,10 @@ impl Location {
 
     /// The directory holding this file.
     pub fn parent(&self) -> Location {
-        let parent = match self.path.rfind('/') {
+        let path = self.path_without_query();
+        let parent = match path.rfind('/') {
             Some(0) | None => "/".to_string(),
-            Some(i) => self.path[..i].to_string(),
+            Some(i) => path[..i].to_string(),
         };
         Location {
             container: self.container.clone(),
@@ -115,18 +142,40 @@ impl Location {
 
     /// The last path segment (the file name).
     pub fn file_name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or("")
+        self.path_without_query().rsplit('/').next().unwrap_or("")
+    }
+
+    /// The path, without the `?query` a web location may carry.
+    fn path_without_query(&self) -> &str {
+        match self.container {
+            Container::Web(_) => web_url::split_query(&self.path).0,
+            _ => &self.path,
+        }
+    }
+
+    /// Splits a reference into the path to join and what to append after it: on a web server
+    /// the query (the fragment is dropped), elsewhere nothing, since `?` and `#` are ordinary
+    /// characters in file names.
+    fn split_reference<'r>(&self, reference: &'r str) -> (&'r str, &'r str) {
+        match self.container {
+            Container::Web(_) => web_url::split_query(reference),
+            _ => (reference, ""),
+        }
     }
 
     /// Treats `self` as a directory and resolves `reference` (a `/`-separated path; a leading
-    /// `/` is ignored, callers decide what the root is) against it.
+    /// `/` is ignored, callers decide what the root is) against it. On a web server a `../`
+    /// at the root stays there, as in URL resolution.
     pub fn join(&self, reference: &str) -> Result<Location, JoinError> {
+        let (reference_path, query) = self.split_reference(reference);
         let mut parts: Vec<&str> = self.path.split('/').filter(|p| !p.is_empty()).collect();
-        for segment in reference.split('/') {
+        for segment in reference_path.split('/') {
             match segment {
                 "" | "." => {}
                 ".." => {
-                    if parts.pop().is_none() && self.container != Container::FileSystem {
+                    let confined =
+                        matches!(self.container, Container::Archive(_) | Container::BuiltIn);
+                    if parts.pop().is_none() && confined {
                         return Err(JoinError::Escapes {
                             reference: reference.to_string(),
                             container: self.container.describe(),
@@ -138,7 +187,7 @@ impl Location {
         }
         Ok(Location {
             container: self.container.clone(),
-            path: format!("/{}", parts.join("/")),
+            path: format!("/{}{query}", parts.join("/")),
         })
     }
 
@@ -148,10 +197,11 @@ impl Location {
     /// from disk or packed into a CSAR. The flag says whether a `../` was stopped, so a
     /// missing file can be explained.
     pub fn join_within(&self, reference: &str, root: &Location) -> (Location, bool) {
+        let (reference_path, query) = self.split_reference(reference);
         let floor = root.path.split('/').filter(|p| !p.is_empty()).count();
         let mut parts: Vec<&str> = self.path.split('/').filter(|p| !p.is_empty()).collect();
         let mut stopped = false;
-        for segment in reference.split('/') {
+        for segment in reference_path.split('/') {
             match segment {
                 "" | "." => {}
                 ".." if parts.len() > floor => {
@@ -163,13 +213,13 @@ impl Location {
         }
         let location = Location {
             container: self.container.clone(),
-            path: format!("/{}", parts.join("/")),
+            path: format!("/{}{query}", parts.join("/")),
         };
         (location, stopped)
     }
 
     /// The name used for this file in [`crate::tosca::source::Sources`] and for deduping:
-    /// a path, `archive.csar!/inner/path`, or `builtin:/profile/file.yaml`.
+    /// a path, `archive.csar!/inner/path`, `builtin:/profile/file.yaml`, or a URL.
     pub fn canonical(&self) -> String {
         self.to_string()
     }
@@ -181,6 +231,7 @@ impl Container {
             Container::FileSystem => "the file system".into(),
             Container::Archive(path) => format!("the archive {}", path.display()),
             Container::BuiltIn => "the built-in profiles".into(),
+            Container::Web(origin) => format!("the web server {origin}"),
         }
     }
 }
@@ -191,6 +242,7 @@ impl fmt::Display for Location {
             Container::FileSystem => write!(f, "{}", self.path),
             Container::Archive(archive) => write!(f, "{}!{}", archive.display(), self.path),
             Container::BuiltIn => write!(f, "builtin:{}", self.path),
+            Container::Web(origin) => write!(f, "{origin}{}", self.path),
         }
     }
 }
@@ -200,7 +252,9 @@ impl fmt::Display for Location {
 pub enum Reference<'a> {
     /// `file:` URL, already turned into a local path.
     FileUrl(PathBuf),
-    /// A URL with any other scheme (`https:`, `git:`…).
+    /// An `http:` or `https:` URL, as the location it names.
+    WebUrl(Location),
+    /// A URL with any other scheme (`ftp:`, `git:`…), which cannot be read.
     OtherUrl {
         /// The scheme, lowercased.
         scheme: String,
@@ -218,6 +272,9 @@ impl<'a> Reference<'a> {
             let scheme = scheme.to_ascii_lowercase();
             if scheme == "file" {
                 return file_url_path(text).map(Reference::FileUrl);
+            }
+            if web_url::is_web_scheme(&scheme) {
+                return Location::web(text).map(Reference::WebUrl);
             }
             return Ok(Reference::OtherUrl { scheme });
         }
@@ -345,6 +402,31 @@ mod tests {
     }
 
     #[test]
+    fn web_locations_resolve_like_urls() {
+        let file = Location::web("http://h:8/a/b/main.yaml?v=1").unwrap();
+        assert_eq!(file.canonical(), "http://h:8/a/b/main.yaml?v=1");
+        assert_eq!(file.file_name(), "main.yaml");
+        let dir = file.parent();
+        assert_eq!(dir.canonical(), "http://h:8/a/b");
+        let root = file.container_root();
+        let (up, stopped) = dir.join_within("../c.yaml?x=/..#frag", &root);
+        assert_eq!(
+            (up.canonical().as_str(), stopped),
+            ("http://h:8/a/c.yaml?x=/..", false)
+        );
+        let (clamped, stopped) = dir.join_within("../../../c.yaml", &root);
+        assert_eq!(
+            (clamped.canonical().as_str(), stopped),
+            ("http://h:8/c.yaml", true)
+        );
+        assert_eq!(
+            dir.join("../../../d.yaml").unwrap().canonical(),
+            "http://h:8/d.yaml",
+            "../ at a server's root stays at the root"
+        );
+    }
+
+    #[test]
     fn renders_canonical_names() {
         assert_eq!(archive_dir("/a/b.yaml").canonical(), "/x/a.csar!/a/b.yaml");
         let built_in = Location::built_in_root().join("khutulun/p.yaml").unwrap();
@@ -355,10 +437,18 @@ mod tests {
     fn classifies_references() {
         assert_eq!(
             Reference::parse("https://example.com/a.yaml").unwrap(),
+            Reference::WebUrl(Location {
+                container: Container::Web(Arc::from("https://example.com")),
+                path: "/a.yaml".into(),
+            })
+        );
+        assert_eq!(
+            Reference::parse("git://example.com/a.yaml").unwrap(),
             Reference::OtherUrl {
-                scheme: "https".into()
+                scheme: "git".into()
             }
         );
+        assert!(Reference::parse("https:a.yaml").is_err());
         assert_eq!(
             Reference::parse("file:///tmp/a%20b.yaml").unwrap(),
             Reference::FileUrl(PathBuf::from("/tmp/a b.yaml"))

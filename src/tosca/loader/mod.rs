@@ -9,36 +9,50 @@
 //!
 //! Imports are resolved as TOSCA 2.0 says: a relative `url` against the importing file's
 //! directory, a leading `/` against the root of its repository (the CSAR root; for plain
-//! files the entry file's directory; for a profile, the declaring file's directory), `../`
-//! up to that root and no further (as in URL resolution, so a directory means the same read
-//! from disk or packed as a CSAR), and `repository: name` against the importing file's
-//! `repositories`. `imports: - profile: NAME` is looked up in the [`catalog`]. Files are
-//! deduplicated by canonical location, so diamonds and cycles load each file once.
+//! files the entry file's directory; for a profile, the declaring file's directory; for a
+//! file fetched by URL, the server's root or the repository's URL), `../` up to that root and
+//! no further (as in URL resolution, so a directory means the same read from disk or packed
+//! as a CSAR), and `repository: name` against the importing file's `repositories`.
+//! `imports: - profile: NAME` is looked up in the [`catalog`]. Files are deduplicated by
+//! canonical location, so diamonds and cycles load each file once.
 //!
-//! There is no network client: an `http:`/`https:` URL (in an import, a repository or as the
-//! entry) is reported as `network-unsupported` ("cannot fetch URL: no network support built
-//! in"). Download the file and import it by path instead.
+//! An `http:`/`https:` URL (as the entry, in an import, or as a repository's `url`) names a
+//! file on a web server, fetched by [`fetch`] once per load within [`LoadOptions::fetch`]'s
+//! deadline and size limit. A file fetched by URL is named by its URL, and its imports resolve
+//! as RFC 3986 relative references against it: `../` stops at the server's root, and a leading
+//! `/` is the server's root, or the repository's URL for a file imported through a repository
+//! (whose imports are then confined to it, as for local repositories). A CSAR given by URL is
+//! downloaded into memory and opened like a local one. A fetch that fails is reported at the
+//! import (`import-not-found` for 404 and 410, `import-unreachable` otherwise) with the status
+//! or the network error. Other schemes (`ftp:`, `git:`…) are `unsupported-url`.
 
 pub mod built_in;
 pub mod catalog;
 pub mod csar;
 pub mod document;
 mod entry;
+pub mod fetch;
 pub mod imports;
 pub mod location;
 pub mod meta;
 pub mod repositories;
 pub mod store;
+pub mod web_url;
 
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
+mod test_server;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use self::catalog::Catalog;
+use self::fetch::FetchLimits;
 use self::imports::{ImportDefinition, Target};
 use self::location::{Container, Location, Reference};
 use self::repositories::Repository;
@@ -57,6 +71,8 @@ pub struct LoadOptions {
     /// Further service templates that may substitute nodes (`--substitution FILE`), loaded
     /// with their imports after the entry, like a CSAR's `Other-Definitions`.
     pub substitutions: Vec<PathBuf>,
+    /// The deadline and size limit of each file fetched over http(s).
+    pub fetch: FetchLimits,
 }
 
 /// Everything one load read: the entry file and every file it imports, transitively, each
@@ -102,7 +118,8 @@ pub struct LoadedFile {
     pub id: FileId,
     /// The parsed document (a map).
     pub root: Value,
-    /// Its canonical location: a path, `archive.csar!/inner/path` or `builtin:/path`.
+    /// Its canonical location: a path, `archive.csar!/inner/path`, `builtin:/path`, or the
+    /// URL it was fetched from.
     pub location: String,
     /// The same location, structured, so later stages can resolve what the file references
     /// (artifact files) as its imports were resolved.
@@ -130,16 +147,16 @@ pub struct Import {
     pub span: Span,
 }
 
-/// Loads `entry` (a YAML file path, a CSAR archive path, or a `file:` URL) and everything it
-/// imports. Returns `None` only when the entry itself cannot be read or parsed; every
-/// problem is in `problems`.
+/// Loads `entry` (a YAML file path, a CSAR archive path, or a `file:`, `http:` or `https:`
+/// URL to either) and everything it imports. Returns `None` only when the entry itself cannot
+/// be read or parsed; every problem is in `problems`.
 pub fn load(
     entry: &str,
     options: &LoadOptions,
     sources: &Sources,
     problems: &mut Problems,
 ) -> Option<Loaded> {
-    let mut store = Store::default();
+    let mut store = Store::new(options.fetch.clone());
     let opened = entry::open(entry, &mut store, sources, problems)?;
     Loader::new(options, sources, problems, store, &opened.location).run(opened)
 }
@@ -165,7 +182,7 @@ pub fn load_text(
         options,
         sources,
         problems,
-        Store::default(),
+        Store::new(options.fetch.clone()),
         &opened.location,
     )
     .run(opened)
@@ -369,7 +386,8 @@ impl<'a> Loader<'a> {
             Ok(text) => self.add(location, root, text, Some(site)),
             Err(e) => {
                 let code = match e {
-                    ReadError::NotFound(_) => "import-not-found",
+                    _ if e.is_not_found() => "import-not-found",
+                    ReadError::Fetch(_) => "import-unreachable",
                     _ => "import-unreadable",
                 };
                 let message = if site.written.is_empty() {
@@ -449,7 +467,10 @@ impl<'a> Loader<'a> {
         };
         let context = &self.contexts[index];
         let (base, root, relative) = match (repository, reference) {
-            (Some(_), Reference::FileUrl(_) | Reference::OtherUrl { .. }) => {
+            (
+                Some(_),
+                Reference::FileUrl(_) | Reference::WebUrl(_) | Reference::OtherUrl { .. },
+            ) => {
                 self.report_at(
                     url_site,
                     "invalid-import",
@@ -494,8 +515,12 @@ impl<'a> Loader<'a> {
                 let root = location.parent();
                 return Some((location, root));
             }
+            (None, Reference::WebUrl(location)) => {
+                let root = location.container_root();
+                return Some((location, root));
+            }
             (None, Reference::OtherUrl { scheme }) => {
-                self.report_unfetchable(url_site, url, &scheme);
+                self.report_unsupported_scheme(url_site, url, &scheme);
                 return None;
             }
             (None, Reference::FromRoot(path)) => (context.root.clone(), context.root.clone(), path),
@@ -504,12 +529,19 @@ impl<'a> Loader<'a> {
             }
         };
         let (location, stopped) = base.join_within(relative, &root);
-        if stopped && matches!(self.store.read(&location), Err(ReadError::NotFound(_))) {
+        if stopped && self.store.read(&location).is_err_and(|e| e.is_not_found()) {
+            let (what, outside) = match root.container {
+                Container::Web(_) => ("the server's root or the repository URL", "an absolute URL"),
+                _ => (
+                    "the CSAR root, or the entry file's directory",
+                    "an absolute file: URL",
+                ),
+            };
             self.report_at(
                 url_site,
                 "import-not-found",
                 format!(
-                    "cannot import \"{url}\": {location} does not exist; `../` stops at the repository root {root} (the CSAR root, or the entry file's directory), so to import from outside it define a repository or use an absolute file: URL"
+                    "cannot import \"{url}\": {location} does not exist; `../` stops at the repository root {root} ({what}), so to import from outside it define a repository or use {outside}"
                 ),
             );
             return None;
@@ -517,8 +549,8 @@ impl<'a> Loader<'a> {
         Some((location, root))
     }
 
-    /// The directory a repository `url` names: a `file:` URL, or a path relative to the
-    /// defining file (a leading `/` from its repository root).
+    /// The directory a repository `url` names: a `file:` or `http(s):` URL, or a path
+    /// relative to the defining file (a leading `/` from its repository root).
     fn locate_directory(&mut self, index: usize, url: &str, site: &Site) -> Option<Location> {
         let context = &self.contexts[index];
         let directory = match Reference::parse(url) {
@@ -527,8 +559,9 @@ impl<'a> Loader<'a> {
                 return None;
             }
             Ok(Reference::FileUrl(path)) => Ok(Location::file(&path)),
+            Ok(Reference::WebUrl(location)) => Ok(location),
             Ok(Reference::OtherUrl { scheme }) => {
-                self.report_unfetchable(site, url, &scheme);
+                self.report_unsupported_scheme(site, url, &scheme);
                 return None;
             }
             Ok(Reference::FromRoot(path)) => context.root.join(path),
@@ -543,24 +576,14 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn report_unfetchable(&mut self, site: &Site, url: &str, scheme: &str) {
-        if scheme == "http" || scheme == "https" {
-            self.report_at(
-                site,
-                "network-unsupported",
-                format!(
-                    "cannot fetch URL \"{url}\": no network support built in; download the file and import it by path"
-                ),
-            );
-        } else {
-            self.report_at(
-                site,
-                "unsupported-url",
-                format!(
-                    "cannot read \"{url}\": the {scheme}: scheme is not supported; use a path or a file: URL"
-                ),
-            );
-        }
+    fn report_unsupported_scheme(&mut self, site: &Site, url: &str, scheme: &str) {
+        self.report_at(
+            site,
+            "unsupported-url",
+            format!(
+                "cannot read \"{url}\": the {scheme}: scheme is not supported; use a path, or a file:, http: or https: URL"
+            ),
+        );
     }
 
     /// Loads every file declaring the profile `name`.

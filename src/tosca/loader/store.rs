@@ -1,9 +1,9 @@
-//! Reading files from the three containers: the file system, opened archives, and the
-//! built-in profiles.
+//! Reading files from the four containers: the file system, opened archives, the built-in
+//! profiles, and web servers.
 //!
 //! Archives are opened once per load and kept in memory, so every import inside a CSAR is a
-//! map lookup. There is no network client: an `http(s):` import is reported as such by the
-//! loader rather than fetched (see [`super`]).
+//! map lookup. Files on web servers are fetched over http(s) by the [`Fetcher`], once per
+//! load and within its limits; a web server cannot be listed, so it offers no profiles.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::built_in;
 use super::csar::{self, Archive, ArchiveError};
+use super::fetch::{FetchError, FetchLimits, Fetcher};
 use super::location::{Container, Location};
 
 /// The largest file read from the file system (a template, or a whole CSAR).
@@ -40,6 +41,24 @@ pub enum ReadError {
     /// The operating system refused.
     #[error("cannot read {0}: {1}")]
     Io(String, std::io::Error),
+    /// A web server could not be reached or did not hand the file over.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+impl ReadError {
+    /// Whether the file is certainly not there (as opposed to unreadable or unreachable): a
+    /// missing local file, or a web server answering 404 Not Found or 410 Gone.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            ReadError::NotFound(_)
+                | ReadError::Fetch(FetchError::Status {
+                    status: 404 | 410,
+                    ..
+                })
+        )
+    }
 }
 
 /// Why an archive cannot be opened.
@@ -62,9 +81,23 @@ pub enum OpenError {
 #[derive(Debug, Default)]
 pub struct Store {
     archives: HashMap<Arc<Path>, Archive>,
+    fetcher: Fetcher,
 }
 
 impl Store {
+    /// A store whose network fetches are bounded by `limits`.
+    pub fn new(limits: FetchLimits) -> Store {
+        Store {
+            archives: HashMap::new(),
+            fetcher: Fetcher::new(limits),
+        }
+    }
+
+    /// The raw bytes of a file on a web server (fetched once per load).
+    pub fn fetch(&self, location: &Location) -> Result<Vec<u8>, ReadError> {
+        Ok(self.fetcher.fetch(&location.canonical())?)
+    }
+
     /// The raw bytes of a file on the local file system.
     /// Only regular files are read (an import of `/dev/zero` must not read forever), and at
     /// most [`MAX_FILE_BYTES`].
@@ -83,7 +116,7 @@ impl Store {
     }
 
     /// Adds an archive read from `bytes` (already recognised as `format`) and returns the
-    /// key its locations use.
+    /// key its locations use. `path` names it: its path on disk, or the URL it came from.
     pub fn add_archive(
         &mut self,
         path: &Path,
@@ -128,6 +161,13 @@ impl Store {
                 return built_in::get(&location.path)
                     .map(str::to_string)
                     .ok_or(ReadError::NotFound(name));
+            }
+            Container::Web(_) => {
+                let bytes = self.fetch(location)?;
+                if csar::detect(&bytes, Path::new(location.file_name())).is_some() {
+                    return Err(ReadError::Archive(name));
+                }
+                bytes
             }
         };
         String::from_utf8(bytes).map_err(|_| ReadError::NotText(name))
@@ -181,6 +221,7 @@ impl Store {
                     path: p.to_string(),
                 })
                 .collect(),
+            Container::Web(_) => Vec::new(),
         };
         found.sort_by(|a, b| a.path.cmp(&b.path));
         found
