@@ -68,7 +68,10 @@ impl Places {
             format!("cannot locate the artifact file `{file}`: the file declaring it is unknown")
         })?;
         let (base, path) = match (repository, Reference::parse(file)?) {
-            (Some(r), Reference::FileUrl(_) | Reference::OtherUrl { .. }) => {
+            (
+                Some(r),
+                Reference::FileUrl(_) | Reference::WebUrl(_) | Reference::OtherUrl { .. },
+            ) => {
                 return Err(format!(
                     "the artifact file `{file}` is an absolute URL, so it cannot be relative to repository `{r}`; remove repository or give a relative path"
                 ));
@@ -85,7 +88,7 @@ impl Places {
                     })?;
                 let directory = match Reference::parse(&repository.url)? {
                     Reference::FileUrl(directory) => Location::file(&directory),
-                    Reference::OtherUrl { .. } => {
+                    Reference::WebUrl(_) | Reference::OtherUrl { .. } => {
                         return Ok(ArtifactLocation::Url {
                             url: format!(
                                 "{}/{}",
@@ -104,7 +107,7 @@ impl Places {
             (None, Reference::FileUrl(path)) => {
                 return Ok(artifact_location(Location::file(&path)));
             }
-            (None, Reference::OtherUrl { .. }) => {
+            (None, Reference::WebUrl(_) | Reference::OtherUrl { .. }) => {
                 return Ok(ArtifactLocation::Url {
                     url: file.to_string(),
                 });
@@ -129,6 +132,10 @@ fn artifact_location(location: Location) -> ArtifactLocation {
         },
         Container::BuiltIn => ArtifactLocation::BuiltIn {
             path: location.path,
+        },
+        // Declared in a file fetched by URL: the artifact is on the same server.
+        Container::Web(_) => ArtifactLocation::Url {
+            url: location.to_string(),
         },
     }
 }
