@@ -219,6 +219,13 @@ impl Realiser<'_> {
                             t,
                         ) {
                             Ok(c) => {
+                                let needed = &self.candidates[c].mappings().requirements;
+                                let location = &self.candidates[c].location;
+                                unfulfilled(resolved, topology, t, problems, |name| {
+                                    needed.iter().any(|(n, _)| n == name).then(|| {
+                                        format!("{location} maps it to one of its nodes")
+                                    })
+                                });
                                 decisions.push(Decision::Substitute(c));
                                 continue 'templates;
                             }
@@ -230,6 +237,9 @@ impl Realiser<'_> {
                         }
                     }
                     _ => {
+                        if !tried.is_empty() {
+                            self.created_after_all(resolved, topology, t, problems);
+                        }
                         decisions.push(Decision::Create);
                         continue 'templates;
                     }
@@ -250,6 +260,74 @@ impl Realiser<'_> {
             decisions.push(Decision::Create);
         }
         decisions
+    }
+}
+
+impl Realiser<'_> {
+    /// A template created after its other directives failed must be complete after all:
+    /// the check forgave a selecting template its required properties, and fulfilment forgave
+    /// a selecting or substituted one its requirements.
+    fn created_after_all(
+        &self,
+        resolved: &Resolved,
+        topology: &Topology,
+        t: usize,
+        problems: &mut Problems,
+    ) {
+        let node = &resolved.nodes[t];
+        if node.directives.first().is_some_and(|d| d == "select") {
+            let node_type = self.registry.node_type(node.node_type);
+            for (name, def) in &node_type.properties {
+                if def.required && !node.properties.contains_key(name) {
+                    problems.report(
+                        "missing-property",
+                        node.span,
+                        format!("service_template.node_templates.{}.properties", node.name),
+                        format!(
+                            "nothing was selected for `{}`, so it is created, but its required property `{name}` has no value",
+                            node.name
+                        ),
+                    );
+                }
+            }
+        }
+        unfulfilled(resolved, topology, t, problems, |_| {
+            Some("nothing was selected or substituted for it, so it is created".to_string())
+        });
+    }
+}
+
+/// Reports every non-optional requirement of template `t` that fulfilment left without a
+/// target, when `why(name)` says why it needs one after all.
+fn unfulfilled(
+    resolved: &Resolved,
+    topology: &Topology,
+    t: usize,
+    problems: &mut Problems,
+    why: impl Fn(&str) -> Option<String>,
+) {
+    if topology.counts[t] == 0 {
+        return;
+    }
+    let node = &resolved.nodes[t];
+    for (r, req) in node.requirements.iter().enumerate() {
+        if req.optional || !topology.outgoing[t][r].is_empty() {
+            continue;
+        }
+        if let Some(why) = why(&req.name) {
+            problems.report(
+                "unfulfilled-requirement",
+                req.span,
+                format!(
+                    "service_template.node_templates.{}.requirements.{}",
+                    node.name, req.name
+                ),
+                format!(
+                    "requirement `{}` of `{}` cannot be fulfilled, and it must be: {why}",
+                    req.name, node.name
+                ),
+            );
+        }
     }
 }
 

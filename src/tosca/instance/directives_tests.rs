@@ -387,3 +387,62 @@ fn a_required_input_no_property_maps_is_a_problem_of_the_candidate() {
     );
     assert!(report.render_text().contains("input `size`"));
 }
+
+#[test]
+fn a_fallback_to_create_must_be_complete_after_all() {
+    let dir = tempfile::tempdir().unwrap();
+    // `size` has a default, so only the requirement is missing for the created User; the
+    // selecting Disk lacks nothing; a Needy lacks its required `name`.
+    write(
+        dir.path(),
+        "needy.yaml",
+        "tosca_definitions_version: tosca_2_0\nimports: [types.yaml]\nnode_types:\n  Needy:\n    properties:\n      name: { type: string }\n",
+    );
+    write(
+        dir.path(),
+        "main.yaml",
+        "tosca_definitions_version: tosca_2_0\nimports: [types.yaml, needy.yaml]\nservice_template:\n  node_templates:\n    u:\n      type: User\n      directives: [ substitute, create ]\n      requirements: [ { store: { node: Store } } ]\n    n:\n      type: Needy\n      directives: [ select, create ]\n",
+    );
+    let report = compile_in(dir.path(), "main.yaml", &[]);
+    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("unfulfilled-requirement") && p.contains("`store` of `u`")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("missing-property") && p.contains("`name`")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_requirement_the_substitute_maps_must_be_fulfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "user.yaml",
+        &service(
+            "  node_templates:\n    inner:\n      type: User\n  substitution_mappings:\n    node_type: User\n    requirements:\n      - store: [ inner, store ]\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "main.yaml",
+        &service(
+            "  node_templates:\n    u:\n      type: User\n      directives: [ substitute ]\n      requirements: [ { store: { node: Store } } ]\n",
+        ),
+    );
+    let report = compile_in(dir.path(), "main.yaml", &["user.yaml"]);
+    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("unfulfilled-requirement")
+            && problems[0].contains("user.yaml maps it to one of its nodes"),
+        "{problems:#?}"
+    );
+}
