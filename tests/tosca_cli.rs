@@ -239,3 +239,94 @@ fn instantiate_carries_artifacts_and_interfaces() {
         "scripts/remove.sh"
     );
 }
+
+/// A real web server (`python3 -m http.server`) serving a directory, stopped on drop.
+struct WebServer {
+    child: std::process::Child,
+    origin: String,
+}
+
+impl WebServer {
+    fn serve(directory: &std::path::Path) -> WebServer {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+            .arg("--directory")
+            .arg(directory)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs (scripts/test installs it)");
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .split_whitespace()
+            .skip_while(|word| *word != "port")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no port in {line:?}"))
+            .to_string();
+        WebServer {
+            child,
+            origin: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_template_and_its_imports_validate_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = "tosca_definitions_version: tosca_2_0\n";
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+    std::fs::write(
+        dir.path().join("app/main.yaml"),
+        format!("{v}imports: [../lib/types.yaml]\nservice_template:\n  node_templates:\n    s: {{type: Server, properties: {{name: a}}}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("lib/types.yaml"),
+        format!("{v}node_types:\n  Server:\n    properties:\n      name: {{type: string}}\n"),
+    )
+    .unwrap();
+    let server = WebServer::serve(dir.path());
+    let main = format!("{}/app/main.yaml", server.origin);
+    let out = khutulun(&["tosca", "validate", &main]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    std::fs::write(
+        dir.path().join("app/broken.yaml"),
+        format!("{v}imports:\n- ../lib/missing.yaml\n"),
+    )
+    .unwrap();
+    let out = khutulun(&[
+        "tosca",
+        "validate",
+        &format!("{}/app/broken.yaml", server.origin),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}/app/broken.yaml:3:3: error[import-not-found]",
+            server.origin
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "cannot fetch {}/lib/missing.yaml: the server answered HTTP 404 Not Found",
+            server.origin
+        )),
+        "{stderr}"
+    );
+}

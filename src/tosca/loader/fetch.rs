@@ -74,7 +74,7 @@ pub enum FetchError {
         seconds: f64,
     },
     /// The body is larger than [`FetchLimits::max_bytes`].
-    #[error("cannot fetch {url}: it is larger than {limit} bytes")]
+    #[error("cannot fetch {url}: it is larger than {}", size(*limit))]
     TooLarge {
         /// The URL asked for.
         url: String,
@@ -203,6 +203,19 @@ impl Fetcher {
             ureq::Error::Io(e) if e.kind() == ErrorKind::ConnectionRefused => {
                 FetchError::Refused { url }
             }
+            // rustls reports a failed handshake or a corrupt record as invalid data.
+            ureq::Error::Io(e)
+                if e.kind() == ErrorKind::InvalidData && url.starts_with("https:") =>
+            {
+                FetchError::Failed {
+                    url,
+                    reason: format!("the TLS connection failed ({e})"),
+                }
+            }
+            ureq::Error::Rustls(e) => FetchError::Failed {
+                url,
+                reason: format!("the TLS connection failed ({e})"),
+            },
             ureq::Error::Io(e) => FetchError::Failed {
                 url,
                 reason: e.to_string(),
@@ -212,6 +225,16 @@ impl Fetcher {
                 reason: other.to_string(),
             },
         }
+    }
+}
+
+/// A byte count for people: whole MiB when it is one.
+fn size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -230,6 +253,7 @@ fn host_of(url: &str) -> &str {
 mod tests {
     use super::*;
     use crate::tosca::loader::test_server::TestServer;
+    use std::io::Write;
     use std::net::TcpListener;
 
     #[test]
@@ -303,6 +327,11 @@ mod tests {
             matches!(error, FetchError::TooLarge { limit: 10, .. }),
             "{error:?}"
         );
+        assert!(
+            error.to_string().ends_with("larger than 10 bytes"),
+            "{error}"
+        );
+        assert_eq!(size(16 * 1024 * 1024), "16 MiB");
     }
 
     #[test]
@@ -318,6 +347,26 @@ mod tests {
             error
                 .to_string()
                 .contains("the host name no-such-host.invalid cannot be resolved"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn https_to_a_plain_http_server_fails_in_the_handshake() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}/a.yaml", listener.local_addr().unwrap());
+        // Answers in plain HTTP at once, whatever the client sends.
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+            }
+        });
+        let error = Fetcher::default().fetch(&url).unwrap_err();
+        assert!(matches!(error, FetchError::Failed { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot fetch {url}: the TLS connection failed")),
             "{error}"
         );
     }

@@ -23,8 +23,9 @@
 //! `/` is the server's root, or the repository's URL for a file imported through a repository
 //! (whose imports are then confined to it, as for local repositories). A CSAR given by URL is
 //! downloaded into memory and opened like a local one. A fetch that fails is reported at the
-//! import (`import-not-found` for 404 and 410, `import-unreachable` otherwise) with the status
-//! or the network error. Other schemes (`ftp:`, `git:`…) are `unsupported-url`.
+//! import (`import-not-found` for 404 and 410, `import-unreadable` when too large,
+//! `import-unreachable` otherwise) with the status or the network error. Other schemes
+//! (`ftp:`, `git:`…) are `unsupported-url`.
 
 pub mod built_in;
 pub mod catalog;
@@ -52,7 +53,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use self::catalog::Catalog;
-use self::fetch::FetchLimits;
+use self::fetch::{FetchError, FetchLimits};
 use self::imports::{ImportDefinition, Target};
 use self::location::{Container, Location, Reference};
 use self::repositories::Repository;
@@ -387,6 +388,7 @@ impl<'a> Loader<'a> {
             Err(e) => {
                 let code = match e {
                     _ if e.is_not_found() => "import-not-found",
+                    ReadError::Fetch(FetchError::TooLarge { .. }) => "import-unreadable",
                     ReadError::Fetch(_) => "import-unreachable",
                     _ => "import-unreadable",
                 };

@@ -48,9 +48,13 @@ impl Run {
 }
 
 fn run(entry: &str) -> Run {
+    run_with(entry, &LoadOptions::default())
+}
+
+fn run_with(entry: &str, options: &LoadOptions) -> Run {
     let sources = Sources::default();
     let mut problems = Problems::new();
-    let loaded = load(entry, &LoadOptions::default(), &sources, &mut problems);
+    let loaded = load(entry, options, &sources, &mut problems);
     Run {
         loaded,
         problems,
@@ -214,6 +218,30 @@ fn a_missing_entry_and_a_binary_file_are_problems() {
         [("import-unreadable", "imports[0].url".to_string())]
     );
     assert!(r.only_message().contains("not UTF-8"), "{}", r.render());
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused() {
+    let server = TestServer::start();
+    server.put("main.yaml", format!("{V}imports: [big.yaml]\n"));
+    server.put("big.yaml", format!("{V}description: {}\n", "x".repeat(100)));
+    let options = LoadOptions {
+        fetch: FetchLimits {
+            max_bytes: 64,
+            ..FetchLimits::default()
+        },
+        ..LoadOptions::default()
+    };
+    let r = run_with(&server.url("/main.yaml"), &options);
+    assert_eq!(
+        r.codes(),
+        [("import-unreadable", "imports[0].url".to_string())]
+    );
+    assert!(
+        r.only_message().ends_with("is larger than 64 bytes"),
+        "{}",
+        r.render()
+    );
 }
 
 #[test]
