@@ -92,6 +92,11 @@ impl Carrying<'_> {
                         .as_ref()
                         .map(|i| self.implementation(i, &format!("{at}.implementation"))),
                     inputs: (self.evaluate)(&o.inputs, &format!("{at}.inputs")),
+                    outputs: o
+                        .outputs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_json()))
+                        .collect(),
                 };
                 (name.clone(), instance)
             })

@@ -28,7 +28,9 @@ interface_types:
           port: { type: integer, default: 80 }
       delete: {}
     notifications:
-      crashed: {}
+      crashed:
+        outputs:
+          reason: { type: string }
   Configure:
     operations:
       pre_configure_source: {}
@@ -256,6 +258,8 @@ fn interfaces_carry_inputs_and_implementations_into_instances() {
               inputs:
                 address: { $get_attribute: [ SELF, host ] }
                 tool: { $get_artifact: [ SELF, tool ] }
+              outputs:
+                bound: [ SELF, host ]
 ",
     );
     let inst = inst.expect("instantiates");
@@ -269,6 +273,10 @@ fn interfaces_carry_inputs_and_implementations_into_instances() {
         ["create", "delete"]
     );
     assert!(standard.notifications.contains_key("crashed"));
+    assert_eq!(
+        standard.operations["create"].outputs["bound"],
+        json!(["SELF", "host"])
+    );
     let create = &standard.operations["create"];
     let implementation = create.implementation.as_ref().expect("implemented");
     assert_eq!(

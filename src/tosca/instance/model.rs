@@ -237,6 +237,10 @@ pub struct OperationInstance {
     /// Its own inputs (on top of the interface's).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub inputs: IndexMap<String, Expression>,
+    /// What the runtime records once it has run: output name → the attribute it sets, a
+    /// TOSCA path as written (e.g. `[SELF, address]`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub outputs: IndexMap<String, serde_json::Value>,
 }
 
 /// An operation's implementation: the artifact that runs, and what it needs beside it.

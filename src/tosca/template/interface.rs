@@ -35,6 +35,8 @@ pub struct ResolvedOperation {
     pub implementation: Option<ResolvedImplementation>,
     /// Input values.
     pub inputs: IndexMap<String, Value>,
+    /// Output mappings: output name → the attribute it sets (a TOSCA path, as written).
+    pub outputs: IndexMap<String, Value>,
 }
 
 /// An operation's implementation with its artifacts resolved.
@@ -121,6 +123,11 @@ impl Resolving<'_> {
             .map(|(name, def)| {
                 let mut implementation = def.implementation.as_ref();
                 let mut inputs = parameter_values(&def.inputs);
+                let mut outputs: IndexMap<String, Value> = def
+                    .outputs
+                    .iter()
+                    .filter_map(|(k, d)| Some((k.clone(), d.mapping.clone()?)))
+                    .collect();
                 for assignment in given.iter().filter_map(|ops| ops.get(name)) {
                     if assignment.as_str().is_some() {
                         implementation = Some(assignment);
@@ -129,11 +136,13 @@ impl Resolving<'_> {
                             implementation = Some(i);
                         }
                         assign_inputs(&mut inputs, assignment.get("inputs"));
+                        assign_inputs(&mut outputs, assignment.get("outputs"));
                     }
                 }
                 let operation = ResolvedOperation {
                     implementation: implementation.and_then(|i| self.implementation(i, report)),
                     inputs,
+                    outputs,
                 };
                 (name.clone(), operation)
             })
@@ -203,11 +212,11 @@ fn parameter_values(definitions: &IndexMap<String, ParameterDef>) -> IndexMap<St
         .collect()
 }
 
-/// Applies an assignment's `inputs` map on top of `inputs`.
-fn assign_inputs(inputs: &mut IndexMap<String, Value>, given: Option<&Value>) {
+/// Applies an assignment's `inputs` (or `outputs`) map on top of `values`.
+fn assign_inputs(values: &mut IndexMap<String, Value>, given: Option<&Value>) {
     for (k, v) in given.and_then(Value::as_map).unwrap_or_default() {
         if let Some(name) = k.as_str() {
-            inputs.insert(name.to_string(), v.clone());
+            values.insert(name.to_string(), v.clone());
         }
     }
 }
