@@ -256,3 +256,27 @@ fn select_from_a_file_that_is_no_instantiation_cannot_run() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn validate_checks_substitution_files_too() {
+    let types = fixture("types.yaml");
+    let out = khutulun(&[
+        "tosca",
+        "validate",
+        "--substitution",
+        &types,
+        &fixture("app.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[not-substituting]"), "{stderr}");
+    assert!(stderr.contains("has no service_template"), "{stderr}");
+    let out = khutulun(&[
+        "tosca",
+        "validate",
+        "--substitution",
+        &fixture("database.yaml"),
+        &fixture("app.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
