@@ -106,6 +106,22 @@ impl Location {
         }
     }
 
+    /// In a file fetched by URL, a reference starting with `//` (an RFC 3986 network-path
+    /// reference) names a file on another server, reached with the same scheme; `None` when
+    /// the reference is not one (elsewhere `//` starts an ordinary path).
+    pub fn network_path(&self, reference: &str) -> Option<Result<Location, String>> {
+        let Container::Web(origin) = &self.container else {
+            return None;
+        };
+        if !reference.starts_with("//") {
+            return None;
+        }
+        let scheme = origin
+            .split_once("://")
+            .map_or("http", |(scheme, _)| scheme);
+        Some(Location::web(&format!("{scheme}:{reference}")))
+    }
+
     /// The root directory of the built-in profiles.
     pub fn built_in_root() -> Location {
         Location {
@@ -424,6 +440,17 @@ mod tests {
             "http://h:8/d.yaml",
             "../ at a server's root stays at the root"
         );
+    }
+
+    #[test]
+    fn a_network_path_keeps_the_scheme() {
+        let file = Location::web("https://a.example/x/main.yaml").unwrap();
+        let other = file.network_path("//b.example/t.yaml").unwrap().unwrap();
+        assert_eq!(other.canonical(), "https://b.example/t.yaml");
+        assert!(file.network_path("/t.yaml").is_none());
+        assert!(file.network_path("//").unwrap().is_err());
+        let local = Location::file(Path::new("/x/main.yaml"));
+        assert!(local.network_path("//b/t.yaml").is_none());
     }
 
     #[test]

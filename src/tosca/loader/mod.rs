@@ -467,6 +467,20 @@ impl<'a> Loader<'a> {
                 return None;
             }
         };
+        if repository.is_none()
+            && let Some(found) = self.contexts[index].location.network_path(url)
+        {
+            return match found {
+                Ok(location) => {
+                    let root = location.container_root();
+                    Some((location, root))
+                }
+                Err(message) => {
+                    self.report_at(url_site, "invalid-import", message);
+                    None
+                }
+            };
+        }
         let context = &self.contexts[index];
         let (base, root, relative) = match (repository, reference) {
             (

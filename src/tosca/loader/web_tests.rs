@@ -69,9 +69,11 @@ fn an_entry_fetched_by_url_imports_relative_parent_and_rooted_files() {
         "app/main.yaml",
         format!("{V}imports:\n- types/t.yaml\n- ../common/c.yaml\n- /top.yaml\n- ../../../common/c.yaml\n"),
     );
+    // A network-path reference (`//host:port/…`) keeps the scheme: the entry, once more.
+    let network_path = server.origin.replace("http:", "");
     server.put(
         "app/types/t.yaml",
-        format!("{V}imports: [../../top.yaml]\n"),
+        format!("{V}imports: [../../top.yaml, '{network_path}/app/main.yaml']\n"),
     );
     server.put("common/c.yaml", V);
     server.put("top.yaml", V);
