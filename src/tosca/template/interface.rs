@@ -96,14 +96,10 @@ impl Resolving<'_> {
     ) -> ResolvedInterface {
         let mut inputs = parameter_values(&def.inputs);
         for assignment in given {
-            assign_inputs(&mut inputs, assignment.get("inputs"));
+            assign(&mut inputs, assignment.get("inputs"));
         }
-        let section = |key: &str| -> Vec<&Value> {
-            given
-                .iter()
-                .filter_map(|a| a.get(key))
-                .collect::<Vec<&Value>>()
-        };
+        let section =
+            |key: &str| -> Vec<&Value> { given.iter().filter_map(|a| a.get(key)).collect() };
         ResolvedInterface {
             interface_type: def.interface_type,
             inputs,
@@ -135,8 +131,8 @@ impl Resolving<'_> {
                         if let Some(i) = assignment.get("implementation") {
                             implementation = Some(i);
                         }
-                        assign_inputs(&mut inputs, assignment.get("inputs"));
-                        assign_inputs(&mut outputs, assignment.get("outputs"));
+                        assign(&mut inputs, assignment.get("inputs"));
+                        assign(&mut outputs, assignment.get("outputs"));
                     }
                 }
                 let operation = ResolvedOperation {
@@ -213,7 +209,7 @@ fn parameter_values(definitions: &IndexMap<String, ParameterDef>) -> IndexMap<St
 }
 
 /// Applies an assignment's `inputs` (or `outputs`) map on top of `values`.
-fn assign_inputs(values: &mut IndexMap<String, Value>, given: Option<&Value>) {
+fn assign(values: &mut IndexMap<String, Value>, given: Option<&Value>) {
     for (k, v) in given.and_then(Value::as_map).unwrap_or_default() {
         if let Some(name) = k.as_str() {
             values.insert(name.to_string(), v.clone());
