@@ -9,7 +9,7 @@ use crate::tosca::instance::{
     ArtifactLocation, ArtifactRef, Expression, Instantiation, NodeInstance, Resolver,
 };
 use crate::tosca::problem::Problems;
-use crate::tosca::{Options, compile};
+use crate::tosca::{Options, Report, compile};
 
 const TYPES: &str = "tosca_definitions_version: tosca_2_0
 artifact_types:
@@ -66,6 +66,19 @@ capability_types:
 /// Writes the type file and a service file importing it in a fresh directory, compiles
 /// with the service's `node_templates` and `outputs`, and instantiates.
 fn instantiate(service: &str) -> (tempfile::TempDir, Result<Instantiation, Problems>) {
+    let (dir, report) = compile_service(service);
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {} ({})", p.code, p.message, p.path))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let compiled = report.compiled.expect("compiled");
+    (dir, compiled.instantiate())
+}
+
+/// Writes the type file and a service file importing it in a fresh directory, and compiles.
+fn compile_service(service: &str) -> (tempfile::TempDir, Report) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::create_dir(dir.path().join("types")).unwrap();
     std::fs::write(dir.path().join("types/app.yaml"), TYPES).unwrap();
@@ -75,14 +88,7 @@ fn instantiate(service: &str) -> (tempfile::TempDir, Result<Instantiation, Probl
     let entry = dir.path().join("service.yaml");
     std::fs::write(&entry, text).unwrap();
     let report = compile(&entry.display().to_string(), &Options::default());
-    let problems: Vec<String> = report
-        .problems
-        .iter()
-        .map(|p| format!("{}: {} ({})", p.code, p.message, p.path))
-        .collect();
-    assert!(problems.is_empty(), "{problems:#?}");
-    let compiled = report.compiled.expect("compiled");
-    (dir, compiled.instantiate())
+    (dir, report)
 }
 
 /// The directory as the loader names it (symbolic links resolved).
@@ -195,12 +201,32 @@ fn a_deferred_expression_mixing_attributes_and_artifacts_resolves_at_runtime() {
 
 #[test]
 fn get_artifact_asking_for_a_copy_is_a_clear_error() {
-    let (_dir, inst) = instantiate(
+    // Seen when the template is checked, on SELF…
+    let (_dir, report) = compile_service(
         "  node_templates:
     app:
       type: App
       properties:
         tool_path: { $get_artifact: [ SELF, tool, /tmp/tool.sh, true ] }
+",
+    );
+    let found: Vec<(&str, &str)> = report
+        .problems
+        .iter()
+        .map(|p| (p.code, p.message.as_str()))
+        .collect();
+    assert!(
+        matches!(&found[..], [("unsupported", m)] if m.contains("does not copy artifacts")),
+        "{found:?}"
+    );
+    // …when the value is evaluated, through another template…
+    let (_dir, inst) = instantiate(
+        "  node_templates:
+    app: { type: App }
+    other:
+      type: App
+      properties:
+        tool_path: { $get_artifact: [ app, tool, LOCAL_FILE ] }
 ",
     );
     let problems = inst.expect_err("a copy cannot be made");
@@ -211,7 +237,7 @@ fn get_artifact_asking_for_a_copy_is_a_clear_error() {
             .any(|m| m.contains("does not copy artifacts") && m.contains("location")),
         "{messages:?}"
     );
-    // The runtime says the same for a deferred expression.
+    // …and by the runtime, for a deferred expression.
     let (_dir, inst) = instantiate("  node_templates:\n    app: { type: App }\n");
     let inst = inst.expect("instantiates");
     let copy = Expression::Deferred(json!({ "$concat": [
@@ -223,6 +249,27 @@ fn get_artifact_asking_for_a_copy_is_a_clear_error() {
         .resolve(&copy, Some("app-0"), &attributes)
         .expect_err("a copy cannot be made");
     assert!(error.contains("does not copy artifacts"), "{error}");
+}
+
+#[test]
+fn get_artifact_on_self_must_name_an_artifact_of_the_node() {
+    let (_dir, report) = compile_service(
+        "  node_templates:
+    app:
+      type: App
+      properties:
+        tool_path: { $get_artifact: [ SELF, tol ] }
+",
+    );
+    let found: Vec<(&str, &str)> = report
+        .problems
+        .iter()
+        .map(|p| (p.code, p.message.as_str()))
+        .collect();
+    assert!(
+        matches!(&found[..], [("unknown-artifact", m)] if m.contains("`tol`") && m.contains("tool")),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -172,6 +172,7 @@ impl Checker<'_, '_> {
         }
         let mut refs = Vec::new();
         let mut paths = Vec::new();
+        let mut artifacts = Vec::new();
         expr.walk_calls(&mut |call| {
             let first = call
                 .args
@@ -188,7 +189,17 @@ impl Checker<'_, '_> {
                     paths.push((call.name == "get_attribute", args, call.span));
                 }
             }
+            if call.name == "get_artifact" {
+                let literal: Option<Vec<Value>> =
+                    call.args.iter().map(|a| a.as_literal().cloned()).collect();
+                if let Some(args) = literal {
+                    artifacts.push((args, call.span));
+                }
+            }
         });
+        for (args, span) in artifacts {
+            self.own_artifact(&args, span, path);
+        }
         for (attribute, args, span) in paths {
             self.static_path(attribute, &args, span, path);
         }
@@ -223,6 +234,41 @@ impl Checker<'_, '_> {
             }
         }
         Some(expr)
+    }
+
+    /// `$get_artifact: [SELF, name, …]` on a node: the node must have the artifact, and
+    /// asking for a copy (`location`, `remove`) is refused, as Khutulun makes none yet.
+    /// Other paths lead to nodes not known yet and are checked when they are evaluated.
+    fn own_artifact(&mut self, args: &[Value], span: Span, path: &str) {
+        let (Some("SELF"), Some(name)) = (
+            args.first().and_then(Value::as_str),
+            args.get(1).and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        if self.self_node.is_none() || matches!(name, "RELATIONSHIP" | "CAPABILITY") {
+            return;
+        }
+        if args.len() > 2 {
+            self.report(
+                "unsupported",
+                span,
+                path,
+                "Khutulun does not copy artifacts yet, so $get_artifact cannot take a location or remove argument; give only the path and the artifact name to get the artifact's own location",
+            );
+        }
+        if !self.artifacts.contains_key(name) {
+            let known: Vec<&str> = self.artifacts.keys().map(String::as_str).collect();
+            let message = format!(
+                "$get_artifact names `{name}`, which is not an artifact of this node ({})",
+                if known.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    format!("it has {}", known.join(", "))
+                }
+            );
+            self.report("unknown-artifact", span, path, message);
+        }
     }
 
     /// Checks what can be checked of a TOSCA path before requirements are fulfilled: the
@@ -439,6 +485,8 @@ impl Checker<'_, '_> {
         let registry = self.registry;
         let nt = registry.node_type(id);
         self.self_node = Some(id);
+        // Before any value is checked: `$get_artifact` on SELF must name one of them.
+        self.artifacts = self.node_artifacts(nt, node, &child(path, "artifacts"));
         // `select` picks an existing node: its other keynames are not assignments to check.
         let selecting = node.directives.first().is_some_and(|d| d == "select");
         let properties = self.values(
@@ -511,7 +559,6 @@ impl Checker<'_, '_> {
                 &child(&child(path, "interfaces"), name),
             );
         }
-        self.artifacts = self.node_artifacts(nt, node, &child(path, "artifacts"));
         let interfaces = self.resolve_interfaces(
             &nt.interfaces,
             &[&node.interfaces],
