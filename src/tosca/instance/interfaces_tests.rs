@@ -450,3 +450,42 @@ service_template:
         format!("{archive}!/files/app.conf")
     );
 }
+
+#[test]
+fn literal_inputs_are_checked_against_their_definitions() {
+    let (_dir, report) = compile_service(
+        "  node_templates:
+    app:
+      type: App
+      interfaces:
+        Standard:
+          inputs:
+            mode: [ not, a, string ]
+            extra: anything
+          operations:
+            create:
+              inputs:
+                port: eighty
+                computed: { $concat: [ a, b ] }
+",
+    );
+    let mut found: Vec<(&str, &str)> = report
+        .problems
+        .iter()
+        .map(|p| (p.code, p.path.as_str()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (
+                "wrong-type",
+                "service_template.node_templates.app.interfaces.Standard.inputs.mode"
+            ),
+            (
+                "wrong-type",
+                "service_template.node_templates.app.interfaces.Standard.operations.create.inputs.port"
+            ),
+        ]
+    );
+}

@@ -763,7 +763,7 @@ impl Checker<'_, '_> {
             let Some(key) = k.as_str() else { continue };
             let p = child(path, key);
             match key {
-                "inputs" => self.inputs_assignment(v, &p),
+                "inputs" => self.inputs_assignment(v, &p, &def.inputs),
                 "operations" | "notifications" => {
                     let declared = if key == "operations" { &def.operations } else { &def.notifications };
                     let Some(ops) = v.as_map() else {
@@ -779,7 +779,7 @@ impl Checker<'_, '_> {
                             self.report("undeclared", ok.span, &opath, format!("`{op}` is not declared in interface `{name}`"));
                             continue;
                         }
-                        self.operation_assignment(ov, &opath);
+                        self.operation_assignment(ov, &opath, &declared[op].inputs);
                     }
                 }
                 "description" | "metadata" => {}
@@ -793,18 +793,41 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn inputs_assignment(&mut self, value: &Value, path: &str) {
+    /// Input values: expressions are checked as such, literals against the input's
+    /// definition when it has a type (inputs the definitions do not declare may be added).
+    fn inputs_assignment(
+        &mut self,
+        value: &Value,
+        path: &str,
+        definitions: &IndexMap<String, types::ParameterDef>,
+    ) {
         if let Some(entries) = value.as_map() {
             for (k, v) in entries {
-                let p = child(path, k.as_str().unwrap_or("?"));
-                self.expression(v, &p, Scope::Service);
+                let name = k.as_str().unwrap_or("?");
+                let p = child(path, name);
+                let literal = self
+                    .expression(v, &p, Scope::Service)
+                    .is_some_and(|e| e.is_constant());
+                if let Some(def) = definitions.get(name)
+                    && let Some(schema) = &def.schema
+                    && literal
+                {
+                    let mut schema = schema.clone();
+                    schema.validation = def.validation.clone();
+                    types::check_value(self.registry, &schema, v, self.problems, &p);
+                }
             }
         } else if !value.is_null() {
             self.report("wrong-kind", value.span, path, "`inputs` must be a map");
         }
     }
 
-    fn operation_assignment(&mut self, value: &Value, path: &str) {
+    fn operation_assignment(
+        &mut self,
+        value: &Value,
+        path: &str,
+        inputs: &IndexMap<String, types::ParameterDef>,
+    ) {
         let Some(entries) = value.as_map() else {
             if !value.is_null() && value.as_str().is_none() {
                 self.report(
@@ -820,7 +843,7 @@ impl Checker<'_, '_> {
             let Some(key) = k.as_str() else { continue };
             let p = child(path, key);
             match key {
-                "inputs" => self.inputs_assignment(v, &p),
+                "inputs" => self.inputs_assignment(v, &p, inputs),
                 "implementation" => {
                     if let Some(primary) = v.get("primary")
                         && let Some(t) = primary.get("type").and_then(Value::as_str)
