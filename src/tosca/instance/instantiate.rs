@@ -23,7 +23,7 @@ use crate::tosca::topology::Topology;
 use crate::tosca::topology::eval::{self, Outcome, View};
 use crate::tosca::topology::fulfil::amount;
 use crate::tosca::topology::path::{Entity, Graph};
-use crate::tosca::types::{self, PropertyDef, TypeId, TypeRegistry};
+use crate::tosca::types::{self, PropertyDef, Schema, TypeId, TypeRegistry};
 use crate::tosca::value::Value;
 
 /// One node instance while instantiating.
@@ -186,6 +186,27 @@ impl View for At<'_, '_> {
     }
 }
 
+/// The declared types of named values, so computed values can be checked.
+trait Schemas {
+    /// The schema (with its validation) of the value `name`, if declared with one.
+    fn schema(&self, name: &str) -> Option<Schema>;
+}
+
+impl Schemas for IndexMap<String, PropertyDef> {
+    fn schema(&self, name: &str) -> Option<Schema> {
+        let def = self.get(name)?;
+        let mut schema = def.schema.clone();
+        schema.validation = def.validation.clone();
+        Some(schema)
+    }
+}
+
+impl Schemas for IndexMap<String, Schema> {
+    fn schema(&self, name: &str) -> Option<Schema> {
+        self.get(name).cloned()
+    }
+}
+
 fn type_refs(registry: &TypeRegistry, id: TypeId) -> Vec<TypeRef> {
     registry
         .header(id)
@@ -272,18 +293,16 @@ pub fn instantiate(
             let mut evaluate = |values: &IndexMap<String, Value>,
                                 at: &At<'_, '_>,
                                 what: &str,
-                                defs: Option<&IndexMap<String, PropertyDef>>|
+                                defs: Option<&dyn Schemas>|
              -> IndexMap<String, Expression> {
                 let mut out = IndexMap::with_capacity(values.len());
                 for (name, v) in values {
                     match eval::evaluate(v, at) {
                         Ok(o) => {
-                            if let (Outcome::Known(known), Some(def)) =
-                                (&o, defs.and_then(|d| d.get(name)))
+                            if let (Outcome::Known(known), Some(schema)) =
+                                (&o, defs.and_then(|d| d.schema(name)))
                                 && known != v
                             {
-                                let mut schema = def.schema.clone();
-                                schema.validation = def.validation.clone();
                                 let p = format!("{path}.{what}.{name}");
                                 let mut found = Problems::new();
                                 types::check_value(registry, &schema, known, &mut found, &p);
@@ -338,13 +357,13 @@ pub fn instantiate(
                     &cap.properties,
                     &at,
                     "capabilities",
-                    def.map(|d| &d.properties),
+                    def.map(|d| &d.properties as &dyn Schemas),
                 );
                 let attributes = evaluate(
                     &cap.attributes,
                     &at,
                     "capabilities",
-                    def.map(|d| &d.attributes),
+                    def.map(|d| &d.attributes as &dyn Schemas),
                 );
                 capabilities.insert(
                     name.clone(),
@@ -365,9 +384,9 @@ pub fn instantiate(
                 let req = &template.requirements[rel.requirement];
                 let interfaces = Carrying {
                     types_of: &mut types_of,
-                    evaluate: &mut |values, what| {
+                    evaluate: &mut |values, what, schemas| {
                         let what = format!("requirements.{}.relationship.{what}", req.name);
-                        evaluate(values, &at, &what, None)
+                        evaluate(values, &at, &what, Some(schemas))
                     },
                 }
                 .interfaces(&req.relationship_interfaces);
@@ -382,7 +401,7 @@ pub fn instantiate(
                         &at,
                         "requirements",
                         rel.relationship_type
-                            .map(|t| &registry.relationship_type(t).properties),
+                            .map(|t| &registry.relationship_type(t).properties as &dyn Schemas),
                     ),
                     attributes: IndexMap::new(),
                     interfaces,
@@ -390,7 +409,7 @@ pub fn instantiate(
             }
             let mut carrying = Carrying {
                 types_of: &mut types_of,
-                evaluate: &mut |values, what| evaluate(values, &at, what, None),
+                evaluate: &mut |values, what, schemas| evaluate(values, &at, what, Some(schemas)),
             };
             let artifacts = carrying.artifacts(&template.artifacts);
             let interfaces = carrying.interfaces(&template.interfaces);

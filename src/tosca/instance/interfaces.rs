@@ -12,12 +12,13 @@ use crate::tosca::template::artifact::ResolvedArtifact;
 use crate::tosca::template::interface::{
     ResolvedArtifactRef, ResolvedImplementation, ResolvedInterface, ResolvedOperation,
 };
-use crate::tosca::types::TypeId;
+use crate::tosca::types::{Schema, TypeId};
 use crate::tosca::value::Value;
 
-/// Evaluates named values at one instance; the text says where they are written.
-pub type Evaluate<'a> =
-    dyn FnMut(&IndexMap<String, Value>, &str) -> IndexMap<String, Expression> + 'a;
+/// Evaluates named values at one instance; the text says where they are written, the
+/// schemas what computed values must be.
+pub type Evaluate<'a> = dyn FnMut(&IndexMap<String, Value>, &str, &IndexMap<String, Schema>) -> IndexMap<String, Expression>
+    + 'a;
 
 /// What carrying values into an instance needs from the instantiation.
 pub struct Carrying<'a> {
@@ -52,7 +53,7 @@ impl Carrying<'_> {
             artifact_version: a.artifact_version.clone(),
             checksum: a.checksum.clone(),
             checksum_algorithm: a.checksum_algorithm.clone(),
-            properties: (self.evaluate)(&a.properties, what),
+            properties: (self.evaluate)(&a.properties, what, &IndexMap::new()),
         }
     }
 
@@ -67,7 +68,7 @@ impl Carrying<'_> {
                 let at = format!("interfaces.{name}");
                 let instance = InterfaceInstance {
                     types: (self.types_of)(i.interface_type),
-                    inputs: (self.evaluate)(&i.inputs, &format!("{at}.inputs")),
+                    inputs: (self.evaluate)(&i.inputs, &format!("{at}.inputs"), &i.input_schemas),
                     operations: self.operations(&i.operations, &format!("{at}.operations")),
                     notifications: self
                         .operations(&i.notifications, &format!("{at}.notifications")),
@@ -91,7 +92,7 @@ impl Carrying<'_> {
                         .implementation
                         .as_ref()
                         .map(|i| self.implementation(i, &format!("{at}.implementation"))),
-                    inputs: (self.evaluate)(&o.inputs, &format!("{at}.inputs")),
+                    inputs: (self.evaluate)(&o.inputs, &format!("{at}.inputs"), &o.input_schemas),
                     outputs: o
                         .outputs
                         .iter()

@@ -489,3 +489,43 @@ fn literal_inputs_are_checked_against_their_definitions() {
         ]
     );
 }
+
+#[test]
+fn computed_inputs_are_checked_against_their_definitions() {
+    let (_dir, inst) = instantiate(
+        "  node_templates:
+    app:
+      type: App
+      interfaces:
+        Standard:
+          operations:
+            create:
+              inputs:
+                port: { $concat: [ '80', '80' ] }
+",
+    );
+    let problems = inst.expect_err("a string is no port");
+    let found: Vec<(&str, &str)> = problems.iter().map(|p| (p.code, p.path.as_str())).collect();
+    assert_eq!(
+        found,
+        [(
+            "wrong-type",
+            "service_template.node_templates.app.interfaces.Standard.operations.create.inputs.port"
+        )]
+    );
+    let (_dir, inst) = instantiate(
+        "  node_templates:
+    app:
+      type: App
+      interfaces:
+        Standard:
+          operations:
+            create:
+              inputs:
+                port: { $sum: [ 8000, 80 ] }
+",
+    );
+    let inst = inst.expect("an integer is a port");
+    let create = &node(&inst, "app-0").interfaces["Standard"].operations["create"];
+    assert_eq!(create.inputs["port"], Expression::Resolved(json!(8080)));
+}

@@ -12,16 +12,18 @@ use indexmap::IndexMap;
 
 use super::artifact::{Places, ResolvedArtifact};
 use crate::tosca::source::Span;
-use crate::tosca::types::{InterfaceDef, OperationDef, ParameterDef, TypeId, TypeRegistry};
+use crate::tosca::types::{InterfaceDef, OperationDef, ParameterDef, Schema, TypeId, TypeRegistry};
 use crate::tosca::value::Value;
 
 /// An interface with its values.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ResolvedInterface {
     /// Its interface type.
     pub interface_type: TypeId,
     /// Interface-wide input values.
     pub inputs: IndexMap<String, Value>,
+    /// The declared types of inputs (with their validation), to check computed values.
+    pub input_schemas: IndexMap<String, Schema>,
     /// Every operation the interface declares.
     pub operations: IndexMap<String, ResolvedOperation>,
     /// Every notification the interface declares.
@@ -29,12 +31,14 @@ pub struct ResolvedInterface {
 }
 
 /// An operation (or notification) with its values.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ResolvedOperation {
     /// What runs it, if anything does yet.
     pub implementation: Option<ResolvedImplementation>,
     /// Input values.
     pub inputs: IndexMap<String, Value>,
+    /// The declared types of inputs (with their validation), to check computed values.
+    pub input_schemas: IndexMap<String, Schema>,
     /// Output mappings: output name → the attribute it sets (a TOSCA path, as written).
     pub outputs: IndexMap<String, Value>,
 }
@@ -103,6 +107,7 @@ impl Resolving<'_> {
         ResolvedInterface {
             interface_type: def.interface_type,
             inputs,
+            input_schemas: schemas(&def.inputs),
             operations: self.operations(&def.operations, &section("operations"), report),
             notifications: self.operations(&def.notifications, &section("notifications"), report),
         }
@@ -138,6 +143,7 @@ impl Resolving<'_> {
                 let operation = ResolvedOperation {
                     implementation: implementation.and_then(|i| self.implementation(i, report)),
                     inputs,
+                    input_schemas: schemas(&def.inputs),
                     outputs,
                 };
                 (name.clone(), operation)
@@ -195,6 +201,18 @@ impl Resolving<'_> {
             }
         }
     }
+}
+
+/// The schemas of the typed parameters, each with the parameter's validation.
+fn schemas(definitions: &IndexMap<String, ParameterDef>) -> IndexMap<String, Schema> {
+    definitions
+        .iter()
+        .filter_map(|(name, def)| {
+            let mut schema = def.schema.clone()?;
+            schema.validation = def.validation.clone();
+            Some((name.clone(), schema))
+        })
+        .collect()
 }
 
 /// The values parameter definitions give: `value`, else `default`.
