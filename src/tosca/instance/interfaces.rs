@@ -53,7 +53,7 @@ impl Carrying<'_> {
             artifact_version: a.artifact_version.clone(),
             checksum: a.checksum.clone(),
             checksum_algorithm: a.checksum_algorithm.clone(),
-            properties: (self.evaluate)(&a.properties, what, &IndexMap::new()),
+            properties: (self.evaluate)(&a.properties, what, &a.property_schemas),
         }
     }
 

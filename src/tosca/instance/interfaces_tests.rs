@@ -529,3 +529,45 @@ fn computed_inputs_are_checked_against_their_definitions() {
     let create = &node(&inst, "app-0").interfaces["Standard"].operations["create"];
     assert_eq!(create.inputs["port"], Expression::Resolved(json!(8080)));
 }
+
+#[test]
+fn template_artifact_properties_follow_their_artifact_type() {
+    let (_dir, report) = compile_service(
+        "  node_templates:
+    app:
+      type: App
+      artifacts:
+        conf: { type: Script, file: a.conf, properties: { shell: [ 1 ], nope: x } }
+        tool: { file: other.sh, properties: { shell: 5 } }
+",
+    );
+    let mut found: Vec<(&str, &str)> = report
+        .problems
+        .iter()
+        .map(|p| (p.code, p.path.as_str()))
+        .collect();
+    found.sort();
+    let at = "service_template.node_templates.app.artifacts";
+    assert_eq!(
+        found,
+        [
+            ("undeclared", format!("{at}.conf.properties.nope").as_str()),
+            ("wrong-type", format!("{at}.conf.properties.shell").as_str()),
+            ("wrong-type", format!("{at}.tool.properties.shell").as_str()),
+        ]
+    );
+    let (_dir, inst) = instantiate(
+        "  node_templates:
+    app:
+      type: App
+      artifacts:
+        conf: { type: Script, file: a.conf, properties: { shell: { $sum: [ 1, 2 ] } } }
+",
+    );
+    let problems = inst.expect_err("a number is no shell");
+    let found: Vec<(&str, &str)> = problems.iter().map(|p| (p.code, p.path.as_str())).collect();
+    assert_eq!(
+        found,
+        [("wrong-type", format!("{at}.conf.properties.shell").as_str())]
+    );
+}

@@ -19,7 +19,7 @@ use crate::tosca::loader::location::{Container, Location, Reference};
 use crate::tosca::loader::repositories::{self, Repository};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::FileId;
-use crate::tosca::types::{ArtifactDef, TypeId, TypeKind, TypeRegistry};
+use crate::tosca::types::{ArtifactDef, Schema, TypeId, TypeKind, TypeRegistry};
 use crate::tosca::value::Value;
 
 /// Where every loaded TOSCA file is, so what they reference can be located.
@@ -142,7 +142,7 @@ fn artifact_location(location: Location) -> ArtifactLocation {
 
 /// An artifact of a node template (or one written in an operation's implementation), its
 /// file located.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ResolvedArtifact {
     /// Its artifact type; `None` for a bare file an implementation names.
     pub artifact_type: Option<TypeId>,
@@ -160,6 +160,9 @@ pub struct ResolvedArtifact {
     pub checksum_algorithm: Option<String>,
     /// Property values: given, else the artifact type's fixed or default values.
     pub properties: IndexMap<String, Value>,
+    /// The declared types of the properties (with their validation), to check computed
+    /// values.
+    pub property_schemas: IndexMap<String, Schema>,
 }
 
 impl ResolvedArtifact {
@@ -178,6 +181,7 @@ impl ResolvedArtifact {
             checksum: def.checksum.as_ref().map(|c| c.0.clone()),
             checksum_algorithm: def.checksum.as_ref().map(|c| c.1.clone()),
             properties: with_defaults(registry, Some(def.artifact_type), &def.properties),
+            property_schemas: property_schemas(registry, Some(def.artifact_type)),
         })
     }
 
@@ -214,6 +218,7 @@ impl ResolvedArtifact {
             checksum: text("checksum"),
             checksum_algorithm: text("checksum_algorithm"),
             properties: with_defaults(registry, artifact_type, &given),
+            property_schemas: property_schemas(registry, artifact_type),
         })
     }
 
@@ -230,8 +235,29 @@ impl ResolvedArtifact {
             checksum: None,
             checksum_algorithm: None,
             properties: IndexMap::new(),
+            property_schemas: IndexMap::new(),
         })
     }
+}
+
+/// The schemas of an artifact type's properties, each with the property's validation.
+fn property_schemas(
+    registry: &TypeRegistry,
+    artifact_type: Option<TypeId>,
+) -> IndexMap<String, Schema> {
+    let Some(t) = artifact_type else {
+        return IndexMap::new();
+    };
+    registry
+        .artifact_type(t)
+        .properties
+        .iter()
+        .map(|(name, def)| {
+            let mut schema = def.schema.clone();
+            schema.validation = def.validation.clone();
+            (name.clone(), schema)
+        })
+        .collect()
 }
 
 /// `given`, plus the artifact type's fixed or default value of every property not given.

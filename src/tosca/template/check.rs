@@ -607,8 +607,8 @@ impl Checker<'_, '_> {
         }
         for (name, value) in &node.artifacts {
             let apath = child(path, name);
-            self.artifact(name, value, &apath);
             let inherited = nt.artifacts.get(name).map(|d| d.artifact_type);
+            self.artifact(value, &apath, inherited);
             let resolved = if value.as_str().is_some() {
                 ResolvedArtifact::of_file(value, self.places).map(|mut a| {
                     a.artifact_type = inherited;
@@ -677,7 +677,9 @@ impl Checker<'_, '_> {
     }
 
     /// An artifact definition in a node template.
-    fn artifact(&mut self, _name: &str, value: &Value, path: &str) {
+    /// `inherited` is the node type's artifact type of the same name, used when the template's
+    /// definition gives no `type`.
+    fn artifact(&mut self, value: &Value, path: &str, inherited: Option<TypeId>) {
         let Some(entries) = value.as_map() else {
             if value.as_str().is_none() {
                 self.report(
@@ -700,6 +702,7 @@ impl Checker<'_, '_> {
             "checksum_algorithm",
             "properties",
         ];
+        let mut artifact_type = inherited;
         for (k, v) in entries {
             let Some(key) = k.as_str() else { continue };
             if !keys.contains(&key) {
@@ -712,7 +715,7 @@ impl Checker<'_, '_> {
             } else if key == "type"
                 && let Some(t) = v.as_str()
             {
-                self.resolve(
+                artifact_type = self.resolve(
                     TypeKind::Artifact,
                     &(t.to_string(), v.span),
                     &child(path, "type"),
@@ -726,6 +729,59 @@ impl Checker<'_, '_> {
                 path,
                 "an artifact must have `file`",
             );
+        }
+        if let Some(t) = artifact_type {
+            self.artifact_properties(t, value, path);
+        }
+    }
+
+    /// An artifact's `properties` against its artifact type: declared, of the right type, and
+    /// every required one without a default given.
+    fn artifact_properties(&mut self, artifact_type: TypeId, value: &Value, path: &str) {
+        let registry = self.registry;
+        let declared = &registry.artifact_type(artifact_type).properties;
+        let given = value.get("properties").and_then(Value::as_map);
+        let path = child(path, "properties");
+        for (k, v) in given.unwrap_or_default() {
+            let Some(name) = k.as_str() else { continue };
+            let p = child(&path, name);
+            let Some(def) = declared.get(name) else {
+                self.report(
+                    "undeclared",
+                    k.span,
+                    &p,
+                    format!(
+                        "the artifact type `{}` has no property `{name}`",
+                        registry.display_name(artifact_type)
+                    ),
+                );
+                continue;
+            };
+            if self
+                .expression(v, &p, Scope::Service)
+                .is_some_and(|e| e.is_constant())
+            {
+                let mut schema = def.schema.clone();
+                schema.validation = def.validation.clone();
+                types::check_value(registry, &schema, v, self.problems, &p);
+            }
+        }
+        for (name, def) in declared {
+            let is_given = given
+                .unwrap_or_default()
+                .iter()
+                .any(|(k, _)| k.as_str() == Some(name));
+            if def.required && def.default.is_none() && def.fixed.is_none() && !is_given {
+                self.report(
+                    "missing-required",
+                    value.span,
+                    &path,
+                    format!(
+                        "the artifact type `{}` requires the property `{name}`, which has no default",
+                        registry.display_name(artifact_type)
+                    ),
+                );
+            }
         }
     }
 

@@ -44,7 +44,7 @@ pub struct ResolvedOperation {
 }
 
 /// An operation's implementation with its artifacts resolved.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ResolvedImplementation {
     /// `primary`.
     pub primary: Option<ResolvedArtifactRef>,
@@ -55,7 +55,7 @@ pub struct ResolvedImplementation {
 }
 
 /// An artifact an implementation uses.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum ResolvedArtifactRef {
     /// One of the node's artifacts, by name.
     Artifact(String),
