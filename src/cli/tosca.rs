@@ -53,7 +53,8 @@ pub struct CommonArgs {
     /// (repeatable; a CSAR's Other-Definitions are always candidates).
     #[arg(long = "substitution", value_name = "FILE")]
     pub substitutions: Vec<PathBuf>,
-    /// The service template: a YAML file or a CSAR archive.
+    /// The service template: a YAML file or a CSAR archive, as a path or a file:, http: or
+    /// https: URL.
     #[arg(value_name = "FILE_OR_CSAR")]
     pub entry: String,
 }
