@@ -329,4 +329,17 @@ fn a_template_and_its_imports_validate_over_http() {
         )),
         "{stderr}"
     );
+
+    // An entry the server does not have could not be validated at all: exit 2, not 1.
+    for command in ["validate", "compile"] {
+        let missing = format!("{}/app/absent.yaml", server.origin);
+        let out = khutulun(&["tosca", command, &missing]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        assert!(text(&out.stderr).contains("404"), "{}", text(&out.stderr));
+    }
 }

@@ -151,9 +151,20 @@ fn validate(args: ValidateArgs) -> ExitCode {
 fn exit_for(report: &Report) -> ExitCode {
     if report.is_valid() {
         ExitCode::SUCCESS
+    } else if entry_unavailable(report) {
+        ExitCode::from(2)
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Whether the entry itself could not be fetched (a URL that answers 404, an unreachable
+/// host): the command could not run, which is not the same as an invalid template.
+fn entry_unavailable(report: &Report) -> bool {
+    report
+        .problems
+        .iter()
+        .any(|p| matches!(p.code, "entry-not-found" | "entry-unreachable"))
 }
 
 /// Parses `--inputs-file` and `--input` values into JSON values.
@@ -240,7 +251,7 @@ fn compile(args: CompileArgs) -> ExitCode {
     let report = tosca::compile(&args.common.entry, &options);
     if !report.is_valid() {
         eprint!("{}", report.render_text());
-        return ExitCode::from(1);
+        return exit_for(&report);
     }
     let Some(compiled) = &report.compiled else {
         return cannot_run("the file has no service_template to compile");
