@@ -23,11 +23,14 @@ fn main() {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
+        // Named from the crate's directory at compile time, not by this checkout's absolute
+        // path: a target directory shared by two checkouts (worktrees) may skip re-running
+        // this script, and must still read the profiles of the checkout being built.
         let _ = writeln!(
             table,
-            "    ({:?}, include_str!({:?})),",
+            "    ({:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),",
             format!("/{relative}"),
-            file.display().to_string()
+            format!("/profiles/{relative}")
         );
     }
     table.push(']');
