@@ -240,6 +240,32 @@ fn select_without_a_match_falls_back_to_create() {
 }
 
 #[test]
+fn a_requirement_node_filter_sees_the_selected_nodes_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = producer(&dir);
+    let file = fixture("select-filtered.yaml");
+    // The selected `fast` node has size 2, which the app's filter accepts.
+    let out = instantiate(&file, &["--select-from", &inventory]);
+    assert_eq!(node(&out, "db-0")["properties"]["size"]["resolved"], 2);
+    assert_eq!(
+        targets(node(&out, "app-0")),
+        [("db".into(), "db-0".into(), "endpoint".into())]
+    );
+    // Created from the template instead, the database has size 1: the filter turns it down.
+    let out = khutulun(&["tosca", "compile", "--instantiate", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[unfulfilled-requirement]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`db`: its node_filter is false"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn select_from_a_file_that_is_no_instantiation_cannot_run() {
     let out = khutulun(&[
         "tosca",

@@ -17,11 +17,12 @@ pub fn instantiate(
     entry: &str,
     inputs: IndexMap<String, serde_json::Value>,
     profile_paths: Vec<PathBuf>,
-    inventory: &Inventory,
+    inventory: Inventory,
 ) -> Result<Instantiation, RuntimeError> {
     let options = Options {
         profile_paths,
         inputs,
+        inventory,
         ..Options::default()
     };
     let report = tosca::compile(entry, &options);
@@ -34,7 +35,7 @@ pub fn instantiate(
         )));
     };
     compiled
-        .instantiate_with(inventory)
+        .instantiate()
         .map_err(|problems| RuntimeError::Template(problems.render_text(&report.sources)))
 }
 

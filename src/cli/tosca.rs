@@ -126,6 +126,7 @@ fn validate(args: ValidateArgs) -> ExitCode {
         profile_paths: args.common.profile_paths,
         inputs: IndexMap::new(),
         substitutions: args.common.substitutions,
+        inventory: Inventory::default(),
     };
     let report = tosca::validate(&args.common.entry, &options);
     match args.format {
@@ -247,6 +248,7 @@ fn compile(args: CompileArgs) -> ExitCode {
         profile_paths: args.common.profile_paths.clone(),
         inputs,
         substitutions: args.common.substitutions.clone(),
+        inventory,
     };
     let report = tosca::compile(&args.common.entry, &options);
     if !report.is_valid() {
@@ -257,7 +259,7 @@ fn compile(args: CompileArgs) -> ExitCode {
         return cannot_run("the file has no service_template to compile");
     };
     if args.instantiate {
-        let instances = match compiled.instantiate_with(&inventory) {
+        let instances = match compiled.instantiate() {
             Ok(instances) => instances,
             Err(problems) => {
                 eprint!("{}", problems.render_text(&report.sources));

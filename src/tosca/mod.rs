@@ -37,6 +37,9 @@ pub struct Options {
     /// Further service templates that may substitute nodes with the `substitute` directive
     /// (besides a CSAR's `Other-Definitions`).
     pub substitutions: Vec<PathBuf>,
+    /// The nodes of other services that `select` directives may pick (used by [`compile`],
+    /// which selects before fulfilling requirements, so fulfilment sees the chosen nodes).
+    pub inventory: instance::Inventory,
 }
 
 /// The outcome of a run: every file read, every problem found, and what was built.
@@ -78,33 +81,27 @@ pub struct Compiled {
     pub service: ServiceTemplate,
     /// Every type the service can use.
     pub registry: types::TypeRegistry,
-    /// The node templates with their types and complete values.
+    /// The node templates with their types and complete values (after [`compile`], a
+    /// template that selected a node holds that node's values).
     pub resolved: template::Resolved,
     /// The topology (after [`compile`] only).
     pub topology: Option<topology::Topology>,
     /// The service templates that may substitute nodes with the `substitute` directive.
     pub substitutes: Vec<instance::substitute::Candidate>,
+    /// The nodes of other services that `select` directives pick from.
+    pub inventory: instance::Inventory,
 }
 
 impl Compiled {
     /// Instantiates the topology: node instances per `count`, relationship instances,
-    /// values evaluated, `substitute` directives realised. Needs [`compile`] (a topology).
-    /// No other service's nodes are known, so `select` never finds one.
+    /// values evaluated, `select` and `substitute` directives realised. Needs [`compile`] (a
+    /// topology); `select` picks from the inventory given in [`Options::inventory`].
     pub fn instantiate(&self) -> Result<instance::Instantiation, Problems> {
-        self.instantiate_with(&instance::Inventory::default())
-    }
-
-    /// Like [`Compiled::instantiate`], with the nodes of other services that `select`
-    /// directives may pick from.
-    pub fn instantiate_with(
-        &self,
-        inventory: &instance::Inventory,
-    ) -> Result<instance::Instantiation, Problems> {
         match &self.topology {
             Some(t) => instance::directives::Realiser {
                 registry: &self.registry,
                 candidates: &self.substitutes,
-                inventory,
+                inventory: &self.inventory,
             }
             .instantiate(&self.resolved, t),
             None => {
@@ -150,7 +147,8 @@ pub fn validate(entry: &str, options: &Options) -> Report {
     })
 }
 
-/// Like [`validate`], plus inputs, requirement fulfilment and the topology.
+/// Like [`validate`], plus inputs, `select` from [`Options::inventory`], requirement
+/// fulfilment and the topology.
 pub fn compile(entry: &str, options: &Options) -> Report {
     run(options, true, |sources, problems| {
         loader::load(entry, &load_options(options), sources, problems)
@@ -217,15 +215,25 @@ fn run(
         let service =
             template::parse::service_template(st, entry.id, "service_template", &mut problems);
         let places = template::artifact::Places::of(&loaded);
-        let resolved = template::check::check(&service, &registry, &places, &mut problems);
-        let topology = compile.then(|| {
+        let checked = template::check::check(&service, &registry, &places, &mut problems);
+        let (resolved, topology) = if compile {
             let given = options
                 .inputs
                 .iter()
                 .map(|(k, v)| (k.clone(), value::Value::from_json(v)))
                 .collect();
-            topology::build(&service, &resolved, &registry, &given, &mut problems)
-        });
+            let (resolved, topology) = instance::select::build_topology(
+                &service,
+                &checked,
+                &registry,
+                &given,
+                &options.inventory,
+                &mut problems,
+            );
+            (resolved.into_owned(), Some(topology))
+        } else {
+            (checked, None)
+        };
         let substitutes = instance::substitute::candidates(&loaded, &registry, &mut problems);
         Some(Compiled {
             service,
@@ -233,6 +241,7 @@ fn run(
             resolved,
             topology,
             substitutes,
+            inventory: options.inventory.clone(),
         })
     });
     problems.sort();

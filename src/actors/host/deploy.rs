@@ -68,7 +68,7 @@ pub fn prepare(
         &entry.to_string_lossy(),
         inputs.clone(),
         profiles,
-        &inventory(store, namespace)?,
+        inventory(store, namespace)?,
     )?;
     let now = store.now();
     let instances: Vec<InstanceRecord> = instantiation

@@ -15,7 +15,7 @@ use super::select::{self, Inventory};
 use super::substitute::{self, Candidate};
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{Resolved, ResolvedNode};
-use crate::tosca::topology::{self, Topology};
+use crate::tosca::topology::Topology;
 use crate::tosca::types::TypeRegistry;
 
 /// How many substituting templates may nest inside each other.
@@ -66,6 +66,8 @@ impl Realiser<'_> {
         problems: &mut Problems,
     ) -> Option<Instantiation> {
         let decisions = self.decide(resolved, topology, problems);
+        // Templates selected before fulfilment hold the chosen values already; this also
+        // gives them to templates selected only after `substitute` failed.
         let adopted;
         let values = if decisions.iter().any(|d| matches!(d, Decision::Select(_))) {
             let mut copy = resolved.clone();
@@ -162,11 +164,12 @@ impl Realiser<'_> {
         }
         let given = substitute::inputs(candidate, outer, problems);
         let mut found = Problems::new();
-        let topology = topology::build(
+        let (resolved, topology) = select::build_topology(
             &candidate.service,
             &candidate.resolved,
             self.registry,
             &given,
+            self.inventory,
             &mut found,
         );
         if !found.is_empty() {
@@ -174,7 +177,7 @@ impl Realiser<'_> {
             return None;
         }
         chain.push(c);
-        let inner = self.level(&candidate.resolved, &topology, chain, problems);
+        let inner = self.level(&resolved, &topology, chain, problems);
         chain.pop();
         inner
     }

@@ -47,9 +47,20 @@ fn service(body: &str) -> String {
 }
 
 fn compile_in(dir: &Path, entry: &str, substitutions: &[&str]) -> Report {
+    compile_selecting(dir, entry, substitutions, Inventory::default())
+}
+
+/// Like [`compile_in`], with `select` picking from `inventory`.
+fn compile_selecting(
+    dir: &Path,
+    entry: &str,
+    substitutions: &[&str],
+    inventory: Inventory,
+) -> Report {
     write(dir, "types.yaml", TYPES);
     let options = Options {
         substitutions: substitutions.iter().map(|s| dir.join(s)).collect(),
+        inventory,
         ..Options::default()
     };
     compile(&dir.join(entry).display().to_string(), &options)
@@ -59,13 +70,13 @@ fn codes(report: &Report) -> Vec<&'static str> {
     report.problems.iter().map(|p| p.code).collect()
 }
 
-fn instantiate(report: &Report, inventory: &Inventory) -> Result<Instantiation, Vec<String>> {
+fn instantiate(report: &Report) -> Result<Instantiation, Vec<String>> {
     assert!(report.is_valid(), "{}", report.render_text());
     report
         .compiled
         .as_ref()
         .expect("compiled")
-        .instantiate_with(inventory)
+        .instantiate()
         .map_err(|p| {
             p.iter()
                 .map(|p| format!("{}: {}", p.code, p.message))
@@ -108,7 +119,7 @@ fn substitution_nests_and_each_instance_gets_its_own_prefix() {
         ),
     );
     let report = compile_in(dir.path(), "main.yaml", &["store.yaml", "cache.yaml"]);
-    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    let inst = instantiate(&report).unwrap();
     assert_eq!(
         ids(&inst),
         [
@@ -150,7 +161,7 @@ fn a_substitution_filter_chooses_between_candidates() {
         ),
     );
     let report = compile_in(dir.path(), "main.yaml", &["cache.yaml", "big-cache.yaml"]);
-    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    let inst = instantiate(&report).unwrap();
     assert_eq!(ids(&inst), ["small-0.ram-0", "big-0.ssd-0"]);
     assert!(inst.substitutions["big-0"].file.ends_with("big-cache.yaml"));
 }
@@ -181,7 +192,7 @@ fn a_cycle_through_two_templates_is_found() {
         ),
     );
     let report = compile_in(dir.path(), "main.yaml", &["store.yaml", "loop.yaml"]);
-    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    let problems = instantiate(&report).unwrap_err();
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(
         problems[0].starts_with("substitution-cycle"),
@@ -223,7 +234,7 @@ fn substitution_depth_is_bounded() {
     );
     let names: Vec<&str> = files.iter().map(String::as_str).collect();
     let report = compile_in(dir.path(), "main.yaml", &names);
-    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    let problems = instantiate(&report).unwrap_err();
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(
         problems[0].starts_with("substitution-too-deep"),
@@ -266,7 +277,7 @@ fn a_csars_other_definitions_are_candidates() {
     let path = write(dir.path(), "app.csar", "");
     std::fs::write(&path, build(Format::Zip, &files)).unwrap();
     let report = compile(&path.display().to_string(), &Options::default());
-    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    let inst = instantiate(&report).unwrap();
     assert_eq!(ids(&inst), ["c-0.ram-0"]);
     assert!(inst.substitutions["c-0"].file.ends_with("!/cache.yaml"));
 }
@@ -304,7 +315,6 @@ fn select_takes_the_first_node_of_the_type_its_filter_accepts() {
             "  node_templates:\n    s:\n      type: Store\n      directives: [ select ]\n      node_filter: { $equal: [ { $get_property: [ SELF, zone ] }, b ] }\n    u:\n      type: User\n      requirements: [ { store: s } ]\n",
         ),
     );
-    let report = compile_in(dir.path(), "main.yaml", &[]);
     let inventory = Inventory {
         nodes: vec![
             existing("other", "disk-0", "Disk", "b"),
@@ -313,7 +323,8 @@ fn select_takes_the_first_node_of_the_type_its_filter_accepts() {
             existing("third", "b-1", "Store", "b"),
         ],
     };
-    let inst = instantiate(&report, &inventory).unwrap();
+    let report = compile_selecting(dir.path(), "main.yaml", &[], inventory);
+    let inst = instantiate(&report).unwrap();
     let s = &inst.nodes[0];
     assert_eq!(s.id, "s-0");
     let from = s.selected_from.as_ref().expect("selected");
@@ -323,12 +334,56 @@ fn select_takes_the_first_node_of_the_type_its_filter_accepts() {
     );
     assert_eq!(inst.nodes[1].relationships[0].target, "s-0");
     // Without a match and without a fallback, the node cannot be realised.
-    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    let report = compile_in(dir.path(), "main.yaml", &[]);
+    let problems = instantiate(&report).unwrap_err();
     assert!(
         problems[0].starts_with("unrealisable-node"),
         "{problems:#?}"
     );
     assert!(problems[0].contains("inventory"), "{problems:#?}");
+}
+
+#[test]
+fn fulfilment_and_evaluation_see_the_selected_nodes_values() {
+    let dir = tempfile::tempdir().unwrap();
+    // The template says zone a; only the chosen node's zone b passes the consumer's filter,
+    // and the consumer's size is read from the selected node.
+    write(
+        dir.path(),
+        "main.yaml",
+        &service(
+            "  node_templates:\n    s:\n      type: Store\n      directives: [ select, create ]\n      properties: { zone: a, size: 1 }\n    u:\n      type: User\n      requirements:\n        - store:\n            node: s\n            node_filter: { $equal: [ { $get_property: [ SELF, TARGET, zone ] }, b ] }\n    d:\n      type: Disk\n      properties: { bytes: { $get_property: [ s, size ] } }\n",
+        ),
+    );
+    let mut chosen = existing("producer", "big-0", "Store", "b");
+    chosen
+        .node
+        .properties
+        .insert("size".into(), Expression::Resolved(64.into()));
+    let inventory = Inventory {
+        nodes: vec![chosen],
+    };
+    let report = compile_selecting(dir.path(), "main.yaml", &[], inventory);
+    let inst = instantiate(&report).unwrap();
+    let s = &inst.nodes[0];
+    assert_eq!(
+        s.selected_from.as_ref().map(|f| f.instance.as_str()),
+        Some("big-0")
+    );
+    let u = inst.nodes.iter().find(|n| n.id == "u-0").unwrap();
+    assert_eq!(u.relationships.len(), 1);
+    assert_eq!(u.relationships[0].target, "s-0");
+    let d = inst.nodes.iter().find(|n| n.id == "d-0").unwrap();
+    assert_eq!(d.properties["bytes"], Expression::Resolved(64.into()));
+    // With nothing to select, `s` is created with the template's zone a, which the
+    // consumer's filter turns down.
+    let report = compile_in(dir.path(), "main.yaml", &[]);
+    assert_eq!(
+        codes(&report),
+        ["unfulfilled-requirement"],
+        "{}",
+        report.render_text()
+    );
 }
 
 #[test]
@@ -339,7 +394,7 @@ fn the_substituted_nodes_attributes_come_from_its_substitutes_outputs() {
         ..Options::default()
     };
     let report = compile(&fixtures.join("app.yaml").display().to_string(), &options);
-    let inst = instantiate(&report, &Inventory::default()).unwrap();
+    let inst = instantiate(&report).unwrap();
     // An output known at instantiation.
     let none = |_: &str, _: &str| None;
     assert_eq!(
@@ -404,7 +459,7 @@ fn a_fallback_to_create_must_be_complete_after_all() {
         "tosca_definitions_version: tosca_2_0\nimports: [types.yaml, needy.yaml]\nservice_template:\n  node_templates:\n    u:\n      type: User\n      directives: [ substitute, create ]\n      requirements: [ { store: { node: Store } } ]\n    n:\n      type: Needy\n      directives: [ select, create ]\n",
     );
     let report = compile_in(dir.path(), "main.yaml", &[]);
-    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    let problems = instantiate(&report).unwrap_err();
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(
         problems
@@ -438,7 +493,7 @@ fn a_requirement_the_substitute_maps_must_be_fulfilled() {
         ),
     );
     let report = compile_in(dir.path(), "main.yaml", &["user.yaml"]);
-    let problems = instantiate(&report, &Inventory::default()).unwrap_err();
+    let problems = instantiate(&report).unwrap_err();
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(
         problems[0].starts_with("unfulfilled-requirement")

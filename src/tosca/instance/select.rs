@@ -6,13 +6,20 @@
 //! inventory's order. The selected node keeps the template's name and instance id in this
 //! service, so requirements fulfilled by it point at it, but carries the chosen node's types
 //! and values and is marked [`SelectedFrom`]: the runtime does not deploy it.
+//!
+//! Selection happens before requirement fulfilment ([`build_topology`]), so other templates'
+//! `node_filter`s and property reads see the chosen node's values, not the template's.
+
+use std::borrow::Cow;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Expression, Instantiation, NodeInstance, SelectedFrom, TypeRef};
 use super::resolve::Resolver;
-use crate::tosca::template::ResolvedNode;
+use crate::tosca::problem::Problems;
+use crate::tosca::template::{Resolved, ResolvedNode, ServiceTemplate};
+use crate::tosca::topology::{self, Topology};
 use crate::tosca::types::TypeRegistry;
 use crate::tosca::value::Value;
 
@@ -104,6 +111,59 @@ fn value_of(e: &Expression) -> Value {
     match e {
         Expression::Resolved(v) | Expression::Deferred(v) => Value::from_json(v),
     }
+}
+
+/// Builds the topology of `st` (its templates `resolved`, inputs `given`) with the nodes
+/// its `select` directives pick from `inventory` standing in: the inputs are worked out
+/// first (node filters may read them), then every template that tries `select` before
+/// `substitute` and finds a node takes that node's values, then requirements are fulfilled
+/// and values evaluated against them. Returns the templates as fulfilled and the topology.
+///
+/// A template that tries `substitute` first is decided only once the topology is known, so
+/// fulfilment sees its own values; the instance still takes the chosen node's if it is
+/// selected after all.
+pub fn build_topology<'r>(
+    st: &ServiceTemplate,
+    resolved: &'r Resolved,
+    registry: &TypeRegistry,
+    given: &IndexMap<String, Value>,
+    inventory: &Inventory,
+    problems: &mut Problems,
+) -> (Cow<'r, Resolved>, Topology) {
+    let inputs = topology::inputs(st, registry, given, problems);
+    let mut fulfilled = Cow::Borrowed(resolved);
+    if !inventory.nodes.is_empty() {
+        let as_json = inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        for (t, node) in resolved.nodes.iter().enumerate() {
+            if let Some(i) = selected_before_fulfilment(node, registry, inventory, &as_json) {
+                adopt_values(&mut fulfilled.to_mut().nodes[t], &inventory.nodes[i].node);
+            }
+        }
+    }
+    let topology = topology::build_with_inputs(st, &fulfilled, registry, inputs, problems);
+    (fulfilled, topology)
+}
+
+/// The inventory node `node` selects, when its directives try `select` before anything
+/// that needs the topology to decide (`substitute`) and a node passes its filter.
+fn selected_before_fulfilment(
+    node: &ResolvedNode,
+    registry: &TypeRegistry,
+    inventory: &Inventory,
+    inputs: &IndexMap<String, serde_json::Value>,
+) -> Option<usize> {
+    for directive in &node.directives {
+        if directive != "select" {
+            return None;
+        }
+        if let Ok(i) = inventory.choose(node, &type_ref(registry, node), inputs) {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// Gives `template` the chosen node's values, so what other templates read from it while

@@ -82,8 +82,21 @@ pub fn build(
     given: &IndexMap<String, Value>,
     problems: &mut Problems,
 ) -> Topology {
+    let inputs = inputs(st, registry, given, problems);
+    build_with_inputs(st, resolved, registry, inputs, problems)
+}
+
+/// Like [`build`], with the input values already worked out by [`inputs`] (for callers that
+/// need them before fulfilment, such as `select`'s node filters).
+pub fn build_with_inputs(
+    st: &ServiceTemplate,
+    resolved: &Resolved,
+    registry: &TypeRegistry,
+    inputs: IndexMap<String, Value>,
+    problems: &mut Problems,
+) -> Topology {
     let mut topology = Topology {
-        inputs: inputs(st, registry, given, problems),
+        inputs,
         counts: vec![1; resolved.nodes.len()],
         outgoing: resolved
             .nodes
@@ -144,7 +157,7 @@ pub fn build(
 
 /// The input values: given ones checked against their definitions, else defaults; a
 /// required input with neither is a problem.
-fn inputs(
+pub fn inputs(
     st: &ServiceTemplate,
     registry: &TypeRegistry,
     given: &IndexMap<String, Value>,
