@@ -584,3 +584,87 @@ fn deploy_gives_up_waiting_at_its_timeout_and_the_service_goes_on() {
     let output = agent.run(&["service", "delete", "slow"]);
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+/// A service whose `shared` directory is the `data` directory of another service.
+const SELECTING: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    shared:
+      type: LocalDirectory
+      directives: [ select ]
+    port:
+      type: TCPPort
+      properties:
+        address: 127.0.0.1
+";
+
+#[test]
+fn a_service_others_select_from_is_only_deleted_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let agent = Agent::start(&state, &dir.path().join("runtime"), "alpha");
+    let producer = write(dir.path(), "producer.yaml", RESOURCES);
+    let consumer = write(dir.path(), "consumer.yaml", SELECTING);
+    let deploy = |template: &Path, name: &str| {
+        let output = agent.run(&[
+            "service",
+            "deploy",
+            template.to_str().unwrap(),
+            "--name",
+            name,
+        ]);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+    };
+    let names = || -> Vec<String> {
+        let services = agent.json(&["service", "list", "--format", "json"]);
+        let mut names: Vec<String> = services
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // The consumer deleted first, the producer goes too.
+    deploy(&producer, "producer");
+    deploy(&consumer, "consumer");
+    let output = agent.run(&["service", "delete", "consumer"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = agent.run(&["service", "delete", "producer"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(names().is_empty(), "{:?}", names());
+
+    // The producer first: refused, naming who selects what, and nothing changes.
+    deploy(&producer, "producer");
+    deploy(&consumer, "consumer");
+    let before = tree(&state);
+    let output = agent.run(&["service", "delete", "producer"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("service producer cannot be deleted while service consumer selects")
+            && message.contains("shared-0 of consumer (selecting data-0)")
+            && message.contains("--force"),
+        "{message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert_eq!(tree(&state), before, "a refused delete changed the store");
+    assert_eq!(names(), ["consumer", "producer"]);
+
+    // With --force it goes, and says what now points at nothing.
+    let output = agent.run(&["service", "delete", "producer", "--force"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("shared-0 of consumer (selecting data-0)"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(names(), ["consumer"]);
+    let output = agent.run(&["service", "delete", "consumer"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}

@@ -24,4 +24,7 @@ pub enum RuntimeError {
     /// The thing asked about does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Others depend on it, so it cannot go (a service whose instances other services select).
+    #[error("{0}")]
+    InUse(String),
 }

@@ -89,6 +89,10 @@ pub enum ServiceCommand {
         /// Give up waiting after this many seconds (the deletion goes on).
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         timeout: u64,
+        /// Delete it even when other services select its node instances (they are left
+        /// pointing at nothing).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the output of a service's instances.
     Logs {
@@ -254,13 +258,23 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
             name,
             no_wait,
             timeout,
+            force,
         } => {
             let response = agent.request(Request::Delete {
                 namespace: namespace.clone(),
                 name: name.clone(),
+                force,
             })?;
-            if !matches!(response, Response::Deleting) {
+            let Response::Deleting { orphaned } = response else {
                 return Err(invalid(unexpected(response)));
+            };
+            if !orphaned.is_empty() {
+                let list: Vec<String> = orphaned.iter().map(ToString::to_string).collect();
+                eprintln!(
+                    "warning: service {name} is deleted although other services select its \
+                     node instances, which now point at nothing: {}",
+                    list.join(", ")
+                );
             }
             if no_wait {
                 eprintln!("service {name} is being deleted");

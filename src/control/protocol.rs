@@ -35,12 +35,17 @@ pub enum Request {
         /// Input values by name.
         inputs: IndexMap<String, serde_json::Value>,
     },
-    /// Delete a service: its instances, then its records.
+    /// Delete a service: its instances, then its records. Refused while other services select
+    /// its node instances, unless `force`.
     Delete {
         /// The namespace.
         namespace: String,
         /// The service.
         name: String,
+        /// Delete even when other services select its node instances (they then point at
+        /// nothing).
+        #[serde(default)]
+        force: bool,
     },
     /// Every service.
     ListServices,
@@ -108,7 +113,12 @@ pub enum Response {
         status: ServiceStatus,
     },
     /// Deletion has started; the service disappears when its instances are gone.
-    Deleting,
+    Deleting {
+        /// The other services' nodes that selected the service's instances and now point at
+        /// nothing (only when deletion was forced).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        orphaned: Vec<Selection>,
+    },
     /// Every service.
     Services {
         /// One line each.
@@ -146,6 +156,28 @@ pub enum Response {
         /// One per known kind.
         delegates: Vec<DelegateSummary>,
     },
+}
+
+/// A node of one service that stands for a node instance of another (a `select` directive's
+/// choice), so the other service cannot go without leaving it pointing at nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The selecting service.
+    pub service: String,
+    /// Its node instance that stands for the selected one.
+    pub instance: String,
+    /// The selected instance, in the service being deleted.
+    pub selects: String,
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} (selecting {})",
+            self.instance, self.service, self.selects
+        )
+    }
 }
 
 /// Why a request failed: one sentence (or the TOSCA processor's rendering of its problems).

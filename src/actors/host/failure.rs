@@ -15,7 +15,9 @@ pub fn failure(error: RuntimeError) -> Failure {
         RuntimeError::NotFound(_) | RuntimeError::Store(StoreError::NotFound(_)) => {
             FailureKind::NotFound
         }
-        RuntimeError::Store(StoreError::AlreadyExists(_)) => FailureKind::Conflict,
+        RuntimeError::Store(StoreError::AlreadyExists(_)) | RuntimeError::InUse(_) => {
+            FailureKind::Conflict
+        }
         _ => FailureKind::Internal,
     };
     Failure {

@@ -10,6 +10,7 @@ mod deploy;
 mod failure;
 mod messages;
 mod registry;
+mod selections;
 
 pub use messages::HostMsg;
 
@@ -105,7 +106,11 @@ impl HostState {
                 name,
                 inputs,
             } => self.deploy(myself, template, namespace, name, inputs).await,
-            Request::Delete { namespace, name } => self.delete(myself, namespace, name).await,
+            Request::Delete {
+                namespace,
+                name,
+                force,
+            } => self.delete(myself, namespace, name, force).await,
             Request::ListServices => self.list_services(),
             Request::Status { namespace, name } => self.status(&namespace, &name),
             Request::Logs {
@@ -192,6 +197,7 @@ impl HostState {
         myself: &ActorRef<HostMsg>,
         namespace: String,
         name: String,
+        force: bool,
     ) -> Result<Response, RuntimeError> {
         check_name("namespace", &namespace)?;
         check_name("service", &name)?;
@@ -204,6 +210,12 @@ impl HostState {
             return Err(RuntimeError::NotFound(format!(
                 "there is no service {name}"
             )));
+        }
+        // Deploys are handled one at a time by this actor too, so no new selection of this
+        // service can slip in between the check and the phase change.
+        let orphaned = selections::selecting(&self.context.store, &namespace, &name)?;
+        if !orphaned.is_empty() && !force {
+            return Err(selections::refusal(&name, &orphaned));
         }
         self.context
             .lock_manager
@@ -219,7 +231,7 @@ impl HostState {
                     .await?;
             }
         }
-        Ok(Response::Deleting)
+        Ok(Response::Deleting { orphaned })
     }
 
     fn status(&self, namespace: &str, name: &str) -> Result<Response, RuntimeError> {
