@@ -1,26 +1,12 @@
 //! `khutulun tosca` as a user runs it: the real binary on fixture files.
 
+#[path = "support/tosca_cli.rs"]
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tosca")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn khutulun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_khutulun"))
-        .args(args)
-        .output()
-        .expect("the khutulun binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{fixture, khutulun, text};
 
 #[test]
 fn a_valid_file_validates_with_exit_code_0() {

@@ -1,28 +1,16 @@
 //! Node template directives through `khutulun tosca compile --instantiate`: `substitute` with
 //! `--substitution FILE`, `select` with `--select-from FILE`, and their fallbacks.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+#[path = "support/tosca_cli.rs"]
+mod support;
+
+use support::{khutulun, text};
 
 use serde_json::Value;
 
+/// A fixture of these tests, under `tests/fixtures/tosca/directives/`.
 fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tosca/directives")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn khutulun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_khutulun"))
-        .args(args)
-        .output()
-        .expect("the khutulun binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    support::fixture(&format!("directives/{name}"))
 }
 
 /// Instantiates `entry` with `extra` arguments; the instantiation as JSON.
