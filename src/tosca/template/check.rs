@@ -1512,6 +1512,55 @@ impl Checker<'_, '_> {
 
     // ---- substitution mappings --------------------------------------------------------------
 
+    /// One property → input or attribute ← output mapping of `substitution_mappings`: the
+    /// node type must declare the property or attribute, and the mapping must name one of
+    /// the service's inputs or outputs.
+    #[allow(clippy::too_many_arguments)]
+    fn parameter_mapping(
+        &mut self,
+        name: &str,
+        mapping: &Value,
+        path: &str,
+        declared: bool,
+        type_name: &str,
+        side: Side,
+        parameters: &IndexMap<String, Parameter>,
+    ) {
+        let (member, parameter, unknown, shape) = match side {
+            Side::Input => (
+                "a property",
+                "input",
+                "unknown-input",
+                "a property mapping must name an input",
+            ),
+            Side::Output => (
+                "an attribute",
+                "output",
+                "unknown-output",
+                "an attribute mapping must name an output",
+            ),
+        };
+        if !declared {
+            self.report(
+                "undeclared",
+                mapping.span,
+                path,
+                format!("`{name}` is not {member} of node type `{type_name}`"),
+            );
+        }
+        match &mapping.kind {
+            ValueKind::String(target) if !parameters.contains_key(target) => self.report(
+                unknown,
+                mapping.span,
+                path,
+                format!("`{target}` is not an {parameter} of the service"),
+            ),
+            ValueKind::String(_) => {}
+            ValueKind::List(l) if !l.is_empty() => {}
+            _ => self.report("wrong-kind", mapping.span, path, shape),
+        }
+    }
+
     fn substitution(&mut self, sm: &SubstitutionMappings, resolved: &Resolved, path: &str) {
         let Some(id) = sm
             .node_type
@@ -1525,71 +1574,26 @@ impl Checker<'_, '_> {
         if let Some(f) = &sm.substitution_filter {
             self.expression(f, &child(path, "substitution_filter"), Scope::Service);
         }
+        let type_name = registry.display_name(id);
+        let inputs = &self.st.inputs;
         for (name, mapping) in &sm.properties {
+            let declared = nt.properties.contains_key(name);
             let p = child(&child(path, "properties"), name);
-            if !nt.properties.contains_key(name) {
-                self.report(
-                    "undeclared",
-                    mapping.span,
-                    &p,
-                    format!(
-                        "`{name}` is not a property of node type `{}`",
-                        registry.display_name(id)
-                    ),
-                );
-            }
-            match &mapping.kind {
-                ValueKind::String(input) => {
-                    if !self.st.inputs.contains_key(input) {
-                        self.report(
-                            "unknown-input",
-                            mapping.span,
-                            &p,
-                            format!("`{input}` is not an input of the service"),
-                        );
-                    }
-                }
-                ValueKind::List(l) if !l.is_empty() => {}
-                _ => self.report(
-                    "wrong-kind",
-                    mapping.span,
-                    &p,
-                    "a property mapping must name an input",
-                ),
-            }
+            self.parameter_mapping(name, mapping, &p, declared, &type_name, Side::Input, inputs);
         }
+        let outputs = &self.st.outputs;
         for (name, mapping) in &sm.attributes {
+            let declared = nt.attributes.contains_key(name);
             let p = child(&child(path, "attributes"), name);
-            if !nt.attributes.contains_key(name) {
-                self.report(
-                    "undeclared",
-                    mapping.span,
-                    &p,
-                    format!(
-                        "`{name}` is not an attribute of node type `{}`",
-                        registry.display_name(id)
-                    ),
-                );
-            }
-            match &mapping.kind {
-                ValueKind::String(output) => {
-                    if !self.st.outputs.contains_key(output) {
-                        self.report(
-                            "unknown-output",
-                            mapping.span,
-                            &p,
-                            format!("`{output}` is not an output of the service"),
-                        );
-                    }
-                }
-                ValueKind::List(l) if !l.is_empty() => {}
-                _ => self.report(
-                    "wrong-kind",
-                    mapping.span,
-                    &p,
-                    "an attribute mapping must name an output",
-                ),
-            }
+            self.parameter_mapping(
+                name,
+                mapping,
+                &p,
+                declared,
+                &type_name,
+                Side::Output,
+                outputs,
+            );
         }
         for (name, mapping) in &sm.capabilities {
             let p = child(&child(path, "capabilities"), name);
@@ -1996,4 +2000,13 @@ fn nested_schema(
             .cloned()
             .collect(),
     }
+}
+
+/// Which of the service's parameters a substitution mapping names.
+#[derive(Clone, Copy)]
+enum Side {
+    /// A property mapped to an input.
+    Input,
+    /// An attribute mapped from an output.
+    Output,
 }

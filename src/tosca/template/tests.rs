@@ -253,3 +253,24 @@ fn input_defaults_are_checked_through_nested_entry_schemas() {
     assert_eq!(nested("[ { a: [1, 2] }, { b: [] } ]"), Vec::<&str>::new());
     assert_eq!(nested("[ { a: [1, x] } ]"), ["wrong-type"]);
 }
+
+#[test]
+fn substitution_mappings_name_declared_members_and_service_parameters() {
+    let found = codes(
+        "  inputs:\n    n: { type: string }\n  outputs:\n    o: { value: x }\n  substitution_mappings:\n    node_type: Server\n    properties:\n      name: n\n      nope: n\n      port: missing\n    attributes:\n      name: o\n      gone: absent\n      port: 3\n  node_templates: {}\n",
+    );
+    assert_eq!(
+        found,
+        // Server declares properties but no attributes, so every attribute mapping is
+        // undeclared besides what else is wrong with it (problems come in source order).
+        [
+            "undeclared",
+            "unknown-input",
+            "undeclared",
+            "unknown-output",
+            "undeclared",
+            "undeclared",
+            "wrong-kind",
+        ]
+    );
+}
