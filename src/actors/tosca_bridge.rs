@@ -6,26 +6,31 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use crate::tosca::instance::{Expression, Instantiation, Inventory};
-use crate::tosca::{self, Options};
+use crate::tosca::{self, Compiled, Options};
 
 use super::RuntimeError;
 
 /// Compiles the template at `entry` with `inputs` and instantiates it, `select` directives
-/// picking from `inventory`; a problem comes back as the processor's rendering
-/// (file:line:column and what is wrong).
+/// picking from the inventory `inventory` gathers; a problem comes back as the processor's
+/// rendering (file:line:column and what is wrong). The inventory is gathered, and the
+/// template compiled again with it, only when some template asks to `select`: gathering it
+/// reads every deployed service, which most deploys do not need.
 pub fn instantiate(
     entry: &str,
     inputs: IndexMap<String, serde_json::Value>,
     profile_paths: Vec<PathBuf>,
-    inventory: Inventory,
+    inventory: impl FnOnce() -> Result<Inventory, RuntimeError>,
 ) -> Result<Instantiation, RuntimeError> {
-    let options = Options {
+    let mut options = Options {
         profile_paths,
         inputs,
-        inventory,
         ..Options::default()
     };
-    let report = tosca::compile(entry, &options);
+    let mut report = tosca::compile(entry, &options);
+    if report.compiled.as_ref().is_some_and(Compiled::uses_select) {
+        options.inventory = inventory()?;
+        report = tosca::compile(entry, &options);
+    }
     if !report.is_valid() {
         return Err(RuntimeError::Template(report.render_text()));
     }

@@ -117,6 +117,16 @@ impl Compiled {
         }
     }
 
+    /// Whether any node template, here or in a substituting template, has a `select`
+    /// directive: only then does the inventory matter, so a caller whose inventory is costly
+    /// to gather (the runtime reads every deployed service) can skip it.
+    pub fn uses_select(&self) -> bool {
+        std::iter::once(&self.service)
+            .chain(self.substitutes.iter().map(|c| &c.service))
+            .flat_map(|s| s.node_templates.values())
+            .any(|node| node.directives.iter().any(|d| d == "select"))
+    }
+
     /// The topology as JSON: inputs, node templates (types, counts, values, fulfilled
     /// requirements) and outputs.
     pub fn to_json(&self) -> serde_json::Value {

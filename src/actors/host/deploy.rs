@@ -64,12 +64,10 @@ pub fn prepare(
     let profiles: Vec<PathBuf> = std::iter::once(registered_profiles)
         .filter(|dir| dir.is_dir())
         .collect();
-    let instantiation = tosca_bridge::instantiate(
-        &entry.to_string_lossy(),
-        inputs.clone(),
-        profiles,
-        inventory(store, namespace)?,
-    )?;
+    let instantiation =
+        tosca_bridge::instantiate(&entry.to_string_lossy(), inputs.clone(), profiles, || {
+            inventory(store, namespace)
+        })?;
     let now = store.now();
     let instances: Vec<InstanceRecord> = instantiation
         .nodes

@@ -274,3 +274,16 @@ fn substitution_mappings_name_declared_members_and_service_parameters() {
         ]
     );
 }
+
+#[test]
+fn a_compiled_service_says_whether_it_selects() {
+    let uses_select = |directives: &str| {
+        let text = format!(
+            "{TYPES}service_template:\n  node_templates:\n    s:\n      type: Server\n      directives: {directives}\n      properties: {{ name: a }}\n"
+        );
+        let report = crate::tosca::compile_text("/tmp/k.yaml", &text, &Options::default());
+        report.compiled.expect("compiled").uses_select()
+    };
+    assert!(uses_select("[ select, create ]"));
+    assert!(!uses_select("[ create ]"));
+}
