@@ -115,9 +115,20 @@ fn pid_of(attributes: &Attributes) -> i32 {
     attributes["pid"].as_i64().expect("a pid") as i32
 }
 
-fn environ(pid: i32) -> Vec<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+/// The environment of a running process. While it is inside `execve` (the shell below execs
+/// `sleep` right after writing its log line) the kernel shows an empty environment for a moment,
+/// so this waits for the new program's environment to appear.
+async fn environ(pid: i32) -> Vec<String> {
+    let mut raw = Vec::new();
+    for _ in 0..100 {
+        raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        if !raw.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     raw.split(|b| *b == 0)
+        .filter(|v| !v.is_empty())
         .map(|v| String::from_utf8_lossy(v).into_owned())
         .collect()
 }
@@ -229,7 +240,7 @@ async fn full_life(choice: SupervisorChoice, service: &str) {
     let first = pid_of(&started);
     cleanup.pids.push(first);
     log_with(&spec.state_dir.join("output.log"), "serving", 1).await;
-    let env = environ(first);
+    let env = environ(first).await;
     for wanted in ["WEB_HOST=127.0.0.1", "WEB_PORT=20123", "GREETING=hello"] {
         assert!(env.iter().any(|v| v == wanted), "{wanted} in {env:?}");
     }
