@@ -13,6 +13,7 @@
 //! - [`ipport`]: TCP/UDP ports reserved per host (tables in the shared store, behind
 //!   [`ipport::PortLedger`]) and known IP endpoints.
 //! - [`directory`]: local directories, persistent or temporary, with owner and mode.
+//! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
 //!
 //! Each delegate actor's own message enum wraps the lifecycle and adds what other delegates
 //! may ask of it (the process delegate asks the systemd delegate for a unit); no delegate
@@ -26,5 +27,6 @@ pub mod profile;
 pub mod protocol;
 mod registry;
 pub mod systemd;
+pub mod wiring;
 
 pub use registry::{Delegates, DelegatesConfig};

@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use nix::unistd::User;
 
-use crate::delegates::profile::{
-    AttachesToProperties, ConnectsToProperties, ProcessProperties, PropertySet, RestartPolicy,
-    types,
-};
-use crate::delegates::protocol::{DelegateError, Dependency, InstanceSpec, is_a};
+use crate::delegates::profile::{ProcessProperties, PropertySet, RestartPolicy, types};
+use crate::delegates::protocol::{DelegateError, InstanceSpec, is_a};
 use crate::delegates::systemd::{UnitSpec, unit_name};
+use crate::delegates::wiring::Wiring;
 
 /// The PATH used when the agent has none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -49,98 +47,6 @@ pub struct LaunchPlan {
     pub requires_systemd: bool,
 }
 
-/// `NAME` for an environment variable from a requirement or `variable` name: upper case, every
-/// character that is not a letter, digit or `_` replaced by `_`.
-pub fn variable_prefix(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-fn text(value: Option<&serde_json::Value>) -> Option<String> {
-    match value? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn is_connection(dependency: &Dependency) -> bool {
-    is_a(&dependency.relationship_types, types::CONNECTS_TO)
-        || is_a(&dependency.target_types, types::ENDPOINT)
-}
-
-fn is_storage(dependency: &Dependency) -> bool {
-    is_a(&dependency.relationship_types, types::ATTACHES_TO)
-        || is_a(&dependency.target_types, types::DIRECTORY)
-}
-
-/// The environment variables an instance's requirements give it, and the path of its first
-/// attached directory. A connection gives `<NAME>_HOST` and `<NAME>_PORT`; storage gives
-/// `<NAME>_PATH`. When two requirements would give the same NAME, the later ones get `_2`,
-/// `_3`… appended.
-pub fn requirement_environment(
-    spec: &InstanceSpec,
-) -> Result<(BTreeMap<String, String>, Option<PathBuf>), DelegateError> {
-    let name = spec.qualified_name();
-    let mut environment = BTreeMap::new();
-    let mut first_storage = None;
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
-    let mut unique = |prefix: String| {
-        let count = used.entry(prefix.clone()).or_insert(0);
-        *count += 1;
-        if *count == 1 {
-            prefix
-        } else {
-            format!("{prefix}_{count}")
-        }
-    };
-    let missing = |dependency: &Dependency, attribute: &str| {
-        DelegateError::Failed(format!(
-            "{name}: its requirement {:?} points at {}, which reports no {attribute} yet",
-            dependency.requirement, dependency.target
-        ))
-    };
-    for dependency in &spec.requirements {
-        if is_connection(dependency) {
-            let properties =
-                ConnectsToProperties::from_properties(&dependency.relationship_properties, &name)?;
-            let prefix = unique(variable_prefix(
-                properties
-                    .variable
-                    .as_deref()
-                    .unwrap_or(&dependency.requirement),
-            ));
-            let address = text(dependency.target_attributes.get("address"))
-                .ok_or_else(|| missing(dependency, "address"))?;
-            let port = text(dependency.target_attributes.get("port"))
-                .ok_or_else(|| missing(dependency, "port"))?;
-            environment.insert(format!("{prefix}_HOST"), address);
-            environment.insert(format!("{prefix}_PORT"), port);
-        } else if is_storage(dependency) {
-            let properties =
-                AttachesToProperties::from_properties(&dependency.relationship_properties, &name)?;
-            let prefix = unique(variable_prefix(
-                properties
-                    .variable
-                    .as_deref()
-                    .unwrap_or(&dependency.requirement),
-            ));
-            let path = text(dependency.target_attributes.get("path"))
-                .ok_or_else(|| missing(dependency, "path"))?;
-            first_storage.get_or_insert_with(|| PathBuf::from(&path));
-            environment.insert(format!("{prefix}_PATH"), path);
-        }
-    }
-    Ok((environment, first_storage))
-}
-
 /// Finds `program` the way a shell would: a name with a `/` is taken as it is (relative to
 /// `directory`), any other name is looked up in `path`.
 pub fn find_program(program: &str, path: &str, directory: &Path) -> Option<PathBuf> {
@@ -171,15 +77,15 @@ impl LaunchPlan {
         if properties.command.is_empty() {
             return Err(invalid("its command is empty".into()));
         }
-        let (derived, first_storage) = requirement_environment(spec)?;
+        let wiring = Wiring::of(spec)?;
         let mut environment = BTreeMap::new();
         let agent_path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_owned());
         environment.insert("PATH".to_owned(), agent_path);
-        environment.extend(derived);
+        environment.extend(wiring.environment.clone());
         environment.extend(properties.environment.clone());
-        let working_directory = match (&properties.working_directory, first_storage) {
+        let working_directory = match (&properties.working_directory, wiring.first_directory()) {
             (Some(directory), _) => PathBuf::from(directory),
-            (None, Some(storage)) => storage,
+            (None, Some(storage)) => storage.clone(),
             (None, None) => spec.state_dir.clone(),
         };
         if !working_directory.is_absolute() {
@@ -254,7 +160,7 @@ impl LaunchPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delegates::protocol::{Attributes, TypeRef};
+    use crate::delegates::protocol::{Attributes, Dependency, TypeRef};
 
     fn dependency(
         requirement: &str,
@@ -392,11 +298,5 @@ mod tests {
             assert!(error.starts_with("hello/web-0: "), "{error}");
             assert!(error.contains(expected), "{error}");
         }
-    }
-
-    #[test]
-    fn names_become_variable_prefixes() {
-        assert_eq!(variable_prefix("web-port"), "WEB_PORT");
-        assert_eq!(variable_prefix("db.main"), "DB_MAIN");
     }
 }

@@ -28,6 +28,6 @@ mod message;
 mod supervisor;
 
 pub use actor::{ProcessConfig, ProcessDelegate, SupervisorChoice};
-pub use launch::{LaunchPlan, find_program, requirement_environment, variable_prefix};
+pub use launch::{LaunchPlan, find_program};
 pub use message::ProcessMsg;
 pub use supervisor::ProcessIdentity;
