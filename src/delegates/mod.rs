@@ -12,6 +12,7 @@
 //!   delegate).
 //! - [`ipport`]: TCP/UDP ports reserved per host (tables in the shared store, behind
 //!   [`ipport::PortLedger`]) and known IP endpoints.
+//! - [`nspawn`]: system containers with `systemd-nspawn`, run by the process delegate.
 //! - [`directory`]: local directories, persistent or temporary, with owner and mode.
 //! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
 //!
@@ -22,6 +23,7 @@
 
 pub mod directory;
 pub mod ipport;
+pub mod nspawn;
 pub mod process;
 pub mod profile;
 pub mod protocol;

@@ -433,6 +433,52 @@ impl PropertySet for LocalDirectoryProperties {
     ];
 }
 
+/// Where a system container's root filesystem comes from (`SystemImageReference`): exactly one
+/// of the three, which the profile's validation already checked.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemImageReference {
+    /// A root filesystem directory on the host.
+    #[serde(default)]
+    pub directory: Option<String>,
+    /// The name of one of the node's artifacts.
+    #[serde(default)]
+    pub artifact: Option<String>,
+    /// The URL of a root filesystem archive.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// The properties of a `SystemContainer`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemContainerProperties {
+    /// Its root filesystem.
+    pub image: SystemImageReference,
+    /// The program and its arguments; empty to boot the container's own init.
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub command: Vec<String>,
+    /// Environment variables from the template.
+    #[serde(default, deserialize_with = "lenient_string_map")]
+    pub environment: BTreeMap<String, String>,
+    /// Whether writes to the root filesystem are thrown away when it stops.
+    #[serde(default)]
+    pub ephemeral: bool,
+    /// When it is started again.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+impl PropertySet for SystemContainerProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::SYSTEM_CONTAINER;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("image", "SystemImageReference"),
+        ("command", "list"),
+        ("environment", "map"),
+        ("ephemeral", "boolean"),
+        ("restart", "RestartPolicy"),
+    ];
+}
+
 /// The properties of a `ConnectsTo` relationship.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectsToProperties {
@@ -664,6 +710,7 @@ mod tests {
                 // A required property without a default: give it a value of its type.
                 let sample = match definition.get("type").and_then(Value::as_str) {
                     Some("PortNumber") => serde_json::json!(8080),
+                    Some("SystemImageReference") => serde_json::json!({"directory": "/"}),
                     _ => serde_json::json!("sample"),
                 };
                 with_required.insert(name.clone(), sample);
@@ -680,6 +727,7 @@ mod tests {
         check::<PortProperties>(&profile);
         check::<IpEndpointProperties>(&profile);
         check::<LocalDirectoryProperties>(&profile);
+        check::<SystemContainerProperties>(&profile);
         check::<ConnectsToProperties>(&profile);
         check::<AttachesToProperties>(&profile);
     }

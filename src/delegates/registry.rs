@@ -8,6 +8,7 @@ use ractor::{Actor, ActorCell, ActorRef, SpawnErr};
 
 use super::directory::DirectoryDelegate;
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
+use super::nspawn::NspawnDelegate;
 use super::process::{ProcessConfig, ProcessDelegate, SupervisorChoice};
 use super::protocol::{DelegateError, DelegateKind, DelegateRef};
 use super::systemd::{SystemdDelegate, SystemdMsg};
@@ -77,6 +78,14 @@ impl Delegates {
         let (process, _) =
             Actor::spawn_linked(None, ProcessDelegate, process_config, supervisor.clone()).await?;
         lifecycle.insert(DelegateKind::Process, process.get_derived());
+        let (nspawn, _) = Actor::spawn_linked(
+            None,
+            NspawnDelegate,
+            process.get_derived(),
+            supervisor.clone(),
+        )
+        .await?;
+        lifecycle.insert(DelegateKind::Nspawn, nspawn.get_derived());
         Ok(Delegates {
             lifecycle,
             ipport,

@@ -1,0 +1,378 @@
+//! The `systemd-nspawn` command line for one system container, and the process instance that
+//! runs it.
+
+use std::path::{Path, PathBuf};
+
+use crate::delegates::process::find_program;
+use crate::delegates::profile::{PropertySet, SystemContainerProperties, types};
+use crate::delegates::protocol::{Attributes, DelegateError, InstanceSpec, TypeRef};
+use crate::delegates::wiring::Wiring;
+
+/// The program this delegate runs.
+const NSPAWN: &str = "systemd-nspawn";
+
+/// Everything needed to run one system container.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachinePlan {
+    /// `service/instance`.
+    pub instance: String,
+    /// The machine's name, which is also its host name.
+    pub machine: String,
+    /// Its root filesystem on the host.
+    pub root: PathBuf,
+    /// The arguments of `systemd-nspawn`.
+    pub arguments: Vec<String>,
+    /// The instance's properties as the process delegate reads them.
+    process_properties: Attributes,
+}
+
+/// The machine name of an instance: `khutulun-<service>-<instance>`, with every character a
+/// host name may not hold replaced by `-`, cut to the 64 characters a machine name may have.
+pub fn machine_name(service: &str, instance: &str) -> String {
+    format!("khutulun-{service}-{instance}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(64)
+        .collect()
+}
+
+impl MachinePlan {
+    /// Works out the plan from the instance, or says what is wrong with it. It looks at
+    /// nothing on the host (see [`MachinePlan::check`]), so that a container whose image is
+    /// gone can still be stopped and deleted.
+    pub fn of(spec: &InstanceSpec) -> Result<MachinePlan, DelegateError> {
+        let instance = spec.qualified_name();
+        let properties = SystemContainerProperties::from_properties(&spec.properties, &instance)?;
+        let invalid = |message: String| DelegateError::InvalidProperties {
+            instance: instance.clone(),
+            message,
+        };
+        let image = &properties.image;
+        let root = match (&image.directory, &image.artifact, &image.url) {
+            (Some(directory), None, None) => PathBuf::from(directory),
+            (None, Some(_), None) => {
+                return Err(DelegateError::NotImplemented(format!(
+                    "{instance}: a system container image from an artifact"
+                )));
+            }
+            (None, None, Some(url)) => {
+                return Err(DelegateError::NotImplemented(format!(
+                    "{instance}: a system container image from a URL ({url}); unpack it on the host and name the directory"
+                )));
+            }
+            _ => {
+                return Err(invalid(
+                    "its image must name exactly one of directory, artifact and url".into(),
+                ));
+            }
+        };
+        if !root.is_absolute() {
+            return Err(invalid(format!(
+                "its image directory {} must be an absolute path",
+                root.display()
+            )));
+        }
+        let wiring = Wiring::of(spec)?;
+        let machine = machine_name(&spec.service, &spec.instance);
+        let mut arguments = vec![
+            "--quiet".to_owned(),
+            // No systemd-machined (nor system bus) is needed, and no scope is made for it: the
+            // unit (or process group) that runs nspawn holds the whole container.
+            "--register=no".to_owned(),
+            "--keep-unit".to_owned(),
+            "--link-journal=no".to_owned(),
+            format!("--machine={machine}"),
+            format!("--directory={}", root.display()),
+        ];
+        if properties.ephemeral {
+            arguments.push("--volatile=overlay".to_owned());
+        }
+        let mut environment = wiring.environment.clone();
+        environment.extend(properties.environment.clone());
+        for (name, value) in &environment {
+            arguments.push(format!("--setenv={name}={value}"));
+        }
+        for directory in &wiring.directories {
+            let path = directory.path.display().to_string();
+            if path.contains(':') || !directory.path.is_absolute() {
+                return Err(invalid(format!(
+                    "the attached directory {path:?} cannot be bound into a container: it must be an absolute path without ':'"
+                )));
+            }
+            let option = if directory.read_only {
+                "--bind-ro"
+            } else {
+                "--bind"
+            };
+            arguments.push(format!("{option}={path}"));
+        }
+        if properties.command.is_empty() {
+            arguments.push("--boot".to_owned());
+        } else {
+            if let Some(directory) = wiring.first_directory() {
+                arguments.push(format!("--chdir={}", directory.display()));
+            }
+            arguments.push("--as-pid2".to_owned());
+            arguments.push("--".to_owned());
+            arguments.extend(properties.command.iter().cloned());
+        }
+        let process_properties = serde_json::json!({
+            "command": NSPAWN,
+            "arguments": arguments,
+            "restart": properties.restart.systemd_name(),
+        });
+        Ok(MachinePlan {
+            instance,
+            machine,
+            root,
+            arguments,
+            process_properties: process_properties.as_object().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Whether this host can run the container: `systemd-nspawn` is installed and the image
+    /// is a root filesystem it accepts.
+    pub fn check(&self) -> Result<(), DelegateError> {
+        let path = std::env::var("PATH").unwrap_or_default();
+        if find_program(NSPAWN, &path, Path::new("/")).is_none() {
+            return Err(DelegateError::Unavailable(format!(
+                "{}: {NSPAWN} is not installed on this host (Debian: apt-get install systemd-container)",
+                self.instance
+            )));
+        }
+        self.check_root()
+    }
+
+    /// Whether the image is a root filesystem `systemd-nspawn` accepts.
+    fn check_root(&self) -> Result<(), DelegateError> {
+        let has_os_release = ["etc/os-release", "usr/lib/os-release"]
+            .iter()
+            .any(|file| self.root.join(file).is_file());
+        if !self.root.join("usr").is_dir() || !has_os_release {
+            return Err(DelegateError::InvalidProperties {
+                instance: self.instance.clone(),
+                message: format!(
+                    "its image {} is not a root filesystem {NSPAWN} accepts: it needs a /usr directory and an /etc/os-release file",
+                    self.root.display()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The process instance that runs `systemd-nspawn` for this container: same service,
+    /// instance and state directory (so the same unit name), no requirements of its own (the
+    /// container got them as arguments). It must be a systemd unit: when `systemd-nspawn` is
+    /// killed, what runs inside the container lives on, and only the unit's cgroup takes it
+    /// down with it (the agent's process groups cannot: the container has its own session).
+    pub fn process_spec(&self, spec: &InstanceSpec) -> InstanceSpec {
+        process_spec(spec, self.process_properties.clone())
+    }
+
+    /// The process instance of a container whose plan can no longer be made (its image is
+    /// refused): enough to delete what runs and what is recorded.
+    pub fn leftover_spec(spec: &InstanceSpec) -> InstanceSpec {
+        process_spec(spec, Attributes::new())
+    }
+
+    /// `attributes` (what the process delegate reported) with the machine's name.
+    pub fn attributes(&self, mut attributes: Attributes) -> Attributes {
+        attributes.insert("machine".into(), self.machine.clone().into());
+        attributes
+    }
+}
+
+fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
+    InstanceSpec {
+        service: spec.service.clone(),
+        instance: spec.instance.clone(),
+        node: spec.node.clone(),
+        types: [
+            types::SYSTEMD_PROCESS,
+            types::PROCESS,
+            types::WORKLOAD,
+            types::ROOT,
+        ]
+        .iter()
+        .map(|name| TypeRef::khutulun(name))
+        .collect(),
+        properties,
+        requirements: Vec::new(),
+        state_dir: spec.state_dir.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delegates::protocol::Dependency;
+
+    fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
+        InstanceSpec {
+            service: "shop".into(),
+            instance: "db-0".into(),
+            node: "db".into(),
+            types: vec![TypeRef::khutulun(types::SYSTEM_CONTAINER)],
+            properties: properties.as_object().unwrap().clone(),
+            requirements,
+            state_dir: "/var/lib/khutulun-test/shop/db-0".into(),
+        }
+    }
+
+    fn dependency(
+        requirement: &str,
+        target_types: &[&str],
+        attributes: serde_json::Value,
+        relationship: serde_json::Value,
+    ) -> Dependency {
+        Dependency {
+            requirement: requirement.into(),
+            target: format!("{requirement}-0"),
+            target_node: requirement.into(),
+            target_types: target_types.iter().map(|t| TypeRef::khutulun(t)).collect(),
+            target_attributes: attributes.as_object().unwrap().clone(),
+            relationship_types: Vec::new(),
+            relationship_properties: relationship.as_object().unwrap().clone(),
+        }
+    }
+
+    #[test]
+    fn a_command_runs_as_pid_2_with_its_requirements_as_arguments() {
+        let plan = MachinePlan::of(&spec(
+            serde_json::json!({
+                "image": {"directory": "/srv/images/busybox"},
+                "command": ["httpd", "-f", "-p", "$WEB_PORT"],
+                "environment": {"GREETING": "hello"},
+                "ephemeral": true,
+                "restart": "always",
+            }),
+            vec![
+                dependency(
+                    "web",
+                    &["TCPPort", "Port", "Endpoint"],
+                    serde_json::json!({"address": "127.0.0.1", "port": 20080}),
+                    serde_json::json!({}),
+                ),
+                dependency(
+                    "site",
+                    &["LocalDirectory", "Directory"],
+                    serde_json::json!({"path": "/srv/site"}),
+                    serde_json::json!({"read_only": true}),
+                ),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(plan.machine, "khutulun-shop-db-0");
+        assert_eq!(
+            plan.arguments,
+            [
+                "--quiet",
+                "--register=no",
+                "--keep-unit",
+                "--link-journal=no",
+                "--machine=khutulun-shop-db-0",
+                "--directory=/srv/images/busybox",
+                "--volatile=overlay",
+                "--setenv=GREETING=hello",
+                "--setenv=SITE_PATH=/srv/site",
+                "--setenv=WEB_HOST=127.0.0.1",
+                "--setenv=WEB_PORT=20080",
+                "--bind-ro=/srv/site",
+                "--chdir=/srv/site",
+                "--as-pid2",
+                "--",
+                "httpd",
+                "-f",
+                "-p",
+                "$WEB_PORT",
+            ]
+        );
+        let process = plan.process_spec(&spec(serde_json::json!({}), Vec::new()));
+        assert_eq!(process.properties["command"], "systemd-nspawn");
+        assert_eq!(process.properties["restart"], "always");
+        assert!(process.requirements.is_empty());
+        assert_eq!(
+            process.state_dir,
+            Path::new("/var/lib/khutulun-test/shop/db-0")
+        );
+    }
+
+    #[test]
+    fn without_a_command_the_container_boots() {
+        let plan = MachinePlan::of(&spec(
+            serde_json::json!({"image": {"directory": "/var/lib/machines/debian"}}),
+            Vec::new(),
+        ))
+        .unwrap();
+        assert_eq!(plan.arguments.last().unwrap(), "--boot");
+        assert!(!plan.arguments.contains(&"--volatile=overlay".to_owned()));
+        assert_eq!(plan.process_properties["restart"], "on-failure");
+    }
+
+    #[test]
+    fn bad_images_and_directories_are_explained() {
+        let cases = [
+            (
+                serde_json::json!({"image": {"directory": "relative/root"}}),
+                vec![],
+                "absolute path",
+            ),
+            (
+                serde_json::json!({"image": {"url": "https://example.com/root.tar"}}),
+                vec![],
+                "from a URL",
+            ),
+            (
+                serde_json::json!({"image": {"directory": "/a", "url": "https://example.com/r.tar"}}),
+                vec![],
+                "exactly one",
+            ),
+            (
+                serde_json::json!({"image": "/srv/root"}),
+                vec![],
+                "SystemImageReference",
+            ),
+            (
+                serde_json::json!({"image": {"directory": "/srv/root"}}),
+                vec![dependency(
+                    "data",
+                    &["LocalDirectory", "Directory"],
+                    serde_json::json!({"path": "/srv/a:b"}),
+                    serde_json::json!({}),
+                )],
+                "without ':'",
+            ),
+        ];
+        for (properties, requirements, expected) in cases {
+            let error = MachinePlan::of(&spec(properties, requirements))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("shop/db-0"), "{error}");
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_directory_that_is_no_root_filesystem_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let plan = MachinePlan::of(&spec(
+            serde_json::json!({"image": {"directory": root.path()}}),
+            Vec::new(),
+        ))
+        .unwrap();
+        let error = plan.check_root().unwrap_err().to_string();
+        assert!(error.contains("/etc/os-release"), "{error}");
+        std::fs::create_dir_all(root.path().join("usr/lib")).unwrap();
+        std::fs::write(root.path().join("usr/lib/os-release"), "ID=test\n").unwrap();
+        plan.check_root().unwrap();
+    }
+
+    #[test]
+    fn machine_names_are_host_names() {
+        assert_eq!(
+            machine_name("team/shop", "api_1"),
+            "khutulun-team-shop-api-1"
+        );
+        assert_eq!(machine_name(&"s".repeat(100), "x-0").len(), 64);
+    }
+}
