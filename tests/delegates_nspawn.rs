@@ -5,12 +5,15 @@
 //! both) they fail instead. tests/delegates_nspawn_needs_systemd.rs checks the refusal where
 //! no user manager answers.
 
+#[path = "support/busybox.rs"]
+mod busybox;
 #[path = "support/delegates.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use busybox::busybox_root;
 use khutulun::delegates::process::{SupervisorChoice, find_program};
 use khutulun::delegates::protocol::{self, DelegateKind, InstanceHealth, InstanceSpec};
 use khutulun::delegates::systemd::SystemdMsg;
@@ -39,23 +42,6 @@ fn nspawn_available() -> bool {
         },
         "KHUTULUN_REQUIRE_NSPAWN",
     )
-}
-
-/// A root filesystem systemd-nspawn accepts: a static busybox as every program the container
-/// runs, `/usr` and `/etc/os-release`.
-fn busybox_root(at: &Path) -> PathBuf {
-    let root = at.join("root");
-    for directory in ["bin", "usr", "etc", "tmp"] {
-        std::fs::create_dir_all(root.join(directory)).unwrap();
-    }
-    let path = std::env::var("PATH").unwrap_or_default();
-    let busybox = find_program("busybox", &path, Path::new("/")).unwrap();
-    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "httpd", "sleep", "touch", "echo"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    std::fs::write(root.join("etc/os-release"), "ID=busybox\n").unwrap();
-    root
 }
 
 /// A container that serves `site` read-only on its reserved port, after checking that it

@@ -258,7 +258,10 @@ async fn kinds_without_a_delegate_say_so() {
         .to_string();
     assert_eq!(error, "the libvirt delegate is not implemented yet");
     let kinds: Vec<String> = delegates.kinds().map(|k| k.to_string()).collect();
-    assert_eq!(kinds, ["process", "systemd", "ipport", "directory", "nspawn"]);
+    assert_eq!(
+        kinds,
+        ["process", "systemd", "ipport", "directory", "nspawn"]
+    );
     let error = delegates
         .for_kind(protocol::DelegateKind::Systemd)
         .unwrap_err()

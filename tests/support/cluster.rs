@@ -1,0 +1,289 @@
+//! What the end-to-end tests share: a store and runtime directory of their own with a real
+//! `khutulun agent` on them, driven through the real `khutulun` command, and looking at what
+//! it made (pages, processes, units).
+
+#![allow(dead_code)] // Each test file uses its own part of this.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+/// How long any one step may take before the test gives up (not a performance bound).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Which process supervisor the agent under test may use.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Supervisor {
+    /// The environment's systemd user manager, when one answers.
+    Systemd,
+    /// No user manager reachable: the agent supervises its processes itself.
+    Agent,
+}
+
+/// A store and runtime directory of our own, and the agent running on them.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    supervisor: Supervisor,
+    agent: Option<Child>,
+    /// The service deployed and not yet deleted, which a failing test must not leave behind.
+    pub deployed: Option<String>,
+    /// The user units its processes ran as, stopped at the end whatever happened.
+    pub units: Vec<String>,
+}
+
+impl Cluster {
+    pub fn new(supervisor: Supervisor) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("khutulun-e2e-")
+            .tempdir()
+            .expect("a temporary directory");
+        Cluster {
+            dir,
+            supervisor,
+            agent: None,
+            deployed: None,
+            units: Vec::new(),
+        }
+    }
+
+    /// The cluster's own scratch directory (the store and runtime directory are in it).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn runtime(&self) -> PathBuf {
+        self.dir.path().join("runtime")
+    }
+
+    /// A `khutulun` command aimed at this cluster's agent, with the chosen supervisor visible.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_khutulun"));
+        command
+            .args(args)
+            .env("KHUTULUN_STATE", self.state())
+            .env("KHUTULUN_RUNTIME", self.runtime())
+            .stdin(Stdio::null());
+        if self.supervisor == Supervisor::Agent {
+            command.env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/khutulun-e2e",
+            );
+        }
+        command
+    }
+
+    /// Runs a CLI command to its end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("khutulun runs")
+    }
+
+    /// Runs a CLI command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "`khutulun {}` failed ({}):\n{}\nagent log:\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            self.agent_log()
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    /// Runs a CLI command with `--format json` and parses what it printed.
+    pub fn json(&self, args: &[&str]) -> Json {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let text = self.ok(&args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+    }
+
+    pub fn agent_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+
+    /// Starts the agent and waits until it answers.
+    pub fn start_agent(&mut self) {
+        assert!(self.agent.is_none(), "the agent already runs");
+        assert!(
+            self.spawn_agent(),
+            "the agent did not answer; its log:\n{}",
+            self.agent_log()
+        );
+    }
+
+    /// Starts the agent; whether it answered within [`PATIENCE`].
+    pub fn spawn_agent(&mut self) -> bool {
+        let Ok(log) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))
+        else {
+            return false;
+        };
+        let Ok(log_too) = log.try_clone() else {
+            return false;
+        };
+        let Ok(child) = self
+            .command(&["agent", "--name", "e2e"])
+            .stdout(log_too)
+            .stderr(log)
+            .spawn()
+        else {
+            return false;
+        };
+        self.agent = Some(child);
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if self.run(&["service", "list"]).status.success() {
+                return true;
+            }
+            sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// Kills the agent with SIGKILL, as a crash would.
+    pub fn kill_agent(&mut self) {
+        let mut child = self.agent.take().expect("the agent runs");
+        child.kill().expect("SIGKILL to the agent");
+        child.wait().expect("the agent is reaped");
+    }
+
+    /// The service's status as `status --format json` prints it.
+    pub fn status(&self, service: &str) -> Json {
+        self.json(&["service", "status", service])
+    }
+}
+
+impl Drop for Cluster {
+    /// Deletes what a failed test left deployed, then stops the agent.
+    fn drop(&mut self) {
+        if let Some(service) = self.deployed.take()
+            && (self.agent.is_some() || self.spawn_agent())
+        {
+            let _ = self.run(&["service", "delete", &service]);
+        }
+        for unit in &self.units {
+            let _ = Command::new("systemctl")
+                .args(["--user", "stop", unit])
+                .stderr(Stdio::null())
+                .status();
+        }
+        if let Some(mut child) = self.agent.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Retries `check` every 100 ms until it holds; panics after [`PATIENCE`].
+pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !check() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        sleep(Duration::from_millis(100));
+    }
+}
+
+/// A plain HTTP GET of `url` (`http://HOST:PORT/PATH`); the body when the answer is 200.
+pub fn http_get(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut stream = TcpStream::connect(authority).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1);
+    (status == Some("200")).then(|| body.to_string())
+}
+
+/// The page is served at `url` with `greeting` in it.
+pub fn serves_the_page(url: &str, greeting: &str) -> bool {
+    http_get(url).is_some_and(|body| body.contains(greeting))
+}
+
+/// The instance of `node` in a status document.
+pub fn instance<'a>(status: &'a Json, node: &str) -> &'a Json {
+    status["instances"]
+        .as_array()
+        .expect("instances is a list")
+        .iter()
+        .find(|i| i["node"] == node)
+        .unwrap_or_else(|| panic!("no instance of {node} in {status:#}"))
+}
+
+pub fn attribute<'a>(status: &'a Json, node: &str, name: &str) -> &'a Json {
+    &instance(status, node)["attributes"][name]
+}
+
+pub fn all_running(status: &Json) -> bool {
+    status["instances"]
+        .as_array()
+        .is_some_and(|list| !list.is_empty() && list.iter().all(|i| i["state"] == "running"))
+}
+
+pub fn pid_of(status: &Json, node: &str) -> i32 {
+    let pid = attribute(status, node, "pid")
+        .as_i64()
+        .unwrap_or_else(|| panic!("{node} has no pid in {status:#}"));
+    i32::try_from(pid).expect("a pid fits in i32")
+}
+
+/// Whether `pid` runs: a zombie has ended and only waits for its parent (systemd reaps a
+/// unit's process just after it marks the unit stopped), so it does not count.
+pub fn process_exists(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+/// The scenarios run one at a time: two stores on one host keep separate port ledgers, so two
+/// agents at once could hand out the same port (under nextest, the `e2e` test group in
+/// .config/nextest.toml does the same across processes).
+pub static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Whether the environment has a systemd user manager answering.
+pub fn user_manager_answers() -> bool {
+    Command::new("systemctl")
+        .args(["--user", "list-units", "--no-legend", "--no-pager"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether a user unit of that name is loaded.
+pub fn unit_is_loaded(unit: &str) -> bool {
+    Command::new("systemctl")
+        .args([
+            "--user",
+            "list-units",
+            "--all",
+            "--no-legend",
+            "--no-pager",
+            unit,
+        ])
+        .output()
+        .is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+}
