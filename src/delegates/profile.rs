@@ -26,6 +26,8 @@ pub mod types {
     pub const WORKLOAD: &str = "Workload";
     /// Node type: a bare executable or script.
     pub const PROCESS: &str = "Process";
+    /// Node type: something its own Lifecycle scripts install and run (no delegate).
+    pub const SOFTWARE: &str = "Software";
     /// Node type: a process that must run as a systemd user unit.
     pub const SYSTEMD_PROCESS: &str = "SystemdProcess";
     /// Node type: an OCI container.
@@ -50,6 +52,9 @@ pub mod types {
     pub const LOCAL_DIRECTORY: &str = "LocalDirectory";
     /// Node type: a networked directory mounted on the host.
     pub const NETWORK_DIRECTORY: &str = "NetworkDirectory";
+
+    /// Interface type: the operations the agent runs around a delegate's lifecycle.
+    pub const LIFECYCLE: &str = "Lifecycle";
 
     /// Relationship type: the source uses the target endpoint as a client.
     pub const CONNECTS_TO: &str = "ConnectsTo";
@@ -612,6 +617,8 @@ mod tests {
             ("node_types", types::ROOT),
             ("node_types", types::WORKLOAD),
             ("node_types", types::PROCESS),
+            ("node_types", types::SOFTWARE),
+            ("interface_types", types::LIFECYCLE),
             ("node_types", types::SYSTEMD_PROCESS),
             ("node_types", types::CONTAINER),
             ("node_types", types::POD),

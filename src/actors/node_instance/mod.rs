@@ -4,7 +4,9 @@
 //! It keeps nothing but its identity: every step reads the service from the store, so a
 //! restarted actor carries on where the store says its instance is.
 
+mod lifecycle;
 mod messages;
+mod script;
 mod spec;
 
 pub use messages::{NodeInstanceMsg, StepReply};
@@ -150,23 +152,63 @@ impl NodeInstanceArgs {
         self.record(InstanceUpdate::state(InstanceState::Creating))
             .await?;
         let target = self.target()?;
-        let Some(delegate) = target.delegate else {
-            self.record(InstanceUpdate::state(InstanceState::Running))
-                .await?;
+        if let Some(delegate) = &target.delegate {
+            let created = protocol::create(delegate, target.spec.clone()).await?;
+            self.record(InstanceUpdate {
+                attributes: Some(created),
+                ..InstanceUpdate::default()
+            })
+            .await?;
+        }
+        self.operate("create").await?;
+        self.operate("configure").await?;
+        if let Some(delegate) = &target.delegate {
+            let target = self.target()?;
+            let started =
+                protocol::start(delegate, target.spec.clone(), target.attributes.clone()).await?;
+            self.record(InstanceUpdate {
+                attributes: Some(self.with_outputs(&target.attributes, started)?),
+                ..InstanceUpdate::default()
+            })
+            .await?;
+        }
+        self.operate("start").await?;
+        self.record(InstanceUpdate::state(InstanceState::Running))
+            .await
+    }
+
+    /// Runs the instance's Lifecycle operation `operation`, if it has one, and records the
+    /// attributes its outputs set.
+    async fn operate(&self, operation: &str) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        let view = self.view()?;
+        let Some(run) = lifecycle::prepare(&view, &target.spec, operation)? else {
             return Ok(());
         };
-        let created = protocol::create(&delegate, target.spec.clone()).await?;
+        tracing::info!(instance = %self.id, operation = %run.name, "running");
+        let outputs = script::run(&run).await?;
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        let mut attributes = target.attributes;
+        attributes.extend(outputs);
         self.record(InstanceUpdate {
-            attributes: Some(created.clone()),
+            attributes: Some(attributes),
             ..InstanceUpdate::default()
         })
-        .await?;
-        let started = protocol::start(&delegate, target.spec, created).await?;
-        self.record(InstanceUpdate {
-            attributes: Some(started),
-            ..InstanceUpdate::state(InstanceState::Running)
-        })
         .await
+    }
+
+    /// What a delegate reported, with the attributes the instance's operations set (the
+    /// delegate knows nothing of them).
+    fn with_outputs(
+        &self,
+        previous: &Attributes,
+        reported: Attributes,
+    ) -> Result<Attributes, RuntimeError> {
+        let view = self.view()?;
+        let node = spec::node(&view, &self.id)?;
+        Ok(lifecycle::keep_outputs(node, previous, reported))
     }
 
     /// Records what the delegate saw: running (with its current attributes), restarting, or
@@ -202,8 +244,12 @@ impl NodeInstanceArgs {
         let Some(delegate) = target.delegate else {
             return Ok(());
         };
-        match protocol::adopt(&delegate, target.spec, target.attributes).await {
-            Ok(observation) => self.record_observation(observation).await,
+        match protocol::adopt(&delegate, target.spec, target.attributes.clone()).await {
+            Ok(mut observation) => {
+                observation.attributes =
+                    self.with_outputs(&target.attributes, observation.attributes)?;
+                self.record_observation(observation).await
+            }
             Err(error) => Err(self.record_failure(error.into()).await),
         }
     }
@@ -216,8 +262,9 @@ impl NodeInstanceArgs {
         let Some(delegate) = target.delegate else {
             return Ok(());
         };
-        let observation =
+        let mut observation =
             protocol::status(&delegate, target.spec, target.attributes.clone()).await?;
+        observation.attributes = self.with_outputs(&target.attributes, observation.attributes)?;
         let running = observation.health == InstanceHealth::Running;
         let restarting = matches!(observation.health, InstanceHealth::Restarting { .. });
         let unchanged = match target.state {
@@ -242,19 +289,34 @@ impl NodeInstanceArgs {
         };
         self.record(InstanceUpdate::state(InstanceState::Deleting))
             .await?;
-        if let Some(delegate) = target.delegate
-            && let Err(error) = protocol::delete(&delegate, target.spec, target.attributes).await
-        {
-            return Err(self.record_failure(error.into()).await);
+        let deleted = async {
+            self.operate("stop").await?;
+            if let Some(delegate) = target.delegate {
+                protocol::delete(&delegate, target.spec.clone(), target.attributes).await?;
+            }
+            self.operate("delete").await?;
+            script::forget(&target.spec.state_dir);
+            Ok(())
         }
-        Ok(())
+        .await;
+        match deleted {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.record_failure(error).await),
+        }
     }
 
     async fn logs(&self) -> Result<LogSource, RuntimeError> {
         let target = self.target()?;
         match target.delegate {
             Some(delegate) => Ok(protocol::logs(&delegate, target.spec, target.attributes).await?),
-            None => Ok(LogSource::None),
+            None => {
+                let log = script::log_file(&target.spec.state_dir);
+                Ok(if log.exists() {
+                    LogSource::File(log)
+                } else {
+                    LogSource::None
+                })
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ fn type_refs(types: &[TypeRef]) -> Vec<protocol::TypeRef> {
         .collect()
 }
 
-fn evaluate(
+/// The values of `values` for instance `this` (deferred ones read the stored attributes).
+pub fn evaluate(
     view: &ServiceView,
     this: &str,
     values: &indexmap::IndexMap<String, Expression>,
