@@ -127,6 +127,12 @@ async fn serve_restart_adopt_delete(choice: SupervisorChoice, service: &str) {
             .await
             .is_some()
     );
+    let output = log_with(&log, "serving on", 2).await;
+    assert_eq!(output.matches("serving on").count(), 2, "{output}");
+    assert!(
+        !output.contains("Address already in use"),
+        "nothing of the first run was left holding the port: {output}"
+    );
 
     // The agent goes away: the container stays; a new agent adopts it.
     agent.stop();
