@@ -5,7 +5,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::machine::MachinePlan;
 use super::message::NspawnMsg;
-use crate::delegates::protocol::{self, DelegateMsg, DelegateRef};
+use crate::delegates::protocol::{self, DelegateError, DelegateMsg, DelegateRef, InstanceSpec};
 
 /// The nspawn delegate. Its state is the process delegate it runs containers with; everything
 /// else is rebuilt from the instance and its attributes on every call.
@@ -31,15 +31,14 @@ impl Actor for NspawnDelegate {
         process: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let NspawnMsg::Lifecycle(message) = message;
+        let process = &*process;
         match *message {
             DelegateMsg::Create { spec, reply } => {
-                let result = async {
-                    let plan = MachinePlan::of(&spec)?;
-                    plan.check()?;
-                    let created = protocol::create(process, plan.process_spec(&spec)).await?;
-                    Ok(plan.attributes(created))
-                }
-                .await;
+                let result = forward(&spec, Check::Image, async |s| {
+                    protocol::create(process, s).await
+                })
+                .await
+                .map(|(plan, created)| plan.attributes(created));
                 let _ = reply.send(result);
             }
             DelegateMsg::Start {
@@ -47,14 +46,11 @@ impl Actor for NspawnDelegate {
                 attributes,
                 reply,
             } => {
-                let result = async {
-                    let plan = MachinePlan::of(&spec)?;
-                    plan.check()?;
-                    let started =
-                        protocol::start(process, plan.process_spec(&spec), attributes).await?;
-                    Ok(plan.attributes(started))
-                }
-                .await;
+                let result = forward(&spec, Check::Image, async |s| {
+                    protocol::start(process, s, attributes).await
+                })
+                .await
+                .map(|(plan, started)| plan.attributes(started));
                 let _ = reply.send(result);
             }
             DelegateMsg::Status {
@@ -62,14 +58,11 @@ impl Actor for NspawnDelegate {
                 attributes,
                 reply,
             } => {
-                let result = async {
-                    let plan = MachinePlan::of(&spec)?;
-                    let mut seen =
-                        protocol::status(process, plan.process_spec(&spec), attributes).await?;
-                    seen.attributes = plan.attributes(seen.attributes);
-                    Ok(seen)
-                }
-                .await;
+                let result = forward(&spec, Check::Nothing, async |s| {
+                    protocol::status(process, s, attributes).await
+                })
+                .await
+                .map(|(plan, seen)| plan.observation(seen));
                 let _ = reply.send(result);
             }
             DelegateMsg::Adopt {
@@ -77,14 +70,11 @@ impl Actor for NspawnDelegate {
                 attributes,
                 reply,
             } => {
-                let result = async {
-                    let plan = MachinePlan::of(&spec)?;
-                    let mut seen =
-                        protocol::adopt(process, plan.process_spec(&spec), attributes).await?;
-                    seen.attributes = plan.attributes(seen.attributes);
-                    Ok(seen)
-                }
-                .await;
+                let result = forward(&spec, Check::Nothing, async |s| {
+                    protocol::adopt(process, s, attributes).await
+                })
+                .await
+                .map(|(plan, seen)| plan.observation(seen));
                 let _ = reply.send(result);
             }
             DelegateMsg::Stop {
@@ -92,13 +82,11 @@ impl Actor for NspawnDelegate {
                 attributes,
                 reply,
             } => {
-                let result = async {
-                    let plan = MachinePlan::of(&spec)?;
-                    let stopped =
-                        protocol::stop(process, plan.process_spec(&spec), attributes).await?;
-                    Ok(plan.attributes(stopped))
-                }
-                .await;
+                let result = forward(&spec, Check::Nothing, async |s| {
+                    protocol::stop(process, s, attributes).await
+                })
+                .await
+                .map(|(plan, stopped)| plan.attributes(stopped));
                 let _ = reply.send(result);
             }
             DelegateMsg::Delete {
@@ -106,26 +94,49 @@ impl Actor for NspawnDelegate {
                 attributes,
                 reply,
             } => {
+                // A container whose plan can no longer be made (its image is refused) is still
+                // deleted: the process delegate needs only its name and directory for that.
                 let forwarded = match MachinePlan::of(&spec) {
                     Ok(plan) => plan.process_spec(&spec),
                     Err(_) => MachinePlan::leftover_spec(&spec),
                 };
-                let result = protocol::delete(process, forwarded, attributes).await;
-                let _ = reply.send(result);
+                let _ = reply.send(protocol::delete(process, forwarded, attributes).await);
             }
             DelegateMsg::Logs {
                 spec,
                 attributes,
                 reply,
             } => {
-                let result = async {
-                    let plan = MachinePlan::of(&spec)?;
-                    protocol::logs(process, plan.process_spec(&spec), attributes).await
-                }
-                .await;
+                let result = forward(&spec, Check::Nothing, async |s| {
+                    protocol::logs(process, s, attributes).await
+                })
+                .await
+                .map(|(_, logs)| logs);
                 let _ = reply.send(result);
             }
         }
         Ok(())
     }
+}
+
+/// What to check on the host before a call.
+enum Check {
+    /// That `systemd-nspawn` is installed and the image is a root filesystem (before running).
+    Image,
+    /// Nothing (looking at or stopping what runs needs neither).
+    Nothing,
+}
+
+/// Makes the container's plan and sends `call` the process instance that runs it.
+async fn forward<T>(
+    spec: &InstanceSpec,
+    check: Check,
+    call: impl AsyncFnOnce(InstanceSpec) -> Result<T, DelegateError>,
+) -> Result<(MachinePlan, T), DelegateError> {
+    let plan = MachinePlan::of(spec)?;
+    if let Check::Image = check {
+        plan.check()?;
+    }
+    let answer = call(plan.process_spec(spec)).await?;
+    Ok((plan, answer))
 }

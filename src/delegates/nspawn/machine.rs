@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::delegates::process::find_program;
 use crate::delegates::profile::{PropertySet, SystemContainerProperties, types};
-use crate::delegates::protocol::{Attributes, DelegateError, InstanceSpec, TypeRef};
+use crate::delegates::protocol::{Attributes, DelegateError, InstanceSpec, Observation, TypeRef};
 use crate::delegates::wiring::Wiring;
 
 /// The program this delegate runs.
@@ -173,6 +173,12 @@ impl MachinePlan {
     /// refused): enough to delete what runs and what is recorded.
     pub fn leftover_spec(spec: &InstanceSpec) -> InstanceSpec {
         process_spec(spec, Attributes::new())
+    }
+
+    /// What the process delegate saw, with the machine's name among the attributes.
+    pub fn observation(&self, mut seen: Observation) -> Observation {
+        seen.attributes = self.attributes(seen.attributes);
+        seen
     }
 
     /// `attributes` (what the process delegate reported) with the machine's name.
