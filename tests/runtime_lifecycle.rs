@@ -155,3 +155,55 @@ fn a_script_configures_a_process_before_the_delegate_starts_it() {
     cluster.ok(&["service", "delete", "configured"]);
     cluster.deployed = None;
 }
+
+#[test]
+fn scripts_packed_in_a_csar_run_from_a_copy() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    let csar = cluster.dir().join("app.tar");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/lifecycle");
+    let packed = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&csar)
+        .arg("-C")
+        .arg(&fixtures)
+        .args(["app.yaml", "scripts"])
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    cluster.start_agent();
+    let trace_input = format!("trace={}", trace(&cluster).display());
+    cluster.deployed = Some("packed".into());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        &csar.display().to_string(),
+        "--name",
+        "packed",
+        "--input",
+        &trace_input,
+    ]);
+    let status = cluster.status("packed");
+    assert!(all_running(&status), "{status:#}");
+    let data = attribute(&status, "data", "path")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        traced(&cluster),
+        format!("create in {data}\nconfigure after create in {data}\nstart\n")
+    );
+    let copies = cluster
+        .runtime()
+        .join("instances/default/packed/app-0/artifacts");
+    assert!(copies.join("step.sh").is_file(), "{}", copies.display());
+
+    cluster.ok(&["service", "delete", "packed"]);
+    cluster.deployed = None;
+    assert!(
+        traced(&cluster).ends_with("stop\ndelete\n"),
+        "{}",
+        traced(&cluster)
+    );
+    assert!(!copies.exists(), "the copies are gone with the instance");
+}

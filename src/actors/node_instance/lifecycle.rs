@@ -31,8 +31,9 @@ pub struct OperationRun {
     pub instance: String,
     /// `Interface.operation`, for messages and the log.
     pub name: String,
-    /// The script or program.
-    pub program: PathBuf,
+    /// The script or program: a file on disk, or one inside the template's CSAR (copied into
+    /// the instance's directory to run).
+    pub program: ArtifactLocation,
     /// Its environment (besides PATH, HOME and KHUTULUN_OUTPUTS).
     pub environment: BTreeMap<String, String>,
     /// Output name → the attribute of the instance it sets.
@@ -128,7 +129,7 @@ fn program_of(
     primary: &ArtifactRef,
     instance: &str,
     name: &str,
-) -> Result<PathBuf, RuntimeError> {
+) -> Result<ArtifactLocation, RuntimeError> {
     let artifact: &ArtifactInstance = match primary {
         ArtifactRef::Artifact(artifact) => node.artifacts.get(artifact).ok_or_else(|| {
             RuntimeError::Invalid(format!(
@@ -138,10 +139,10 @@ fn program_of(
         ArtifactRef::Inline(artifact) => artifact,
     };
     match &artifact.location {
-        ArtifactLocation::File { path } => Ok(PathBuf::from(path)),
-        other => Err(RuntimeError::Invalid(format!(
-            "{instance}: {name} is implemented by {other}, but Khutulun runs only local files yet (not files inside a CSAR or at a URL)"
+        ArtifactLocation::Url { url } => Err(RuntimeError::Invalid(format!(
+            "{instance}: {name} is implemented by {url}, and Khutulun does not download artifacts yet"
         ))),
+        location => Ok(location.clone()),
     }
 }
 

@@ -22,11 +22,52 @@ pub fn log_file(directory: &Path) -> PathBuf {
     directory.join("operations.log")
 }
 
+/// The implementation as a file on disk: itself, or a copy of the file inside the CSAR in the
+/// instance's `artifacts/` directory (executable when it starts with `#!`).
+fn program_file(operation: &OperationRun) -> Result<PathBuf, RuntimeError> {
+    if let Some(path) = operation.program.local_path() {
+        return Ok(path.to_owned());
+    }
+    let failed = |why: String| {
+        RuntimeError::Invalid(format!("{}: {} {why}", operation.instance, operation.name))
+    };
+    let content = operation
+        .program
+        .read()
+        .map_err(|why| failed(format!("cannot be read: {why}")))?;
+    let name = operation
+        .program
+        .to_string()
+        .rsplit('/')
+        .next()
+        .unwrap_or("implementation")
+        .to_owned();
+    let directory = artifacts_dir(&operation.directory);
+    let copy = directory.join(name);
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&directory)?;
+        std::fs::write(&copy, &content)?;
+        let mode = if content.starts_with(b"#!") {
+            0o755
+        } else {
+            0o644
+        };
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode))
+    };
+    write().map_err(|e| failed(format!("could not be copied to {}: {e}", copy.display())))?;
+    Ok(copy)
+}
+
+fn artifacts_dir(directory: &Path) -> PathBuf {
+    directory.join("artifacts")
+}
+
 /// Removes what operations left in the instance's private directory (their log), and the
 /// directory itself when nothing else is in it: what a delegate keeps there (a persistent
 /// directory's content) stays.
 pub fn forget(directory: &Path) {
     let _ = std::fs::remove_file(log_file(directory));
+    let _ = std::fs::remove_dir_all(artifacts_dir(directory));
     let _ = std::fs::remove_dir(directory);
 }
 
@@ -47,7 +88,7 @@ pub async fn run(operation: &OperationRun) -> Result<Attributes, RuntimeError> {
         .open(&log_path)
         .await
         .map_err(|e| io("open", &log_path, e))?;
-    let header = format!("== {} ({})\n", operation.name, operation.program.display());
+    let header = format!("== {} ({})\n", operation.name, operation.program);
     log.write_all(header.as_bytes())
         .await
         .map_err(|e| io("write", &log_path, e))?;
@@ -56,17 +97,18 @@ pub async fn run(operation: &OperationRun) -> Result<Attributes, RuntimeError> {
     let outputs_path = directory.join(format!(".outputs-{}", operation.name));
     std::fs::write(&outputs_path, "").map_err(|e| io("create", &outputs_path, e))?;
 
-    let executable = std::fs::metadata(&operation.program)
-        .map_err(|e| io("read", &operation.program, e))?
+    let program = program_file(operation)?;
+    let executable = std::fs::metadata(&program)
+        .map_err(|e| io("read", &program, e))?
         .permissions()
         .mode()
         & 0o111
         != 0;
     let mut command = if executable {
-        tokio::process::Command::new(&operation.program)
+        tokio::process::Command::new(&program)
     } else {
         let mut shell = tokio::process::Command::new("/bin/sh");
-        shell.arg(&operation.program);
+        shell.arg(&program);
         shell
     };
     command
@@ -84,11 +126,9 @@ pub async fn run(operation: &OperationRun) -> Result<Attributes, RuntimeError> {
         .stderr(log_too)
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = command
-        .spawn()
-        .map_err(|e| io("start", &operation.program, e))?;
+    let mut child = command.spawn().map_err(|e| io("start", &program, e))?;
     let status = match tokio::time::timeout(operation.timeout, child.wait()).await {
-        Ok(status) => status.map_err(|e| io("wait for", &operation.program, e))?,
+        Ok(status) => status.map_err(|e| io("wait for", &program, e))?,
         Err(_) => {
             if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
                 let _ = nix::sys::signal::killpg(

@@ -9,6 +9,7 @@ pub use model::{
     RelationshipInstance, SelectedFrom, Substitution, TypeRef,
 };
 
+mod artifact_file;
 pub mod directives;
 pub mod instantiate;
 pub mod interfaces;
