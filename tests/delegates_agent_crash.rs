@@ -58,6 +58,7 @@ fn spec(state: &Path) -> InstanceSpec {
         .clone(),
         requirements: Vec::new(),
         state_dir: state.join("worker-0"),
+        artifacts: Default::default(),
     }
 }
 

@@ -51,6 +51,7 @@ fn instance(
         properties: properties.as_object().unwrap().clone(),
         requirements,
         state_dir: state.join(format!("{node}-0")),
+        artifacts: Default::default(),
     }
 }
 

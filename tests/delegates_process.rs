@@ -108,6 +108,7 @@ fn process_spec(
         properties: properties.as_object().unwrap().clone(),
         requirements,
         state_dir: state.join("worker-0"),
+        artifacts: Default::default(),
     }
 }
 

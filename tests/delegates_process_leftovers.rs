@@ -85,6 +85,7 @@ fn spec(state: &Path, service: &str) -> InstanceSpec {
         .clone(),
         requirements: Vec::new(),
         state_dir: state.join("worker-0"),
+        artifacts: Default::default(),
     }
 }
 

@@ -52,6 +52,7 @@ fn spec(
         properties: properties.as_object().unwrap().clone(),
         requirements: Vec::new(),
         state_dir: state.join(instance),
+        artifacts: Default::default(),
     }
 }
 
@@ -260,8 +261,20 @@ async fn kinds_without_a_delegate_say_so() {
     let kinds: Vec<String> = delegates.kinds().map(|k| k.to_string()).collect();
     assert_eq!(
         kinds,
-        ["process", "systemd", "ipport", "directory", "nspawn"]
+        [
+            "process",
+            "systemd",
+            "ipport",
+            "directory",
+            "podman",
+            "nspawn"
+        ]
     );
+    let error = delegates
+        .for_kind(protocol::DelegateKind::Docker)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(error, "the docker delegate is not implemented yet");
     let error = delegates
         .for_kind(protocol::DelegateKind::Systemd)
         .unwrap_err()

@@ -112,3 +112,75 @@ wait_until() {
         sleep 0.2
     done
 }
+
+# The socket the podman delegate talks to: $CONTAINER_HOST when set, else the rootful socket for
+# root, else the user's socket (the same rule as src/delegates/podman/connection.rs).
+podman_socket_uri() {
+    if [ -n "${CONTAINER_HOST:-}" ]; then
+        printf '%s\n' "$CONTAINER_HOST"
+    elif [ "$(id -u)" -eq 0 ]; then
+        printf 'unix:///run/podman/podman.sock\n'
+    else
+        printf 'unix://%s/podman/podman.sock\n' "${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
+    fi
+}
+
+# True when Podman's API answers at podman_socket_uri.
+podman_answers() {
+    podman --url "$(podman_socket_uri)" version >/dev/null 2>&1
+}
+
+# Process id of the Podman API service start_podman_service started (empty when it reused one).
+KHUTULUN_PODMAN_PID=""
+
+# Makes Podman's API answer at podman_socket_uri, starting `podman system service` when nothing
+# answers there. On these machines (no CAP_SYS_RESOURCE, no systemd as PID 1) Podman's default
+# ulimits and cgroup manager fail, so the service gets a containers.conf without default
+# ulimits, with runc, cgroupfs and file events (unless CONTAINERS_CONF names one already).
+# Call stop_podman_service (e.g. from an EXIT trap) to stop what this started; containers it
+# ran keep running, as they would under podman.socket.
+start_podman_service() {
+    if podman_answers; then
+        say "reusing the Podman API at $(podman_socket_uri)"
+        return 0
+    fi
+    local uri path conf
+    uri="$(podman_socket_uri)"
+    case "$uri" in
+        unix://*) path="${uri#unix://}" ;;
+        *)
+            say "CONTAINER_HOST=$uri does not answer and is not a unix:// socket this script can start"
+            return 1
+            ;;
+    esac
+    mkdir -p "$(dirname "$path")"
+    conf="${CONTAINERS_CONF:-}"
+    if [ -z "$conf" ]; then
+        conf="$(dirname "$path")/khutulun-containers.conf"
+        cat >"$conf" <<'CONF'
+[containers]
+default_ulimits = []
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+    fi
+    say "starting the Podman API service at $uri"
+    CONTAINERS_CONF="$conf" podman system service --time=0 "$uri" \
+        >"$(dirname "$path")/khutulun-podman-service.log" 2>&1 &
+    KHUTULUN_PODMAN_PID="$!"
+    wait_until 30 podman_answers || {
+        say "the Podman API did not answer; see $(dirname "$path")/khutulun-podman-service.log"
+        return 1
+    }
+}
+
+# Stops the Podman API service start_podman_service started, if it started one.
+stop_podman_service() {
+    if [ -n "$KHUTULUN_PODMAN_PID" ]; then
+        kill "$KHUTULUN_PODMAN_PID" 2>/dev/null || true
+        wait "$KHUTULUN_PODMAN_PID" 2>/dev/null || true
+        KHUTULUN_PODMAN_PID=""
+    fi
+}

@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::connect::{AgentAddress, unexpected};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
-use crate::control::protocol::{FailureKind, LogFile, Request, Response, ServiceStatus};
+use crate::control::protocol::{
+    FailureKind, LogCommand, LogFile, Request, Response, ServiceStatus,
+};
 use crate::state::records::{DEFAULT_NAMESPACE, InstanceState};
 
 /// How often `deploy` and `delete` look at the service while they wait.
@@ -295,14 +297,18 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
                 name: name.clone(),
                 instance,
             })?;
-            let Response::Logs { logs } = response else {
+            let Response::Logs { logs, commands } = response else {
                 return Err(invalid(unexpected(response)));
             };
-            if logs.is_empty() {
+            if logs.is_empty() && commands.is_empty() {
                 eprintln!("the instances of {name} have no output");
                 return Ok(());
             }
-            print_logs(&logs, follow)
+            let prefix = logs.len() + commands.len() > 1;
+            for command in &commands {
+                print_command_log(command, follow, prefix);
+            }
+            print_logs(&logs, follow, prefix)
         }
     }
 }
@@ -445,8 +451,72 @@ fn wait_until_deleted(
     }
 }
 
-fn print_logs(logs: &[LogFile], follow: bool) -> Result<(), ClientError> {
-    let prefix = logs.len() > 1;
+/// Runs the command that prints an instance's output (standard output and error both), with
+/// the instance's name before each line when `prefix`. Following, it goes on in threads of its
+/// own while the files are followed.
+fn print_command_log(log: &LogCommand, follow: bool, prefix: bool) {
+    let mut command = std::process::Command::new(&log.program);
+    command.args(&log.arguments);
+    if follow {
+        command.arg(&log.follow);
+    }
+    let shown = format!("`{} {}`", log.program, log.arguments.join(" "));
+    let print = move |instance: &str, text: &str| {
+        if prefix {
+            let mut prefixed = String::new();
+            for line in text.split_inclusive('\n') {
+                prefixed.push_str(&format!("{instance} | {line}"));
+            }
+            write_out(&prefixed);
+        } else {
+            write_out(text);
+        }
+    };
+    if !follow {
+        match command.stdin(std::process::Stdio::null()).output() {
+            Ok(output) => {
+                print(&log.instance, &String::from_utf8_lossy(&output.stdout));
+                print(&log.instance, &String::from_utf8_lossy(&output.stderr));
+            }
+            Err(error) => eprintln!("{}: could not run {shown}: {error}", log.instance),
+        }
+        return;
+    }
+    let spawned = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("{}: could not run {shown}: {error}", log.instance);
+            return;
+        }
+    };
+    let streams: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ];
+    for stream in streams.into_iter().flatten() {
+        let instance = log.instance.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                print(&instance, &format!("{line}\n"));
+            }
+        });
+    }
+}
+
+fn print_logs(logs: &[LogFile], follow: bool, prefix: bool) -> Result<(), ClientError> {
     let mut offsets = vec![0u64; logs.len()];
     loop {
         for (log, offset) in logs.iter().zip(offsets.iter_mut()) {

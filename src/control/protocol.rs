@@ -131,8 +131,11 @@ pub enum Response {
     },
     /// Log files by instance.
     Logs {
-        /// One per instance that has output.
+        /// One per instance whose output is in a file.
         logs: Vec<LogFile>,
+        /// One per instance whose output a command prints (a container's).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        commands: Vec<LogCommand>,
     },
     /// A registry entry was written.
     Registered {
@@ -269,6 +272,19 @@ pub struct LogFile {
     pub instance: String,
     /// The file its output is appended to.
     pub path: PathBuf,
+}
+
+/// A command that prints one instance's output (e.g. `podman logs NAME`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogCommand {
+    /// The instance.
+    pub instance: String,
+    /// The program.
+    pub program: String,
+    /// Its arguments, which print the output so far.
+    pub arguments: Vec<String>,
+    /// The argument that, added to them, makes it go on printing new output.
+    pub follow: String,
 }
 
 /// One row of `delegate list`.

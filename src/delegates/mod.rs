@@ -15,6 +15,8 @@
 //! - [`nspawn`]: system containers with `systemd-nspawn`, run by the process delegate.
 //! - [`directory`]: local directories, persistent or temporary, with owner and mode.
 //! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
+//! - [`podman`]: OCI containers through Podman's API socket, named and labelled so `podman ps`
+//!   shows them and a restarted agent finds them again.
 //!
 //! Each delegate actor's own message enum wraps the lifecycle and adds what other delegates
 //! may ask of it (the process delegate asks the systemd delegate for a unit); no delegate
@@ -24,6 +26,7 @@
 pub mod directory;
 pub mod ipport;
 pub mod nspawn;
+pub mod podman;
 pub mod process;
 pub mod profile;
 pub mod protocol;

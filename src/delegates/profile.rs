@@ -53,6 +53,14 @@ pub mod types {
     /// Node type: a networked directory mounted on the host.
     pub const NETWORK_DIRECTORY: &str = "NetworkDirectory";
 
+    /// Node type: a TCP port reserved on the host.
+    pub const TCP_PORT: &str = "TCPPort";
+    /// Node type: a UDP port reserved on the host.
+    pub const UDP_PORT: &str = "UDPPort";
+
+    /// Artifact type: an OCI or Docker image archive, as `podman save` writes it.
+    pub const OCI_IMAGE_ARCHIVE: &str = "OCIImageArchive";
+
     /// Interface type: the operations the agent runs around a delegate's lifecycle.
     pub const LIFECYCLE: &str = "Lifecycle";
 
@@ -356,6 +364,60 @@ impl PropertySet for ProcessProperties {
     ];
 }
 
+/// Where an OCI image comes from (the profile's `ImageReference`): exactly one of the two.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageReference {
+    /// A registry reference, e.g. `localhost/web:1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The name of one of the node's artifacts, an `OCIImageArchive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+}
+
+/// The properties of a `Container`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerProperties {
+    /// Where its image comes from.
+    pub image: ImageReference,
+    /// The OCI runtime (`runc`, `crun`, `kata`…); Podman's default when `None`.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    /// The program to run instead of the image's entry point.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Its arguments (instead of the image's command).
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub arguments: Vec<String>,
+    /// Environment variables from the template.
+    #[serde(default, deserialize_with = "lenient_string_map")]
+    pub environment: BTreeMap<String, String>,
+    /// The directory it starts in, inside the container.
+    #[serde(default)]
+    pub working_directory: Option<String>,
+    /// The user it runs as, inside the container.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// When it is started again.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+impl PropertySet for ContainerProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::CONTAINER;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("image", "ImageReference"),
+        ("runtime", "string"),
+        ("command", "string"),
+        ("arguments", "list"),
+        ("environment", "map"),
+        ("working_directory", "string"),
+        ("user", "string"),
+        ("restart", "RestartPolicy"),
+    ];
+}
+
 /// The properties of a `Port` (and `TCPPort`, `UDPPort`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortProperties {
@@ -631,6 +693,9 @@ mod tests {
             ("node_types", types::DIRECTORY),
             ("node_types", types::LOCAL_DIRECTORY),
             ("node_types", types::NETWORK_DIRECTORY),
+            ("node_types", types::TCP_PORT),
+            ("node_types", types::UDP_PORT),
+            ("artifact_types", types::OCI_IMAGE_ARCHIVE),
             ("relationship_types", types::CONNECTS_TO),
             ("relationship_types", types::ATTACHES_TO),
             ("relationship_types", types::HOSTED_ON),
@@ -718,6 +783,7 @@ mod tests {
                 let sample = match definition.get("type").and_then(Value::as_str) {
                     Some("PortNumber") => serde_json::json!(8080),
                     Some("SystemImageReference") => serde_json::json!({"directory": "/"}),
+                    Some("ImageReference") => serde_json::json!({"reference": "sample"}),
                     _ => serde_json::json!("sample"),
                 };
                 with_required.insert(name.clone(), sample);
@@ -737,6 +803,7 @@ mod tests {
         check::<SystemContainerProperties>(&profile);
         check::<ConnectsToProperties>(&profile);
         check::<AttachesToProperties>(&profile);
+        check::<ContainerProperties>(&profile);
     }
 
     #[test]

@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -57,6 +58,10 @@ pub type Properties = serde_json::Map<String, serde_json::Value>;
 /// A TOSCA type by its profile and name: the processor's own [`TypeRef`], re-exported so the
 /// runtime and the delegates name types the same way.
 pub use crate::tosca::instance::model::TypeRef;
+
+/// Where an artifact's file is: the processor's own [`ArtifactLocation`], re-exported so the
+/// delegates read artifacts the way the processor located them.
+pub use crate::tosca::instance::model::ArtifactLocation;
 
 impl TypeRef {
     /// A type of Khutulun's own profile.
@@ -102,6 +107,17 @@ pub struct Dependency {
     pub relationship_properties: Properties,
 }
 
+/// One of the node's artifacts (a file packed with the template, e.g. an image archive).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// Its artifact type and ancestors, most derived first.
+    pub types: Vec<TypeRef>,
+    /// `file` as the template wrote it, for messages.
+    pub file: String,
+    /// Where its file is.
+    pub location: ArtifactLocation,
+}
+
 /// What a delegate needs to make one node instance real.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceSpec {
@@ -120,6 +136,10 @@ pub struct InstanceSpec {
     /// This host's private directory for this instance (log files, pid files); the delegate
     /// creates it when it needs it.
     pub state_dir: PathBuf,
+    /// The node's artifacts by name (an image archive a container is made from). Absent in
+    /// specs written before artifacts reached the delegates: read as none.
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, Artifact>,
 }
 
 impl InstanceSpec {
@@ -166,6 +186,16 @@ pub struct Observation {
 pub enum LogSource {
     /// A file the workload's standard output and error are appended to.
     File(PathBuf),
+    /// A command that prints the workload's output (e.g. `podman logs NAME`), for workloads
+    /// whose output is kept by another program.
+    Command {
+        /// The program, as a name looked up in PATH or a path.
+        program: String,
+        /// Its arguments, which print what was written so far.
+        arguments: Vec<String>,
+        /// The argument that, added to them, makes it go on printing new output.
+        follow: String,
+    },
     /// The kind of resource has no output (a port, a directory).
     None,
 }

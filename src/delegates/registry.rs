@@ -9,6 +9,7 @@ use ractor::{Actor, ActorCell, ActorRef, SpawnErr};
 use super::directory::DirectoryDelegate;
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
 use super::nspawn::NspawnDelegate;
+use super::podman::{PodmanConfig, PodmanDelegate};
 use super::process::{ProcessConfig, ProcessDelegate, SupervisorChoice};
 use super::protocol::{DelegateError, DelegateKind, DelegateRef};
 use super::systemd::{SystemdDelegate, SystemdMsg};
@@ -26,6 +27,9 @@ pub struct DelegatesConfig {
     pub port_ledger: Arc<dyn PortLedger>,
     /// Who supervises processes: systemd where it answers (the default), or always one of them.
     pub process_supervisor: SupervisorChoice,
+    /// Podman's API socket (`unix:///path`); `None` (the default) finds it from the
+    /// environment (`$CONTAINER_HOST`, else the rootful socket for root, else the user's).
+    pub podman_socket: Option<String>,
 }
 
 impl DelegatesConfig {
@@ -37,6 +41,7 @@ impl DelegatesConfig {
             port_range: IpPortConfig::DEFAULT_RANGE,
             port_ledger,
             process_supervisor: SupervisorChoice::Auto,
+            podman_socket: None,
         }
     }
 }
@@ -86,6 +91,12 @@ impl Delegates {
         )
         .await?;
         lifecycle.insert(DelegateKind::Nspawn, nspawn.get_derived());
+        let podman_config = PodmanConfig {
+            socket: config.podman_socket.clone(),
+        };
+        let (podman, _) =
+            Actor::spawn_linked(None, PodmanDelegate, podman_config, supervisor.clone()).await?;
+        lifecycle.insert(DelegateKind::Podman, podman.get_derived());
         Ok(Delegates {
             lifecycle,
             ipport,

@@ -159,6 +159,7 @@ mod tests {
             properties: Attributes::new(),
             requirements,
             state_dir: "/var/lib/khutulun-test/hello/web-0".into(),
+            artifacts: Default::default(),
         }
     }
 

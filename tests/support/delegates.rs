@@ -96,6 +96,7 @@ pub fn instance_spec(
         properties: properties.as_object().unwrap().clone(),
         requirements,
         state_dir: state.join("worker-0"),
+        artifacts: Default::default(),
     }
 }
 

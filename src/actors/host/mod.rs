@@ -21,7 +21,7 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::control::RuntimePaths;
 use crate::control::protocol::{
-    DelegateSummary, LogFile, Reply, Request, Response, ServiceSummary,
+    DelegateSummary, LogCommand, LogFile, Reply, Request, Response, ServiceSummary,
 };
 use crate::delegates::protocol::{DelegateKind, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
@@ -285,14 +285,24 @@ impl HostState {
             Ok(ractor::rpc::CallResult::Success(result)) => result?,
             _ => return Err(RuntimeError::Unreachable("service actor")),
         };
-        let logs = sources
-            .into_iter()
-            .filter_map(|(instance, source)| match source {
-                LogSource::File(path) => Some(LogFile { instance, path }),
-                LogSource::None => None,
-            })
-            .collect();
-        Ok(Response::Logs { logs })
+        let (mut logs, mut commands) = (Vec::new(), Vec::new());
+        for (instance, source) in sources {
+            match source {
+                LogSource::File(path) => logs.push(LogFile { instance, path }),
+                LogSource::Command {
+                    program,
+                    arguments,
+                    follow,
+                } => commands.push(LogCommand {
+                    instance,
+                    program,
+                    arguments,
+                    follow,
+                }),
+                LogSource::None => {}
+            }
+        }
+        Ok(Response::Logs { logs, commands })
     }
 
     async fn register(

@@ -2,7 +2,9 @@
 //! properties evaluated (deferred ones from other instances' attributes), requirements with
 //! their targets' attributes.
 
-use crate::delegates::protocol::{self, Attributes, Dependency, InstanceSpec, Properties};
+use crate::delegates::protocol::{
+    self, Artifact, Attributes, Dependency, InstanceSpec, Properties,
+};
 use crate::state::ServiceView;
 use crate::tosca::instance::{Expression, NodeInstance, TypeRef};
 
@@ -84,6 +86,18 @@ pub fn instance_spec(
             )?,
         });
     }
+    let artifacts = node
+        .artifacts
+        .iter()
+        .map(|(name, artifact)| {
+            let artifact = Artifact {
+                types: type_refs(&artifact.types),
+                file: artifact.file.clone(),
+                location: artifact.location.clone(),
+            };
+            (name.clone(), artifact)
+        })
+        .collect();
     Ok(InstanceSpec {
         service: view.service.name.clone(),
         instance: id.to_owned(),
@@ -92,5 +106,6 @@ pub fn instance_spec(
         properties,
         requirements,
         state_dir,
+        artifacts,
     })
 }

@@ -187,6 +187,7 @@ mod tests {
             properties: properties.as_object().unwrap().clone(),
             requirements: Vec::new(),
             state_dir: state.to_owned(),
+            artifacts: Default::default(),
         }
     }
 

@@ -205,6 +205,7 @@ fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
         properties,
         requirements: Vec::new(),
         state_dir: spec.state_dir.clone(),
+        artifacts: spec.artifacts.clone(),
     }
 }
 
@@ -222,6 +223,7 @@ mod tests {
             properties: properties.as_object().unwrap().clone(),
             requirements,
             state_dir: "/var/lib/khutulun-test/shop/db-0".into(),
+            artifacts: Default::default(),
         }
     }
 

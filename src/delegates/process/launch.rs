@@ -187,6 +187,7 @@ mod tests {
             properties: properties.as_object().unwrap().clone(),
             requirements,
             state_dir: "/var/lib/khutulun-test/hello/web-0".into(),
+            artifacts: Default::default(),
         }
     }
 

@@ -1,0 +1,133 @@
+//! What a container's state, as Podman inspects it, means for its instance: running, stopped,
+//! failed, or ended and about to be started again by Podman's restart policy.
+
+use podman_api::opts::ContainerRestartPolicy;
+
+use crate::delegates::protocol::InstanceHealth;
+
+/// The parts of Podman's container state that decide the instance's health.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerState {
+    /// Podman's status word: `created`, `running`, `exited`, `paused`…
+    pub status: String,
+    /// The exit code of its last run, once it ran.
+    pub exit_code: Option<i32>,
+    /// Whether Podman says it is being restarted.
+    pub restarting: bool,
+    /// The error Podman recorded for it, if any.
+    pub error: Option<String>,
+}
+
+impl ContainerState {
+    /// Reads the state from an inspection.
+    pub fn of(inspected: &podman_api::models::InspectContainerState) -> ContainerState {
+        ContainerState {
+            status: inspected.status.clone().unwrap_or_default(),
+            exit_code: inspected.exit_code,
+            restarting: inspected.restarting.unwrap_or(false),
+            error: inspected.error.clone().filter(|e| !e.is_empty()),
+        }
+    }
+
+    /// Whether the container runs.
+    pub fn is_running(&self) -> bool {
+        self.status == "running"
+    }
+
+    /// Whether it ran and ended (rather than never started).
+    pub fn has_ended(&self) -> bool {
+        matches!(self.status.as_str(), "exited" | "stopped")
+    }
+}
+
+/// Whether Podman starts a container that ended with `exit_code` again under `policy`.
+pub fn restarts_after(policy: ContainerRestartPolicy, exit_code: i32) -> bool {
+    match policy {
+        ContainerRestartPolicy::Always | ContainerRestartPolicy::UnlessStopped => true,
+        ContainerRestartPolicy::OnFailure => exit_code != 0,
+        ContainerRestartPolicy::No => false,
+    }
+}
+
+/// The instance's health from its container's state and restart policy.
+pub fn health(
+    name: &str,
+    state: &ContainerState,
+    policy: ContainerRestartPolicy,
+) -> InstanceHealth {
+    let code = state.exit_code.unwrap_or(0);
+    let ended = || match (code, &state.error) {
+        (_, Some(error)) => format!("container {name} ended with status {code} ({error})"),
+        (0, None) => format!("container {name} exited"),
+        (137, None) => format!("container {name} was killed (status 137)"),
+        (_, None) => format!("container {name} exited with status {code}"),
+    };
+    match state.status.as_str() {
+        "running" => InstanceHealth::Running,
+        _ if state.restarting => InstanceHealth::Restarting {
+            reason: format!("{}; Podman starts it again", ended()),
+        },
+        "exited" | "stopped" if restarts_after(policy, code) => InstanceHealth::Restarting {
+            reason: format!("{}; Podman starts it again per its restart policy", ended()),
+        },
+        "exited" | "stopped" if code == 0 && state.error.is_none() => InstanceHealth::Stopped,
+        "exited" | "stopped" => InstanceHealth::Failed { reason: ended() },
+        "created" | "configured" | "initialized" | "stopping" => InstanceHealth::Stopped,
+        "removing" => InstanceHealth::Missing,
+        other => InstanceHealth::Failed {
+            reason: format!("container {name} is {other}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(status: &str, exit_code: i32) -> ContainerState {
+        ContainerState {
+            status: status.into(),
+            exit_code: Some(exit_code),
+            ..ContainerState::default()
+        }
+    }
+
+    #[test]
+    fn states_and_policies_decide_the_health() {
+        use ContainerRestartPolicy::*;
+        assert_eq!(
+            health("c", &state("running", 0), No),
+            InstanceHealth::Running
+        );
+        assert_eq!(
+            health("c", &state("created", 0), OnFailure),
+            InstanceHealth::Stopped
+        );
+        assert_eq!(
+            health("c", &state("exited", 0), OnFailure),
+            InstanceHealth::Stopped
+        );
+        assert!(matches!(
+            health("c", &state("exited", 137), OnFailure),
+            InstanceHealth::Restarting { reason } if reason.contains("killed")
+        ));
+        assert!(matches!(
+            health("c", &state("exited", 0), Always),
+            InstanceHealth::Restarting { .. }
+        ));
+        assert!(matches!(
+            health("c", &state("exited", 3), No),
+            InstanceHealth::Failed { reason } if reason == "container c exited with status 3"
+        ));
+        assert!(matches!(
+            health("c", &state("paused", 0), No),
+            InstanceHealth::Failed { reason } if reason == "container c is paused"
+        ));
+        let mut broken = state("exited", 0);
+        broken.error = Some("runc: exec failed".into());
+        assert!(matches!(
+            health("c", &broken, No),
+            InstanceHealth::Failed { reason } if reason.contains("runc: exec failed")
+        ));
+    }
+}

@@ -1,0 +1,28 @@
+//! The messages the podman delegate answers.
+
+use crate::delegates::protocol::DelegateMsg;
+
+/// Messages of the podman delegate.
+pub enum PodmanMsg {
+    /// A lifecycle call from the runtime.
+    Lifecycle(Box<DelegateMsg>),
+}
+
+// Local only: never sent to another host.
+impl ractor::Message for PodmanMsg {}
+
+impl From<DelegateMsg> for PodmanMsg {
+    fn from(message: DelegateMsg) -> Self {
+        PodmanMsg::Lifecycle(Box::new(message))
+    }
+}
+
+impl TryFrom<PodmanMsg> for DelegateMsg {
+    type Error = PodmanMsg;
+
+    fn try_from(message: PodmanMsg) -> Result<Self, Self::Error> {
+        match message {
+            PodmanMsg::Lifecycle(message) => Ok(*message),
+        }
+    }
+}

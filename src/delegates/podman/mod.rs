@@ -1,0 +1,39 @@
+//! The podman delegate: runs each `Container` instance as a Podman container, the way a
+//! sysadmin would by hand, through Podman's API socket (the `podman-api` crate).
+//!
+//! The container is named `khutulun-<service>-<instance>` (so `podman ps` shows it) and labelled
+//! `khutulun.service`, `khutulun.instance` and `khutulun.node`, which find it again after an agent
+//! restart; a container of that name without those labels is never touched. Its image is the
+//! local one when present, pulled only when missing, or loaded from an `OCIImageArchive`
+//! artifact of the node. Podman's own restart policy (from the template's `restart`) restarts
+//! it, so it outlives the agent; `Adopt` finds it again and starts it when it ended while no
+//! agent looked and its policy says so.
+//!
+//! What the container gets from its requirements, as a process does: for each connection to an
+//! endpoint, `<NAME>_HOST` and `<NAME>_PORT`; for each attached directory, `<NAME>_PATH`
+//! (NAME is the requirement's name in upper case, or the relationship's `variable`). In
+//! addition, a connection to a reserved `Port` publishes it: `address:port` on the host goes to
+//! the same port in the container, where a server listens on `$<NAME>_PORT` on all of the
+//! container's addresses. An attached directory is bind-mounted at the same path (read-only
+//! when the AttachesTo says `read_only`). The template's `environment` comes last and wins.
+//!
+//! The socket is `$CONTAINER_HOST` when set (`unix://` only), else `/run/podman/podman.sock`
+//! for root, else `$XDG_RUNTIME_DIR/podman/podman.sock`; when it does not answer, every call
+//! fails saying how to start the API service.
+//!
+//! Attributes: `container_id`, `name`. Images stay in Podman when an instance is deleted.
+
+mod actor;
+mod connection;
+mod health;
+mod image;
+mod lifecycle;
+mod message;
+mod plan;
+
+pub use actor::{PodmanConfig, PodmanDelegate};
+pub use connection::{PodmanSocket, ROOTFUL_SOCKET};
+pub use message::PodmanMsg;
+pub use plan::{
+    ContainerIdentity, ContainerPlan, INSTANCE_LABEL, NODE_LABEL, SERVICE_LABEL, container_name,
+};

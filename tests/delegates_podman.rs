@@ -1,0 +1,528 @@
+//! The podman delegate with a real Podman: a busybox web server container behind a reserved
+//! port, serving a bind-mounted directory; restarted by Podman when killed; outliving the
+//! delegates and adopted by new ones; deleted without a trace. An image loaded from an archive
+//! artifact, and the clear errors of a missing image, a missing OCI runtime and a socket that
+//! does not answer. The tests say loudly that they skip when Podman's API does not answer;
+//! with KHUTULUN_REQUIRE_PODMAN=1 (scripts/test sets it) they fail instead.
+
+#[path = "support/podman.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use khutulun::delegates::ipport::MemoryPortLedger;
+use khutulun::delegates::podman::container_name;
+use khutulun::delegates::protocol::{
+    self, Artifact, ArtifactLocation, Attributes, DelegateKind, DelegateRef, Dependency,
+    InstanceHealth, InstanceSpec, LogSource, Observation, TypeRef,
+};
+use khutulun::delegates::{Delegates, DelegatesConfig};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use support::{TEST_IMAGE, ensure_test_image, podman, podman_available, podman_ok};
+
+struct Supervisor;
+struct Nothing;
+impl ractor::Message for Nothing {}
+impl Actor for Supervisor {
+    type Msg = Nothing;
+    type State = ();
+    type Arguments = ();
+    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+}
+
+/// One agent's worth of delegates.
+struct Agent {
+    delegates: Delegates,
+    supervisor: ActorRef<Nothing>,
+}
+
+impl Agent {
+    async fn start(socket: Option<String>) -> Agent {
+        let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
+        let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
+        config.podman_socket = socket;
+        let delegates = Delegates::spawn(config, supervisor.get_cell())
+            .await
+            .unwrap();
+        Agent {
+            delegates,
+            supervisor,
+        }
+    }
+
+    fn podman(&self) -> DelegateRef {
+        self.delegates.for_kind(DelegateKind::Podman).unwrap()
+    }
+
+    fn stop(self) {
+        self.delegates.stop_all();
+        self.supervisor.stop(None);
+    }
+}
+
+/// Removes the test's containers when it ends, passed or failed.
+struct Cleanup(Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        support::remove_containers(&self.0);
+    }
+}
+
+fn dependency(
+    requirement: &str,
+    types: &[&str],
+    attributes: serde_json::Value,
+    relationship: serde_json::Value,
+) -> Dependency {
+    Dependency {
+        requirement: requirement.into(),
+        target: format!("{requirement}-0"),
+        target_node: requirement.into(),
+        target_types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
+        target_attributes: attributes.as_object().unwrap().clone(),
+        relationship_types: Vec::new(),
+        relationship_properties: relationship.as_object().unwrap().clone(),
+    }
+}
+
+fn container_spec(
+    state: &Path,
+    service: &str,
+    properties: serde_json::Value,
+    requirements: Vec<Dependency>,
+) -> InstanceSpec {
+    InstanceSpec {
+        service: service.into(),
+        instance: "web-0".into(),
+        node: "web".into(),
+        types: ["Container", "Workload", "Root"]
+            .iter()
+            .map(|t| TypeRef::khutulun(t))
+            .collect(),
+        properties: properties.as_object().unwrap().clone(),
+        requirements,
+        state_dir: state.join("web-0"),
+        artifacts: BTreeMap::new(),
+    }
+}
+
+/// A service name no other test run uses at the same time.
+fn service_name(test: &str) -> String {
+    format!("podtest-{test}-{}", std::process::id())
+}
+
+/// A TCP port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of `GET /` at 127.0.0.1:`port`, once something answers there.
+async fn page(port: u16) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        match get(port) {
+            Ok(body) => return body,
+            Err(error) => last = error.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing served on port {port}: {last}");
+}
+
+fn get(port: u16) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    match response.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.") && head.contains(" 200 ") => {
+            Ok(body.to_owned())
+        }
+        _ => Err(std::io::Error::other(format!(
+            "unexpected answer {response:?}"
+        ))),
+    }
+}
+
+async fn eventually(
+    delegate: &DelegateRef,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+    what: &str,
+    test: impl Fn(&Observation) -> bool,
+) -> Observation {
+    let mut seen = None;
+    for _ in 0..300 {
+        let observation = protocol::status(delegate, spec.clone(), attributes.clone())
+            .await
+            .unwrap();
+        if test(&observation) {
+            return observation;
+        }
+        seen = Some(observation);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never saw: {what} (last seen {seen:?})");
+}
+
+/// The container's main process id on the host, as Podman reports it.
+fn main_pid(name: &str) -> i32 {
+    podman_ok(&["inspect", "--format", "{{.State.Pid}}", name])
+        .parse()
+        .unwrap()
+}
+
+fn container_status(name: &str) -> Option<String> {
+    let output = podman(&["inspect", "--format", "{{.State.Status}}", name]);
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// What the command of a [`LogSource::Command`] prints.
+fn log_text(source: &LogSource) -> String {
+    let LogSource::Command {
+        program, arguments, ..
+    } = source
+    else {
+        panic!("a container's logs are a command, not {source:?}");
+    };
+    let output = std::process::Command::new(program)
+        .args(arguments)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{program} {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// A busybox web server on a reserved port, serving a read-only directory; the whole life.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
+    if !podman_available() {
+        return;
+    }
+    ensure_test_image();
+    let service = service_name("web");
+    let name = container_name(&service, "web-0");
+    let _cleanup = Cleanup(vec![name.clone()]);
+    let state = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "served from a container\n").unwrap();
+    let site_path = site.path().to_str().unwrap().to_owned();
+    let port = free_port();
+    let spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({
+            "image": {"reference": TEST_IMAGE},
+            "command": "/bin/sh",
+            "arguments": ["-c", "echo \"serving $SITE_PATH on $HTTP_PORT as $GREETING\"; trap 'exit 0' TERM; httpd -f -p \"$HTTP_PORT\" -h \"$SITE_PATH\" & wait"],
+            "environment": {"GREETING": "hello"},
+            "restart": "on-failure",
+        }),
+        vec![
+            dependency(
+                "connection",
+                &["TCPPort", "Port", "Endpoint"],
+                serde_json::json!({"address": "127.0.0.1", "port": port, "protocol": "tcp"}),
+                serde_json::json!({"variable": "http"}),
+            ),
+            dependency(
+                "storage",
+                &["LocalDirectory", "Directory"],
+                serde_json::json!({"path": site_path}),
+                serde_json::json!({"variable": "site", "read_only": true}),
+            ),
+        ],
+    );
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+
+    // Create: the container exists, named for the instance, and does not run yet.
+    let created = protocol::create(&delegate, spec.clone()).await.unwrap();
+    assert_eq!(created["name"], name.as_str());
+    let id = created["container_id"].as_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    assert_eq!(container_status(&name).as_deref(), Some("created"));
+    let before = protocol::status(&delegate, spec.clone(), created.clone())
+        .await
+        .unwrap();
+    assert_eq!(before.health, InstanceHealth::Stopped);
+
+    // Start: the page is served at the reserved port, from the mounted directory.
+    let started = protocol::start(&delegate, spec.clone(), created.clone())
+        .await
+        .unwrap();
+    assert_eq!(started["container_id"], id.as_str());
+    assert_eq!(started["name"], name.as_str());
+    assert_eq!(page(port).await, "served from a container\n");
+    let running = podman_ok(&["ps", "--format", "{{.Names}}"]);
+    assert!(
+        running.lines().any(|line| line == name),
+        "podman ps: {running}"
+    );
+    let labels = podman_ok(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"khutulun.service\"}} {{index .Config.Labels \"khutulun.instance\"}}",
+        &name,
+    ]);
+    assert_eq!(labels, format!("{service} web-0"));
+    let write = podman(&["exec", &name, "touch", &format!("{site_path}/written")]);
+    assert!(
+        !write.status.success(),
+        "the read-only directory took a write"
+    );
+    assert!(!site.path().join("written").exists());
+    let logs = protocol::logs(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    let text = log_text(&logs);
+    assert!(
+        text.contains(&format!("serving {site_path} on {port} as hello")),
+        "{text}"
+    );
+
+    // Killed, it is started again by Podman (its restart policy).
+    let first_pid = main_pid(&name);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(
+        &delegate,
+        &spec,
+        &started,
+        "running again after a kill",
+        |seen| seen.health == InstanceHealth::Running && main_pid(&name) != first_pid,
+    )
+    .await;
+    let restarts = podman_ok(&["inspect", "--format", "{{.RestartCount}}", &name]);
+    assert!(restarts.parse::<u32>().unwrap() >= 1, "restarts {restarts}");
+    assert_eq!(page(port).await, "served from a container\n");
+
+    // The delegates stop; the container runs on, and new delegates adopt it.
+    agent.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(container_status(&name).as_deref(), Some("running"));
+    assert_eq!(page(port).await, "served from a container\n");
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let adopted = protocol::adopt(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    assert_eq!(adopted.health, InstanceHealth::Running);
+    assert_eq!(adopted.attributes["container_id"], id.as_str());
+
+    // Stop keeps the container; Start runs it again.
+    let stopped = protocol::stop(&delegate, spec.clone(), adopted.attributes.clone())
+        .await
+        .unwrap();
+    assert_eq!(container_status(&name).as_deref(), Some("exited"));
+    let seen = protocol::status(&delegate, spec.clone(), stopped.clone())
+        .await
+        .unwrap();
+    assert_eq!(seen.health, InstanceHealth::Stopped, "stopped on purpose");
+    assert!(get(port).is_err(), "still served after Stop");
+    protocol::start(&delegate, spec.clone(), stopped.clone())
+        .await
+        .unwrap();
+    assert_eq!(page(port).await, "served from a container\n");
+
+    // Delete leaves nothing, and deleting again is fine.
+    protocol::delete(&delegate, spec.clone(), stopped.clone())
+        .await
+        .unwrap();
+    assert_eq!(container_status(&name), None);
+    let all = podman_ok(&["ps", "--all", "--format", "{{.Names}}"]);
+    assert!(!all.lines().any(|line| line == name), "podman ps -a: {all}");
+    assert!(!spec.state_dir.exists());
+    protocol::delete(&delegate, spec.clone(), stopped.clone())
+        .await
+        .unwrap();
+    let gone = protocol::status(&delegate, spec.clone(), stopped)
+        .await
+        .unwrap();
+    assert_eq!(gone.health, InstanceHealth::Missing);
+    assert!(get(port).is_err(), "still served after Delete");
+    agent.stop();
+}
+
+/// The image comes from an image archive artifact of the node, loaded into Podman.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_archive_artifact_is_loaded_and_run() {
+    if !podman_available() {
+        return;
+    }
+    let service = service_name("archive");
+    let name = container_name(&service, "web-0");
+    let _cleanup = Cleanup(vec![name.clone()]);
+    let image = format!("localhost/khutulun-archive-{}:test", std::process::id());
+    let files = tempfile::tempdir().unwrap();
+    let archive = files.path().join("image.tar");
+    support::save_archive(&image, &archive);
+    let state = tempfile::tempdir().unwrap();
+    let mut spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({
+            "image": {"artifact": "image"},
+            "command": "/bin/sh",
+            "arguments": ["-c", "echo loaded from the archive; exec sleep 600"],
+            "restart": "no",
+        }),
+        vec![],
+    );
+    spec.artifacts.insert(
+        "image".into(),
+        Artifact {
+            types: vec![TypeRef::khutulun("OCIImageArchive")],
+            file: "image.tar".into(),
+            location: ArtifactLocation::File {
+                path: archive.to_str().unwrap().into(),
+            },
+        },
+    );
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let created = protocol::create(&delegate, spec.clone()).await.unwrap();
+    assert!(
+        podman(&["image", "exists", &image]).status.success(),
+        "{image} was not loaded"
+    );
+    let started = protocol::start(&delegate, spec.clone(), created)
+        .await
+        .unwrap();
+    let from = podman_ok(&["inspect", "--format", "{{.ImageName}}", &name]);
+    assert_eq!(from, image);
+    eventually(&delegate, &spec, &started, "running", |seen| {
+        seen.health == InstanceHealth::Running
+    })
+    .await;
+    let logs = protocol::logs(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if log_text(&logs).contains("loaded from the archive") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(log_text(&logs).contains("loaded from the archive"));
+    protocol::delete(&delegate, spec, started).await.unwrap();
+    assert_eq!(container_status(&name), None);
+    let _ = podman(&["rmi", &image]);
+    agent.stop();
+}
+
+/// A reference to an image that is nowhere, and a runtime that is not installed: clear
+/// errors, and no container left behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_image_or_runtime_is_a_clear_error() {
+    if !podman_available() {
+        return;
+    }
+    ensure_test_image();
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let state = tempfile::tempdir().unwrap();
+
+    let service = service_name("noimage");
+    let _cleanup = Cleanup(vec![container_name(&service, "web-0")]);
+    let missing = "localhost/khutulun-no-such-image:never";
+    let spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({"image": {"reference": missing}, "command": "/bin/true"}),
+        vec![],
+    );
+    let error = protocol::create(&delegate, spec.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "could not pull image {missing} for {service}/web-0: "
+        )),
+        "{error}"
+    );
+    assert_eq!(container_status(&container_name(&service, "web-0")), None);
+
+    // Podman's API would quietly run the container with its default runtime instead.
+    let service = service_name("kata");
+    let name = container_name(&service, "web-0");
+    let _cleanup = Cleanup(vec![name.clone()]);
+    let spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({"image": {"reference": TEST_IMAGE}, "command": "/bin/sh", "runtime": "kata"}),
+        vec![],
+    );
+    let error = protocol::create(&delegate, spec.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "{service}/web-0: Podman has no OCI runtime \"kata\" (it would have run container {name} with "
+        )),
+        "{error}"
+    );
+    assert_eq!(container_status(&name), None);
+    agent.stop();
+}
+
+/// With no Podman API at the socket, every call says so and how to start it (no Podman needed).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_that_does_not_answer_says_how_to_start_podman() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = format!("unix://{}/podman.sock", dir.path().display());
+    let agent = Agent::start(Some(socket.clone())).await;
+    let delegate = agent.podman();
+    let spec = container_spec(
+        dir.path(),
+        "nosocket",
+        serde_json::json!({"image": {"reference": TEST_IMAGE}}),
+        vec![],
+    );
+    let errors = [
+        protocol::create(&delegate, spec.clone()).await.unwrap_err(),
+        protocol::status(&delegate, spec.clone(), Attributes::new())
+            .await
+            .unwrap_err(),
+        protocol::delete(&delegate, spec.clone(), Attributes::new())
+            .await
+            .unwrap_err(),
+    ];
+    for error in errors {
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!("Podman's API does not answer at {socket} (")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("podman system service --time=0 {socket}")),
+            "{text}"
+        );
+    }
+    agent.stop();
+}
