@@ -2,7 +2,8 @@
 //! that alone writes the shared store, service and node-instance actors, and delegate actors.
 //!
 //! ```text
-//! Root ─ Host ─┬─ LockManager        the only writer of the store
+//! Root ─ Host ─┬─ Membership         SWIM over UDP, when the agent has --listen
+//!              ├─ LockManager        the only writer of the store
 //!              ├─ delegates          process, systemd, ipport, directory… (src/delegates)
 //!              └─ Service (per service)
 //!                  └─ NodeInstance (per node instance on this host)
@@ -15,6 +16,7 @@ mod context;
 mod error;
 pub mod host;
 pub mod lock_manager;
+pub mod membership;
 pub mod node_instance;
 mod port_ledger;
 pub mod root;

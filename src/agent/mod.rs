@@ -4,12 +4,15 @@
 //! socket until it is told to stop. Workloads outlive it: stopping the agent stops actors, not
 //! processes or units.
 
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ractor::{Actor, ActorRef};
 
 use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
+use crate::actors::membership::{MembershipNetwork, UdpTransport};
 use crate::actors::root::Root;
 use crate::control::protocol::{Failure, FailureKind, Reply, Request};
 use crate::control::{RuntimePaths, server, token};
@@ -25,9 +28,11 @@ pub struct AgentConfig {
     pub runtime: PathBuf,
     /// This host's name in the cluster.
     pub name: String,
-    /// The address other hosts reach this one at (recorded in the host record; host-to-host
-    /// messaging comes with multi-host support).
-    pub listen: Option<String>,
+    /// The address other hosts reach this one at: membership (SWIM) listens there on UDP and
+    /// the host record carries it. `None` runs the host alone, without membership.
+    pub listen: Option<SocketAddr>,
+    /// More members' addresses to announce to at start, besides the store's host records.
+    pub join: Vec<SocketAddr>,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -49,6 +54,14 @@ pub enum AgentError {
     Runtime {
         /// The path.
         path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The membership address could not be bound.
+    #[error("could not listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
         /// Why.
         source: std::io::Error,
     },
@@ -126,9 +139,24 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     token::write(&paths.token(), &secret).map_err(runtime_error(paths.dir()))?;
     let listener = server::bind(&paths).map_err(runtime_error(paths.dir()))?;
 
+    let membership = match config.listen {
+        Some(address) => {
+            let transport = UdpTransport::bind(address)
+                .await
+                .map_err(|source| AgentError::Listen { address, source })?;
+            Some(MembershipNetwork {
+                transport: Arc::new(transport),
+                seeds: config.join.clone(),
+            })
+        }
+        None => None,
+    };
     let args = HostArgs {
         name: config.name.clone(),
-        address: config.listen.clone(),
+        address: membership
+            .as_ref()
+            .map(|network| network.transport.local_address().to_string()),
+        membership,
         store,
         runtime: paths.clone(),
     };

@@ -1,6 +1,7 @@
 //! `khutulun agent`: runs this host's agent in the foreground (as a systemd service in
 //! production: deploy/systemd/khutulun-agent.service).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,10 +23,16 @@ pub struct AgentArgs {
     /// This host's name in the cluster [default: the machine's host name].
     #[arg(long, value_name = "HOST")]
     pub name: Option<String>,
-    /// The address other hosts reach this one at (recorded in the host record; host-to-host
-    /// messaging comes with multi-host clusters).
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<String>,
+    /// The address other hosts reach this one at, as IP[:PORT] (port 7946 when omitted). The
+    /// agent then runs membership (SWIM over UDP on that address) with the other hosts of the
+    /// store, whose records carry their addresses. Without it the host runs alone.
+    #[arg(long, value_name = "ADDR", value_parser = crate::actors::membership::parse_address)]
+    pub listen: Option<SocketAddr>,
+    /// Also announce this host to a member at ADDR (IP[:PORT]) at start; repeatable. Only
+    /// needed for members whose records are not in this store.
+    #[arg(long, value_name = "ADDR", requires = "listen",
+          value_parser = crate::actors::membership::parse_address)]
+    pub join: Vec<SocketAddr>,
 }
 
 /// Runs the agent until SIGINT/SIGTERM.
@@ -42,6 +49,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
         runtime: args.runtime.unwrap_or_else(default_runtime_dir),
         name: args.name.unwrap_or_else(default_host_name),
         listen: args.listen,
+        join: args.join,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

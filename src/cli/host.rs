@@ -1,4 +1,5 @@
-//! `khutulun host list`: the hosts that run (or ran) an agent on this store.
+//! `khutulun host list`: the hosts that run (or ran) an agent on this store, and how the
+//! answering agent's membership sees each (alive, suspect, down, or unknown).
 
 use clap::{Args, Subcommand};
 
@@ -51,16 +52,24 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
         .iter()
         .map(|h| {
             vec![
-                h.name.clone(),
-                h.address.clone().unwrap_or_default(),
-                h.version.clone(),
-                h.started.clone(),
-                h.delegates.join(","),
+                h.record.name.clone(),
+                h.record.address.clone().unwrap_or_default(),
+                h.membership.word().to_owned(),
+                h.record.version.clone(),
+                h.record.started.clone(),
+                h.record.delegates.join(","),
             ]
         })
         .collect();
     print_table(
-        &["NAME", "ADDRESS", "VERSION", "STARTED", "DELEGATES"],
+        &[
+            "NAME",
+            "ADDRESS",
+            "STATE",
+            "VERSION",
+            "STARTED",
+            "DELEGATES",
+        ],
         &rows,
     );
     Ok(())

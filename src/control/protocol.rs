@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::actors::membership::MemberState;
 use crate::state::records::{HostRecord, InstanceState, RegistryEntry, ServicePhase};
 
 /// What travels from the CLI to the agent.
@@ -96,6 +97,21 @@ pub enum Request {
     ListDelegates,
 }
 
+/// One host as `host list` shows it: its record in the store and how the answering host's
+/// membership sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostSummary {
+    /// The host's record.
+    #[serde(flatten)]
+    pub record: HostRecord,
+    /// Alive, suspect or down as membership sees it; unknown when membership has not heard of
+    /// it (or the answering agent runs without `--listen`).
+    pub membership: MemberState,
+    /// Which life of the host's agent membership knows (see `HostIdentity`), when it knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+}
+
 /// What the agent answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "snake_case")]
@@ -151,8 +167,8 @@ pub enum Response {
     Delisted,
     /// Every host.
     Hosts {
-        /// The host records.
-        hosts: Vec<HostRecord>,
+        /// One per host record, with its membership state.
+        hosts: Vec<HostSummary>,
     },
     /// This host's delegates.
     Delegates {

@@ -1,13 +1,16 @@
 //! The Host actor: the node actor the CLI talks to, one per host. It owns the LockManager, the
 //! delegates and the Service actors; it answers the control channel's requests; and at start it
 //! resumes every service recorded in the store (their Service actors adopt what still runs).
+//! When the agent listens for other hosts, it also runs the Membership actor.
 //!
 //! Supervision: a crashed Service actor is spawned again and resumes from the store; crashed
-//! delegates are spawned again as a set; if the LockManager dies the Host stops with an error
-//! and the root supervisor restarts the whole Host (everything reloads from the store).
+//! delegates are spawned again as a set; a crashed Membership actor is spawned again (as a new
+//! identity that rejoins); if the LockManager dies the Host stops with an error and the root
+//! supervisor restarts the whole Host (everything reloads from the store).
 
 mod deploy;
 mod failure;
+mod hosts;
 mod messages;
 mod registry;
 mod selections;
@@ -29,6 +32,7 @@ use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{Store, check_name};
 
 use super::lock_manager::{LockManager, LockManagerRef};
+use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, StorePortLedger, service_status};
 
@@ -50,6 +54,8 @@ pub struct HostArgs {
     pub name: String,
     /// The address it tells other hosts, if any.
     pub address: Option<String>,
+    /// How it takes part in membership; `None` runs alone (no `--listen`).
+    pub membership: Option<MembershipNetwork>,
     /// The shared store.
     pub store: Store,
     /// This host's private directory.
@@ -60,6 +66,7 @@ pub struct HostArgs {
 pub struct HostState {
     context: Context,
     lock_manager: ActorId,
+    membership: Option<(MembershipArgs, ActorRef<MembershipMsg>)>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
 }
@@ -140,12 +147,7 @@ impl HostState {
                 .delist(kind, &namespace, &name)
                 .await
                 .map(|()| Response::Delisted),
-            Request::ListHosts => self
-                .context
-                .store
-                .list_hosts()
-                .map(|hosts| Response::Hosts { hosts })
-                .map_err(RuntimeError::from),
+            Request::ListHosts => self.list_hosts().await,
             Request::ListDelegates => {
                 let running: Vec<DelegateKind> = self.context.delegates().kinds().collect();
                 Ok(Response::Delegates {
@@ -328,6 +330,14 @@ impl HostState {
     }
 }
 
+async fn spawn_membership(
+    myself: &ActorRef<HostMsg>,
+    args: &MembershipArgs,
+) -> Result<ActorRef<MembershipMsg>, ActorProcessingErr> {
+    let (actor, _) = Actor::spawn_linked(None, Membership, args.clone(), myself.get_cell()).await?;
+    Ok(actor)
+}
+
 impl Actor for Host {
     type Msg = HostMsg;
     type State = HostState;
@@ -348,6 +358,20 @@ impl Actor for Host {
         record.pid = Some(std::process::id());
         record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
         lock_manager.put_host(record).await?;
+        let membership = match &args.membership {
+            Some(network) => {
+                let membership_args = MembershipArgs {
+                    name: args.name.clone(),
+                    transport: network.transport.clone(),
+                    store: args.store.clone(),
+                    seeds: network.seeds.clone(),
+                    random_seed: None,
+                };
+                let actor = spawn_membership(&myself, &membership_args).await?;
+                Some((membership_args, actor))
+            }
+            None => None,
+        };
         let context = Arc::new(RuntimeContext::new(
             args.name.clone(),
             args.store.clone(),
@@ -358,6 +382,7 @@ impl Actor for Host {
         let mut state = HostState {
             context,
             lock_manager: lock_manager_id,
+            membership,
             services: HashMap::new(),
             service_by_actor: HashMap::new(),
         };
@@ -406,6 +431,15 @@ impl Actor for Host {
             )
             .into());
         }
+        if let Some((membership_args, actor)) = &mut state.membership
+            && actor.get_id() == id
+        {
+            if let Some(error) = crashed {
+                tracing::warn!(%error, "the membership actor crashed; restarting it");
+                *actor = spawn_membership(&myself, membership_args).await?;
+            }
+            return Ok(());
+        }
         if let Some((namespace, name)) = state.service_by_actor.remove(&id) {
             state.services.remove(&(namespace.clone(), name.clone()));
             if let Some(error) = crashed {
@@ -430,6 +464,7 @@ impl Actor for Host {
         let args = HostArgs {
             name: state.context.host.clone(),
             address: None,
+            membership: None,
             store: state.context.store.clone(),
             runtime: state.context.runtime.clone(),
         };

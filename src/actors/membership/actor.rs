@@ -1,0 +1,231 @@
+//! The Membership actor: the runtime of one SWIM instance. It feeds foca the datagrams and
+//! timers that arrive, carries out what foca asks (send a datagram, set a timer), logs every
+//! change of membership, and answers who is in the cluster.
+
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::codec::{WireCodec, wire_codec};
+use super::identity::HostIdentity;
+use super::messages::MembershipMsg;
+use super::transport::{Delivery, Transport};
+use super::tuning::{REJOIN_INTERVAL, lan_config};
+use super::view::{MemberState, MemberView};
+use crate::state::Store;
+use crate::state::records::HostRecord;
+
+/// The Membership actor.
+pub struct Membership;
+
+/// What a Membership actor needs to start (kept by its supervisor to start it again).
+#[derive(Clone, Debug)]
+pub struct MembershipArgs {
+    /// This host's name.
+    pub name: String,
+    /// Where datagrams go and come from.
+    pub transport: Arc<dyn Transport>,
+    /// The shared store: its host records say where the other hosts are.
+    pub store: Store,
+    /// More addresses to announce to (`--join`), for members without a record in the store.
+    pub seeds: Vec<SocketAddr>,
+    /// The seed of SWIM's random choices; `None` derives one from this host's identity.
+    pub random_seed: Option<u64>,
+}
+
+type Swim = Foca<HostIdentity, WireCodec, StdRng, NoCustomBroadcast>;
+
+/// The Membership actor's state: the SWIM instance and what it asked for.
+pub struct MembershipState {
+    swim: Swim,
+    pending: AccumulatingRuntime<HostIdentity>,
+    transport: Arc<dyn Transport>,
+    store: Store,
+    seeds: Vec<SocketAddr>,
+    _delivery: Delivery,
+}
+
+fn derived_seed(identity: &HostIdentity) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    identity.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The host records other than this host's, with the address each gave (records without one,
+/// or with one that is not a socket address, cannot be reached and are skipped).
+fn other_hosts(records: Vec<HostRecord>, me: &str) -> Vec<HostIdentity> {
+    records
+        .into_iter()
+        .filter(|record| record.name != me)
+        .filter_map(|record| {
+            let address = record.address.as_deref()?.parse().ok()?;
+            Some(HostIdentity::reachable_at(&record.name, address))
+        })
+        .collect()
+}
+
+impl MembershipState {
+    fn host_records(&self) -> Vec<HostRecord> {
+        self.store.list_hosts().unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not read the host records to find other members");
+            Vec::new()
+        })
+    }
+
+    /// Announces this host to every known address of a host it does not see alive.
+    fn announce_to_absent(&mut self, records: Vec<HostRecord>) {
+        let me = self.swim.identity().clone();
+        let mut targets = other_hosts(records, &me.name);
+        targets.extend(
+            self.seeds
+                .iter()
+                .map(|&address| HostIdentity::reachable_at("", address)),
+        );
+        for target in targets {
+            let alive = self
+                .swim
+                .iter_members()
+                .any(|member| member.id().address == target.address);
+            if alive || target.address == me.address {
+                continue;
+            }
+            tracing::debug!(to = %target.address, "announcing this host");
+            if let Err(error) = self.swim.announce(target, &mut self.pending) {
+                tracing::warn!(%error, "could not announce this host");
+            }
+        }
+    }
+
+    fn send_pending(&mut self) {
+        while let Some((to, datagram)) = self.pending.to_send() {
+            self.transport.send(to.address, &datagram);
+        }
+    }
+
+    /// Carries out what SWIM asked for since the last call.
+    fn carry_out(&mut self, myself: &ActorRef<MembershipMsg>) {
+        self.send_pending();
+        while let Some((after, timer)) = self.pending.to_schedule() {
+            myself.send_after(after, move || MembershipMsg::Timer(timer));
+        }
+        while let Some(notification) = self.pending.to_notify() {
+            log_change(notification);
+        }
+    }
+
+    fn members(&self) -> Vec<MemberView> {
+        let mut views = vec![MemberView::new(self.swim.identity(), MemberState::Alive)];
+        views.extend(
+            self.swim
+                .iter_membership_state()
+                .map(|member| MemberView::new(member.id(), member.state().into())),
+        );
+        views
+    }
+}
+
+fn log_change(notification: OwnedNotification<HostIdentity>) {
+    match notification {
+        OwnedNotification::MemberUp(member) => tracing::info!(%member, "member up"),
+        OwnedNotification::MemberDown(member) => tracing::warn!(%member, "member down"),
+        OwnedNotification::Rename(before, after) => {
+            tracing::info!(%before, %after, "member came back as a new identity")
+        }
+        OwnedNotification::Active => tracing::info!("joined the cluster"),
+        OwnedNotification::Idle => tracing::warn!("no other member is alive"),
+        OwnedNotification::Defunct => {
+            tracing::error!("the cluster declared this host down and it cannot rejoin")
+        }
+        OwnedNotification::Rejoin(identity) => {
+            tracing::warn!(%identity, "the cluster declared this host down; rejoined")
+        }
+    }
+}
+
+impl Actor for Membership {
+    type Msg = MembershipMsg;
+    type State = MembershipState;
+    type Arguments = MembershipArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: MembershipArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let identity = HostIdentity::starting(&args.name, args.transport.local_address());
+        let seed = args.random_seed.unwrap_or_else(|| derived_seed(&identity));
+        let records = args.store.list_hosts().unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not read the host records to find other members");
+            Vec::new()
+        });
+        let config = lan_config(records.len());
+        tracing::info!(
+            %identity,
+            probe_period = ?config.probe_period,
+            suspect_to_down_after = ?config.suspect_to_down_after,
+            "membership starting"
+        );
+        let swim = Foca::new(identity, config, StdRng::seed_from_u64(seed), wire_codec());
+        let mut state = MembershipState {
+            swim,
+            pending: AccumulatingRuntime::new(),
+            _delivery: args.transport.deliver_to(myself.clone()),
+            transport: args.transport,
+            store: args.store,
+            seeds: args.seeds,
+        };
+        state.announce_to_absent(records);
+        state.carry_out(&myself);
+        myself.send_after(REJOIN_INTERVAL, || MembershipMsg::Rejoin);
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut MembershipState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            MembershipMsg::Datagram { from, data } => {
+                // Anything may arrive on a UDP port: a bad datagram is dropped, not fatal.
+                if let Err(error) = state.swim.handle_data(&data, &mut state.pending) {
+                    tracing::debug!(%from, %error, "dropped a datagram");
+                }
+            }
+            MembershipMsg::Timer(timer) => {
+                if let Err(error) = state.swim.handle_timer(timer, &mut state.pending) {
+                    tracing::warn!(%error, "a SWIM timer could not be handled");
+                }
+            }
+            MembershipMsg::Rejoin => {
+                let records = state.host_records();
+                state.announce_to_absent(records);
+                myself.send_after(REJOIN_INTERVAL, || MembershipMsg::Rejoin);
+            }
+            MembershipMsg::Members(reply) => {
+                let _ = reply.send(state.members());
+            }
+        }
+        state.carry_out(&myself);
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut MembershipState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Tell the others now rather than let them find out by probing.
+        if let Err(error) = state.swim.leave_cluster(&mut state.pending) {
+            tracing::debug!(%error, "could not say goodbye to the cluster");
+        }
+        state.send_pending();
+        Ok(())
+    }
+}
