@@ -467,6 +467,39 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
     );
     assert_eq!(container_status(&container_name(&service, "web-0")), None);
 
+    // An archive artifact whose file is gone.
+    let service = service_name("noarchive");
+    let _cleanup = Cleanup(vec![container_name(&service, "web-0")]);
+    let mut spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({"image": {"artifact": "image"}, "command": "/bin/true"}),
+        vec![],
+    );
+    let gone = state.path().join("gone.tar");
+    spec.artifacts.insert(
+        "image".into(),
+        Artifact {
+            types: vec![TypeRef::khutulun("OCIImageArchive")],
+            file: "gone.tar".into(),
+            location: ArtifactLocation::File {
+                path: gone.to_str().unwrap().into(),
+            },
+        },
+    );
+    let error = protocol::create(&delegate, spec)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "could not load the image archive {} (artifact \"image\" of {service}/web-0): ",
+            gone.display()
+        )),
+        "{error}"
+    );
+    assert_eq!(container_status(&container_name(&service, "web-0")), None);
+
     // Podman's API would quietly run the container with its default runtime instead.
     let service = service_name("kata");
     let name = container_name(&service, "web-0");

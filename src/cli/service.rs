@@ -455,12 +455,14 @@ fn wait_until_deleted(
 /// the instance's name before each line when `prefix`. Following, it goes on in threads of its
 /// own while the files are followed.
 fn print_command_log(log: &LogCommand, follow: bool, prefix: bool) {
+    let arguments = if follow {
+        &log.follow_arguments
+    } else {
+        &log.arguments
+    };
     let mut command = std::process::Command::new(&log.program);
-    command.args(&log.arguments);
-    if follow {
-        command.arg(&log.follow);
-    }
-    let shown = format!("`{} {}`", log.program, log.arguments.join(" "));
+    command.args(arguments);
+    let shown = format!("`{} {}`", log.program, arguments.join(" "));
     let print = move |instance: &str, text: &str| {
         if prefix {
             let mut prefixed = String::new();

@@ -297,10 +297,10 @@ pub struct LogCommand {
     pub instance: String,
     /// The program.
     pub program: String,
-    /// Its arguments, which print the output so far.
+    /// Its arguments to print the output so far.
     pub arguments: Vec<String>,
-    /// The argument that, added to them, makes it go on printing new output.
-    pub follow: String,
+    /// Its arguments to print that and go on printing new output.
+    pub follow_arguments: Vec<String>,
 }
 
 /// One row of `delegate list`.

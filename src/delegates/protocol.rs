@@ -191,10 +191,10 @@ pub enum LogSource {
     Command {
         /// The program, as a name looked up in PATH or a path.
         program: String,
-        /// Its arguments, which print what was written so far.
+        /// Its arguments to print what was written so far.
         arguments: Vec<String>,
-        /// The argument that, added to them, makes it go on printing new output.
-        follow: String,
+        /// Its arguments to print that and go on printing new output.
+        follow_arguments: Vec<String>,
     },
     /// The kind of resource has no output (a port, a directory).
     None,

@@ -294,12 +294,12 @@ impl HostState {
                 LogSource::Command {
                     program,
                     arguments,
-                    follow,
+                    follow_arguments,
                 } => commands.push(LogCommand {
                     instance,
                     program,
                     arguments,
-                    follow,
+                    follow_arguments,
                 }),
                 LogSource::None => {}
             }

@@ -29,20 +29,14 @@ pub async fn ensure(
             }
             Ok(reference.clone())
         }
-        ImageSource::Archive { artifact, path } => {
-            let archive = tokio::fs::read(path).await.map_err(|e| {
-                DelegateError::io(
-                    format!(
-                        "read the image archive {} (artifact {artifact:?} of {instance})",
-                        path.display()
-                    ),
-                    e,
-                )
-            })?;
-            let action = format!(
-                "load the image archive {} (artifact {artifact:?} of {instance})",
-                path.display()
-            );
+        ImageSource::Archive { artifact, location } => {
+            let action =
+                format!("load the image archive {location} (artifact {artifact:?} of {instance})");
+            let reading = location.clone();
+            let archive = tokio::task::spawn_blocking(move || reading.read())
+                .await
+                .map_err(|e| DelegateError::Failed(format!("could not {action}: {e}")))?
+                .map_err(|e| DelegateError::Failed(format!("could not {action}: {e}")))?;
             let report = podman
                 .images()
                 .load(&archive)

@@ -315,14 +315,19 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
 
 /// `Logs`: `podman logs` of the container, through the socket the delegate uses.
 pub fn logs(connection: &Connection, spec: &InstanceSpec) -> LogSource {
+    let name = ContainerIdentity::of(spec).name;
+    let command = |follow: bool| -> Vec<String> {
+        let mut arguments = vec!["--url".into(), connection.socket().uri(), "logs".into()];
+        if follow {
+            // Before the name: podman takes no options after it.
+            arguments.push("--follow".into());
+        }
+        arguments.push(name.clone());
+        arguments
+    };
     LogSource::Command {
         program: "podman".into(),
-        arguments: vec![
-            "--url".into(),
-            connection.socket().uri(),
-            "logs".into(),
-            ContainerIdentity::of(spec).name,
-        ],
-        follow: "--follow".into(),
+        arguments: command(false),
+        follow_arguments: command(true),
     }
 }

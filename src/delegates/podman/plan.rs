@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use podman_api::models::{ContainerMount, PortMapping};
 use podman_api::opts::{ContainerCreateOpts, ContainerRestartPolicy};
@@ -47,8 +46,8 @@ pub enum ImageSource {
     Archive {
         /// The artifact's name.
         artifact: String,
-        /// Its file on this host.
-        path: PathBuf,
+        /// Where its file is: on disk, inside the template's CSAR, or built in.
+        location: ArtifactLocation,
     },
 }
 
@@ -284,24 +283,14 @@ fn image_source(
                 )));
             }
             match &artifact.location {
-                ArtifactLocation::File { path } => Ok(ImageSource::Archive {
-                    artifact: name.clone(),
-                    path: PathBuf::from(path),
-                }),
                 ArtifactLocation::Url { url } => Err(DelegateError::NotImplemented(format!(
                     "{}: downloading the image archive {name:?} from {url}",
                     spec.qualified_name()
                 ))),
-                ArtifactLocation::Archive { archive, path } => {
-                    Err(DelegateError::NotImplemented(format!(
-                        "{}: loading the image archive {name:?} from inside {archive} ({path})",
-                        spec.qualified_name()
-                    )))
-                }
-                ArtifactLocation::BuiltIn { path } => Err(DelegateError::NotImplemented(format!(
-                    "{}: loading the image archive {name:?} from the built-in profiles ({path})",
-                    spec.qualified_name()
-                ))),
+                location => Ok(ImageSource::Archive {
+                    artifact: name.clone(),
+                    location: location.clone(),
+                }),
             }
         }
         _ => Err(invalid(
@@ -545,7 +534,9 @@ mod tests {
             ContainerPlan::of(&with_artifact).unwrap().image,
             ImageSource::Archive {
                 artifact: "image".into(),
-                path: "/srv/templates/web.tar".into()
+                location: ArtifactLocation::File {
+                    path: "/srv/templates/web.tar".into()
+                }
             }
         );
         let mut remote = with_artifact.clone();

@@ -1,0 +1,139 @@
+//! End to end through the `khutulun` command: deploy examples/hello-container.yaml (a busybox
+//! Podman container serving a page that a process keeps fresh) on a fresh agent and store,
+//! fetch its URL, see the container in `podman ps` and its output in `service logs`, kill -9
+//! the agent and see the page still served, restart the agent and see `status` right with the
+//! same container, delete the service and see no container, page or directory left.
+//!
+//! It needs Podman's API; it says loudly that it skips without it, and fails instead when
+//! scripts/test requires it (KHUTULUN_REQUIRE_PODMAN=1).
+
+#[path = "support/podman.rs"]
+mod podman;
+#[path = "support/cluster.rs"]
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/hello-container.yaml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn container_state(name: &str) -> Option<String> {
+    let output = podman::podman(&["inspect", "--format", "{{.State.Status}}", name]);
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The first line of `output` that starts with `prefix` (read in a thread, given up after
+/// [`PATIENCE`]).
+fn first_line_with(output: impl std::io::Read + Send + 'static, prefix: &str) -> Option<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let prefix = prefix.to_owned();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(output).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with(&prefix) {
+                let _ = sender.send(line);
+                break;
+            }
+        }
+    });
+    receiver.recv_timeout(PATIENCE).ok()
+}
+
+#[test]
+fn hello_from_a_container() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let service = format!("hello-podman-{}", std::process::id());
+    let name = format!("khutulun-{service}-web-0");
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+
+    let greeting = format!("Hello from {service}!");
+    cluster.deployed = Some(service.clone());
+    let outputs = cluster.json(&[
+        "service",
+        "deploy",
+        &example(),
+        "--name",
+        &service,
+        "--input",
+        &format!("image={}", podman::TEST_IMAGE),
+        "--input",
+        &format!("greeting={greeting}"),
+    ]);
+    let url = outputs["url"].as_str().expect("a url output").to_string();
+    assert_eq!(outputs["container"], name.as_str());
+    wait_for("the page to be served", || serves_the_page(&url, &greeting));
+    let running = podman::podman_ok(&["ps", "--format", "{{.Names}}"]);
+    assert!(
+        running.lines().any(|line| line == name),
+        "podman ps: {running}"
+    );
+
+    let status = cluster.status(&service);
+    assert!(all_running(&status), "{status:#}");
+    assert_eq!(attribute(&status, "web", "name"), name.as_str());
+    let id = attribute(&status, "web", "container_id")
+        .as_str()
+        .expect("a container id")
+        .to_string();
+    let site = attribute(&status, "site", "path")
+        .as_str()
+        .expect("the site has a path")
+        .to_string();
+    let port = attribute(&status, "port", "port").to_string();
+    let logs = cluster.ok(&["service", "logs", &service, "web-0"]);
+    assert!(
+        logs.contains(&format!("serving {site} on port {port}")),
+        "service logs: {logs}"
+    );
+
+    let mut follow = cluster
+        .command(&["service", "logs", &service, "web-0", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("khutulun runs");
+    let followed = first_line_with(follow.stdout.take().unwrap(), "serving ");
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(
+        followed.as_deref(),
+        Some(format!("serving {site} on port {port}").as_str()),
+        "service logs --follow"
+    );
+
+    // A crashed agent leaves the container serving; a restarted one adopts it as it is.
+    cluster.kill_agent();
+    assert_eq!(container_state(&name).as_deref(), Some("running"));
+    assert!(
+        serves_the_page(&url, &greeting),
+        "the page is gone with the agent"
+    );
+    cluster.start_agent();
+    let status = cluster.status(&service);
+    assert!(all_running(&status), "{status:#}");
+    assert_eq!(attribute(&status, "web", "container_id"), id.as_str());
+
+    // Delete: nothing is left.
+    cluster.ok(&["service", "delete", &service]);
+    cluster.deployed = None;
+    assert_eq!(container_state(&name), None, "{name} is still there");
+    assert!(
+        !serves_the_page(&url, &greeting),
+        "{url} still serves the page"
+    );
+    assert!(!Path::new(&site).exists(), "{site} is still there");
+}
