@@ -261,3 +261,73 @@ async fn an_image_that_is_no_root_filesystem_is_refused_and_nothing_starts() {
     assert!(!spec.state_dir.exists(), "nothing was made for it");
     agent.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_archive_artifact_is_unpacked_for_the_container_and_removed_with_it() {
+    if !nspawn_available() || !user_manager_available().await {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let root = busybox_root(scratch.path());
+    let archive = scratch.path().join("busybox.tar.gz");
+    let packed = std::process::Command::new("tar")
+        .arg("--create")
+        .arg("--gzip")
+        .arg("--file")
+        .arg(&archive)
+        .arg("--directory")
+        .arg(&root)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    let mut spec = instance_spec(
+        scratch.path(),
+        &format!("nspawn-archive-{}", std::process::id()),
+        SYSTEM_CONTAINER,
+        json!({
+            "image": {"artifact": "rootfs"},
+            "command": ["sh", "-c", "echo running from the archive; exec sleep 600"],
+        }),
+        Vec::new(),
+    );
+    spec.artifacts.insert(
+        "rootfs".into(),
+        protocol::Artifact {
+            types: vec![
+                protocol::TypeRef::khutulun("SystemImage"),
+                protocol::TypeRef::khutulun("Root"),
+            ],
+            file: "busybox.tar.gz".into(),
+            location: protocol::ArtifactLocation::File {
+                path: archive.display().to_string(),
+            },
+        },
+    );
+
+    let agent = Agent::start(SupervisorChoice::Auto).await;
+    let nspawn = agent.delegate(DelegateKind::Nspawn);
+    let created = protocol::create(&nspawn, spec.clone()).await.unwrap();
+    assert!(
+        spec.state_dir.join("root/bin/busybox").is_file(),
+        "the archive is unpacked in the instance's directory"
+    );
+    let started = protocol::start(&nspawn, spec.clone(), created)
+        .await
+        .unwrap();
+    let output = log_with(
+        &spec.state_dir.join("output.log"),
+        "running from the archive",
+        1,
+    )
+    .await;
+    assert!(output.contains("running from the archive"), "{output}");
+    protocol::delete(&nspawn, spec.clone(), started)
+        .await
+        .unwrap();
+    assert!(
+        !spec.state_dir.exists(),
+        "the unpacked root is gone with the container"
+    );
+    agent.stop();
+}

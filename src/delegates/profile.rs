@@ -60,6 +60,8 @@ pub mod types {
 
     /// Artifact type: an OCI or Docker image archive, as `podman save` writes it.
     pub const OCI_IMAGE_ARCHIVE: &str = "OCIImageArchive";
+    /// Artifact type: a root filesystem for a system container.
+    pub const SYSTEM_IMAGE: &str = "SystemImage";
 
     /// Interface type: the operations the agent runs around a delegate's lifecycle.
     pub const LIFECYCLE: &str = "Lifecycle";
@@ -696,6 +698,7 @@ mod tests {
             ("node_types", types::TCP_PORT),
             ("node_types", types::UDP_PORT),
             ("artifact_types", types::OCI_IMAGE_ARCHIVE),
+            ("artifact_types", types::SYSTEM_IMAGE),
             ("relationship_types", types::CONNECTS_TO),
             ("relationship_types", types::ATTACHES_TO),
             ("relationship_types", types::HOSTED_ON),

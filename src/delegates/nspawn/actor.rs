@@ -34,7 +34,7 @@ impl Actor for NspawnDelegate {
         let process = &*process;
         match *message {
             DelegateMsg::Create { spec, reply } => {
-                let result = forward(&spec, Check::Image, async |s| {
+                let result = forward(&spec, Check::Unpack, async |s| {
                     protocol::create(process, s).await
                 })
                 .await
@@ -119,8 +119,10 @@ impl Actor for NspawnDelegate {
     }
 }
 
-/// What to check on the host before a call.
+/// What to check (or prepare) on the host before a call.
 enum Check {
+    /// Unpack the image if it is an artifact, then check as for [`Check::Image`].
+    Unpack,
     /// That `systemd-nspawn` is installed and the image is a root filesystem (before running).
     Image,
     /// Nothing (looking at or stopping what runs needs neither).
@@ -134,7 +136,13 @@ async fn forward<T>(
     call: impl AsyncFnOnce(InstanceSpec) -> Result<T, DelegateError>,
 ) -> Result<(MachinePlan, T), DelegateError> {
     let plan = MachinePlan::of(spec)?;
-    if let Check::Image = check {
+    if let Check::Unpack = check {
+        let unpacking = plan.clone();
+        tokio::task::spawn_blocking(move || unpacking.unpack())
+            .await
+            .map_err(|e| DelegateError::Failed(format!("{}: {e}", plan.instance)))??;
+    }
+    if let Check::Unpack | Check::Image = check {
         plan.check()?;
     }
     let answer = call(plan.process_spec(spec)).await?;

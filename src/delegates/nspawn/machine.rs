@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::delegates::process::find_program;
 use crate::delegates::profile::{PropertySet, SystemContainerProperties, types};
-use crate::delegates::protocol::{Attributes, DelegateError, InstanceSpec, Observation, TypeRef};
+use crate::delegates::protocol::{
+    ArtifactLocation, Attributes, DelegateError, InstanceSpec, Observation, TypeRef, is_a,
+};
 use crate::delegates::wiring::Wiring;
 
 /// The program this delegate runs.
@@ -22,6 +24,8 @@ pub struct MachinePlan {
     pub root: PathBuf,
     /// The arguments of `systemd-nspawn`.
     pub arguments: Vec<String>,
+    /// The image archive (an artifact) unpacked into `root` when the container is created.
+    pub unpack: Option<ArtifactLocation>,
     /// The instance's properties as the process delegate reads them.
     process_properties: Attributes,
 }
@@ -48,12 +52,12 @@ impl MachinePlan {
             message,
         };
         let image = &properties.image;
+        let mut unpack = None;
         let root = match (&image.directory, &image.artifact, &image.url) {
             (Some(directory), None, None) => PathBuf::from(directory),
-            (None, Some(_), None) => {
-                return Err(DelegateError::NotImplemented(format!(
-                    "{instance}: a system container image from an artifact"
-                )));
+            (None, Some(name), None) => {
+                unpack = Some(image_archive(spec, name, &invalid)?);
+                spec.state_dir.join("root")
             }
             (None, None, Some(url)) => {
                 return Err(DelegateError::NotImplemented(format!(
@@ -126,8 +130,58 @@ impl MachinePlan {
             machine,
             root,
             arguments,
+            unpack,
             process_properties: process_properties.as_object().cloned().unwrap_or_default(),
         })
+    }
+
+    /// Unpacks the image archive into the container's private root, unless that was done
+    /// before (an interrupted Create is run again). Blocks while `tar` runs.
+    pub fn unpack(&self) -> Result<(), DelegateError> {
+        let Some(location) = &self.unpack else {
+            return Ok(());
+        };
+        let done = self.root.join(".khutulun-unpacked");
+        if done.exists() {
+            return Ok(());
+        }
+        let failed = |why: String| {
+            DelegateError::Failed(format!(
+                "{}: could not unpack its image {location}: {why}",
+                self.instance
+            ))
+        };
+        if self.root.exists() {
+            std::fs::remove_dir_all(&self.root).map_err(|e| failed(e.to_string()))?;
+        }
+        std::fs::create_dir_all(&self.root).map_err(|e| failed(e.to_string()))?;
+        let copy = self.root.with_file_name("image.tar");
+        let archive = match location.local_path() {
+            Some(path) => path.to_owned(),
+            None => {
+                let content = location.read().map_err(&failed)?;
+                std::fs::write(&copy, content).map_err(|e| failed(e.to_string()))?;
+                copy.clone()
+            }
+        };
+        // GNU tar recognises gzip, xz and plain archives by their content; as root it keeps
+        // the owners the image was made with.
+        let output = std::process::Command::new("tar")
+            .arg("--extract")
+            .arg("--file")
+            .arg(&archive)
+            .arg("--directory")
+            .arg(&self.root)
+            .output();
+        let _ = std::fs::remove_file(&copy);
+        let output = output.map_err(|e| failed(format!("tar did not run: {e}")))?;
+        if !output.status.success() {
+            return Err(failed(format!(
+                "tar said: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        std::fs::write(&done, "").map_err(|e| failed(e.to_string()))
     }
 
     /// Whether this host can run the container: `systemd-nspawn` is installed and the image
@@ -185,6 +239,40 @@ impl MachinePlan {
     pub fn attributes(&self, mut attributes: Attributes) -> Attributes {
         attributes.insert("machine".into(), self.machine.clone().into());
         attributes
+    }
+}
+
+/// The location of the image archive artifact `name`: a tar archive (plain, gzip or xz) of a
+/// root filesystem, on disk or inside the template's CSAR.
+fn image_archive(
+    spec: &InstanceSpec,
+    name: &str,
+    invalid: &impl Fn(String) -> DelegateError,
+) -> Result<ArtifactLocation, DelegateError> {
+    let artifact = spec.artifacts.get(name).ok_or_else(|| {
+        invalid(format!(
+            "its image names the artifact {name:?}, which the node does not have"
+        ))
+    })?;
+    if !artifact.types.is_empty() && !is_a(&artifact.types, types::SYSTEM_IMAGE) {
+        return Err(invalid(format!(
+            "its image names the artifact {name:?}, which is not a {}",
+            types::SYSTEM_IMAGE
+        )));
+    }
+    if artifact.file.ends_with(".raw") {
+        return Err(DelegateError::NotImplemented(format!(
+            "{}: a system container from the raw disk image {:?}",
+            spec.qualified_name(),
+            artifact.file
+        )));
+    }
+    match &artifact.location {
+        ArtifactLocation::Url { url } => Err(DelegateError::NotImplemented(format!(
+            "{}: downloading the system image {name:?} from {url}",
+            spec.qualified_name()
+        ))),
+        location => Ok(location.clone()),
     }
 }
 
@@ -324,6 +412,11 @@ mod tests {
                 serde_json::json!({"image": {"directory": "relative/root"}}),
                 vec![],
                 "absolute path",
+            ),
+            (
+                serde_json::json!({"image": {"artifact": "rootfs"}}),
+                vec![],
+                "which the node does not have",
             ),
             (
                 serde_json::json!({"image": {"url": "https://example.com/root.tar"}}),

@@ -16,6 +16,10 @@
 //! runs as PID 2 under a minimal init, in the first attached directory; without one the
 //! container boots its own init. `ephemeral` puts a throw-away overlay on the image.
 //!
+//! The image is a root filesystem directory on the host, or a `SystemImage` artifact of the
+//! node: a tar archive (plain, gzip or xz; on disk or inside the template's CSAR) unpacked into
+//! the instance's private directory at Create and removed with it.
+//!
 //! Machines are not registered with systemd-machined (`--register=no`): these hosts need not
 //! run systemd as PID 1. Attributes: those of the process delegate (`unit`, `pid`, `log`, …)
 //! and `machine`, the container's name and host name.
