@@ -3,93 +3,21 @@
 //! skip when no user manager answers; with KHUTULUN_REQUIRE_SYSTEMD=1 (scripts/test sets it)
 //! they fail instead.
 
+#[path = "support/delegates.rs"]
+mod support;
+
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use khutulun::delegates::ipport::MemoryPortLedger;
 use khutulun::delegates::process::SupervisorChoice;
 use khutulun::delegates::protocol::{
-    self, Attributes, DelegateKind, DelegateRef, Dependency, InstanceHealth, InstanceSpec,
-    LogSource, Observation, TypeRef,
+    self, Attributes, DelegateRef, Dependency, InstanceHealth, InstanceSpec, LogSource, Observation,
 };
-use khutulun::delegates::systemd::SystemdMsg;
-use khutulun::delegates::{Delegates, DelegatesConfig};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use ractor::{Actor, ActorProcessingErr, ActorRef, call};
+use support::{Agent, dependency, instance_spec, is_alive, log_with, pid_of};
 
-struct Supervisor;
-struct Nothing;
-impl ractor::Message for Nothing {}
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
-
-/// One agent's worth of delegates.
-struct Agent {
-    delegates: Delegates,
-    supervisor: ActorRef<Nothing>,
-}
-
-impl Agent {
-    async fn start(choice: SupervisorChoice) -> Agent {
-        let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
-        let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
-        config.process_supervisor = choice;
-        let delegates = Delegates::spawn(config, supervisor.get_cell())
-            .await
-            .unwrap();
-        Agent {
-            delegates,
-            supervisor,
-        }
-    }
-
-    fn process(&self) -> DelegateRef {
-        self.delegates.for_kind(DelegateKind::Process).unwrap()
-    }
-
-    fn stop(self) {
-        self.delegates.stop_all();
-        self.supervisor.stop(None);
-    }
-}
-
-/// Whether a systemd user manager answers; if not, says so loudly (and fails when required).
-async fn systemd_available(agent: &Agent) -> bool {
-    let answer = call!(agent.delegates.systemd, |reply| SystemdMsg::Available {
-        reply
-    })
-    .unwrap();
-    match answer {
-        Ok(_) => true,
-        Err(why) if std::env::var("KHUTULUN_REQUIRE_SYSTEMD").as_deref() == Ok("1") => {
-            panic!("KHUTULUN_REQUIRE_SYSTEMD=1 but {why}")
-        }
-        Err(why) => {
-            eprintln!("\n!!! SKIPPED: {why} (scripts/test starts one)\n");
-            false
-        }
-    }
-}
-
-fn dependency(requirement: &str, types: &[&str], attributes: serde_json::Value) -> Dependency {
-    Dependency {
-        requirement: requirement.into(),
-        target: format!("{requirement}-0"),
-        target_node: requirement.into(),
-        target_types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
-        target_attributes: attributes.as_object().unwrap().clone(),
-        relationship_types: Vec::new(),
-        relationship_properties: Attributes::new(),
-    }
-}
+const PROCESS: &[&str] = &["Process", "Workload", "Root"];
 
 fn process_spec(
     state: &Path,
@@ -97,23 +25,7 @@ fn process_spec(
     properties: serde_json::Value,
     requirements: Vec<Dependency>,
 ) -> InstanceSpec {
-    InstanceSpec {
-        service: service.into(),
-        instance: "worker-0".into(),
-        node: "worker".into(),
-        types: ["Process", "Workload", "Root"]
-            .iter()
-            .map(|t| TypeRef::khutulun(t))
-            .collect(),
-        properties: properties.as_object().unwrap().clone(),
-        requirements,
-        state_dir: state.join("worker-0"),
-        artifacts: Default::default(),
-    }
-}
-
-fn pid_of(attributes: &Attributes) -> i32 {
-    attributes["pid"].as_i64().expect("a pid") as i32
+    instance_spec(state, service, PROCESS, properties, requirements)
 }
 
 /// The environment of a running process. While it is inside `execve` (the shell below execs
@@ -173,25 +85,6 @@ impl Drop for Cleanup {
             .args(["--user", "reset-failed", &self.unit])
             .output();
     }
-}
-
-/// The log once it holds `line` `count` times (the workload writes it a moment after it runs).
-async fn log_with(log: &Path, line: &str, count: usize) -> String {
-    for _ in 0..300 {
-        let output = std::fs::read_to_string(log).unwrap_or_default();
-        if output.matches(line).count() >= count {
-            return output;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    std::fs::read_to_string(log).unwrap_or_default()
-}
-
-fn is_alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
 }
 
 /// The whole life of one process instance: environment and directory from its requirements,
@@ -360,7 +253,7 @@ async fn without_systemd_the_agent_supervises_the_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_systemd_the_process_is_a_user_unit() {
     let probe = Agent::start(SupervisorChoice::Auto).await;
-    let available = systemd_available(&probe).await;
+    let available = probe.systemd_available().await;
     probe.stop();
     if available {
         full_life(
@@ -460,7 +353,7 @@ async fn bad_commands_fail_clearly_and_start_nothing() {
 
 async fn runs_as_nobody(choice: SupervisorChoice) {
     let agent = Agent::start(choice).await;
-    if choice == SupervisorChoice::Systemd && !systemd_available(&agent).await {
+    if choice == SupervisorChoice::Systemd && !agent.systemd_available().await {
         agent.stop();
         return;
     }

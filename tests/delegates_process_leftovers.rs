@@ -4,89 +4,35 @@
 //! was restarted since. Real processes throughout; each workload is found again by a marker
 //! in its environment, so the assertions see every process of the instance, children too.
 
+#[path = "support/delegates.rs"]
+mod support;
+
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use khutulun::delegates::ipport::MemoryPortLedger;
 use khutulun::delegates::process::SupervisorChoice;
-use khutulun::delegates::protocol::{
-    self, Attributes, DelegateKind, DelegateRef, InstanceHealth, InstanceSpec, TypeRef,
-};
-use khutulun::delegates::{Delegates, DelegatesConfig};
+use khutulun::delegates::protocol::{self, Attributes, DelegateRef, InstanceHealth, InstanceSpec};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
-
-struct Supervisor;
-struct Nothing;
-impl ractor::Message for Nothing {}
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
-
-/// One agent's worth of delegates, its processes supervised by the agent itself.
-struct Agent {
-    delegates: Delegates,
-    supervisor: ActorRef<Nothing>,
-}
-
-impl Agent {
-    async fn start() -> Agent {
-        let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
-        let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
-        config.process_supervisor = SupervisorChoice::Agent;
-        let delegates = Delegates::spawn(config, supervisor.get_cell())
-            .await
-            .unwrap();
-        Agent {
-            delegates,
-            supervisor,
-        }
-    }
-
-    fn process(&self) -> DelegateRef {
-        self.delegates.for_kind(DelegateKind::Process).unwrap()
-    }
-
-    /// The agent goes away (its processes stay, as when it is killed).
-    fn stop(self) {
-        self.delegates.stop_all();
-        self.supervisor.stop(None);
-    }
-}
+use support::{Agent, instance_spec, pid_of};
 
 const MARK: &str = "KHUTULUN_LEFTOVER_MARK";
 
 /// A workload of two processes in one group: a background child and the leader.
 fn spec(state: &Path, service: &str) -> InstanceSpec {
-    InstanceSpec {
-        service: service.into(),
-        instance: "worker-0".into(),
-        node: "worker".into(),
-        types: ["Process", "Workload", "Root"]
-            .iter()
-            .map(|t| TypeRef::khutulun(t))
-            .collect(),
-        properties: serde_json::json!({
+    instance_spec(
+        state,
+        service,
+        &["Process", "Workload", "Root"],
+        serde_json::json!({
             "command": "/bin/sh",
             "arguments": ["-c", "sleep 600 & echo up; exec sleep 600"],
             "environment": {MARK: mark(state, service)},
             "restart": "always",
             "restart_delay": "100 ms",
-        })
-        .as_object()
-        .unwrap()
-        .clone(),
-        requirements: Vec::new(),
-        state_dir: state.join("worker-0"),
-        artifacts: Default::default(),
-    }
+        }),
+        Vec::new(),
+    )
 }
 
 fn mark(state: &Path, service: &str) -> String {
@@ -133,10 +79,6 @@ impl Drop for Cleanup {
     }
 }
 
-fn pid_of(attributes: &Attributes) -> i64 {
-    attributes["pid"].as_i64().expect("a pid")
-}
-
 /// Waits until at least `count` processes of the instance run.
 async fn until_running(spec: &InstanceSpec, count: usize) {
     for _ in 0..300 {
@@ -150,14 +92,14 @@ async fn until_running(spec: &InstanceSpec, count: usize) {
 
 /// Starts the instance, kills its main process, and waits until the agent started it again.
 /// Returns the attributes recorded at the first start (the out-of-date record) and the new pid.
-async fn started_then_restarted(process: &DelegateRef, spec: &InstanceSpec) -> (Attributes, i64) {
+async fn started_then_restarted(process: &DelegateRef, spec: &InstanceSpec) -> (Attributes, i32) {
     let created = protocol::create(process, spec.clone()).await.unwrap();
     let recorded = protocol::start(process, spec.clone(), created)
         .await
         .unwrap();
     until_running(spec, 2).await;
     let first = pid_of(&recorded);
-    kill(Pid::from_raw(first as i32), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
     for _ in 0..300 {
         let seen = protocol::status(process, spec.clone(), recorded.clone())
             .await
@@ -175,7 +117,7 @@ async fn delete_with_out_of_date_attributes_leaves_no_process() {
     let state = tempfile::tempdir().unwrap();
     let spec = spec(state.path(), "stale");
     let _cleanup = Cleanup(spec.clone());
-    let agent = Agent::start().await;
+    let agent = Agent::start(SupervisorChoice::Agent).await;
     let process = agent.process();
     let (recorded, _) = started_then_restarted(&process, &spec).await;
 
@@ -193,7 +135,7 @@ async fn a_restarted_agent_deletes_what_the_old_one_started_again() {
     let state = tempfile::tempdir().unwrap();
     let spec = spec(state.path(), "reborn");
     let _cleanup = Cleanup(spec.clone());
-    let agent = Agent::start().await;
+    let agent = Agent::start(SupervisorChoice::Agent).await;
     let (recorded, _) = started_then_restarted(&agent.process(), &spec).await;
     until_running(&spec, 2).await;
     agent.stop();
@@ -203,7 +145,7 @@ async fn a_restarted_agent_deletes_what_the_old_one_started_again() {
         "the workload outlived its agent"
     );
 
-    let agent = Agent::start().await;
+    let agent = Agent::start(SupervisorChoice::Agent).await;
     protocol::delete(&agent.process(), spec.clone(), recorded)
         .await
         .unwrap();
@@ -217,13 +159,13 @@ async fn a_restarted_agent_adopts_and_stops_the_process_that_runs_now() {
     let state = tempfile::tempdir().unwrap();
     let spec = spec(state.path(), "adopted");
     let _cleanup = Cleanup(spec.clone());
-    let agent = Agent::start().await;
+    let agent = Agent::start(SupervisorChoice::Agent).await;
     let (recorded, current) = started_then_restarted(&agent.process(), &spec).await;
     until_running(&spec, 2).await;
     agent.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let agent = Agent::start().await;
+    let agent = Agent::start(SupervisorChoice::Agent).await;
     let process = agent.process();
     let adopted = protocol::adopt(&process, spec.clone(), recorded)
         .await

@@ -58,6 +58,24 @@ impl Agent {
         self.delegates.for_kind(kind).unwrap()
     }
 
+    /// The process delegate, which most tests talk to.
+    pub fn process(&self) -> DelegateRef {
+        self.delegate(DelegateKind::Process)
+    }
+
+    /// Whether a systemd user manager answers; when not, a loud skip, or a failure when
+    /// KHUTULUN_REQUIRE_SYSTEMD=1 (scripts/test sets it).
+    pub async fn systemd_available(&self) -> bool {
+        let answer = ractor::call!(self.delegates.systemd, |reply| {
+            khutulun::delegates::systemd::SystemdMsg::Available { reply }
+        })
+        .unwrap();
+        available(
+            answer.map(|_| ()).map_err(|why| why.to_string()),
+            "KHUTULUN_REQUIRE_SYSTEMD",
+        )
+    }
+
     /// The agent goes away; its workloads stay, as when it is killed.
     pub fn stop(self) {
         self.delegates.stop_all();
