@@ -286,11 +286,19 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
         &name,
     ]);
     assert_eq!(labels, format!("{service} web-0"));
-    let write = podman(&["exec", &name, "touch", &format!("{site_path}/written")]);
+    let write = podman(&[
+        "exec",
+        &name,
+        "/bin/sh",
+        "-c",
+        &format!("echo x > {site_path}/written"),
+    ]);
     assert!(
         !write.status.success(),
         "the read-only directory took a write"
     );
+    let complaint = String::from_utf8_lossy(&write.stderr);
+    assert!(complaint.contains("Read-only file system"), "{complaint}");
     assert!(!site.path().join("written").exists());
     let logs = protocol::logs(&delegate, spec.clone(), started.clone())
         .await
@@ -557,5 +565,158 @@ async fn a_socket_that_does_not_answer_says_how_to_start_podman() {
             "{text}"
         );
     }
+    agent.stop();
+}
+
+fn pod_status(name: &str) -> Option<String> {
+    let output = podman(&["pod", "inspect", "--format", "{{.State}}", name]);
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// A pod of two containers sharing one network: a web server on the pod's published port and
+/// a probe that reaches it at 127.0.0.1 inside the pod. Restarted, adopted, deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_shares_its_network_and_published_port() {
+    if !podman_available() {
+        return;
+    }
+    ensure_test_image();
+    let service = service_name("pod");
+    let pod = container_name(&service, "web-0");
+    let web = format!("{pod}-web");
+    let probe = format!("{pod}-probe");
+    let _cleanup = Cleanup(vec![web.clone(), probe.clone()]);
+    struct RemovePod(String);
+    impl Drop for RemovePod {
+        fn drop(&mut self) {
+            let _ = podman(&["pod", "rm", "--force", &self.0]);
+        }
+    }
+    let _remove_pod = RemovePod(pod.clone());
+    let state = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "served from a pod\n").unwrap();
+    let port = free_port();
+    let mut spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({
+            "containers": {
+                "web": {
+                    "image": {"reference": TEST_IMAGE},
+                    "command": "/bin/sh",
+                    "arguments": ["-c", "echo web serving; trap 'exit 0' TERM; httpd -f -p \"$HTTP_PORT\" -h \"$SITE_PATH\" & wait"],
+                },
+                "probe": {
+                    "image": {"reference": TEST_IMAGE},
+                    "command": "/bin/sh",
+                    "arguments": ["-c", "trap 'exit 0' TERM; until wget -q -O - \"http://127.0.0.1:$HTTP_PORT/\"; do sleep 0.2; done; sleep 600 & wait"],
+                },
+            },
+            "restart": "on-failure",
+        }),
+        vec![
+            dependency(
+                "connection",
+                &["TCPPort", "Port", "Endpoint"],
+                serde_json::json!({"address": "127.0.0.1", "port": port, "protocol": "tcp"}),
+                serde_json::json!({"variable": "http"}),
+            ),
+            dependency(
+                "storage",
+                &["LocalDirectory", "Directory"],
+                serde_json::json!({"path": site.path().to_str().unwrap()}),
+                serde_json::json!({"variable": "site", "read_only": true}),
+            ),
+        ],
+    );
+    spec.types = ["Pod", "Workload", "Root"]
+        .iter()
+        .map(|t| TypeRef::khutulun(t))
+        .collect();
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+
+    let created = protocol::create(&delegate, spec.clone()).await.unwrap();
+    assert_eq!(created["name"], pod.as_str());
+    assert!(pod_status(&pod).is_some(), "no pod {pod}");
+    assert_eq!(container_status(&web).as_deref(), Some("created"));
+    assert_eq!(container_status(&probe).as_deref(), Some("created"));
+
+    let started = protocol::start(&delegate, spec.clone(), created)
+        .await
+        .unwrap();
+    assert_eq!(page(port).await, "served from a pod\n");
+    let seen = eventually(&delegate, &spec, &started, "the pod running", |seen| {
+        seen.health == InstanceHealth::Running
+    })
+    .await;
+    assert_eq!(seen.attributes["pod_id"], started["pod_id"]);
+    let logs = protocol::logs(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    let LogSource::Command {
+        program, arguments, ..
+    } = &logs
+    else {
+        panic!("{logs:?}");
+    };
+    let mut text = String::new();
+    for _ in 0..100 {
+        let output = std::process::Command::new(program)
+            .args(arguments)
+            .output()
+            .unwrap();
+        text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if text.contains(&format!("{probe} | served from a pod")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        text.contains(&format!("{probe} | served from a pod")),
+        "the probe did not reach the web server inside the pod: {text}"
+    );
+    assert!(text.contains(&format!("{web} | web serving")), "{text}");
+
+    // One container killed: Podman starts it again.
+    let first_pid = main_pid(&web);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(
+        &delegate,
+        &spec,
+        &started,
+        "the web container again",
+        |seen| seen.health == InstanceHealth::Running && main_pid(&web) != first_pid,
+    )
+    .await;
+    assert_eq!(page(port).await, "served from a pod\n");
+
+    // New delegates adopt the pod as it is.
+    agent.stop();
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let adopted = protocol::adopt(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    assert_eq!(adopted.health, InstanceHealth::Running);
+    assert_eq!(adopted.attributes["pod_id"], started["pod_id"]);
+
+    protocol::delete(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    assert_eq!(pod_status(&pod), None);
+    assert_eq!(container_status(&web), None);
+    assert_eq!(container_status(&probe), None);
+    assert!(get(port).is_err(), "still served after Delete");
+    let gone = protocol::status(&delegate, spec, started).await.unwrap();
+    assert_eq!(gone.health, InstanceHealth::Missing);
     agent.stop();
 }

@@ -420,6 +420,52 @@ impl PropertySet for ContainerProperties {
     ];
 }
 
+/// One container of a pod (the profile's `PodContainer`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodContainer {
+    /// Where its image comes from.
+    pub image: ImageReference,
+    /// The program to run instead of the image's entry point.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Its arguments (instead of the image's command).
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub arguments: Vec<String>,
+    /// Its own environment variables, added to the pod's.
+    #[serde(default, deserialize_with = "lenient_string_map")]
+    pub environment: BTreeMap<String, String>,
+    /// The directory it starts in, inside the container.
+    #[serde(default)]
+    pub working_directory: Option<String>,
+}
+
+/// The properties of a `Pod`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodProperties {
+    /// Its containers by name.
+    pub containers: BTreeMap<String, PodContainer>,
+    /// The OCI runtime of its containers; Podman's default when `None`.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    /// When its containers are started again.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// Environment variables for every container.
+    #[serde(default, deserialize_with = "lenient_string_map")]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl PropertySet for PodProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::POD;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("containers", "map"),
+        ("runtime", "string"),
+        ("restart", "RestartPolicy"),
+        ("environment", "map"),
+    ];
+}
+
 /// The properties of a `Port` (and `TCPPort`, `UDPPort`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortProperties {
@@ -787,6 +833,7 @@ mod tests {
                     Some("PortNumber") => serde_json::json!(8080),
                     Some("SystemImageReference") => serde_json::json!({"directory": "/"}),
                     Some("ImageReference") => serde_json::json!({"reference": "sample"}),
+                    Some("map") => serde_json::json!({}),
                     _ => serde_json::json!("sample"),
                 };
                 with_required.insert(name.clone(), sample);
@@ -807,6 +854,7 @@ mod tests {
         check::<ConnectsToProperties>(&profile);
         check::<AttachesToProperties>(&profile);
         check::<ContainerProperties>(&profile);
+        check::<PodProperties>(&profile);
     }
 
     #[test]

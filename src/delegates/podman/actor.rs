@@ -7,9 +7,12 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::connection::{Connection, PodmanSocket};
-use super::lifecycle;
 use super::message::PodmanMsg;
-use crate::delegates::protocol::{DelegateError, DelegateMsg};
+use super::{lifecycle, pod_lifecycle};
+use crate::delegates::profile::types;
+use crate::delegates::protocol::{
+    Attributes, DelegateError, DelegateMsg, InstanceSpec, Observation, is_a,
+};
 
 /// What the podman delegate needs.
 #[derive(Clone, Debug, Default)]
@@ -62,65 +65,111 @@ impl Actor for PodmanDelegate {
     }
 }
 
+/// What kind of node an instance is, for the podman delegate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// One container.
+    Container,
+    /// A pod of containers.
+    Pod,
+}
+
+fn kind_of(spec: &InstanceSpec) -> Result<Kind, DelegateError> {
+    if is_a(&spec.types, types::POD) {
+        Ok(Kind::Pod)
+    } else if is_a(&spec.types, types::CONTAINER) {
+        Ok(Kind::Container)
+    } else {
+        Err(DelegateError::NotImplemented(format!(
+            "{}: running a {} with Podman",
+            spec.qualified_name(),
+            spec.types
+                .first()
+                .map_or("node of this type", |t| t.name.as_str())
+        )))
+    }
+}
+
 /// Carries out one lifecycle call and replies.
 async fn answer(connection: Result<Arc<Connection>, DelegateError>, message: DelegateMsg) {
     match message {
         DelegateMsg::Create { spec, reply } => {
-            let result = match connection {
-                Ok(connection) => lifecycle::create(&connection, &spec).await,
-                Err(error) => Err(error),
+            let result = async {
+                let connection = connection?;
+                match kind_of(&spec)? {
+                    Kind::Container => lifecycle::create(&connection, &spec).await,
+                    Kind::Pod => pod_lifecycle::create(&connection, &spec).await,
+                }
             };
-            let _ = reply.send(result);
+            let _ = reply.send(result.await);
         }
         DelegateMsg::Start { spec, reply, .. } => {
-            let result = match connection {
-                Ok(connection) => lifecycle::start(&connection, &spec).await,
-                Err(error) => Err(error),
+            let result = async {
+                let connection = connection?;
+                match kind_of(&spec)? {
+                    Kind::Container => lifecycle::start(&connection, &spec).await,
+                    Kind::Pod => pod_lifecycle::start(&connection, &spec).await,
+                }
             };
-            let _ = reply.send(result);
+            let _ = reply.send(result.await);
         }
         DelegateMsg::Status {
             spec,
             attributes,
             reply,
         } => {
-            let result = match connection {
-                Ok(connection) => lifecycle::observe(&connection, &spec, &attributes, false).await,
-                Err(error) => Err(error),
-            };
-            let _ = reply.send(result);
+            let _ = reply.send(observe(connection, &spec, &attributes, false).await);
         }
         DelegateMsg::Adopt {
             spec,
             attributes,
             reply,
         } => {
-            let result = match connection {
-                Ok(connection) => lifecycle::observe(&connection, &spec, &attributes, true).await,
-                Err(error) => Err(error),
-            };
-            let _ = reply.send(result);
+            let _ = reply.send(observe(connection, &spec, &attributes, true).await);
         }
         DelegateMsg::Stop {
             spec,
             attributes,
             reply,
         } => {
-            let result = match connection {
-                Ok(connection) => lifecycle::stop(&connection, &spec, &attributes).await,
-                Err(error) => Err(error),
+            let result = async {
+                let connection = connection?;
+                match kind_of(&spec)? {
+                    Kind::Container => lifecycle::stop(&connection, &spec, &attributes).await,
+                    Kind::Pod => pod_lifecycle::stop(&connection, &spec, &attributes).await,
+                }
             };
-            let _ = reply.send(result);
+            let _ = reply.send(result.await);
         }
         DelegateMsg::Delete { spec, reply, .. } => {
-            let result = match connection {
-                Ok(connection) => lifecycle::delete(&connection, &spec).await,
-                Err(error) => Err(error),
+            let result = async {
+                let connection = connection?;
+                match kind_of(&spec)? {
+                    Kind::Container => lifecycle::delete(&connection, &spec).await,
+                    Kind::Pod => pod_lifecycle::delete(&connection, &spec).await,
+                }
             };
-            let _ = reply.send(result);
+            let _ = reply.send(result.await);
         }
         DelegateMsg::Logs { spec, reply, .. } => {
-            let _ = reply.send(connection.map(|connection| lifecycle::logs(&connection, &spec)));
+            let result = connection.and_then(|connection| match kind_of(&spec)? {
+                Kind::Container => Ok(lifecycle::logs(&connection, &spec)),
+                Kind::Pod => pod_lifecycle::logs(&connection, &spec),
+            });
+            let _ = reply.send(result);
         }
+    }
+}
+
+async fn observe(
+    connection: Result<Arc<Connection>, DelegateError>,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+    adopt: bool,
+) -> Result<Observation, DelegateError> {
+    let connection = connection?;
+    match kind_of(spec)? {
+        Kind::Container => lifecycle::observe(&connection, spec, attributes, adopt).await,
+        Kind::Pod => pod_lifecycle::observe(&connection, spec, attributes, adopt).await,
     }
 }

@@ -20,10 +20,10 @@ use crate::delegates::protocol::{
 };
 
 /// The instance's container as Podman shows it.
-struct Found {
-    id: String,
-    name: String,
-    state: ContainerState,
+pub(super) struct Found {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) state: ContainerState,
     /// The OCI runtime Podman runs it with.
     runtime: Option<String>,
 }
@@ -86,16 +86,12 @@ async fn find(
     }
     let opts = ContainerListOpts::builder()
         .all(true)
-        .filter([
-            ContainerListFilter::LabelKeyVal(
-                SERVICE_LABEL.into(),
-                identity.labels[SERVICE_LABEL].clone(),
-            ),
-            ContainerListFilter::LabelKeyVal(
-                INSTANCE_LABEL.into(),
-                identity.labels[INSTANCE_LABEL].clone(),
-            ),
-        ])
+        .filter(
+            identity
+                .labels
+                .iter()
+                .map(|(key, value)| ContainerListFilter::LabelKeyVal(key.clone(), value.clone())),
+        )
         .build();
     let listed = podman
         .containers()
@@ -112,7 +108,7 @@ async fn find(
     }
 }
 
-async fn inspect(podman: &Podman, id: &str) -> Result<Found, DelegateError> {
+pub(super) async fn inspect(podman: &Podman, id: &str) -> Result<Found, DelegateError> {
     handle(podman, id)
         .inspect()
         .await
@@ -135,7 +131,10 @@ async fn remove(podman: &Podman, id: &str) -> Result<(), DelegateError> {
 
 /// Makes the image present and creates the container anew (a container left by an earlier
 /// attempt is removed first, so the container always matches the spec).
-async fn create_container(podman: &Podman, plan: &ContainerPlan) -> Result<Found, DelegateError> {
+pub(super) async fn create_container(
+    podman: &Podman,
+    plan: &ContainerPlan,
+) -> Result<Found, DelegateError> {
     let identity = &plan.identity;
     if let Some(earlier) = find(podman, identity).await? {
         info!(instance = %identity.instance, container = %earlier.name, "removing the container an earlier deploy left");
@@ -225,7 +224,7 @@ pub async fn start(
         .attributes())
 }
 
-fn missing(identity: &ContainerIdentity, attributes: &Attributes) -> Observation {
+pub(super) fn missing(identity: &ContainerIdentity, attributes: &Attributes) -> Observation {
     let mut attributes = attributes.clone();
     attributes.remove("container_id");
     attributes.insert("name".into(), identity.name.clone().into());

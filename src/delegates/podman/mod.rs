@@ -1,4 +1,5 @@
-//! The podman delegate: runs each `Container` instance as a Podman container, the way a
+//! The podman delegate: runs each `Container` instance as a Podman container (and each `Pod`
+//! as a Podman pod), the way a
 //! sysadmin would by hand, through Podman's API socket (the `podman-api` crate).
 //!
 //! The container is named `khutulun-<service>-<instance>` (so `podman ps` shows it) and labelled
@@ -21,7 +22,14 @@
 //! for root, else `$XDG_RUNTIME_DIR/podman/podman.sock`; when it does not answer, every call
 //! fails saying how to start the API service.
 //!
-//! Attributes: `container_id`, `name`. Images stay in Podman when an instance is deleted.
+//! A `Pod` instance is a Podman pod of the same name holding one container per entry of its
+//! `containers` (named `<pod>-<entry>`, with the label `khutulun.member`): the pod publishes
+//! the reserved ports, its containers share its network (they reach each other at 127.0.0.1)
+//! and each gets the requirements' variables and mounts, the pod's `environment` and then its
+//! own. The pod runs when all its containers run.
+//!
+//! Attributes: `container_id` and `name` for a container, `pod_id` and `name` for a pod. Images
+//! stay in Podman when an instance is deleted.
 
 mod actor;
 mod connection;
@@ -30,6 +38,8 @@ mod image;
 mod lifecycle;
 mod message;
 mod plan;
+mod pod_lifecycle;
+mod pod_plan;
 
 pub use actor::{PodmanConfig, PodmanDelegate};
 pub use connection::{PodmanSocket, ROOTFUL_SOCKET};
@@ -37,3 +47,4 @@ pub use message::PodmanMsg;
 pub use plan::{
     ContainerIdentity, ContainerPlan, INSTANCE_LABEL, NODE_LABEL, SERVICE_LABEL, container_name,
 };
+pub use pod_plan::{MEMBER_LABEL, PodPlan};

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use podman_api::models::{ContainerMount, PortMapping};
 use podman_api::opts::{ContainerCreateOpts, ContainerRestartPolicy};
 
-use crate::delegates::profile::{ContainerProperties, PropertySet, Protocol, RestartPolicy, types};
+use crate::delegates::profile::{
+    ContainerProperties, ImageReference, PropertySet, Protocol, RestartPolicy, types,
+};
 use crate::delegates::protocol::{ArtifactLocation, DelegateError, InstanceSpec, is_a};
 use crate::delegates::wiring::Wiring;
 
@@ -23,18 +25,20 @@ pub const NODE_LABEL: &str = "khutulun.node";
 /// `khutulun-<service>-<instance>`, like the systemd delegate's units, with every character
 /// Podman does not allow in container names replaced by `_`.
 pub fn container_name(service: &str, instance: &str) -> String {
-    let clean = |text: &str| -> String {
-        text.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    format!("khutulun-{}-{}", clean(service), clean(instance))
+    format!("khutulun-{}-{}", clean_name(service), clean_name(instance))
+}
+
+/// `text` with every character Podman does not allow in names replaced by `_`.
+pub(super) fn clean_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Where the container's image comes from.
@@ -61,6 +65,19 @@ pub struct PublishedPort {
     pub port: u16,
     /// TCP or UDP.
     pub protocol: Protocol,
+}
+
+impl PublishedPort {
+    /// Podman's mapping: the host address and port to the same port in the container.
+    pub fn mapping(&self) -> PortMapping {
+        PortMapping {
+            container_port: Some(self.port),
+            host_ip: Some(self.address.to_string()),
+            host_port: Some(self.port),
+            protocol: Some(self.protocol.to_string()),
+            range: None,
+        }
+    }
 }
 
 /// A host directory mounted into the container at the same path.
@@ -99,11 +116,11 @@ impl ContainerIdentity {
     }
 
     /// Whether a container with these labels is this instance's (and not a container of the
-    /// same name that Khutulun did not make).
+    /// same name that Khutulun did not make): it carries every label of the identity.
     pub fn owns<'a>(&self, mut label: impl FnMut(&str) -> Option<&'a str>) -> bool {
-        [SERVICE_LABEL, INSTANCE_LABEL]
-            .into_iter()
-            .all(|key| label(key) == self.labels.get(key).map(String::as_str))
+        self.labels
+            .iter()
+            .all(|(key, value)| label(key) == Some(value.as_str()))
     }
 }
 
@@ -132,6 +149,8 @@ pub struct ContainerPlan {
     pub ports: Vec<PublishedPort>,
     /// The directories it mounts.
     pub mounts: Vec<BindMount>,
+    /// The pod it joins (and shares the network of), when it is one of a pod's containers.
+    pub pod: Option<String>,
 }
 
 /// Podman's restart policy for the profile's, or why there is none: Podman restarts after a
@@ -166,7 +185,7 @@ impl ContainerPlan {
             instance: instance.clone(),
             message,
         };
-        let image = image_source(spec, &properties, &invalid)?;
+        let image = image_source(spec, &properties.image, &invalid)?;
         let restart = podman_restart_policy(properties.restart).map_err(&invalid)?;
         if let Some(directory) = &properties.working_directory
             && !directory.starts_with('/')
@@ -176,21 +195,10 @@ impl ContainerPlan {
             )));
         }
         let wiring = Wiring::of(spec)?;
+        let mounts = bind_mounts(&wiring);
         let mut environment = wiring.environment;
         environment.extend(properties.environment.clone());
         let ports = published_ports(spec)?;
-        let mut mounts: Vec<BindMount> = Vec::new();
-        for directory in wiring.directories {
-            let path = directory.path.to_string_lossy().into_owned();
-            match mounts.iter_mut().find(|mount| mount.path == path) {
-                // Attached twice: writable if either asks for it.
-                Some(mount) => mount.read_only &= directory.read_only,
-                None => mounts.push(BindMount {
-                    path,
-                    read_only: directory.read_only,
-                }),
-            }
-        }
         Ok(ContainerPlan {
             identity: ContainerIdentity::of(spec),
             image,
@@ -203,6 +211,7 @@ impl ContainerPlan {
             runtime: properties.runtime.filter(|r| !r.is_empty()),
             ports,
             mounts,
+            pod: None,
         })
     }
 
@@ -229,14 +238,11 @@ impl ContainerPlan {
         if let Some(runtime) = &self.runtime {
             builder = builder.oci_runtime(runtime);
         }
+        if let Some(pod) = &self.pod {
+            builder = builder.pod(pod);
+        }
         if !self.ports.is_empty() {
-            builder = builder.portmappings(self.ports.iter().map(|port| PortMapping {
-                container_port: Some(port.port),
-                host_ip: Some(port.address.to_string()),
-                host_port: Some(port.port),
-                protocol: Some(port.protocol.to_string()),
-                range: None,
-            }));
+            builder = builder.portmappings(self.ports.iter().map(PublishedPort::mapping));
         }
         if !self.mounts.is_empty() {
             builder = builder.mounts(self.mounts.iter().map(|mount| {
@@ -260,12 +266,11 @@ impl ContainerPlan {
 
 /// The image source the properties name: exactly one of a reference or an artifact of the
 /// node that is an image archive with a file on this host.
-fn image_source(
+pub(super) fn image_source(
     spec: &InstanceSpec,
-    properties: &ContainerProperties,
+    image: &ImageReference,
     invalid: &impl Fn(String) -> DelegateError,
 ) -> Result<ImageSource, DelegateError> {
-    let image = &properties.image;
     match (&image.reference, &image.artifact) {
         (Some(reference), None) if !reference.is_empty() => {
             Ok(ImageSource::Reference(reference.clone()))
@@ -299,9 +304,26 @@ fn image_source(
     }
 }
 
+/// The attached directories as bind mounts at the same path; one attached twice is writable
+/// if either asks for it.
+pub(super) fn bind_mounts(wiring: &Wiring) -> Vec<BindMount> {
+    let mut mounts: Vec<BindMount> = Vec::new();
+    for directory in &wiring.directories {
+        let path = directory.path.to_string_lossy().into_owned();
+        match mounts.iter_mut().find(|mount| mount.path == path) {
+            Some(mount) => mount.read_only &= directory.read_only,
+            None => mounts.push(BindMount {
+                path,
+                read_only: directory.read_only,
+            }),
+        }
+    }
+    mounts
+}
+
 /// The reserved ports (connections to a `Port`) to publish. Connections to other endpoints
 /// (an `IPEndpoint`) are only environment variables.
-fn published_ports(spec: &InstanceSpec) -> Result<Vec<PublishedPort>, DelegateError> {
+pub(super) fn published_ports(spec: &InstanceSpec) -> Result<Vec<PublishedPort>, DelegateError> {
     let instance = spec.qualified_name();
     let missing = |target: &str, attribute: &str| {
         DelegateError::Failed(format!(
@@ -612,6 +634,8 @@ mod tests {
         let ours = Attributes::from_iter([
             (SERVICE_LABEL.to_owned(), "hello".into()),
             (INSTANCE_LABEL.to_owned(), "web-0".into()),
+            (NODE_LABEL.to_owned(), "web".into()),
+            ("other".to_owned(), "label".into()),
         ]);
         assert!(identity.owns(|key| ours.get(key).and_then(|v| v.as_str())));
         assert!(!identity.owns(|_| None));

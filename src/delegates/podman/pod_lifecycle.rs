@@ -1,0 +1,282 @@
+//! The lifecycle of one pod instance, against Podman's API: the pod (which publishes the
+//! reserved ports) and its containers are created together, started and stopped together, and
+//! removed together; the pod is healthy when every container of it runs.
+
+use podman_api::Podman;
+use podman_api::models::InspectPodData;
+use tracing::{info, warn};
+
+use super::connection::{Connection, failed, is_not_found, is_not_modified};
+use super::health::{self, restarts_after};
+use super::lifecycle::{self, create_container};
+use super::plan::ContainerIdentity;
+use super::pod_plan::PodPlan;
+use crate::delegates::protocol::{
+    Attributes, DelegateError, InstanceHealth, InstanceSpec, LogSource, Observation,
+};
+
+/// The instance's pod as Podman shows it.
+struct FoundPod {
+    id: String,
+    name: String,
+    /// Its containers (not the infra container that holds its namespaces), by id and name.
+    containers: Vec<(String, String)>,
+}
+
+impl FoundPod {
+    fn of(data: &InspectPodData) -> FoundPod {
+        let infra = data.infra_container_id.clone().unwrap_or_default();
+        FoundPod {
+            id: data.id.clone().unwrap_or_default(),
+            name: data.name.clone().unwrap_or_default(),
+            containers: data
+                .containers
+                .iter()
+                .flatten()
+                .filter_map(|c| Some((c.id.clone()?, c.name.clone().unwrap_or_default())))
+                .filter(|(id, _)| *id != infra)
+                .collect(),
+        }
+    }
+
+    fn attributes(&self) -> Attributes {
+        let mut attributes = Attributes::new();
+        attributes.insert("pod_id".into(), self.id.clone().into());
+        attributes.insert("name".into(), self.name.clone().into());
+        attributes
+    }
+}
+
+/// The instance's pod, refused when Khutulun did not make it; `None` when there is none.
+async fn find(
+    podman: &Podman,
+    identity: &ContainerIdentity,
+) -> Result<Option<FoundPod>, DelegateError> {
+    match podman.pods().get(identity.name.as_str()).inspect().await {
+        Ok(data) => {
+            if !identity.owns(|key| data.labels.as_ref()?.get(key).map(String::as_str)) {
+                return Err(DelegateError::Failed(format!(
+                    "{}: a pod named {} exists that Khutulun did not make; remove or rename it",
+                    identity.instance, identity.name
+                )));
+            }
+            Ok(Some(FoundPod::of(&data)))
+        }
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(error) => Err(failed(format!("inspect pod {}", identity.name), error)),
+    }
+}
+
+/// Removes the pod with its containers; already gone is fine.
+async fn remove(podman: &Podman, pod: &FoundPod) -> Result<(), DelegateError> {
+    match podman.pods().get(pod.id.as_str()).remove().await {
+        Ok(report) => match report.err.filter(|e| !e.is_empty()) {
+            Some(error) => Err(DelegateError::Failed(format!(
+                "could not remove pod {}: {error}",
+                pod.name
+            ))),
+            None => Ok(()),
+        },
+        Err(error) if is_not_found(&error) => Ok(()),
+        Err(error) => Err(failed(format!("remove pod {}", pod.name), error)),
+    }
+}
+
+/// Creates the pod anew with its containers (an earlier attempt's pod is removed first); when
+/// one container cannot be made, nothing of the pod is left.
+async fn create_pod(podman: &Podman, plan: &PodPlan) -> Result<FoundPod, DelegateError> {
+    let identity = &plan.identity;
+    if let Some(earlier) = find(podman, identity).await? {
+        info!(instance = %identity.instance, pod = %earlier.name, "removing the pod an earlier deploy left");
+        remove(podman, &earlier).await?;
+    }
+    let created = podman
+        .pods()
+        .create(&plan.create_opts())
+        .await
+        .map_err(|e| {
+            failed(
+                format!("create pod {} for {}", identity.name, identity.instance),
+                e,
+            )
+        })?;
+    let inspected =
+        |error: podman_api::Error| failed(format!("inspect pod {}", identity.name), error);
+    let pod = FoundPod::of(&created.inspect().await.map_err(inspected)?);
+    for member in &plan.members {
+        if let Err(error) = create_container(podman, member).await {
+            if let Err(cleanup) = remove(podman, &pod).await {
+                warn!(instance = %identity.instance, "{cleanup}");
+            }
+            return Err(error);
+        }
+    }
+    Ok(pod)
+}
+
+/// `Create`: the images are there and the pod exists with its containers, not started.
+pub async fn create(
+    connection: &Connection,
+    spec: &InstanceSpec,
+) -> Result<Attributes, DelegateError> {
+    let plan = PodPlan::of(spec)?;
+    let podman = connection.check().await?;
+    Ok(create_pod(podman, &plan).await?.attributes())
+}
+
+async fn start_pod(podman: &Podman, pod: &FoundPod) -> Result<(), DelegateError> {
+    match podman.pods().get(pod.id.as_str()).start().await {
+        Ok(report) => match report.errs.unwrap_or_default().first() {
+            Some(error) => Err(DelegateError::Failed(format!(
+                "could not start pod {}: {error}",
+                pod.name
+            ))),
+            None => Ok(()),
+        },
+        Err(error) if is_not_modified(&error) => Ok(()),
+        Err(error) => Err(failed(format!("start pod {}", pod.name), error)),
+    }
+}
+
+/// `Start`: every container of the pod runs (the pod is created first when it is missing).
+pub async fn start(
+    connection: &Connection,
+    spec: &InstanceSpec,
+) -> Result<Attributes, DelegateError> {
+    let plan = PodPlan::of(spec)?;
+    let podman = connection.check().await?;
+    let pod = match find(podman, &plan.identity).await? {
+        Some(pod) => pod,
+        None => create_pod(podman, &plan).await?,
+    };
+    start_pod(podman, &pod).await?;
+    Ok(pod.attributes())
+}
+
+/// `Status` (and, with `adopt`, `Adopt`): running when every container runs, else what the
+/// first one that does not is doing. Adopting starts the containers that ended while no agent
+/// looked and that the restart policy restarts.
+pub async fn observe(
+    connection: &Connection,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+    adopt: bool,
+) -> Result<Observation, DelegateError> {
+    let identity = ContainerIdentity::of(spec);
+    let restart = PodPlan::of(spec)
+        .ok()
+        .and_then(|plan| plan.members.first().map(|member| member.restart))
+        .unwrap_or(podman_api::opts::ContainerRestartPolicy::No);
+    let podman = connection.check().await?;
+    let Some(pod) = find(podman, &identity).await? else {
+        let mut observation = lifecycle::missing(&identity, attributes);
+        observation.attributes.remove("pod_id");
+        return Ok(observation);
+    };
+    let mut containers = Vec::new();
+    for (id, _) in &pod.containers {
+        containers.push(lifecycle::inspect(podman, id).await?);
+    }
+    let ended_to_restart = containers
+        .iter()
+        .any(|c| c.state.has_ended() && restarts_after(restart, c.state.exit_code.unwrap_or(0)));
+    if adopt && ended_to_restart {
+        warn!(instance = %identity.instance, pod = %pod.name, "containers ended while the agent was away: starting them again");
+        start_pod(podman, &pod).await?;
+        containers.clear();
+        for (id, _) in &pod.containers {
+            containers.push(lifecycle::inspect(podman, id).await?);
+        }
+    }
+    let health = if containers.is_empty() {
+        InstanceHealth::Failed {
+            reason: format!("pod {} has no containers", pod.name),
+        }
+    } else {
+        containers
+            .iter()
+            .map(|c| health::health(&c.name, &c.state, restart))
+            .find(|health| *health != InstanceHealth::Running)
+            .unwrap_or(InstanceHealth::Running)
+    };
+    Ok(Observation {
+        health,
+        attributes: pod.attributes(),
+    })
+}
+
+/// `Stop`: no container of the pod runs, but the pod stays.
+pub async fn stop(
+    connection: &Connection,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+) -> Result<Attributes, DelegateError> {
+    let identity = ContainerIdentity::of(spec);
+    let podman = connection.check().await?;
+    let Some(pod) = find(podman, &identity).await? else {
+        return Ok(attributes.clone());
+    };
+    match podman.pods().get(pod.id.as_str()).stop().await {
+        Ok(report) => {
+            if let Some(error) = report.errs.unwrap_or_default().first() {
+                return Err(DelegateError::Failed(format!(
+                    "could not stop pod {}: {error}",
+                    pod.name
+                )));
+            }
+        }
+        Err(error) if is_not_modified(&error) || is_not_found(&error) => {}
+        Err(error) => return Err(failed(format!("stop pod {}", pod.name), error)),
+    }
+    Ok(pod.attributes())
+}
+
+/// `Delete`: no pod and no container of it is left (nor the instance's private directory).
+pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), DelegateError> {
+    let identity = ContainerIdentity::of(spec);
+    let podman = connection.check().await?;
+    if let Some(pod) = find(podman, &identity).await? {
+        remove(podman, &pod).await?;
+    }
+    if find(podman, &identity).await?.is_some() {
+        return Err(DelegateError::Failed(format!(
+            "{}: pod {} is still there after removing it",
+            identity.instance, identity.name
+        )));
+    }
+    match std::fs::remove_dir_all(&spec.state_dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(DelegateError::io(
+            format!("remove directory {}", spec.state_dir.display()),
+            e,
+        )),
+    }
+}
+
+/// `Logs`: `podman logs` of each container of the pod in turn (Podman's remote client reads
+/// one container at a time), each line after the container's name and a `|`.
+pub fn logs(connection: &Connection, spec: &InstanceSpec) -> Result<LogSource, DelegateError> {
+    let plan = PodPlan::of(spec)?;
+    let url = shell_quote(&connection.socket().uri());
+    let names: Vec<String> = plan.member_names().into_values().collect();
+    let each = |follow: &str, separator: &str| -> String {
+        names
+            .iter()
+            .map(|name| {
+                format!("podman --url {url} logs {follow}{name} 2>&1 | sed 's/^/{name} | /'")
+            })
+            .collect::<Vec<_>>()
+            .join(separator)
+    };
+    Ok(LogSource::Command {
+        program: "sh".into(),
+        arguments: vec!["-c".into(), each("", "; ")],
+        follow_arguments: vec!["-c".into(), format!("{} & wait", each("--follow ", " & "))],
+    })
+}
+
+/// `text` in single quotes for `sh`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
