@@ -14,10 +14,11 @@ const MEMBERSHIP_PATIENCE: Duration = Duration::from_secs(2);
 impl HostState {
     /// What membership knows, or nothing when it does not run or does not answer.
     async fn member_views(&self) -> Vec<MemberView> {
-        let Some((_, membership)) = &self.membership else {
+        let Some(membership) = &self.membership else {
             return Vec::new();
         };
         match membership
+            .actor
             .call(MembershipMsg::Members, Some(MEMBERSHIP_PATIENCE))
             .await
         {

@@ -41,6 +41,9 @@ use failure::failure;
 #[cfg(test)]
 pub(crate) use deploy::prepare as deploy_records_for_tests;
 
+/// How long the Membership actor may take to say goodbye when the agent stops.
+const GOODBYE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The name the Host actor registers under, so the control channel finds the current one.
 pub const HOST_ACTOR_NAME: &str = "khutulun-host";
 
@@ -62,11 +65,25 @@ pub struct HostArgs {
     pub runtime: RuntimePaths,
 }
 
+/// The Membership actor the Host runs, and what it needs to run it again.
+struct MembershipChild {
+    args: MembershipArgs,
+    actor: ActorRef<MembershipMsg>,
+}
+
+impl Drop for MembershipChild {
+    /// A Host that fails loses its state without stopping its children; a Membership actor
+    /// must not outlive it, or the Host's next life would run a second one on the same socket.
+    fn drop(&mut self) {
+        self.actor.stop(Some("its host stopped".into()));
+    }
+}
+
 /// The Host's state.
 pub struct HostState {
     context: Context,
     lock_manager: ActorId,
-    membership: Option<(MembershipArgs, ActorRef<MembershipMsg>)>,
+    membership: Option<MembershipChild>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
 }
@@ -368,7 +385,10 @@ impl Actor for Host {
                     random_seed: None,
                 };
                 let actor = spawn_membership(&myself, &membership_args).await?;
-                Some((membership_args, actor))
+                Some(MembershipChild {
+                    args: membership_args,
+                    actor,
+                })
             }
             None => None,
         };
@@ -412,6 +432,22 @@ impl Actor for Host {
         Ok(())
     }
 
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut HostState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Only membership stops with the Host (it says goodbye to the cluster); services and
+        // delegates are left alone: workloads outlive the agent.
+        if let Some(membership) = &state.membership {
+            let _ = membership
+                .actor
+                .stop_and_wait(Some("the agent stops".into()), Some(GOODBYE_PATIENCE))
+                .await;
+        }
+        Ok(())
+    }
+
     async fn handle_supervisor_evt(
         &self,
         myself: ActorRef<Self::Msg>,
@@ -431,12 +467,12 @@ impl Actor for Host {
             )
             .into());
         }
-        if let Some((membership_args, actor)) = &mut state.membership
-            && actor.get_id() == id
+        if let Some(membership) = &mut state.membership
+            && membership.actor.get_id() == id
         {
             if let Some(error) = crashed {
                 tracing::warn!(%error, "the membership actor crashed; restarting it");
-                *actor = spawn_membership(&myself, membership_args).await?;
+                membership.actor = spawn_membership(&myself, &membership.args).await?;
             }
             return Ok(());
         }

@@ -1,5 +1,5 @@
 //! The root supervisor: starts the Host actor and starts it again whenever it fails (the Host
-//! reloads everything from the store).
+//! reloads everything from the store); when the agent stops, it stops the Host.
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
@@ -38,6 +38,22 @@ impl Actor for Root {
     ) -> Result<Self::State, ActorProcessingErr> {
         spawn_host(&myself, &args).await?;
         Ok(args)
+    }
+
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _args: &mut HostArgs,
+    ) -> Result<(), ActorProcessingErr> {
+        // Stopping the Host lets it stop membership cleanly (the others then see this host
+        // leave at once); what the Host leaves running stops with the process.
+        myself
+            .stop_children_and_wait(
+                Some("the agent stops".into()),
+                Some(std::time::Duration::from_secs(5)),
+            )
+            .await;
+        Ok(())
     }
 
     async fn handle_supervisor_evt(
