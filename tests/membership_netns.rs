@@ -10,6 +10,7 @@
 //! is by polling with a generous deadline; nothing here asserts how long SWIM takes.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
@@ -310,7 +311,9 @@ fn agents_in_three_namespaces_see_each_other_lose_each_other_and_recover() {
         if std::env::var("KHUTULUN_REQUIRE_NETNS").as_deref() == Ok("1") {
             panic!("network namespaces are required (KHUTULUN_REQUIRE_NETNS=1) but {why}");
         }
-        eprintln!(
+        // Straight to stderr: the test harness would swallow eprintln! of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n!!! SKIPPED membership_netns: {why}; this test needs root and iproute2 \
              (set KHUTULUN_REQUIRE_NETNS=1 to make this a failure) !!!\n"
         );
