@@ -720,3 +720,44 @@ async fn a_pod_shares_its_network_and_published_port() {
     assert_eq!(gone.health, InstanceHealth::Missing);
     agent.stop();
 }
+
+/// A container that has an instance's name but not its labels is someone else's: the delegate
+/// refuses to create over it or delete it, and leaves it alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_khutulun_did_not_make_is_left_alone() {
+    if !podman_available() {
+        return;
+    }
+    ensure_test_image();
+    let service = service_name("foreign");
+    let name = container_name(&service, "web-0");
+    let _cleanup = Cleanup(vec![name.clone()]);
+    podman_ok(&["create", "--name", &name, TEST_IMAGE, "/bin/sh"]);
+    let id = podman_ok(&["inspect", "--format", "{{.Id}}", &name]);
+    let state = tempfile::tempdir().unwrap();
+    let spec = container_spec(
+        state.path(),
+        &service,
+        serde_json::json!({"image": {"reference": TEST_IMAGE}, "command": "/bin/sh"}),
+        vec![],
+    );
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let refused = [
+        protocol::create(&delegate, spec.clone()).await.unwrap_err(),
+        protocol::delete(&delegate, spec.clone(), Attributes::new())
+            .await
+            .unwrap_err(),
+    ];
+    for error in refused {
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{service}/web-0: a container named {name} exists that Khutulun did not make for it"
+            )),
+            "{text}"
+        );
+    }
+    assert_eq!(podman_ok(&["inspect", "--format", "{{.Id}}", &name]), id);
+    agent.stop();
+}

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use super::connection::{Connection, failed, is_not_found, is_not_modified};
 use super::health::{self, ContainerState};
 use super::image;
-use super::plan::{ContainerIdentity, ContainerPlan, INSTANCE_LABEL, SERVICE_LABEL};
+use super::plan::{ContainerIdentity, ContainerPlan};
 use crate::delegates::protocol::{
     Attributes, DelegateError, InstanceHealth, InstanceSpec, LogSource, Observation,
 };
@@ -70,8 +70,15 @@ async fn find(
             let labels = data.config.as_ref().and_then(|c| c.labels.clone());
             if !identity.owns(|key| labels.as_ref()?.get(key).map(String::as_str)) {
                 return Err(DelegateError::Failed(format!(
-                    "{}: a container named {} exists that Khutulun did not make (it lacks the labels {SERVICE_LABEL} and {INSTANCE_LABEL} of this instance); remove or rename it",
-                    identity.instance, identity.name
+                    "{}: a container named {} exists that Khutulun did not make for it (it lacks its labels {}); remove or rename it",
+                    identity.instance,
+                    identity.name,
+                    identity
+                        .labels
+                        .iter()
+                        .map(|(key, value)| format!("{key}={value}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             return Ok(Some(Found::of(&data)));
