@@ -2,7 +2,9 @@
 //! Podman container serving a page that a process keeps fresh) on a fresh agent and store,
 //! fetch its URL, see the container in `podman ps` and its output in `service logs`, kill -9
 //! the agent and see the page still served, restart the agent and see `status` right with the
-//! same container, delete the service and see no container, page or directory left.
+//! same container, delete the service and see no container, page or directory left. Then the
+//! same for examples/hello-pod.yaml, a pod whose second container fetches the page from the
+//! first through the pod's shared network.
 //!
 //! It needs Podman's API; it says loudly that it skips without it, and fails instead when
 //! scripts/test requires it (KHUTULUN_REQUIRE_PODMAN=1).
@@ -16,9 +18,10 @@ use std::path::Path;
 
 use support::*;
 
-fn example() -> String {
+fn example(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/hello-container.yaml")
+        .join("examples")
+        .join(name)
         .to_string_lossy()
         .into_owned()
 }
@@ -66,7 +69,7 @@ fn hello_from_a_container() {
     let outputs = cluster.json(&[
         "service",
         "deploy",
-        &example(),
+        &example("hello-container.yaml"),
         "--name",
         &service,
         "--input",
@@ -136,4 +139,77 @@ fn hello_from_a_container() {
         "{url} still serves the page"
     );
     assert!(!Path::new(&site).exists(), "{site} is still there");
+}
+
+fn pod_state(name: &str) -> Option<String> {
+    let output = podman::podman(&["pod", "inspect", "--format", "{{.State}}", name]);
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+#[test]
+fn hello_from_a_pod() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let service = format!("hello-pod-{}", std::process::id());
+    let pod = format!("khutulun-{service}-app-0");
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+
+    let greeting = format!("Hello from {service}!");
+    cluster.deployed = Some(service.clone());
+    let outputs = cluster.json(&[
+        "service",
+        "deploy",
+        &example("hello-pod.yaml"),
+        "--name",
+        &service,
+        "--input",
+        &format!("image={}", podman::TEST_IMAGE),
+        "--input",
+        &format!("greeting={greeting}"),
+    ]);
+    let url = outputs["url"].as_str().expect("a url output").to_string();
+    assert_eq!(outputs["pod"], pod.as_str());
+    wait_for("the page to be served", || serves_the_page(&url, &greeting));
+    assert_eq!(pod_state(&pod).as_deref(), Some("Running"));
+    let status = cluster.status(&service);
+    assert!(all_running(&status), "{status:#}");
+    let id = attribute(&status, "app", "pod_id")
+        .as_str()
+        .expect("a pod id")
+        .to_string();
+    // The probe container reaches the web container at 127.0.0.1 inside the pod.
+    let fetched = format!("{pod}-probe | <h1>{greeting}</h1>");
+    wait_for("the probe to fetch the page", || {
+        cluster
+            .ok(&["service", "logs", &service, "app-0"])
+            .contains(&fetched)
+    });
+
+    cluster.kill_agent();
+    assert_eq!(pod_state(&pod).as_deref(), Some("Running"));
+    assert!(
+        serves_the_page(&url, &greeting),
+        "the page is gone with the agent"
+    );
+    cluster.start_agent();
+    let status = cluster.status(&service);
+    assert!(all_running(&status), "{status:#}");
+    assert_eq!(attribute(&status, "app", "pod_id"), id.as_str());
+
+    cluster.ok(&["service", "delete", &service]);
+    cluster.deployed = None;
+    assert_eq!(pod_state(&pod), None, "{pod} is still there");
+    let left = podman::podman_ok(&["ps", "--all", "--format", "{{.Names}}"]);
+    assert!(!left.contains(&pod), "containers left: {left}");
+    assert!(
+        !serves_the_page(&url, &greeting),
+        "{url} still serves the page"
+    );
 }
