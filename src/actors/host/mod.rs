@@ -11,6 +11,8 @@
 mod deploy;
 mod failure;
 mod hosts;
+#[cfg(test)]
+mod membership_tests;
 mod messages;
 mod registry;
 mod selections;
