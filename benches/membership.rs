@@ -93,6 +93,7 @@ async fn round(hosts: usize, seed: u64) -> Round {
             store: store.clone(),
             seeds: Vec::new(),
             random_seed: Some(seed * 1000 + i as u64),
+            generation: None,
         };
         actors.push(Actor::spawn(None, Membership, args).await.unwrap().0);
     }

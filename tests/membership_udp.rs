@@ -32,6 +32,7 @@ async fn spawn(store: &Store, name: &str, transport: Arc<UdpTransport>) -> Actor
         store: store.clone(),
         seeds: Vec::new(),
         random_seed: Some(7),
+        generation: None,
     };
     let (actor, _) = Actor::spawn(None, Membership, args)
         .await

@@ -112,6 +112,7 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         store: store.clone(),
         seeds: Vec::new(),
         random_seed: Some(1),
+        generation: None,
     };
     let (beta, _) = Actor::spawn(None, Membership, beta_args).await.unwrap();
 

@@ -385,6 +385,7 @@ impl Actor for Host {
                     store: args.store.clone(),
                     seeds: network.seeds.clone(),
                     random_seed: None,
+                    generation: None,
                 };
                 let actor = spawn_membership(&myself, &membership_args).await?;
                 Some(MembershipChild {

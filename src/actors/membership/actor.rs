@@ -36,6 +36,9 @@ pub struct MembershipArgs {
     pub seeds: Vec<SocketAddr>,
     /// The seed of SWIM's random choices; `None` derives one from this host's identity.
     pub random_seed: Option<u64>,
+    /// This life's generation (see [`HostIdentity`]); `None` takes the wall clock, so that each
+    /// start, a restart after a crash included, is a newer identity. A simulator gives its own.
+    pub generation: Option<u64>,
 }
 
 type Swim = Foca<HostIdentity, WireCodec, StdRng, NoCustomBroadcast>;
@@ -157,7 +160,15 @@ impl Actor for Membership {
         myself: ActorRef<Self::Msg>,
         args: MembershipArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let identity = HostIdentity::starting(&args.name, args.transport.local_address());
+        let address = args.transport.local_address();
+        let identity = match args.generation {
+            Some(generation) => HostIdentity {
+                name: args.name.clone(),
+                address,
+                generation,
+            },
+            None => HostIdentity::starting(&args.name, address),
+        };
         let seed = args.random_seed.unwrap_or_else(|| derived_seed(&identity));
         let records = args.store.list_hosts().unwrap_or_else(|error| {
             tracing::warn!(%error, "could not read the host records to find other members");
