@@ -341,6 +341,19 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
     assert_eq!(adopted.health, InstanceHealth::Running);
     assert_eq!(adopted.attributes["container_id"], id.as_str());
 
+    // Removed by hand while no agent looked: adopting makes and starts it again.
+    agent.stop();
+    podman_ok(&["rm", "--force", "--time", "0", &name]);
+    assert!(get(port).is_err(), "still served without its container");
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let adopted = protocol::adopt(&delegate, spec.clone(), adopted.attributes.clone())
+        .await
+        .unwrap();
+    assert_eq!(adopted.health, InstanceHealth::Running);
+    assert_ne!(adopted.attributes["container_id"], id.as_str());
+    assert_eq!(page(port).await, "served from a container\n");
+
     // Stop keeps the container; Start runs it again.
     let stopped = protocol::stop(&delegate, spec.clone(), adopted.attributes.clone())
         .await
@@ -708,6 +721,19 @@ async fn a_pod_shares_its_network_and_published_port() {
         .unwrap();
     assert_eq!(adopted.health, InstanceHealth::Running);
     assert_eq!(adopted.attributes["pod_id"], started["pod_id"]);
+
+    // Removed by hand while no agent looked: adopting makes and starts it again.
+    agent.stop();
+    podman_ok(&["pod", "rm", "--force", &pod]);
+    let agent = Agent::start(None).await;
+    let delegate = agent.podman();
+    let adopted = protocol::adopt(&delegate, spec.clone(), started.clone())
+        .await
+        .unwrap();
+    assert_eq!(adopted.health, InstanceHealth::Running);
+    assert_ne!(adopted.attributes["pod_id"], started["pod_id"]);
+    assert_eq!(page(port).await, "served from a pod\n");
+    assert_eq!(container_status(&probe).as_deref(), Some("running"));
 
     protocol::delete(&delegate, spec.clone(), started.clone())
         .await

@@ -243,7 +243,8 @@ pub(super) fn missing(identity: &ContainerIdentity, attributes: &Attributes) -> 
 
 /// `Status` (and, with `adopt`, `Adopt`): what the container is doing now. Adopting a container
 /// that ended while no agent looked, and that its policy restarts, starts it again (Podman
-/// restarts containers itself, but not across a reboot of the host).
+/// restarts containers itself, but not across a reboot of the host); one that is gone is made
+/// again and started.
 pub async fn observe(
     connection: &Connection,
     spec: &InstanceSpec,
@@ -252,10 +253,24 @@ pub async fn observe(
 ) -> Result<Observation, DelegateError> {
     let identity = ContainerIdentity::of(spec);
     // A container made from properties that are no longer valid is looked at all the same.
-    let restart = ContainerPlan::of(spec).map_or(ContainerRestartPolicy::No, |plan| plan.restart);
+    let plan = ContainerPlan::of(spec).ok();
+    let restart = plan
+        .as_ref()
+        .map_or(ContainerRestartPolicy::No, |plan| plan.restart);
     let podman = connection.check().await?;
-    let Some(mut container) = find(podman, &identity).await? else {
-        return Ok(missing(&identity, attributes));
+    let mut container = match find(podman, &identity).await? {
+        Some(container) => container,
+        // Gone while no agent looked (removed by hand, or with the host's storage): made and
+        // started again when its policy restarts it, as Podman would have restarted it.
+        None if adopt && restart != ContainerRestartPolicy::No => {
+            let Some(plan) = plan else {
+                return Ok(missing(&identity, attributes));
+            };
+            warn!(instance = %identity.instance, container = %identity.name, "it is gone: making and starting it again");
+            let created = create_container(podman, &plan).await?;
+            start_container(podman, &identity, &created.id).await?
+        }
+        None => return Ok(missing(&identity, attributes)),
     };
     if adopt
         && container.state.has_ended()

@@ -4,6 +4,7 @@
 
 use podman_api::Podman;
 use podman_api::models::InspectPodData;
+use podman_api::opts::ContainerRestartPolicy;
 use tracing::{info, warn};
 
 use super::connection::{Connection, failed, is_not_found, is_not_modified};
@@ -111,7 +112,8 @@ async fn create_pod(podman: &Podman, plan: &PodPlan) -> Result<FoundPod, Delegat
             return Err(error);
         }
     }
-    Ok(pod)
+    // Again, now that it has its containers.
+    Ok(FoundPod::of(&created.inspect().await.map_err(inspected)?))
 }
 
 /// `Create`: the images are there and the pod exists with its containers, not started.
@@ -155,7 +157,7 @@ pub async fn start(
 
 /// `Status` (and, with `adopt`, `Adopt`): running when every container runs, else what the
 /// first one that does not is doing. Adopting starts the containers that ended while no agent
-/// looked and that the restart policy restarts.
+/// looked and that the restart policy restarts, and makes the pod again when it is gone.
 pub async fn observe(
     connection: &Connection,
     spec: &InstanceSpec,
@@ -163,15 +165,26 @@ pub async fn observe(
     adopt: bool,
 ) -> Result<Observation, DelegateError> {
     let identity = ContainerIdentity::of(spec);
-    let restart = PodPlan::of(spec)
-        .ok()
+    let plan = PodPlan::of(spec).ok();
+    let restart = plan
+        .as_ref()
         .and_then(|plan| plan.members.first().map(|member| member.restart))
-        .unwrap_or(podman_api::opts::ContainerRestartPolicy::No);
+        .unwrap_or(ContainerRestartPolicy::No);
     let podman = connection.check().await?;
-    let Some(pod) = find(podman, &identity).await? else {
-        let mut observation = lifecycle::missing(&identity, attributes);
-        observation.attributes.remove("pod_id");
-        return Ok(observation);
+    let pod = match (find(podman, &identity).await?, plan) {
+        (Some(pod), _) => pod,
+        // Gone while no agent looked: made and started again when its policy restarts it.
+        (None, Some(plan)) if adopt && restart != ContainerRestartPolicy::No => {
+            warn!(instance = %identity.instance, pod = %identity.name, "it is gone: making and starting it again");
+            let pod = create_pod(podman, &plan).await?;
+            start_pod(podman, &pod).await?;
+            pod
+        }
+        (None, _) => {
+            let mut observation = lifecycle::missing(&identity, attributes);
+            observation.attributes.remove("pod_id");
+            return Ok(observation);
+        }
     };
     let mut containers = Vec::new();
     for (id, _) in &pod.containers {
