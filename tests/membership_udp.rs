@@ -114,10 +114,19 @@ async fn three_hosts_converge_lose_one_and_see_it_come_back_as_a_new_identity() 
         wait_until(&others, &host.name, MemberState::Alive).await;
     }
     let before = seen(&alpha, "gamma").await.unwrap();
+    let came_up = before
+        .since
+        .clone()
+        .expect("alpha noted when gamma came up");
 
     // gamma dies without a goodbye: its actor is killed, its socket stays but nobody answers.
     gamma.actor.kill();
     wait_until(&[&alpha, &beta], "gamma", MemberState::Down).await;
+    let went_down = seen(&alpha, "gamma").await.unwrap().since;
+    assert!(
+        went_down.as_ref().is_some_and(|when| *when > came_up),
+        "alpha noted gamma going down at {went_down:?}, not after it came up at {came_up}"
+    );
     assert_eq!(
         seen(&alpha, "beta").await.unwrap().state,
         MemberState::Alive,

@@ -110,6 +110,9 @@ pub struct HostSummary {
     /// Which life of the host's agent membership knows (see `HostIdentity`), when it knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<u64>,
+    /// When the answering host last saw it come up or go down (RFC 3339), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// What the agent answers.

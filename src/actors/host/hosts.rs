@@ -46,6 +46,7 @@ impl HostState {
                 HostSummary {
                     membership,
                     generation: view.map(|view| view.generation),
+                    since: view.and_then(|view| view.since.clone()),
                     record,
                 }
             })

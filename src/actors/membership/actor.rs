@@ -2,6 +2,7 @@
 //! timers that arrive, carries out what foca asks (send a datagram, set a timer), logs every
 //! change of membership, and answers who is in the cluster.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct MembershipState {
     transport: Arc<dyn Transport>,
     store: Store,
     seeds: Vec<SocketAddr>,
+    /// When this host last saw each member come up or go down (by address; the store's clock).
+    changed: HashMap<SocketAddr, String>,
     _delivery: Delivery,
 }
 
@@ -117,18 +120,40 @@ impl MembershipState {
             myself.send_after(after, move || MembershipMsg::Timer(timer));
         }
         while let Some(notification) = self.pending.to_notify() {
-            log_change(notification);
+            self.record_change(notification);
         }
     }
 
     fn members(&self) -> Vec<MemberView> {
-        let mut views = vec![MemberView::new(self.swim.identity(), MemberState::Alive)];
+        let view = |identity: &HostIdentity, state| MemberView {
+            since: self.changed.get(&identity.address).cloned(),
+            ..MemberView::new(identity, state)
+        };
+        let mut views = vec![view(self.swim.identity(), MemberState::Alive)];
         views.extend(
             self.swim
                 .iter_membership_state()
-                .map(|member| MemberView::new(member.id(), member.state().into())),
+                .map(|member| view(member.id(), member.state().into())),
         );
         views
+    }
+
+    /// Logs a change of membership and remembers when it happened.
+    fn record_change(&mut self, notification: OwnedNotification<HostIdentity>) {
+        let changed = match &notification {
+            OwnedNotification::MemberUp(member) | OwnedNotification::MemberDown(member) => {
+                Some(member.address)
+            }
+            OwnedNotification::Rename(_, identity) | OwnedNotification::Rejoin(identity) => {
+                Some(identity.address)
+            }
+            OwnedNotification::Active => Some(self.swim.identity().address),
+            _ => None,
+        };
+        if let Some(address) = changed {
+            self.changed.insert(address, self.store.now());
+        }
+        log_change(notification);
     }
 }
 
@@ -189,6 +214,7 @@ impl Actor for Membership {
             transport: args.transport,
             store: args.store,
             seeds: args.seeds,
+            changed: HashMap::new(),
         };
         state.announce_to_absent(records);
         state.carry_out(&myself);

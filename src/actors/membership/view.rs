@@ -54,6 +54,8 @@ pub struct MemberView {
     pub generation: u64,
     /// Its state.
     pub state: MemberState,
+    /// When this host last saw it come up or go down (RFC 3339), if it did.
+    pub since: Option<String>,
 }
 
 impl MemberView {
@@ -64,6 +66,7 @@ impl MemberView {
             address: identity.address,
             generation: identity.generation,
             state,
+            since: None,
         }
     }
 
@@ -87,6 +90,7 @@ mod tests {
             address: format!("127.0.0.1:{port}").parse().unwrap(),
             generation,
             state,
+            since: None,
         }
     }
 
