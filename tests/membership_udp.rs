@@ -127,11 +127,9 @@ async fn three_hosts_converge_lose_one_and_see_it_come_back_as_a_new_identity() 
         went_down.as_ref().is_some_and(|when| *when > came_up),
         "alpha noted gamma going down at {went_down:?}, not after it came up at {came_up}"
     );
-    assert_eq!(
-        seen(&alpha, "beta").await.unwrap().state,
-        MemberState::Alive,
-        "losing gamma made alpha doubt beta"
-    );
+    // Losing gamma does not cost beta (polled: a busy machine may make beta a suspect for a
+    // moment, which it refutes).
+    wait_until(&[&alpha], "beta", MemberState::Alive).await;
 
     // gamma comes back under the same name and address: a new life.
     gamma.actor = spawn(&store, "gamma", gamma.transport.clone()).await;
