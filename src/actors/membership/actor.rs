@@ -75,14 +75,16 @@ fn other_hosts(records: Vec<HostRecord>, me: &str) -> Vec<HostIdentity> {
         .collect()
 }
 
-impl MembershipState {
-    fn host_records(&self) -> Vec<HostRecord> {
-        self.store.list_hosts().unwrap_or_else(|error| {
-            tracing::warn!(%error, "could not read the host records to find other members");
-            Vec::new()
-        })
-    }
+/// The store's host records; none when they cannot be read (membership carries on with the
+/// members it knows, and tries again at the next rejoin).
+fn host_records(store: &Store) -> Vec<HostRecord> {
+    store.list_hosts().unwrap_or_else(|error| {
+        tracing::warn!(%error, "could not read the host records to find other members");
+        Vec::new()
+    })
+}
 
+impl MembershipState {
     /// Announces this host to every known address of a host it does not see alive.
     fn announce_to_absent(&mut self, records: Vec<HostRecord>) {
         let me = self.swim.identity().clone();
@@ -195,10 +197,7 @@ impl Actor for Membership {
             None => HostIdentity::starting(&args.name, address),
         };
         let seed = args.random_seed.unwrap_or_else(|| derived_seed(&identity));
-        let records = args.store.list_hosts().unwrap_or_else(|error| {
-            tracing::warn!(%error, "could not read the host records to find other members");
-            Vec::new()
-        });
+        let records = host_records(&args.store);
         let config = lan_config(records.len());
         tracing::info!(
             %identity,
@@ -241,7 +240,7 @@ impl Actor for Membership {
                 }
             }
             MembershipMsg::Rejoin => {
-                let records = state.host_records();
+                let records = host_records(&state.store);
                 state.announce_to_absent(records);
                 myself.send_after(REJOIN_INTERVAL, || MembershipMsg::Rejoin);
             }
