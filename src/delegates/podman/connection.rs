@@ -43,15 +43,26 @@ impl PodmanSocket {
     /// The socket this agent should use: `$CONTAINER_HOST` when set, else the rootful socket
     /// when running as root, else `$XDG_RUNTIME_DIR/podman/podman.sock`.
     pub fn from_environment() -> Result<PodmanSocket, DelegateError> {
-        if let Ok(uri) = std::env::var("CONTAINER_HOST")
-            && !uri.is_empty()
-        {
-            return PodmanSocket::at(&uri);
+        PodmanSocket::choose(
+            std::env::var("CONTAINER_HOST").ok().as_deref(),
+            nix::unistd::geteuid().is_root(),
+            std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
+        )
+    }
+
+    /// The rule of [`PodmanSocket::from_environment`], from the values it reads.
+    fn choose(
+        container_host: Option<&str>,
+        root: bool,
+        runtime_dir: Option<&str>,
+    ) -> Result<PodmanSocket, DelegateError> {
+        if let Some(uri) = container_host.filter(|uri| !uri.is_empty()) {
+            return PodmanSocket::at(uri);
         }
-        if nix::unistd::geteuid().is_root() {
+        if root {
             return PodmanSocket::at(ROOTFUL_SOCKET);
         }
-        let runtime = std::env::var("XDG_RUNTIME_DIR").map_err(|_| {
+        let runtime = runtime_dir.filter(|dir| !dir.is_empty()).ok_or_else(|| {
             DelegateError::Unavailable(
                 "neither CONTAINER_HOST nor XDG_RUNTIME_DIR is set, so the podman delegate does not know where Podman's API socket is".into(),
             )
@@ -180,6 +191,37 @@ mod tests {
         assert!(!custom.how_to_start().contains("systemctl"));
         let remote = PodmanSocket::at("ssh://core@host/run/podman/podman.sock").unwrap_err();
         assert!(remote.to_string().contains("unix://"), "{remote}");
+    }
+
+    #[test]
+    fn the_socket_is_container_host_else_roots_else_the_users() {
+        let uri = |host, root, runtime| {
+            PodmanSocket::choose(host, root, runtime)
+                .map(|socket| socket.uri())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            uri(Some("unix:///srv/p.sock"), true, None).unwrap(),
+            "unix:///srv/p.sock"
+        );
+        assert_eq!(
+            uri(Some(""), true, None).unwrap(),
+            "unix:///run/podman/podman.sock"
+        );
+        assert_eq!(
+            uri(None, false, Some("/run/user/1000")).unwrap(),
+            "unix:///run/user/1000/podman/podman.sock"
+        );
+        let user = PodmanSocket::choose(None, false, Some("/run/user/1000")).unwrap();
+        assert!(
+            user.how_to_start()
+                .contains("systemctl --user enable --now podman.socket")
+        );
+        assert!(
+            uri(None, false, None)
+                .unwrap_err()
+                .contains("XDG_RUNTIME_DIR")
+        );
     }
 
     #[tokio::test]
