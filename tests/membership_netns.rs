@@ -2,7 +2,8 @@
 //! address (10.77.0.1–3 on a bridge of their own), sharing one store directory: membership
 //! finds every host through the store's records; an agent killed with SIGKILL is declared down;
 //! it comes back as a new identity; a host whose link is cut sees the others down and is seen
-//! down by them; restoring the link brings everybody back alive.
+//! down by them; restoring the link brings everybody back alive; an agent stopped with SIGTERM
+//! exits cleanly and is seen down.
 //!
 //! Needs root and iproute2. When either is missing the test says loudly that it skips, and
 //! fails instead when KHUTULUN_REQUIRE_NETNS=1 (scripts/test sets it). Namespaces, links and
@@ -221,6 +222,20 @@ impl Agent {
         }
     }
 
+    /// SIGTERM, as systemd stops the agent: it says goodbye and exits cleanly.
+    fn terminate(&mut self) {
+        let mut child = self.child.take().expect("the agent runs");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            status.success(),
+            "{} exited with {status} on SIGTERM:\n{}",
+            self.name,
+            self.log()
+        );
+    }
+
     fn host_list_output(&self) -> Output {
         // The control socket is a file: it is reachable from outside the namespace.
         Command::new(env!("CARGO_BIN_EXE_khutulun"))
@@ -363,4 +378,8 @@ fn agents_in_three_namespaces_see_each_other_lose_each_other_and_recover() {
     // The link comes back: everybody is alive again.
     network.set_link(2, true);
     wait_all_alive(&[one, two, three]);
+
+    // host1's agent is stopped the way systemd stops it: it leaves, and the others see it down.
+    one.terminate();
+    wait_until(&[two, three], "host1", "down");
 }
