@@ -1,6 +1,9 @@
 //! What a container's state, as Podman inspects it, means for its instance: running, stopped,
 //! failed, or ended and about to be started again by Podman's restart policy.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use podman_api::opts::ContainerRestartPolicy;
 
 use crate::delegates::protocol::InstanceHealth;
@@ -16,7 +19,14 @@ pub struct ContainerState {
     pub restarting: bool,
     /// The error Podman recorded for it, if any.
     pub error: Option<String>,
+    /// When its last run ended, once one ended.
+    pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// How long after a container ended Podman has surely started it again when its policy says
+/// so (it does at once, from the container's exit): an ended container older than this stays
+/// ended (stopped by hand, or by a reboot).
+pub const RESTART_GRACE: Duration = Duration::from_secs(10);
 
 impl ContainerState {
     /// Reads the state from an inspection.
@@ -26,6 +36,8 @@ impl ContainerState {
             exit_code: inspected.exit_code,
             restarting: inspected.restarting.unwrap_or(false),
             error: inspected.error.clone().filter(|e| !e.is_empty()),
+            // Podman says 0001-01-01 for "never".
+            finished_at: inspected.finished_at.filter(|at| at.timestamp() > 0),
         }
     }
 
@@ -49,13 +61,22 @@ pub fn restarts_after(policy: ContainerRestartPolicy, exit_code: i32) -> bool {
     }
 }
 
-/// The instance's health from its container's state and restart policy.
+/// The instance's health from its container's state and restart policy, at `now`.
 pub fn health(
     name: &str,
     state: &ContainerState,
     policy: ContainerRestartPolicy,
+    now: DateTime<Utc>,
 ) -> InstanceHealth {
     let code = state.exit_code.unwrap_or(0);
+    let restarting_soon = restarts_after(policy, code)
+        && state.finished_at.is_none_or(|at| {
+            at > now
+                || now
+                    .signed_duration_since(at)
+                    .to_std()
+                    .is_ok_and(|ago| ago <= RESTART_GRACE)
+        });
     let ended = || match (code, &state.error) {
         (_, Some(error)) => format!("container {name} ended with status {code} ({error})"),
         (0, None) => format!("container {name} exited"),
@@ -67,8 +88,14 @@ pub fn health(
         _ if state.restarting => InstanceHealth::Restarting {
             reason: format!("{}; Podman starts it again", ended()),
         },
-        "exited" | "stopped" if restarts_after(policy, code) => InstanceHealth::Restarting {
+        "exited" | "stopped" if restarting_soon => InstanceHealth::Restarting {
             reason: format!("{}; Podman starts it again per its restart policy", ended()),
+        },
+        "exited" | "stopped" if restarts_after(policy, code) => InstanceHealth::Failed {
+            reason: format!(
+                "{} and Podman did not start it again (was it stopped by hand?)",
+                ended()
+            ),
         },
         "exited" | "stopped" if code == 0 && state.error.is_none() => InstanceHealth::Stopped,
         "exited" | "stopped" => InstanceHealth::Failed { reason: ended() },
@@ -95,6 +122,8 @@ mod tests {
     #[test]
     fn states_and_policies_decide_the_health() {
         use ContainerRestartPolicy::*;
+        let now = Utc::now();
+        let health = |name: &str, state: &ContainerState, policy| health(name, state, policy, now);
         assert_eq!(
             health("c", &state("running", 0), No),
             InstanceHealth::Running
@@ -128,6 +157,23 @@ mod tests {
         assert!(matches!(
             health("c", &broken, No),
             InstanceHealth::Failed { reason } if reason.contains("runc: exec failed")
+        ));
+    }
+
+    #[test]
+    fn an_ended_container_podman_left_ended_is_not_restarting() {
+        let now = Utc::now();
+        let mut just_killed = state("exited", 137);
+        just_killed.finished_at = Some(now - chrono::Duration::seconds(1));
+        assert!(matches!(
+            health("c", &just_killed, ContainerRestartPolicy::OnFailure, now),
+            InstanceHealth::Restarting { .. }
+        ));
+        let mut long_ago = state("exited", 137);
+        long_ago.finished_at = Some(now - chrono::Duration::seconds(60));
+        assert!(matches!(
+            health("c", &long_ago, ContainerRestartPolicy::OnFailure, now),
+            InstanceHealth::Failed { reason } if reason.contains("did not start it again")
         ));
     }
 }

@@ -280,7 +280,12 @@ pub async fn observe(
         container = start_container(podman, &identity, &container.id).await?;
     }
     Ok(Observation {
-        health: health::health(&container.name, &container.state, restart),
+        health: health::health(
+            &container.name,
+            &container.state,
+            restart,
+            chrono::Utc::now(),
+        ),
         attributes: container.attributes(),
     })
 }

@@ -208,7 +208,7 @@ pub async fn observe(
     } else {
         containers
             .iter()
-            .map(|c| health::health(&c.name, &c.state, restart))
+            .map(|c| health::health(&c.name, &c.state, restart, chrono::Utc::now()))
             .find(|health| *health != InstanceHealth::Running)
             .unwrap_or(InstanceHealth::Running)
     };
