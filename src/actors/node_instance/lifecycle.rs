@@ -15,7 +15,7 @@ use crate::delegates::protocol::{Attributes, InstanceSpec};
 use crate::delegates::wiring::Wiring;
 use crate::state::ServiceView;
 use crate::tosca::instance::model::{
-    ArtifactInstance, ArtifactLocation, ArtifactRef, NodeInstance,
+    ArtifactInstance, ArtifactLocation, ArtifactRef, InterfaceInstance, NodeInstance,
 };
 
 use super::super::RuntimeError;
@@ -53,11 +53,7 @@ pub fn prepare(
     let node = node(view, &spec.instance)?;
     let instance = spec.qualified_name();
     for (interface_name, interface) in &node.interfaces {
-        let is_lifecycle = interface
-            .types
-            .iter()
-            .any(|t| t.name == LIFECYCLE && t.profile.as_deref() == Some(PROFILE));
-        if !is_lifecycle {
+        if !is_lifecycle(interface) {
             continue;
         }
         let Some(definition) = interface.operations.get(operation) else {
@@ -108,8 +104,7 @@ pub fn prepare(
 /// The attributes the instance's Lifecycle operations set, which the runtime keeps when a
 /// delegate reports its own.
 pub fn output_attributes(node: &NodeInstance) -> Vec<String> {
-    node.interfaces
-        .values()
+    lifecycle_interfaces(node)
         .flat_map(|interface| interface.operations.values())
         .flat_map(|operation| operation.outputs.values())
         .filter_map(self_attribute)
@@ -154,19 +149,44 @@ fn as_text(value: serde_json::Value) -> String {
     }
 }
 
-/// `reported` (what a delegate says the attributes are now) with the operation outputs of
-/// `previous` that it does not mention: a delegate knows nothing of them.
+/// `reported` (what a delegate says the attributes are now) with the operation outputs
+/// (`outputs`, the attributes the node's operations set) of `previous` that it does not
+/// mention: a delegate knows nothing of them.
 pub fn keep_outputs(
-    node: &NodeInstance,
+    outputs: &[String],
     previous: &Attributes,
     mut reported: Attributes,
 ) -> Attributes {
-    for attribute in output_attributes(node) {
-        if !reported.contains_key(&attribute)
-            && let Some(value) = previous.get(&attribute)
+    for attribute in outputs {
+        if !reported.contains_key(attribute)
+            && let Some(value) = previous.get(attribute)
         {
-            reported.insert(attribute, value.clone());
+            reported.insert(attribute.clone(), value.clone());
         }
     }
     reported
+}
+
+/// Whether the node has a Lifecycle operation with an implementation (then deploying and
+/// deleting it runs something besides its delegate).
+pub fn has_operations(node: &NodeInstance) -> bool {
+    lifecycle_interfaces(node).any(|interface| {
+        interface
+            .operations
+            .values()
+            .any(|operation| operation.implementation.is_some())
+    })
+}
+
+fn lifecycle_interfaces(node: &NodeInstance) -> impl Iterator<Item = &InterfaceInstance> {
+    node.interfaces
+        .values()
+        .filter(|interface| is_lifecycle(interface))
+}
+
+fn is_lifecycle(interface: &InterfaceInstance) -> bool {
+    interface
+        .types
+        .iter()
+        .any(|t| t.name == LIFECYCLE && t.profile.as_deref() == Some(PROFILE))
 }

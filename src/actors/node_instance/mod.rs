@@ -86,6 +86,19 @@ struct Target {
     delegate: Option<DelegateRef>,
     attributes: Attributes,
     state: InstanceState,
+    /// Whether the node has Lifecycle operations to run (most have none: then deploying
+    /// reads the store no more often than the delegate's calls need).
+    has_operations: bool,
+    /// The attributes its operations set, kept when its delegate reports its own.
+    output_attributes: Vec<String>,
+}
+
+impl Target {
+    /// What a delegate reported, with the attributes the instance's operations set (the
+    /// delegate knows nothing of them).
+    fn with_outputs(&self, reported: Attributes) -> Attributes {
+        lifecycle::keep_outputs(&self.output_attributes, &self.attributes, reported)
+    }
 }
 
 impl NodeInstanceArgs {
@@ -99,12 +112,16 @@ impl NodeInstanceArgs {
     }
 
     fn target(&self) -> Result<Target, RuntimeError> {
-        let view = self.view()?;
+        self.target_in(&self.view()?)
+    }
+
+    fn target_in(&self, view: &ServiceView) -> Result<Target, RuntimeError> {
         let state_dir = self
             .context
             .runtime
             .instance_dir(&self.namespace, &self.service, &self.id);
-        let spec = spec::instance_spec(&view, &self.id, state_dir)?;
+        let spec = spec::instance_spec(view, &self.id, state_dir)?;
+        let node = spec::node(view, &self.id)?;
         let record = view
             .instances
             .iter()
@@ -119,6 +136,8 @@ impl NodeInstanceArgs {
             delegate,
             attributes: record.attributes.clone(),
             state: record.state,
+            has_operations: lifecycle::has_operations(node),
+            output_attributes: lifecycle::output_attributes(node),
         })
     }
 
@@ -151,28 +170,33 @@ impl NodeInstanceArgs {
     async fn try_deploy(&self) -> Result<(), RuntimeError> {
         self.record(InstanceUpdate::state(InstanceState::Creating))
             .await?;
-        let target = self.target()?;
+        let mut target = self.target()?;
         if let Some(delegate) = &target.delegate {
-            let created = protocol::create(delegate, target.spec.clone()).await?;
+            target.attributes = protocol::create(delegate, target.spec.clone()).await?;
             self.record(InstanceUpdate {
-                attributes: Some(created),
+                attributes: Some(target.attributes.clone()),
                 ..InstanceUpdate::default()
             })
             .await?;
         }
-        self.operate("create").await?;
-        self.operate("configure").await?;
+        if target.has_operations {
+            self.operate("create").await?;
+            self.operate("configure").await?;
+            // What they set may be read by the delegate's spec and must be kept.
+            target = self.target()?;
+        }
         if let Some(delegate) = &target.delegate {
-            let target = self.target()?;
             let started =
                 protocol::start(delegate, target.spec.clone(), target.attributes.clone()).await?;
             self.record(InstanceUpdate {
-                attributes: Some(self.with_outputs(&target.attributes, started)?),
+                attributes: Some(target.with_outputs(started)),
                 ..InstanceUpdate::default()
             })
             .await?;
         }
-        self.operate("start").await?;
+        if target.has_operations {
+            self.operate("start").await?;
+        }
         self.record(InstanceUpdate::state(InstanceState::Running))
             .await
     }
@@ -180,8 +204,8 @@ impl NodeInstanceArgs {
     /// Runs the instance's Lifecycle operation `operation`, if it has one, and records the
     /// attributes its outputs set.
     async fn operate(&self, operation: &str) -> Result<(), RuntimeError> {
-        let target = self.target()?;
         let view = self.view()?;
+        let target = self.target_in(&view)?;
         let Some(run) = lifecycle::prepare(&view, &target.spec, operation)? else {
             return Ok(());
         };
@@ -197,18 +221,6 @@ impl NodeInstanceArgs {
             ..InstanceUpdate::default()
         })
         .await
-    }
-
-    /// What a delegate reported, with the attributes the instance's operations set (the
-    /// delegate knows nothing of them).
-    fn with_outputs(
-        &self,
-        previous: &Attributes,
-        reported: Attributes,
-    ) -> Result<Attributes, RuntimeError> {
-        let view = self.view()?;
-        let node = spec::node(&view, &self.id)?;
-        Ok(lifecycle::keep_outputs(node, previous, reported))
     }
 
     /// Records what the delegate saw: running (with its current attributes), restarting, or
@@ -241,13 +253,12 @@ impl NodeInstanceArgs {
             InstanceState::Deleting => return Ok(()),
             InstanceState::Running | InstanceState::Failed => {}
         }
-        let Some(delegate) = target.delegate else {
+        let Some(delegate) = target.delegate.clone() else {
             return Ok(());
         };
-        match protocol::adopt(&delegate, target.spec, target.attributes.clone()).await {
+        match protocol::adopt(&delegate, target.spec.clone(), target.attributes.clone()).await {
             Ok(mut observation) => {
-                observation.attributes =
-                    self.with_outputs(&target.attributes, observation.attributes)?;
+                observation.attributes = target.with_outputs(observation.attributes);
                 self.record_observation(observation).await
             }
             Err(error) => Err(self.record_failure(error.into()).await),
@@ -259,12 +270,12 @@ impl NodeInstanceArgs {
         if !matches!(target.state, InstanceState::Running | InstanceState::Failed) {
             return Ok(());
         }
-        let Some(delegate) = target.delegate else {
+        let Some(delegate) = target.delegate.clone() else {
             return Ok(());
         };
         let mut observation =
-            protocol::status(&delegate, target.spec, target.attributes.clone()).await?;
-        observation.attributes = self.with_outputs(&target.attributes, observation.attributes)?;
+            protocol::status(&delegate, target.spec.clone(), target.attributes.clone()).await?;
+        observation.attributes = target.with_outputs(observation.attributes);
         let running = observation.health == InstanceHealth::Running;
         let restarting = matches!(observation.health, InstanceHealth::Restarting { .. });
         let unchanged = match target.state {
@@ -290,12 +301,16 @@ impl NodeInstanceArgs {
         self.record(InstanceUpdate::state(InstanceState::Deleting))
             .await?;
         let deleted = async {
-            self.operate("stop").await?;
-            if let Some(delegate) = target.delegate {
-                protocol::delete(&delegate, target.spec.clone(), target.attributes).await?;
+            if target.has_operations {
+                self.operate("stop").await?;
             }
-            self.operate("delete").await?;
-            script::forget(&target.spec.state_dir);
+            if let Some(delegate) = &target.delegate {
+                protocol::delete(delegate, target.spec.clone(), target.attributes.clone()).await?;
+            }
+            if target.has_operations {
+                self.operate("delete").await?;
+                script::forget(&target.spec.state_dir);
+            }
             Ok(())
         }
         .await;
