@@ -57,13 +57,16 @@ impl Carrying<'_> {
         }
     }
 
-    /// The instance's interfaces.
+    /// The instance's interfaces that carry something: an input, or an operation or
+    /// notification with an implementation, inputs or outputs. One that carries nothing (a
+    /// type's interface no template uses) would only weigh down every stored instance.
     pub fn interfaces(
         &mut self,
         interfaces: &IndexMap<String, ResolvedInterface>,
     ) -> IndexMap<String, InterfaceInstance> {
         interfaces
             .iter()
+            .filter(|(_, i)| carries_something(i))
             .map(|(name, i)| {
                 let at = format!("interfaces.{name}");
                 let instance = InterfaceInstance {
@@ -131,3 +134,14 @@ impl Carrying<'_> {
 #[cfg(test)]
 #[path = "interfaces_tests.rs"]
 mod tests;
+
+fn carries_something(interface: &ResolvedInterface) -> bool {
+    let used = |operation: &ResolvedOperation| {
+        operation.implementation.is_some()
+            || !operation.inputs.is_empty()
+            || !operation.outputs.is_empty()
+    };
+    !interface.inputs.is_empty()
+        || interface.operations.values().any(used)
+        || interface.notifications.values().any(used)
+}

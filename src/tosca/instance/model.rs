@@ -74,7 +74,8 @@ pub struct NodeInstance {
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub artifacts: IndexMap<String, ArtifactInstance>,
     /// Interfaces (the type's definitions with the template's assignments), by name: what
-    /// the runtime calls to manage this instance.
+    /// the runtime calls to manage this instance. An interface with nothing in it (no input,
+    /// no operation implemented or given inputs or outputs) is left out.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub interfaces: IndexMap<String, InterfaceInstance>,
 }
