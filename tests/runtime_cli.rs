@@ -121,9 +121,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// Every record of the store under `dir`, with its content. The store's bookkeeping under
-/// `locks/` (lock files and the fencing epoch) is left out: the agent may commit a write that
-/// changes no record while a test looks (seen about once in eight deploys, just after one),
-/// and every commit bumps the epoch.
+/// `locks/` (lock files and the fencing epoch) is left out: a commit renames its records in
+/// before it bumps the epoch, so the CLI can see a deploy's last record (and return) while
+/// that commit is still writing `locks/epoch.yaml` (seen about once in eight deploys).
 fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let bookkeeping = dir.join("locks");
