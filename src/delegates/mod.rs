@@ -32,6 +32,8 @@ pub mod profile;
 pub mod protocol;
 mod registry;
 pub mod systemd;
+#[cfg(test)]
+mod testing;
 pub mod wiring;
 
 pub use registry::{Delegates, DelegatesConfig};

@@ -132,35 +132,21 @@ impl Wiring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delegates::protocol::{Attributes, TypeRef};
+    use crate::delegates::protocol::TypeRef;
+    use crate::delegates::testing;
 
-    fn dependency(
-        requirement: &str,
-        target_types: &[&str],
-        attributes: serde_json::Value,
-    ) -> Dependency {
-        Dependency {
-            requirement: requirement.into(),
-            target: format!("{requirement}-target-0"),
-            target_node: format!("{requirement}-target"),
-            target_types: target_types.iter().map(|t| TypeRef::khutulun(t)).collect(),
-            target_attributes: attributes.as_object().unwrap().clone(),
-            relationship_types: Vec::new(),
-            relationship_properties: Attributes::new(),
-        }
+    fn dependency(requirement: &str, types: &[&str], attributes: serde_json::Value) -> Dependency {
+        testing::dependency(requirement, types, attributes, serde_json::json!({}))
     }
 
     fn spec(requirements: Vec<Dependency>) -> InstanceSpec {
-        InstanceSpec {
-            service: "hello".into(),
-            instance: "web-0".into(),
-            node: "web".into(),
-            types: vec![TypeRef::khutulun(types::PROCESS)],
-            properties: Attributes::new(),
+        testing::spec(
+            "hello",
+            "web-0",
+            types::PROCESS,
+            serde_json::json!({}),
             requirements,
-            state_dir: "/var/lib/khutulun-test/hello/web-0".into(),
-            artifacts: Default::default(),
-        }
+        )
     }
 
     #[test]

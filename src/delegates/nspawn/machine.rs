@@ -301,35 +301,16 @@ fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
 mod tests {
     use super::*;
     use crate::delegates::protocol::Dependency;
+    use crate::delegates::testing::{self, dependency};
 
     fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
-        InstanceSpec {
-            service: "shop".into(),
-            instance: "db-0".into(),
-            node: "db".into(),
-            types: vec![TypeRef::khutulun(types::SYSTEM_CONTAINER)],
-            properties: properties.as_object().unwrap().clone(),
+        testing::spec(
+            "shop",
+            "db-0",
+            types::SYSTEM_CONTAINER,
+            properties,
             requirements,
-            state_dir: "/var/lib/khutulun-test/shop/db-0".into(),
-            artifacts: Default::default(),
-        }
-    }
-
-    fn dependency(
-        requirement: &str,
-        target_types: &[&str],
-        attributes: serde_json::Value,
-        relationship: serde_json::Value,
-    ) -> Dependency {
-        Dependency {
-            requirement: requirement.into(),
-            target: format!("{requirement}-0"),
-            target_node: requirement.into(),
-            target_types: target_types.iter().map(|t| TypeRef::khutulun(t)).collect(),
-            target_attributes: attributes.as_object().unwrap().clone(),
-            relationship_types: Vec::new(),
-            relationship_properties: relationship.as_object().unwrap().clone(),
-        }
+        )
     }
 
     #[test]

@@ -365,35 +365,10 @@ pub(super) fn published_ports(spec: &InstanceSpec) -> Result<Vec<PublishedPort>,
 mod tests {
     use super::*;
     use crate::delegates::protocol::{Artifact, Attributes, Dependency, TypeRef};
-
-    fn dependency(
-        requirement: &str,
-        target_types: &[&str],
-        attributes: serde_json::Value,
-        relationship: serde_json::Value,
-    ) -> Dependency {
-        Dependency {
-            requirement: requirement.into(),
-            target: format!("{requirement}-0"),
-            target_node: requirement.into(),
-            target_types: target_types.iter().map(|t| TypeRef::khutulun(t)).collect(),
-            target_attributes: attributes.as_object().unwrap().clone(),
-            relationship_types: Vec::new(),
-            relationship_properties: relationship.as_object().unwrap().clone(),
-        }
-    }
+    use crate::delegates::testing::{self, dependency};
 
     fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
-        InstanceSpec {
-            service: "hello".into(),
-            instance: "web-0".into(),
-            node: "web".into(),
-            types: vec![TypeRef::khutulun(types::CONTAINER)],
-            properties: properties.as_object().unwrap().clone(),
-            requirements,
-            state_dir: "/var/lib/khutulun-test/hello/web-0".into(),
-            artifacts: BTreeMap::new(),
-        }
+        testing::spec("hello", "web-0", types::CONTAINER, properties, requirements)
     }
 
     fn create_json(plan: &ContainerPlan, image: &str) -> serde_json::Value {

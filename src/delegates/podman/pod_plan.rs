@@ -116,31 +116,15 @@ impl PodPlan {
 mod tests {
     use super::*;
     use crate::delegates::profile::types;
-    use crate::delegates::protocol::{Dependency, TypeRef};
+    use crate::delegates::protocol::Dependency;
+    use crate::delegates::testing;
 
     fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
-        InstanceSpec {
-            service: "shop".into(),
-            instance: "app-0".into(),
-            node: "app".into(),
-            types: vec![TypeRef::khutulun(types::POD)],
-            properties: properties.as_object().unwrap().clone(),
-            requirements,
-            state_dir: "/var/lib/khutulun-test/shop/app-0".into(),
-            artifacts: Default::default(),
-        }
+        testing::spec("shop", "app-0", types::POD, properties, requirements)
     }
 
     fn dependency(requirement: &str, types: &[&str], attributes: serde_json::Value) -> Dependency {
-        Dependency {
-            requirement: requirement.into(),
-            target: format!("{requirement}-0"),
-            target_node: requirement.into(),
-            target_types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
-            target_attributes: attributes.as_object().unwrap().clone(),
-            relationship_types: Vec::new(),
-            relationship_properties: Default::default(),
-        }
+        testing::dependency(requirement, types, attributes, serde_json::json!({}))
     }
 
     #[test]
