@@ -5,66 +5,28 @@
 //! does not answer. The tests say loudly that they skip when Podman's API does not answer;
 //! with KHUTULUN_REQUIRE_PODMAN=1 (scripts/test sets it) they fail instead.
 
+#[path = "support/delegates.rs"]
+mod delegates;
 #[path = "support/podman.rs"]
 mod support;
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use khutulun::delegates::ipport::MemoryPortLedger;
+use delegates::{Agent, dependency_through, eventually, free_port, named_instance_spec};
 use khutulun::delegates::podman::container_name;
 use khutulun::delegates::protocol::{
-    self, Artifact, ArtifactLocation, Attributes, DelegateKind, DelegateRef, Dependency,
-    InstanceHealth, InstanceSpec, LogSource, Observation, TypeRef,
+    self, Artifact, ArtifactLocation, Attributes, DelegateKind, Dependency, InstanceHealth,
+    InstanceSpec, LogSource, TypeRef,
 };
-use khutulun::delegates::{Delegates, DelegatesConfig};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
 use support::{TEST_IMAGE, ensure_test_image, podman, podman_available, podman_ok};
 
-struct Supervisor;
-struct Nothing;
-impl ractor::Message for Nothing {}
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
-
-/// One agent's worth of delegates.
-struct Agent {
-    delegates: Delegates,
-    supervisor: ActorRef<Nothing>,
-}
-
-impl Agent {
-    async fn start(socket: Option<String>) -> Agent {
-        let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
-        let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
-        config.podman_socket = socket;
-        let delegates = Delegates::spawn(config, supervisor.get_cell())
-            .await
-            .unwrap();
-        Agent {
-            delegates,
-            supervisor,
-        }
-    }
-
-    fn podman(&self) -> DelegateRef {
-        self.delegates.for_kind(DelegateKind::Podman).unwrap()
-    }
-
-    fn stop(self) {
-        self.delegates.stop_all();
-        self.supervisor.stop(None);
-    }
+/// One agent's worth of delegates, talking to Podman at `socket` (the default socket when
+/// `None`).
+async fn start_agent(socket: Option<String>) -> Agent {
+    Agent::start_configured(|config| config.podman_socket = socket).await
 }
 
 /// Removes the test's containers when it ends, passed or failed.
@@ -76,56 +38,25 @@ impl Drop for Cleanup {
     }
 }
 
-fn dependency(
-    requirement: &str,
-    types: &[&str],
-    attributes: serde_json::Value,
-    relationship: serde_json::Value,
-) -> Dependency {
-    Dependency {
-        requirement: requirement.into(),
-        target: format!("{requirement}-0"),
-        target_node: requirement.into(),
-        target_types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
-        target_attributes: attributes.as_object().unwrap().clone(),
-        relationship_types: Vec::new(),
-        relationship_properties: relationship.as_object().unwrap().clone(),
-    }
-}
-
 fn container_spec(
     state: &Path,
     service: &str,
     properties: serde_json::Value,
     requirements: Vec<Dependency>,
 ) -> InstanceSpec {
-    InstanceSpec {
-        service: service.into(),
-        instance: "web-0".into(),
-        node: "web".into(),
-        types: ["Container", "Workload", "Root"]
-            .iter()
-            .map(|t| TypeRef::khutulun(t))
-            .collect(),
-        properties: properties.as_object().unwrap().clone(),
+    named_instance_spec(
+        state,
+        service,
+        "web-0",
+        &["Container", "Workload", "Root"],
+        properties,
         requirements,
-        state_dir: state.join("web-0"),
-        artifacts: BTreeMap::new(),
-    }
+    )
 }
 
 /// A service name no other test run uses at the same time.
 fn service_name(test: &str) -> String {
     format!("podtest-{test}-{}", std::process::id())
-}
-
-/// A TCP port nothing listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The body of `GET /` at 127.0.0.1:`port`, once something answers there.
@@ -155,27 +86,6 @@ fn get(port: u16) -> std::io::Result<String> {
             "unexpected answer {response:?}"
         ))),
     }
-}
-
-async fn eventually(
-    delegate: &DelegateRef,
-    spec: &InstanceSpec,
-    attributes: &Attributes,
-    what: &str,
-    test: impl Fn(&Observation) -> bool,
-) -> Observation {
-    let mut seen = None;
-    for _ in 0..300 {
-        let observation = protocol::status(delegate, spec.clone(), attributes.clone())
-            .await
-            .unwrap();
-        if test(&observation) {
-            return observation;
-        }
-        seen = Some(observation);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never saw: {what} (last seen {seen:?})");
 }
 
 /// The container's main process id on the host, as Podman reports it.
@@ -239,13 +149,13 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
             "restart": "on-failure",
         }),
         vec![
-            dependency(
+            dependency_through(
                 "connection",
                 &["TCPPort", "Port", "Endpoint"],
                 serde_json::json!({"address": "127.0.0.1", "port": port, "protocol": "tcp"}),
                 serde_json::json!({"variable": "http"}),
             ),
-            dependency(
+            dependency_through(
                 "storage",
                 &["LocalDirectory", "Directory"],
                 serde_json::json!({"path": site_path}),
@@ -253,8 +163,8 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
             ),
         ],
     );
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
 
     // Create: the container exists, named for the instance, and does not run yet.
     let created = protocol::create(&delegate, spec.clone()).await.unwrap();
@@ -333,8 +243,8 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(container_status(&name).as_deref(), Some("running"));
     assert_eq!(page(port).await, "served from a container\n");
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let adopted = protocol::adopt(&delegate, spec.clone(), started.clone())
         .await
         .unwrap();
@@ -345,8 +255,8 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
     agent.stop();
     podman_ok(&["rm", "--force", "--time", "0", &name]);
     assert!(get(port).is_err(), "still served without its container");
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let adopted = protocol::adopt(&delegate, spec.clone(), adopted.attributes.clone())
         .await
         .unwrap();
@@ -423,8 +333,8 @@ async fn an_image_archive_artifact_is_loaded_and_run() {
             },
         },
     );
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let created = protocol::create(&delegate, spec.clone()).await.unwrap();
     assert!(
         podman(&["image", "exists", &image]).status.success(),
@@ -463,8 +373,8 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
         return;
     }
     ensure_test_image();
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let state = tempfile::tempdir().unwrap();
 
     let service = service_name("noimage");
@@ -550,8 +460,8 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
 async fn a_socket_that_does_not_answer_says_how_to_start_podman() {
     let dir = tempfile::tempdir().unwrap();
     let socket = format!("unix://{}/podman.sock", dir.path().display());
-    let agent = Agent::start(Some(socket.clone())).await;
-    let delegate = agent.podman();
+    let agent = start_agent(Some(socket.clone())).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let spec = container_spec(
         dir.path(),
         "nosocket",
@@ -632,13 +542,13 @@ async fn a_pod_shares_its_network_and_published_port() {
             "restart": "on-failure",
         }),
         vec![
-            dependency(
+            dependency_through(
                 "connection",
                 &["TCPPort", "Port", "Endpoint"],
                 serde_json::json!({"address": "127.0.0.1", "port": port, "protocol": "tcp"}),
                 serde_json::json!({"variable": "http"}),
             ),
-            dependency(
+            dependency_through(
                 "storage",
                 &["LocalDirectory", "Directory"],
                 serde_json::json!({"path": site.path().to_str().unwrap()}),
@@ -650,8 +560,8 @@ async fn a_pod_shares_its_network_and_published_port() {
         .iter()
         .map(|t| TypeRef::khutulun(t))
         .collect();
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
 
     let created = protocol::create(&delegate, spec.clone()).await.unwrap();
     assert_eq!(created["name"], pod.as_str());
@@ -714,8 +624,8 @@ async fn a_pod_shares_its_network_and_published_port() {
 
     // New delegates adopt the pod as it is.
     agent.stop();
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let adopted = protocol::adopt(&delegate, spec.clone(), started.clone())
         .await
         .unwrap();
@@ -725,8 +635,8 @@ async fn a_pod_shares_its_network_and_published_port() {
     // Removed by hand while no agent looked: adopting makes and starts it again.
     agent.stop();
     podman_ok(&["pod", "rm", "--force", &pod]);
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let adopted = protocol::adopt(&delegate, spec.clone(), started.clone())
         .await
         .unwrap();
@@ -767,8 +677,8 @@ async fn a_container_khutulun_did_not_make_is_left_alone() {
         serde_json::json!({"image": {"reference": TEST_IMAGE}, "command": "/bin/sh"}),
         vec![],
     );
-    let agent = Agent::start(None).await;
-    let delegate = agent.podman();
+    let agent = start_agent(None).await;
+    let delegate = agent.delegate(DelegateKind::Podman);
     let refused = [
         protocol::create(&delegate, spec.clone()).await.unwrap_err(),
         protocol::delete(&delegate, spec.clone(), Attributes::new())

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use khutulun::delegates::process::SupervisorChoice;
 use khutulun::delegates::protocol::{
-    self, Attributes, DelegateRef, Dependency, InstanceHealth, InstanceSpec, LogSource, Observation,
+    self, Attributes, Dependency, InstanceHealth, InstanceSpec, LogSource,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::{Agent, dependency, instance_spec, is_alive, log_with, pid_of};
+use support::{Agent, dependency, eventually, instance_spec, is_alive, log_with, pid_of};
 
 const PROCESS: &[&str] = &["Process", "Workload", "Root"];
 
@@ -44,25 +44,6 @@ async fn environ(pid: i32) -> Vec<String> {
         .filter(|v| !v.is_empty())
         .map(|v| String::from_utf8_lossy(v).into_owned())
         .collect()
-}
-
-async fn eventually(
-    delegate: &DelegateRef,
-    spec: &InstanceSpec,
-    attributes: &Attributes,
-    what: &str,
-    test: impl Fn(&Observation) -> bool,
-) -> Observation {
-    for _ in 0..300 {
-        let seen = protocol::status(delegate, spec.clone(), attributes.clone())
-            .await
-            .unwrap();
-        if test(&seen) {
-            return seen;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never saw: {what}");
 }
 
 /// Stops what a failed test left running (a passing test has deleted it all already).

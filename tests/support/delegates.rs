@@ -10,7 +10,7 @@ use std::time::Duration;
 use khutulun::delegates::ipport::MemoryPortLedger;
 use khutulun::delegates::process::SupervisorChoice;
 use khutulun::delegates::protocol::{
-    Attributes, DelegateKind, DelegateRef, Dependency, InstanceSpec, TypeRef,
+    Attributes, DelegateKind, DelegateRef, Dependency, InstanceSpec, Observation, TypeRef,
 };
 use khutulun::delegates::{Delegates, DelegatesConfig};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -41,9 +41,14 @@ pub struct Agent {
 impl Agent {
     /// Spawns every delegate, with processes supervised as `choice` says.
     pub async fn start(choice: SupervisorChoice) -> Agent {
+        Agent::start_configured(|config| config.process_supervisor = choice).await
+    }
+
+    /// Spawns every delegate, with the defaults changed by `configure`.
+    pub async fn start_configured(configure: impl FnOnce(&mut DelegatesConfig)) -> Agent {
         let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
         let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
-        config.process_supervisor = choice;
+        configure(&mut config);
         let delegates = Delegates::spawn(config, supervisor.get_cell())
             .await
             .unwrap();
@@ -86,6 +91,16 @@ impl Agent {
 /// A requirement fulfilled by a target of `types` (Khutulun's profile) that reports
 /// `attributes`.
 pub fn dependency(requirement: &str, types: &[&str], attributes: serde_json::Value) -> Dependency {
+    dependency_through(requirement, types, attributes, serde_json::json!({}))
+}
+
+/// [`dependency`] through a relationship with the properties `relationship`.
+pub fn dependency_through(
+    requirement: &str,
+    types: &[&str],
+    attributes: serde_json::Value,
+    relationship: serde_json::Value,
+) -> Dependency {
     Dependency {
         requirement: requirement.into(),
         target: format!("{requirement}-0"),
@@ -93,7 +108,7 @@ pub fn dependency(requirement: &str, types: &[&str], attributes: serde_json::Val
         target_types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
         target_attributes: attributes.as_object().unwrap().clone(),
         relationship_types: Vec::new(),
-        relationship_properties: Attributes::new(),
+        relationship_properties: relationship.as_object().unwrap().clone(),
     }
 }
 
@@ -106,16 +121,53 @@ pub fn instance_spec(
     properties: serde_json::Value,
     requirements: Vec<Dependency>,
 ) -> InstanceSpec {
+    named_instance_spec(state, service, "worker-0", types, properties, requirements)
+}
+
+/// [`instance_spec`] for instance `instance` (`<node>-<n>`).
+pub fn named_instance_spec(
+    state: &Path,
+    service: &str,
+    instance: &str,
+    types: &[&str],
+    properties: serde_json::Value,
+    requirements: Vec<Dependency>,
+) -> InstanceSpec {
+    let node = instance.rsplit_once('-').map_or(instance, |(node, _)| node);
     InstanceSpec {
         service: service.into(),
-        instance: "worker-0".into(),
-        node: "worker".into(),
+        instance: instance.into(),
+        node: node.into(),
         types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
         properties: properties.as_object().unwrap().clone(),
         requirements,
-        state_dir: state.join("worker-0"),
+        state_dir: state.join(instance),
         artifacts: Default::default(),
     }
+}
+
+/// Asks the delegate for the instance's status until `test` holds; panics with `what` and
+/// the last observation after 15 s.
+pub async fn eventually(
+    delegate: &DelegateRef,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+    what: &str,
+    test: impl Fn(&Observation) -> bool,
+) -> Observation {
+    let mut seen = None;
+    for _ in 0..300 {
+        let observation =
+            khutulun::delegates::protocol::status(delegate, spec.clone(), attributes.clone())
+                .await
+                .unwrap();
+        if test(&observation) {
+            return observation;
+        }
+        seen = Some(observation);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never saw: {what} (last seen {seen:?})");
 }
 
 /// The pid a delegate reported.
