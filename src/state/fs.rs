@@ -7,6 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,15 +49,31 @@ struct FlockHeld {
 
 impl HeldLock for FlockHeld {}
 
+/// The mode of every file the store creates: services' inputs may hold secrets, so only the
+/// agent's user reads them.
+const FILE_MODE: u32 = 0o600;
+
+/// The mode of every directory the store creates, for the same reason.
+const DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` and its missing parents with [`DIR_MODE`]; existing ones keep their mode.
+fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+}
+
 fn open_lock_file(path: &Path) -> io::Result<fd_lock::RwLock<File>> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+        create_private_dir_all(parent)?;
     }
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(FILE_MODE)
         .open(path)?;
     Ok(fd_lock::RwLock::new(file))
 }
@@ -76,7 +93,7 @@ impl Filesystem for RealFs {
         let dir = path
             .parent()
             .ok_or_else(|| io::Error::other("a store file needs a parent directory"))?;
-        fs::create_dir_all(dir)?;
+        create_private_dir_all(dir)?;
         let name = path
             .file_name()
             .ok_or_else(|| io::Error::other("a store file needs a name"))?;
@@ -90,6 +107,7 @@ impl Filesystem for RealFs {
             let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
+                .mode(FILE_MODE)
                 .open(&temp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
@@ -131,7 +149,7 @@ impl Filesystem for RealFs {
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        fs::create_dir_all(dir)
+        create_private_dir_all(dir)
     }
 
     fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn HeldLock>> {
@@ -185,6 +203,21 @@ mod tests {
         assert!(RealFs.try_lock_exclusive(&path).unwrap().is_none());
         drop(held);
         assert!(RealFs.try_lock_exclusive(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn store_files_and_directories_are_the_agent_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("services/default/web/service.yaml");
+        RealFs.write_atomic(&file, b"x").unwrap();
+        let lock = dir.path().join("locks/store.lock");
+        drop(RealFs.lock_exclusive(&lock).unwrap());
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&lock), 0o600);
+        assert_eq!(mode(&dir.path().join("services")), 0o700);
+        assert_eq!(mode(&dir.path().join("services/default/web")), 0o700);
     }
 
     #[test]
