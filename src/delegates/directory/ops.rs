@@ -25,7 +25,14 @@ pub struct DirectoryPlan {
     pub group: Option<Gid>,
     /// Permission bits.
     pub mode: u32,
+    /// Whether Khutulun made the directory: only then are its mode and owner Khutulun's to
+    /// set, and only then does Delete of a temporary one remove it. Records from before this
+    /// was kept say nothing and read as made.
+    pub made_here: bool,
 }
+
+/// The attribute that records [`DirectoryPlan::made_here`].
+const MADE_HERE: &str = "made_here";
 
 impl DirectoryPlan {
     /// Reads the plan from the instance's properties (and, once created, its `path` attribute).
@@ -80,6 +87,10 @@ impl DirectoryPlan {
             owner: owner.map(|user| user.uid),
             group,
             mode: properties.mode.0,
+            made_here: attributes
+                .get(MADE_HERE)
+                .and_then(|made| made.as_bool())
+                .unwrap_or(true),
         })
     }
 
@@ -90,12 +101,15 @@ impl DirectoryPlan {
             "path".into(),
             self.path.to_string_lossy().into_owned().into(),
         );
+        attributes.insert(MADE_HERE.into(), self.made_here.into());
         attributes
     }
 }
 
-/// Makes the directory (and its parents), with its owner, group and mode.
+/// Makes the directory (and its parents), with its owner, group and mode. A directory that
+/// is there already is used as it is: its mode and owner are the administrator's.
 pub fn create(plan: &DirectoryPlan) -> Result<Attributes, DelegateError> {
+    let mut plan = plan.clone();
     let path = &plan.path;
     match fs::metadata(path) {
         Ok(meta) if !meta.is_dir() => {
@@ -110,11 +124,15 @@ pub fn create(plan: &DirectoryPlan) -> Result<Attributes, DelegateError> {
                 path.display()
             )));
         }
-        Ok(_) => {}
+        Ok(_) => {
+            plan.made_here = false;
+            return Ok(plan.attributes());
+        }
         Err(error) if error.kind() == ErrorKind::NotFound => {
             fs::create_dir_all(path).map_err(|e| {
                 DelegateError::io(format!("create directory {}", path.display()), e)
             })?;
+            plan.made_here = true;
         }
         Err(error) => {
             return Err(DelegateError::io(
@@ -148,9 +166,10 @@ pub fn observe(plan: &DirectoryPlan) -> Observation {
     }
 }
 
-/// Removes a temporary directory with its content; keeps a persistent one. Gone already is fine.
+/// Removes a temporary directory that Khutulun made, with its content; keeps a persistent one
+/// and one that was there before. Gone already is fine.
 pub fn delete(plan: &DirectoryPlan) -> Result<(), DelegateError> {
-    if !plan.temporary {
+    if !plan.temporary || !plan.made_here {
         return Ok(());
     }
     match fs::remove_dir_all(&plan.path) {
@@ -177,6 +196,7 @@ mod tests {
 
     fn spec(state: &Path, properties: serde_json::Value) -> InstanceSpec {
         InstanceSpec {
+            namespace: "default".into(),
             service: "test".into(),
             instance: "data-0".into(),
             node: "data".into(),
@@ -242,6 +262,28 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_that_was_there_keeps_its_mode_and_outlives_delete() {
+        let root = tempfile::tempdir().unwrap();
+        let shared = root.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        let spec = spec(
+            root.path(),
+            serde_json::json!({"path": shared, "temporary": true, "mode": "0700"}),
+        );
+        let attributes = create(&DirectoryPlan::of(&spec, &Attributes::new()).unwrap()).unwrap();
+        assert_eq!(attributes["made_here"], false);
+        let mode = || fs::metadata(&shared).unwrap().mode() & 0o7777;
+        assert_eq!(mode(), 0o1777, "the administrator's mode is kept");
+        delete(&DirectoryPlan::of(&spec, &attributes).unwrap()).unwrap();
+        assert!(
+            shared.is_dir(),
+            "a directory Khutulun did not make is never removed"
+        );
+        assert_eq!(mode(), 0o1777);
+    }
+
+    #[test]
     fn bad_properties_are_refused_with_the_instance_named() {
         let root = tempfile::tempdir().unwrap();
         for properties in [
@@ -252,7 +294,7 @@ mod tests {
             let error = DirectoryPlan::of(&spec(root.path(), properties), &Attributes::new())
                 .unwrap_err()
                 .to_string();
-            assert!(error.starts_with("test/data-0: "), "{error}");
+            assert!(error.starts_with("default/test/data-0: "), "{error}");
         }
     }
 }
