@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
+    embed_commit();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
     println!("cargo:rerun-if-changed=profiles");
     let mut files = Vec::new();
@@ -51,6 +52,23 @@ fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
             .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
         {
             files.push(path);
+        }
+    }
+}
+
+/// Sets `KHUTULUN_COMMIT` to the checkout's commit (`unknown` outside git), for `--version`,
+/// and re-runs when HEAD or the branch it names moves.
+fn embed_commit() {
+    let git = |args: &[&str]| -> Option<String> {
+        let output = std::process::Command::new("git").args(args).output().ok()?;
+        let text = String::from_utf8(output.stdout).ok()?;
+        (output.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=KHUTULUN_COMMIT={commit}");
+    for reference in ["HEAD", "refs/heads"] {
+        if let Some(path) = git(&["rev-parse", "--git-path", reference]) {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
 }
