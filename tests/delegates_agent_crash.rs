@@ -43,6 +43,7 @@ async fn delegates() -> (Delegates, ActorRef<Nothing>) {
 
 fn spec(state: &Path) -> InstanceSpec {
     InstanceSpec {
+        namespace: "default".into(),
         service: "crash".into(),
         instance: "worker-0".into(),
         node: "worker".into(),

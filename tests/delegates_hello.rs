@@ -44,6 +44,7 @@ fn instance(
     requirements: Vec<Dependency>,
 ) -> InstanceSpec {
     InstanceSpec {
+        namespace: "default".into(),
         service: service.into(),
         instance: format!("{node}-0"),
         node: node.into(),
@@ -229,7 +230,7 @@ async fn hello(choice: SupervisorChoice) {
                 "list-units",
                 "--all",
                 "--no-legend",
-                &format!("khutulun-{service}-*"),
+                &format!("khutulun-default.{service}.*"),
             ])
             .output()
             .unwrap();

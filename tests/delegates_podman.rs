@@ -131,7 +131,7 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
     }
     ensure_test_image();
     let service = service_name("web");
-    let name = container_name(&service, "web-0");
+    let name = container_name("default", &service, "web-0");
     let _cleanup = Cleanup(vec![name.clone()]);
     let state = tempfile::tempdir().unwrap();
     let site = tempfile::tempdir().unwrap();
@@ -305,7 +305,7 @@ async fn an_image_archive_artifact_is_loaded_and_run() {
         return;
     }
     let service = service_name("archive");
-    let name = container_name(&service, "web-0");
+    let name = container_name("default", &service, "web-0");
     let _cleanup = Cleanup(vec![name.clone()]);
     let image = format!("localhost/khutulun-archive-{}:test", std::process::id());
     let files = tempfile::tempdir().unwrap();
@@ -378,7 +378,7 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
     let state = tempfile::tempdir().unwrap();
 
     let service = service_name("noimage");
-    let _cleanup = Cleanup(vec![container_name(&service, "web-0")]);
+    let _cleanup = Cleanup(vec![container_name("default", &service, "web-0")]);
     let missing = "localhost/khutulun-no-such-image:never";
     let spec = container_spec(
         state.path(),
@@ -392,15 +392,18 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
         .to_string();
     assert!(
         error.starts_with(&format!(
-            "could not pull image {missing} for {service}/web-0: "
+            "could not pull image {missing} for default/{service}/web-0: "
         )),
         "{error}"
     );
-    assert_eq!(container_status(&container_name(&service, "web-0")), None);
+    assert_eq!(
+        container_status(&container_name("default", &service, "web-0")),
+        None
+    );
 
     // An archive artifact whose file is gone.
     let service = service_name("noarchive");
-    let _cleanup = Cleanup(vec![container_name(&service, "web-0")]);
+    let _cleanup = Cleanup(vec![container_name("default", &service, "web-0")]);
     let mut spec = container_spec(
         state.path(),
         &service,
@@ -424,16 +427,19 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
         .to_string();
     assert!(
         error.starts_with(&format!(
-            "could not load the image archive {} (artifact \"image\" of {service}/web-0): ",
+            "could not load the image archive {} (artifact \"image\" of default/{service}/web-0): ",
             gone.display()
         )),
         "{error}"
     );
-    assert_eq!(container_status(&container_name(&service, "web-0")), None);
+    assert_eq!(
+        container_status(&container_name("default", &service, "web-0")),
+        None
+    );
 
     // Podman's API would quietly run the container with its default runtime instead.
     let service = service_name("kata");
-    let name = container_name(&service, "web-0");
+    let name = container_name("default", &service, "web-0");
     let _cleanup = Cleanup(vec![name.clone()]);
     let spec = container_spec(
         state.path(),
@@ -447,7 +453,7 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
         .to_string();
     assert!(
         error.starts_with(&format!(
-            "{service}/web-0: Podman has no OCI runtime \"kata\" (it would have run container {name} with "
+            "default/{service}/web-0: Podman has no OCI runtime \"kata\" (it would have run container {name} with "
         )),
         "{error}"
     );
@@ -508,7 +514,7 @@ async fn a_pod_shares_its_network_and_published_port() {
     }
     ensure_test_image();
     let service = service_name("pod");
-    let pod = container_name(&service, "web-0");
+    let pod = container_name("default", &service, "web-0");
     let web = format!("{pod}-web");
     let probe = format!("{pod}-probe");
     let _cleanup = Cleanup(vec![web.clone(), probe.clone()]);
@@ -666,7 +672,7 @@ async fn a_container_khutulun_did_not_make_is_left_alone() {
     }
     ensure_test_image();
     let service = service_name("foreign");
-    let name = container_name(&service, "web-0");
+    let name = container_name("default", &service, "web-0");
     let _cleanup = Cleanup(vec![name.clone()]);
     podman_ok(&["create", "--name", &name, TEST_IMAGE, "/bin/sh"]);
     let id = podman_ok(&["inspect", "--format", "{{.Id}}", &name]);
@@ -689,7 +695,7 @@ async fn a_container_khutulun_did_not_make_is_left_alone() {
         let text = error.to_string();
         assert!(
             text.starts_with(&format!(
-                "{service}/web-0: a container named {name} exists that Khutulun did not make for it"
+                "default/{service}/web-0: a container named {name} exists that Khutulun did not make for it"
             )),
             "{text}"
         );

@@ -99,7 +99,7 @@ async fn full_life(choice: SupervisorChoice, service: &str) {
         ],
     );
     let mut cleanup = Cleanup {
-        unit: khutulun::delegates::systemd::unit_name(service, "worker-0"),
+        unit: khutulun::delegates::systemd::unit_name("default", service, "worker-0"),
         pids: Vec::new(),
     };
     let process = agent.process();
@@ -322,7 +322,7 @@ async fn bad_commands_fail_clearly_and_start_nothing() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.starts_with("broken/worker-0: "), "{error}");
+    assert!(error.starts_with("default/broken/worker-0: "), "{error}");
     assert!(error.contains("not an executable file"), "{error}");
     let error = protocol::start(&agent.process(), spec, Attributes::new())
         .await
@@ -352,7 +352,7 @@ async fn runs_as_nobody(choice: SupervisorChoice) {
         Vec::new(),
     );
     let mut cleanup = Cleanup {
-        unit: khutulun::delegates::systemd::unit_name(&service, "worker-0"),
+        unit: khutulun::delegates::systemd::unit_name("default", &service, "worker-0"),
         pids: Vec::new(),
     };
     let process = agent.process();

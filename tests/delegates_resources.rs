@@ -45,6 +45,7 @@ fn spec(
     properties: serde_json::Value,
 ) -> InstanceSpec {
     InstanceSpec {
+        namespace: "default".into(),
         service: "resources".into(),
         instance: instance.into(),
         node: instance.rsplit_once('-').unwrap().0.into(),
@@ -168,7 +169,7 @@ async fn a_port_in_use_is_not_handed_out_and_bad_input_is_refused() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.starts_with("resources/bad-0: "), "{error}");
+    assert!(error.starts_with("default/resources/bad-0: "), "{error}");
     supervisor.stop(None);
 }
 

@@ -68,7 +68,11 @@ async fn a_unit_runs_is_visible_to_systemctl_restarts_and_is_removed() {
         return;
     };
     let state = tempfile::tempdir().unwrap();
-    let name = unit_name("systemd-test", &format!("sleeper-{}", std::process::id()));
+    let name = unit_name(
+        "default",
+        "systemd-test",
+        &format!("sleeper-{}", std::process::id()),
+    );
     let _guard = UnitGuard(name.clone());
     let unit = sleeper(state.path(), &name, RestartPolicy::OnFailure);
 
@@ -136,7 +140,11 @@ async fn a_command_that_cannot_start_is_reported_and_leaves_no_unit() {
         return;
     };
     let state = tempfile::tempdir().unwrap();
-    let name = unit_name("systemd-test", &format!("broken-{}", std::process::id()));
+    let name = unit_name(
+        "default",
+        "systemd-test",
+        &format!("broken-{}", std::process::id()),
+    );
     let mut unit = sleeper(state.path(), &name, RestartPolicy::No);
     unit.program = state.path().join("no-such-program");
     let error = call!(systemd, |reply| SystemdMsg::Run { unit, reply })
@@ -160,7 +168,11 @@ async fn arguments_reach_the_program_exactly_as_written() {
         return;
     };
     let state = tempfile::tempdir().unwrap();
-    let name = unit_name("systemd-test", &format!("verbatim-{}", std::process::id()));
+    let name = unit_name(
+        "default",
+        "systemd-test",
+        &format!("verbatim-{}", std::process::id()),
+    );
     let _guard = UnitGuard(name.clone());
     let mut unit = sleeper(state.path(), &name, RestartPolicy::No);
     // systemd would expand $$, $GREETING and ${...} itself unless told not to.

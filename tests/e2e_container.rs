@@ -60,7 +60,7 @@ fn hello_from_a_container() {
     podman::ensure_test_image();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let service = format!("hello-podman-{}", std::process::id());
-    let name = format!("khutulun-{service}-web-0");
+    let name = khutulun::delegates::podman::container_name("default", &service, "web-0");
     let mut cluster = Cluster::new(Supervisor::Agent);
     cluster.start_agent();
 
@@ -157,7 +157,7 @@ fn hello_from_a_pod() {
     podman::ensure_test_image();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let service = format!("hello-pod-{}", std::process::id());
-    let pod = format!("khutulun-{service}-app-0");
+    let pod = khutulun::delegates::podman::container_name("default", &service, "app-0");
     let mut cluster = Cluster::new(Supervisor::Agent);
     cluster.start_agent();
 

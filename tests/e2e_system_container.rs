@@ -78,7 +78,10 @@ fn hello_from_a_system_container() {
     let url = outputs["url"].as_str().expect("a url output").to_string();
     let unit = outputs["unit"].as_str().expect("a unit output").to_string();
     cluster.units.push(unit.clone());
-    assert_eq!(unit, format!("khutulun-{service}-web-0.service"));
+    assert_eq!(
+        unit,
+        khutulun::delegates::systemd::unit_name("default", &service, "web-0")
+    );
     wait_for("the page to be served", || serves_the_page(&url, &greeting));
     assert!(unit_is_loaded(&unit), "the container runs as {unit}");
 
@@ -86,7 +89,7 @@ fn hello_from_a_system_container() {
     assert!(all_running(&status), "{status:#}");
     assert_eq!(
         attribute(&status, "web", "machine"),
-        format!("khutulun-{service}-web-0").as_str()
+        khutulun::delegates::nspawn::machine_name("default", &service, "web-0").as_str()
     );
     let container = pid_of(&status, "web");
     let site = attribute(&status, "site", "path")

@@ -174,14 +174,15 @@ fn the_control_channel_refuses_a_wrong_token_and_keeps_its_secret_private() {
     assert_eq!(mode(&paths.socket()), 0o600);
     assert_eq!(mode(paths.dir()), 0o700);
 
-    let wrong = Client::with_token(paths.clone(), "f".repeat(64)).request(Request::ListServices);
+    let wrong = Client::with_token(paths.clone(), "f".repeat(64))
+        .request(Request::ListServices { namespace: None });
     assert!(
         matches!(&wrong, Err(ClientError::Failed(f)) if f.kind == FailureKind::Unauthorized),
         "{wrong:?}"
     );
     let right = Client::connect(paths)
         .unwrap()
-        .request(Request::ListServices);
+        .request(Request::ListServices { namespace: None });
     assert!(right.is_ok(), "{right:?}");
 }
 

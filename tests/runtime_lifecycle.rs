@@ -107,6 +107,9 @@ fn a_failing_script_fails_its_instance_and_the_service_can_still_be_deleted() {
     assert!(error.contains("operations.log"), "{error}");
     let status = cluster.status("broken");
     assert_eq!(instance(&status, "app")["state"], "failed", "{status:#}");
+    // Like `systemctl status` of a failed unit, `service status` says so by its exit code.
+    let checked = cluster.run(&["service", "status", "broken"]);
+    assert_eq!(checked.status.code(), Some(3), "{checked:?}");
     assert!(
         !traced(&cluster).contains("start"),
         "start never ran: {}",

@@ -3,11 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 pub mod agent;
 mod connect;
 pub mod delegate;
+pub mod generate;
 pub mod host;
 pub mod output;
 pub mod profile;
@@ -16,9 +17,18 @@ pub mod service;
 pub mod template;
 pub mod tosca;
 
+/// The version `--version` prints: the package's, and the commit it was built from (`unknown`
+/// when built outside a git checkout), so a bug report names the exact build.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KHUTULUN_COMMIT"),
+    ")"
+);
+
 /// Khutulun: a declarative orchestrator for services, speaking TOSCA 2.0.
 #[derive(Debug, Parser)]
-#[command(name = "khutulun", version, about)]
+#[command(name = "khutulun", version = VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -43,15 +53,42 @@ pub enum Command {
     Host(host::HostArgs),
     /// List the delegates.
     Delegate(delegate::DelegateArgs),
+    /// Print a shell completion script.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `--namespace`, one flag with one meaning on every command that names a service, template
+/// or profile.
+#[derive(Debug, Args)]
+pub struct NamespaceArg {
+    /// The namespace: letters, digits, `.`, `_` and `-`, starting with a letter or digit.
+    #[arg(
+        id = "namespace",
+        long = "namespace",
+        value_name = "NAMESPACE",
+        default_value = crate::state::records::DEFAULT_NAMESPACE,
+        global = true,
+        value_parser = namespace_name
+    )]
+    pub name: String,
+}
+
+/// Refuses a namespace the store would refuse, before anything is sent.
+fn namespace_name(text: &str) -> Result<String, String> {
+    crate::state::check_name("namespace", text)
+        .map(|()| text.to_owned())
+        .map_err(|error| error.to_string())
 }
 
 /// Prints a client command's error as one sentence (a TOSCA problem as the processor renders
 /// it) and gives the exit code: 1 for a refused or failed request, 2 when the agent could not
 /// be reached.
-fn client_exit(result: Result<(), crate::control::ClientError>) -> ExitCode {
+fn client_exit(result: Result<ExitCode, crate::control::ClientError>) -> ExitCode {
     use crate::control::ClientError;
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             let text = error.to_string();
             eprintln!("error: {}", text.trim_end());
@@ -70,9 +107,11 @@ pub fn main() -> ExitCode {
         Command::Tosca(command) => tosca::run(command),
         Command::Agent(args) => agent::run(args),
         Command::Service(args) => client_exit(service::run(args)),
-        Command::Template(args) => client_exit(template::run(args)),
-        Command::Profile(args) => client_exit(profile::run(args)),
-        Command::Host(args) => client_exit(host::run(args)),
-        Command::Delegate(args) => client_exit(delegate::run(args)),
+        Command::Template(args) => client_exit(template::run(args).map(|()| ExitCode::SUCCESS)),
+        Command::Profile(args) => client_exit(profile::run(args).map(|()| ExitCode::SUCCESS)),
+        Command::Host(args) => client_exit(host::run(args).map(|()| ExitCode::SUCCESS)),
+        Command::Delegate(args) => client_exit(delegate::run(args).map(|()| ExitCode::SUCCESS)),
+        Command::Completions(args) => generate::completions(args),
+        Command::Man => generate::man(),
     }
 }

@@ -10,7 +10,6 @@ use super::output::Format;
 use super::registry;
 use crate::control::ClientError;
 use crate::state::RegistryKind;
-use crate::state::records::DEFAULT_NAMESPACE;
 
 /// `khutulun profile …`.
 #[derive(Debug, Args)]
@@ -21,9 +20,9 @@ pub struct ProfileArgs {
     /// The agent to talk to.
     #[command(flatten)]
     pub agent: AgentAddress,
-    /// The namespace.
-    #[arg(long, default_value = DEFAULT_NAMESPACE, global = true)]
-    pub namespace: String,
+    /// The namespace of the service (or template, or profile).
+    #[command(flatten)]
+    pub namespace: super::NamespaceArg,
 }
 
 /// The profile subcommands.
@@ -50,7 +49,7 @@ pub fn run(args: ProfileArgs) -> Result<(), ClientError> {
     let kind = RegistryKind::Profiles;
     match args.command {
         ProfileCommand::Register { file, name } => {
-            registry::register(&args.agent, kind, &file, args.namespace, name)
+            registry::register(&args.agent, kind, &file, args.namespace.name, name)
         }
         ProfileCommand::List { format } => registry::list(&args.agent, kind, format),
     }

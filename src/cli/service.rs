@@ -3,6 +3,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -13,9 +14,13 @@ use super::connect::{AgentAddress, unexpected};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
-    FailureKind, LogCommand, LogFile, Request, Response, ServiceStatus,
+    FailureKind, LogCommand, LogFile, Request, Response, ServiceStatus, ServiceSummary,
 };
-use crate::state::records::{DEFAULT_NAMESPACE, InstanceState};
+use crate::state::records::InstanceState;
+
+/// The exit code of `service status` when an instance failed, as `systemctl status` exits
+/// for a unit that is not active: scripts tell "unhealthy" from "could not ask" (1, 2).
+pub const EXIT_UNHEALTHY: u8 = 3;
 
 /// How often `deploy` and `delete` look at the service while they wait.
 const POLL: Duration = Duration::from_millis(25);
@@ -29,9 +34,9 @@ pub struct ServiceArgs {
     /// The agent to talk to.
     #[command(flatten)]
     pub agent: AgentAddress,
-    /// The namespace of the service.
-    #[arg(long, default_value = DEFAULT_NAMESPACE, global = true)]
-    pub namespace: String,
+    /// The namespace of the service (or template, or profile).
+    #[command(flatten)]
+    pub namespace: super::NamespaceArg,
 }
 
 /// The service subcommands.
@@ -59,13 +64,16 @@ pub enum ServiceCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// List the services.
+    /// List the services of the namespace.
     List {
+        /// List the services of every namespace.
+        #[arg(long, short = 'A')]
+        all_namespaces: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Show a service's instances and outputs.
+    /// Show a service's instances and outputs; exits with 3 when an instance failed.
     Status {
         /// The service.
         name: String,
@@ -137,10 +145,10 @@ fn value_is_null_literal(input: &str) -> bool {
     )
 }
 
-/// Runs a service subcommand.
-pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
+/// Runs a service subcommand; its exit code when it could ask the agent.
+pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
     let agent = &args.agent;
-    let namespace = args.namespace.clone();
+    let namespace = args.namespace.name.clone();
     match args.command {
         ServiceCommand::Deploy {
             template,
@@ -177,33 +185,28 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
             };
             if no_wait {
                 eprintln!("service {name} recorded; its instances are being made real");
-                return Ok(());
+                return Ok(ExitCode::SUCCESS);
             }
             let deadline = Instant::now() + Duration::from_secs(timeout);
             let status = wait_until_running(agent, &namespace, &name, status, deadline)?;
-            print_outputs(&status, format)
+            print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
         }
-        ServiceCommand::List { format } => {
-            let response = agent.request(Request::ListServices)?;
+        ServiceCommand::List {
+            all_namespaces,
+            format,
+        } => {
+            let response = agent.request(Request::ListServices {
+                namespace: (!all_namespaces).then_some(namespace),
+            })?;
             let Response::Services { services } = response else {
                 return Err(invalid(unexpected(response)));
             };
             if format != Format::Table {
-                return print_document(format, &services).map_err(invalid);
+                return print_document(format, &services)
+                    .map(|()| ExitCode::SUCCESS)
+                    .map_err(invalid);
             }
-            let rows: Vec<Vec<String>> = services
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.name.clone(),
-                        s.namespace.clone(),
-                        format!("{:?}", s.phase).to_lowercase(),
-                        format!("{}/{}", s.running, s.instances),
-                        s.failed.to_string(),
-                        s.template.clone(),
-                    ]
-                })
-                .collect();
+            let rows: Vec<Vec<String>> = services.iter().map(list_row).collect();
             print_table(
                 &[
                     "NAME",
@@ -215,12 +218,15 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
                 ],
                 &rows,
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         ServiceCommand::Status { name, format } => {
             let status = status(agent, &namespace, &name)?;
+            let code = health_code(&status);
             if format != Format::Table {
-                return print_document(format, &status).map_err(invalid);
+                return print_document(format, &status)
+                    .map(|()| code)
+                    .map_err(invalid);
             }
             let rows: Vec<Vec<String>> = status
                 .instances
@@ -250,11 +256,11 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
                 write_out("\n");
                 print_outputs(&status, Format::Table)?;
             }
-            Ok(())
+            Ok(code)
         }
         ServiceCommand::Output { name, format } => {
             let status = status(agent, &namespace, &name)?;
-            print_outputs(&status, format)
+            print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
         }
         ServiceCommand::Delete {
             name,
@@ -280,12 +286,12 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
             }
             if no_wait {
                 eprintln!("service {name} is being deleted");
-                return Ok(());
+                return Ok(ExitCode::SUCCESS);
             }
             let deadline = Instant::now() + Duration::from_secs(timeout);
             wait_until_deleted(agent, &namespace, &name, deadline)?;
             eprintln!("service {name} deleted");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         ServiceCommand::Logs {
             name,
@@ -302,14 +308,46 @@ pub fn run(args: ServiceArgs) -> Result<(), ClientError> {
             };
             if logs.is_empty() && commands.is_empty() {
                 eprintln!("the instances of {name} have no output");
-                return Ok(());
+                return Ok(ExitCode::SUCCESS);
             }
             let prefix = logs.len() + commands.len() > 1;
             for command in &commands {
                 print_command_log(command, follow, prefix);
             }
-            print_logs(&logs, follow, prefix)
+            print_logs(&logs, follow, prefix).map(|()| ExitCode::SUCCESS)
         }
+    }
+}
+
+/// One row of `service list`: an unreadable service shows why in place of its template.
+fn list_row(summary: &ServiceSummary) -> Vec<String> {
+    let phase = match summary.phase {
+        Some(phase) => format!("{phase:?}").to_lowercase(),
+        None => "unreadable".to_owned(),
+    };
+    vec![
+        summary.name.clone(),
+        summary.namespace.clone(),
+        phase,
+        format!("{}/{}", summary.running, summary.instances),
+        summary.failed.to_string(),
+        summary
+            .problem
+            .clone()
+            .unwrap_or_else(|| summary.template.clone()),
+    ]
+}
+
+/// [`EXIT_UNHEALTHY`] when an instance of the service failed, else success.
+fn health_code(status: &ServiceStatus) -> ExitCode {
+    if status
+        .instances
+        .iter()
+        .any(|i| i.state == InstanceState::Failed)
+    {
+        ExitCode::from(EXIT_UNHEALTHY)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

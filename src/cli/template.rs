@@ -10,7 +10,6 @@ use super::output::Format;
 use super::registry;
 use crate::control::ClientError;
 use crate::state::RegistryKind;
-use crate::state::records::DEFAULT_NAMESPACE;
 
 /// `khutulun template …`.
 #[derive(Debug, Args)]
@@ -21,9 +20,9 @@ pub struct TemplateArgs {
     /// The agent to talk to.
     #[command(flatten)]
     pub agent: AgentAddress,
-    /// The namespace.
-    #[arg(long, default_value = DEFAULT_NAMESPACE, global = true)]
-    pub namespace: String,
+    /// The namespace of the service (or template, or profile).
+    #[command(flatten)]
+    pub namespace: super::NamespaceArg,
 }
 
 /// The template subcommands.
@@ -55,11 +54,11 @@ pub fn run(args: TemplateArgs) -> Result<(), ClientError> {
     let kind = RegistryKind::Templates;
     match args.command {
         TemplateCommand::Register { file, name } => {
-            registry::register(&args.agent, kind, &file, args.namespace, name)
+            registry::register(&args.agent, kind, &file, args.namespace.name, name)
         }
         TemplateCommand::List { format } => registry::list(&args.agent, kind, format),
         TemplateCommand::Delist { name } => {
-            registry::delist(&args.agent, kind, args.namespace, name)
+            registry::delist(&args.agent, kind, args.namespace.name, name)
         }
     }
 }

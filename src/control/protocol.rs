@@ -48,8 +48,12 @@ pub enum Request {
         #[serde(default)]
         force: bool,
     },
-    /// Every service.
-    ListServices,
+    /// The services of one namespace, or of all of them.
+    ListServices {
+        /// The namespace; every namespace when absent.
+        #[serde(default)]
+        namespace: Option<String>,
+    },
     /// One service's instances and outputs.
     Status {
         /// The namespace.
@@ -239,8 +243,12 @@ pub struct ServiceSummary {
     pub namespace: String,
     /// The service.
     pub name: String,
-    /// Active or deleting.
-    pub phase: ServicePhase,
+    /// Active or deleting; absent when its records cannot be read (see `problem`).
+    pub phase: Option<ServicePhase>,
+    /// Why its records cannot be read (with the file's path); absent when they can. One
+    /// unreadable service never hides the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// Where it came from.
     pub template: String,
     /// How many instances.

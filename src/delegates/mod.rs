@@ -14,6 +14,7 @@
 //!   [`ipport::PortLedger`]) and known IP endpoints.
 //! - [`nspawn`]: system containers with `systemd-nspawn`, run by the process delegate.
 //! - [`directory`]: local directories, persistent or temporary, with owner and mode.
+//! - [`naming`]: the one rule for the names of units, containers, pods and machines.
 //! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
 //! - [`podman`]: OCI containers through Podman's API socket, named and labelled so `podman ps`
 //!   shows them and a restarted agent finds them again.
@@ -25,6 +26,7 @@
 
 pub mod directory;
 pub mod ipport;
+pub mod naming;
 pub mod nspawn;
 pub mod podman;
 pub mod process;

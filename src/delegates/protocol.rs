@@ -121,6 +121,10 @@ pub struct Artifact {
 /// What a delegate needs to make one node instance real.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceSpec {
+    /// The service's namespace. Absent in specs written before namespaces reached the
+    /// delegates: read as the default one.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
     /// The deployed service's name.
     pub service: String,
     /// The instance's id within the service (e.g. `web-0`).
@@ -142,10 +146,21 @@ pub struct InstanceSpec {
     pub artifacts: BTreeMap<String, Artifact>,
 }
 
+fn default_namespace() -> String {
+    crate::state::records::DEFAULT_NAMESPACE.to_owned()
+}
+
 impl InstanceSpec {
-    /// `service/instance`, the instance's name in messages and logs.
+    /// `namespace/service/instance`, the instance's name in messages and logs, and the key
+    /// delegates keep it under (port owners, supervised processes): unique on a host.
     pub fn qualified_name(&self) -> String {
-        format!("{}/{}", self.service, self.instance)
+        format!("{}/{}/{}", self.namespace, self.service, self.instance)
+    }
+
+    /// The name of the instance's workload outside Khutulun (unit, container, pod); see
+    /// [`super::naming`].
+    pub fn workload_name(&self) -> String {
+        super::naming::workload_name(&self.namespace, &self.service, &self.instance)
     }
 }
 

@@ -15,6 +15,7 @@ pub fn spec(
 ) -> InstanceSpec {
     let node = instance.rsplit_once('-').map_or(instance, |(node, _)| node);
     InstanceSpec {
+        namespace: "default".into(),
         service: service.into(),
         instance: instance.into(),
         node: node.into(),

@@ -32,6 +32,8 @@ pub struct Cluster {
     agent: Option<Child>,
     /// The service deployed and not yet deleted, which a failing test must not leave behind.
     pub deployed: Option<String>,
+    /// Services of other namespaces deployed and not yet deleted: `(namespace, name)`.
+    pub deployed_elsewhere: Vec<(String, String)>,
     /// The user units its processes ran as, stopped at the end whatever happened.
     pub units: Vec<String>,
 }
@@ -47,6 +49,7 @@ impl Cluster {
             supervisor,
             agent: None,
             deployed: None,
+            deployed_elsewhere: Vec::new(),
             units: Vec::new(),
         }
     }
@@ -160,19 +163,29 @@ impl Cluster {
         child.wait().expect("the agent is reaped");
     }
 
-    /// The service's status as `status --format json` prints it.
+    /// The service's status as `status --format json` prints it, whether it exits 0 (all
+    /// well) or 3 (an instance failed).
     pub fn status(&self, service: &str) -> Json {
-        self.json(&["service", "status", service])
+        let output = self.run(&["service", "status", service, "--format", "json"]);
+        assert!(
+            matches!(output.status.code(), Some(0 | 3)),
+            "`khutulun service status {service}` failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("status is JSON")
     }
 }
 
 impl Drop for Cluster {
     /// Deletes what a failed test left deployed, then stops the agent.
     fn drop(&mut self) {
-        if let Some(service) = self.deployed.take()
-            && (self.agent.is_some() || self.spawn_agent())
-        {
-            let _ = self.run(&["service", "delete", &service]);
+        let mut left: Vec<(String, String)> = std::mem::take(&mut self.deployed_elsewhere);
+        left.extend(self.deployed.take().map(|s| ("default".to_owned(), s)));
+        if !left.is_empty() && (self.agent.is_some() || self.spawn_agent()) {
+            for (namespace, service) in &left {
+                let _ = self.run(&["service", "delete", service, "--namespace", namespace]);
+            }
         }
         for unit in &self.units {
             let _ = Command::new("systemctl")

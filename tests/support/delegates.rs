@@ -135,6 +135,7 @@ pub fn named_instance_spec(
 ) -> InstanceSpec {
     let node = instance.rsplit_once('-').map_or(instance, |(node, _)| node);
     InstanceSpec {
+        namespace: "default".into(),
         service: service.into(),
         instance: instance.into(),
         node: node.into(),

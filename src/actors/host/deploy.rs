@@ -111,10 +111,13 @@ fn inventory(store: &Store, namespace: &str) -> Result<Inventory, RuntimeError> 
         if ns != namespace {
             continue;
         }
-        if let Some(view) = store.load_service(&ns, &name)?
-            && view.service.phase == ServicePhase::Active
-        {
-            inventory.add_service(&name, &view.service.instantiation);
+        // An unreadable service offers nothing to select; it must not block other deploys.
+        match store.load_service(&ns, &name) {
+            Ok(Some(view)) if view.service.phase == ServicePhase::Active => {
+                inventory.add_service(&name, &view.service.instantiation);
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(service = %name, %error, "skipping an unreadable service"),
         }
     }
     Ok(inventory)

@@ -31,7 +31,7 @@ use crate::control::protocol::{
 use crate::delegates::protocol::{DelegateKind, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
-use crate::state::{Store, check_name};
+use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::{LockManager, LockManagerRef};
 use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
@@ -137,7 +137,7 @@ impl HostState {
                 name,
                 force,
             } => self.delete(myself, namespace, name, force).await,
-            Request::ListServices => self.list_services(),
+            Request::ListServices { namespace } => self.list_services(namespace.as_deref()),
             Request::Status { namespace, name } => self.status(&namespace, &name),
             Request::Logs {
                 namespace,
@@ -266,23 +266,32 @@ impl HostState {
         })
     }
 
-    fn list_services(&self) -> Result<Response, RuntimeError> {
+    /// The services of `namespace` (all namespaces when `None`); a service whose records
+    /// cannot be read is listed with the reason instead of failing the whole list.
+    fn list_services(&self, namespace: Option<&str>) -> Result<Response, RuntimeError> {
+        if let Some(namespace) = namespace {
+            check_name("namespace", namespace)?;
+        }
         let store = &self.context.store;
         let mut services = Vec::new();
-        for (namespace, name) in store.list_services()? {
-            let Some(view) = store.load_service(&namespace, &name)? else {
+        for (ns, name) in store.list_services()? {
+            if namespace.is_some_and(|wanted| wanted != ns) {
                 continue;
-            };
-            let count = |state| view.instances.iter().filter(|i| i.state == state).count();
-            services.push(ServiceSummary {
-                namespace,
-                name,
-                phase: view.service.phase,
-                template: view.service.template.clone(),
-                instances: view.instances.len(),
-                running: count(InstanceState::Running),
-                failed: count(InstanceState::Failed),
-            });
+            }
+            match store.load_service(&ns, &name) {
+                Ok(Some(view)) => services.push(summary(&view)),
+                Ok(None) => {}
+                Err(error) => services.push(ServiceSummary {
+                    namespace: ns,
+                    name,
+                    phase: None,
+                    problem: Some(error.to_string()),
+                    template: String::new(),
+                    instances: 0,
+                    running: 0,
+                    failed: 0,
+                }),
+            }
         }
         Ok(Response::Services { services })
     }
@@ -510,5 +519,20 @@ impl Actor for Host {
         let delegates = Delegates::spawn(delegates_config(&args), myself.get_cell()).await?;
         state.context.replace_delegates(delegates);
         Ok(())
+    }
+}
+
+/// One row of `service list` for a service whose records were read.
+fn summary(view: &ServiceView) -> ServiceSummary {
+    let count = |state| view.instances.iter().filter(|i| i.state == state).count();
+    ServiceSummary {
+        namespace: view.service.namespace.clone(),
+        name: view.service.name.clone(),
+        phase: Some(view.service.phase),
+        problem: None,
+        template: view.service.template.clone(),
+        instances: view.instances.len(),
+        running: count(InstanceState::Running),
+        failed: count(InstanceState::Failed),
     }
 }

@@ -18,8 +18,14 @@ pub fn selecting(
         if ns != namespace || name == service {
             continue;
         }
-        let Some(view) = store.load_service(&ns, &name)? else {
-            continue;
+        // An unreadable service cannot be asked; it must not block deleting another one.
+        let view = match store.load_service(&ns, &name) {
+            Ok(Some(view)) => view,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(service = %name, %error, "skipping an unreadable service");
+                continue;
+            }
         };
         for node in &view.service.instantiation.nodes {
             if let Some(from) = &node.selected_from

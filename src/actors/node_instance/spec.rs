@@ -99,6 +99,7 @@ pub fn instance_spec(
         })
         .collect();
     Ok(InstanceSpec {
+        namespace: view.service.namespace.clone(),
         service: view.service.name.clone(),
         instance: id.to_owned(),
         node: node.template.clone(),

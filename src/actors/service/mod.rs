@@ -214,19 +214,22 @@ impl Actor for Service {
                     .run(|reply| NodeInstanceMsg::Delete { reply }, true)
                     .await
                 {
-                    Ok(()) => match context.lock_manager.remove_service(namespace, name).await {
-                        Ok(()) => {
-                            // The instances' host-private files (logs, pid files) go too.
-                            let private = context.runtime.service_dir(namespace, name);
-                            if let Err(error) = std::fs::remove_dir_all(&private)
-                                && error.kind() != std::io::ErrorKind::NotFound
-                            {
-                                tracing::warn!(path = %private.display(), %error, "could not remove");
-                            }
-                            myself.stop(Some("deleted".into()))
+                    Ok(()) => {
+                        // The instances' host-private files (logs, pid files) go first: once
+                        // the records are gone, whoever waits for the delete sees it done.
+                        let private = context.runtime.service_dir(namespace, name);
+                        if let Err(error) = std::fs::remove_dir_all(&private)
+                            && error.kind() != std::io::ErrorKind::NotFound
+                        {
+                            tracing::warn!(path = %private.display(), %error, "could not remove");
                         }
-                        Err(error) => tracing::warn!(service = %name, %error, "could not remove"),
-                    },
+                        match context.lock_manager.remove_service(namespace, name).await {
+                            Ok(()) => myself.stop(Some("deleted".into())),
+                            Err(error) => {
+                                tracing::warn!(service = %name, %error, "could not remove")
+                            }
+                        }
+                    }
                     Err(error) => tracing::warn!(service = %name, %error, "delete stopped"),
                 }
             }

@@ -30,14 +30,15 @@ pub struct MachinePlan {
     process_properties: Attributes,
 }
 
-/// The machine name of an instance: `khutulun-<service>-<instance>`, with every character a
-/// host name may not hold replaced by `-`, cut to the 64 characters a machine name may have.
-pub fn machine_name(service: &str, instance: &str) -> String {
-    format!("khutulun-{service}-{instance}")
+/// The machine name of an instance, which is also its host name: its workload name (see
+/// [`crate::delegates::naming`]) with every character a host name may not hold replaced by
+/// `-`, fitted to the 64 characters a machine name may have.
+pub fn machine_name(namespace: &str, service: &str, instance: &str) -> String {
+    let name = crate::delegates::naming::workload_name(namespace, service, instance)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .take(64)
-        .collect()
+        .collect();
+    crate::delegates::naming::fit(name, 64)
 }
 
 impl MachinePlan {
@@ -77,7 +78,7 @@ impl MachinePlan {
             )));
         }
         let wiring = Wiring::of(spec)?;
-        let machine = machine_name(&spec.service, &spec.instance);
+        let machine = machine_name(&spec.namespace, &spec.service, &spec.instance);
         let mut arguments = vec![
             "--quiet".to_owned(),
             // No systemd-machined (nor system bus) is needed, and no scope is made for it: the
@@ -278,6 +279,7 @@ fn image_archive(
 
 fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
     InstanceSpec {
+        namespace: spec.namespace.clone(),
         service: spec.service.clone(),
         instance: spec.instance.clone(),
         node: spec.node.clone(),
@@ -339,7 +341,7 @@ mod tests {
             ],
         ))
         .unwrap();
-        assert_eq!(plan.machine, "khutulun-shop-db-0");
+        assert_eq!(plan.machine, "khutulun-default-shop-db-0");
         assert_eq!(
             plan.arguments,
             [
@@ -347,7 +349,7 @@ mod tests {
                 "--register=no",
                 "--keep-unit",
                 "--link-journal=no",
-                "--machine=khutulun-shop-db-0",
+                "--machine=khutulun-default-shop-db-0",
                 "--directory=/srv/images/busybox",
                 "--volatile=overlay",
                 "--setenv=GREETING=hello",
@@ -452,9 +454,14 @@ mod tests {
     #[test]
     fn machine_names_are_host_names() {
         assert_eq!(
-            machine_name("team/shop", "api_1"),
-            "khutulun-team-shop-api-1"
+            machine_name("default", "team/shop", "api_1"),
+            "khutulun-default-team-shop-api-1"
         );
-        assert_eq!(machine_name(&"s".repeat(100), "x-0").len(), 64);
+        let long = "s".repeat(100);
+        assert_eq!(machine_name("default", &long, "x-0").len(), 64);
+        assert_ne!(
+            machine_name("default", &long, "x-0"),
+            machine_name("default", &long, "x-1")
+        );
     }
 }

@@ -45,6 +45,7 @@ pub use actor::{PodmanConfig, PodmanDelegate};
 pub use connection::{PodmanSocket, ROOTFUL_SOCKET};
 pub use message::PodmanMsg;
 pub use plan::{
-    ContainerIdentity, ContainerPlan, INSTANCE_LABEL, NODE_LABEL, SERVICE_LABEL, container_name,
+    ContainerIdentity, ContainerPlan, INSTANCE_LABEL, NAMESPACE_LABEL, NODE_LABEL, SERVICE_LABEL,
+    container_name,
 };
 pub use pod_plan::{MEMBER_LABEL, PodPlan};

@@ -15,6 +15,8 @@ use crate::delegates::profile::{
 use crate::delegates::protocol::{ArtifactLocation, DelegateError, InstanceSpec, is_a};
 use crate::delegates::wiring::Wiring;
 
+/// The label every Khutulun container carries with its service's namespace.
+pub const NAMESPACE_LABEL: &str = "khutulun.namespace";
 /// The label every Khutulun container carries with its service's name.
 pub const SERVICE_LABEL: &str = "khutulun.service";
 /// The label every Khutulun container carries with its instance's id.
@@ -22,10 +24,10 @@ pub const INSTANCE_LABEL: &str = "khutulun.instance";
 /// The label every Khutulun container carries with its node template's name.
 pub const NODE_LABEL: &str = "khutulun.node";
 
-/// `khutulun-<service>-<instance>`, like the systemd delegate's units, with every character
-/// Podman does not allow in container names replaced by `_`.
-pub fn container_name(service: &str, instance: &str) -> String {
-    format!("khutulun-{}-{}", clean_name(service), clean_name(instance))
+/// The container (or pod) of instance `instance` of `namespace/service`: its workload name,
+/// like the systemd delegate's units (see [`crate::delegates::naming`]).
+pub fn container_name(namespace: &str, service: &str, instance: &str) -> String {
+    crate::delegates::naming::workload_name(namespace, service, instance)
 }
 
 /// `text` with every character Podman does not allow in names replaced by `_`.
@@ -106,8 +108,9 @@ impl ContainerIdentity {
     pub fn of(spec: &InstanceSpec) -> ContainerIdentity {
         ContainerIdentity {
             instance: spec.qualified_name(),
-            name: container_name(&spec.service, &spec.instance),
+            name: spec.workload_name(),
             labels: BTreeMap::from([
+                (NAMESPACE_LABEL.to_owned(), spec.namespace.clone()),
                 (SERVICE_LABEL.to_owned(), spec.service.clone()),
                 (INSTANCE_LABEL.to_owned(), spec.instance.clone()),
                 (NODE_LABEL.to_owned(), spec.node.clone()),
@@ -410,9 +413,9 @@ mod tests {
             ],
         );
         let plan = ContainerPlan::of(&spec).unwrap();
-        assert_eq!(plan.identity.name, "khutulun-hello-web-0");
+        assert_eq!(plan.identity.name, "khutulun-default.hello.web-0");
         let json = create_json(&plan, "localhost/busybox:test");
-        assert_eq!(json["name"], "khutulun-hello-web-0");
+        assert_eq!(json["name"], "khutulun-default.hello.web-0");
         assert_eq!(json["image"], "localhost/busybox:test");
         assert_eq!(json["entrypoint"], serde_json::json!(["/bin/httpd"]));
         assert_eq!(json["command"], serde_json::json!(["-f", "-p", "20001"]));
@@ -594,7 +597,7 @@ mod tests {
             let error = ContainerPlan::of(&spec(properties, requirements))
                 .unwrap_err()
                 .to_string();
-            assert!(error.starts_with("hello/web-0: "), "{error}");
+            assert!(error.starts_with("default/hello/web-0: "), "{error}");
             assert!(error.contains(expected), "{expected}: {error}");
         }
     }
@@ -602,11 +605,12 @@ mod tests {
     #[test]
     fn names_hold_only_what_podman_accepts_and_labels_tell_ours() {
         assert_eq!(
-            container_name("team/shop", "api gateway@1"),
-            "khutulun-team_shop-api_gateway_1"
+            container_name("default", "team/shop", "api gateway@1"),
+            "khutulun-default.team_shop.api_gateway_1"
         );
         let identity = ContainerIdentity::of(&spec(serde_json::json!({"restart": "bad"}), vec![]));
         let ours = Attributes::from_iter([
+            (NAMESPACE_LABEL.to_owned(), "default".into()),
             (SERVICE_LABEL.to_owned(), "hello".into()),
             (INSTANCE_LABEL.to_owned(), "web-0".into()),
             (NODE_LABEL.to_owned(), "web".into()),

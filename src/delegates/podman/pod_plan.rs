@@ -11,6 +11,7 @@ use super::plan::{
     ContainerIdentity, ContainerPlan, PublishedPort, bind_mounts, clean_name, image_source,
     podman_restart_policy, published_ports,
 };
+use crate::delegates::naming;
 use crate::delegates::profile::{PodProperties, PropertySet};
 use crate::delegates::protocol::{DelegateError, InstanceSpec};
 use crate::delegates::wiring::Wiring;
@@ -64,7 +65,10 @@ impl PodPlan {
             members.push(ContainerPlan {
                 identity: ContainerIdentity {
                     instance: format!("{instance} (container {member})"),
-                    name: format!("{}-{}", identity.name, clean_name(member)),
+                    name: naming::fit(
+                        format!("{}-{}", identity.name, clean_name(member)),
+                        naming::MAX_NAME,
+                    ),
                     labels,
                 },
                 image: image_source(spec, &container.image, &invalid_member)?,
@@ -153,10 +157,10 @@ mod tests {
             ],
         ))
         .unwrap();
-        assert_eq!(plan.identity.name, "khutulun-shop-app-0");
+        assert_eq!(plan.identity.name, "khutulun-default.shop.app-0");
         let pod: serde_json::Value =
             serde_json::from_str(&plan.create_opts().serialize().unwrap()).unwrap();
-        assert_eq!(pod["name"], "khutulun-shop-app-0");
+        assert_eq!(pod["name"], "khutulun-default.shop.app-0");
         assert_eq!(pod["labels"]["khutulun.instance"], "app-0");
         assert_eq!(pod["portmappings"][0]["host_port"], 20005);
         assert_eq!(
@@ -164,15 +168,18 @@ mod tests {
             BTreeMap::from([
                 (
                     "side car".to_owned(),
-                    "khutulun-shop-app-0-side_car".to_owned()
+                    "khutulun-default.shop.app-0-side_car".to_owned()
                 ),
-                ("web".to_owned(), "khutulun-shop-app-0-web".to_owned()),
+                (
+                    "web".to_owned(),
+                    "khutulun-default.shop.app-0-web".to_owned()
+                ),
             ])
         );
         let web = &plan.members[1];
         let json: serde_json::Value =
             serde_json::from_str(&web.create_opts("localhost/web:1").serialize().unwrap()).unwrap();
-        assert_eq!(json["pod"], "khutulun-shop-app-0");
+        assert_eq!(json["pod"], "khutulun-default.shop.app-0");
         assert_eq!(json["labels"][MEMBER_LABEL], "web");
         assert_eq!(
             json["env"]["ROLE"], "web",
@@ -208,7 +215,7 @@ mod tests {
             let error = PodPlan::of(&spec(properties, vec![]))
                 .unwrap_err()
                 .to_string();
-            assert!(error.starts_with("shop/app-0: "), "{error}");
+            assert!(error.starts_with("default/shop/app-0: "), "{error}");
             assert!(error.contains(expected), "{expected}: {error}");
         }
     }

@@ -448,7 +448,8 @@ impl ProcessState {
         remove_unit_anyway: bool,
     ) -> Result<Attributes, DelegateError> {
         let instance = spec.qualified_name();
-        let unit = crate::delegates::systemd::unit_name(&spec.service, &spec.instance);
+        let unit =
+            crate::delegates::systemd::unit_name(&spec.namespace, &spec.service, &spec.instance);
         let mut stopped = attributes.clone();
         stopped.remove("pid");
         stopped.remove("start_time");

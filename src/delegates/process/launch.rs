@@ -121,7 +121,7 @@ impl LaunchPlan {
         };
         Ok(LaunchPlan {
             instance: name,
-            unit: unit_name(&spec.service, &spec.instance),
+            unit: unit_name(&spec.namespace, &spec.service, &spec.instance),
             node: spec.node.clone(),
             program,
             arguments: properties.arguments,
@@ -215,7 +215,7 @@ mod tests {
             plan.program,
             find_program("sh", &env["PATH"], Path::new("/")).unwrap()
         );
-        assert_eq!(plan.unit, "khutulun-hello-web-0.service");
+        assert_eq!(plan.unit, "khutulun-default.hello.web-0.service");
         assert_eq!(
             plan.log_file,
             Path::new("/var/lib/khutulun-test/hello/web-0/output.log")
@@ -276,7 +276,7 @@ mod tests {
             let error = LaunchPlan::of(&spec(properties, requirements))
                 .unwrap_err()
                 .to_string();
-            assert!(error.starts_with("hello/web-0: "), "{error}");
+            assert!(error.starts_with("default/hello/web-0: "), "{error}");
             assert!(error.contains(expected), "{error}");
         }
     }

@@ -56,21 +56,13 @@ impl UnitStatus {
     }
 }
 
-/// `khutulun-<service>-<instance>.service`, with every character systemd does not allow in
-/// unit names replaced by `_`.
-pub fn unit_name(service: &str, instance: &str) -> String {
-    let clean = |text: &str| -> String {
-        text.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    format!("khutulun-{}-{}.service", clean(service), clean(instance))
+/// The unit of instance `instance` of `namespace/service`: its workload name (see
+/// [`crate::delegates::naming`]) and `.service`.
+pub fn unit_name(namespace: &str, service: &str, instance: &str) -> String {
+    format!(
+        "{}.service",
+        crate::delegates::naming::workload_name(namespace, service, instance)
+    )
 }
 
 #[cfg(test)]
@@ -79,10 +71,13 @@ mod tests {
 
     #[test]
     fn unit_names_hold_only_what_systemd_accepts() {
-        assert_eq!(unit_name("hello", "web-0"), "khutulun-hello-web-0.service");
         assert_eq!(
-            unit_name("team/shop", "api gateway@1"),
-            "khutulun-team_shop-api_gateway_1.service"
+            unit_name("default", "hello", "web-0"),
+            "khutulun-default.hello.web-0.service"
+        );
+        assert_eq!(
+            unit_name("ns", "team/shop", "api gateway@1"),
+            "khutulun-ns.team_shop.api_gateway_1.service"
         );
     }
 }
