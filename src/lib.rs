@@ -11,4 +11,5 @@ pub mod cli;
 pub mod control;
 pub mod delegates;
 pub mod state;
+pub mod throttle;
 pub mod tosca;

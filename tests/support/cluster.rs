@@ -36,6 +36,8 @@ pub struct Cluster {
     pub deployed_elsewhere: Vec<(String, String)>,
     /// The user units its processes ran as, stopped at the end whatever happened.
     pub units: Vec<String>,
+    /// The agent's limit on open file descriptors (RLIMIT_NOFILE), when not the test's own.
+    pub agent_file_limit: Option<u64>,
 }
 
 impl Cluster {
@@ -51,6 +53,7 @@ impl Cluster {
             deployed: None,
             deployed_elsewhere: Vec::new(),
             units: Vec::new(),
+            agent_file_limit: None,
         }
     }
 
@@ -137,12 +140,12 @@ impl Cluster {
         let Ok(log_too) = log.try_clone() else {
             return false;
         };
-        let Ok(child) = self
-            .command(&["agent", "--name", "e2e"])
-            .stdout(log_too)
-            .stderr(log)
-            .spawn()
-        else {
+        let mut command = self.command(&["agent", "--name", "e2e"]);
+        command.stdout(log_too).stderr(log);
+        if let Some(limit) = self.agent_file_limit {
+            limit_files(&mut command, limit);
+        }
+        let Ok(child) = command.spawn() else {
             return false;
         };
         self.agent = Some(child);
@@ -197,6 +200,19 @@ impl Drop for Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Has the process `command` starts open at most `limit` files (soft and hard limit).
+fn limit_files(command: &mut Command, limit: u64) {
+    use nix::sys::resource::{Resource, setrlimit};
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only makes the setrlimit system call, which
+    // is async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            setrlimit(Resource::RLIMIT_NOFILE, limit, limit).map_err(std::io::Error::from)
+        });
     }
 }
 

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use super::launch::LaunchPlan;
 use super::message::ProcessMsg;
-use super::supervisor::{self, ProcessIdentity};
+use super::supervisor::{self, Liveness, ProcessIdentity};
 use crate::delegates::protocol::{
     Attributes, DelegateError, DelegateMsg, InstanceHealth, InstanceSpec, LogSource, Observation,
 };
@@ -195,14 +195,27 @@ fn identity_in(attributes: &Attributes) -> Option<ProcessIdentity> {
 }
 
 /// The instance's process that runs now: the one its pid file names, else the one in its
-/// attributes (from before pid files, or a pid file lost with its directory).
+/// attributes (from before pid files, or a pid file lost with its directory). One whose `/proc`
+/// entry cannot be read counts as running (it must not be started a second time); an error
+/// when the pid file cannot be read and the attributes name no such process.
 fn current_identity(
     state_dir: &std::path::Path,
     attributes: &Attributes,
-) -> Option<ProcessIdentity> {
-    supervisor::recorded(state_dir)
-        .filter(ProcessIdentity::is_running)
-        .or_else(|| identity_in(attributes).filter(ProcessIdentity::is_running))
+) -> Result<Option<ProcessIdentity>, DelegateError> {
+    let not_gone = |identity: &ProcessIdentity| !matches!(identity.liveness(), Liveness::Gone);
+    let in_attributes = || identity_in(attributes).filter(not_gone);
+    match supervisor::recorded(state_dir) {
+        Ok(recorded) => Ok(recorded.filter(not_gone).or_else(in_attributes)),
+        Err(error) => match in_attributes() {
+            Some(identity) => Ok(Some(identity)),
+            None => Err(pid_file_error(state_dir, error)),
+        },
+    }
+}
+
+fn pid_file_error(state_dir: &std::path::Path, error: std::io::Error) -> DelegateError {
+    let file = supervisor::pid_file(state_dir);
+    DelegateError::io(format!("read {}", file.display()), error)
 }
 
 impl ProcessState {
@@ -254,7 +267,15 @@ impl ProcessState {
         tokio::spawn({
             let instance = instance.clone();
             async move {
-                let code = child.wait().await.ok().and_then(|status| status.code());
+                let code = match child.wait().await {
+                    Ok(status) => status.code(),
+                    // Not an exit: it ends when /proc says it is gone, with its code unknown.
+                    Err(error) => {
+                        warn!(%instance, %error, "cannot wait for its process; watching /proc");
+                        supervisor::until_gone(&instance, identity).await;
+                        None
+                    }
+                };
                 let _ = watcher.send_message(ProcessMsg::Exited {
                     instance,
                     generation,
@@ -296,9 +317,7 @@ impl ProcessState {
         tokio::spawn({
             let instance = instance.clone();
             async move {
-                while identity.is_running() {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+                supervisor::until_gone(&instance, identity).await;
                 let _ = watcher.send_message(ProcessMsg::Exited {
                     instance,
                     generation,
@@ -392,7 +411,7 @@ impl ProcessState {
                     .get("restarts")
                     .and_then(|r| r.as_u64())
                     .unwrap_or(0);
-                match current_identity(&plan.state_dir, attributes) {
+                match current_identity(&plan.state_dir, attributes)? {
                     Some(identity) if adopt => {
                         self.watch_adopted(myself, plan.clone(), identity, restarts);
                         let supervised = &self.supervised[&plan.instance];
@@ -453,6 +472,9 @@ impl ProcessState {
         let mut stopped = attributes.clone();
         stopped.remove("pid");
         stopped.remove("start_time");
+        // Unreadable, the pid file may name a process that would be left running unrecorded.
+        let recorded = supervisor::recorded(&spec.state_dir)
+            .map_err(|error| pid_file_error(&spec.state_dir, error))?;
         // Every process the instance may have now: the one this agent runs, the one the pid
         // file names (started again after the runtime last heard, maybe by an earlier agent),
         // the one the runtime recorded. Each is stopped with whatever is left of its group.
@@ -461,13 +483,9 @@ impl ProcessState {
             .remove(&instance)
             .and_then(|supervised| supervised.running);
         let mut candidates: Vec<ProcessIdentity> = Vec::new();
-        for identity in [
-            running_here,
-            supervisor::recorded(&spec.state_dir),
-            identity_in(attributes),
-        ]
-        .into_iter()
-        .flatten()
+        for identity in [running_here, recorded, identity_in(attributes)]
+            .into_iter()
+            .flatten()
         {
             if !candidates.contains(&identity) {
                 candidates.push(identity);

@@ -17,9 +17,17 @@ use tokio::process::{Child, Command};
 
 use super::launch::LaunchPlan;
 use crate::delegates::protocol::DelegateError;
+use crate::throttle::LogLimit;
 
 /// How long a process may take to exit after SIGTERM before it gets SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How often a watcher looks at a process it did not start (and cannot wait for).
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// At most one warning per this interval about a process whose `/proc` entry cannot be read:
+/// the reason (e.g. out of file descriptors) lasts, and each watcher asks twice a second.
+const UNREADABLE_WARNING_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A process recognised by its pid and start time (clock ticks since boot, from `/proc`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,28 +38,101 @@ pub struct ProcessIdentity {
     pub start_time: u64,
 }
 
+/// Whether a process still runs, as far as `/proc` can tell.
+#[derive(Debug)]
+pub enum Liveness {
+    /// It runs.
+    Running,
+    /// It is gone for certain: no such process, a zombie, or another process under its pid.
+    Gone,
+    /// `/proc` could not be read (out of file descriptors, no permission…): it may well run,
+    /// so it is taken as running and asked about again later; never a reason to restart it.
+    Unknown(std::io::Error),
+}
+
+/// Whether a failed read of `/proc/<pid>/…` means that the process is gone (no entry, or it
+/// ended while being read) rather than that the entry could not be read.
+pub fn means_gone(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::NotFound
+        || error.raw_os_error() == Some(nix::errno::Errno::ESRCH as i32)
+}
+
+/// The text of `/proc/<pid>/stat`: `None` when the process is gone, an error when it cannot
+/// be read.
+fn read_stat(pid: i32) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => Ok(Some(stat)),
+        Err(error) if means_gone(&error) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The fields of a stat line after the command name (which is in parentheses and may hold
+/// spaces): the first is field 3 (state).
+fn fields_after_name(stat: &str) -> std::io::Result<Vec<&str>> {
+    let close = stat.rfind(')').ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "a stat line without ')'")
+    })?;
+    Ok(stat[close + 1..].split_whitespace().collect())
+}
+
+fn ended(fields: &[&str]) -> bool {
+    matches!(fields.first(), Some(&"Z") | Some(&"X"))
+}
+
 impl ProcessIdentity {
-    /// The identity of the live process `pid`, or `None` when there is none (or a zombie).
-    pub fn of(pid: i32) -> Option<ProcessIdentity> {
+    /// The identity of the live process `pid`: `None` when there is none (or a zombie), an
+    /// error when `/proc` cannot tell.
+    pub fn probe(pid: i32) -> std::io::Result<Option<ProcessIdentity>> {
         Self::read(pid, false)
     }
 
-    fn read(pid: i32, even_ended: bool) -> Option<ProcessIdentity> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // The command name (field 2) is in parentheses and may hold spaces: read after it.
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // fields[0] is field 3 (state); the start time is field 22.
-        if !even_ended && (fields.first() == Some(&"Z") || fields.first() == Some(&"X")) {
-            return None;
+    fn read(pid: i32, even_ended: bool) -> std::io::Result<Option<ProcessIdentity>> {
+        let Some(stat) = read_stat(pid)? else {
+            return Ok(None);
+        };
+        let fields = fields_after_name(&stat)?;
+        if !even_ended && ended(&fields) {
+            return Ok(None);
         }
-        let start_time = fields.get(19)?.parse().ok()?;
-        Some(ProcessIdentity { pid, start_time })
+        // The start time is field 22.
+        let start_time = fields
+            .get(19)
+            .and_then(|field| field.parse().ok())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "a stat line too short")
+            })?;
+        Ok(Some(ProcessIdentity { pid, start_time }))
     }
 
     /// Whether this very process still runs.
-    pub fn is_running(&self) -> bool {
-        ProcessIdentity::of(self.pid) == Some(*self)
+    pub fn liveness(&self) -> Liveness {
+        match ProcessIdentity::probe(self.pid) {
+            Ok(Some(now)) if now == *self => Liveness::Running,
+            Ok(_) => Liveness::Gone,
+            Err(error) => Liveness::Unknown(error),
+        }
+    }
+}
+
+/// Waits until `identity` is gone for certain; while `/proc` cannot tell, it is taken as
+/// running (and `instance` gets a warning now and then saying why).
+pub async fn until_gone(instance: &str, identity: ProcessIdentity) {
+    let mut warnings = LogLimit::new(UNREADABLE_WARNING_INTERVAL);
+    loop {
+        match identity.liveness() {
+            Liveness::Gone => return,
+            Liveness::Running => {}
+            Liveness::Unknown(error) => {
+                if let Some(suppressed) = warnings.allow(std::time::Instant::now()) {
+                    tracing::warn!(
+                        %instance, pid = identity.pid, %error, suppressed,
+                        "cannot tell whether its process runs; taking it as running"
+                    );
+                }
+            }
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
 
@@ -100,13 +181,22 @@ pub fn spawn(plan: &LaunchPlan) -> Result<(Child, ProcessIdentity), DelegateErro
         .ok_or_else(|| DelegateError::Failed(format!("{} exited at once", plan.instance)))?;
     // Our child stays readable until we reap it, even when it already ended (then its
     // watcher reports the exit).
-    let identity = ProcessIdentity::read(pid, true).ok_or_else(|| {
-        DelegateError::Failed(format!(
-            "the new process {pid} of {} vanished",
-            plan.instance
-        ))
-    })?;
-    Ok((child, identity))
+    match ProcessIdentity::read(pid, true) {
+        Ok(Some(identity)) => Ok((child, identity)),
+        unreadable => {
+            // Unrecognisable later, it must not run on: it is our unreaped child, so its pid
+            // is still its own.
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            Err(DelegateError::Failed(format!(
+                "cannot read the new process {pid} of {}: {}",
+                plan.instance,
+                match unreadable {
+                    Err(error) => error.to_string(),
+                    Ok(_) => "it vanished".into(),
+                }
+            )))
+        }
+    }
 }
 
 /// The file in an instance's private directory naming the process that runs it now.
@@ -128,10 +218,14 @@ pub fn record(state_dir: &Path, identity: ProcessIdentity) -> Result<(), Delegat
         .map_err(|e| DelegateError::io(format!("write {}", file.display()), e))
 }
 
-/// The process the pid file names, if there is a readable one.
-pub fn recorded(state_dir: &Path) -> Option<ProcessIdentity> {
-    let text = std::fs::read_to_string(pid_file(state_dir)).ok()?;
-    serde_json::from_str(&text).ok()
+/// The process the pid file names: `None` when there is no pid file (or a garbled one), an
+/// error when it cannot be read (then the instance may well have a process).
+pub fn recorded(state_dir: &Path) -> std::io::Result<Option<ProcessIdentity>> {
+    match std::fs::read_to_string(pid_file(state_dir)) {
+        Ok(text) => Ok(serde_json::from_str(&text).ok()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Removes the pid file (the instance runs no process any more).
@@ -139,59 +233,66 @@ pub fn forget(state_dir: &Path) {
     let _ = std::fs::remove_file(pid_file(state_dir));
 }
 
-/// The live (not zombie) processes of process group `group`.
-fn group_members(group: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            // After the command name: state, parent pid, process group.
-            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-            !matches!(fields.first(), Some(&"Z") | Some(&"X"))
-                && fields.get(2).and_then(|g| g.parse().ok()) == Some(group)
-        })
-        .collect()
+/// The live (not zombie) processes of process group `group`; an error when `/proc` cannot
+/// tell.
+fn group_members(group: i32) -> std::io::Result<Vec<i32>> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Some(stat) = read_stat(pid)? else {
+            continue;
+        };
+        // After the command name: state, parent pid, process group.
+        let fields = fields_after_name(&stat)?;
+        if !ended(&fields) && fields.get(2).and_then(|g| g.parse().ok()) == Some(group) {
+            members.push(pid);
+        }
+    }
+    Ok(members)
 }
 
-/// Whether anything of the process group that `identity` leads still runs.
+/// Whether anything of the process group that `identity` leads still runs; an error when
+/// `/proc` cannot tell.
 ///
 /// The group's number is the leader's pid, and the kernel does not hand that number to a new
 /// process while any member of the group lives. So: the leader itself runs, or the leader is
 /// gone and members remain; a *different* live process with that pid means the group is long
 /// gone (and that process is not ours to signal).
-fn group_runs(identity: ProcessIdentity) -> bool {
-    match ProcessIdentity::of(identity.pid) {
-        Some(now) => now == identity,
-        None => !group_members(identity.pid).is_empty(),
+fn group_runs(identity: ProcessIdentity) -> std::io::Result<bool> {
+    match ProcessIdentity::probe(identity.pid)? {
+        Some(now) => Ok(now == identity),
+        None => Ok(!group_members(identity.pid)?.is_empty()),
     }
 }
 
-/// Waits up to `limit` for the group to end; says whether it did.
+/// Waits up to `limit` for the group to end; says whether it did (while `/proc` cannot tell,
+/// it has not).
 async fn group_ended_within(identity: ProcessIdentity, limit: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
-    while group_runs(identity) {
+    loop {
+        if let Ok(false) = group_runs(identity) {
+            return true;
+        }
         if tokio::time::Instant::now() >= deadline {
             return false;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    true
 }
 
 /// Stops the process and everything left of its process group (children it started, also
 /// after the process itself ended): SIGTERM, then SIGKILL after [`STOP_GRACE`], and checks
 /// that nothing of the group remains. Already gone is fine.
 pub async fn terminate(identity: ProcessIdentity) -> Result<(), DelegateError> {
-    if !group_runs(identity) {
+    let group_text = || format!("tell whether process group {} runs", identity.pid);
+    // Unknown is not gone: reporting it stopped could leave it running unrecorded.
+    if !group_runs(identity).map_err(|e| DelegateError::io(group_text(), e))? {
         return Ok(());
     }
     let group = Pid::from_raw(identity.pid);
@@ -203,10 +304,10 @@ pub async fn terminate(identity: ProcessIdentity) -> Result<(), DelegateError> {
     if group_ended_within(identity, Duration::from_secs(5)).await {
         return Ok(());
     }
+    let members = group_members(identity.pid).map_err(|e| DelegateError::io(group_text(), e))?;
     Err(DelegateError::Failed(format!(
-        "process group {} still has processes {:?} after SIGKILL",
+        "process group {} still has processes {members:?} after SIGKILL",
         identity.pid,
-        group_members(identity.pid)
     )))
 }
 
@@ -216,20 +317,22 @@ mod tests {
 
     #[test]
     fn this_process_is_recognised_and_a_different_start_time_is_not() {
-        let me = ProcessIdentity::of(std::process::id() as i32).unwrap();
-        assert!(me.is_running());
+        let me = ProcessIdentity::probe(std::process::id() as i32)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(me.liveness(), Liveness::Running));
         let impostor = ProcessIdentity {
             start_time: me.start_time + 1,
             ..me
         };
-        assert!(!impostor.is_running());
-        assert_eq!(ProcessIdentity::of(i32::MAX), None);
+        assert!(matches!(impostor.liveness(), Liveness::Gone));
+        assert_eq!(ProcessIdentity::probe(i32::MAX).unwrap(), None);
     }
 
     #[test]
     fn the_pid_file_holds_the_last_recorded_identity() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(recorded(dir.path()), None);
+        assert_eq!(recorded(dir.path()).unwrap(), None);
         let first = ProcessIdentity {
             pid: 10,
             start_time: 20,
@@ -240,18 +343,50 @@ mod tests {
         };
         record(dir.path(), first).unwrap();
         record(dir.path(), second).unwrap();
-        assert_eq!(recorded(dir.path()), Some(second));
+        assert_eq!(recorded(dir.path()).unwrap(), Some(second));
         forget(dir.path());
-        assert_eq!(recorded(dir.path()), None);
+        assert_eq!(recorded(dir.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn only_a_missing_entry_means_gone_and_other_read_errors_are_unknown() {
+        use nix::errno::Errno;
+        let error = |errno: Errno| std::io::Error::from_raw_os_error(errno as i32);
+        assert!(means_gone(&error(Errno::ENOENT)));
+        assert!(means_gone(&error(Errno::ESRCH)));
+        assert!(!means_gone(&error(Errno::EMFILE)));
+        assert!(!means_gone(&error(Errno::ENFILE)));
+        assert!(!means_gone(&error(Errno::EACCES)));
+        assert!(!means_gone(&error(Errno::EIO)));
+    }
+
+    #[test]
+    fn an_unreadable_pid_file_is_an_error_not_no_process() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(pid_file(dir.path())).unwrap();
+        assert!(recorded(dir.path()).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_watcher_returns_once_its_process_ended() {
+        let mut child = tokio::process::Command::new("true").spawn().unwrap();
+        let pid = child.id().unwrap() as i32;
+        let identity = ProcessIdentity::read(pid, true).unwrap().unwrap();
+        child.wait().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), until_gone("test", identity))
+            .await
+            .unwrap();
     }
 
     #[test]
     fn a_reused_pid_is_not_taken_for_our_group() {
-        let me = ProcessIdentity::of(std::process::id() as i32).unwrap();
+        let me = ProcessIdentity::probe(std::process::id() as i32)
+            .unwrap()
+            .unwrap();
         let earlier_owner = ProcessIdentity {
             start_time: me.start_time.saturating_sub(1),
             ..me
         };
-        assert!(!group_runs(earlier_owner));
+        assert!(!group_runs(earlier_owner).unwrap());
     }
 }
