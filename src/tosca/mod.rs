@@ -10,6 +10,7 @@ pub mod data;
 pub mod functions;
 pub mod grammar;
 pub mod instance;
+pub mod limits;
 pub mod loader;
 pub mod problem;
 pub mod source;
@@ -40,6 +41,8 @@ pub struct Options {
     /// The nodes of other services that `select` directives may pick (used by [`compile`],
     /// which selects before fulfilling requirements, so fulfilment sees the chosen nodes).
     pub inventory: instance::Inventory,
+    /// The budgets the run keeps to (file size, YAML nodes, `count`, instances).
+    pub limits: limits::Limits,
 }
 
 /// The outcome of a run: every file read, every problem found, and what was built.
@@ -184,6 +187,7 @@ fn load_options(options: &Options) -> loader::LoadOptions {
     loader::LoadOptions {
         profile_paths: options.profile_paths.clone(),
         substitutions: options.substitutions.clone(),
+        limits: options.limits,
         ..loader::LoadOptions::default()
     }
 }

@@ -58,6 +58,7 @@ use self::imports::{ImportDefinition, Target};
 use self::location::{Container, Location, Reference};
 use self::repositories::Repository;
 use self::store::{ReadError, Store};
+use super::limits::Limits;
 use super::problem::Problems;
 use super::source::{FileId, Sources, Span};
 use super::value::Value;
@@ -74,6 +75,8 @@ pub struct LoadOptions {
     pub substitutions: Vec<PathBuf>,
     /// The deadline and size limit of each file fetched over http(s).
     pub fetch: FetchLimits,
+    /// The size, node and nesting budgets each file is parsed within.
+    pub limits: Limits,
 }
 
 /// Everything one load read: the entry file and every file it imports, transitively, each
@@ -224,6 +227,8 @@ struct Loader<'a> {
     pending: VecDeque<usize>,
     /// [`LoadOptions::substitutions`].
     substitutions: Vec<PathBuf>,
+    /// [`LoadOptions::limits`].
+    limits: Limits,
 }
 
 impl<'a> Loader<'a> {
@@ -261,6 +266,7 @@ impl<'a> Loader<'a> {
             known: HashMap::new(),
             pending: VecDeque::new(),
             substitutions: options.substitutions.clone(),
+            limits: options.limits,
         }
     }
 
@@ -327,10 +333,10 @@ impl<'a> Loader<'a> {
         let key = location.canonical();
         let id = self.sources.add(key.clone(), text);
         let source = self.sources.get(id).expect("just added");
-        let document = match yaml::parse(&source.text, id) {
+        let document = match yaml::parse_within(&source.text, id, &self.limits) {
             Ok(document) => document,
             Err(e) => {
-                self.problems.report("yaml-syntax", e.span, "", e.message);
+                self.problems.report(e.code, e.span, "", e.message);
                 self.known.insert(key, Known::Unusable(None));
                 return None;
             }
