@@ -6,6 +6,9 @@
 //! problem naming it, at the file:line:column that went over, instead of aborting. `validate`,
 //! `compile` and the agent's deploy share them through [`crate::tosca::Options::limits`].
 
+/// The code of every problem about going over a limit.
+pub const OVER_LIMIT: &str = "limit-exceeded";
+
 /// The limits of one run. The defaults are far above what real services need and far below
 /// what would exhaust a host:
 ///

@@ -93,6 +93,8 @@ pub struct Compiled {
     pub substitutes: Vec<instance::substitute::Candidate>,
     /// The nodes of other services that `select` directives pick from.
     pub inventory: instance::Inventory,
+    /// The budgets instantiation keeps to.
+    pub limits: limits::Limits,
 }
 
 impl Compiled {
@@ -105,6 +107,7 @@ impl Compiled {
                 registry: &self.registry,
                 candidates: &self.substitutes,
                 inventory: &self.inventory,
+                limits: &self.limits,
             }
             .instantiate(&self.resolved, t),
             None => {
@@ -229,7 +232,8 @@ fn run(
         let service =
             template::parse::service_template(st, entry.id, "service_template", &mut problems);
         let places = template::artifact::Places::of(&loaded);
-        let checked = template::check::check(&service, &registry, &places, &mut problems);
+        let checked =
+            template::check::check(&service, &registry, &places, &options.limits, &mut problems);
         let (resolved, topology) = if compile {
             let given = options
                 .inputs
@@ -242,13 +246,15 @@ fn run(
                 &registry,
                 &given,
                 &options.inventory,
+                &options.limits,
                 &mut problems,
             );
             (resolved.into_owned(), Some(topology))
         } else {
             (checked, None)
         };
-        let substitutes = instance::substitute::candidates(&loaded, &registry, &mut problems);
+        let substitutes =
+            instance::substitute::candidates(&loaded, &registry, &options.limits, &mut problems);
         Some(Compiled {
             service,
             registry,
@@ -256,6 +262,7 @@ fn run(
             topology,
             substitutes,
             inventory: options.inventory.clone(),
+            limits: options.limits,
         })
     });
     problems.sort();

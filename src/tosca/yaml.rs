@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use super::limits::Limits;
+use super::limits::{Limits, OVER_LIMIT};
 use super::source::{FileId, Span};
 use super::value::{Value, ValueKind};
 
@@ -31,9 +31,6 @@ pub struct YamlError {
 
 /// The code of a text that is not YAML we can read.
 pub const SYNTAX: &str = "yaml-syntax";
-
-/// The code of a text that goes over one of the [`Limits`].
-pub const OVER_LIMIT: &str = "limit-exceeded";
 
 /// Parses one YAML document from `text` (read from `file`) within the default [`Limits`]. An
 /// empty text is `null`.
