@@ -388,3 +388,38 @@ fn a_count_over_the_limit_is_refused_by_validate_and_compile() {
     let out = khutulun(&["tosca", "compile", &file]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn an_artifact_outside_the_templates_repository_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = |file: &str| {
+        format!(
+            "tosca_definitions_version: tosca_2_0\nartifact_types:\n  Config: {{}}\nnode_types:\n  App: {{}}\nservice_template:\n  node_templates:\n    app:\n      type: App\n      artifacts:\n        conf: {{type: Config, file: {file}}}\n"
+        )
+    };
+    let file = write(
+        dir.path(),
+        "app/service.yaml",
+        service("../../etc/passwd").as_bytes(),
+    );
+    for command in ["validate", "compile"] {
+        let out = khutulun(&["tosca", command, &file]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("error[invalid-artifact]"), "{stderr}");
+        assert!(stderr.contains("../../etc/passwd"), "{stderr}");
+        assert!(stderr.contains("repository root"), "{stderr}");
+    }
+    // Inside the repository, and an explicit absolute file: URL, are fine.
+    write(dir.path(), "app/conf/app.ini", b"x=1\n");
+    for allowed in ["conf/../conf/app.ini", "file:///etc/hostname"] {
+        let file = write(dir.path(), "app/service.yaml", service(allowed).as_bytes());
+        let out = khutulun(&["tosca", "validate", &file]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{allowed}: {}",
+            text(&out.stderr)
+        );
+    }
+}
