@@ -423,3 +423,31 @@ fn an_artifact_outside_the_templates_repository_is_refused() {
         );
     }
 }
+
+#[test]
+fn problems_about_a_file_that_is_not_tosca_do_not_quote_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8]); 2] = [
+        ("secrets.env", b"db_password: hunter2: leaked\nother: 1\n"),
+        ("tool.bin", b"\x7fELF\x02\x01\x01 private-bytes-here\n"),
+    ];
+    for (name, bytes) in cases {
+        let file = write(dir.path(), name, bytes);
+        let first_line = text(bytes).lines().next().unwrap().to_string();
+        let out = khutulun(&["tosca", "validate", &file]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("{file}:1:")), "{name}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{name}: {stderr}");
+        assert!(!stderr.contains("private-bytes"), "{name}: {stderr}");
+        assert!(!stderr.contains(&first_line), "{name}: {stderr}");
+    }
+    // A TOSCA file the user wrote is still quoted.
+    let file = write(
+        dir.path(),
+        "mine.yaml",
+        b"tosca_definitions_version: tosca_2_0\nservice_template: a: b\n",
+    );
+    let out = khutulun(&["tosca", "validate", &file]);
+    assert!(text(&out.stderr).contains(" | "), "{}", text(&out.stderr));
+}

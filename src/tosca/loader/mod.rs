@@ -331,7 +331,11 @@ impl<'a> Loader<'a> {
         site: Option<&Site>,
     ) -> Option<usize> {
         let key = location.canonical();
-        let id = self.sources.add(key.clone(), text);
+        let id = if document::declares_tosca(&text) {
+            self.sources.add(key.clone(), text)
+        } else {
+            self.sources.add_unquoted(key.clone(), text)
+        };
         let source = self.sources.get(id).expect("just added");
         let document = match yaml::parse_within(&source.text, id, &self.limits) {
             Ok(document) => document,
@@ -341,6 +345,13 @@ impl<'a> Loader<'a> {
                 return None;
             }
         };
+        if site.is_none() && document.as_map().is_none() {
+            // Not a map, so nothing later stages could read; their messages would only
+            // quote what the file holds.
+            document::check(&document, self.problems);
+            self.known.insert(key, Known::Unusable(None));
+            return None;
+        }
         if let Some(site) = site
             && !document::is_tosca(&document)
         {
