@@ -329,3 +329,125 @@ fn a_template_and_its_imports_validate_over_http() {
         assert!(text(&out.stderr).contains("404"), "{}", text(&out.stderr));
     }
 }
+
+/// Writes `text` as `name` in `dir` and returns its path, as the CLI takes it.
+fn write(dir: &std::path::Path, name: &str, text: &[u8]) -> String {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn an_alias_bomb_is_a_problem_naming_the_limit_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bomb = String::from(
+        "tosca_definitions_version: tosca_2_0\nb0: &b0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for level in 1..=9 {
+        let alias = format!("*b{}", level - 1);
+        bomb.push_str(&format!(
+            "b{level}: &b{level} [{}]\n",
+            vec![alias; 9].join(", ")
+        ));
+    }
+    let file = write(dir.path(), "bomb.yaml", bomb.as_bytes());
+    for command in ["validate", "compile"] {
+        let out = khutulun(&["tosca", command, &file]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("error[limit-exceeded]"), "{stderr}");
+        assert!(stderr.contains("2000000 YAML nodes"), "{stderr}");
+        assert!(stderr.contains(&format!("{file}:")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_count_over_the_limit_is_refused_by_validate_and_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = |count: &str| {
+        format!(
+            "tosca_definitions_version: tosca_2_0\nnode_types:\n  Worker: {{}}\nservice_template:\n  inputs:\n    n: {{type: integer, default: {count}}}\n  node_templates:\n    fixed:\n      type: Worker\n      count: {count}\n    given:\n      type: Worker\n      count: {{$get_input: n}}\n"
+        )
+    };
+    let file = write(dir.path(), "many.yaml", service("10000000").as_bytes());
+    let out = khutulun(&["tosca", "validate", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{file}:10:14")), "{stderr}");
+    assert!(stderr.contains("10000"), "{stderr}");
+    // A count computed from an input is only known when compiling.
+    let out = khutulun(&["tosca", "compile", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{file}:13:14")), "{stderr}");
+
+    let file = write(dir.path(), "some.yaml", service("3").as_bytes());
+    let out = khutulun(&["tosca", "compile", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_artifact_outside_the_templates_repository_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = |file: &str| {
+        format!(
+            "tosca_definitions_version: tosca_2_0\nartifact_types:\n  Config: {{}}\nnode_types:\n  App: {{}}\nservice_template:\n  node_templates:\n    app:\n      type: App\n      artifacts:\n        conf: {{type: Config, file: {file}}}\n"
+        )
+    };
+    let file = write(
+        dir.path(),
+        "app/service.yaml",
+        service("../../etc/passwd").as_bytes(),
+    );
+    for command in ["validate", "compile"] {
+        let out = khutulun(&["tosca", command, &file]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("error[invalid-artifact]"), "{stderr}");
+        assert!(stderr.contains("../../etc/passwd"), "{stderr}");
+        assert!(stderr.contains("repository root"), "{stderr}");
+    }
+    // Inside the repository, and an explicit absolute file: URL, are fine.
+    write(dir.path(), "app/conf/app.ini", b"x=1\n");
+    for allowed in ["conf/../conf/app.ini", "file:///etc/hostname"] {
+        let file = write(dir.path(), "app/service.yaml", service(allowed).as_bytes());
+        let out = khutulun(&["tosca", "validate", &file]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{allowed}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn problems_about_a_file_that_is_not_tosca_do_not_quote_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8]); 2] = [
+        ("secrets.env", b"db_password: hunter2: leaked\nother: 1\n"),
+        ("tool.bin", b"\x7fELF\x02\x01\x01 private-bytes-here\n"),
+    ];
+    for (name, bytes) in cases {
+        let file = write(dir.path(), name, bytes);
+        let first_line = text(bytes).lines().next().unwrap().to_string();
+        let out = khutulun(&["tosca", "validate", &file]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("{file}:1:")), "{name}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{name}: {stderr}");
+        assert!(!stderr.contains("private-bytes"), "{name}: {stderr}");
+        assert!(!stderr.contains(&first_line), "{name}: {stderr}");
+    }
+    // A TOSCA file the user wrote is still quoted.
+    let file = write(
+        dir.path(),
+        "mine.yaml",
+        b"tosca_definitions_version: tosca_2_0\nservice_template: a: b\n",
+    );
+    let out = khutulun(&["tosca", "validate", &file]);
+    assert!(text(&out.stderr).contains(" | "), "{}", text(&out.stderr));
+}

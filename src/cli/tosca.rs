@@ -127,6 +127,7 @@ fn validate(args: ValidateArgs) -> ExitCode {
         inputs: IndexMap::new(),
         substitutions: args.common.substitutions,
         inventory: Inventory::default(),
+        ..Options::default()
     };
     let report = tosca::validate(&args.common.entry, &options);
     match args.format {
@@ -249,6 +250,7 @@ fn compile(args: CompileArgs) -> ExitCode {
         inputs,
         substitutions: args.common.substitutions.clone(),
         inventory,
+        ..Options::default()
     };
     let report = tosca::compile(&args.common.entry, &options);
     if !report.is_valid() {

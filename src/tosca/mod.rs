@@ -10,6 +10,7 @@ pub mod data;
 pub mod functions;
 pub mod grammar;
 pub mod instance;
+pub mod limits;
 pub mod loader;
 pub mod problem;
 pub mod source;
@@ -40,6 +41,8 @@ pub struct Options {
     /// The nodes of other services that `select` directives may pick (used by [`compile`],
     /// which selects before fulfilling requirements, so fulfilment sees the chosen nodes).
     pub inventory: instance::Inventory,
+    /// The budgets the run keeps to (file size, YAML nodes, `count`, instances).
+    pub limits: limits::Limits,
 }
 
 /// The outcome of a run: every file read, every problem found, and what was built.
@@ -90,6 +93,8 @@ pub struct Compiled {
     pub substitutes: Vec<instance::substitute::Candidate>,
     /// The nodes of other services that `select` directives pick from.
     pub inventory: instance::Inventory,
+    /// The budgets instantiation keeps to.
+    pub limits: limits::Limits,
 }
 
 impl Compiled {
@@ -102,6 +107,7 @@ impl Compiled {
                 registry: &self.registry,
                 candidates: &self.substitutes,
                 inventory: &self.inventory,
+                limits: &self.limits,
             }
             .instantiate(&self.resolved, t),
             None => {
@@ -184,6 +190,7 @@ fn load_options(options: &Options) -> loader::LoadOptions {
     loader::LoadOptions {
         profile_paths: options.profile_paths.clone(),
         substitutions: options.substitutions.clone(),
+        limits: options.limits,
         ..loader::LoadOptions::default()
     }
 }
@@ -225,7 +232,8 @@ fn run(
         let service =
             template::parse::service_template(st, entry.id, "service_template", &mut problems);
         let places = template::artifact::Places::of(&loaded);
-        let checked = template::check::check(&service, &registry, &places, &mut problems);
+        let checked =
+            template::check::check(&service, &registry, &places, &options.limits, &mut problems);
         let (resolved, topology) = if compile {
             let given = options
                 .inputs
@@ -238,13 +246,15 @@ fn run(
                 &registry,
                 &given,
                 &options.inventory,
+                &options.limits,
                 &mut problems,
             );
             (resolved.into_owned(), Some(topology))
         } else {
             (checked, None)
         };
-        let substitutes = instance::substitute::candidates(&loaded, &registry, &mut problems);
+        let substitutes =
+            instance::substitute::candidates(&loaded, &registry, &options.limits, &mut problems);
         Some(Compiled {
             service,
             registry,
@@ -252,6 +262,7 @@ fn run(
             topology,
             substitutes,
             inventory: options.inventory.clone(),
+            limits: options.limits,
         })
     });
     problems.sort();

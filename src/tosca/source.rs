@@ -42,6 +42,10 @@ pub struct SourceFile {
     pub name: String,
     /// The full text, kept to show the offending line.
     pub text: String,
+    /// Whether problems may quote its lines: only a file that declares itself TOSCA is
+    /// something the user wrote; any other (a binary, a secret, a stray config) is named by
+    /// its file:line:column but never shown.
+    pub quoted: bool,
 }
 
 /// The registry of every file read in one run, shared by all stages of the processor.
@@ -51,13 +55,19 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Records a file and returns its id for spans.
+    /// Records a file whose lines problems may quote and returns its id for spans.
     pub fn add(&self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.push(name.into(), text.into(), true)
+    }
+
+    /// Records a file whose lines problems must not quote (see [`SourceFile::quoted`]).
+    pub fn add_unquoted(&self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.push(name.into(), text.into(), false)
+    }
+
+    fn push(&self, name: String, text: String, quoted: bool) -> FileId {
         let mut files = self.files.write().expect("sources lock poisoned");
-        files.push(Arc::new(SourceFile {
-            name: name.into(),
-            text: text.into(),
-        }));
+        files.push(Arc::new(SourceFile { name, text, quoted }));
         FileId(u32::try_from(files.len() - 1).expect("more than 4 billion source files"))
     }
 
@@ -77,10 +87,11 @@ impl Sources {
         }
     }
 
-    /// The text of the line a span points at, for excerpts.
+    /// The text of the line a span points at, for excerpts; `None` for a file that must
+    /// not be quoted.
     pub fn line_text(&self, span: Span) -> Option<String> {
         let file = self.get(span.file)?;
-        if !span.is_known() {
+        if !span.is_known() || !file.quoted {
             return None;
         }
         file.text

@@ -9,9 +9,10 @@
 
 use std::collections::HashSet;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+use super::limits::{Limits, OVER_LIMIT};
 use super::source::{FileId, Span};
 use super::value::{Value, ValueKind};
 
@@ -19,33 +20,66 @@ use super::value::{Value, ValueKind};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct YamlError {
+    /// The problem code: [`SYNTAX`] for text that is not YAML we read, [`OVER_LIMIT`] for
+    /// text that goes over one of the [`Limits`].
+    pub code: &'static str,
     /// What is wrong, in one sentence.
     pub message: String,
     /// Where it is wrong.
     pub span: Span,
 }
 
-/// Parses one YAML document from `text` (read from `file`). An empty text is `null`.
+/// The code of a text that is not YAML we can read.
+pub const SYNTAX: &str = "yaml-syntax";
+
+/// Parses one YAML document from `text` (read from `file`) within the default [`Limits`]. An
+/// empty text is `null`.
 pub fn parse(text: &str, file: FileId) -> Result<Value, YamlError> {
+    parse_within(text, file, &Limits::default())
+}
+
+/// Like [`parse`], within `limits`: a text that is too large, nests too deeply, or whose
+/// aliases expand past [`Limits::yaml_nodes`] is refused where it goes over.
+pub fn parse_within(text: &str, file: FileId, limits: &Limits) -> Result<Value, YamlError> {
+    if text.len() > limits.document_bytes {
+        return Err(YamlError {
+            code: OVER_LIMIT,
+            message: format!(
+                "this file is {} bytes, over the limit of {} bytes on a TOSCA file",
+                text.len(),
+                limits.document_bytes
+            ),
+            span: Span {
+                file,
+                line: 1,
+                column: 1,
+            },
+        });
+    }
     let mut builder = Builder {
         file,
+        limits: *limits,
+        nodes: 0,
         stack: Vec::new(),
         anchors: Vec::new(),
         documents: Vec::new(),
-        error: None,
     };
+    // Events are pulled one at a time rather than through `Parser::load`, which recurses once
+    // per nesting level: this way a deep document cannot overflow the stack, and the first
+    // problem stops the parse.
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        return Err(YamlError {
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| YamlError {
+            code: SYNTAX,
             message: format!("this is not valid YAML: {}", e.info()),
             span: span_of(file, *e.marker()),
-        });
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, mark)?;
     }
-    if let Some(error) = builder.error {
-        return Err(error);
-    }
-    let mut documents = builder.documents.into_iter();
-    let first = documents.next().unwrap_or_else(|| {
+    let first = builder.documents.pop().unwrap_or_else(|| {
         Value::at(
             ValueKind::Null,
             Span {
@@ -55,12 +89,6 @@ pub fn parse(text: &str, file: FileId) -> Result<Value, YamlError> {
             },
         )
     });
-    if let Some(second) = documents.next() {
-        return Err(YamlError {
-            message: "a TOSCA file holds one YAML document, but this file has more".into(),
-            span: second.span,
-        });
-    }
     Ok(first)
 }
 
@@ -73,35 +101,101 @@ fn span_of(file: FileId, mark: Marker) -> Span {
 }
 
 /// A collection being filled while its events arrive.
+/// Each carries its anchor and [`Builder::nodes`] when it opened, so an anchored
+/// collection knows its size.
 enum Open {
-    List(Value, usize),
-    /// The map, its anchor, the key waiting for its value, and, once the map is large, the
-    /// identities of its keys (a set, so that duplicate detection stays linear in the map's
-    /// size; small maps are scanned, which spares an allocation per key).
-    Map(Value, usize, Option<Value>, Option<HashSet<KeyIdentity>>),
+    List(Value, usize, usize),
+    /// The map, its anchor, the nodes before it, the key waiting for its value, and, once the
+    /// map is large, the identities of its keys (a set, so that duplicate detection stays
+    /// linear in the map's size; small maps are scanned, which spares an allocation per key).
+    Map(
+        Value,
+        usize,
+        usize,
+        Option<Value>,
+        Option<HashSet<KeyIdentity>>,
+    ),
+}
+
+/// An anchored value, with how many nodes an alias to it produces.
+struct Anchor {
+    id: usize,
+    value: Value,
+    nodes: usize,
 }
 
 struct Builder {
     file: FileId,
+    limits: Limits,
+    /// The nodes produced so far, aliases counted at their expanded size.
+    nodes: usize,
     stack: Vec<Open>,
-    anchors: Vec<(usize, Value)>,
+    anchors: Vec<Anchor>,
     documents: Vec<Value>,
-    error: Option<YamlError>,
 }
 
 impl Builder {
-    fn finish(&mut self, value: Value, anchor: usize) {
+    /// Counts `added` more nodes, refusing (at `span`) to go over [`Limits::yaml_nodes`].
+    fn spend(&mut self, added: usize, span: Span) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(added);
+        if self.nodes > self.limits.yaml_nodes {
+            return Err(YamlError {
+                code: OVER_LIMIT,
+                message: format!(
+                    "this file expands to more than {} YAML nodes (the limit on nodes after aliases are expanded); an alias costs the size of what it names",
+                    self.limits.yaml_nodes
+                ),
+                span,
+            });
+        }
+        Ok(())
+    }
+
+    /// Opens a collection, refusing to nest deeper than [`Limits::yaml_depth`].
+    fn open(&mut self, open: Open, span: Span) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.yaml_depth {
+            return Err(YamlError {
+                code: OVER_LIMIT,
+                message: format!(
+                    "lists and maps nest here more than {} deep (the limit on nesting)",
+                    self.limits.yaml_depth
+                ),
+                span,
+            });
+        }
+        self.spend(1, span)?;
+        self.stack.push(open);
+        Ok(())
+    }
+
+    /// Places a completed value in its parent; `anchor` (when not 0) names it and `nodes` is
+    /// its size, for later aliases.
+    fn finish(&mut self, value: Value, anchor: usize, nodes: usize) -> Result<(), YamlError> {
         if anchor > 0 {
-            self.anchors.push((anchor, value.clone()));
+            // The copy kept for aliases is memory too: nested anchors would otherwise copy
+            // one subtree once per level.
+            self.spend(nodes, value.span)?;
+            self.anchors.push(Anchor {
+                id: anchor,
+                value: value.clone(),
+                nodes,
+            });
         }
         match self.stack.last_mut() {
-            None => self.documents.push(value),
-            Some(Open::List(list, _)) => {
+            None if self.documents.is_empty() => self.documents.push(value),
+            None => {
+                return Err(YamlError {
+                    code: SYNTAX,
+                    message: "a TOSCA file holds one YAML document, but this file has more".into(),
+                    span: value.span,
+                });
+            }
+            Some(Open::List(list, _, _)) => {
                 if let ValueKind::List(items) = &mut list.kind {
                     items.push(value);
                 }
             }
-            Some(Open::Map(map, _, pending_key, seen)) => match pending_key.take() {
+            Some(Open::Map(map, _, _, pending_key, seen)) => match pending_key.take() {
                 None => {
                     // A block map's start event is marked at its first colon; its first key
                     // is where a reader sees the map begin.
@@ -113,19 +207,18 @@ impl Builder {
                 Some(key) => {
                     if let ValueKind::Map(entries) = &mut map.kind {
                         if !is_new_key(entries, seen, &key) {
-                            if self.error.is_none() {
-                                self.error = Some(YamlError {
-                                    message: format!("the key {key} appears twice in this map"),
-                                    span: key.span,
-                                });
-                            }
-                        } else {
-                            entries.push((key, value));
+                            return Err(YamlError {
+                                code: SYNTAX,
+                                message: format!("the key {key} appears twice in this map"),
+                                span: key.span,
+                            });
                         }
+                        entries.push((key, value));
                     }
                 }
             },
         }
+        Ok(())
     }
 }
 
@@ -172,54 +265,53 @@ fn is_new_key(
     true
 }
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, event: Event, mark: Marker) {
+impl Builder {
+    /// Takes in one parser event.
+    fn on_event(&mut self, event: Event, mark: Marker) -> Result<(), YamlError> {
         let span = span_of(self.file, mark);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                self.spend(1, span)?;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let value = resolve_scalar(text, style, tag.as_deref(), span);
-                self.finish(value, anchor);
+                self.finish(value, anchor, 1)
             }
             Event::SequenceStart(anchor, tag) => {
                 let mut value = Value::at(ValueKind::List(Vec::new()), span);
                 value.tag = extra_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)));
-                self.stack.push(Open::List(value, anchor));
+                self.open(Open::List(value, anchor, self.nodes), span)
             }
             Event::MappingStart(anchor, tag) => {
                 let mut value = Value::at(ValueKind::Map(Vec::new()), span);
                 value.tag = extra_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)));
-                self.stack.push(Open::Map(value, anchor, None, None));
+                self.open(Open::Map(value, anchor, self.nodes, None, None), span)
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(open) = self.stack.pop() {
-                    let (value, anchor) = match open {
-                        Open::List(v, a) | Open::Map(v, a, _, _) => (v, a),
-                    };
-                    self.finish(value, anchor);
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(
+                    Open::List(value, anchor, before) | Open::Map(value, anchor, before, _, _),
+                ) => {
+                    let nodes = self.nodes - before;
+                    self.finish(value, anchor, nodes)
                 }
-            }
-            Event::Alias(anchor) => {
-                let found = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == anchor)
-                    .map(|(_, v)| v.clone());
-                match found {
-                    Some(value) => self.finish(value, 0),
-                    None => {
-                        if self.error.is_none() {
-                            self.error = Some(YamlError {
-                                message: "this alias names no anchor defined before it".into(),
-                                span,
-                            });
-                        }
-                    }
-                }
-            }
-            _ => {}
+                None => Ok(()),
+            },
+            Event::Alias(id) => self.alias(id, span),
+            _ => Ok(()),
         }
+    }
+
+    /// Expands an alias, its size counted before anything is copied.
+    fn alias(&mut self, id: usize, span: Span) -> Result<(), YamlError> {
+        let Some(found) = self.anchors.iter().rposition(|a| a.id == id) else {
+            return Err(YamlError {
+                code: SYNTAX,
+                message: "this alias names no anchor defined before it".into(),
+                span,
+            });
+        };
+        self.spend(self.anchors[found].nodes, span)?;
+        let value = self.anchors[found].value.clone();
+        self.finish(value, 0, 0)
     }
 }
 
@@ -390,5 +482,74 @@ mod tests {
     fn reports_syntax_errors_with_a_position() {
         let e = parse("a: [1, 2\n", FileId(0)).unwrap_err();
         assert!(e.span.line >= 1);
+    }
+
+    /// Nine levels of nine aliases each: a few hundred bytes naming 9^9 scalars.
+    fn alias_bomb() -> String {
+        let mut text = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..=9 {
+            let previous = format!("*l{}", level - 1);
+            let items = [previous.as_str(); 9].join(", ");
+            text.push_str(&format!("l{level}: &l{level} [{items}]\n"));
+        }
+        text
+    }
+
+    fn small(yaml_nodes: usize, yaml_depth: usize) -> Limits {
+        Limits {
+            yaml_nodes,
+            yaml_depth,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_by_size_where_it_goes_over() {
+        let bomb = alias_bomb();
+        assert!(bomb.len() < 600, "{} bytes", bomb.len());
+        let e = parse(&bomb, FileId(0)).unwrap_err();
+        assert_eq!(e.code, OVER_LIMIT);
+        assert!(e.message.contains("2000000"), "{}", e.message);
+        assert!(e.span.line > 1 && e.span.column > 1, "{:?}", e.span);
+    }
+
+    #[test]
+    fn aliases_cost_the_size_of_what_they_name() {
+        // The root map, three keys, the anchored list (4 nodes) and the copy kept for
+        // aliases (4 more), then 4 per alias.
+        let text = "a: &a [1, 2, 3]\nb: *a\nc: *a\n";
+        let needed = 1 + 3 + 4 + 4 + 4 + 4;
+        assert!(parse_within(text, FileId(0), &small(needed, 10)).is_ok());
+        let e = parse_within(text, FileId(0), &small(needed - 1, 10)).unwrap_err();
+        assert_eq!(e.code, OVER_LIMIT);
+        assert_eq!((e.span.line, e.span.column), (3, 4));
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_recursion() {
+        let deep = "- ".repeat(100_000) + "x\n";
+        let e = parse(&deep, FileId(0)).unwrap_err();
+        assert_eq!(e.code, OVER_LIMIT);
+        assert!(e.message.contains("128"), "{}", e.message);
+        assert!(parse_within("[[[1]]]", FileId(0), &small(100, 3)).is_ok());
+        assert!(parse_within("[[[[1]]]]", FileId(0), &small(100, 3)).is_err());
+    }
+
+    #[test]
+    fn a_text_over_the_size_limit_is_refused_before_parsing() {
+        let limits = Limits {
+            document_bytes: 8,
+            ..Limits::default()
+        };
+        assert!(parse_within("a: 1234", FileId(0), &limits).is_ok());
+        let e = parse_within("a: 123456", FileId(0), &limits).unwrap_err();
+        assert_eq!(e.code, OVER_LIMIT);
+        assert!(e.message.contains("8 bytes"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_second_document_is_refused() {
+        let e = parse("a: 1\n---\nb: 2\n", FileId(0)).unwrap_err();
+        assert_eq!((e.code, e.span.line), (SYNTAX, 3));
     }
 }

@@ -13,6 +13,7 @@ use super::instantiate;
 use super::model::{Instantiation, NodeInstance};
 use super::select::{self, Inventory};
 use super::substitute::{self, Candidate};
+use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{Resolved, ResolvedNode};
 use crate::tosca::topology::Topology;
@@ -40,6 +41,9 @@ pub struct Realiser<'a> {
     pub candidates: &'a [Candidate],
     /// The nodes of other services that may be selected.
     pub inventory: &'a Inventory,
+    /// The budgets: substituting templates' instances count towards
+    /// [`Limits::instances`] with the service's own.
+    pub limits: &'a Limits,
 }
 
 impl Realiser<'_> {
@@ -112,6 +116,10 @@ impl Realiser<'_> {
                     let candidate = &self.candidates[c];
                     substitute::splice(&mut out, i, candidate, inner, node.span, problems);
                     i += spliced;
+                    if out.nodes.len() > self.limits.instances {
+                        self.report_too_many(node, problems);
+                        return None;
+                    }
                 }
                 None => i += 1,
             }
@@ -170,6 +178,7 @@ impl Realiser<'_> {
             self.registry,
             &given,
             self.inventory,
+            self.limits,
             &mut found,
         );
         if !found.is_empty() {
@@ -180,6 +189,19 @@ impl Realiser<'_> {
         let inner = self.level(&resolved, &topology, chain, problems);
         chain.pop();
         inner
+    }
+
+    /// Reports that substituting `node` takes the service over [`Limits::instances`].
+    fn report_too_many(&self, node: &ResolvedNode, problems: &mut Problems) {
+        problems.report(
+            OVER_LIMIT,
+            node.span,
+            format!("service_template.node_templates.{}", node.name),
+            format!(
+                "substituting `{}` takes the service over {} node instances (the limit on instances per service)",
+                node.name, self.limits.instances
+            ),
+        );
     }
 
     /// The first directive of each template that can be honoured.

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{Expression, Instantiation, NodeInstance, SelectedFrom, TypeRef};
 use super::resolve::Resolver;
+use crate::tosca::limits::Limits;
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{Resolved, ResolvedNode, ServiceTemplate};
 use crate::tosca::topology::{self, Topology};
@@ -128,6 +129,7 @@ pub fn build_topology<'r>(
     registry: &TypeRegistry,
     given: &IndexMap<String, Value>,
     inventory: &Inventory,
+    limits: &Limits,
     problems: &mut Problems,
 ) -> (Cow<'r, Resolved>, Topology) {
     let inputs = topology::inputs(st, registry, given, problems);
@@ -143,7 +145,7 @@ pub fn build_topology<'r>(
             }
         }
     }
-    let topology = topology::build_with_inputs(st, &fulfilled, registry, inputs, problems);
+    let topology = topology::build_with_inputs(st, &fulfilled, registry, inputs, limits, problems);
     (fulfilled, topology)
 }
 

@@ -19,6 +19,7 @@ use indexmap::IndexMap;
 
 use super::model::{Expression, Instantiation, NodeInstance, RelationshipInstance, Substitution};
 use crate::tosca::grammar;
+use crate::tosca::limits::Limits;
 use crate::tosca::loader::Loaded;
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
@@ -58,6 +59,7 @@ impl Candidate {
 pub fn candidates(
     loaded: &Loaded,
     registry: &TypeRegistry,
+    limits: &Limits,
     problems: &mut Problems,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
@@ -79,7 +81,7 @@ pub fn candidates(
             continue;
         };
         let service = template::parse::service_template(st, id, "service_template", problems);
-        let resolved = template::check::check(&service, registry, &places, problems);
+        let resolved = template::check::check(&service, registry, &places, limits, problems);
         let Some(sm) = &service.substitution_mappings else {
             problems.report(
                 "not-substituting",

@@ -20,6 +20,16 @@ pub fn is_tosca(root: &Value) -> bool {
     root.get(VERSION_KEY).is_some()
 }
 
+/// Whether a text declares itself TOSCA: one of its lines starts with
+/// `tosca_definitions_version` (after indentation, `{` or a quote). Only such files are quoted
+/// in problems; anything else handed to the processor may be a binary or a secret.
+pub fn declares_tosca(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.trim_start_matches([' ', '\t', '{', '"', '\''])
+            .starts_with(VERSION_KEY)
+    })
+}
+
 /// Checks the version rules and the profile rule on one file's root, and returns the
 /// `profile:` name the file declares, if any.
 pub fn check(root: &Value, problems: &mut Problems) -> Option<String> {
@@ -156,5 +166,21 @@ mod tests {
         let (c, profile) = codes("tosca_definitions_version: tosca_2_0\nprofile: [a]\n");
         assert_eq!(c, ["invalid-profile"]);
         assert_eq!(profile, None);
+    }
+
+    #[test]
+    fn a_text_declares_tosca_by_a_line_starting_with_the_version() {
+        assert!(declares_tosca(
+            "# c\ntosca_definitions_version: tosca_2_0\n"
+        ));
+        assert!(declares_tosca(
+            "{ \"tosca_definitions_version\": tosca_2_0 }"
+        ));
+        assert!(declares_tosca(
+            "description: x\n  tosca_definitions_version: y\n"
+        ));
+        assert!(!declares_tosca("password: hunter2\n"));
+        assert!(!declares_tosca("x: see tosca_definitions_version\n"));
+        assert!(!declares_tosca("\u{7f}ELF\u{2}\u{1}"));
     }
 }

@@ -234,6 +234,18 @@ impl Location {
         (location, stopped)
     }
 
+    /// Whether this location is `directory` or lies under it (lexically, in the same
+    /// container).
+    pub fn is_within(&self, directory: &Location) -> bool {
+        let inside = directory.path.trim_end_matches('/');
+        self.container == directory.container
+            && (self.path == directory.path
+                || self
+                    .path
+                    .strip_prefix(inside)
+                    .is_some_and(|rest| rest.starts_with('/')))
+    }
+
     /// The name used for this file in [`crate::tosca::source::Sources`] and for deduping:
     /// a path, `archive.csar!/inner/path`, `builtin:/profile/file.yaml`, or a URL.
     pub fn canonical(&self) -> String {
@@ -498,5 +510,18 @@ mod tests {
             Reference::parse("C:/types/a.yaml").unwrap(),
             Reference::Relative("C:/types/a.yaml")
         );
+    }
+
+    #[test]
+    fn within_is_lexical_and_respects_segment_boundaries() {
+        let root = Location::file(Path::new("/srv/app"));
+        assert!(Location::file(Path::new("/srv/app")).is_within(&root));
+        assert!(Location::file(Path::new("/srv/app/conf/a.ini")).is_within(&root));
+        assert!(!Location::file(Path::new("/srv/application/a.ini")).is_within(&root));
+        assert!(!Location::file(Path::new("/etc/passwd")).is_within(&root));
+        assert!(
+            Location::file(Path::new("/etc/passwd")).is_within(&Location::file(Path::new("/")))
+        );
+        assert!(!archive_dir("/srv/app/a").is_within(&root));
     }
 }

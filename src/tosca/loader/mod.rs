@@ -58,6 +58,7 @@ use self::imports::{ImportDefinition, Target};
 use self::location::{Container, Location, Reference};
 use self::repositories::Repository;
 use self::store::{ReadError, Store};
+use super::limits::Limits;
 use super::problem::Problems;
 use super::source::{FileId, Sources, Span};
 use super::value::Value;
@@ -74,6 +75,8 @@ pub struct LoadOptions {
     pub substitutions: Vec<PathBuf>,
     /// The deadline and size limit of each file fetched over http(s).
     pub fetch: FetchLimits,
+    /// The size, node and nesting budgets each file is parsed within.
+    pub limits: Limits,
 }
 
 /// Everything one load read: the entry file and every file it imports, transitively, each
@@ -224,6 +227,8 @@ struct Loader<'a> {
     pending: VecDeque<usize>,
     /// [`LoadOptions::substitutions`].
     substitutions: Vec<PathBuf>,
+    /// [`LoadOptions::limits`].
+    limits: Limits,
 }
 
 impl<'a> Loader<'a> {
@@ -261,6 +266,7 @@ impl<'a> Loader<'a> {
             known: HashMap::new(),
             pending: VecDeque::new(),
             substitutions: options.substitutions.clone(),
+            limits: options.limits,
         }
     }
 
@@ -325,16 +331,27 @@ impl<'a> Loader<'a> {
         site: Option<&Site>,
     ) -> Option<usize> {
         let key = location.canonical();
-        let id = self.sources.add(key.clone(), text);
+        let id = if document::declares_tosca(&text) {
+            self.sources.add(key.clone(), text)
+        } else {
+            self.sources.add_unquoted(key.clone(), text)
+        };
         let source = self.sources.get(id).expect("just added");
-        let document = match yaml::parse(&source.text, id) {
+        let document = match yaml::parse_within(&source.text, id, &self.limits) {
             Ok(document) => document,
             Err(e) => {
-                self.problems.report("yaml-syntax", e.span, "", e.message);
+                self.problems.report(e.code, e.span, "", e.message);
                 self.known.insert(key, Known::Unusable(None));
                 return None;
             }
         };
+        if site.is_none() && document.as_map().is_none() {
+            // Not a map, so nothing later stages could read; their messages would only
+            // quote what the file holds.
+            document::check(&document, self.problems);
+            self.known.insert(key, Known::Unusable(None));
+            return None;
+        }
         if let Some(site) = site
             && !document::is_tosca(&document)
         {

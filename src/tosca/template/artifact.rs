@@ -6,8 +6,10 @@
 //! way the loader resolves imports: a relative path against the declaring file's directory, a
 //! leading `/` against its root (the CSAR root; for plain files the entry file's directory),
 //! a `file:` URL as the local path it names, any other URL (`https:`, `oci:`…) kept as a
-//! URL, and `../` never out of an archive. Compile-time `$get_artifact`, instantiation and
-//! the runtime all answer with this one location.
+//! URL, and `../` never out of the declaring file's repository (as for imports, but refused
+//! rather than stopped, since an artifact is handed to a process that would read it).
+//! Compile-time `$get_artifact`, instantiation and the runtime all answer with this one
+//! location.
 
 use std::collections::HashMap;
 
@@ -67,7 +69,7 @@ impl Places {
         let place = self.files.get(&declared_in).ok_or_else(|| {
             format!("cannot locate the artifact file `{file}`: the file declaring it is unknown")
         })?;
-        let (base, path) = match (repository, Reference::parse(file)?) {
+        let (base, root, path) = match (repository, Reference::parse(file)?) {
             (
                 Some(r),
                 Reference::FileUrl(_) | Reference::WebUrl(_) | Reference::OtherUrl { .. },
@@ -102,7 +104,7 @@ impl Places {
                         place.location.parent().join(d).map_err(|e| e.to_string())?
                     }
                 };
-                (directory, p)
+                (directory.clone(), directory, p)
             }
             (None, Reference::FileUrl(path)) => {
                 return Ok(artifact_location(Location::file(&path)));
@@ -112,12 +114,18 @@ impl Places {
                     url: file.to_string(),
                 });
             }
-            (None, Reference::FromRoot(p)) => (place.root.clone(), p),
-            (None, Reference::Relative(p)) => (place.location.parent(), p),
+            (None, Reference::FromRoot(p)) => (place.root.clone(), place.root.clone(), p),
+            (None, Reference::Relative(p)) => (place.location.parent(), place.root.clone(), p),
         };
-        base.join(path)
-            .map(artifact_location)
-            .map_err(|e| format!("the artifact file {e}"))
+        let location = base
+            .join(path)
+            .map_err(|e| format!("the artifact file {e}"))?;
+        if !location.is_within(&root) {
+            return Err(format!(
+                "the artifact file `{file}` is {location}, outside the repository root {root} (the repository's directory, the CSAR root, or the entry file's directory); `../` may not leave it, so to use a file outside it define a repository or use an absolute file: URL"
+            ));
+        }
+        Ok(artifact_location(location))
     }
 }
 

@@ -16,8 +16,10 @@ use super::model::*;
 use super::read::child;
 use super::resolved::*;
 use crate::tosca::functions::{self, Expr};
+use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};
+use crate::tosca::topology;
 use crate::tosca::types::{self, CapabilityRef, PropertyDef, TypeId, TypeKind, TypeRegistry};
 use crate::tosca::value::{Value, ValueKind};
 
@@ -27,12 +29,14 @@ pub fn check(
     st: &ServiceTemplate,
     registry: &TypeRegistry,
     places: &Places,
+    limits: &Limits,
     problems: &mut Problems,
 ) -> Resolved {
     let mut checker = Checker {
         st,
         registry,
         places,
+        limits,
         file: st.file,
         problems,
         names: HashMap::new(),
@@ -56,6 +60,8 @@ struct Checker<'a, 'p> {
     st: &'a ServiceTemplate,
     registry: &'a TypeRegistry,
     places: &'a Places,
+    /// The budgets; a constant `count` is held to them here, before any instance exists.
+    limits: &'a Limits,
     file: FileId,
     problems: &'p mut Problems,
     /// Type lookups already done: `(kind, name) → id`.
@@ -654,6 +660,10 @@ impl Checker<'_, '_> {
     /// `count`: a non-negative integer or an expression.
     fn count(&mut self, count: &Value, path: &str) {
         match &count.kind {
+            ValueKind::Integer(n) if *n > i64::from(self.limits.count) => {
+                let message = topology::count_over_limit(*n, self.limits);
+                self.report(OVER_LIMIT, count.span, path, message);
+            }
             ValueKind::Integer(n) if *n >= 0 => {}
             ValueKind::Map(_) | ValueKind::String(_) => {
                 if let Some(expr) = self.expression(count, path, Scope::Service)

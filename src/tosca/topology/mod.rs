@@ -16,6 +16,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use self::eval::{Outcome, View};
 use self::path::{Entity, Graph};
+use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
 use crate::tosca::template::{Resolved, ServiceTemplate};
@@ -80,10 +81,11 @@ pub fn build(
     resolved: &Resolved,
     registry: &TypeRegistry,
     given: &IndexMap<String, Value>,
+    limits: &Limits,
     problems: &mut Problems,
 ) -> Topology {
     let inputs = inputs(st, registry, given, problems);
-    build_with_inputs(st, resolved, registry, inputs, problems)
+    build_with_inputs(st, resolved, registry, inputs, limits, problems)
 }
 
 /// Like [`build`], with the input values already worked out by [`inputs`] (for callers that
@@ -93,6 +95,7 @@ pub fn build_with_inputs(
     resolved: &Resolved,
     registry: &TypeRegistry,
     inputs: IndexMap<String, Value>,
+    limits: &Limits,
     problems: &mut Problems,
 ) -> Topology {
     let mut topology = Topology {
@@ -109,29 +112,24 @@ pub fn build_with_inputs(
     for i in 0..resolved.nodes.len() {
         topology.graph.add_node(i);
     }
+    let mut total = 0usize;
     for (i, node) in resolved.nodes.iter().enumerate() {
-        let Some(count) = &node.count else { continue };
-        let path = format!("service_template.node_templates.{}.count", node.name);
-        let view = TemplateView::new(resolved, &topology, Some(Entity::Node(i)));
-        match eval::evaluate(count, &view) {
-            Ok(Outcome::Known(v)) => match v.kind {
-                ValueKind::Integer(n) if (0..=i64::from(u32::MAX)).contains(&n) => {
-                    topology.counts[i] = n as u32
-                }
-                _ => problems.report(
-                    "wrong-type",
-                    count.span,
-                    path,
-                    format!("`count` evaluates to {v}, not a non-negative integer"),
+        if let Some(count) = &node.count {
+            topology.counts[i] = evaluate_count(count, resolved, &topology, i, limits, problems);
+        }
+        total += topology.counts[i] as usize;
+        if total > limits.instances {
+            let span = node.count.as_ref().map_or(node.span, |c| c.span);
+            problems.report(
+                OVER_LIMIT,
+                span,
+                format!("service_template.node_templates.{}.count", node.name),
+                format!(
+                    "with `{}` the service would have more than {} node instances (the limit on instances per service)",
+                    node.name, limits.instances
                 ),
-            },
-            Ok(Outcome::Deferred(_)) => problems.report(
-                "wrong-type",
-                count.span,
-                path,
-                "`count` cannot depend on runtime attributes",
-            ),
-            Err(m) => problems.report("evaluation", count.span, path, m),
+            );
+            topology.counts[i] = 0;
         }
     }
     fulfil::fulfil(st, resolved, registry, &mut topology, problems);
@@ -153,6 +151,48 @@ pub fn build_with_inputs(
     }
     topology.outputs = outputs;
     topology
+}
+
+/// The number of instances `count` (node template `i`'s) asks for, at most [`Limits::count`];
+/// 1 after reporting why it cannot be used, 0 when it is over the limit.
+fn evaluate_count(
+    count: &Value,
+    resolved: &Resolved,
+    topology: &Topology,
+    i: usize,
+    limits: &Limits,
+    problems: &mut Problems,
+) -> u32 {
+    let path = format!(
+        "service_template.node_templates.{}.count",
+        resolved.nodes[i].name
+    );
+    let view = TemplateView::new(resolved, topology, Some(Entity::Node(i)));
+    let message = match eval::evaluate(count, &view) {
+        Ok(Outcome::Known(v)) => match v.kind {
+            ValueKind::Integer(n) if (0..=i64::from(limits.count)).contains(&n) => return n as u32,
+            ValueKind::Integer(n) if n > 0 => {
+                problems.report(OVER_LIMIT, count.span, path, count_over_limit(n, limits));
+                return 0;
+            }
+            _ => format!("`count` evaluates to {v}, not a non-negative integer"),
+        },
+        Ok(Outcome::Deferred(_)) => "`count` cannot depend on runtime attributes".into(),
+        Err(m) => {
+            problems.report("evaluation", count.span, path, m);
+            return 1;
+        }
+    };
+    problems.report("wrong-type", count.span, path, message);
+    1
+}
+
+/// Why a `count` of `n` is refused.
+pub fn count_over_limit(n: i64, limits: &Limits) -> String {
+    format!(
+        "`count` is {n}, over the limit of {} instances per node template",
+        limits.count
+    )
 }
 
 /// The input values: given ones checked against their definitions, else defaults; a

@@ -295,3 +295,56 @@ fn list_inputs_are_checked_entry_by_entry() {
     let wrong = compile(service, &[("names", serde_json::json!(["a", 2]))]);
     assert!(wrong.problems.iter().any(|p| p.code == "wrong-type"));
 }
+
+#[test]
+fn counts_are_held_to_the_limits_per_template_and_per_service() {
+    let text = format!(
+        "{TYPES}service_template:\n  node_templates:\n    a: {{ type: Right, count: 3 }}\n    b: {{ type: Right, count: 3 }}\n"
+    );
+    let limits = crate::tosca::limits::Limits {
+        count: 3,
+        instances: 5,
+        ..Default::default()
+    };
+    let options = Options {
+        limits,
+        ..Options::default()
+    };
+    let report = compile_text("/tmp/khutulun-limits.yaml", &text, &options);
+    let over: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.code == "limit-exceeded")
+        .map(|p| (p.path.clone(), p.span.line))
+        .collect();
+    // `a` fits; `b` takes the service to 6 instances, over 5.
+    let b_line = text.lines().position(|l| l.contains("b: {")).unwrap() as u32 + 1;
+    assert_eq!(
+        over,
+        [(
+            "service_template.node_templates.b.count".to_string(),
+            b_line
+        )]
+    );
+    let topology = report.compiled.unwrap().topology.unwrap();
+    assert_eq!(topology.counts, [3, 0]);
+
+    let options = Options {
+        limits: crate::tosca::limits::Limits { count: 2, ..limits },
+        ..Options::default()
+    };
+    let report = compile_text("/tmp/khutulun-limits.yaml", &text, &options);
+    let codes: Vec<_> = report.problems.iter().map(|p| p.code).collect();
+    assert_eq!(
+        codes,
+        ["limit-exceeded", "limit-exceeded"],
+        "{}",
+        report.render_text()
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .all(|p| p.message.contains("limit of 2"))
+    );
+}
