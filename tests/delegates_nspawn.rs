@@ -97,10 +97,10 @@ async fn serve_restart_adopt_delete(choice: SupervisorChoice, service: &str) {
     let started = protocol::start(&nspawn, spec.clone(), created)
         .await
         .unwrap();
-    let machine = khutulun::delegates::nspawn::machine_name("default", &service, "worker-0");
+    let machine = khutulun::delegates::nspawn::machine_name("default", service, "worker-0");
     assert_eq!(started["machine"], machine.as_str(), "{started:?}");
     assert_eq!(started["supervisor"], "systemd", "{started:?}");
-    let unit = khutulun::delegates::systemd::unit_name("default", &service, "worker-0");
+    let unit = khutulun::delegates::systemd::unit_name("default", service, "worker-0");
     assert_eq!(started["unit"], unit.as_str(), "{started:?}");
     let first = pid_of(&started);
 
