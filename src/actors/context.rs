@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::control::RuntimePaths;
 use crate::delegates::Delegates;
+use crate::delegates::protocol::Deadlines;
 use crate::state::Store;
 
 use super::lock_manager::LockManagerRef;
@@ -20,6 +21,8 @@ pub struct RuntimeContext {
     pub runtime: RuntimePaths,
     /// The only writer of the store.
     pub lock_manager: LockManagerRef,
+    /// How long delegate operations may take here.
+    pub deadlines: Deadlines,
     delegates: RwLock<Delegates>,
 }
 
@@ -27,7 +30,7 @@ pub struct RuntimeContext {
 pub type Context = Arc<RuntimeContext>;
 
 impl RuntimeContext {
-    /// A context over these parts.
+    /// A context over these parts, with the default deadlines.
     pub fn new(
         host: String,
         store: Store,
@@ -40,8 +43,14 @@ impl RuntimeContext {
             store,
             runtime,
             lock_manager,
+            deadlines: Deadlines::default(),
             delegates: RwLock::new(delegates),
         }
+    }
+
+    /// The same context with these deadlines.
+    pub fn with_deadlines(self, deadlines: Deadlines) -> Self {
+        RuntimeContext { deadlines, ..self }
     }
 
     /// The delegates as they are now (the Host replaces them when one crashed).

@@ -11,11 +11,14 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorRef};
 
+use crate::actors::StorePortLedger;
 use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
 use crate::actors::membership::{MembershipNetwork, UdpTransport};
 use crate::actors::root::Root;
 use crate::control::protocol::{Failure, FailureKind, Reply, Request};
 use crate::control::{RuntimePaths, server, token};
+use crate::delegates::DelegatesConfig;
+use crate::delegates::protocol::Deadlines;
 use crate::state::lock_check::check_locking;
 use crate::state::{Filesystem, RealFs, Store};
 
@@ -33,6 +36,8 @@ pub struct AgentConfig {
     pub listen: Option<SocketAddr>,
     /// More members' addresses to announce to at start, besides the store's host records.
     pub join: Vec<SocketAddr>,
+    /// The longest any delegate operation may take (each has its own default).
+    pub delegate_timeout: Option<std::time::Duration>,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -151,6 +156,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         }
         None => None,
     };
+    let delegates = DelegatesConfig::new(
+        config.name.clone(),
+        Arc::new(StorePortLedger::new(store.clone())),
+    );
     let args = HostArgs {
         name: config.name.clone(),
         address: membership
@@ -159,6 +168,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         membership,
         store,
         runtime: paths.clone(),
+        deadlines: Deadlines {
+            cap: config.delegate_timeout,
+        },
+        delegates,
     };
     let (root, root_handle) = Actor::spawn(None, Root, args)
         .await

@@ -34,6 +34,12 @@ pub struct AgentArgs {
     #[arg(long, value_name = "ADDR", requires = "listen",
           value_parser = crate::actors::membership::parse_address)]
     pub join: Vec<SocketAddr>,
+    /// The longest any delegate operation may take, in seconds, when shorter than its own
+    /// default (create 300, start and delete 120, adopt and stop 60, status 30, logs 10): an
+    /// operation that takes longer fails its instance, naming the instance and the operation.
+    #[arg(long, env = "KHUTULUN_DELEGATE_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub delegate_timeout: Option<u64>,
 }
 
 /// Runs the agent until SIGINT/SIGTERM.
@@ -51,6 +57,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
         name: args.name.unwrap_or_else(default_host_name),
         listen: args.listen,
         join: args.join,
+        delegate_timeout: args.delegate_timeout.map(std::time::Duration::from_secs),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use ractor::{DerivedActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
@@ -249,6 +250,18 @@ pub enum DelegateError {
     /// The delegate actor is gone or did not answer.
     #[error("the delegate ({0}) did not answer")]
     Unreachable(String),
+    /// The operation did not finish within its deadline (a hung engine or D-Bus call).
+    #[error("{instance}: the {delegate} delegate did not finish {operation} within {} s", .after.as_secs_f64())]
+    TimedOut {
+        /// `namespace/service/instance`.
+        instance: String,
+        /// The delegate's name.
+        delegate: String,
+        /// The operation.
+        operation: Operation,
+        /// The deadline that passed.
+        after: Duration,
+    },
 }
 
 impl DelegateError {
@@ -258,6 +271,115 @@ impl DelegateError {
             action: action.into(),
             source,
         }
+    }
+}
+
+/// The operations of the protocol, named for deadlines and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// [`DelegateMsg::Create`].
+    Create,
+    /// [`DelegateMsg::Start`].
+    Start,
+    /// [`DelegateMsg::Status`].
+    Status,
+    /// [`DelegateMsg::Adopt`].
+    Adopt,
+    /// [`DelegateMsg::Stop`].
+    Stop,
+    /// [`DelegateMsg::Delete`].
+    Delete,
+    /// [`DelegateMsg::Logs`].
+    Logs,
+}
+
+impl Operation {
+    /// How long the runtime waits for the operation unless the agent is configured shorter:
+    /// long enough for what the slowest delegate does for real (loading an image archive,
+    /// unpacking a root filesystem, stopping a process that takes its 15 s of grace), short
+    /// enough that a hung engine fails its instance instead of stalling it for ever.
+    pub fn default_deadline(self) -> Duration {
+        let seconds = match self {
+            Operation::Create => 300,
+            Operation::Start | Operation::Delete => 120,
+            Operation::Adopt | Operation::Stop => 60,
+            Operation::Status => 30,
+            Operation::Logs => 10,
+        };
+        Duration::from_secs(seconds)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Create => "create",
+            Operation::Start => "start",
+            Operation::Status => "status",
+            Operation::Adopt => "adopt",
+            Operation::Stop => "stop",
+            Operation::Delete => "delete",
+            Operation::Logs => "logs",
+        })
+    }
+}
+
+/// How long delegate operations may take on this agent: each operation's default, or the
+/// agent's cap (`khutulun agent --delegate-timeout`) when that is shorter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deadlines {
+    /// The longest any operation may take, if the agent was given one.
+    pub cap: Option<Duration>,
+}
+
+impl Deadlines {
+    /// The deadline of `operation`.
+    pub fn of(&self, operation: Operation) -> Duration {
+        let default = operation.default_deadline();
+        self.cap.map_or(default, |cap| cap.min(default))
+    }
+
+    /// Runs `call`, an operation on `spec`'s instance, and turns a missed
+    /// deadline into [`DelegateError::TimedOut`] (the call is abandoned; its late answer is
+    /// dropped).
+    pub async fn bound<T>(
+        &self,
+        operation: Operation,
+        spec: &InstanceSpec,
+        call: impl std::future::Future<Output = Result<T, DelegateError>>,
+    ) -> Result<T, DelegateError> {
+        let after = self.of(operation);
+        tokio::time::timeout(after, call)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(Caller::of(spec), operation, after)))
+    }
+}
+
+/// Who a call was about, for its timeout's message.
+struct Caller {
+    /// `namespace/service/instance`.
+    instance: String,
+    /// The delegate of the instance's type.
+    delegate: String,
+}
+
+impl Caller {
+    fn of(spec: &InstanceSpec) -> Caller {
+        Caller {
+            instance: spec.qualified_name(),
+            delegate: delegate_for(&spec.types)
+                .map_or("its", DelegateKind::name)
+                .to_owned(),
+        }
+    }
+}
+
+fn timed_out(caller: Caller, operation: Operation, after: Duration) -> DelegateError {
+    DelegateError::TimedOut {
+        instance: caller.instance,
+        delegate: caller.delegate,
+        operation,
+        after,
     }
 }
 
@@ -448,12 +570,18 @@ fn unreachable(delegate: &DelegateRef) -> DelegateError {
     )
 }
 
+/// Sends one operation and waits for its answer, at most the operation's default deadline:
+/// no caller of these helpers can hang on a delegate.
 async fn call<T: Send + 'static>(
     delegate: &DelegateRef,
+    operation: Operation,
+    caller: Caller,
     build: impl FnOnce(Reply<T>) -> DelegateMsg,
 ) -> Result<T, DelegateError> {
-    match delegate.call(build, None).await {
+    let after = operation.default_deadline();
+    match delegate.call(build, Some(after)).await {
         Ok(ractor::rpc::CallResult::Success(result)) => result,
+        Ok(ractor::rpc::CallResult::Timeout) => Err(timed_out(caller, operation, after)),
         Ok(_) | Err(_) => Err(unreachable(delegate)),
     }
 }
@@ -463,7 +591,11 @@ pub async fn create(
     delegate: &DelegateRef,
     spec: InstanceSpec,
 ) -> Result<Attributes, DelegateError> {
-    call(delegate, |reply| DelegateMsg::Create { spec, reply }).await
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Create, caller, |reply| {
+        DelegateMsg::Create { spec, reply }
+    })
+    .await
 }
 
 /// Sends [`DelegateMsg::Start`] and waits for the answer.
@@ -472,10 +604,13 @@ pub async fn start(
     spec: InstanceSpec,
     attributes: Attributes,
 ) -> Result<Attributes, DelegateError> {
-    call(delegate, |reply| DelegateMsg::Start {
-        spec,
-        attributes,
-        reply,
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Start, caller, |reply| {
+        DelegateMsg::Start {
+            spec,
+            attributes,
+            reply,
+        }
     })
     .await
 }
@@ -486,10 +621,13 @@ pub async fn status(
     spec: InstanceSpec,
     attributes: Attributes,
 ) -> Result<Observation, DelegateError> {
-    call(delegate, |reply| DelegateMsg::Status {
-        spec,
-        attributes,
-        reply,
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Status, caller, |reply| {
+        DelegateMsg::Status {
+            spec,
+            attributes,
+            reply,
+        }
     })
     .await
 }
@@ -500,10 +638,13 @@ pub async fn adopt(
     spec: InstanceSpec,
     attributes: Attributes,
 ) -> Result<Observation, DelegateError> {
-    call(delegate, |reply| DelegateMsg::Adopt {
-        spec,
-        attributes,
-        reply,
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Adopt, caller, |reply| {
+        DelegateMsg::Adopt {
+            spec,
+            attributes,
+            reply,
+        }
     })
     .await
 }
@@ -514,10 +655,13 @@ pub async fn stop(
     spec: InstanceSpec,
     attributes: Attributes,
 ) -> Result<Attributes, DelegateError> {
-    call(delegate, |reply| DelegateMsg::Stop {
-        spec,
-        attributes,
-        reply,
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Stop, caller, |reply| {
+        DelegateMsg::Stop {
+            spec,
+            attributes,
+            reply,
+        }
     })
     .await
 }
@@ -528,10 +672,13 @@ pub async fn delete(
     spec: InstanceSpec,
     attributes: Attributes,
 ) -> Result<(), DelegateError> {
-    call(delegate, |reply| DelegateMsg::Delete {
-        spec,
-        attributes,
-        reply,
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Delete, caller, |reply| {
+        DelegateMsg::Delete {
+            spec,
+            attributes,
+            reply,
+        }
     })
     .await
 }
@@ -542,10 +689,13 @@ pub async fn logs(
     spec: InstanceSpec,
     attributes: Attributes,
 ) -> Result<LogSource, DelegateError> {
-    call(delegate, |reply| DelegateMsg::Logs {
-        spec,
-        attributes,
-        reply,
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Logs, caller, |reply| {
+        DelegateMsg::Logs {
+            spec,
+            attributes,
+            reply,
+        }
     })
     .await
 }

@@ -32,6 +32,18 @@ pub struct DelegatesConfig {
     pub podman_socket: Option<String>,
 }
 
+impl std::fmt::Debug for DelegatesConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelegatesConfig")
+            .field("host", &self.host)
+            .field("advertise_address", &self.advertise_address)
+            .field("port_range", &self.port_range)
+            .field("process_supervisor", &self.process_supervisor)
+            .field("podman_socket", &self.podman_socket)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DelegatesConfig {
     /// A configuration with the defaults: ports 20000–29999 advertised at 127.0.0.1.
     pub fn new(host: impl Into<String>, port_ledger: Arc<dyn PortLedger>) -> Self {
@@ -123,6 +135,16 @@ impl Delegates {
         kinds.push(DelegateKind::Systemd);
         kinds.sort();
         kinds.into_iter()
+    }
+
+    /// Whether actor `id` is one of these delegates (and not one of a set already replaced).
+    pub fn has_actor(&self, id: ractor::ActorId) -> bool {
+        self.systemd.get_id() == id
+            || self.ipport.get_id() == id
+            || self
+                .lifecycle
+                .values()
+                .any(|delegate| delegate.get_id() == id)
     }
 
     /// Stops every delegate actor (workloads keep running: they outlive the agent).

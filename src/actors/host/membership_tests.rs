@@ -129,6 +129,11 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         }),
         store: store.clone(),
         runtime: RuntimePaths::new(dir.path().join("runtime")),
+        deadlines: Default::default(),
+        delegates: crate::delegates::DelegatesConfig::new(
+            "alpha",
+            Arc::new(crate::actors::StorePortLedger::new(store.clone())),
+        ),
     };
     let (alpha, _) = Actor::spawn(None, Host, args).await.unwrap();
 

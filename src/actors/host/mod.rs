@@ -8,6 +8,8 @@
 //! identity that rejoins); if the LockManager dies the Host stops with an error and the root
 //! supervisor restarts the whole Host (everything reloads from the store).
 
+#[cfg(test)]
+mod delegate_supervision_tests;
 mod deploy;
 mod failure;
 mod hosts;
@@ -21,6 +23,7 @@ pub use messages::HostMsg;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
@@ -28,7 +31,7 @@ use crate::control::RuntimePaths;
 use crate::control::protocol::{
     DelegateSummary, LogCommand, LogFile, Reply, Request, Response, ServiceSummary,
 };
-use crate::delegates::protocol::{DelegateKind, LogSource};
+use crate::delegates::protocol::{Deadlines, DelegateKind, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
@@ -36,7 +39,7 @@ use crate::state::{ServiceView, Store, check_name};
 use super::lock_manager::{LockManager, LockManagerRef};
 use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
-use super::{Context, RuntimeContext, RuntimeError, StorePortLedger, service_status};
+use super::{Context, RuntimeContext, RuntimeError, service_status};
 
 use failure::failure;
 
@@ -65,6 +68,11 @@ pub struct HostArgs {
     pub store: Store,
     /// This host's private directory.
     pub runtime: RuntimePaths,
+    /// How long delegate operations may take.
+    pub deadlines: Deadlines,
+    /// How this host's delegates are set up (the seam where a simulator puts its own port
+    /// ledger); also used to spawn them again when one stopped.
+    pub delegates: DelegatesConfig,
 }
 
 /// The Membership actor the Host runs, and what it needs to run it again.
@@ -83,18 +91,13 @@ impl Drop for MembershipChild {
 
 /// The Host's state.
 pub struct HostState {
+    /// How its delegates are spawned (again, when one stopped).
+    delegates_config: DelegatesConfig,
     context: Context,
     lock_manager: ActorId,
     membership: Option<MembershipChild>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
-}
-
-fn delegates_config(args: &HostArgs) -> DelegatesConfig {
-    DelegatesConfig::new(
-        args.name.clone(),
-        Arc::new(StorePortLedger::new(args.store.clone())),
-    )
 }
 
 impl HostState {
@@ -139,11 +142,15 @@ impl HostState {
             } => self.delete(myself, namespace, name, force).await,
             Request::ListServices { namespace } => self.list_services(namespace.as_deref()),
             Request::Status { namespace, name } => self.status(&namespace, &name),
+            // Answered off the Host's handler (see `handle`); here only when asked directly.
             Request::Logs {
                 namespace,
                 name,
                 instance,
-            } => self.logs(&namespace, &name, instance).await,
+            } => match self.service_actor(&namespace, &name) {
+                Ok(actor) => gather_logs(actor, &name, instance).await,
+                Err(error) => Err(error),
+            },
             Request::Register {
                 kind,
                 path,
@@ -296,43 +303,18 @@ impl HostState {
         Ok(Response::Services { services })
     }
 
-    async fn logs(
+    /// The actor of a service of this host.
+    fn service_actor(
         &self,
         namespace: &str,
         name: &str,
-        instance: Option<String>,
-    ) -> Result<Response, RuntimeError> {
-        let actor = self
-            .services
+    ) -> Result<ActorRef<ServiceMsg>, RuntimeError> {
+        self.services
             .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
             .ok_or_else(|| {
                 RuntimeError::NotFound(format!("there is no service {name} on this host"))
-            })?;
-        let sources = match actor
-            .call(|reply| ServiceMsg::Logs { instance, reply }, None)
-            .await
-        {
-            Ok(ractor::rpc::CallResult::Success(result)) => result?,
-            _ => return Err(RuntimeError::Unreachable("service actor")),
-        };
-        let (mut logs, mut commands) = (Vec::new(), Vec::new());
-        for (instance, source) in sources {
-            match source {
-                LogSource::File(path) => logs.push(LogFile { instance, path }),
-                LogSource::Command {
-                    program,
-                    arguments,
-                    follow_arguments,
-                } => commands.push(LogCommand {
-                    instance,
-                    program,
-                    arguments,
-                    follow_arguments,
-                }),
-                LogSource::None => {}
-            }
-        }
-        Ok(Response::Logs { logs, commands })
+            })
     }
 
     async fn register(
@@ -378,7 +360,7 @@ impl Actor for Host {
     ) -> Result<Self::State, ActorProcessingErr> {
         let (lock_manager, _) =
             Actor::spawn_linked(None, LockManager, args.store.clone(), myself.get_cell()).await?;
-        let delegates = Delegates::spawn(delegates_config(&args), myself.get_cell()).await?;
+        let delegates = Delegates::spawn(args.delegates.clone(), myself.get_cell()).await?;
         let lock_manager_id = lock_manager.get_id();
         let lock_manager = LockManagerRef(lock_manager);
         let mut record = HostRecord::new(&args.name, &args.store.now());
@@ -404,14 +386,18 @@ impl Actor for Host {
             }
             None => None,
         };
-        let context = Arc::new(RuntimeContext::new(
-            args.name.clone(),
-            args.store.clone(),
-            args.runtime.clone(),
-            lock_manager,
-            delegates,
-        ));
+        let context = Arc::new(
+            RuntimeContext::new(
+                args.name.clone(),
+                args.store.clone(),
+                args.runtime.clone(),
+                lock_manager,
+                delegates,
+            )
+            .with_deadlines(args.deadlines),
+        );
         let mut state = HostState {
+            delegates_config: args.delegates.clone(),
             context,
             lock_manager: lock_manager_id,
             membership,
@@ -436,6 +422,27 @@ impl Actor for Host {
         state: &mut HostState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            // Logs come from the service's actor, which may be busy with a long step: the
+            // reply port is handed to a task, so the Host goes on answering others.
+            HostMsg::Request {
+                request:
+                    Request::Logs {
+                        namespace,
+                        name,
+                        instance,
+                    },
+                reply,
+            } => match state.service_actor(&namespace, &name) {
+                Ok(actor) => {
+                    tokio::spawn(async move {
+                        let answer = gather_logs(actor, &name, instance).await;
+                        let _ = reply.send(answer.map_err(failure));
+                    });
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(failure(error)));
+                }
+            },
             HostMsg::Request { request, reply } => {
                 let answer = state.handle_request(&myself, request).await;
                 let _ = reply.send(answer);
@@ -505,21 +512,71 @@ impl Actor for Host {
             }
             return Ok(());
         }
-        // Anything else is a delegate: respawn the set (they rebuild from attributes).
-        tracing::warn!(?crashed, "a delegate stopped; restarting the delegates");
+        // A delegate of the current set: respawn the set (they rebuild from attributes). The
+        // old set's others, stopped here, end up here too and are not respawned again.
         let old = state.context.delegates();
+        if !old.has_actor(id) {
+            return Ok(());
+        }
+        tracing::warn!(?crashed, "a delegate stopped; restarting the delegates");
         old.stop_all();
-        let args = HostArgs {
-            name: state.context.host.clone(),
-            address: None,
-            membership: None,
-            store: state.context.store.clone(),
-            runtime: state.context.runtime.clone(),
-        };
-        let delegates = Delegates::spawn(delegates_config(&args), myself.get_cell()).await?;
+        let delegates = Delegates::spawn(state.delegates_config.clone(), myself.get_cell()).await?;
         state.context.replace_delegates(delegates);
+        // What the old delegates supervised is adopted again, service by service: a process
+        // the agent supervises keeps its restart policy.
+        for (key, service) in &state.services {
+            if let Err(error) = service.cast(ServiceMsg::Resume) {
+                tracing::warn!(service = %key.1, %error, "could not ask it to adopt again");
+            }
+        }
         Ok(())
     }
+}
+
+/// How long `service logs` waits for a service's actor to say where its instances write.
+const LOGS_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Where the instances of the service of `actor` write their output.
+async fn gather_logs(
+    actor: ActorRef<ServiceMsg>,
+    name: &str,
+    instance: Option<String>,
+) -> Result<Response, RuntimeError> {
+    let sources = match actor
+        .call(
+            |reply| ServiceMsg::Logs { instance, reply },
+            Some(LOGS_DEADLINE),
+        )
+        .await
+    {
+        Ok(ractor::rpc::CallResult::Success(result)) => result?,
+        Ok(ractor::rpc::CallResult::Timeout) => {
+            return Err(RuntimeError::Invalid(format!(
+                "service {name} did not say where its instances write within {} s (it is busy \
+                 with a long step); try again",
+                LOGS_DEADLINE.as_secs()
+            )));
+        }
+        _ => return Err(RuntimeError::Unreachable("service actor")),
+    };
+    let (mut logs, mut commands) = (Vec::new(), Vec::new());
+    for (instance, source) in sources {
+        match source {
+            LogSource::File(path) => logs.push(LogFile { instance, path }),
+            LogSource::Command {
+                program,
+                arguments,
+                follow_arguments,
+            } => commands.push(LogCommand {
+                instance,
+                program,
+                arguments,
+                follow_arguments,
+            }),
+            LogSource::None => {}
+        }
+    }
+    Ok(Response::Logs { logs, commands })
 }
 
 /// One row of `service list` for a service whose records were read.

@@ -14,8 +14,8 @@ pub use messages::{NodeInstanceMsg, StepReply};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::delegates::protocol::{
-    self, Attributes, DelegateKind, DelegateRef, InstanceHealth, InstanceSpec, LogSource,
-    Observation, delegate_for,
+    self, Attributes, DelegateError, DelegateKind, DelegateRef, InstanceHealth, InstanceSpec,
+    LogSource, Observation, Operation, delegate_for,
 };
 use crate::state::ServiceView;
 use crate::state::records::InstanceState;
@@ -153,6 +153,16 @@ impl NodeInstanceArgs {
             .map(|_| ())
     }
 
+    /// Runs a delegate call within this agent's deadline for `operation`.
+    async fn bound<T>(
+        &self,
+        operation: Operation,
+        spec: &InstanceSpec,
+        call: impl std::future::Future<Output = Result<T, DelegateError>>,
+    ) -> Result<T, DelegateError> {
+        self.context.deadlines.bound(operation, spec, call).await
+    }
+
     async fn record_failure(&self, error: RuntimeError) -> RuntimeError {
         if let Err(store_error) = self.record(InstanceUpdate::failed(error.to_string())).await {
             tracing::warn!(instance = %self.id, %store_error, "could not record a failure");
@@ -172,7 +182,8 @@ impl NodeInstanceArgs {
             .await?;
         let mut target = self.target()?;
         if let Some(delegate) = &target.delegate {
-            target.attributes = protocol::create(delegate, target.spec.clone()).await?;
+            let created = protocol::create(delegate, target.spec.clone());
+            target.attributes = self.bound(Operation::Create, &target.spec, created).await?;
             self.record(InstanceUpdate {
                 attributes: Some(target.attributes.clone()),
                 ..InstanceUpdate::default()
@@ -186,8 +197,8 @@ impl NodeInstanceArgs {
             target = self.target()?;
         }
         if let Some(delegate) = &target.delegate {
-            let started =
-                protocol::start(delegate, target.spec.clone(), target.attributes.clone()).await?;
+            let started = protocol::start(delegate, target.spec.clone(), target.attributes.clone());
+            let started = self.bound(Operation::Start, &target.spec, started).await?;
             self.record(InstanceUpdate {
                 attributes: Some(target.with_outputs(started)),
                 ..InstanceUpdate::default()
@@ -256,7 +267,8 @@ impl NodeInstanceArgs {
         let Some(delegate) = target.delegate.clone() else {
             return Ok(());
         };
-        match protocol::adopt(&delegate, target.spec.clone(), target.attributes.clone()).await {
+        let adopted = protocol::adopt(&delegate, target.spec.clone(), target.attributes.clone());
+        match self.bound(Operation::Adopt, &target.spec, adopted).await {
             Ok(mut observation) => {
                 observation.attributes = target.with_outputs(observation.attributes);
                 self.record_observation(observation).await
@@ -273,8 +285,8 @@ impl NodeInstanceArgs {
         let Some(delegate) = target.delegate.clone() else {
             return Ok(());
         };
-        let mut observation =
-            protocol::status(&delegate, target.spec.clone(), target.attributes.clone()).await?;
+        let seen = protocol::status(&delegate, target.spec.clone(), target.attributes.clone());
+        let mut observation = self.bound(Operation::Status, &target.spec, seen).await?;
         observation.attributes = target.with_outputs(observation.attributes);
         let running = observation.health == InstanceHealth::Running;
         let restarting = matches!(observation.health, InstanceHealth::Restarting { .. });
@@ -305,7 +317,9 @@ impl NodeInstanceArgs {
                 self.operate("stop").await?;
             }
             if let Some(delegate) = &target.delegate {
-                protocol::delete(delegate, target.spec.clone(), target.attributes.clone()).await?;
+                let deleted =
+                    protocol::delete(delegate, target.spec.clone(), target.attributes.clone());
+                self.bound(Operation::Delete, &target.spec, deleted).await?;
             }
             if target.has_operations {
                 self.operate("delete").await?;
@@ -323,7 +337,10 @@ impl NodeInstanceArgs {
     async fn logs(&self) -> Result<LogSource, RuntimeError> {
         let target = self.target()?;
         match target.delegate {
-            Some(delegate) => Ok(protocol::logs(&delegate, target.spec, target.attributes).await?),
+            Some(delegate) => {
+                let source = protocol::logs(&delegate, target.spec.clone(), target.attributes);
+                Ok(self.bound(Operation::Logs, &target.spec, source).await?)
+            }
             None => {
                 let log = script::log_file(&target.spec.state_dir);
                 Ok(if log.exists() {

@@ -172,7 +172,9 @@ impl Actor for Service {
             }
         };
         myself.cast(first)?;
-        myself.send_interval(CHECK_PERIOD, || ServiceMsg::Check);
+        // One check at a time: the next is scheduled when this one ends, so a long deploy
+        // is followed by one check, not a burst of queued ones.
+        myself.send_after(CHECK_PERIOD, || ServiceMsg::Check);
         Ok(())
     }
 
@@ -204,6 +206,7 @@ impl Actor for Service {
                     let _ = state
                         .run(|reply| NodeInstanceMsg::Check { reply }, false)
                         .await;
+                    myself.send_after(CHECK_PERIOD, || ServiceMsg::Check);
                 }
             }
             ServiceMsg::Delete => {

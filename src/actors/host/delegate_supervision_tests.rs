@@ -1,0 +1,138 @@
+//! The Host spawns its delegates again when one stops, and has what the old ones supervised
+//! adopted again: a process the agent supervises keeps its restart policy after its delegate
+//! actor died. A real Host, store, delegates and processes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorCell, ActorRef};
+
+use super::{Host, HostArgs, HostMsg};
+use crate::actors::StorePortLedger;
+use crate::control::RuntimePaths;
+use crate::control::protocol::{Reply, Request};
+use crate::delegates::DelegatesConfig;
+use crate::delegates::process::{ProcessMsg, SupervisorChoice};
+use crate::state::Store;
+use crate::state::records::InstanceState;
+
+const SLEEPER: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    sleeper:
+      type: Process
+      properties:
+        command: /bin/sleep
+        arguments: [ '300' ]
+        restart: on-failure
+";
+
+async fn ask(host: &ActorRef<HostMsg>, request: Request) -> Reply {
+    ractor::call_t!(host, |reply| HostMsg::Request { request, reply }, 30_000)
+        .expect("the host answers within 30 s")
+}
+
+/// Waits up to 30 s for `found` to give something.
+async fn eventually<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..600 {
+        if let Some(value) = found() {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("waited 30 s in vain for {what}");
+}
+
+/// The pid of the running sleeper, as the store records it.
+fn running_pid(store: &Store) -> Option<i64> {
+    let view = store.load_service("default", "sleep").ok()??;
+    let instance = view.instances.first()?;
+    (instance.state == InstanceState::Running)
+        .then(|| instance.attributes.get("pid")?.as_i64())
+        .flatten()
+}
+
+fn process_delegate(host: &ActorRef<HostMsg>) -> Option<ActorCell> {
+    host.get_children()
+        .into_iter()
+        .find(|child| child.is_message_type_of::<ProcessMsg>() == Some(true))
+}
+
+fn alive(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_restart_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state")).unwrap();
+    let template = dir.path().join("sleeper.yaml");
+    std::fs::write(&template, SLEEPER).unwrap();
+    let mut delegates =
+        DelegatesConfig::new("alpha", Arc::new(StorePortLedger::new(store.clone())));
+    delegates.process_supervisor = SupervisorChoice::Agent;
+    let args = HostArgs {
+        name: "alpha".into(),
+        address: None,
+        membership: None,
+        store: store.clone(),
+        runtime: RuntimePaths::new(dir.path().join("runtime")),
+        deadlines: Default::default(),
+        delegates,
+    };
+    let (host, _) = Actor::spawn(None, Host, args).await.unwrap();
+    ask(
+        &host,
+        Request::Deploy {
+            template: template.to_string_lossy().into_owned(),
+            namespace: "default".into(),
+            name: "sleep".into(),
+            inputs: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let first = eventually("the sleeper to run", || running_pid(&store)).await;
+
+    let killed = process_delegate(&host).expect("a process delegate");
+    killed.kill();
+    eventually("a new process delegate", || {
+        process_delegate(&host).filter(|cell| cell.get_id() != killed.get_id())
+    })
+    .await;
+    // Killed before the new delegate adopts it or after, it is started again (Adopt
+    // restarts what died meanwhile, by its policy; the delegate's watcher what dies later).
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let second = eventually("the sleeper to be started again", || {
+        running_pid(&store).filter(|pid| *pid != first && alive(*pid))
+    })
+    .await;
+
+    ask(
+        &host,
+        Request::Delete {
+            namespace: "default".into(),
+            name: "sleep".into(),
+            force: false,
+        },
+    )
+    .await
+    .unwrap();
+    eventually("the service to be deleted", || {
+        store
+            .load_service("default", "sleep")
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(!alive(second), "deleted means no process");
+    host.stop(None);
+}

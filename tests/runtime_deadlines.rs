@@ -1,0 +1,127 @@
+//! Every wait is bounded: a container engine that hangs (a Podman API socket that accepts
+//! connections and never answers) fails its instance with a timeout naming the instance and
+//! the operation, and meanwhile the agent answers every request about other services at once.
+
+#[path = "support/cluster.rs"]
+mod support;
+
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A Unix socket that accepts every connection and never answers; dropping the returned
+/// holder's contents closes them.
+fn hung_engine(socket: &Path) -> Arc<Mutex<Vec<UnixStream>>> {
+    let listener = UnixListener::bind(socket).expect("bind the hung socket");
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            holder.lock().unwrap().push(stream);
+        }
+    });
+    held
+}
+
+/// Runs a CLI command that must succeed three times, and says how long the quickest took
+/// (a request held up by the hang would never answer; a busy machine slows some runs).
+fn timed(cluster: &Cluster, args: &[&str]) -> Duration {
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            cluster.ok(args);
+            started.elapsed()
+        })
+        .min()
+        .expect("three runs")
+}
+
+#[test]
+fn a_hung_engine_fails_its_instance_and_the_agent_keeps_answering() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    let socket: PathBuf = cluster.dir().join("hung-podman.sock");
+    let held = hung_engine(&socket);
+    cluster.agent_env = vec![
+        (
+            "CONTAINER_HOST".into(),
+            format!("unix://{}", socket.display()),
+        ),
+        ("KHUTULUN_DELEGATE_TIMEOUT".into(), "3".into()),
+    ];
+    cluster.start_agent();
+
+    let other = format!("other-{}", std::process::id());
+    cluster.deployed = Some(other.clone());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        &example("hello-world.yaml"),
+        "--name",
+        &other,
+    ]);
+
+    let stuck = format!("stuck-{}", std::process::id());
+    let deploy = cluster
+        .command(&[
+            "service",
+            "deploy",
+            &example("hello-container.yaml"),
+            "--name",
+            &stuck,
+            "--input",
+            "image=localhost/khutulun-never:hung",
+        ])
+        .output();
+    // The container's create waits on the hung engine; while it does, the agent answers.
+    let deploy = std::thread::spawn(move || deploy);
+    wait_for("the stuck service to be recorded", || {
+        cluster
+            .run(&["service", "status", &stuck])
+            .status
+            .code()
+            .is_some_and(|code| code == 0 || code == 3)
+    });
+    for args in [
+        vec!["service", "list"],
+        vec!["service", "status", &other],
+        vec!["service", "logs", &other, "web-0"],
+    ] {
+        let took = timed(&cluster, &args);
+        assert!(
+            took < Duration::from_secs(1),
+            "`khutulun {}` took {took:?} while an engine hung",
+            args.join(" ")
+        );
+    }
+
+    let deploy = deploy.join().unwrap().expect("the deploy ran");
+    assert_eq!(deploy.status.code(), Some(1), "{deploy:?}");
+    let error = String::from_utf8_lossy(&deploy.stderr);
+    let expected =
+        format!("default/{stuck}/web-0: the podman delegate did not finish create within 3 s");
+    assert!(error.contains(&expected), "{error}");
+    let status = cluster.status(&stuck);
+    assert_eq!(instance(&status, "web")["state"], "failed", "{status:#}");
+    assert!(
+        instance(&status, "web")["message"]
+            .as_str()
+            .is_some_and(|message| message.contains(&expected)),
+        "{status:#}"
+    );
+    assert!(all_running(&cluster.status(&other)));
+
+    // The engine is let go: nothing of it is left waiting.
+    held.lock().unwrap().clear();
+}
