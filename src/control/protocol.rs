@@ -319,6 +319,9 @@ pub struct LogCommand {
 pub struct DelegateSummary {
     /// The delegate's name.
     pub name: String,
-    /// Whether this host runs it.
+    /// Whether it can work on this host (its actor runs and what it needs answers).
     pub running: bool,
+    /// When it cannot, what is missing, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

@@ -38,6 +38,8 @@ pub struct Cluster {
     pub units: Vec<String>,
     /// The agent's limit on open file descriptors (RLIMIT_NOFILE), when not the test's own.
     pub agent_file_limit: Option<u64>,
+    /// Environment variables every command (the agent too) gets, after the supervisor's.
+    pub env: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -54,6 +56,7 @@ impl Cluster {
             deployed_elsewhere: Vec::new(),
             units: Vec::new(),
             agent_file_limit: None,
+            env: Vec::new(),
         }
     }
 
@@ -84,6 +87,7 @@ impl Cluster {
                 "unix:path=/nonexistent/khutulun-e2e",
             );
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 

@@ -28,7 +28,7 @@ use crate::control::RuntimePaths;
 use crate::control::protocol::{
     DelegateSummary, LogCommand, LogFile, Reply, Request, Response, ServiceSummary,
 };
-use crate::delegates::protocol::{DelegateKind, LogSource};
+use crate::delegates::protocol::LogSource;
 use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
@@ -168,13 +168,14 @@ impl HostState {
                 .map(|()| Response::Delisted),
             Request::ListHosts => self.list_hosts().await,
             Request::ListDelegates => {
-                let running: Vec<DelegateKind> = self.context.delegates().kinds().collect();
+                let availability = self.context.delegates().availability().await;
                 Ok(Response::Delegates {
-                    delegates: DelegateKind::ALL
+                    delegates: availability
                         .into_iter()
-                        .map(|kind| DelegateSummary {
+                        .map(|(kind, available)| DelegateSummary {
                             name: kind.name().to_owned(),
-                            running: running.contains(&kind),
+                            running: available.is_ok(),
+                            reason: available.err(),
                         })
                         .collect(),
                 })
