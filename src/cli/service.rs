@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::connect::{AgentAddress, unexpected};
+use super::interrupt::{self, EXIT_INTERRUPTED};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
@@ -174,6 +175,9 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             } else {
                 template
             };
+            if !no_wait {
+                interrupt::catch();
+            }
             let response = agent.request(Request::Deploy {
                 template,
                 namespace: namespace.clone(),
@@ -188,8 +192,10 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 return Ok(ExitCode::SUCCESS);
             }
             let deadline = Instant::now() + Duration::from_secs(timeout);
-            let status = wait_until_running(agent, &namespace, &name, status, deadline)?;
-            print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
+            match wait_until_running(agent, &namespace, &name, status, deadline)? {
+                Waited::Done(status) => print_outputs(&status, format).map(|()| ExitCode::SUCCESS),
+                Waited::Interrupted => Ok(interrupted("deployment", &namespace, &name)),
+            }
         }
         ServiceCommand::List {
             all_namespaces,
@@ -268,6 +274,9 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             timeout,
             force,
         } => {
+            if !no_wait {
+                interrupt::catch();
+            }
             let response = agent.request(Request::Delete {
                 namespace: namespace.clone(),
                 name: name.clone(),
@@ -289,9 +298,13 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 return Ok(ExitCode::SUCCESS);
             }
             let deadline = Instant::now() + Duration::from_secs(timeout);
-            wait_until_deleted(agent, &namespace, &name, deadline)?;
-            eprintln!("service {name} deleted");
-            Ok(ExitCode::SUCCESS)
+            match wait_until_deleted(agent, &namespace, &name, deadline)? {
+                Waited::Done(()) => {
+                    eprintln!("service {name} deleted");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Waited::Interrupted => Ok(interrupted("deletion", &namespace, &name)),
+            }
         }
         ServiceCommand::Logs {
             name,
@@ -317,6 +330,23 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             print_logs(&logs, follow, prefix).map(|()| ExitCode::SUCCESS)
         }
     }
+}
+
+/// How a wait that did not fail ended.
+enum Waited<T> {
+    /// What was waited for happened.
+    Done(T),
+    /// Ctrl-C: the person stopped waiting; the agent goes on.
+    Interrupted,
+}
+
+/// Says the work goes on in the agent and how to watch it; the exit code of an interruption.
+fn interrupted(work: &str, namespace: &str, name: &str) -> ExitCode {
+    eprintln!(
+        "interrupted: the {work} of service {name} goes on in the agent; watch it with `{}`",
+        interrupt::status_command(namespace, name)
+    );
+    ExitCode::from(EXIT_INTERRUPTED)
 }
 
 /// One row of `service list`: an unreadable service shows why in place of its template.
@@ -389,7 +419,7 @@ fn wait_until_running(
     name: &str,
     mut current: ServiceStatus,
     deadline: Instant,
-) -> Result<ServiceStatus, ClientError> {
+) -> Result<Waited<ServiceStatus>, ClientError> {
     let total = current.instances.len() as u64;
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -428,7 +458,11 @@ fn wait_until_running(
         }
         if running as u64 == total {
             bar.finish_and_clear();
-            return Ok(current);
+            return Ok(Waited::Done(current));
+        }
+        if interrupt::interrupted() {
+            bar.finish_and_clear();
+            return Ok(Waited::Interrupted);
         }
         if Instant::now() >= deadline {
             bar.finish_and_clear();
@@ -448,14 +482,14 @@ fn wait_until_deleted(
     namespace: &str,
     name: &str,
     deadline: Instant,
-) -> Result<(), ClientError> {
+) -> Result<Waited<()>, ClientError> {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
     loop {
         match status(agent, namespace, name) {
             Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
                 bar.finish_and_clear();
-                return Ok(());
+                return Ok(Waited::Done(()));
             }
             Err(error) => {
                 bar.finish_and_clear();
@@ -475,6 +509,10 @@ fn wait_until_deleted(
                     )));
                 }
                 let left = status.instances.len();
+                if interrupt::interrupted() {
+                    bar.finish_and_clear();
+                    return Ok(Waited::Interrupted);
+                }
                 if Instant::now() >= deadline {
                     bar.finish_and_clear();
                     return Err(invalid(format!(
