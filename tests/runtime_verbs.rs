@@ -1,6 +1,8 @@
 //! The verbs of a service's life as operators expect them, through the `khutulun` command on a
-//! real agent: Ctrl-C while `deploy` or `delete` waits (exit 130, the work goes on in the
-//! agent), and `delegate list` saying which delegates can really work here and why not.
+//! real agent: `service logs --tail` for every kind of output (and `--since`/`--timestamps`
+//! where lines have times, refused with the reason where they do not), Ctrl-C while `deploy`
+//! or `delete` waits (exit 130, the work goes on in the agent), and `delegate list` saying
+//! which delegates can really work here and why not.
 
 #[path = "support/podman.rs"]
 mod podman;
@@ -40,6 +42,103 @@ fn finish(mut child: Child) -> (ExitStatus, String) {
 fn sigint(child: &Child) {
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
     kill(pid, Signal::SIGINT).expect("SIGINT to the CLI");
+}
+
+/// `service logs` with `args` after the name; its standard output (it must succeed).
+fn logs(cluster: &Cluster, service: &str, args: &[&str]) -> String {
+    let mut all = vec!["service", "logs", service];
+    all.extend(args);
+    cluster.ok(&all)
+}
+
+/// Deploys the talker and waits until its output has all five lines.
+fn deploy_talker(cluster: &mut Cluster, template: &str, inputs: &[&str]) {
+    let mut args = vec!["service", "deploy", template, "--name", "talker"];
+    for input in inputs {
+        args.extend(["--input", input]);
+    }
+    cluster.deployed = Some("talker".into());
+    cluster.ok(&args);
+    wait_for("the talker's five lines", || {
+        logs(cluster, "talker", &[]).contains("line 5")
+    });
+}
+
+#[test]
+fn logs_of_a_process_take_tail_and_refuse_times_with_the_reason() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    deploy_talker(&mut cluster, &fixture("talker.yaml"), &[]);
+
+    assert_eq!(
+        logs(&cluster, "talker", &["--tail", "2"]),
+        "line 4\nline 5\n"
+    );
+    assert_eq!(
+        logs(&cluster, "talker", &["talker-0", "--tail", "1"]),
+        "line 5\n"
+    );
+    assert_eq!(logs(&cluster, "talker", &["--tail", "0"]), "");
+    let mut follow = cluster
+        .command(&["service", "logs", "talker", "--tail", "2", "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "line 4");
+    assert_eq!(lines.next().unwrap().unwrap(), "line 5");
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+
+    for times in [&["--since", "10m"][..], &["--timestamps"]] {
+        let mut args = vec!["service", "logs", "talker"];
+        args.extend(times);
+        let output = cluster.run(&args);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{times:?} was not refused");
+        assert!(
+            text.contains("plain file") && text.contains("talker-0"),
+            "{times:?}: {text}"
+        );
+    }
+    let output = cluster.run(&["service", "logs", "talker", "--since", "yesterday"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("RFC 3339"));
+
+    cluster.ok(&["service", "delete", "talker"]);
+    cluster.deployed = None;
+}
+
+#[test]
+fn logs_of_a_container_take_tail_since_and_timestamps() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let image = format!("image={}", podman::TEST_IMAGE);
+    deploy_talker(&mut cluster, &fixture("talker-container.yaml"), &[&image]);
+
+    assert_eq!(
+        logs(&cluster, "talker", &["--tail", "2"]),
+        "line 4\nline 5\n"
+    );
+    let stamped = logs(&cluster, "talker", &["--tail", "1", "--timestamps"]);
+    let (time, line) = stamped.trim_end().split_once(' ').expect("a time, a line");
+    assert_eq!(line, "line 5", "{stamped}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(time).is_ok(),
+        "not a time: {stamped}"
+    );
+    assert!(logs(&cluster, "talker", &["--since", "10m"]).contains("line 1"));
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(logs(&cluster, "talker", &["--since", &later]), "");
+
+    cluster.ok(&["service", "delete", "talker"]);
+    cluster.deployed = None;
 }
 
 /// The gates directory the slow template's scripts wait on.

@@ -312,6 +312,8 @@ pub struct LogCommand {
     pub arguments: Vec<String>,
     /// Its arguments to print that and go on printing new output.
     pub follow_arguments: Vec<String>,
+    /// Where, in either list, `--tail N`, `--since TIME` and `--timestamps` go.
+    pub options_at: usize,
 }
 
 /// One row of `delegate list`.

@@ -324,11 +324,13 @@ impl HostState {
                     program,
                     arguments,
                     follow_arguments,
+                    options_at,
                 } => commands.push(LogCommand {
                     instance,
                     program,
                     arguments,
                     follow_arguments,
+                    options_at,
                 }),
                 LogSource::None => {}
             }
