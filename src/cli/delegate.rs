@@ -55,9 +55,10 @@ pub fn run(args: DelegateArgs) -> Result<(), ClientError> {
             } else {
                 "not available"
             };
-            vec![d.name.clone(), state.to_owned()]
+            let reason = d.reason.clone().unwrap_or_default();
+            vec![d.name.clone(), state.to_owned(), reason]
         })
         .collect();
-    print_table(&["DELEGATE", "STATE"], &rows);
+    print_table(&["DELEGATE", "STATE", "REASON"], &rows);
     Ok(())
 }

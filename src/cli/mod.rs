@@ -10,6 +10,7 @@ mod connect;
 pub mod delegate;
 pub mod generate;
 pub mod host;
+mod interrupt;
 pub mod output;
 pub mod profile;
 mod registry;

@@ -6,11 +6,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use indexmap::IndexMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::connect::{AgentAddress, unexpected};
+use super::interrupt::{self, EXIT_INTERRUPTED};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
@@ -113,7 +115,93 @@ pub enum ServiceCommand {
         /// Keep printing what they write.
         #[arg(long, short)]
         follow: bool,
+        /// Print only the last N lines of each instance's output (then go on with --follow).
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+        /// Print only what was written since T: an RFC 3339 time or a duration back from now
+        /// (30s, 10m, 2h, 1d, 1h30m). Only for containers: processes write plain files with no
+        /// time on each line.
+        #[arg(long, value_name = "T", value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Print the time each line was written before it (only for containers, as --since).
+        #[arg(long)]
+        timestamps: bool,
     },
+}
+
+/// What `service logs` prints of each instance's output.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogOptions {
+    /// Go on printing what is written.
+    pub follow: bool,
+    /// Only the last lines.
+    pub tail: Option<usize>,
+    /// Only what was written since then.
+    pub since: Option<DateTime<Utc>>,
+    /// The time before each line.
+    pub timestamps: bool,
+}
+
+impl LogOptions {
+    /// Whether these need a time for each line, which only some sources have.
+    fn need_times(&self) -> bool {
+        self.since.is_some() || self.timestamps
+    }
+
+    /// The options as `podman logs` takes them (log commands take them that way).
+    fn command_options(&self) -> Vec<String> {
+        let mut options = Vec::new();
+        if let Some(lines) = self.tail {
+            options.extend(["--tail".to_owned(), lines.to_string()]);
+        }
+        if let Some(since) = self.since {
+            let time = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            options.extend(["--since".to_owned(), time]);
+        }
+        if self.timestamps {
+            options.push("--timestamps".to_owned());
+        }
+        options
+    }
+}
+
+/// Reads `--since`: an RFC 3339 time, or a duration back from now (`30s`, `10m`, `1h30m`).
+pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    let refused = || {
+        format!(
+            "{text:?} is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor a duration such as \
+             30s, 10m, 2h or 1d"
+        )
+    };
+    let seconds = parse_duration(text).ok_or_else(refused)?;
+    let back = chrono::Duration::try_seconds(seconds).ok_or_else(refused)?;
+    Utc::now().checked_sub_signed(back).ok_or_else(refused)
+}
+
+/// `1h30m` in seconds: numbers each followed by `s`, `m`, `h` or `d`.
+fn parse_duration(text: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        let value: i64 = number.parse().ok()?;
+        total = total.checked_add(value.checked_mul(unit)?)?;
+        number.clear();
+    }
+    (number.is_empty() && !text.is_empty()).then_some(total)
 }
 
 /// Parses `KEY=VALUE` inputs; values are YAML scalars or documents.
@@ -174,6 +262,9 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             } else {
                 template
             };
+            if !no_wait {
+                interrupt::catch();
+            }
             let response = agent.request(Request::Deploy {
                 template,
                 namespace: namespace.clone(),
@@ -188,8 +279,10 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 return Ok(ExitCode::SUCCESS);
             }
             let deadline = Instant::now() + Duration::from_secs(timeout);
-            let status = wait_until_running(agent, &namespace, &name, status, deadline)?;
-            print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
+            match wait_until_running(agent, &namespace, &name, status, deadline)? {
+                Waited::Done(status) => print_outputs(&status, format).map(|()| ExitCode::SUCCESS),
+                Waited::Interrupted => Ok(interrupted("deployment", &namespace, &name)),
+            }
         }
         ServiceCommand::List {
             all_namespaces,
@@ -268,6 +361,9 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             timeout,
             force,
         } => {
+            if !no_wait {
+                interrupt::catch();
+            }
             let response = agent.request(Request::Delete {
                 namespace: namespace.clone(),
                 name: name.clone(),
@@ -289,15 +385,28 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 return Ok(ExitCode::SUCCESS);
             }
             let deadline = Instant::now() + Duration::from_secs(timeout);
-            wait_until_deleted(agent, &namespace, &name, deadline)?;
-            eprintln!("service {name} deleted");
-            Ok(ExitCode::SUCCESS)
+            match wait_until_deleted(agent, &namespace, &name, deadline)? {
+                Waited::Done(()) => {
+                    eprintln!("service {name} deleted");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Waited::Interrupted => Ok(interrupted("deletion", &namespace, &name)),
+            }
         }
         ServiceCommand::Logs {
             name,
             instance,
             follow,
+            tail,
+            since,
+            timestamps,
         } => {
+            let options = LogOptions {
+                follow,
+                tail,
+                since,
+                timestamps,
+            };
             let response = agent.request(Request::Logs {
                 namespace,
                 name: name.clone(),
@@ -310,13 +419,44 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 eprintln!("the instances of {name} have no output");
                 return Ok(ExitCode::SUCCESS);
             }
+            if options.need_times() && !logs.is_empty() {
+                return Err(invalid(no_times(&logs)));
+            }
             let prefix = logs.len() + commands.len() > 1;
             for command in &commands {
-                print_command_log(command, follow, prefix);
+                print_command_log(command, &options, prefix);
             }
-            print_logs(&logs, follow, prefix).map(|()| ExitCode::SUCCESS)
+            print_logs(&logs, &options, prefix).map(|()| ExitCode::SUCCESS)
         }
     }
+}
+
+/// How a wait that did not fail ended.
+enum Waited<T> {
+    /// What was waited for happened.
+    Done(T),
+    /// Ctrl-C: the person stopped waiting; the agent goes on.
+    Interrupted,
+}
+
+/// Says the work goes on in the agent and how to watch it; the exit code of an interruption.
+fn interrupted(work: &str, namespace: &str, name: &str) -> ExitCode {
+    eprintln!(
+        "interrupted: the {work} of service {name} goes on in the agent; watch it with `{}`",
+        interrupt::status_command(namespace, name)
+    );
+    ExitCode::from(EXIT_INTERRUPTED)
+}
+
+/// Why `--since` and `--timestamps` are refused for these instances.
+fn no_times(logs: &[LogFile]) -> String {
+    let instances: Vec<&str> = logs.iter().map(|l| l.instance.as_str()).collect();
+    format!(
+        "--since and --timestamps need the time each line was written, and the output of {} \
+         is a plain file its programs write with no times in it; use --tail, or name a \
+         container instance",
+        instances.join(", ")
+    )
 }
 
 /// One row of `service list`: an unreadable service shows why in place of its template.
@@ -389,7 +529,7 @@ fn wait_until_running(
     name: &str,
     mut current: ServiceStatus,
     deadline: Instant,
-) -> Result<ServiceStatus, ClientError> {
+) -> Result<Waited<ServiceStatus>, ClientError> {
     let total = current.instances.len() as u64;
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -428,7 +568,11 @@ fn wait_until_running(
         }
         if running as u64 == total {
             bar.finish_and_clear();
-            return Ok(current);
+            return Ok(Waited::Done(current));
+        }
+        if interrupt::interrupted() {
+            bar.finish_and_clear();
+            return Ok(Waited::Interrupted);
         }
         if Instant::now() >= deadline {
             bar.finish_and_clear();
@@ -448,14 +592,14 @@ fn wait_until_deleted(
     namespace: &str,
     name: &str,
     deadline: Instant,
-) -> Result<(), ClientError> {
+) -> Result<Waited<()>, ClientError> {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
     loop {
         match status(agent, namespace, name) {
             Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
                 bar.finish_and_clear();
-                return Ok(());
+                return Ok(Waited::Done(()));
             }
             Err(error) => {
                 bar.finish_and_clear();
@@ -475,6 +619,10 @@ fn wait_until_deleted(
                     )));
                 }
                 let left = status.instances.len();
+                if interrupt::interrupted() {
+                    bar.finish_and_clear();
+                    return Ok(Waited::Interrupted);
+                }
                 if Instant::now() >= deadline {
                     bar.finish_and_clear();
                     return Err(invalid(format!(
@@ -492,14 +640,17 @@ fn wait_until_deleted(
 /// Runs the command that prints an instance's output (standard output and error both), with
 /// the instance's name before each line when `prefix`. Following, it goes on in threads of its
 /// own while the files are followed.
-fn print_command_log(log: &LogCommand, follow: bool, prefix: bool) {
-    let arguments = if follow {
-        &log.follow_arguments
+fn print_command_log(log: &LogCommand, options: &LogOptions, prefix: bool) {
+    let follow = options.follow;
+    let mut arguments = if follow {
+        log.follow_arguments.clone()
     } else {
-        &log.arguments
+        log.arguments.clone()
     };
+    let at = log.options_at.min(arguments.len());
+    arguments.splice(at..at, options.command_options());
     let mut command = std::process::Command::new(&log.program);
-    command.args(arguments);
+    command.args(&arguments);
     let shown = format!("`{} {}`", log.program, arguments.join(" "));
     let print = move |instance: &str, text: &str| {
         if prefix {
@@ -556,8 +707,17 @@ fn print_command_log(log: &LogCommand, follow: bool, prefix: bool) {
     }
 }
 
-fn print_logs(logs: &[LogFile], follow: bool, prefix: bool) -> Result<(), ClientError> {
-    let mut offsets = vec![0u64; logs.len()];
+/// Prints the files (from the last `--tail` lines when given), following them when asked.
+fn print_logs(logs: &[LogFile], options: &LogOptions, prefix: bool) -> Result<(), ClientError> {
+    let follow = options.follow;
+    let mut offsets: Vec<u64> = logs
+        .iter()
+        .map(|log| {
+            options
+                .tail
+                .map_or(0, |lines| tail_offset(&log.path, lines))
+        })
+        .collect();
     loop {
         for (log, offset) in logs.iter().zip(offsets.iter_mut()) {
             let Ok(mut file) = std::fs::File::open(&log.path) else {
@@ -589,6 +749,27 @@ fn print_logs(logs: &[LogFile], follow: bool, prefix: bool) -> Result<(), Client
     }
 }
 
+/// Where the last `lines` lines of the file begin (0 when it has fewer, or cannot be read).
+fn tail_offset(path: &Path, lines: usize) -> u64 {
+    let Ok(bytes) = std::fs::read(path) else {
+        return 0;
+    };
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    if lines == 0 {
+        return bytes.len() as u64;
+    }
+    let mut seen = 0;
+    for (index, byte) in body.iter().enumerate().rev() {
+        if *byte == b'\n' {
+            seen += 1;
+            if seen == lines {
+                return index as u64 + 1;
+            }
+        }
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,5 +791,33 @@ mod tests {
         assert_eq!(inputs["text"], "a=b");
         assert!(parse_inputs(&["novalue".into()]).is_err());
         assert!(parse_inputs(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn since_takes_a_time_or_a_duration() {
+        let time = parse_since("2026-01-02T15:04:05+01:00").unwrap();
+        assert_eq!(time.to_rfc3339(), "2026-01-02T14:04:05+00:00");
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration("10m"), Some(600));
+        assert_eq!(parse_duration("2d"), Some(172_800));
+        let ago = Utc::now() - parse_since("30s").unwrap();
+        assert!((29..=31).contains(&ago.num_seconds()));
+        for wrong in ["", "10", "m", "10x", "yesterday", "1h30"] {
+            assert!(parse_since(wrong).is_err(), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn tail_starts_at_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, "one\ntwo\nthree\n").unwrap();
+        assert_eq!(tail_offset(&path, 1), 8);
+        assert_eq!(tail_offset(&path, 2), 4);
+        assert_eq!(tail_offset(&path, 3), 0);
+        assert_eq!(tail_offset(&path, 9), 0);
+        assert_eq!(tail_offset(&path, 0), 14);
+        std::fs::write(&path, "one\ntwo").unwrap();
+        assert_eq!(tail_offset(&path, 1), 4);
     }
 }

@@ -312,6 +312,8 @@ pub struct LogCommand {
     pub arguments: Vec<String>,
     /// Its arguments to print that and go on printing new output.
     pub follow_arguments: Vec<String>,
+    /// Where, in either list, `--tail N`, `--since TIME` and `--timestamps` go.
+    pub options_at: usize,
 }
 
 /// One row of `delegate list`.
@@ -319,6 +321,9 @@ pub struct LogCommand {
 pub struct DelegateSummary {
     /// The delegate's name.
     pub name: String,
-    /// Whether this host runs it.
+    /// Whether it can work on this host (its actor runs and what it needs answers).
     pub running: bool,
+    /// When it cannot, what is missing, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

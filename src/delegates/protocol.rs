@@ -211,6 +211,9 @@ pub enum LogSource {
         arguments: Vec<String>,
         /// Its arguments to print that and go on printing new output.
         follow_arguments: Vec<String>,
+        /// Where, in either list, options in `podman logs`'s spelling go (`--tail N`,
+        /// `--since TIME`, `--timestamps`), which the program takes.
+        options_at: usize,
     },
     /// The kind of resource has no output (a port, a directory).
     None,

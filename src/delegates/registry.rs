@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorCell, ActorRef, SpawnErr};
+use std::time::Duration;
+
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort, SpawnErr};
 
 use super::directory::DirectoryDelegate;
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
-use super::nspawn::NspawnDelegate;
-use super::podman::{PodmanConfig, PodmanDelegate};
+use super::nspawn::{NspawnConfig, NspawnDelegate, NspawnMsg};
+use super::podman::{PodmanConfig, PodmanDelegate, PodmanMsg};
 use super::process::{ProcessConfig, ProcessDelegate, SupervisorChoice};
 use super::protocol::{DelegateError, DelegateKind, DelegateRef};
 use super::systemd::{SystemdDelegate, SystemdMsg};
@@ -66,6 +69,31 @@ pub struct Delegates {
     pub ipport: ActorRef<IpPortMsg>,
     /// The systemd delegate, for delegates that run units.
     pub systemd: ActorRef<SystemdMsg>,
+    podman: ActorRef<PodmanMsg>,
+    nspawn: ActorRef<NspawnMsg>,
+}
+
+/// How long `delegate list` waits for each delegate to say whether it can work here, so it
+/// never hangs on a bus or socket that does not answer.
+pub const AVAILABILITY_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Whether a delegate can work on this host: `Err` says what is missing, in one sentence.
+pub type Availability = Result<(), String>;
+
+/// Asks `actor` whether it can work here, giving up after [`AVAILABILITY_DEADLINE`].
+async fn ask_available<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    build: impl FnOnce(RpcReplyPort<Result<T, DelegateError>>) -> M,
+) -> Availability {
+    match actor.call(build, Some(AVAILABILITY_DEADLINE)).await {
+        Ok(CallResult::Success(Ok(_))) => Ok(()),
+        Ok(CallResult::Success(Err(error))) => Err(error.to_string()),
+        Ok(CallResult::Timeout) => Err(format!(
+            "it did not say within {} s whether it can work here",
+            AVAILABILITY_DEADLINE.as_secs()
+        )),
+        Ok(CallResult::SenderError) | Err(_) => Err("its actor is not running".into()),
+    }
 }
 
 impl Delegates {
@@ -95,13 +123,12 @@ impl Delegates {
         let (process, _) =
             Actor::spawn_linked(None, ProcessDelegate, process_config, supervisor.clone()).await?;
         lifecycle.insert(DelegateKind::Process, process.get_derived());
-        let (nspawn, _) = Actor::spawn_linked(
-            None,
-            NspawnDelegate,
-            process.get_derived(),
-            supervisor.clone(),
-        )
-        .await?;
+        let nspawn_config = NspawnConfig {
+            process: process.get_derived(),
+            systemd: systemd.clone(),
+        };
+        let (nspawn, _) =
+            Actor::spawn_linked(None, NspawnDelegate, nspawn_config, supervisor.clone()).await?;
         lifecycle.insert(DelegateKind::Nspawn, nspawn.get_derived());
         let podman_config = PodmanConfig {
             socket: config.podman_socket.clone(),
@@ -113,6 +140,8 @@ impl Delegates {
             lifecycle,
             ipport,
             systemd,
+            podman,
+            nspawn,
         })
     }
 
@@ -129,7 +158,7 @@ impl Delegates {
             .ok_or_else(|| DelegateError::NotImplemented(format!("the {kind} delegate")))
     }
 
-    /// The kinds that have a running delegate here (for `khutulun delegate list`).
+    /// The kinds that have a delegate actor here (recorded with the host).
     pub fn kinds(&self) -> impl Iterator<Item = DelegateKind> + '_ {
         let mut kinds: Vec<DelegateKind> = self.lifecycle.keys().copied().collect();
         kinds.push(DelegateKind::Systemd);
@@ -145,6 +174,30 @@ impl Delegates {
                 .lifecycle
                 .values()
                 .any(|delegate| delegate.get_id() == id)
+    }
+
+    /// Whether each delegate Khutulun knows can work on this host (for `khutulun delegate
+    /// list`): systemd, podman and nspawn are asked (all at once, each within
+    /// [`AVAILABILITY_DEADLINE`]); the others work wherever the agent runs, or do not exist yet.
+    pub async fn availability(&self) -> Vec<(DelegateKind, Availability)> {
+        let (systemd, podman, nspawn) = tokio::join!(
+            ask_available(&self.systemd, |reply| SystemdMsg::Available { reply }),
+            ask_available(&self.podman, |reply| PodmanMsg::Available { reply }),
+            ask_available(&self.nspawn, |reply| NspawnMsg::Available { reply }),
+        );
+        DelegateKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let availability = match kind {
+                    DelegateKind::Systemd => systemd.clone(),
+                    DelegateKind::Podman => podman.clone(),
+                    DelegateKind::Nspawn => nspawn.clone(),
+                    _ if self.lifecycle.contains_key(&kind) => Ok(()),
+                    _ => Err(format!("Khutulun has no {kind} delegate yet")),
+                };
+                (kind, availability)
+            })
+            .collect()
     }
 
     /// Stops every delegate actor (workloads keep running: they outlive the agent).

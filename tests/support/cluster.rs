@@ -40,6 +40,8 @@ pub struct Cluster {
     pub agent_file_limit: Option<u64>,
     /// Environment variables for the agent only (e.g. `CONTAINER_HOST`).
     pub agent_env: Vec<(String, String)>,
+    /// Environment variables every command (the agent too) gets, after the supervisor's.
+    pub env: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -57,6 +59,7 @@ impl Cluster {
             units: Vec::new(),
             agent_env: Vec::new(),
             agent_file_limit: None,
+            env: Vec::new(),
         }
     }
 
@@ -87,6 +90,7 @@ impl Cluster {
                 "unix:path=/nonexistent/khutulun-e2e",
             );
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 

@@ -31,7 +31,7 @@ use crate::control::RuntimePaths;
 use crate::control::protocol::{
     DelegateSummary, LogCommand, LogFile, Reply, Request, Response, ServiceSummary,
 };
-use crate::delegates::protocol::{Deadlines, DelegateKind, LogSource};
+use crate::delegates::protocol::{Deadlines, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
@@ -175,13 +175,14 @@ impl HostState {
                 .map(|()| Response::Delisted),
             Request::ListHosts => self.list_hosts().await,
             Request::ListDelegates => {
-                let running: Vec<DelegateKind> = self.context.delegates().kinds().collect();
+                let availability = self.context.delegates().availability().await;
                 Ok(Response::Delegates {
-                    delegates: DelegateKind::ALL
+                    delegates: availability
                         .into_iter()
-                        .map(|kind| DelegateSummary {
+                        .map(|(kind, available)| DelegateSummary {
                             name: kind.name().to_owned(),
-                            running: running.contains(&kind),
+                            running: available.is_ok(),
+                            reason: available.err(),
                         })
                         .collect(),
                 })
@@ -567,11 +568,13 @@ async fn gather_logs(
                 program,
                 arguments,
                 follow_arguments,
+                options_at,
             } => commands.push(LogCommand {
                 instance,
                 program,
                 arguments,
                 follow_arguments,
+                options_at,
             }),
             LogSource::None => {}
         }

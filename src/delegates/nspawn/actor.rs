@@ -3,35 +3,54 @@
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::machine::MachinePlan;
+use super::machine::{MachinePlan, nspawn_installed};
 use super::message::NspawnMsg;
 use crate::delegates::protocol::{self, DelegateError, DelegateMsg, DelegateRef, InstanceSpec};
+use crate::delegates::systemd::SystemdMsg;
 
-/// The nspawn delegate. Its state is the process delegate it runs containers with; everything
-/// else is rebuilt from the instance and its attributes on every call.
+/// The nspawn delegate. Its state is what it runs containers with; everything else is rebuilt
+/// from the instance and its attributes on every call.
 pub struct NspawnDelegate;
+
+/// What the nspawn delegate runs containers with.
+#[derive(Clone)]
+pub struct NspawnConfig {
+    /// The process delegate, which runs `systemd-nspawn` as a unit.
+    pub process: DelegateRef,
+    /// The systemd delegate, asked whether a user manager answers (containers need units).
+    pub systemd: ActorRef<SystemdMsg>,
+}
 
 impl Actor for NspawnDelegate {
     type Msg = NspawnMsg;
-    type State = DelegateRef;
-    type Arguments = DelegateRef;
+    type State = NspawnConfig;
+    type Arguments = NspawnConfig;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        process: DelegateRef,
+        config: NspawnConfig,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(process)
+        Ok(config)
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        process: &mut Self::State,
+        config: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let NspawnMsg::Lifecycle(message) = message;
-        let process = &*process;
+        let message = match message {
+            NspawnMsg::Lifecycle(message) => message,
+            NspawnMsg::Available { reply } => {
+                let systemd = config.systemd.clone();
+                tokio::spawn(async move {
+                    let _ = reply.send(available(&systemd).await);
+                });
+                return Ok(());
+            }
+        };
+        let process = &config.process;
         match *message {
             DelegateMsg::Create { spec, reply } => {
                 let result = forward(&spec, Check::Unpack, async |s| {
@@ -116,6 +135,25 @@ impl Actor for NspawnDelegate {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `systemd-nspawn` is installed and a user manager answers to run it as a unit.
+async fn available(systemd: &ActorRef<SystemdMsg>) -> Result<(), DelegateError> {
+    if !nspawn_installed() {
+        return Err(DelegateError::Unavailable(
+            "systemd-nspawn is not installed on this host (Debian: apt-get install systemd-container)".into(),
+        ));
+    }
+    match systemd
+        .call(|reply| SystemdMsg::Available { reply }, None)
+        .await
+    {
+        Ok(ractor::rpc::CallResult::Success(Ok(_))) => Ok(()),
+        Ok(ractor::rpc::CallResult::Success(Err(error))) => Err(DelegateError::Unavailable(
+            format!("system containers run as systemd user units, but {error}"),
+        )),
+        _ => Err(DelegateError::Unreachable("systemd delegate".into())),
     }
 }
 

@@ -188,8 +188,7 @@ impl MachinePlan {
     /// Whether this host can run the container: `systemd-nspawn` is installed and the image
     /// is a root filesystem it accepts.
     pub fn check(&self) -> Result<(), DelegateError> {
-        let path = std::env::var("PATH").unwrap_or_default();
-        if find_program(NSPAWN, &path, Path::new("/")).is_none() {
+        if !nspawn_installed() {
             return Err(DelegateError::Unavailable(format!(
                 "{}: {NSPAWN} is not installed on this host (Debian: apt-get install systemd-container)",
                 self.instance
@@ -297,6 +296,12 @@ fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
         state_dir: spec.state_dir.clone(),
         artifacts: spec.artifacts.clone(),
     }
+}
+
+/// Whether `systemd-nspawn` is found in the agent's PATH (what every system container runs).
+pub fn nspawn_installed() -> bool {
+    let path = std::env::var("PATH").unwrap_or_default();
+    find_program(NSPAWN, &path, Path::new("/")).is_some()
 }
 
 #[cfg(test)]

@@ -1,11 +1,19 @@
 //! The messages the nspawn delegate answers.
 
-use crate::delegates::protocol::DelegateMsg;
+use ractor::RpcReplyPort;
+
+use crate::delegates::protocol::{DelegateError, DelegateMsg};
 
 /// Messages of the nspawn delegate.
 pub enum NspawnMsg {
     /// A lifecycle call from the runtime.
     Lifecycle(Box<DelegateMsg>),
+    /// Whether this host can run system containers (for `delegate list`): `systemd-nspawn` is
+    /// installed and a systemd user manager answers. The error says what is missing.
+    Available {
+        /// `Ok` when both are there.
+        reply: RpcReplyPort<Result<(), DelegateError>>,
+    },
 }
 
 // Local only: never sent to another host.
@@ -23,6 +31,7 @@ impl TryFrom<NspawnMsg> for DelegateMsg {
     fn try_from(message: NspawnMsg) -> Result<Self, Self::Error> {
         match message {
             NspawnMsg::Lifecycle(message) => Ok(*message),
+            other => Err(other),
         }
     }
 }

@@ -28,6 +28,6 @@ mod actor;
 mod machine;
 mod message;
 
-pub use actor::NspawnDelegate;
+pub use actor::{NspawnConfig, NspawnDelegate};
 pub use machine::{MachinePlan, machine_name};
 pub use message::NspawnMsg;

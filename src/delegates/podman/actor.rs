@@ -58,10 +58,36 @@ impl Actor for PodmanDelegate {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let PodmanMsg::Lifecycle(message) = message;
         let connection = state.connection.clone().map_err(DelegateError::Unavailable);
-        tokio::spawn(answer(connection, *message));
+        match message {
+            PodmanMsg::Lifecycle(message) => {
+                tokio::spawn(answer(connection, *message));
+            }
+            PodmanMsg::Available { reply } => {
+                tokio::spawn(async move {
+                    let _ = reply.send(available(connection).await);
+                });
+            }
+        }
         Ok(())
+    }
+}
+
+/// How long a ping may take before `delegate list` says Podman's API does not answer.
+const PING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the API answers a ping within [`PING_DEADLINE`].
+async fn available(
+    connection: Result<Arc<Connection>, DelegateError>,
+) -> Result<(), DelegateError> {
+    let connection = connection?;
+    match tokio::time::timeout(PING_DEADLINE, connection.check()).await {
+        Ok(answer) => answer.map(|_| ()),
+        Err(_) => Err(DelegateError::Unavailable(format!(
+            "Podman's API at {} did not answer a ping within {} s",
+            connection.socket().uri(),
+            PING_DEADLINE.as_secs()
+        ))),
     }
 }
 

@@ -342,10 +342,10 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
 /// `Logs`: `podman logs` of the container, through the socket the delegate uses.
 pub fn logs(connection: &Connection, spec: &InstanceSpec) -> LogSource {
     let name = ContainerIdentity::of(spec).name;
+    // Options go after `logs` and before the name: podman takes no options after it.
     let command = |follow: bool| -> Vec<String> {
         let mut arguments = vec!["--url".into(), connection.socket().uri(), "logs".into()];
         if follow {
-            // Before the name: podman takes no options after it.
             arguments.push("--follow".into());
         }
         arguments.push(name.clone());
@@ -355,5 +355,6 @@ pub fn logs(connection: &Connection, spec: &InstanceSpec) -> LogSource {
         program: "podman".into(),
         arguments: command(false),
         follow_arguments: command(true),
+        options_at: 3,
     }
 }

@@ -1,11 +1,18 @@
 //! The messages the podman delegate answers.
 
-use crate::delegates::protocol::DelegateMsg;
+use ractor::RpcReplyPort;
+
+use crate::delegates::protocol::{DelegateError, DelegateMsg};
 
 /// Messages of the podman delegate.
 pub enum PodmanMsg {
     /// A lifecycle call from the runtime.
     Lifecycle(Box<DelegateMsg>),
+    /// Whether Podman's API answers a ping (for `delegate list`); the error says why not.
+    Available {
+        /// `Ok` when it answered in time.
+        reply: RpcReplyPort<Result<(), DelegateError>>,
+    },
 }
 
 // Local only: never sent to another host.
@@ -23,6 +30,7 @@ impl TryFrom<PodmanMsg> for DelegateMsg {
     fn try_from(message: PodmanMsg) -> Result<Self, Self::Error> {
         match message {
             PodmanMsg::Lifecycle(message) => Ok(*message),
+            other => Err(other),
         }
     }
 }

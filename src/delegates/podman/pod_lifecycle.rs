@@ -277,15 +277,22 @@ pub fn logs(connection: &Connection, spec: &InstanceSpec) -> Result<LogSource, D
         names
             .iter()
             .map(|name| {
-                format!("podman --url {url} logs {follow}{name} 2>&1 | sed 's/^/{name} | /'")
+                format!("podman --url {url} logs {follow}\"$@\" {name} 2>&1 | sed 's/^/{name} | /'")
             })
             .collect::<Vec<_>>()
             .join(separator)
     };
+    // The options the CLI adds come after `sh` (the script's $0) and reach each member's
+    // `podman logs` as "$@".
     Ok(LogSource::Command {
         program: "sh".into(),
-        arguments: vec!["-c".into(), each("", "; ")],
-        follow_arguments: vec!["-c".into(), format!("{} & wait", each("--follow ", " & "))],
+        arguments: vec!["-c".into(), each("", "; "), "sh".into()],
+        follow_arguments: vec![
+            "-c".into(),
+            format!("{} & wait", each("--follow ", " & ")),
+            "sh".into(),
+        ],
+        options_at: 3,
     })
 }
 

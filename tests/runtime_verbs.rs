@@ -1,0 +1,295 @@
+//! The verbs of a service's life as operators expect them, through the `khutulun` command on a
+//! real agent: `service logs --tail` for every kind of output (and `--since`/`--timestamps`
+//! where lines have times, refused with the reason where they do not), Ctrl-C while `deploy`
+//! or `delete` waits (exit 130, the work goes on in the agent), and `delegate list` saying
+//! which delegates can really work here and why not.
+
+#[path = "support/podman.rs"]
+mod podman;
+#[path = "support/cluster.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value as Json;
+use support::*;
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/runtime/verbs")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Waits until `child` ends (panics after [`PATIENCE`]); its exit status and standard error.
+fn finish(mut child: Child) -> (ExitStatus, String) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().expect("the CLI can be waited for") {
+            let output = child.wait_with_output().expect("its output");
+            return (status, String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+        assert!(Instant::now() < deadline, "the CLI did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sigint(child: &Child) {
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    kill(pid, Signal::SIGINT).expect("SIGINT to the CLI");
+}
+
+/// `service logs` with `args` after the name; its standard output (it must succeed).
+fn logs(cluster: &Cluster, service: &str, args: &[&str]) -> String {
+    let mut all = vec!["service", "logs", service];
+    all.extend(args);
+    cluster.ok(&all)
+}
+
+/// Deploys the talker and waits until its output has all five lines.
+fn deploy_talker(cluster: &mut Cluster, template: &str, inputs: &[&str]) {
+    let mut args = vec!["service", "deploy", template, "--name", "talker"];
+    for input in inputs {
+        args.extend(["--input", input]);
+    }
+    cluster.deployed = Some("talker".into());
+    cluster.ok(&args);
+    wait_for("the talker's five lines", || {
+        logs(cluster, "talker", &[]).contains("line 5")
+    });
+}
+
+#[test]
+fn logs_of_a_process_take_tail_and_refuse_times_with_the_reason() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    deploy_talker(&mut cluster, &fixture("talker.yaml"), &[]);
+
+    assert_eq!(
+        logs(&cluster, "talker", &["--tail", "2"]),
+        "line 4\nline 5\n"
+    );
+    assert_eq!(
+        logs(&cluster, "talker", &["talker-0", "--tail", "1"]),
+        "line 5\n"
+    );
+    assert_eq!(logs(&cluster, "talker", &["--tail", "0"]), "");
+    let mut follow = cluster
+        .command(&["service", "logs", "talker", "--tail", "2", "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "line 4");
+    assert_eq!(lines.next().unwrap().unwrap(), "line 5");
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+
+    for times in [&["--since", "10m"][..], &["--timestamps"]] {
+        let mut args = vec!["service", "logs", "talker"];
+        args.extend(times);
+        let output = cluster.run(&args);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{times:?} was not refused");
+        assert!(
+            text.contains("plain file") && text.contains("talker-0"),
+            "{times:?}: {text}"
+        );
+    }
+    let output = cluster.run(&["service", "logs", "talker", "--since", "yesterday"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("RFC 3339"));
+
+    cluster.ok(&["service", "delete", "talker"]);
+    cluster.deployed = None;
+}
+
+#[test]
+fn logs_of_a_container_take_tail_since_and_timestamps() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let image = format!("image={}", podman::TEST_IMAGE);
+    deploy_talker(&mut cluster, &fixture("talker-container.yaml"), &[&image]);
+
+    assert_eq!(
+        logs(&cluster, "talker", &["--tail", "2"]),
+        "line 4\nline 5\n"
+    );
+    let stamped = logs(&cluster, "talker", &["--tail", "1", "--timestamps"]);
+    let (time, line) = stamped.trim_end().split_once(' ').expect("a time, a line");
+    assert_eq!(line, "line 5", "{stamped}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(time).is_ok(),
+        "not a time: {stamped}"
+    );
+    assert!(logs(&cluster, "talker", &["--since", "10m"]).contains("line 1"));
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(logs(&cluster, "talker", &["--since", &later]), "");
+
+    cluster.ok(&["service", "delete", "talker"]);
+    cluster.deployed = None;
+}
+
+/// The gates directory the slow template's scripts wait on.
+fn gates(cluster: &Cluster) -> PathBuf {
+    let gates = cluster.dir().join("gates");
+    std::fs::create_dir_all(&gates).unwrap();
+    gates
+}
+
+#[test]
+fn ctrl_c_stops_waiting_for_deploy_and_delete_but_not_the_agent() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let gates = gates(&cluster);
+    let input = format!("gates={}", gates.display());
+    let in_verbs = ["--namespace", "verbs"];
+    cluster
+        .deployed_elsewhere
+        .push(("verbs".into(), "slow".into()));
+    let deploy = cluster
+        .command(&[
+            "service",
+            "deploy",
+            &fixture("slow.yaml"),
+            "--name",
+            "slow",
+            "--input",
+            &input,
+            "--namespace",
+            "verbs",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow service to be recorded", || {
+        cluster
+            .run(&["service", "status", "slow", in_verbs[0], in_verbs[1]])
+            .status
+            .success()
+    });
+    sigint(&deploy);
+    let (status, stderr) = finish(deploy);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("the deployment of service slow goes on in the agent")
+            && stderr.contains("`khutulun service status slow --namespace verbs`"),
+        "{stderr}"
+    );
+    let status = cluster.json(&["service", "status", "slow", in_verbs[0], in_verbs[1]]);
+    assert_ne!(status["instances"][0]["state"], "running", "{status:#}");
+    std::fs::write(gates.join("start"), "").unwrap();
+    wait_for("the slow service to run", || {
+        all_running(&cluster.json(&["service", "status", "slow", in_verbs[0], in_verbs[1]]))
+    });
+
+    let delete = cluster
+        .command(&["service", "delete", "slow", in_verbs[0], in_verbs[1]])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the delete script to wait", || {
+        cluster.json(&["service", "status", "slow", in_verbs[0], in_verbs[1]])["instances"][0]["state"]
+            != "running"
+    });
+    sigint(&delete);
+    let (status, stderr) = finish(delete);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("the deletion of service slow goes on in the agent"),
+        "{stderr}"
+    );
+    std::fs::write(gates.join("delete"), "").unwrap();
+    wait_for("the slow service to be gone", || {
+        cluster.json(&["service", "list", in_verbs[0], in_verbs[1]]) == Json::Array(vec![])
+    });
+    cluster.deployed_elsewhere.clear();
+}
+
+/// `delegate list --format json`: name → (running, reason).
+fn delegates(cluster: &Cluster) -> Vec<(String, bool, Option<String>)> {
+    let began = Instant::now();
+    let list = cluster.json(&["delegate", "list"]);
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "delegate list took {:?}",
+        began.elapsed()
+    );
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["running"].as_bool().unwrap(),
+                d["reason"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+fn delegate<'a>(
+    list: &'a [(String, bool, Option<String>)],
+    name: &str,
+) -> &'a (String, bool, Option<String>) {
+    list.iter()
+        .find(|d| d.0 == name)
+        .unwrap_or_else(|| panic!("no {name} in {list:?}"))
+}
+
+#[test]
+fn delegate_list_says_what_is_missing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.env.push((
+        "CONTAINER_HOST".into(),
+        "unix:///nonexistent/podman.sock".into(),
+    ));
+    cluster.start_agent();
+    let list = delegates(&cluster);
+    for (name, needs) in [
+        ("systemd", "session bus"),
+        ("nspawn", "user manager"),
+        ("podman", "/nonexistent/podman.sock"),
+    ] {
+        let (_, running, reason) = delegate(&list, name);
+        assert!(!running, "{name} said running: {list:?}");
+        let reason = reason.as_deref().unwrap_or_default();
+        assert!(reason.contains(needs), "{name}: {reason}");
+    }
+    for name in ["process", "directory", "ipport"] {
+        assert_eq!(delegate(&list, name), &(name.to_owned(), true, None));
+    }
+    let table = cluster.ok(&["delegate", "list"]);
+    assert!(
+        table.contains("REASON") && table.contains("not available"),
+        "{table}"
+    );
+}
+
+#[test]
+fn delegate_list_shows_what_answers_as_running() {
+    if !user_manager_answers() || !podman::podman_available() {
+        eprintln!("\n!!! SKIPPED: needs a systemd user manager and Podman's API\n");
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Systemd);
+    cluster.start_agent();
+    let list = delegates(&cluster);
+    for name in ["systemd", "nspawn", "podman", "process"] {
+        assert_eq!(delegate(&list, name), &(name.to_owned(), true, None));
+    }
+}
