@@ -57,6 +57,8 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
         name: view.service.name.clone(),
         namespace: view.service.namespace.clone(),
         phase: view.service.phase,
+        message: view.service.message.clone(),
+        on_failure: view.service.on_failure,
         instances: view
             .instances
             .iter()

@@ -18,7 +18,7 @@ use crate::control::ClientError;
 use crate::control::protocol::{
     FailureKind, LogCommand, LogFile, Request, Response, ServiceStatus, ServiceSummary,
 };
-use crate::state::records::InstanceState;
+use crate::state::records::{InstanceState, OnFailure, ServicePhase};
 
 /// The exit code of `service status` when an instance failed, as `systemctl status` exits
 /// for a unit that is not active: scripts tell "unhealthy" from "could not ask" (1, 2).
@@ -62,6 +62,13 @@ pub enum ServiceCommand {
         /// Give up waiting after this many seconds (the service stays recorded and goes on).
         #[arg(long, value_name = "SECONDS", default_value_t = 300)]
         timeout: u64,
+        /// What a failed deploy leaves: `rollback` removes what it made (dependents first),
+        /// `keep` leaves every instance as it is for inspection. Nothing is retried either way.
+        #[arg(long, value_name = "CHOICE", default_value = "rollback",
+              value_parser = clap::builder::TypedValueParser::map(
+                  clap::builder::PossibleValuesParser::new(OnFailure::NAMES),
+                  |name| name.parse::<OnFailure>().expect("a listed name")))]
+        on_failure: OnFailure,
         /// How to print the outputs at the end.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -244,6 +251,7 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             inputs,
             no_wait,
             timeout,
+            on_failure,
             format,
         } => {
             let inputs = parse_inputs(&inputs).map_err(invalid)?;
@@ -270,6 +278,7 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 namespace: namespace.clone(),
                 name: name.clone(),
                 inputs,
+                on_failure,
             })?;
             let Response::Deployed { status } = response else {
                 return Err(invalid(unexpected(response)));
@@ -345,6 +354,9 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 })
                 .collect();
             print_table(&["INSTANCE", "NODE", "HOST", "STATE", "ATTRIBUTES"], &rows);
+            if let Some(message) = &status.message {
+                write_out(&format!("\ndeploy failed: {message}\n"));
+            }
             if !status.outputs.is_empty() {
                 write_out("\n");
                 print_outputs(&status, Format::Table)?;
@@ -478,12 +490,13 @@ fn list_row(summary: &ServiceSummary) -> Vec<String> {
     ]
 }
 
-/// [`EXIT_UNHEALTHY`] when an instance of the service failed, else success.
+/// [`EXIT_UNHEALTHY`] when the service's deploy or one of its instances failed, else success.
 fn health_code(status: &ServiceStatus) -> ExitCode {
-    if status
-        .instances
-        .iter()
-        .any(|i| i.state == InstanceState::Failed)
+    if status.phase == ServicePhase::Failed
+        || status
+            .instances
+            .iter()
+            .any(|i| i.state == InstanceState::Failed)
     {
         ExitCode::from(EXIT_UNHEALTHY)
     } else {
@@ -537,6 +550,7 @@ fn wait_until_running(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
+    let mut failed_since = None;
     loop {
         let running = current
             .instances
@@ -551,19 +565,11 @@ fn wait_until_running(
             .map(|i| format!("{} {}", i.id, i.state))
             .collect();
         bar.set_message(busy.join(", "));
-        if let Some(failed) = current
-            .instances
-            .iter()
-            .find(|i| i.state == InstanceState::Failed)
-        {
+        if let Some(failure) = deploy_failure(&current, &mut failed_since) {
             bar.finish_and_clear();
             return Err(ClientError::Failed(crate::control::protocol::Failure {
                 kind: FailureKind::Internal,
-                message: format!(
-                    "instance {} of service {name} failed: {}",
-                    failed.id,
-                    failed.message.as_deref().unwrap_or("no reason given")
-                ),
+                message: failure,
             }));
         }
         if running as u64 == total {
@@ -585,6 +591,36 @@ fn wait_until_running(
         std::thread::sleep(POLL);
         current = status(agent, namespace, name)?;
     }
+}
+
+/// How long `deploy` waits, once an instance failed, for the agent to record the deploy as
+/// failed (it first undoes what the deploy made): past it, the instance's failure is reported.
+const FAILURE_GRACE: Duration = Duration::from_secs(30);
+
+/// Why the deploy of `status`'s service failed, once that is settled: the agent recorded the
+/// failure (after undoing what the deploy made, unless the service keeps it), or an instance
+/// failed `failed_since` more than [`FAILURE_GRACE`] ago (e.g. it crashed after its step).
+fn deploy_failure(status: &ServiceStatus, failed_since: &mut Option<Instant>) -> Option<String> {
+    let name = &status.name;
+    if status.phase == ServicePhase::Failed {
+        let why = status.message.as_deref().unwrap_or("no reason given");
+        return Some(format!(
+            "the deploy of service {name} failed: {why}; `khutulun service delete {name}` \
+             removes its record"
+        ));
+    }
+    let failed = status
+        .instances
+        .iter()
+        .find(|i| i.state == InstanceState::Failed)?;
+    let since = *failed_since.get_or_insert_with(Instant::now);
+    (since.elapsed() >= FAILURE_GRACE).then(|| {
+        format!(
+            "instance {} of service {name} failed: {}",
+            failed.id,
+            failed.message.as_deref().unwrap_or("no reason given")
+        )
+    })
 }
 
 fn wait_until_deleted(

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::membership::MemberState;
-use crate::state::records::{HostRecord, InstanceState, RegistryEntry, ServicePhase};
+use crate::state::records::{HostRecord, InstanceState, OnFailure, RegistryEntry, ServicePhase};
 
 /// What travels from the CLI to the agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +35,9 @@ pub enum Request {
         name: String,
         /// Input values by name.
         inputs: IndexMap<String, serde_json::Value>,
+        /// What a failed deploy leaves behind.
+        #[serde(default)]
+        on_failure: OnFailure,
     },
     /// Delete a service: its instances, then its records. Refused while other services select
     /// its node instances, unless `force`.
@@ -266,8 +269,14 @@ pub struct ServiceStatus {
     pub name: String,
     /// The namespace.
     pub namespace: String,
-    /// Active or deleting.
+    /// Active, deleting or failed.
     pub phase: ServicePhase,
+    /// Why its deploy failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// What a failed deploy leaves behind.
+    #[serde(default)]
+    pub on_failure: OnFailure,
     /// Its instances, dependencies first.
     pub instances: Vec<InstanceStatus>,
     /// Output values by name (an output that cannot be evaluated yet is `null`).

@@ -73,6 +73,40 @@ pub enum ServicePhase {
     Active,
     /// `delete` was asked: its instances are being removed.
     Deleting,
+    /// Its deploy failed (the record's `message` says where and why). With `on_failure:
+    /// rollback` what the deploy made was removed; with `keep` it is left for inspection.
+    /// Nothing is retried; `service delete` removes the rest.
+    Failed,
+}
+
+/// What a failed deploy leaves behind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Remove what the deploy made, dependents first: nothing half made stays.
+    #[default]
+    Rollback,
+    /// Leave every instance as it is, for inspection.
+    Keep,
+}
+
+impl OnFailure {
+    /// The names `--on-failure` takes.
+    pub const NAMES: [&'static str; 2] = ["rollback", "keep"];
+}
+
+impl std::str::FromStr for OnFailure {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "rollback" => Ok(OnFailure::Rollback),
+            "keep" => Ok(OnFailure::Keep),
+            _ => Err(format!(
+                "{text:?} is not a choice for a failed deploy (rollback or keep)"
+            )),
+        }
+    }
 }
 
 /// `services/<namespace>/<service>/service.yaml`: what was deployed.
@@ -91,6 +125,12 @@ pub struct ServiceRecord {
     pub created: String,
     /// Whether it is meant to exist.
     pub phase: ServicePhase,
+    /// What a failed deploy leaves behind.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Why it failed, when its phase is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The compiled and instantiated template: the source of truth for its instances.
     pub instantiation: Instantiation,
 }

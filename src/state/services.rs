@@ -115,6 +115,48 @@ impl Store {
         })
     }
 
+    /// Records that the service's deploy failed with `message`. When the deploy was rolled back
+    /// (`rolled_back` lists the instances that failed, with why), those read as failed and the
+    /// others as removed (pending, with a message), since nothing of them is left.
+    pub fn fail_service(
+        &self,
+        namespace: &str,
+        service: &str,
+        message: &str,
+        rolled_back: Option<&[(String, String)]>,
+    ) -> Result<(), StoreError> {
+        self.transact(|tx| {
+            let path = tx.layout().service(namespace, service);
+            let mut record: ServiceRecord = tx
+                .read(&path)?
+                .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
+            record.phase = ServicePhase::Failed;
+            record.message = Some(message.to_owned());
+            if let Some(failures) = rolled_back {
+                let now = tx.now();
+                for node in &record.instantiation.nodes {
+                    let path = tx.layout().instance(namespace, service, &node.id);
+                    let Some(mut instance) = tx.read::<InstanceRecord>(&path)? else {
+                        continue;
+                    };
+                    match failures.iter().find(|(id, _)| *id == node.id) {
+                        Some((_, why)) => {
+                            instance.state = InstanceState::Failed;
+                            instance.message = Some(why.clone());
+                        }
+                        None => {
+                            instance.state = InstanceState::Pending;
+                            instance.message = Some("removed: the deploy failed".into());
+                        }
+                    }
+                    instance.updated = now.clone();
+                    tx.put(&path, &instance)?;
+                }
+            }
+            tx.put(&path, &record)
+        })
+    }
+
     /// Marks a service as being deleted (its actors then remove its instances), and every one of
     /// its instances as being deleted.
     pub fn set_service_phase(
@@ -260,6 +302,8 @@ mod tests {
             inputs: IndexMap::new(),
             created: "now".into(),
             phase: ServicePhase::Active,
+            on_failure: Default::default(),
+            message: None,
             instantiation,
         };
         let plan = PlanRecord {

@@ -91,6 +91,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
             namespace: "default".into(),
             name: "sleep".into(),
             inputs: Default::default(),
+            on_failure: Default::default(),
         },
     )
     .await

@@ -99,6 +99,8 @@ pub fn prepare(
         inputs,
         created: now,
         phase: ServicePhase::Active,
+        on_failure: Default::default(),
+        message: None,
         instantiation,
     };
     Ok((service, plan, instances))

@@ -33,7 +33,7 @@ use crate::control::protocol::{
 };
 use crate::delegates::protocol::{Deadlines, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
-use crate::state::records::{HostRecord, InstanceState, ServicePhase};
+use crate::state::records::{HostRecord, InstanceState, OnFailure, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::{LockManager, LockManagerRef};
@@ -134,7 +134,11 @@ impl HostState {
                 namespace,
                 name,
                 inputs,
-            } => self.deploy(myself, template, namespace, name, inputs).await,
+                on_failure,
+            } => {
+                self.deploy(myself, template, namespace, name, inputs, on_failure)
+                    .await
+            }
             Request::Delete {
                 namespace,
                 name,
@@ -198,6 +202,7 @@ impl HostState {
         namespace: String,
         name: String,
         inputs: indexmap::IndexMap<String, serde_json::Value>,
+        on_failure: OnFailure,
     ) -> Result<Response, RuntimeError> {
         let store = self.context.store.clone();
         let host = self.context.host.clone();
@@ -207,7 +212,8 @@ impl HostState {
         })
         .await
         .map_err(|e| RuntimeError::Invalid(format!("compiling the template crashed: {e}")))??;
-        let (service, plan, instances) = prepared;
+        let (mut service, plan, instances) = prepared;
+        service.on_failure = on_failure;
         self.context
             .lock_manager
             .create_service(service, plan, instances)

@@ -101,6 +101,19 @@ pub enum LockManagerMsg {
         /// Done.
         reply: WriteReply<()>,
     },
+    /// Records that a service's deploy failed (see [`crate::state::Store::fail_service`]).
+    FailService {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        service: String,
+        /// Where and why it failed.
+        message: String,
+        /// When what the deploy made was removed: the instances that failed, with why.
+        rolled_back: Option<Vec<(String, String)>>,
+        /// Done.
+        reply: WriteReply<()>,
+    },
     /// Removes a service and all its records.
     RemoveService {
         /// The namespace.

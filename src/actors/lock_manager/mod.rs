@@ -174,6 +174,18 @@ impl Actor for LockManager {
                 });
                 let _ = reply.send(result.await);
             }
+            LockManagerMsg::FailService {
+                namespace,
+                service,
+                message,
+                rolled_back,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    s.fail_service(&namespace, &service, &message, rolled_back.as_deref())
+                });
+                let _ = reply.send(result.await);
+            }
             LockManagerMsg::RemoveService {
                 namespace,
                 service,
@@ -267,6 +279,24 @@ impl LockManagerRef {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
             phase,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::FailService`].
+    pub async fn fail_service(
+        &self,
+        namespace: &str,
+        service: &str,
+        message: &str,
+        rolled_back: Option<Vec<(String, String)>>,
+    ) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::FailService {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            message: message.to_owned(),
+            rolled_back,
             reply,
         })
         .await

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use super::node_instance::{NodeInstance, NodeInstanceArgs, NodeInstanceMsg};
 use super::{Context, RuntimeError};
+use crate::state::records::{InstanceState, OnFailure, ServicePhase};
 
 /// How often running instances are looked at.
 pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
@@ -53,6 +54,8 @@ pub struct ServiceState {
     instances: BTreeMap<String, ActorRef<NodeInstanceMsg>>,
     by_actor: HashMap<ActorId, String>,
     deleting: bool,
+    /// Its deploy failed: nothing is checked or retried until it is deleted.
+    failed: bool,
 }
 
 async fn step(
@@ -129,6 +132,59 @@ impl ServiceState {
     }
 }
 
+impl ServiceState {
+    /// After a failed deploy: undoes what it made (dependents first) unless the service keeps
+    /// it for inspection, and records the failure, so nothing stays half made or is retried.
+    async fn fail(&mut self, error: RuntimeError) {
+        self.failed = true;
+        let (namespace, name) = (&self.args.namespace, &self.args.name);
+        let context = &self.args.context;
+        let (on_failure, failures) = match context.store.load_service(namespace, name) {
+            Ok(Some(view)) => (view.service.on_failure, failures(&view)),
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(service = %name, %error, "could not read it to undo its deploy");
+                (OnFailure::Keep, Vec::new())
+            }
+        };
+        let rolled_back = on_failure == OnFailure::Rollback
+            && match self
+                .run(|reply| NodeInstanceMsg::Delete { reply }, true)
+                .await
+            {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(service = %name, %error, "could not undo its deploy");
+                    false
+                }
+            };
+        let message = if rolled_back {
+            format!("{error}; what the deploy made was removed")
+        } else {
+            format!("{error}; its instances are left as they are")
+        };
+        if let Err(error) = context
+            .lock_manager
+            .fail_service(namespace, name, &message, rolled_back.then_some(failures))
+            .await
+        {
+            tracing::warn!(service = %name, %error, "could not record its failure");
+        }
+    }
+}
+
+/// The instances that failed, with why: a rollback deletes them too, and they must still say.
+fn failures(view: &crate::state::ServiceView) -> Vec<(String, String)> {
+    view.instances
+        .iter()
+        .filter(|instance| instance.state == InstanceState::Failed)
+        .map(|instance| {
+            let message = instance.message.clone().unwrap_or_default();
+            (instance.id.clone(), message)
+        })
+        .collect()
+}
+
 impl Actor for Service {
     type Msg = ServiceMsg;
     type State = ServiceState;
@@ -145,12 +201,14 @@ impl Actor for Service {
             .load_service(&args.namespace, &args.name)?
             .ok_or_else(|| RuntimeError::NotFound(format!("service {}", args.name)))?;
         let host = args.context.host.clone();
-        let deleting = view.service.phase == crate::state::records::ServicePhase::Deleting;
+        let deleting = view.service.phase == ServicePhase::Deleting;
+        let failed = view.service.phase == ServicePhase::Failed;
         let mut state = ServiceState {
             args,
             instances: BTreeMap::new(),
             by_actor: HashMap::new(),
             deleting,
+            failed,
         };
         for instance in view.instances.iter().filter(|i| i.host == host) {
             state.spawn_instance(&myself, &instance.id).await?;
@@ -163,6 +221,10 @@ impl Actor for Service {
         myself: ActorRef<Self::Msg>,
         state: &mut ServiceState,
     ) -> Result<(), ActorProcessingErr> {
+        if state.failed {
+            // A failed deploy stays as it ended until it is deleted.
+            return Ok(());
+        }
         let first = if state.deleting {
             ServiceMsg::Delete
         } else {
@@ -190,7 +252,8 @@ impl Actor for Service {
                     .run(|reply| NodeInstanceMsg::Deploy { reply }, false)
                     .await
                 {
-                    tracing::warn!(service = %state.args.name, %error, "deploy stopped");
+                    tracing::warn!(service = %state.args.name, %error, "deploy failed");
+                    state.fail(error).await;
                 }
             }
             ServiceMsg::Resume => {
@@ -202,7 +265,7 @@ impl Actor for Service {
                 }
             }
             ServiceMsg::Check => {
-                if !state.deleting {
+                if !state.deleting && !state.failed {
                     let _ = state
                         .run(|reply| NodeInstanceMsg::Check { reply }, false)
                         .await;

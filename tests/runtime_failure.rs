@@ -1,0 +1,119 @@
+//! Honest failure through the `khutulun` command: a deploy that fails half way says which
+//! instance and why, exits non-zero, and leaves nothing half made (by default it removes what it
+//! made; with `--on-failure keep` it leaves everything for inspection) and nothing retrying.
+
+#[path = "support/cluster.rs"]
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use support::*;
+
+fn fixture() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/runtime/failing-deploy.yaml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Deploys the fixture as `name`, which must fail; returns what the CLI said.
+fn failed_deploy(cluster: &Cluster, name: &str, extra: &[&str]) -> String {
+    let template = fixture();
+    let mut args = vec!["service", "deploy", &template, "--name", name];
+    args.extend_from_slice(extra);
+    let output = cluster.run(&args);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn pid_attribute(status: &Json, node: &str) -> Option<i32> {
+    attribute(status, node, "pid")
+        .as_i64()
+        .and_then(|pid| i32::try_from(pid).ok())
+}
+
+fn port_reserved(cluster: &Cluster, port: &Json) -> bool {
+    let ledger = std::fs::read_to_string(cluster.state().join("ports/e2e.yaml"));
+    ledger.is_ok_and(|text| text.contains(&format!("port: {port}")))
+}
+
+#[test]
+fn a_failed_deploy_removes_what_it_made_and_retries_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    cluster.deployed = Some("half".into());
+    let error = failed_deploy(&cluster, "half", &[]);
+    assert!(error.contains("default/half/broken-0"), "{error}");
+    assert!(
+        error.contains("what the deploy made was removed"),
+        "{error}"
+    );
+
+    let status = cluster.status("half");
+    assert_eq!(status["phase"], "failed", "{status:#}");
+    assert_eq!(instance(&status, "broken")["state"], "failed", "{status:#}");
+    assert_eq!(
+        instance(&status, "sleeper")["state"],
+        "pending",
+        "{status:#}"
+    );
+    let checked = cluster.run(&["service", "status", "half"]);
+    assert_eq!(checked.status.code(), Some(3));
+    let pid = pid_attribute(&status, "sleeper").expect("the sleeper's last pid");
+    wait_for("the sleeper to be stopped", || !process_exists(pid));
+    let directory = attribute(&status, "data", "path")
+        .as_str()
+        .expect("the directory's path")
+        .to_owned();
+    assert!(!Path::new(&directory).exists(), "{directory} is left");
+    let port = attribute(&status, "port", "port").clone();
+    assert!(!port_reserved(&cluster, &port), "port {port} is still held");
+
+    // Nothing is retried: the agent's log does not grow with new attempts or warnings.
+    let before = cluster.agent_log().lines().count();
+    std::thread::sleep(Duration::from_secs(5));
+    let after = cluster.agent_log();
+    let new: Vec<&str> = after.lines().skip(before).collect();
+    assert!(new.is_empty(), "the agent went on: {new:#?}");
+
+    cluster.ok(&["service", "delete", "half"]);
+    cluster.deployed = None;
+    assert_eq!(cluster.json(&["service", "list"]), Json::Array(Vec::new()));
+}
+
+#[test]
+fn a_failed_deploy_kept_for_inspection_is_left_as_it_was_until_deleted() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    cluster.deployed = Some("kept".into());
+    let error = failed_deploy(&cluster, "kept", &["--on-failure", "keep"]);
+    assert!(error.contains("default/kept/broken-0"), "{error}");
+    assert!(error.contains("left as they are"), "{error}");
+
+    let status = cluster.status("kept");
+    assert_eq!(status["phase"], "failed", "{status:#}");
+    assert_eq!(
+        instance(&status, "sleeper")["state"],
+        "running",
+        "{status:#}"
+    );
+    let pid = pid_attribute(&status, "sleeper").expect("the sleeper's pid");
+    assert!(process_exists(pid));
+    let directory = attribute(&status, "data", "path")
+        .as_str()
+        .expect("the directory's path")
+        .to_owned();
+    assert!(Path::new(&directory).is_dir());
+    let port = attribute(&status, "port", "port").clone();
+    assert!(port_reserved(&cluster, &port));
+
+    cluster.ok(&["service", "delete", "kept"]);
+    cluster.deployed = None;
+    wait_for("the sleeper to be stopped", || !process_exists(pid));
+    assert!(!Path::new(&directory).exists(), "{directory} is left");
+    assert!(!port_reserved(&cluster, &port), "port {port} is still held");
+}
