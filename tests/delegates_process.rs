@@ -461,3 +461,44 @@ async fn one_slow_stop_does_not_hold_up_other_instances() {
     assert!(!is_alive(stubborn_pid), "a stop kills what ignores SIGTERM");
     agent.stop();
 }
+
+/// A start finds the unit an earlier start ran (under another supervisor choice, before the
+/// agent restarted) and adopts it instead of starting a second copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_adopts_a_running_unit_of_the_instance_instead_of_a_second_copy() {
+    let first = Agent::start(SupervisorChoice::Systemd).await;
+    if !first.systemd_available().await {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let service = format!("unit-adopt-{}", std::process::id());
+    let spec = process_spec(
+        state.path(),
+        &service,
+        serde_json::json!({"command": "sleep", "arguments": ["600"]}),
+        vec![],
+    );
+    let created = protocol::create(&first.process(), spec.clone())
+        .await
+        .unwrap();
+    let started = protocol::start(&first.process(), spec.clone(), created.clone())
+        .await
+        .unwrap();
+    let unit = started["unit"].as_str().unwrap().to_owned();
+    let mut cleanup = Cleanup { unit, pids: vec![] };
+    first.stop();
+
+    let second = Agent::start(SupervisorChoice::Agent).await;
+    let again = protocol::start(&second.process(), spec.clone(), created)
+        .await
+        .unwrap();
+    cleanup.pids.push(pid_of(&again));
+    assert_eq!(again["supervisor"], "systemd", "{again:?}");
+    assert_eq!(again["pid"], started["pid"], "{again:?}");
+    assert!(!std::fs::exists(state.path().join("worker-0/process.pid")).unwrap());
+    protocol::delete(&second.process(), spec, again)
+        .await
+        .unwrap();
+    assert!(!is_alive(pid_of(&started)));
+    second.stop();
+}

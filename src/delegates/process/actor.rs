@@ -476,10 +476,29 @@ impl ProcessState {
                 });
             }
             Ok(false) => {
+                if let Some(status) = self.running_unit(&plan).await {
+                    info!(instance = %plan.instance, "adopting the unit it runs as");
+                    let _ = reply.send(Ok(unit_attributes(&plan, &status)));
+                    return;
+                }
                 let generation = self.next_generation(&plan.instance);
                 let _ = reply.send(self.launch(myself, plan, 0, generation));
             }
         }
+    }
+
+    /// A running unit of the instance's name, where systemd answers: an earlier start ran
+    /// it (under another supervisor choice), and the agent must not start a second copy.
+    async fn running_unit(&self, plan: &LaunchPlan) -> Option<UnitStatus> {
+        let name = plan.unit.clone();
+        ask_systemd(&self.config.systemd, |reply| SystemdMsg::Status {
+            name,
+            reply,
+        })
+        .await
+        .ok()
+        .flatten()
+        .filter(UnitStatus::is_running)
     }
 
     async fn observe(

@@ -523,4 +523,48 @@ mod tests {
         };
         assert!(!group_runs(earlier_owner).unwrap());
     }
+
+    #[test]
+    fn an_older_pid_file_still_reads_and_an_intent_names_no_process() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(pid_file(dir.path()), r#"{"pid":10,"start_time":20}"#).unwrap();
+        let old = read_record(dir.path()).unwrap().unwrap();
+        assert_eq!(old.identity.map(|i| i.pid), Some(10));
+        assert_eq!(old.launch, None);
+        let intent = PidRecord {
+            launch: Some("token".into()),
+            ..PidRecord::default()
+        };
+        write_record(dir.path(), &intent).unwrap();
+        assert_eq!(read_record(dir.path()).unwrap(), Some(intent));
+        assert_eq!(recorded(dir.path()).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_start_is_found_by_its_launch_token_and_leaves_evidence_that_it_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::delegates::testing::spec(
+            "adopt",
+            "worker-0",
+            crate::delegates::profile::types::PROCESS,
+            serde_json::json!({"command": "sleep", "arguments": ["600"]}),
+            vec![],
+        );
+        let mut plan = LaunchPlan::of(&spec).unwrap();
+        plan.state_dir = dir.path().to_owned();
+        plan.log_file = dir.path().join("output.log");
+        plan.working_directory = dir.path().to_owned();
+        assert!(!was_forked(dir.path()));
+        let token = new_launch_token();
+        let (mut child, identity) = spawn(&plan, &token).unwrap();
+        assert!(was_forked(dir.path()));
+        let noted = std::fs::read_to_string(forked_file(dir.path())).unwrap();
+        assert_eq!(noted, identity.pid.to_string());
+        assert_eq!(find_launched(&token).unwrap(), Some(identity));
+        assert_eq!(find_launched(&new_launch_token()).unwrap(), None);
+        terminate(identity).await.unwrap();
+        child.wait().await.unwrap();
+        forget(dir.path());
+        assert!(!was_forked(dir.path()));
+    }
 }
