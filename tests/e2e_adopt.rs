@@ -4,8 +4,8 @@
 //! ended is not run again by the restarted agent. Under the agent's own supervision and under
 //! systemd (when a user manager answers).
 //!
-//! The agent is killed after different delays (the moments differ between supervisors: systemd
-//! starts its units later), so that some kills fall before, some amid and some after the starts.
+//! The agent is killed at several moments (after a delay, or once some processes run), so that
+//! some kills fall before, some amid and some after the starts.
 //!
 //! Processes are counted in `/proc`: each carries a marker of its test in its environment, and
 //! runs in its instance's private directory (its working directory), which tells the instances
@@ -88,6 +88,11 @@ fn marked(marker: &str) -> BTreeMap<PathBuf, usize> {
         if !environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) || !process_exists(pid) {
             continue;
         }
+        // systemd's note that a unit started (`touch unit.started`) shares its environment.
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "touch" {
+            continue;
+        }
         if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) {
             *found.entry(cwd).or_default() += 1;
         }
@@ -108,9 +113,22 @@ fn all_running_with_pids(status: &serde_json::Value) -> bool {
         })
 }
 
-/// Deploys without waiting, kills the agent `after` the deploy returned, starts it again and
-/// checks that each instance runs exactly once; then deletes and checks that none runs.
-fn killed_mid_deploy(supervisor: Supervisor, name: &str, after: Duration) {
+/// When the agent is killed: `after` the deploy returned, once `running` processes run.
+type Moment = (Duration, usize);
+
+/// The kill moments, from before the first start to after the last (the delays differ
+/// between supervisors: systemd starts its units later).
+fn moments(supervisor: Supervisor) -> [Moment; 4] {
+    let ms = Duration::from_millis;
+    match supervisor {
+        Supervisor::Agent => [(ms(60), 0), (ms(0), 1), (ms(0), WORKERS / 2), (ms(400), 0)],
+        Supervisor::Systemd => [(ms(200), 0), (ms(0), 1), (ms(0), WORKERS / 2), (ms(700), 0)],
+    }
+}
+
+/// Deploys without waiting, kills the agent at `moment`, starts it again and checks that each
+/// instance runs exactly once; then deletes and checks that none runs.
+fn killed_mid_deploy(supervisor: Supervisor, name: &str, moment: Moment) {
     let mut cluster = Cluster::new(supervisor);
     cluster.start_agent();
     let marker = format!("{name}-{}", std::process::id());
@@ -119,8 +137,11 @@ fn killed_mid_deploy(supervisor: Supervisor, name: &str, after: Duration) {
     cluster.deployed = Some(name.to_owned());
     let template = template.to_str().unwrap();
     cluster.ok(&["service", "deploy", template, "--name", name, "--no-wait"]);
-    // The crash: at a chosen moment of the deploy, not a wait for anything.
-    sleep(after);
+    // The crash: at a chosen moment of the deploy.
+    sleep(moment.0);
+    soon("processes to run", || {
+        marked(&marker).values().sum::<usize>() >= moment.1
+    });
     cluster.kill_agent();
     let before = marked(&marker).values().sum::<usize>();
 
@@ -150,9 +171,9 @@ fn killed_mid_deploy(supervisor: Supervisor, name: &str, after: Duration) {
 
 #[test]
 fn a_killed_agent_leaves_one_process_per_instance_supervised_by_the_agent() {
-    for (step, after) in [60, 120, 200, 400].into_iter().enumerate() {
+    for (step, moment) in moments(Supervisor::Agent).into_iter().enumerate() {
         let name = format!("adopt-agent-{step}");
-        killed_mid_deploy(Supervisor::Agent, &name, Duration::from_millis(after));
+        killed_mid_deploy(Supervisor::Agent, &name, moment);
     }
 }
 
@@ -166,9 +187,9 @@ fn a_killed_agent_leaves_one_process_per_instance_under_systemd() {
         eprintln!("SKIPPED: no systemd user manager answers (scripts/test starts one)");
         return;
     }
-    for (step, after) in [200, 350, 500, 700].into_iter().enumerate() {
+    for (step, moment) in moments(Supervisor::Systemd).into_iter().enumerate() {
         let name = format!("adopt-systemd-{}-{step}", std::process::id());
-        killed_mid_deploy(Supervisor::Systemd, &name, Duration::from_millis(after));
+        killed_mid_deploy(Supervisor::Systemd, &name, moment);
     }
 }
 
