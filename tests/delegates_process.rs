@@ -391,3 +391,114 @@ async fn the_agent_runs_a_process_as_the_user_it_names() {
 async fn systemd_runs_a_process_as_the_user_it_names() {
     runs_as_nobody(SupervisorChoice::Systemd).await;
 }
+
+/// A process that ignores SIGTERM holds its stop for the whole grace period; meanwhile the
+/// delegate starts, observes and stops other instances at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_slow_stop_does_not_hold_up_other_instances() {
+    let agent = Agent::start(SupervisorChoice::Agent).await;
+    let process = agent.process();
+    let state = tempfile::tempdir().unwrap();
+    let stubborn = process_spec(
+        state.path(),
+        "slow-stop",
+        serde_json::json!({"command": "/bin/sh", "arguments": ["-c", "trap '' TERM; exec sleep 600"]}),
+        vec![],
+    );
+    let quick = |instance: &str| {
+        support::named_instance_spec(
+            state.path(),
+            "slow-stop",
+            instance,
+            PROCESS,
+            serde_json::json!({"command": "sleep", "arguments": ["600"]}),
+            vec![],
+        )
+    };
+    let created = protocol::create(&process, stubborn.clone()).await.unwrap();
+    let started = protocol::start(&process, stubborn.clone(), created)
+        .await
+        .unwrap();
+    let stubborn_pid = pid_of(&started);
+    let mut cleanup = Cleanup {
+        unit: String::new(),
+        pids: vec![stubborn_pid],
+    };
+    // The shell must have set its trap (and exec'd sleep) before the stop begins.
+    eventually(&process, &stubborn, &started, "sleep runs", |_| {
+        std::fs::read_to_string(format!("/proc/{stubborn_pid}/comm"))
+            .is_ok_and(|comm| comm.trim() == "sleep")
+    })
+    .await;
+    let slow_stop = tokio::spawn({
+        let (process, spec) = (process.clone(), stubborn.clone());
+        async move { protocol::stop(&process, spec, started).await }
+    });
+    // Sent after the stop: on a delegate that stops inside its handler, these wait for it.
+    let began = std::time::Instant::now();
+    let other = quick("other-0");
+    let created = protocol::create(&process, other.clone()).await.unwrap();
+    let running = protocol::start(&process, other.clone(), created)
+        .await
+        .unwrap();
+    cleanup.pids.push(pid_of(&running));
+    let seen = protocol::status(&process, other.clone(), running.clone())
+        .await
+        .unwrap();
+    assert_eq!(seen.health, InstanceHealth::Running);
+    protocol::delete(&process, other, running).await.unwrap();
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "another instance waited {took:?} for the slow stop"
+    );
+    assert!(
+        !slow_stop.is_finished(),
+        "the stubborn process ended too soon"
+    );
+
+    slow_stop.await.unwrap().unwrap();
+    assert!(!is_alive(stubborn_pid), "a stop kills what ignores SIGTERM");
+    agent.stop();
+}
+
+/// A start finds the unit an earlier start ran (under another supervisor choice, before the
+/// agent restarted) and adopts it instead of starting a second copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_adopts_a_running_unit_of_the_instance_instead_of_a_second_copy() {
+    let first = Agent::start(SupervisorChoice::Systemd).await;
+    if !first.systemd_available().await {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let service = format!("unit-adopt-{}", std::process::id());
+    let spec = process_spec(
+        state.path(),
+        &service,
+        serde_json::json!({"command": "sleep", "arguments": ["600"]}),
+        vec![],
+    );
+    let created = protocol::create(&first.process(), spec.clone())
+        .await
+        .unwrap();
+    let started = protocol::start(&first.process(), spec.clone(), created.clone())
+        .await
+        .unwrap();
+    let unit = started["unit"].as_str().unwrap().to_owned();
+    let mut cleanup = Cleanup { unit, pids: vec![] };
+    first.stop();
+
+    let second = Agent::start(SupervisorChoice::Agent).await;
+    let again = protocol::start(&second.process(), spec.clone(), created)
+        .await
+        .unwrap();
+    cleanup.pids.push(pid_of(&again));
+    assert_eq!(again["supervisor"], "systemd", "{again:?}");
+    assert_eq!(again["pid"], started["pid"], "{again:?}");
+    assert!(!std::fs::exists(state.path().join("worker-0/process.pid")).unwrap());
+    protocol::delete(&second.process(), spec, again)
+        .await
+        .unwrap();
+    assert!(!is_alive(pid_of(&started)));
+    second.stop();
+}

@@ -38,6 +38,7 @@ fn sleeper(state: &Path, name: &str, restart: RestartPolicy) -> UnitSpec {
         restart,
         restart_delay: Duration::from_millis(100),
         log_file: state.join("output.log"),
+        on_started: None,
     }
 }
 
@@ -77,7 +78,7 @@ async fn a_unit_runs_is_visible_to_systemctl_restarts_and_is_removed() {
     let unit = sleeper(state.path(), &name, RestartPolicy::OnFailure);
 
     let status = call!(systemd, |reply| SystemdMsg::Run {
-        unit: unit.clone(),
+        unit: Box::new(unit.clone()),
         reply
     })
     .unwrap()
@@ -147,10 +148,13 @@ async fn a_command_that_cannot_start_is_reported_and_leaves_no_unit() {
     );
     let mut unit = sleeper(state.path(), &name, RestartPolicy::No);
     unit.program = state.path().join("no-such-program");
-    let error = call!(systemd, |reply| SystemdMsg::Run { unit, reply })
-        .unwrap()
-        .unwrap_err()
-        .to_string();
+    let error = call!(systemd, |reply| SystemdMsg::Run {
+        unit: Box::new(unit),
+        reply
+    })
+    .unwrap()
+    .unwrap_err()
+    .to_string();
     assert!(
         error.contains(&name) && error.contains("ended at once"),
         "{error}"
@@ -181,9 +185,12 @@ async fn arguments_reach_the_program_exactly_as_written() {
         "echo \"pid=$$ greeting=${GREETING:-unset} other=${OTHER:-fallback}\"; exec sleep 300"
             .into(),
     ];
-    let status = call!(systemd, |reply| SystemdMsg::Run { unit, reply })
-        .unwrap()
-        .unwrap();
+    let status = call!(systemd, |reply| SystemdMsg::Run {
+        unit: Box::new(unit),
+        reply
+    })
+    .unwrap()
+    .unwrap();
     let log = state.path().join("output.log");
     let mut output = String::new();
     for _ in 0..200 {

@@ -121,6 +121,21 @@ fn path_text(path: &std::path::Path) -> String {
 pub struct ProcessState {
     config: ProcessConfig,
     supervised: HashMap<String, Supervised>,
+    /// Instances with a stop running beside the actor (how many), not to be started or
+    /// adopted meanwhile.
+    stopping: HashMap<String, u32>,
+}
+
+/// What a stop does once it leaves the actor, so that one slow process does not hold up the
+/// others: every process the instance may have, and whether to remove its unit.
+struct StopWork {
+    instance: String,
+    state_dir: std::path::PathBuf,
+    unit: String,
+    candidates: Vec<ProcessIdentity>,
+    by_systemd: bool,
+    remove_unit: bool,
+    stopped: Attributes,
 }
 
 async fn ask_systemd<T: Send + 'static>(
@@ -145,16 +160,19 @@ fn unit_attributes(plan: &LaunchPlan, status: &UnitStatus) -> Attributes {
     attributes
 }
 
-fn unit_observation(plan: &LaunchPlan, status: Option<UnitStatus>) -> Observation {
+/// What systemd says of the plan's unit; `ran` when it ran for this instance before (then a
+/// unit gone ended, rather than went missing).
+fn unit_observation(plan: &LaunchPlan, status: Option<UnitStatus>, ran: bool) -> Observation {
     let Some(status) = status else {
         let mut attributes = Attributes::new();
         attributes.insert("supervisor".into(), "systemd".into());
         attributes.insert("unit".into(), plan.unit.clone().into());
         attributes.insert("log".into(), path_text(&plan.log_file).into());
-        return Observation {
-            health: InstanceHealth::Missing,
-            attributes,
+        let health = match ran {
+            true => InstanceHealth::Stopped,
+            false => InstanceHealth::Missing,
         };
+        return Observation { health, attributes };
     };
     let health = match status.active_state.as_str() {
         _ if status.is_running() => InstanceHealth::Running,
@@ -194,23 +212,73 @@ fn identity_in(attributes: &Attributes) -> Option<ProcessIdentity> {
     })
 }
 
-/// The instance's process that runs now: the one its pid file names, else the one in its
-/// attributes (from before pid files, or a pid file lost with its directory). One whose `/proc`
-/// entry cannot be read counts as running (it must not be started a second time); an error
-/// when the pid file cannot be read and the attributes name no such process.
-fn current_identity(
+/// What an earlier start of an instance left, as its pid file, its attributes and `/proc`
+/// tell.
+#[derive(Debug, PartialEq)]
+enum Earlier {
+    /// Its process runs (or `/proc` cannot tell that it does not: it must not run twice).
+    Live(ProcessIdentity),
+    /// It ran and ended: `Some(code)`, or `None` after a signal or unseen by any agent.
+    Ended(Option<i32>),
+    /// No start of it is known (never started, or stopped since).
+    Nothing,
+}
+
+fn not_gone(identity: &ProcessIdentity) -> bool {
+    !matches!(identity.liveness(), Liveness::Gone)
+}
+
+/// Finds what an earlier start of the instance left: the process its pid file names, else the
+/// one a start recorded only by its launch token made (the agent died before it learnt the
+/// pid), else the one in its attributes (a pid file lost with its directory); when none runs,
+/// whether one ran. An error when the pid file cannot be read and the attributes name no
+/// such process.
+fn earlier_run(
     state_dir: &std::path::Path,
     attributes: &Attributes,
-) -> Result<Option<ProcessIdentity>, DelegateError> {
-    let not_gone = |identity: &ProcessIdentity| !matches!(identity.liveness(), Liveness::Gone);
-    let in_attributes = || identity_in(attributes).filter(not_gone);
-    match supervisor::recorded(state_dir) {
-        Ok(recorded) => Ok(recorded.filter(not_gone).or_else(in_attributes)),
-        Err(error) => match in_attributes() {
-            Some(identity) => Ok(Some(identity)),
-            None => Err(pid_file_error(state_dir, error)),
-        },
+) -> Result<Earlier, DelegateError> {
+    let in_attributes = identity_in(attributes);
+    let record = match supervisor::read_record(state_dir) {
+        Ok(record) => record.unwrap_or_default(),
+        Err(error) => {
+            return match in_attributes.filter(not_gone) {
+                Some(identity) => Ok(Earlier::Live(identity)),
+                None => Err(pid_file_error(state_dir, error)),
+            };
+        }
+    };
+    if let Some(identity) = record.identity.filter(not_gone) {
+        return Ok(Earlier::Live(identity));
     }
+    if let Some(identity) = launched_unconfirmed(&record)? {
+        return Ok(Earlier::Live(identity));
+    }
+    if let Some(identity) = in_attributes.filter(not_gone) {
+        return Ok(Earlier::Live(identity));
+    }
+    let began_unrecorded = record.launch.is_some() && supervisor::was_forked(state_dir);
+    if record.identity.is_some() || in_attributes.is_some() || began_unrecorded {
+        return Ok(Earlier::Ended(record.exit.flatten()));
+    }
+    Ok(Earlier::Nothing)
+}
+
+/// The process of a start that the pid file records only by its launch token.
+fn launched_unconfirmed(
+    record: &supervisor::PidRecord,
+) -> Result<Option<ProcessIdentity>, DelegateError> {
+    match (&record.launch, record.identity) {
+        (Some(token), None) => supervisor::find_launched(token)
+            .map_err(|e| DelegateError::io("look for a started process in /proc", e)),
+        _ => Ok(None),
+    }
+}
+
+fn restarts_in(attributes: &Attributes) -> u64 {
+    attributes
+        .get("restarts")
+        .and_then(|r| r.as_u64())
+        .unwrap_or(0)
 }
 
 fn pid_file_error(state_dir: &std::path::Path, error: std::io::Error) -> DelegateError {
@@ -250,8 +318,19 @@ impl ProcessState {
         restarts: u64,
         generation: u64,
     ) -> Result<Attributes, DelegateError> {
-        let (mut child, identity) = supervisor::spawn(&plan)?;
-        if let Err(error) = supervisor::record(&plan.state_dir, identity) {
+        // Intent first: a start the agent dies in is found again by its launch token.
+        let mut record = supervisor::PidRecord {
+            launch: Some(supervisor::new_launch_token()),
+            ..supervisor::PidRecord::default()
+        };
+        std::fs::create_dir_all(&plan.state_dir).map_err(|e| {
+            DelegateError::io(format!("create directory {}", plan.state_dir.display()), e)
+        })?;
+        supervisor::write_record(&plan.state_dir, &record)?;
+        let launch = record.launch.clone().unwrap_or_default();
+        let (mut child, identity) = supervisor::spawn(&plan, &launch)?;
+        record.identity = Some(identity);
+        if let Err(error) = supervisor::write_record(&plan.state_dir, &record) {
             // Unrecorded, a later Delete might not find it: better not to run it at all.
             let _ = killpg(Pid::from_raw(identity.pid), Signal::SIGKILL);
             return Err(error);
@@ -305,7 +384,10 @@ impl ProcessState {
         identity: ProcessIdentity,
         restarts: u64,
     ) {
-        if let Err(error) = supervisor::record(&plan.state_dir, identity) {
+        let named = supervisor::recorded(&plan.state_dir).ok().flatten();
+        if named != Some(identity)
+            && let Err(error) = supervisor::record(&plan.state_dir, identity)
+        {
             warn!(instance = %plan.instance, "{error}");
         }
         let instance = plan.instance.clone();
@@ -349,6 +431,7 @@ impl ProcessState {
         &mut self,
         myself: &ActorRef<ProcessMsg>,
         spec: InstanceSpec,
+        attributes: Attributes,
         reply: RpcReplyPort<Result<Attributes, DelegateError>>,
     ) {
         let plan = match LaunchPlan::of(&spec) {
@@ -364,6 +447,23 @@ impl ProcessState {
             let _ = reply.send(Ok(supervised.attributes()));
             return;
         }
+        if let Err(error) = self.not_stopping(&plan.instance) {
+            let _ = reply.send(Err(error));
+            return;
+        }
+        // What an earlier start left (maybe an earlier agent's, which died before the runtime
+        // heard of it) is taken over: never a second copy, never a rerun its policy forbids.
+        match self.resume(myself, &plan, &attributes) {
+            Ok(Some(observation)) => {
+                let _ = reply.send(Ok(observation.attributes));
+                return;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        }
         match self.use_systemd(&plan).await {
             Err(error) => {
                 let _ = reply.send(Err(error));
@@ -376,10 +476,29 @@ impl ProcessState {
                 });
             }
             Ok(false) => {
+                if let Some(status) = self.running_unit(&plan).await {
+                    info!(instance = %plan.instance, "adopting the unit it runs as");
+                    let _ = reply.send(Ok(unit_attributes(&plan, &status)));
+                    return;
+                }
                 let generation = self.next_generation(&plan.instance);
                 let _ = reply.send(self.launch(myself, plan, 0, generation));
             }
         }
+    }
+
+    /// A running unit of the instance's name, where systemd answers: an earlier start ran
+    /// it (under another supervisor choice), and the agent must not start a second copy.
+    async fn running_unit(&self, plan: &LaunchPlan) -> Option<UnitStatus> {
+        let name = plan.unit.clone();
+        ask_systemd(&self.config.systemd, |reply| SystemdMsg::Status {
+            name,
+            reply,
+        })
+        .await
+        .ok()
+        .flatten()
+        .filter(UnitStatus::is_running)
     }
 
     async fn observe(
@@ -398,7 +517,8 @@ impl ProcessState {
                     reply,
                 })
                 .await?;
-                Ok(unit_observation(&plan, status))
+                let ran = unit_marker(&plan.state_dir).exists();
+                Ok(unit_observation(&plan, status, ran))
             }
             Some("agent") => {
                 if let Some(supervised) = self.supervised.get(&plan.instance) {
@@ -407,48 +527,26 @@ impl ProcessState {
                         attributes: supervised.attributes(),
                     });
                 }
-                let restarts = attributes
-                    .get("restarts")
-                    .and_then(|r| r.as_u64())
-                    .unwrap_or(0);
-                match current_identity(&plan.state_dir, attributes)? {
-                    Some(identity) if adopt => {
-                        self.watch_adopted(myself, plan.clone(), identity, restarts);
-                        let supervised = &self.supervised[&plan.instance];
-                        Ok(Observation {
-                            health: InstanceHealth::Running,
-                            attributes: supervised.attributes(),
-                        })
-                    }
-                    Some(identity) => {
-                        let mut attributes = attributes.clone();
-                        attributes.insert("pid".into(), identity.pid.into());
-                        attributes.insert("start_time".into(), identity.start_time.into());
-                        Ok(Observation {
-                            health: InstanceHealth::Running,
-                            attributes,
-                        })
-                    }
-                    // It ended while no agent watched it; its exit code is lost.
-                    None if adopt && plan.restart.restarts_after(None) => {
-                        warn!(instance = %plan.instance, "it ended while the agent was away: starting it again");
-                        let generation = self.next_generation(&plan.instance);
-                        let attributes = self.launch(myself, plan, restarts + 1, generation)?;
-                        Ok(Observation {
-                            health: InstanceHealth::Running,
-                            attributes,
-                        })
-                    }
-                    None => {
-                        let mut attributes = attributes.clone();
-                        attributes.remove("pid");
-                        attributes.remove("start_time");
-                        Ok(Observation {
-                            health: InstanceHealth::Stopped,
-                            attributes,
-                        })
+                if adopt {
+                    self.not_stopping(&plan.instance)?;
+                    if let Some(observation) = self.resume(myself, &plan, attributes)? {
+                        return Ok(observation);
                     }
                 }
+                let mut attributes = attributes.clone();
+                let health = match earlier_run(&plan.state_dir, &attributes)? {
+                    Earlier::Live(identity) => {
+                        attributes.insert("pid".into(), identity.pid.into());
+                        attributes.insert("start_time".into(), identity.start_time.into());
+                        InstanceHealth::Running
+                    }
+                    Earlier::Ended(_) | Earlier::Nothing => {
+                        attributes.remove("pid");
+                        attributes.remove("start_time");
+                        InstanceHealth::Stopped
+                    }
+                };
+                Ok(Observation { health, attributes })
             }
             _ => Ok(Observation {
                 health: InstanceHealth::Stopped,
@@ -457,58 +555,163 @@ impl ProcessState {
         }
     }
 
-    /// Stops the instance's process, whoever supervises it; with `remove_unit_anyway`, also
-    /// removes a unit of its name that the attributes do not mention (a start the runtime
-    /// never heard about).
-    async fn stop(
+    /// Takes over what an earlier start of the instance left (maybe under an earlier agent):
+    /// adopts its live process, starts an ended one again when its policy says so, or keeps
+    /// it ended. `None` when no earlier start is known.
+    fn resume(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        plan: &LaunchPlan,
+        attributes: &Attributes,
+    ) -> Result<Option<Observation>, DelegateError> {
+        let restarts = restarts_in(attributes);
+        let instance = &plan.instance;
+        match earlier_run(&plan.state_dir, attributes)? {
+            Earlier::Nothing => return Ok(None),
+            Earlier::Live(identity) => {
+                info!(%instance, pid = identity.pid, "adopting the process it runs");
+                self.watch_adopted(myself, plan.clone(), identity, restarts);
+            }
+            Earlier::Ended(code) if plan.restart.restarts_after(code) => {
+                warn!(%instance, "it {} unwatched: starting it again", ended(code));
+                let generation = self.next_generation(instance);
+                self.launch(myself, plan.clone(), restarts + 1, generation)?;
+            }
+            Earlier::Ended(code) => {
+                info!(%instance, "it {}; its restart policy keeps it stopped", ended(code));
+                self.keep_ended(plan.clone(), code, restarts);
+            }
+        }
+        let supervised = &self.supervised[instance];
+        Ok(Some(Observation {
+            health: supervised.health(),
+            attributes: supervised.attributes(),
+        }))
+    }
+
+    /// Remembers a process that ended and stays ended, to report how it ended.
+    fn keep_ended(&mut self, plan: LaunchPlan, code: Option<i32>, restarts: u64) {
+        let generation = self.next_generation(&plan.instance);
+        let instance = plan.instance.clone();
+        let supervised = Supervised {
+            plan,
+            running: None,
+            generation,
+            restarts,
+            last_exit: Some(code),
+            recent_starts: VecDeque::new(),
+            gave_up: false,
+        };
+        self.supervised.insert(instance, supervised);
+    }
+
+    /// An error while a stop of the instance still runs (it must not be started meanwhile).
+    fn not_stopping(&self, instance: &str) -> Result<(), DelegateError> {
+        match self.stopping.get(instance) {
+            Some(_) => Err(DelegateError::Failed(format!(
+                "{instance} is still being stopped; try again once it is"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Gathers what stopping the instance takes, whoever supervises it, and forgets the
+    /// process here (so its exit is not taken for a crash); with `remove_unit_anyway`, a unit
+    /// of its name that the attributes do not mention (a start the runtime never heard
+    /// about) is removed too.
+    fn begin_stop(
         &mut self,
         spec: &InstanceSpec,
         attributes: &Attributes,
         remove_unit_anyway: bool,
-    ) -> Result<Attributes, DelegateError> {
+    ) -> Result<StopWork, DelegateError> {
         let instance = spec.qualified_name();
-        let unit =
-            crate::delegates::systemd::unit_name(&spec.namespace, &spec.service, &spec.instance);
         let mut stopped = attributes.clone();
         stopped.remove("pid");
         stopped.remove("start_time");
         // Unreadable, the pid file may name a process that would be left running unrecorded.
-        let recorded = supervisor::recorded(&spec.state_dir)
-            .map_err(|error| pid_file_error(&spec.state_dir, error))?;
+        let record = supervisor::read_record(&spec.state_dir)
+            .map_err(|error| pid_file_error(&spec.state_dir, error))?
+            .unwrap_or_default();
         // Every process the instance may have now: the one this agent runs, the one the pid
-        // file names (started again after the runtime last heard, maybe by an earlier agent),
-        // the one the runtime recorded. Each is stopped with whatever is left of its group.
+        // file names (started again after the runtime last heard, maybe by an earlier agent)
+        // or only its launch token finds, the one the runtime recorded. Each is stopped with
+        // whatever is left of its group.
         let running_here = self
             .supervised
-            .remove(&instance)
+            .get(&instance)
             .and_then(|supervised| supervised.running);
+        let launched = launched_unconfirmed(&record)?;
         let mut candidates: Vec<ProcessIdentity> = Vec::new();
-        for identity in [running_here, recorded, identity_in(attributes)]
-            .into_iter()
-            .flatten()
+        for identity in [
+            running_here,
+            record.identity,
+            launched,
+            identity_in(attributes),
+        ]
+        .into_iter()
+        .flatten()
         {
             if !candidates.contains(&identity) {
                 candidates.push(identity);
             }
         }
-        for identity in candidates {
-            supervisor::terminate(identity).await?;
-        }
-        supervisor::forget(&spec.state_dir);
+        self.supervised.remove(&instance);
+        *self.stopping.entry(instance.clone()).or_default() += 1;
         let by_systemd = supervisor_of(attributes) == Some("systemd");
-        if by_systemd || remove_unit_anyway {
-            let removed = ask_systemd(&self.config.systemd, |reply| SystemdMsg::Remove {
-                name: unit,
-                reply,
-            })
-            .await;
-            match removed {
-                Ok(()) => {}
-                Err(DelegateError::Unavailable(_)) if !by_systemd => {}
-                Err(error) => return Err(error),
+        Ok(StopWork {
+            instance,
+            state_dir: spec.state_dir.clone(),
+            unit: crate::delegates::systemd::unit_name(
+                &spec.namespace,
+                &spec.service,
+                &spec.instance,
+            ),
+            candidates,
+            by_systemd,
+            remove_unit: by_systemd || remove_unit_anyway,
+            stopped,
+        })
+    }
+
+    /// Stops the instance (and with `delete`, removes its directory) in a task of its own,
+    /// which replies; the actor goes on with other instances meanwhile.
+    fn stop_beside<T: Send + 'static>(
+        &mut self,
+        myself: &ActorRef<ProcessMsg>,
+        spec: InstanceSpec,
+        attributes: &Attributes,
+        delete: bool,
+        reply: RpcReplyPort<Result<T, DelegateError>>,
+        then: fn(&InstanceSpec, Attributes) -> Result<T, DelegateError>,
+    ) {
+        let work = match self.begin_stop(&spec, attributes, delete) {
+            Ok(work) => work,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        let systemd = self.config.systemd.clone();
+        let myself = myself.clone();
+        tokio::spawn(async move {
+            let instance = work.instance.clone();
+            let result = finish_stop(&systemd, work)
+                .await
+                .and_then(|stopped| then(&spec, stopped));
+            // Before the reply: whatever the runtime sends next finds the stop done.
+            let _ = myself.send_message(ProcessMsg::Stopped { instance });
+            let _ = reply.send(result);
+        });
+    }
+
+    fn stopped(&mut self, instance: String) {
+        if let Some(count) = self.stopping.get_mut(&instance) {
+            *count -= 1;
+            if *count == 0 {
+                self.stopping.remove(&instance);
             }
         }
-        Ok(stopped)
     }
 
     fn exited(
@@ -526,6 +729,9 @@ impl ProcessState {
         }
         let ended_run = supervised.running.take();
         supervised.last_exit = Some(code);
+        if let Some(identity) = ended_run {
+            supervisor::record_exit(&supervised.plan.state_dir, identity, code);
+        }
         let now = Instant::now();
         while supervised
             .recent_starts
@@ -596,7 +802,49 @@ impl ProcessState {
     }
 }
 
-/// Runs the plan as a systemd unit (or reports the one already running).
+/// Does what [`ProcessState::begin_stop`] gathered: stops every candidate process with its
+/// group, forgets the pid file, removes the unit.
+async fn finish_stop(
+    systemd: &ActorRef<SystemdMsg>,
+    work: StopWork,
+) -> Result<Attributes, DelegateError> {
+    for identity in work.candidates {
+        supervisor::terminate(identity).await?;
+    }
+    supervisor::forget(&work.state_dir);
+    if work.remove_unit {
+        let unit = work.unit;
+        match ask_systemd(systemd, |reply| SystemdMsg::Remove { name: unit, reply }).await {
+            Ok(()) => {}
+            Err(DelegateError::Unavailable(_)) if !work.by_systemd => {}
+            Err(error) => return Err(error),
+        }
+    }
+    // Only once the unit is gone: a start must not take a stopped unit for one that ended.
+    let _ = std::fs::remove_file(unit_marker(&work.state_dir));
+    Ok(work.stopped)
+}
+
+/// Removes the instance's directory once its process is stopped (for `Delete`).
+fn remove_state_dir(spec: &InstanceSpec, _: Attributes) -> Result<(), DelegateError> {
+    match std::fs::remove_dir_all(&spec.state_dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(DelegateError::io(
+            format!("remove directory {}", spec.state_dir.display()),
+            e,
+        )),
+    }
+}
+
+/// See [`super::launch::UNIT_MARKER`]: systemd writes it as the unit starts, and the agent
+/// again once it saw the unit run (where `touch` is missing, say).
+fn unit_marker(state_dir: &std::path::Path) -> std::path::PathBuf {
+    state_dir.join(super::launch::UNIT_MARKER)
+}
+
+/// Runs the plan as a systemd unit, or reports the unit an earlier start ran (running, or
+/// ended for good).
 async fn run_unit(
     systemd: &ActorRef<SystemdMsg>,
     plan: &LaunchPlan,
@@ -605,13 +853,21 @@ async fn run_unit(
         DelegateError::io(format!("create directory {}", plan.state_dir.display()), e)
     })?;
     let name = plan.unit.clone();
-    if let Some(status) = ask_systemd(systemd, |reply| SystemdMsg::Status { name, reply }).await?
-        && status.is_running()
-    {
-        return Ok(unit_attributes(plan, &status));
+    let status = ask_systemd(systemd, |reply| SystemdMsg::Status { name, reply }).await?;
+    let ran = unit_marker(&plan.state_dir).exists();
+    match status {
+        Some(status) if status.is_running() || ran => return Ok(unit_attributes(plan, &status)),
+        None if ran => {
+            info!(instance = %plan.instance, "its unit ran and ended: not running it again");
+            return Ok(unit_observation(plan, None, true).attributes);
+        }
+        _ => {}
     }
-    let unit = plan.unit_spec();
+    let unit = Box::new(plan.unit_spec());
     let status = ask_systemd(systemd, |reply| SystemdMsg::Run { unit, reply }).await?;
+    if let Err(error) = std::fs::write(unit_marker(&plan.state_dir), &plan.unit) {
+        warn!(instance = %plan.instance, %error, "could not note that its unit ran");
+    }
     Ok(unit_attributes(plan, &status))
 }
 
@@ -628,6 +884,7 @@ impl Actor for ProcessDelegate {
         Ok(ProcessState {
             config,
             supervised: HashMap::new(),
+            stopping: HashMap::new(),
         })
     }
 
@@ -647,6 +904,7 @@ impl Actor for ProcessDelegate {
                 instance,
                 generation,
             } => state.restart(&myself, instance, generation),
+            ProcessMsg::Stopped { instance } => state.stopped(instance),
             ProcessMsg::Lifecycle(message) => match *message {
                 DelegateMsg::Create { spec, reply } => {
                     let result = LaunchPlan::of(&spec).and_then(|plan| {
@@ -662,7 +920,11 @@ impl Actor for ProcessDelegate {
                     });
                     let _ = reply.send(result);
                 }
-                DelegateMsg::Start { spec, reply, .. } => state.start(&myself, spec, reply).await,
+                DelegateMsg::Start {
+                    spec,
+                    attributes,
+                    reply,
+                } => state.start(&myself, spec, attributes, reply).await,
                 DelegateMsg::Status {
                     spec,
                     attributes,
@@ -681,26 +943,12 @@ impl Actor for ProcessDelegate {
                     spec,
                     attributes,
                     reply,
-                } => {
-                    let _ = reply.send(state.stop(&spec, &attributes, false).await);
-                }
+                } => state.stop_beside(&myself, spec, &attributes, false, reply, |_, a| Ok(a)),
                 DelegateMsg::Delete {
                     spec,
                     attributes,
                     reply,
-                } => {
-                    let result = state.stop(&spec, &attributes, true).await.and_then(|_| {
-                        match std::fs::remove_dir_all(&spec.state_dir) {
-                            Ok(()) => Ok(()),
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                            Err(e) => Err(DelegateError::io(
-                                format!("remove directory {}", spec.state_dir.display()),
-                                e,
-                            )),
-                        }
-                    });
-                    let _ = reply.send(result);
-                }
+                } => state.stop_beside(&myself, spec, &attributes, true, reply, remove_state_dir),
                 DelegateMsg::Logs {
                     spec,
                     attributes,

@@ -13,6 +13,15 @@ use crate::delegates::protocol::{DelegateError, InstanceSpec, is_a};
 use crate::delegates::systemd::{UnitSpec, unit_name};
 use crate::delegates::wiring::Wiring;
 
+/// The file in an instance's private directory that systemd creates once the instance's unit
+/// started (each start), and a stop removes: a unit of its name that no longer runs ended as
+/// its policy says, and is not run again by a later start (a restarted agent's, say).
+pub const UNIT_MARKER: &str = "unit.started";
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
 /// The PATH used when the agent has none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -153,6 +162,17 @@ impl LaunchPlan {
             restart: self.restart,
             restart_delay: self.restart_delay,
             log_file: self.log_file.clone(),
+            on_started: find_program(
+                "touch",
+                self.environment
+                    .get("PATH")
+                    .map_or(DEFAULT_PATH, String::as_str),
+                Path::new("/"),
+            )
+            .map(|touch| {
+                let marker = self.state_dir.join(UNIT_MARKER);
+                vec![path_text(&touch), path_text(&marker)]
+            }),
         }
     }
 }

@@ -15,6 +15,11 @@ pub enum ProcessMsg {
         /// Its exit code, or `None` after a signal (or when it was not our child).
         code: Option<i32>,
     },
+    /// A stop (or delete) that ran beside the actor ended: the instance may be started again.
+    Stopped {
+        /// `service/instance`.
+        instance: String,
+    },
     /// Time to start an exited process again (sent after its restart delay).
     Restart {
         /// `service/instance`.

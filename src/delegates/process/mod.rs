@@ -6,12 +6,20 @@
 //! `restart` policy. Otherwise the agent supervises it: the process runs in its own process
 //! group with its output appended to `<state_dir>/output.log`, is started again per its
 //! policy when it exits, and is recorded by pid and start time, in its attributes and in
-//! `<state_dir>/process.pid` (rewritten at every start, so `Adopt`, `Stop` and `Delete` find
-//! the process that runs now even when the attributes they get are out of date). Stopping it
-//! stops its whole process group, and what an ended process leaves in its group is stopped
-//! before it is started again. Either way it keeps running when the agent stops or crashes;
-//! a restarted agent's `Adopt` re-attaches to it (and starts it again if it died meanwhile
-//! and its policy says so).
+//! `<state_dir>/process.pid`. Stopping it stops its whole process group, and what an ended
+//! process leaves in its group is stopped before it is started again. Either way it keeps
+//! running when the agent stops or crashes.
+//!
+//! Adoption is exact: what identifies an instance's workload is recorded before it starts, so
+//! an agent that dies at any point leaves at most one copy, which the next agent finds. Under
+//! the agent, `process.pid` first holds the start's launch token (also in the process's
+//! `KHUTULUN_LAUNCH` variable), then its pid and start time, then how it ended; the child
+//! writes its pid to `process.forked` before exec, so a start the agent never confirmed is
+//! known to have begun. Under systemd, the unit's name is fixed by the instance, and
+//! `unit.started` (written by systemd as the unit starts) says that it ran. `Start` and
+//! `Adopt` both look there first: a live process or unit is adopted, never doubled; one that
+//! ended is started again only when its policy says so (a `restart: "no"` process that ended
+//! stays ended). Stops run beside the actor, so a slow one holds up no other instance.
 //!
 //! What the process gets from its requirements: for each connection to an endpoint,
 //! `<NAME>_HOST` and `<NAME>_PORT`; for each attached directory, `<NAME>_PATH`, and the first

@@ -6,6 +6,7 @@
 //! its start time, so a recycled pid is never mistaken for it.
 
 use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -136,9 +137,9 @@ pub async fn until_gone(instance: &str, identity: ProcessIdentity) {
     }
 }
 
-/// Starts the plan's program detached from the agent; returns the child (to wait for) and
-/// its identity.
-pub fn spawn(plan: &LaunchPlan) -> Result<(Child, ProcessIdentity), DelegateError> {
+/// Starts the plan's program detached from the agent, with `launch` (the token of this start,
+/// recorded before) in its environment; returns the child (to wait for) and its identity.
+pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity), DelegateError> {
     std::fs::create_dir_all(&plan.state_dir).map_err(|e| {
         DelegateError::io(format!("create directory {}", plan.state_dir.display()), e)
     })?;
@@ -154,12 +155,18 @@ pub fn spawn(plan: &LaunchPlan) -> Result<(Child, ProcessIdentity), DelegateErro
         Some(user) => user.dir.to_string_lossy().into_owned(),
         None => std::env::var("HOME").unwrap_or_else(|_| "/".into()),
     };
+    // Truncated for this start; the child writes its pid into it before exec.
+    let forked = forked_file(&plan.state_dir);
+    let evidence = std::fs::File::create(&forked)
+        .map_err(|e| DelegateError::io(format!("create {}", forked.display()), e))?;
+    let evidence_fd = evidence.as_raw_fd();
     let mut command = Command::new(&plan.program);
     command
         .args(&plan.arguments)
         .env_clear()
         .env("HOME", home)
         .envs(&plan.environment)
+        .env(LAUNCH_VARIABLE, launch)
         .current_dir(&plan.working_directory)
         .stdin(Stdio::null())
         .stdout(log)
@@ -169,7 +176,17 @@ pub fn spawn(plan: &LaunchPlan) -> Result<(Child, ProcessIdentity), DelegateErro
     if let Some(user) = &plan.user {
         command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
     }
-    let child = command.spawn().map_err(|e| {
+    // SAFETY: between fork and exec the closure only makes the getpid and write system calls,
+    // which are async-signal-safe, and allocates nothing; exec closes the file (O_CLOEXEC).
+    unsafe {
+        command.pre_exec(move || {
+            note_own_pid(evidence_fd);
+            Ok(())
+        });
+    }
+    let spawned = command.spawn();
+    drop(evidence);
+    let child = spawned.map_err(|e| {
         DelegateError::io(
             format!("start {} for {}", plan.program.display(), plan.instance),
             e,
@@ -207,20 +224,72 @@ pub fn pid_file(state_dir: &Path) -> PathBuf {
     state_dir.join("process.pid")
 }
 
-/// Records `identity` as the instance's current process: written beside, then renamed over
-/// the pid file, so a reader sees the old or the new identity, never half of one.
-pub fn record(state_dir: &Path, identity: ProcessIdentity) -> Result<(), DelegateError> {
+/// The environment variable that carries a start's [`PidRecord::launch`] token, by which a
+/// process started just before the agent died (and not yet recorded by pid) is found again.
+pub const LAUNCH_VARIABLE: &str = "KHUTULUN_LAUNCH";
+
+/// What the pid file says: written with only `launch` before a start (the intent), then with
+/// the identity of the process that start made, then with how it ended. Whatever the agent
+/// crashes between, the instance's process can be found: by pid, or by its launch token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidRecord {
+    /// The token of the latest start, in the started process's [`LAUNCH_VARIABLE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
+    /// The process that start made, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
+    pub identity: Option<ProcessIdentity>,
+    /// How it ended, when the agent saw it end: `Some(code)`, `None` for a signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<Option<i32>>,
+}
+
+/// A token no other start on this host had: the agent's pid, the time and a counter.
+pub fn new_launch_token() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}-{count}", std::process::id())
+}
+
+/// Writes the pid file: written beside, then renamed over it, so a reader sees the old or the
+/// new record, never half of one.
+pub fn write_record(state_dir: &Path, record: &PidRecord) -> Result<(), DelegateError> {
     let file = pid_file(state_dir);
     let partial = state_dir.join("process.pid.partial");
-    let text = serde_json::to_string(&identity).expect("an identity serialises");
+    let text = serde_json::to_string(record).expect("a pid record serialises");
     std::fs::write(&partial, text)
         .and_then(|()| std::fs::rename(&partial, &file))
         .map_err(|e| DelegateError::io(format!("write {}", file.display()), e))
 }
 
-/// The process the pid file names: `None` when there is no pid file (or a garbled one), an
-/// error when it cannot be read (then the instance may well have a process).
-pub fn recorded(state_dir: &Path) -> std::io::Result<Option<ProcessIdentity>> {
+/// Records `identity` as the instance's current process (adopted, so of no known launch).
+pub fn record(state_dir: &Path, identity: ProcessIdentity) -> Result<(), DelegateError> {
+    let record = PidRecord {
+        identity: Some(identity),
+        ..PidRecord::default()
+    };
+    write_record(state_dir, &record)
+}
+
+/// Records how `identity` ended, if the pid file still names it (so that a restarted agent
+/// knows whether its restart policy starts it again).
+pub fn record_exit(state_dir: &Path, identity: ProcessIdentity, code: Option<i32>) {
+    if let Ok(Some(mut record)) = read_record(state_dir)
+        && record.identity == Some(identity)
+    {
+        record.exit = Some(code);
+        if let Err(error) = write_record(state_dir, &record) {
+            tracing::warn!(%error, "could not record how a process ended");
+        }
+    }
+}
+
+/// The pid file's record: `None` when there is none (or a garbled one), an error when it
+/// cannot be read (then the instance may well have a process).
+pub fn read_record(state_dir: &Path) -> std::io::Result<Option<PidRecord>> {
     match std::fs::read_to_string(pid_file(state_dir)) {
         Ok(text) => Ok(serde_json::from_str(&text).ok()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -228,9 +297,74 @@ pub fn recorded(state_dir: &Path) -> std::io::Result<Option<ProcessIdentity>> {
     }
 }
 
+/// The process the pid file names: `None` when there is no pid file (or a garbled one, or
+/// one with only an intent), an error when it cannot be read.
+pub fn recorded(state_dir: &Path) -> std::io::Result<Option<ProcessIdentity>> {
+    Ok(read_record(state_dir)?.and_then(|record| record.identity))
+}
+
 /// Removes the pid file (the instance runs no process any more).
 pub fn forget(state_dir: &Path) {
     let _ = std::fs::remove_file(pid_file(state_dir));
+    let _ = std::fs::remove_file(forked_file(state_dir));
+}
+
+/// The file a starting process writes its pid into between fork and exec: evidence that the
+/// latest start recorded in the pid file only by its intent did begin, when the agent died
+/// before it learnt the pid (so a process gone since ran, rather than never started).
+pub fn forked_file(state_dir: &Path) -> PathBuf {
+    state_dir.join("process.forked")
+}
+
+/// Whether the latest start's process began (see [`forked_file`]).
+pub fn was_forked(state_dir: &Path) -> bool {
+    std::fs::metadata(forked_file(state_dir)).is_ok_and(|meta| meta.len() > 0)
+}
+
+/// In a child between fork and exec: writes its pid, in decimal, to `fd`. Allocates nothing.
+fn note_own_pid(fd: std::os::fd::RawFd) {
+    let mut digits = [0u8; 12];
+    let mut pid = nix::unistd::getpid().as_raw().unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (pid % 10) as u8;
+        pid /= 10;
+        if pid == 0 {
+            break;
+        }
+    }
+    // SAFETY: the parent keeps the file open until the child has exec'd.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let _ = nix::unistd::write(fd, &digits[at..]);
+}
+
+/// The live process group leader started with `token` in its [`LAUNCH_VARIABLE`] (a start
+/// whose pid was never recorded); an error when `/proc` cannot be listed.
+pub fn find_launched(token: &str) -> std::io::Result<Option<ProcessIdentity>> {
+    let wanted = format!("{LAUNCH_VARIABLE}={token}");
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // Unreadable (another user's, or gone): not one the agent started.
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if !environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            continue;
+        }
+        if let Some(stat) = read_stat(pid)?
+            && fields_after_name(&stat)?.get(2) == Some(&pid.to_string().as_str())
+        {
+            return ProcessIdentity::probe(pid);
+        }
+    }
+    Ok(None)
 }
 
 /// The live (not zombie) processes of process group `group`; an error when `/proc` cannot
@@ -388,5 +522,49 @@ mod tests {
             ..me
         };
         assert!(!group_runs(earlier_owner).unwrap());
+    }
+
+    #[test]
+    fn an_older_pid_file_still_reads_and_an_intent_names_no_process() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(pid_file(dir.path()), r#"{"pid":10,"start_time":20}"#).unwrap();
+        let old = read_record(dir.path()).unwrap().unwrap();
+        assert_eq!(old.identity.map(|i| i.pid), Some(10));
+        assert_eq!(old.launch, None);
+        let intent = PidRecord {
+            launch: Some("token".into()),
+            ..PidRecord::default()
+        };
+        write_record(dir.path(), &intent).unwrap();
+        assert_eq!(read_record(dir.path()).unwrap(), Some(intent));
+        assert_eq!(recorded(dir.path()).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_start_is_found_by_its_launch_token_and_leaves_evidence_that_it_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::delegates::testing::spec(
+            "adopt",
+            "worker-0",
+            crate::delegates::profile::types::PROCESS,
+            serde_json::json!({"command": "sleep", "arguments": ["600"]}),
+            vec![],
+        );
+        let mut plan = LaunchPlan::of(&spec).unwrap();
+        plan.state_dir = dir.path().to_owned();
+        plan.log_file = dir.path().join("output.log");
+        plan.working_directory = dir.path().to_owned();
+        assert!(!was_forked(dir.path()));
+        let token = new_launch_token();
+        let (mut child, identity) = spawn(&plan, &token).unwrap();
+        assert!(was_forked(dir.path()));
+        let noted = std::fs::read_to_string(forked_file(dir.path())).unwrap();
+        assert_eq!(noted, identity.pid.to_string());
+        assert_eq!(find_launched(&token).unwrap(), Some(identity));
+        assert_eq!(find_launched(&new_launch_token()).unwrap(), None);
+        terminate(identity).await.unwrap();
+        child.wait().await.unwrap();
+        forget(dir.path());
+        assert!(!was_forked(dir.path()));
     }
 }

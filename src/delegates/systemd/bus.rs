@@ -255,6 +255,12 @@ impl Link {
         if let Some(user) = &unit.user {
             properties.push(("User", Variant::from(user.as_str())));
         }
+        if let Some(command) = unit.on_started.as_ref().filter(|c| !c.is_empty()) {
+            // `privileged` (`+`): not as the unit's user; `ignore-failure` (`-`): never fails it.
+            let flags = vec!["privileged".to_owned(), "ignore-failure".to_owned()];
+            let post = vec![(command[0].clone(), command.clone(), flags)];
+            properties.push(("ExecStartPostEx", Variant::from(post)));
+        }
         // A unit of that name left over (failed, or stopping) would make the start fail.
         self.remove(&unit.name).await?;
         manager

@@ -15,8 +15,8 @@ pub enum SystemdMsg {
     /// Starts `unit` as a transient unit and waits until its command runs (or failed, in which
     /// case the unit is removed again and the error says how it ended).
     Run {
-        /// What to run.
-        unit: UnitSpec,
+        /// What to run (boxed: it is much larger than the other messages).
+        unit: Box<UnitSpec>,
         /// The unit's status once running.
         reply: RpcReplyPort<Result<UnitStatus, DelegateError>>,
     },

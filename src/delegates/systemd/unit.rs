@@ -28,6 +28,10 @@ pub struct UnitSpec {
     pub restart_delay: Duration,
     /// The file standard output and error are appended to.
     pub log_file: PathBuf,
+    /// A command (program and arguments) systemd runs once the unit's process started, at
+    /// every start, its failure ignored: e.g. noting the start where an agent that died while
+    /// starting the unit finds it, so that a unit gone since is known to have run.
+    pub on_started: Option<Vec<String>>,
 }
 
 /// What systemd reports about a unit.
