@@ -115,15 +115,16 @@ impl Store {
         })
     }
 
-    /// Records that the service's deploy failed with `message`. When the deploy was rolled back
-    /// (`rolled_back` lists the instances that failed, with why), those read as failed and the
-    /// others as removed (pending, with a message), since nothing of them is left.
+    /// Records that the service's deploy failed with `message`. When the deploy was undone
+    /// (`undone` lists the instances that failed, with why), those read as failed with their
+    /// own reason and the ones removed as pending, with a message; any other keeps what undoing
+    /// it said.
     pub fn fail_service(
         &self,
         namespace: &str,
         service: &str,
         message: &str,
-        rolled_back: Option<&[(String, String)]>,
+        undone: Option<&[(String, String)]>,
     ) -> Result<(), StoreError> {
         self.transact(|tx| {
             let path = tx.layout().service(namespace, service);
@@ -132,7 +133,7 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
             record.phase = ServicePhase::Failed;
             record.message = Some(message.to_owned());
-            if let Some(failures) = rolled_back {
+            if let Some(failures) = undone {
                 let now = tx.now();
                 for node in &record.instantiation.nodes {
                     let path = tx.layout().instance(namespace, service, &node.id);
@@ -144,10 +145,11 @@ impl Store {
                             instance.state = InstanceState::Failed;
                             instance.message = Some(why.clone());
                         }
-                        None => {
+                        None if instance.state == InstanceState::Deleting => {
                             instance.state = InstanceState::Pending;
                             instance.message = Some("removed: the deploy failed".into());
                         }
+                        None => continue,
                     }
                     instance.updated = now.clone();
                     tx.put(&path, &instance)?;

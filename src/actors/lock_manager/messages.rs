@@ -109,8 +109,8 @@ pub enum LockManagerMsg {
         service: String,
         /// Where and why it failed.
         message: String,
-        /// When what the deploy made was removed: the instances that failed, with why.
-        rolled_back: Option<Vec<(String, String)>>,
+        /// When the deploy was undone: the instances that failed, with why.
+        undone: Option<Vec<(String, String)>>,
         /// Done.
         reply: WriteReply<()>,
     },

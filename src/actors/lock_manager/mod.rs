@@ -178,11 +178,11 @@ impl Actor for LockManager {
                 namespace,
                 service,
                 message,
-                rolled_back,
+                undone,
                 reply,
             } => {
                 let result = blocking(store, move |s| {
-                    s.fail_service(&namespace, &service, &message, rolled_back.as_deref())
+                    s.fail_service(&namespace, &service, &message, undone.as_deref())
                 });
                 let _ = reply.send(result.await);
             }
@@ -290,13 +290,13 @@ impl LockManagerRef {
         namespace: &str,
         service: &str,
         message: &str,
-        rolled_back: Option<Vec<(String, String)>>,
+        undone: Option<Vec<(String, String)>>,
     ) -> Result<(), RuntimeError> {
         self.call(|reply| LockManagerMsg::FailService {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
             message: message.to_owned(),
-            rolled_back,
+            undone,
             reply,
         })
         .await

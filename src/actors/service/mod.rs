@@ -147,25 +147,29 @@ impl ServiceState {
                 (OnFailure::Keep, Vec::new())
             }
         };
-        let rolled_back = on_failure == OnFailure::Rollback
-            && match self
-                .run(|reply| NodeInstanceMsg::Delete { reply }, true)
-                .await
-            {
-                Ok(()) => true,
-                Err(error) => {
-                    tracing::warn!(service = %name, %error, "could not undo its deploy");
-                    false
-                }
-            };
-        let message = if rolled_back {
-            format!("{error}; what the deploy made was removed")
-        } else {
-            format!("{error}; its instances are left as they are")
+        let undone = match on_failure {
+            OnFailure::Rollback => Some(
+                self.run(|reply| NodeInstanceMsg::Delete { reply }, true)
+                    .await,
+            ),
+            OnFailure::Keep => None,
+        };
+        let message = match &undone {
+            None => format!("{error}; its instances are left as they are"),
+            Some(Ok(())) => format!("{error}; what the deploy made was removed"),
+            Some(Err(undo)) => {
+                tracing::warn!(service = %name, error = %undo, "could not undo its deploy");
+                format!("{error}; undoing it failed too ({undo}), what is left stays as it is")
+            }
         };
         if let Err(error) = context
             .lock_manager
-            .fail_service(namespace, name, &message, rolled_back.then_some(failures))
+            .fail_service(
+                namespace,
+                name,
+                &message,
+                undone.is_some().then_some(failures),
+            )
             .await
         {
             tracing::warn!(service = %name, %error, "could not record its failure");
