@@ -691,3 +691,75 @@ fn a_service_others_select_from_is_only_deleted_with_force() {
     let output = agent.run(&["service", "delete", "consumer"]);
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+/// A service with a temporary directory at `PATH` (replaced by the test).
+const AT_PATH: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    data:
+      type: LocalDirectory
+      properties:
+        path: PATH
+        temporary: true
+";
+
+#[test]
+fn two_services_never_share_one_temporary_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let runtime = dir.path().join("runtime");
+    let mut agent = Agent::start(&state, &runtime, "alpha");
+    let shared = dir.path().join("shared/site");
+    let template = AT_PATH.replace("PATH", shared.to_str().unwrap());
+    let template = write(dir.path(), "at-path.yaml", &template);
+    let deploy = |agent: &Agent, name: &str| {
+        agent.run(&[
+            "service",
+            "deploy",
+            template.to_str().unwrap(),
+            "--name",
+            name,
+        ])
+    };
+    let output = deploy(&agent, "first");
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // Refused while the directory is still empty (it used to be taken over), once it has
+    // content, and after the agent restarted (the claim is in the store); neither the
+    // refusal's rollback nor deleting the refused services touches the directory.
+    for (second, content) in [("second", false), ("third", true), ("fourth", false)] {
+        if content {
+            std::fs::write(shared.join("precious"), "keep").unwrap();
+        }
+        if second == "fourth" {
+            drop(agent);
+            agent = Agent::start(&state, &runtime, "alpha");
+        }
+        let output = deploy(&agent, second);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let message = stderr(&output);
+        assert!(
+            message.contains("already claimed by default/first/data-0"),
+            "{message}"
+        );
+        assert!(shared.is_dir(), "refusing {second} removed the directory");
+    }
+    for second in ["second", "third", "fourth"] {
+        let output = agent.run(&["service", "delete", second]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    assert_eq!(
+        std::fs::read_to_string(shared.join("precious")).unwrap(),
+        "keep",
+        "deleting a refused service touched the first's directory"
+    );
+
+    let output = agent.run(&["service", "delete", "first"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!shared.exists(), "the temporary directory is left");
+    let claims = std::fs::read_to_string(state.join("directories/alpha.yaml")).unwrap();
+    assert!(!claims.contains("first"), "the claim is kept: {claims}");
+}

@@ -13,6 +13,7 @@
 //! child by spawning it again: it reads its facts back and carries on.
 
 mod context;
+mod directory_claims;
 mod error;
 pub mod host;
 pub mod lock_manager;
@@ -25,6 +26,7 @@ mod status;
 mod tosca_bridge;
 
 pub use context::{Context, RuntimeContext};
+pub use directory_claims::StoreDirectoryClaims;
 pub use error::RuntimeError;
 pub use port_ledger::StorePortLedger;
 pub use status::service_status;

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorRef};
 
-use crate::actors::StorePortLedger;
 use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
 use crate::actors::membership::{MembershipNetwork, UdpTransport};
 use crate::actors::root::Root;
+use crate::actors::{StoreDirectoryClaims, StorePortLedger};
 use crate::control::protocol::{Failure, FailureKind, Reply, Request};
 use crate::control::{RuntimePaths, server, token};
 use crate::delegates::DelegatesConfig;
@@ -156,10 +156,11 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         }
         None => None,
     };
-    let delegates = DelegatesConfig::new(
+    let mut delegates = DelegatesConfig::new(
         config.name.clone(),
         Arc::new(StorePortLedger::new(store.clone())),
     );
+    delegates.directory_claims = Arc::new(StoreDirectoryClaims::new(store.clone()));
     let args = HostArgs {
         name: config.name.clone(),
         address: membership

@@ -9,7 +9,9 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort, SpawnErr};
 
-use super::directory::DirectoryDelegate;
+use super::directory::{
+    DirectoryClaims, DirectoryConfig, DirectoryDelegate, MemoryDirectoryClaims,
+};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
 use super::nspawn::{NspawnConfig, NspawnDelegate, NspawnMsg};
 use super::podman::{PodmanConfig, PodmanDelegate, PodmanMsg};
@@ -28,6 +30,9 @@ pub struct DelegatesConfig {
     pub port_range: RangeInclusive<u16>,
     /// Where port reservations are kept: the runtime's implementation over the shared store.
     pub port_ledger: Arc<dyn PortLedger>,
+    /// Where directory paths are claimed, one owner per path: in memory unless set (the agent
+    /// sets its implementation over the shared store, which survives restarts).
+    pub directory_claims: Arc<dyn DirectoryClaims>,
     /// Who supervises processes: systemd where it answers (the default), or always one of them.
     pub process_supervisor: SupervisorChoice,
     /// Podman's API socket (`unix:///path`); `None` (the default) finds it from the
@@ -55,6 +60,7 @@ impl DelegatesConfig {
             advertise_address: "127.0.0.1".into(),
             port_range: IpPortConfig::DEFAULT_RANGE,
             port_ledger,
+            directory_claims: Arc::new(MemoryDirectoryClaims::default()),
             process_supervisor: SupervisorChoice::Auto,
             podman_socket: None,
         }
@@ -102,8 +108,17 @@ impl Delegates {
     /// respawning the set is always safe).
     pub async fn spawn(config: DelegatesConfig, supervisor: ActorCell) -> Result<Self, SpawnErr> {
         let mut lifecycle = BTreeMap::new();
-        let (directory, _) =
-            Actor::spawn_linked(None, DirectoryDelegate, (), supervisor.clone()).await?;
+        let directory_config = DirectoryConfig {
+            host: config.host.clone(),
+            claims: config.directory_claims.clone(),
+        };
+        let (directory, _) = Actor::spawn_linked(
+            None,
+            DirectoryDelegate,
+            directory_config,
+            supervisor.clone(),
+        )
+        .await?;
         lifecycle.insert(DelegateKind::Directory, directory.get_derived());
         let ipport_config = IpPortConfig {
             host: config.host.clone(),

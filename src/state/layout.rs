@@ -160,6 +160,11 @@ impl Layout {
         self.root.join("ports").join(format!("{host}.yaml"))
     }
 
+    /// `directories/<host>.yaml`: which instance holds which directory path on one host.
+    pub fn directory_claims(&self, host: &str) -> PathBuf {
+        self.root.join("directories").join(format!("{host}.yaml"))
+    }
+
     /// `locks/`.
     pub fn locks(&self) -> PathBuf {
         self.root.join("locks")
@@ -213,5 +218,9 @@ mod tests {
             PathBuf::from("/s/registry/templates/default/hello")
         );
         assert_eq!(layout.ports("alpha"), PathBuf::from("/s/ports/alpha.yaml"));
+        assert_eq!(
+            layout.directory_claims("alpha"),
+            PathBuf::from("/s/directories/alpha.yaml")
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! <root>/registry/{profiles,templates,delegates}/<namespace>/<name>/…
 //! <root>/services/<namespace>/<service>/{service.yaml,plan.yaml,instances/<id>.yaml}
 //! <root>/ports/<host>.yaml                 port reservations
+//! <root>/directories/<host>.yaml           directory paths claimed, one owner each
 //! <root>/locks/…                           lock files and the fencing epoch
 //! ```
 //!

@@ -1,40 +1,55 @@
-//! The directory delegate's actor: answers lifecycle calls with the functions of `ops`.
+//! The directory delegate's actor: answers lifecycle calls with the functions of `ops`, each
+//! under its instance's claim of the path (see `claims`).
+
+use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use super::claims::{DirectoryClaims, canonical};
 use super::message::DirectoryMsg;
 use super::ops::{self, DirectoryPlan};
-use crate::delegates::protocol::{Attributes, DelegateMsg, LogSource};
+use crate::delegates::protocol::{
+    Attributes, DelegateError, DelegateMsg, InstanceSpec, LogSource, Observation,
+};
 
-/// The directory delegate. It keeps no state: everything is on the filesystem and in the
-/// attributes it is given.
+/// Where the directory delegate of one host keeps its claims.
+#[derive(Clone)]
+pub struct DirectoryConfig {
+    /// This host's name (claims are per host).
+    pub host: String,
+    /// The claim tables.
+    pub claims: Arc<dyn DirectoryClaims>,
+}
+
+/// The directory delegate. It keeps no state of its own: everything is on the filesystem, in
+/// the claim tables and in the attributes it is given.
 pub struct DirectoryDelegate;
 
 impl Actor for DirectoryDelegate {
     type Msg = DirectoryMsg;
-    type State = ();
-    type Arguments = ();
+    type State = DirectoryConfig;
+    type Arguments = DirectoryConfig;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        _arguments: (),
+        config: DirectoryConfig,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(())
+        Ok(config)
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        _state: &mut Self::State,
+        config: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let DirectoryMsg::Lifecycle(message) = message;
         let message = *message;
         match message {
             DelegateMsg::Create { spec, reply } => {
-                let result = DirectoryPlan::of(&spec, &Attributes::new())
-                    .and_then(|plan| ops::create(&plan));
+                let config = config.clone();
+                let result = blocking(move || create(&config, &spec)).await;
                 let _ = reply.send(result);
             }
             DelegateMsg::Start {
@@ -54,13 +69,17 @@ impl Actor for DirectoryDelegate {
                 spec,
                 attributes,
                 reply,
+            } => {
+                let result = DirectoryPlan::of(&spec, &attributes).map(|plan| ops::observe(&plan));
+                let _ = reply.send(result);
             }
-            | DelegateMsg::Adopt {
+            DelegateMsg::Adopt {
                 spec,
                 attributes,
                 reply,
             } => {
-                let result = DirectoryPlan::of(&spec, &attributes).map(|plan| ops::observe(&plan));
+                let config = config.clone();
+                let result = blocking(move || adopt(&config, &spec, &attributes)).await;
                 let _ = reply.send(result);
             }
             DelegateMsg::Delete {
@@ -68,12 +87,8 @@ impl Actor for DirectoryDelegate {
                 attributes,
                 reply,
             } => {
-                let result = match DirectoryPlan::of(&spec, &attributes) {
-                    Ok(plan) => tokio::task::spawn_blocking(move || ops::delete(&plan))
-                        .await
-                        .map_err(|e| ActorProcessingErr::from(e.to_string()))?,
-                    Err(error) => Err(error),
-                };
+                let config = config.clone();
+                let result = blocking(move || delete(&config, &spec, &attributes)).await;
                 let _ = reply.send(result);
             }
             DelegateMsg::Logs { reply, .. } => {
@@ -82,4 +97,74 @@ impl Actor for DirectoryDelegate {
         }
         Ok(())
     }
+}
+
+/// Runs filesystem and store work off the actor's thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, DelegateError> + Send + 'static,
+) -> Result<T, DelegateError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| DelegateError::Failed(format!("the directory task failed: {e}")))?
+}
+
+/// Claims the path for the instance (or says who holds it), then makes the directory; a
+/// directory that could not be made gives its claim back.
+fn create(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<Attributes, DelegateError> {
+    let plan = DirectoryPlan::of(spec, &Attributes::new())?;
+    claim(config, spec, &plan)?;
+    ops::create(&plan).inspect_err(|_| {
+        let _ = release(config, spec);
+    })
+}
+
+/// Claims the path again after a restart: a path held by another instance fails adoption.
+fn adopt(
+    config: &DirectoryConfig,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+) -> Result<Observation, DelegateError> {
+    let plan = DirectoryPlan::of(spec, attributes)?;
+    claim(config, spec, &plan)?;
+    Ok(ops::observe(&plan))
+}
+
+/// Removes the directory only when no other instance holds its path (an instance whose claim
+/// was refused never removes the holder's files), then releases the instance's claims.
+fn delete(
+    config: &DirectoryConfig,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+) -> Result<(), DelegateError> {
+    let plan = DirectoryPlan::of(spec, attributes)?;
+    let table = config.claims.read(&config.host)?;
+    let owner = spec.qualified_name();
+    let held_by_another = table
+        .holder(&canonical(&plan.path))
+        .is_some_and(|claim| claim.owner != owner);
+    if !held_by_another {
+        ops::delete(&plan)?;
+    }
+    release(config, spec)
+}
+
+fn claim(
+    config: &DirectoryConfig,
+    spec: &InstanceSpec,
+    plan: &DirectoryPlan,
+) -> Result<(), DelegateError> {
+    let (owner, path) = (spec.qualified_name(), canonical(&plan.path));
+    config.claims.update(&config.host, &mut |table| {
+        table
+            .claim(&owner, &path, plan.temporary, &config.host)
+            .map_err(|error| DelegateError::Failed(format!("{owner}: {error}")))
+    })
+}
+
+fn release(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<(), DelegateError> {
+    let owner = spec.qualified_name();
+    config.claims.update(&config.host, &mut |table| {
+        table.release(&owner);
+        Ok(())
+    })
 }
