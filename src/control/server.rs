@@ -162,6 +162,15 @@ where
     H: Fn(Request) -> F,
     F: Future<Output = Reply>,
 {
+    match parse_request(line, expected_token) {
+        Ok(request) => handler(request).await,
+        Err(failure) => Err(failure),
+    }
+}
+
+/// Reads one request line as the server does: the request when it parses and carries the
+/// expected token, else the failure the client is sent. Pure, so it can be fuzzed on its own.
+pub fn parse_request(line: &str, expected_token: &str) -> Result<Request, Failure> {
     match serde_json::from_str::<Envelope>(line) {
         Err(error) => Err(Failure {
             kind: FailureKind::BadRequest,
@@ -171,7 +180,7 @@ where
             kind: FailureKind::Unauthorized,
             message: "the request's token is wrong; only the agent's user may control it".into(),
         }),
-        Ok(envelope) => handler(envelope.request).await,
+        Ok(envelope) => Ok(envelope.request),
     }
 }
 
