@@ -1,6 +1,7 @@
 //! Every wait is bounded: a container engine that hangs (a Podman API socket that accepts
 //! connections and never answers) fails its instance with a timeout naming the instance and
-//! the operation, and meanwhile the agent answers every request about other services at once.
+//! the operation, meanwhile the agent answers every request about other services at once, and
+//! SIGTERM stops the agent within seconds even while the hung call is in flight.
 
 #[path = "support/cluster.rs"]
 mod support;
@@ -123,5 +124,43 @@ fn a_hung_engine_fails_its_instance_and_the_agent_keeps_answering() {
     assert!(all_running(&cluster.status(&other)));
 
     // The engine is let go: nothing of it is left waiting.
+    held.lock().unwrap().clear();
+}
+
+#[test]
+fn sigterm_stops_the_agent_within_seconds_while_an_engine_hangs() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    let socket: PathBuf = cluster.dir().join("hung-podman.sock");
+    let held = hung_engine(&socket);
+    // No --delegate-timeout: the create would wait its full 300 s.
+    cluster.agent_env = vec![(
+        "CONTAINER_HOST".into(),
+        format!("unix://{}", socket.display()),
+    )];
+    cluster.start_agent();
+    let stuck = format!("stuck-{}", std::process::id());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        &example("hello-container.yaml"),
+        "--name",
+        &stuck,
+        "--input",
+        "image=localhost/khutulun-never:hung",
+        "--no-wait",
+    ]);
+    wait_for("the container's create to hang", || {
+        instance(&cluster.status(&stuck), "web")["state"] == "creating"
+            && !held.lock().unwrap().is_empty()
+    });
+
+    let (took, status) = cluster.terminate_agent();
+    assert!(status.success(), "{status:?}\n{}", cluster.agent_log());
+    assert!(
+        took < Duration::from_secs(10),
+        "the agent took {took:?} to stop:\n{}",
+        cluster.agent_log()
+    );
     held.lock().unwrap().clear();
 }

@@ -201,6 +201,18 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     }
     tracing::info!("agent stopping; workloads keep running");
     root.stop(Some("agent stopping".into()));
-    let _ = root_handle.await;
+    // An actor busy with a long step (a deploy, a hung engine) stops only once that step
+    // ends; the agent does not wait for it: what was in flight is finished or undone by
+    // the next agent, from the store.
+    if tokio::time::timeout(STOP_GRACE, root_handle).await.is_err() {
+        tracing::warn!(
+            grace = ?STOP_GRACE,
+            "actors still busy; stopping without them (workloads keep running)"
+        );
+    }
     Ok(())
 }
+
+/// How long a stopping agent waits for its actors to stop, within the 10 s a service
+/// manager usually allows after SIGTERM.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

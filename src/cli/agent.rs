@@ -69,7 +69,11 @@ pub fn run(args: AgentArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(crate::agent::run(config)) {
+    let result = runtime.block_on(crate::agent::run(config));
+    // Work still running in the blocking pool (a store write, a stuck engine call) must not
+    // keep the agent from exiting: the store's writes are atomic, and workloads outlive it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

@@ -174,6 +174,24 @@ impl Cluster {
         child.wait().expect("the agent is reaped");
     }
 
+    /// Sends the agent SIGTERM, as a service manager stopping it would; how long it took to
+    /// exit and how it exited (panics after [`PATIENCE`]).
+    pub fn terminate_agent(&mut self) -> (Duration, std::process::ExitStatus) {
+        let mut child = self.agent.take().expect("the agent runs");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let asked = Instant::now();
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        while asked.elapsed() < PATIENCE {
+            if let Some(status) = child.try_wait().expect("the agent's status") {
+                return (asked.elapsed(), status);
+            }
+            sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the agent did not exit within {PATIENCE:?} of SIGTERM");
+    }
+
     /// The service's status as `status --format json` prints it, whether it exits 0 (all
     /// well) or 3 (an instance failed).
     pub fn status(&self, service: &str) -> Json {
