@@ -8,6 +8,7 @@ mod support;
 
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,15 @@ fn hung_engine(socket: &Path) -> Arc<Mutex<Vec<UnixStream>>> {
     held
 }
 
+/// `service deploy` of the container example as `name`, whose image create hangs.
+fn deploy_stuck(cluster: &Cluster, name: &str, extra: &[&str]) -> std::process::Command {
+    let template = example("hello-container.yaml");
+    let mut args = vec!["service", "deploy", &template, "--name", name];
+    args.extend_from_slice(&["--input", "image=localhost/khutulun-never:hung"]);
+    args.extend_from_slice(extra);
+    cluster.command(&args)
+}
+
 /// Runs a CLI command that must succeed three times, and says how long the quickest took
 /// (a request held up by the hang would never answer; a busy machine slows some runs).
 fn timed(cluster: &Cluster, args: &[&str]) -> Duration {
@@ -54,7 +64,7 @@ fn a_hung_engine_fails_its_instance_and_the_agent_keeps_answering() {
     let mut cluster = Cluster::new(Supervisor::Agent);
     let socket: PathBuf = cluster.dir().join("hung-podman.sock");
     let held = hung_engine(&socket);
-    cluster.agent_env = vec![
+    cluster.env = vec![
         (
             "CONTAINER_HOST".into(),
             format!("unix://{}", socket.display()),
@@ -74,19 +84,12 @@ fn a_hung_engine_fails_its_instance_and_the_agent_keeps_answering() {
     ]);
 
     let stuck = format!("stuck-{}", std::process::id());
-    let deploy = cluster
-        .command(&[
-            "service",
-            "deploy",
-            &example("hello-container.yaml"),
-            "--name",
-            &stuck,
-            "--input",
-            "image=localhost/khutulun-never:hung",
-        ])
-        .output();
     // The container's create waits on the hung engine; while it does, the agent answers.
-    let deploy = std::thread::spawn(move || deploy);
+    let deploy = deploy_stuck(&cluster, &stuck, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the deploy starts");
     wait_for("the stuck service to be recorded", || {
         cluster
             .run(&["service", "status", &stuck])
@@ -107,7 +110,7 @@ fn a_hung_engine_fails_its_instance_and_the_agent_keeps_answering() {
         );
     }
 
-    let deploy = deploy.join().unwrap().expect("the deploy ran");
+    let deploy = deploy.wait_with_output().expect("the deploy ran");
     assert_eq!(deploy.status.code(), Some(1), "{deploy:?}");
     let error = String::from_utf8_lossy(&deploy.stderr);
     let expected =
@@ -134,22 +137,16 @@ fn sigterm_stops_the_agent_within_seconds_while_an_engine_hangs() {
     let socket: PathBuf = cluster.dir().join("hung-podman.sock");
     let held = hung_engine(&socket);
     // No --delegate-timeout: the create would wait its full 300 s.
-    cluster.agent_env = vec![(
+    cluster.env = vec![(
         "CONTAINER_HOST".into(),
         format!("unix://{}", socket.display()),
     )];
     cluster.start_agent();
     let stuck = format!("stuck-{}", std::process::id());
-    cluster.ok(&[
-        "service",
-        "deploy",
-        &example("hello-container.yaml"),
-        "--name",
-        &stuck,
-        "--input",
-        "image=localhost/khutulun-never:hung",
-        "--no-wait",
-    ]);
+    let recorded = deploy_stuck(&cluster, &stuck, &["--no-wait"])
+        .output()
+        .expect("the deploy runs");
+    assert!(recorded.status.success(), "{recorded:?}");
     wait_for("the container's create to hang", || {
         instance(&cluster.status(&stuck), "web")["state"] == "creating"
             && !held.lock().unwrap().is_empty()

@@ -44,7 +44,7 @@ fn escape(component: &str) -> String {
 
 /// `text` with every character outside `[A-Za-z0-9_.-]` (what both systemd units and Podman
 /// names accept) replaced by `_`.
-fn clean(text: &str) -> String {
+pub fn clean(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {

@@ -38,8 +38,6 @@ pub struct Cluster {
     pub units: Vec<String>,
     /// The agent's limit on open file descriptors (RLIMIT_NOFILE), when not the test's own.
     pub agent_file_limit: Option<u64>,
-    /// Environment variables for the agent only (e.g. `CONTAINER_HOST`).
-    pub agent_env: Vec<(String, String)>,
     /// Environment variables every command (the agent too) gets, after the supervisor's.
     pub env: Vec<(String, String)>,
 }
@@ -57,7 +55,6 @@ impl Cluster {
             deployed: None,
             deployed_elsewhere: Vec::new(),
             units: Vec::new(),
-            agent_env: Vec::new(),
             agent_file_limit: None,
             env: Vec::new(),
         }
@@ -149,7 +146,6 @@ impl Cluster {
         };
         let mut command = self.command(&["agent", "--name", "e2e"]);
         command.stdout(log_too).stderr(log);
-        command.envs(self.agent_env.iter().map(|(k, v)| (k, v)));
         if let Some(limit) = self.agent_file_limit {
             limit_files(&mut command, limit);
         }

@@ -30,19 +30,6 @@ pub fn container_name(namespace: &str, service: &str, instance: &str) -> String 
     crate::delegates::naming::workload_name(namespace, service, instance)
 }
 
-/// `text` with every character Podman does not allow in names replaced by `_`.
-pub(super) fn clean_name(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Where the container's image comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageSource {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use podman_api::opts::PodCreateOpts;
 
 use super::plan::{
-    ContainerIdentity, ContainerPlan, PublishedPort, bind_mounts, clean_name, image_source,
+    ContainerIdentity, ContainerPlan, PublishedPort, bind_mounts, image_source,
     podman_restart_policy, published_ports,
 };
 use crate::delegates::naming;
@@ -66,7 +66,7 @@ impl PodPlan {
                 identity: ContainerIdentity {
                     instance: format!("{instance} (container {member})"),
                     name: naming::fit(
-                        format!("{}-{}", identity.name, clean_name(member)),
+                        format!("{}-{}", identity.name, naming::clean(member)),
                         naming::MAX_NAME,
                     ),
                     labels,

@@ -339,18 +339,22 @@ fn note_own_pid(fd: std::os::fd::RawFd) {
     let _ = nix::unistd::write(fd, &digits[at..]);
 }
 
+/// The ids of the processes `/proc` lists now; an error when it cannot be listed.
+fn process_ids() -> std::io::Result<Vec<i32>> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        if let Some(pid) = entry?.file_name().to_str().and_then(|n| n.parse().ok()) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
 /// The live process group leader started with `token` in its [`LAUNCH_VARIABLE`] (a start
 /// whose pid was never recorded); an error when `/proc` cannot be listed.
 pub fn find_launched(token: &str) -> std::io::Result<Option<ProcessIdentity>> {
     let wanted = format!("{LAUNCH_VARIABLE}={token}");
-    for entry in std::fs::read_dir("/proc")? {
-        let Some(pid) = entry?
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in process_ids()? {
         // Unreadable (another user's, or gone): not one the agent started.
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
@@ -371,14 +375,7 @@ pub fn find_launched(token: &str) -> std::io::Result<Option<ProcessIdentity>> {
 /// tell.
 fn group_members(group: i32) -> std::io::Result<Vec<i32>> {
     let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc")? {
-        let Some(pid) = entry?
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in process_ids()? {
         let Some(stat) = read_stat(pid)? else {
             continue;
         };
