@@ -101,6 +101,8 @@ fn a_hung_engine_fails_its_instance_and_the_agent_keeps_answering() {
         vec!["service", "list"],
         vec!["service", "status", &other],
         vec!["service", "logs", &other, "web-0"],
+        // Its own Service actor answers too: its steps run beside it.
+        vec!["service", "logs", &stuck, "writer-0"],
     ] {
         let took = timed(&cluster, &args);
         assert!(

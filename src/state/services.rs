@@ -200,6 +200,18 @@ impl Store {
         })
     }
 
+    /// A service's own record (not its plan or instances: one file, not one per instance), or
+    /// `None` when there is no such service.
+    pub fn service_record(
+        &self,
+        namespace: &str,
+        service: &str,
+    ) -> Result<Option<ServiceRecord>, StoreError> {
+        check_name("namespace", namespace)?;
+        check_name("service", service)?;
+        self.read::<ServiceRecord>(&self.layout().service(namespace, service))
+    }
+
     /// One service with its plan and instances, or `None` when there is no such service.
     pub fn load_service(
         &self,

@@ -14,6 +14,24 @@ use crate::tosca::instance::Inventory;
 
 use super::super::{RuntimeError, tosca_bridge};
 
+/// A deploy as asked.
+#[derive(Debug)]
+pub struct Deploy {
+    /// The template: a file, or a registered template's `namespace/name`.
+    pub template: String,
+    /// The new service's namespace.
+    pub namespace: String,
+    /// The new service's name.
+    pub name: String,
+    /// Its inputs.
+    pub inputs: IndexMap<String, serde_json::Value>,
+    /// What a failed deploy leaves behind.
+    pub on_failure: crate::state::records::OnFailure,
+}
+
+/// A compiled deploy: the records of its service, plan and instances.
+pub type Prepared = (ServiceRecord, PlanRecord, Vec<InstanceRecord>);
+
 /// The template file to compile for `template`: an existing path, else a registered template's
 /// `namespace/name`.
 pub fn locate_template(store: &Store, template: &str) -> Result<PathBuf, RuntimeError> {
@@ -51,10 +69,10 @@ pub fn prepare(
     namespace: &str,
     name: &str,
     inputs: IndexMap<String, serde_json::Value>,
-) -> Result<(ServiceRecord, PlanRecord, Vec<InstanceRecord>), RuntimeError> {
+) -> Result<Prepared, RuntimeError> {
     check_name("namespace", namespace)?;
     check_name("service", name)?;
-    if store.load_service(namespace, name)?.is_some() {
+    if store.service_record(namespace, name)?.is_some() {
         return Err(RuntimeError::Store(
             crate::state::StoreError::AlreadyExists(format!("service {namespace}/{name}")),
         ));
@@ -114,9 +132,9 @@ fn inventory(store: &Store, namespace: &str) -> Result<Inventory, RuntimeError> 
             continue;
         }
         // An unreadable service offers nothing to select; it must not block other deploys.
-        match store.load_service(&ns, &name) {
-            Ok(Some(view)) if view.service.phase == ServicePhase::Active => {
-                inventory.add_service(&name, &view.service.instantiation);
+        match store.service_record(&ns, &name) {
+            Ok(Some(record)) if record.phase == ServicePhase::Active => {
+                inventory.add_service(&name, &record.instantiation);
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(service = %name, %error, "skipping an unreadable service"),

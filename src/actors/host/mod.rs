@@ -33,7 +33,7 @@ use crate::control::protocol::{
 };
 use crate::delegates::protocol::{Deadlines, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
-use crate::state::records::{HostRecord, InstanceState, OnFailure, ServicePhase};
+use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::{LockManager, LockManagerRef};
@@ -41,6 +41,7 @@ use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNet
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, service_status};
 
+use deploy::Deploy;
 use failure::failure;
 
 #[cfg(test)]
@@ -129,16 +130,10 @@ impl HostState {
                 host: self.context.host.clone(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             }),
-            Request::Deploy {
-                template,
-                namespace,
-                name,
-                inputs,
-                on_failure,
-            } => {
-                self.deploy(myself, template, namespace, name, inputs, on_failure)
-                    .await
-            }
+            // Handed on in `handle`; never here.
+            Request::Deploy { .. } => Err(RuntimeError::Invalid(
+                "a deploy reached the wrong handler".into(),
+            )),
             Request::Delete {
                 namespace,
                 name,
@@ -195,36 +190,70 @@ impl HostState {
         result.map_err(failure)
     }
 
-    async fn deploy(
-        &mut self,
+    /// Compiles the template beside the Host (it may take seconds) and hands the reply on: the
+    /// Host records the service when the compiled records come back.
+    fn deploy(
+        &self,
         myself: &ActorRef<HostMsg>,
-        template: String,
-        namespace: String,
-        name: String,
-        inputs: indexmap::IndexMap<String, serde_json::Value>,
-        on_failure: OnFailure,
-    ) -> Result<Response, RuntimeError> {
+        deploy: Deploy,
+        reply: ractor::RpcReplyPort<Reply>,
+    ) {
         let store = self.context.store.clone();
         let host = self.context.host.clone();
-        let (ns, n) = (namespace.clone(), name.clone());
-        let prepared = tokio::task::spawn_blocking(move || {
-            deploy::prepare(&store, &host, &template, &ns, &n, inputs)
-        })
-        .await
-        .map_err(|e| RuntimeError::Invalid(format!("compiling the template crashed: {e}")))??;
-        let (mut service, plan, instances) = prepared;
-        service.on_failure = on_failure;
+        let myself = myself.clone();
+        tokio::spawn(async move {
+            let Deploy {
+                template,
+                namespace,
+                name,
+                inputs,
+                on_failure,
+            } = deploy;
+            let compiled = tokio::task::spawn_blocking(move || {
+                deploy::prepare(&store, &host, &template, &namespace, &name, inputs)
+            })
+            .await;
+            let prepared = match compiled {
+                Ok(prepared) => prepared.map(|(mut service, plan, instances)| {
+                    service.on_failure = on_failure;
+                    (service, plan, instances)
+                }),
+                Err(e) => Err(RuntimeError::Invalid(format!(
+                    "compiling the template crashed: {e}"
+                ))),
+            };
+            let prepared = Box::new(prepared);
+            if let Err(error) = myself.cast(HostMsg::Compiled { prepared, reply }) {
+                tracing::warn!(%error, "the host stopped before a deploy was recorded");
+            }
+        });
+    }
+
+    /// Records a compiled service and starts its Service actor; answers with its status as
+    /// recorded.
+    async fn record_deploy(
+        &mut self,
+        myself: &ActorRef<HostMsg>,
+        prepared: deploy::Prepared,
+    ) -> Result<Response, RuntimeError> {
+        let (service, plan, instances) = prepared;
+        // Compiled beside the Host: a service it selects may have been deleted meanwhile.
+        selections::check_still_deployed(&self.context.store, &service)?;
+        let (namespace, name) = (service.namespace.clone(), service.name.clone());
+        let view = ServiceView {
+            service: service.clone(),
+            plan: plan.clone(),
+            instances: instances.clone(),
+        };
         self.context
             .lock_manager
             .create_service(service, plan, instances)
             .await?;
         self.spawn_service(myself, &namespace, &name, ServiceStart::Deploy)
             .await?;
-        self.status(&namespace, &name)
-            .map(|response| match response {
-                Response::Status { status } => Response::Deployed { status },
-                other => other,
-            })
+        Ok(Response::Deployed {
+            status: service_status(&view),
+        })
     }
 
     async fn delete(
@@ -239,7 +268,7 @@ impl HostState {
         if self
             .context
             .store
-            .load_service(&namespace, &name)?
+            .service_record(&namespace, &name)?
             .is_none()
         {
             return Err(RuntimeError::NotFound(format!(
@@ -450,6 +479,33 @@ impl Actor for Host {
                     let _ = reply.send(Err(failure(error)));
                 }
             },
+            HostMsg::Request {
+                request:
+                    Request::Deploy {
+                        template,
+                        namespace,
+                        name,
+                        inputs,
+                        on_failure,
+                    },
+                reply,
+            } => {
+                let deploy = Deploy {
+                    template,
+                    namespace,
+                    name,
+                    inputs,
+                    on_failure,
+                };
+                state.deploy(&myself, deploy, reply);
+            }
+            HostMsg::Compiled { prepared, reply } => {
+                let answer = match *prepared {
+                    Ok(prepared) => state.record_deploy(&myself, prepared).await,
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(answer.map_err(failure));
+            }
             HostMsg::Request { request, reply } => {
                 let answer = state.handle_request(&myself, request).await;
                 let _ = reply.send(answer);

@@ -3,6 +3,7 @@
 
 use crate::control::protocol::Selection;
 use crate::state::Store;
+use crate::state::records::{ServicePhase, ServiceRecord};
 
 use super::super::RuntimeError;
 
@@ -19,15 +20,15 @@ pub fn selecting(
             continue;
         }
         // An unreadable service cannot be asked; it must not block deleting another one.
-        let view = match store.load_service(&ns, &name) {
-            Ok(Some(view)) => view,
+        let record = match store.service_record(&ns, &name) {
+            Ok(Some(record)) => record,
             Ok(None) => continue,
             Err(error) => {
                 tracing::warn!(service = %name, %error, "skipping an unreadable service");
                 continue;
             }
         };
-        for node in &view.service.instantiation.nodes {
+        for node in &record.instantiation.nodes {
             if let Some(from) = &node.selected_from
                 && from.service == service
             {
@@ -40,6 +41,24 @@ pub fn selecting(
         }
     }
     Ok(found)
+}
+
+/// Refuses a compiled `service` that selects a node of a service which is no longer deployed
+/// (it was compiled beside the Host, and the other may have been deleted meanwhile).
+pub fn check_still_deployed(store: &Store, service: &ServiceRecord) -> Result<(), RuntimeError> {
+    for node in &service.instantiation.nodes {
+        let Some(from) = &node.selected_from else {
+            continue;
+        };
+        let selected = store.service_record(&service.namespace, &from.service)?;
+        if selected.is_none_or(|record| record.phase != ServicePhase::Active) {
+            return Err(RuntimeError::NotFound(format!(
+                "{} selects {} of service {}, which is being deleted or gone; deploy it again",
+                node.id, from.instance, from.service
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Why `service` may not be deleted while `selections` point at it.

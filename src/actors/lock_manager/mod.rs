@@ -23,6 +23,10 @@ use super::RuntimeError;
 /// How long a store write may take before the agent says it is waiting for the store.
 const STALL_NOTICE: Duration = Duration::from_secs(5);
 
+/// How long a caller waits for its write: a store that takes longer is unavailable, and the
+/// caller's step fails (it is retried or reported) rather than hanging.
+const WRITE_DEADLINE: Duration = Duration::from_secs(120);
+
 /// The LockManager actor; its argument is the store it writes.
 pub struct LockManager;
 
@@ -228,8 +232,12 @@ impl LockManagerRef {
         &self,
         build: impl FnOnce(WriteReply<T>) -> LockManagerMsg,
     ) -> Result<T, RuntimeError> {
-        match self.0.call(build, None).await {
+        match self.0.call(build, Some(WRITE_DEADLINE)).await {
             Ok(ractor::rpc::CallResult::Success(result)) => Ok(result?),
+            Ok(ractor::rpc::CallResult::Timeout) => Err(RuntimeError::Invalid(format!(
+                "the store did not take a write within {} s (see the agent's log)",
+                WRITE_DEADLINE.as_secs()
+            ))),
             _ => Err(RuntimeError::Unreachable("lock manager")),
         }
     }

@@ -1,42 +1,31 @@
-//! What a Service actor asks of a NodeInstance actor.
+//! What a Service actor asks of a NodeInstance actor, and what the NodeInstance reports back.
 
-use ractor::RpcReplyPort;
+use std::sync::Arc;
 
-use crate::delegates::protocol::LogSource;
+use crate::state::ServiceView;
+use crate::state::records::InstanceRecord;
 
-use super::super::RuntimeError;
+use super::super::service::reconcile::Step;
 
-/// The reply to a lifecycle step: done, or why not.
-pub type StepReply = RpcReplyPort<Result<(), RuntimeError>>;
-
-/// The NodeInstance actor's messages.
-pub enum NodeInstanceMsg {
-    /// Create and start the instance (its dependencies already run).
-    Deploy {
-        /// Done when it runs.
-        reply: StepReply,
-    },
-    /// Re-attach to the instance after an agent restart and record what is found.
-    Adopt {
-        /// Done.
-        reply: StepReply,
-    },
-    /// Look at the instance and record what is found (a dead workload becomes `failed`).
-    Check {
-        /// Done.
-        reply: StepReply,
-    },
-    /// Remove the instance (its dependents are already gone).
-    Delete {
-        /// Done when nothing of it is left.
-        reply: StepReply,
-    },
-    /// Where the instance's output goes.
-    Logs {
-        /// The log source.
-        reply: RpcReplyPort<Result<LogSource, RuntimeError>>,
-    },
+/// The NodeInstance actor's one message: take a step on the instance.
+#[derive(Debug)]
+pub struct NodeInstanceMsg {
+    /// The step.
+    pub step: Step,
+    /// The service as its Service actor holds it when the step begins (dependencies done).
+    pub view: Arc<ServiceView>,
 }
 
 // Local only: never sent to another host.
 impl ractor::Message for NodeInstanceMsg {}
+
+/// How a step ended, sent to the Service actor when it did.
+#[derive(Debug)]
+pub struct StepReport {
+    /// The instance's position in its Service actor's list.
+    pub index: usize,
+    /// The instance's record as last written by the step (`None` when it wrote nothing).
+    pub record: Option<InstanceRecord>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}

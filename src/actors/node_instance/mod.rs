@@ -1,15 +1,20 @@
 //! The NodeInstance actor: makes one node instance real by driving its delegate through the
-//! lifecycle, and writes what the delegate reports back to the store through the LockManager.
+//! lifecycle, one step at a time as its Service actor asks, and writes what the delegate reports
+//! to the store through the LockManager.
 //!
-//! It keeps nothing but its identity: every step reads the service from the store, so a
-//! restarted actor carries on where the store says its instance is.
+//! It keeps nothing but its identity: each step comes with the service as its Service actor
+//! holds it in memory, and the step reports the record it wrote back to that actor, so nothing
+//! re-reads the store and a restarted actor simply takes the next step.
 
 mod lifecycle;
 mod messages;
 mod script;
 mod spec;
 
-pub use messages::{NodeInstanceMsg, StepReply};
+pub use messages::{NodeInstanceMsg, StepReport};
+
+use std::borrow::Cow;
+use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
@@ -18,9 +23,11 @@ use crate::delegates::protocol::{
     LogSource, Observation, Operation, delegate_for,
 };
 use crate::state::ServiceView;
-use crate::state::records::InstanceState;
+use crate::state::records::{InstanceRecord, InstanceState};
 
 use super::lock_manager::InstanceUpdate;
+use super::service::ServiceMsg;
+use super::service::reconcile::Step;
 use super::{Context, RuntimeError};
 
 /// The NodeInstance actor.
@@ -37,6 +44,10 @@ pub struct NodeInstanceArgs {
     pub service: String,
     /// The instance id.
     pub id: String,
+    /// Its position in its Service actor's list (reports carry it).
+    pub index: usize,
+    /// Where reports go: its Service actor.
+    pub report_to: ActorRef<ServiceMsg>,
 }
 
 impl Actor for NodeInstance {
@@ -58,23 +69,28 @@ impl Actor for NodeInstance {
         message: Self::Msg,
         me: &mut NodeInstanceArgs,
     ) -> Result<(), ActorProcessingErr> {
-        match message {
-            NodeInstanceMsg::Deploy { reply } => {
-                let _ = reply.send(me.deploy().await);
+        let report = match Work::new(me, message.view) {
+            Ok(mut work) => {
+                let result = match message.step {
+                    Step::Deploy => work.deploy().await,
+                    Step::Adopt => work.adopt().await,
+                    Step::Check => work.check().await,
+                    Step::Delete => work.delete().await,
+                };
+                StepReport {
+                    index: me.index,
+                    error: result.err().map(|error| error.to_string()),
+                    record: work.written.then_some(work.record),
+                }
             }
-            NodeInstanceMsg::Adopt { reply } => {
-                let _ = reply.send(me.adopt().await);
-            }
-            NodeInstanceMsg::Check { reply } => {
-                let _ = reply.send(me.check().await);
-            }
-            NodeInstanceMsg::Delete { reply } => {
-                let _ = reply.send(me.delete().await);
-            }
-            NodeInstanceMsg::Logs { reply } => {
-                let _ = reply.send(me.logs().await);
-            }
-        }
+            Err(error) => StepReport {
+                index: me.index,
+                record: None,
+                error: Some(error.to_string()),
+            },
+        };
+        // Its Service actor gone means this actor is stopping too.
+        let _ = me.report_to.cast(ServiceMsg::Finished(report));
         Ok(())
     }
 }
@@ -84,73 +100,130 @@ impl Actor for NodeInstance {
 struct Target {
     spec: InstanceSpec,
     delegate: Option<DelegateRef>,
-    attributes: Attributes,
-    state: InstanceState,
-    /// Whether the node has Lifecycle operations to run (most have none: then deploying
-    /// reads the store no more often than the delegate's calls need).
+    /// Whether the node has Lifecycle operations to run (most have none).
     has_operations: bool,
     /// The attributes its operations set, kept when its delegate reports its own.
     output_attributes: Vec<String>,
 }
 
-impl Target {
-    /// What a delegate reported, with the attributes the instance's operations set (the
-    /// delegate knows nothing of them).
-    fn with_outputs(&self, reported: Attributes) -> Attributes {
-        lifecycle::keep_outputs(&self.output_attributes, &self.attributes, reported)
+/// What instance `id` of `view` needs from its delegate, with `state_dir` as its directory.
+fn target(
+    context: &Context,
+    view: &ServiceView,
+    id: &str,
+    state_dir: std::path::PathBuf,
+) -> Result<Target, RuntimeError> {
+    let spec = spec::instance_spec(view, id, state_dir)?;
+    let node = spec::node(view, id)?;
+    let delegate = match delegate_for(&spec.types) {
+        Some(kind) => Some(delegate(context, kind)?),
+        None => None,
+    };
+    Ok(Target {
+        spec,
+        delegate,
+        has_operations: lifecycle::has_operations(node),
+        output_attributes: lifecycle::output_attributes(node),
+    })
+}
+
+fn delegate(context: &Context, kind: DelegateKind) -> Result<DelegateRef, RuntimeError> {
+    Ok(context.delegates().for_kind(kind)?)
+}
+
+/// Where the output of instance `id` of `view` goes, asked of its delegate within the agent's
+/// deadline (the file its Lifecycle operations write for a node without one).
+pub async fn log_source(
+    context: &Context,
+    view: &ServiceView,
+    id: &str,
+) -> Result<LogSource, RuntimeError> {
+    let state_dir = context
+        .runtime
+        .instance_dir(&view.service.namespace, &view.service.name, id);
+    let target = target(context, view, id, state_dir)?;
+    let attributes = view
+        .instances
+        .iter()
+        .find(|instance| instance.id == id)
+        .map(|instance| instance.attributes.clone())
+        .unwrap_or_default();
+    match target.delegate {
+        Some(delegate) => {
+            let source = protocol::logs(&delegate, target.spec.clone(), attributes);
+            let bounded = context
+                .deadlines
+                .bound(Operation::Logs, &target.spec, source);
+            Ok(bounded.await?)
+        }
+        None => {
+            let log = script::log_file(&target.spec.state_dir);
+            Ok(if log.exists() {
+                LogSource::File(log)
+            } else {
+                LogSource::None
+            })
+        }
     }
 }
 
-impl NodeInstanceArgs {
-    fn view(&self) -> Result<ServiceView, RuntimeError> {
-        self.context
-            .store
-            .load_service(&self.namespace, &self.service)?
-            .ok_or_else(|| {
-                RuntimeError::NotFound(format!("service {} does not exist", self.service))
-            })
-    }
+/// One step under way: the service as it was when the step began, and this instance's record
+/// as the step has written it since.
+struct Work<'a> {
+    me: &'a NodeInstanceArgs,
+    view: Arc<ServiceView>,
+    record: InstanceRecord,
+    /// The step wrote the record (the Service actor takes it over).
+    written: bool,
+}
 
-    fn target(&self) -> Result<Target, RuntimeError> {
-        self.target_in(&self.view()?)
-    }
-
-    fn target_in(&self, view: &ServiceView) -> Result<Target, RuntimeError> {
-        let state_dir = self
-            .context
-            .runtime
-            .instance_dir(&self.namespace, &self.service, &self.id);
-        let spec = spec::instance_spec(view, &self.id, state_dir)?;
-        let node = spec::node(view, &self.id)?;
+impl<'a> Work<'a> {
+    fn new(me: &'a NodeInstanceArgs, view: Arc<ServiceView>) -> Result<Self, RuntimeError> {
         let record = view
             .instances
             .iter()
-            .find(|instance| instance.id == self.id)
-            .ok_or_else(|| RuntimeError::NotFound(format!("instance {} has no record", self.id)))?;
-        let delegate = match delegate_for(&spec.types) {
-            Some(kind) => Some(self.delegate(kind)?),
-            None => None,
-        };
-        Ok(Target {
-            spec,
-            delegate,
-            attributes: record.attributes.clone(),
-            state: record.state,
-            has_operations: lifecycle::has_operations(node),
-            output_attributes: lifecycle::output_attributes(node),
+            .find(|instance| instance.id == me.id)
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotFound(format!("instance {} has no record", me.id)))?;
+        Ok(Work {
+            me,
+            view,
+            record,
+            written: false,
         })
     }
 
-    fn delegate(&self, kind: DelegateKind) -> Result<DelegateRef, RuntimeError> {
-        Ok(self.context.delegates().for_kind(kind)?)
+    /// The service with this instance's record as written so far (its own attributes may be
+    /// read by its properties and operation inputs).
+    fn current(&self) -> Cow<'_, ServiceView> {
+        if !self.written {
+            return Cow::Borrowed(&self.view);
+        }
+        let mut view = (*self.view).clone();
+        if let Some(mine) = view.instances.iter_mut().find(|i| i.id == self.me.id) {
+            *mine = self.record.clone();
+        }
+        Cow::Owned(view)
     }
 
-    async fn record(&self, update: InstanceUpdate) -> Result<(), RuntimeError> {
-        self.context
+    fn target(&self) -> Result<Target, RuntimeError> {
+        let me = self.me;
+        let state_dir = me
+            .context
+            .runtime
+            .instance_dir(&me.namespace, &me.service, &me.id);
+        target(&me.context, &self.current(), &me.id, state_dir)
+    }
+
+    async fn record(&mut self, update: InstanceUpdate) -> Result<(), RuntimeError> {
+        let me = self.me;
+        self.record = me
+            .context
             .lock_manager
-            .update_instance(&self.namespace, &self.service, &self.id, update)
-            .await
-            .map(|_| ())
+            .update_instance(&me.namespace, &me.service, &me.id, update)
+            .await?;
+        self.written = true;
+        Ok(())
     }
 
     /// Runs a delegate call within this agent's deadline for `operation`.
@@ -160,83 +233,94 @@ impl NodeInstanceArgs {
         spec: &InstanceSpec,
         call: impl std::future::Future<Output = Result<T, DelegateError>>,
     ) -> Result<T, DelegateError> {
-        self.context.deadlines.bound(operation, spec, call).await
+        self.me.context.deadlines.bound(operation, spec, call).await
     }
 
-    async fn record_failure(&self, error: RuntimeError) -> RuntimeError {
-        if let Err(store_error) = self.record(InstanceUpdate::failed(error.to_string())).await {
-            tracing::warn!(instance = %self.id, %store_error, "could not record a failure");
+    /// Records that the step failed, with the attributes it had reached (what it made is
+    /// found from them when it is deleted).
+    async fn record_failure(
+        &mut self,
+        error: RuntimeError,
+        attributes: Attributes,
+    ) -> RuntimeError {
+        let update = InstanceUpdate {
+            attributes: Some(attributes),
+            ..InstanceUpdate::failed(error.to_string())
+        };
+        if let Err(store_error) = self.record(update).await {
+            tracing::warn!(instance = %self.me.id, %store_error, "could not record a failure");
         }
         error
     }
 
-    async fn deploy(&self) -> Result<(), RuntimeError> {
-        match self.try_deploy().await {
+    async fn deploy(&mut self) -> Result<(), RuntimeError> {
+        let mut attributes = self.record.attributes.clone();
+        match self.try_deploy(&mut attributes).await {
             Ok(()) => Ok(()),
-            Err(error) => Err(self.record_failure(error).await),
+            Err(error) => Err(self.record_failure(error, attributes).await),
         }
     }
 
-    async fn try_deploy(&self) -> Result<(), RuntimeError> {
+    /// Creating is recorded first (an agent that dies midway makes the instance again); then
+    /// one write when it runs, with what its delegate and operations reported.
+    async fn try_deploy(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         self.record(InstanceUpdate::state(InstanceState::Creating))
             .await?;
         let mut target = self.target()?;
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());
-            target.attributes = self.bound(Operation::Create, &target.spec, created).await?;
-            self.record(InstanceUpdate {
-                attributes: Some(target.attributes.clone()),
-                ..InstanceUpdate::default()
-            })
-            .await?;
+            *attributes = self.bound(Operation::Create, &target.spec, created).await?;
+            self.record.attributes = attributes.clone();
         }
         if target.has_operations {
-            self.operate("create").await?;
-            self.operate("configure").await?;
-            // What they set may be read by the delegate's spec and must be kept.
+            self.operate("create", attributes).await?;
+            self.operate("configure", attributes).await?;
+            // What they set may be read by the delegate's spec.
             target = self.target()?;
         }
         if let Some(delegate) = &target.delegate {
-            let started = protocol::start(delegate, target.spec.clone(), target.attributes.clone());
+            let started = protocol::start(delegate, target.spec.clone(), attributes.clone());
             let started = self.bound(Operation::Start, &target.spec, started).await?;
-            self.record(InstanceUpdate {
-                attributes: Some(target.with_outputs(started)),
-                ..InstanceUpdate::default()
-            })
-            .await?;
+            *attributes = lifecycle::keep_outputs(&target.output_attributes, attributes, started);
+            self.record.attributes = attributes.clone();
         }
         if target.has_operations {
-            self.operate("start").await?;
+            self.operate("start", attributes).await?;
         }
-        self.record(InstanceUpdate::state(InstanceState::Running))
-            .await
-    }
-
-    /// Runs the instance's Lifecycle operation `operation`, if it has one, and records the
-    /// attributes its outputs set.
-    async fn operate(&self, operation: &str) -> Result<(), RuntimeError> {
-        let view = self.view()?;
-        let target = self.target_in(&view)?;
-        let Some(run) = lifecycle::prepare(&view, &target.spec, operation)? else {
-            return Ok(());
-        };
-        tracing::info!(instance = %self.id, operation = %run.name, "running");
-        let outputs = script::run(&run).await?;
-        if outputs.is_empty() {
-            return Ok(());
-        }
-        let mut attributes = target.attributes;
-        attributes.extend(outputs);
         self.record(InstanceUpdate {
-            attributes: Some(attributes),
-            ..InstanceUpdate::default()
+            attributes: Some(attributes.clone()),
+            ..InstanceUpdate::state(InstanceState::Running)
         })
         .await
     }
 
+    /// Runs the instance's Lifecycle operation `operation`, if it has one, and adds the
+    /// attributes its outputs set to `attributes` (and to the record the next operations see).
+    async fn operate(
+        &mut self,
+        operation: &str,
+        attributes: &mut Attributes,
+    ) -> Result<(), RuntimeError> {
+        self.record.attributes = attributes.clone();
+        self.written = true;
+        let run = {
+            let view = self.current();
+            let target = self.target()?;
+            lifecycle::prepare(&view, &target.spec, operation)?
+        };
+        let Some(run) = run else {
+            return Ok(());
+        };
+        tracing::info!(instance = %self.me.id, operation = %run.name, "running");
+        let outputs = script::run(&run).await?;
+        attributes.extend(outputs);
+        self.record.attributes = attributes.clone();
+        Ok(())
+    }
+
     /// Records what the delegate saw: running (with its current attributes), restarting, or
     /// failed.
-    async fn record_observation(&self, observation: Observation) -> Result<(), RuntimeError> {
+    async fn record_observation(&mut self, observation: Observation) -> Result<(), RuntimeError> {
         let update = match observation.health {
             InstanceHealth::Running => InstanceUpdate::state(InstanceState::Running),
             InstanceHealth::Stopped => InstanceUpdate::failed("it is stopped"),
@@ -256,43 +340,44 @@ impl NodeInstanceArgs {
         .await
     }
 
-    async fn adopt(&self) -> Result<(), RuntimeError> {
+    async fn adopt(&mut self) -> Result<(), RuntimeError> {
         let target = self.target()?;
-        match target.state {
-            // Interrupted before it ran: make it again.
-            InstanceState::Pending | InstanceState::Creating => return self.deploy().await,
-            InstanceState::Deleting => return Ok(()),
-            InstanceState::Running | InstanceState::Failed => {}
-        }
         let Some(delegate) = target.delegate.clone() else {
             return Ok(());
         };
-        let adopted = protocol::adopt(&delegate, target.spec.clone(), target.attributes.clone());
+        let attributes = self.record.attributes.clone();
+        let adopted = protocol::adopt(&delegate, target.spec.clone(), attributes.clone());
         match self.bound(Operation::Adopt, &target.spec, adopted).await {
             Ok(mut observation) => {
-                observation.attributes = target.with_outputs(observation.attributes);
+                observation.attributes = lifecycle::keep_outputs(
+                    &target.output_attributes,
+                    &attributes,
+                    observation.attributes,
+                );
                 self.record_observation(observation).await
             }
-            Err(error) => Err(self.record_failure(error.into()).await),
+            Err(error) => Err(self.record_failure(error.into(), attributes).await),
         }
     }
 
-    async fn check(&self) -> Result<(), RuntimeError> {
+    async fn check(&mut self) -> Result<(), RuntimeError> {
         let target = self.target()?;
-        if !matches!(target.state, InstanceState::Running | InstanceState::Failed) {
-            return Ok(());
-        }
         let Some(delegate) = target.delegate.clone() else {
             return Ok(());
         };
-        let seen = protocol::status(&delegate, target.spec.clone(), target.attributes.clone());
+        let attributes = self.record.attributes.clone();
+        let seen = protocol::status(&delegate, target.spec.clone(), attributes.clone());
         let mut observation = self.bound(Operation::Status, &target.spec, seen).await?;
-        observation.attributes = target.with_outputs(observation.attributes);
+        observation.attributes = lifecycle::keep_outputs(
+            &target.output_attributes,
+            &attributes,
+            observation.attributes,
+        );
         let running = observation.health == InstanceHealth::Running;
         let restarting = matches!(observation.health, InstanceHealth::Restarting { .. });
-        let unchanged = match target.state {
+        let unchanged = match self.record.state {
             InstanceState::Running => {
-                (running || restarting) && observation.attributes == target.attributes
+                (running || restarting) && observation.attributes == attributes
             }
             // A failed instance keeps the message of its failure until it runs again (its
             // delegate may restart it per its policy).
@@ -304,25 +389,23 @@ impl NodeInstanceArgs {
         self.record_observation(observation).await
     }
 
-    async fn delete(&self) -> Result<(), RuntimeError> {
-        let target = match self.target() {
-            Ok(target) => target,
-            Err(RuntimeError::NotFound(_)) => return Ok(()),
-            Err(error) => return Err(error),
-        };
-        self.record(InstanceUpdate::state(InstanceState::Deleting))
-            .await?;
+    async fn delete(&mut self) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        if self.record.state != InstanceState::Deleting {
+            self.record(InstanceUpdate::state(InstanceState::Deleting))
+                .await?;
+        }
+        let attributes = self.record.attributes.clone();
         let deleted = async {
             if target.has_operations {
-                self.operate("stop").await?;
+                self.operate("stop", &mut attributes.clone()).await?;
             }
             if let Some(delegate) = &target.delegate {
-                let deleted =
-                    protocol::delete(delegate, target.spec.clone(), target.attributes.clone());
+                let deleted = protocol::delete(delegate, target.spec.clone(), attributes.clone());
                 self.bound(Operation::Delete, &target.spec, deleted).await?;
             }
             if target.has_operations {
-                self.operate("delete").await?;
+                self.operate("delete", &mut attributes.clone()).await?;
                 script::forget(&target.spec.state_dir);
             }
             Ok(())
@@ -330,25 +413,7 @@ impl NodeInstanceArgs {
         .await;
         match deleted {
             Ok(()) => Ok(()),
-            Err(error) => Err(self.record_failure(error).await),
-        }
-    }
-
-    async fn logs(&self) -> Result<LogSource, RuntimeError> {
-        let target = self.target()?;
-        match target.delegate {
-            Some(delegate) => {
-                let source = protocol::logs(&delegate, target.spec.clone(), target.attributes);
-                Ok(self.bound(Operation::Logs, &target.spec, source).await?)
-            }
-            None => {
-                let log = script::log_file(&target.spec.state_dir);
-                Ok(if log.exists() {
-                    LogSource::File(log)
-                } else {
-                    LogSource::None
-                })
-            }
+            Err(error) => Err(self.record_failure(error, attributes).await),
         }
     }
 }

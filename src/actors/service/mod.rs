@@ -1,27 +1,33 @@
-//! The Service actor: one per deployed service with instances on this host. It spawns a
-//! NodeInstance actor per instance, drives them in the order of the requirement graph
-//! (dependencies first on deploy, last on delete), checks them periodically, and restarts a
-//! crashed NodeInstance actor (which reloads its instance from the store).
+//! The Service actor: one per deployed service with instances on this host. It holds the
+//! service in memory (read from the store once, when it starts), asks [`reconcile`] what to do
+//! next whenever something happens, and carries that out: steps go to one NodeInstance actor
+//! per instance, service-wide writes to the LockManager. Its handler never waits for either;
+//! their answers come back as messages, so `service logs` is answered even mid-deploy.
+//!
+//! A crashed NodeInstance actor is spawned again; its step in flight counts as failed.
 
 mod messages;
-pub mod order;
+pub mod reconcile;
+#[cfg(test)]
+mod reconcile_tests;
 #[cfg(test)]
 mod supervision_tests;
 
-pub use messages::ServiceMsg;
+pub use messages::{ServiceMsg, Write};
+pub use reconcile::CHECK_PERIOD;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
-use tokio::task::JoinSet;
+use tokio::time::Instant;
 
-use super::node_instance::{NodeInstance, NodeInstanceArgs, NodeInstanceMsg};
+use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg, StepReport};
 use super::{Context, RuntimeError};
-use crate::state::records::{InstanceState, OnFailure, ServicePhase};
-
-/// How often running instances are looked at.
-pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
+use crate::state::ServiceView;
+use crate::state::records::{InstanceState, ServicePhase};
+use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, reconcile};
 
 /// The Service actor.
 pub struct Service;
@@ -48,145 +54,254 @@ pub struct ServiceArgs {
     pub start: ServiceStart,
 }
 
-/// A Service actor's state: its NodeInstance actors.
+/// A Service actor's state: the service as last written, what was seen of its instances, and
+/// the actors that work on them.
 pub struct ServiceState {
     args: ServiceArgs,
-    instances: BTreeMap<String, ActorRef<NodeInstanceMsg>>,
-    by_actor: HashMap<ActorId, String>,
-    deleting: bool,
-    /// Its deploy failed: nothing is checked or retried until it is deleted.
-    failed: bool,
-}
-
-async fn step(
-    actor: ActorRef<NodeInstanceMsg>,
-    build: fn(super::node_instance::StepReply) -> NodeInstanceMsg,
-) -> Result<(), RuntimeError> {
-    match actor.call(build, None).await {
-        Ok(ractor::rpc::CallResult::Success(result)) => result,
-        _ => Err(RuntimeError::Unreachable("node instance actor")),
-    }
+    view: ServiceView,
+    /// The view as handed to steps, until it changes again.
+    snapshot: Option<Arc<ServiceView>>,
+    goal: Goal,
+    observed: Observed,
+    /// For each instance of `observed`, its position in `view.instances`.
+    records: Vec<usize>,
+    actors: Vec<ActorRef<NodeInstanceMsg>>,
+    by_actor: HashMap<ActorId, usize>,
+    /// The instances whose deploy failed, with why (a rollback deletes them; they must still
+    /// say why).
+    failures: Vec<(String, String)>,
+    born: Instant,
+    next_wake: Option<Duration>,
 }
 
 impl ServiceState {
+    fn now(&self) -> Duration {
+        self.born.elapsed()
+    }
+
+    fn view(&mut self) -> Arc<ServiceView> {
+        self.snapshot
+            .get_or_insert_with(|| Arc::new(self.view.clone()))
+            .clone()
+    }
+
     async fn spawn_instance(
         &mut self,
         myself: &ActorRef<ServiceMsg>,
-        id: &str,
+        index: usize,
     ) -> Result<(), ActorProcessingErr> {
         let args = NodeInstanceArgs {
             context: self.args.context.clone(),
             namespace: self.args.namespace.clone(),
             service: self.args.name.clone(),
-            id: id.to_owned(),
+            id: self.observed.instances[index].id.clone(),
+            index,
+            report_to: myself.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, NodeInstance, args, myself.get_cell()).await?;
-        self.by_actor.insert(actor.get_id(), id.to_owned());
-        self.instances.insert(id.to_owned(), actor);
+        self.by_actor.insert(actor.get_id(), index);
+        if let Some(slot) = self.actors.get_mut(index) {
+            *slot = actor;
+        } else {
+            self.actors.push(actor);
+        }
         Ok(())
     }
 
-    fn waves(&self) -> Result<Vec<Vec<String>>, RuntimeError> {
-        let view = self
-            .args
-            .context
-            .store
-            .load_service(&self.args.namespace, &self.args.name)?
-            .ok_or_else(|| RuntimeError::NotFound(format!("service {}", self.args.name)))?;
-        let mut waves = order::waves(&view.service.instantiation);
-        for wave in &mut waves {
-            wave.retain(|id| self.instances.contains_key(id));
+    /// Asks [`reconcile`] what is due and does it, until nothing more is.
+    fn advance(&mut self, myself: &ActorRef<ServiceMsg>) {
+        let on_failure = self.view.service.on_failure;
+        loop {
+            let now = self.now();
+            let Decision { effects, wake } = reconcile(self.goal, on_failure, &self.observed, now);
+            if let Some(at) = wake
+                && self.next_wake.is_none_or(|next| at < next)
+            {
+                self.next_wake = Some(at);
+                myself.send_after(at.saturating_sub(now), || ServiceMsg::Wake);
+            }
+            if effects.is_empty() {
+                return;
+            }
+            for effect in effects {
+                self.observed.began(&effect);
+                self.carry_out(myself, effect);
+            }
         }
-        Ok(waves)
     }
 
-    /// Runs one step on every instance, wave by wave (`reverse` for deletion); stops at the
-    /// first wave where a step failed.
-    async fn run(
-        &self,
-        build: fn(super::node_instance::StepReply) -> NodeInstanceMsg,
-        reverse: bool,
-    ) -> Result<(), RuntimeError> {
-        let mut waves = self.waves()?;
-        if reverse {
-            waves.reverse();
-        }
-        for wave in waves {
-            let mut steps = JoinSet::new();
-            for id in wave {
-                let actor = self.instances[&id].clone();
-                steps.spawn(async move { (id, step(actor, build).await) });
-            }
-            let mut failure = None;
-            while let Some(joined) = steps.join_next().await {
-                if let Ok((id, Err(error))) = joined {
-                    tracing::warn!(service = %self.args.name, instance = %id, %error, "step failed");
-                    failure.get_or_insert(error);
+    fn carry_out(&mut self, myself: &ActorRef<ServiceMsg>, effect: Effect) {
+        match effect {
+            Effect::Run(index, step) => {
+                let view = self.view();
+                if self.actors[index]
+                    .cast(NodeInstanceMsg { step, view })
+                    .is_err()
+                {
+                    // Its actor is stopping: the supervision event ends the step.
+                    tracing::debug!(instance = %self.observed.instances[index].id, "no actor for the step");
                 }
             }
-            if let Some(error) = failure {
-                return Err(error);
+            Effect::RecordFailure { message, undone } => {
+                tracing::warn!(service = %self.args.name, %message, "the deploy failed");
+                let failures = undone.then(|| self.failures.clone());
+                let (context, namespace, name) = self.names();
+                spawn_write(myself, Write::Failure, async move {
+                    context
+                        .lock_manager
+                        .fail_service(&namespace, &name, &message, failures)
+                        .await
+                });
             }
+            Effect::Remove => {
+                let (context, namespace, name) = self.names();
+                spawn_write(myself, Write::Removal, async move {
+                    // The instances' host-private files (logs, pid files) go first: once the
+                    // records are gone, whoever waits for the delete sees it done.
+                    let private = context.runtime.service_dir(&namespace, &name);
+                    if let Err(error) = std::fs::remove_dir_all(&private)
+                        && error.kind() != std::io::ErrorKind::NotFound
+                    {
+                        tracing::warn!(path = %private.display(), %error, "could not remove");
+                    }
+                    context.lock_manager.remove_service(&namespace, &name).await
+                });
+            }
+            Effect::Abandon(_) => {}
         }
-        Ok(())
+    }
+
+    fn names(&self) -> (Context, String, String) {
+        let args = &self.args;
+        (
+            args.context.clone(),
+            args.namespace.clone(),
+            args.name.clone(),
+        )
+    }
+
+    /// Takes in a NodeInstance's report: its record as written, and how its step ended.
+    fn finished(&mut self, report: StepReport) {
+        let index = report.index;
+        let Some(&position) = self.records.get(index) else {
+            return;
+        };
+        let step = self.observed.instances[index].busy.map(|(step, _)| step);
+        if let Some(record) = report.record {
+            self.view.instances[position] = record;
+            self.snapshot = None;
+        }
+        let record = &self.view.instances[position];
+        if let (Some(Step::Deploy), Some(error)) = (step, &report.error) {
+            let why = record.message.clone().unwrap_or_else(|| error.clone());
+            self.failures.push((record.id.clone(), why));
+        }
+        if let Some(error) = &report.error {
+            tracing::warn!(service = %self.args.name, instance = %record.id, ?step, %error, "step failed");
+        }
+        let outcome = Outcome {
+            state: record.state,
+            error: report.error,
+        };
+        let now = self.now();
+        self.observed.finished(index, outcome, now);
+    }
+
+    /// `delete` was asked: the store now says the service and its instances are being deleted.
+    fn delete(&mut self) {
+        self.goal = Goal::Delete;
+        self.view.service.phase = ServicePhase::Deleting;
+        for record in &mut self.view.instances {
+            record.state = InstanceState::Deleting;
+            record.message = None;
+        }
+        self.snapshot = None;
+        self.observed.deleting();
+    }
+
+    /// Where the output of the wanted instances goes, found beside the actor: delegates may
+    /// take a while to answer, and steps go on meanwhile.
+    fn logs(
+        &mut self,
+        instance: Option<String>,
+        reply: ractor::RpcReplyPort<
+            Result<Vec<(String, crate::delegates::protocol::LogSource)>, RuntimeError>,
+        >,
+    ) {
+        let ids: Vec<String> = self
+            .observed
+            .instances
+            .iter()
+            .map(|i| i.id.clone())
+            .filter(|id| instance.as_ref().is_none_or(|wanted| wanted == id))
+            .collect();
+        if let Some(wanted) = instance.filter(|_| ids.is_empty()) {
+            let _ = reply.send(Err(RuntimeError::NotFound(format!(
+                "service {} has no instance {wanted} on this host",
+                self.args.name
+            ))));
+            return;
+        }
+        let (context, view) = (self.args.context.clone(), self.view());
+        tokio::spawn(async move {
+            let mut sources = Vec::new();
+            for id in ids {
+                match node_instance::log_source(&context, &view, &id).await {
+                    Ok(source) => sources.push((id, source)),
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                        return;
+                    }
+                }
+            }
+            let _ = reply.send(Ok(sources));
+        });
     }
 }
 
-impl ServiceState {
-    /// After a failed deploy: undoes what it made (dependents first) unless the service keeps
-    /// it for inspection, and records the failure, so nothing stays half made or is retried.
-    async fn fail(&mut self, error: RuntimeError) {
-        self.failed = true;
-        let (namespace, name) = (&self.args.namespace, &self.args.name);
-        let context = &self.args.context;
-        let (on_failure, failures) = match context.store.load_service(namespace, name) {
-            Ok(Some(view)) => (view.service.on_failure, failures(&view)),
-            Ok(None) => return,
-            Err(error) => {
-                tracing::warn!(service = %name, %error, "could not read it to undo its deploy");
-                (OnFailure::Keep, Vec::new())
-            }
-        };
-        let undone = match on_failure {
-            OnFailure::Rollback => Some(
-                self.run(|reply| NodeInstanceMsg::Delete { reply }, true)
-                    .await,
-            ),
-            OnFailure::Keep => None,
-        };
-        let message = match &undone {
-            None => format!("{error}; its instances are left as they are"),
-            Some(Ok(())) => format!("{error}; what the deploy made was removed"),
-            Some(Err(undo)) => {
-                tracing::warn!(service = %name, error = %undo, "could not undo its deploy");
-                format!("{error}; undoing it failed too ({undo}), what is left stays as it is")
-            }
-        };
-        if let Err(error) = context
-            .lock_manager
-            .fail_service(
-                namespace,
-                name,
-                &message,
-                undone.is_some().then_some(failures),
-            )
-            .await
-        {
-            tracing::warn!(service = %name, %error, "could not record its failure");
-        }
-    }
+/// Runs a store write beside the actor and reports its end to it.
+fn spawn_write(
+    myself: &ActorRef<ServiceMsg>,
+    write: Write,
+    work: impl Future<Output = Result<(), RuntimeError>> + Send + 'static,
+) {
+    let myself = myself.clone();
+    tokio::spawn(async move {
+        let error = work.await.err().map(|error| error.to_string());
+        let _ = myself.cast(ServiceMsg::Recorded { write, error });
+    });
 }
 
-/// The instances that failed, with why: a rollback deletes them too, and they must still say.
-fn failures(view: &crate::state::ServiceView) -> Vec<(String, String)> {
-    view.instances
+/// The instances of `view` on `host`, dependencies first, as the reconciler sees them, with
+/// each one's position in `view.instances`.
+fn instances_on(view: &ServiceView, host: &str) -> (Vec<Instance>, Vec<usize>) {
+    let nodes: HashMap<&str, &crate::tosca::instance::NodeInstance> = view
+        .service
+        .instantiation
+        .nodes
         .iter()
-        .filter(|instance| instance.state == InstanceState::Failed)
-        .map(|instance| {
-            let message = instance.message.clone().unwrap_or_default();
-            (instance.id.clone(), message)
-        })
-        .collect()
+        .map(|node| (node.id.as_str(), node))
+        .collect();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let (mut instances, mut positions) = (Vec::new(), Vec::new());
+    for (position, record) in view.instances.iter().enumerate() {
+        if record.host != host {
+            continue;
+        }
+        let requires = nodes
+            .get(record.id.as_str())
+            .map(|node| {
+                node.relationships
+                    .iter()
+                    .filter_map(|r| index.get(r.target.as_str()).copied())
+                    .collect()
+            })
+            .unwrap_or_default();
+        index.insert(&record.id, instances.len());
+        instances.push(Instance::new(record.id.clone(), requires, record.state));
+        positions.push(position);
+    }
+    (instances, positions)
 }
 
 impl Actor for Service {
@@ -204,18 +319,27 @@ impl Actor for Service {
             .store
             .load_service(&args.namespace, &args.name)?
             .ok_or_else(|| RuntimeError::NotFound(format!("service {}", args.name)))?;
-        let host = args.context.host.clone();
-        let deleting = view.service.phase == ServicePhase::Deleting;
-        let failed = view.service.phase == ServicePhase::Failed;
+        let (instances, records) = instances_on(&view, &args.context.host);
+        let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
+        observed.failed = view.service.phase == ServicePhase::Failed;
         let mut state = ServiceState {
+            goal: Goal::Run,
             args,
-            instances: BTreeMap::new(),
+            view,
+            snapshot: None,
+            observed,
+            records,
+            actors: Vec::new(),
             by_actor: HashMap::new(),
-            deleting,
-            failed,
+            failures: Vec::new(),
+            born: Instant::now(),
+            next_wake: None,
         };
-        for instance in view.instances.iter().filter(|i| i.host == host) {
-            state.spawn_instance(&myself, &instance.id).await?;
+        if state.view.service.phase == ServicePhase::Deleting {
+            state.delete();
+        }
+        for index in 0..state.observed.instances.len() {
+            state.spawn_instance(&myself, index).await?;
         }
         Ok(state)
     }
@@ -225,22 +349,7 @@ impl Actor for Service {
         myself: ActorRef<Self::Msg>,
         state: &mut ServiceState,
     ) -> Result<(), ActorProcessingErr> {
-        if state.failed {
-            // A failed deploy stays as it ended until it is deleted.
-            return Ok(());
-        }
-        let first = if state.deleting {
-            ServiceMsg::Delete
-        } else {
-            match state.args.start {
-                ServiceStart::Deploy => ServiceMsg::Deploy,
-                ServiceStart::Resume => ServiceMsg::Resume,
-            }
-        };
-        myself.cast(first)?;
-        // One check at a time: the next is scheduled when this one ends, so a long deploy
-        // is followed by one check, not a burst of queued ones.
-        myself.send_after(CHECK_PERIOD, || ServiceMsg::Check);
+        state.advance(&myself);
         Ok(())
     }
 
@@ -251,94 +360,31 @@ impl Actor for Service {
         state: &mut ServiceState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            ServiceMsg::Deploy => {
-                if let Err(error) = state
-                    .run(|reply| NodeInstanceMsg::Deploy { reply }, false)
-                    .await
-                {
-                    tracing::warn!(service = %state.args.name, %error, "deploy failed");
-                    state.fail(error).await;
+            ServiceMsg::Delete => state.delete(),
+            ServiceMsg::Resume => state.observed.readopt(),
+            ServiceMsg::Finished(report) => state.finished(report),
+            ServiceMsg::Wake => state.next_wake = None,
+            ServiceMsg::Recorded { write, error } => match (write, error) {
+                (Write::Removal, None) => {
+                    myself.stop(Some("deleted".into()));
+                    return Ok(());
                 }
-            }
-            ServiceMsg::Resume => {
-                if let Err(error) = state
-                    .run(|reply| NodeInstanceMsg::Adopt { reply }, false)
-                    .await
-                {
-                    tracing::warn!(service = %state.args.name, %error, "adopting stopped");
+                (Write::Removal, Some(error)) => {
+                    tracing::warn!(service = %state.args.name, %error, "could not remove its records; trying again");
+                    let now = state.now();
+                    state.observed.removal_failed(now);
                 }
-            }
-            ServiceMsg::Check => {
-                if !state.deleting && !state.failed {
-                    let _ = state
-                        .run(|reply| NodeInstanceMsg::Check { reply }, false)
-                        .await;
-                    myself.send_after(CHECK_PERIOD, || ServiceMsg::Check);
+                (Write::Failure, None) => state.view.service.phase = ServicePhase::Failed,
+                (Write::Failure, Some(error)) => {
+                    tracing::warn!(service = %state.args.name, %error, "could not record its failure")
                 }
-            }
-            ServiceMsg::Delete => {
-                state.deleting = true;
-                let context = &state.args.context;
-                let (namespace, name) = (&state.args.namespace, &state.args.name);
-                match state
-                    .run(|reply| NodeInstanceMsg::Delete { reply }, true)
-                    .await
-                {
-                    Ok(()) => {
-                        // The instances' host-private files (logs, pid files) go first: once
-                        // the records are gone, whoever waits for the delete sees it done.
-                        let private = context.runtime.service_dir(namespace, name);
-                        if let Err(error) = std::fs::remove_dir_all(&private)
-                            && error.kind() != std::io::ErrorKind::NotFound
-                        {
-                            tracing::warn!(path = %private.display(), %error, "could not remove");
-                        }
-                        match context.lock_manager.remove_service(namespace, name).await {
-                            Ok(()) => myself.stop(Some("deleted".into())),
-                            Err(error) => {
-                                tracing::warn!(service = %name, %error, "could not remove")
-                            }
-                        }
-                    }
-                    Err(error) => tracing::warn!(service = %name, %error, "delete stopped"),
-                }
-            }
+            },
             ServiceMsg::Logs { instance, reply } => {
-                let mut sources = Vec::new();
-                let mut result = Ok(());
-                for (id, actor) in &state.instances {
-                    if instance.as_ref().is_some_and(|wanted| wanted != id) {
-                        continue;
-                    }
-                    match actor
-                        .call(|reply| NodeInstanceMsg::Logs { reply }, None)
-                        .await
-                    {
-                        Ok(ractor::rpc::CallResult::Success(Ok(source))) => {
-                            sources.push((id.clone(), source))
-                        }
-                        Ok(ractor::rpc::CallResult::Success(Err(error))) => {
-                            result = Err(error);
-                            break;
-                        }
-                        _ => {
-                            result = Err(RuntimeError::Unreachable("node instance actor"));
-                            break;
-                        }
-                    }
-                }
-                if let Some(wanted) = &instance
-                    && !state.instances.contains_key(wanted)
-                    && result.is_ok()
-                {
-                    result = Err(RuntimeError::NotFound(format!(
-                        "service {} has no instance {wanted} on this host",
-                        state.args.name
-                    )));
-                }
-                let _ = reply.send(result.map(|()| sources));
+                state.logs(instance, reply);
+                return Ok(());
             }
         }
+        state.advance(&myself);
         Ok(())
     }
 
@@ -349,7 +395,7 @@ impl Actor for Service {
         state: &mut ServiceState,
     ) -> Result<(), ActorProcessingErr> {
         // A NodeInstance actor only ends when this Service ends: any other end is a crash (a
-        // failure, or a kill), and the actor is spawned again to carry on from the store.
+        // failure, or a kill); it is spawned again, and the step it was taking failed.
         let (cell, reason) = match event {
             SupervisionEvent::ActorFailed(cell, error) => (cell, error.to_string()),
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
@@ -357,10 +403,19 @@ impl Actor for Service {
             }
             _ => return Ok(()),
         };
-        if let Some(id) = state.by_actor.remove(&cell.get_id()) {
-            state.instances.remove(&id);
-            tracing::warn!(service = %state.args.name, instance = %id, %reason, "node instance actor ended; restarting it");
-            state.spawn_instance(&myself, &id).await?;
+        let Some(index) = state.by_actor.remove(&cell.get_id()) else {
+            return Ok(());
+        };
+        let id = state.observed.instances[index].id.clone();
+        tracing::warn!(service = %state.args.name, instance = %id, %reason, "node instance actor ended; restarting it");
+        state.spawn_instance(&myself, index).await?;
+        if state.observed.instances[index].busy.is_some() {
+            state.finished(StepReport {
+                index,
+                record: None,
+                error: Some(format!("its actor stopped during the step ({reason})")),
+            });
+            state.advance(&myself);
         }
         Ok(())
     }

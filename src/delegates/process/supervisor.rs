@@ -176,11 +176,13 @@ pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity)
     if let Some(user) = &plan.user {
         command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
     }
-    // SAFETY: between fork and exec the closure only makes the getpid and write system calls,
-    // which are async-signal-safe, and allocates nothing; exec closes the file (O_CLOEXEC).
+    // SAFETY: between fork and exec the closure only makes the getpid, write and close_range
+    // system calls, which are async-signal-safe, and allocates nothing; exec closes the file
+    // (O_CLOEXEC).
     unsafe {
         command.pre_exec(move || {
             note_own_pid(evidence_fd);
+            close_inherited_on_exec();
             Ok(())
         });
     }
@@ -322,6 +324,21 @@ pub fn was_forked(state_dir: &Path) -> bool {
 }
 
 /// In a child between fork and exec: writes its pid, in decimal, to `fd`. Allocates nothing.
+/// Marks every descriptor above stderr close-on-exec: the agent may have inherited some without
+/// it (a lock its own parent held, a socket), and a workload must not hold them for its life.
+/// Best effort: a kernel without close_range (before 5.11) leaves them as they are.
+fn close_inherited_on_exec() {
+    // SAFETY: close_range only changes this (forked) process's descriptor flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
+}
+
 fn note_own_pid(fd: std::os::fd::RawFd) {
     let mut digits = [0u8; 12];
     let mut pid = nix::unistd::getpid().as_raw().unsigned_abs();
@@ -535,6 +552,36 @@ mod tests {
         write_record(dir.path(), &intent).unwrap();
         assert_eq!(read_record(dir.path()).unwrap(), Some(intent));
         assert_eq!(recorded(dir.path()).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_process_inherits_no_descriptor_the_agent_left_open() {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let dir = tempfile::tempdir().unwrap();
+        // As `flock file khutulun agent` would leave one: open across exec.
+        // (F_DUPFD makes a copy without close-on-exec, numbered past what `ls` would open.)
+        let held = std::fs::File::create(dir.path().join("held")).unwrap();
+        let fd = nix::fcntl::fcntl(&held, nix::fcntl::FcntlArg::F_DUPFD(100)).unwrap();
+        // SAFETY: F_DUPFD just made this descriptor, and nothing else owns it.
+        let _copy = unsafe { OwnedFd::from_raw_fd(fd) };
+        let spec = crate::delegates::testing::spec(
+            "fds",
+            "lister-0",
+            crate::delegates::profile::types::PROCESS,
+            serde_json::json!({"command": "ls", "arguments": ["/proc/self/fd"]}),
+            vec![],
+        );
+        let mut plan = LaunchPlan::of(&spec).unwrap();
+        plan.state_dir = dir.path().to_owned();
+        plan.log_file = dir.path().join("output.log");
+        plan.working_directory = dir.path().to_owned();
+        let (mut child, _) = spawn(&plan, &new_launch_token()).unwrap();
+        assert!(child.wait().await.unwrap().success());
+        let listed = std::fs::read_to_string(&plan.log_file).unwrap();
+        let open: Vec<&str> = listed.split_whitespace().collect();
+        // 0, 1, 2, and the directory ls itself opened to list them.
+        assert!(open.len() <= 4, "{open:?}");
+        assert!(!open.contains(&fd.to_string().as_str()), "{open:?}");
     }
 
     #[tokio::test]

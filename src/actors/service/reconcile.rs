@@ -1,0 +1,380 @@
+//! What a Service actor does next, decided by a pure function over what it wants and what it
+//! has seen: `reconcile(desired, observed, now) → effects`. The actor shell carries the effects
+//! out (as messages to NodeInstance actors and the LockManager) and feeds what they report back
+//! through [`Observed::finished`]. Deploy, adoption after a restart, periodic checks, retries,
+//! rollback and delete are all this one loop; nothing here touches an actor, a store or a
+//! process, so it is tested as a table of cases.
+
+use std::time::Duration;
+
+use crate::state::records::{InstanceState, OnFailure};
+
+/// How often a running instance is looked at.
+pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
+
+/// Checks due this much later are run with the ones due now, so a service's instances are
+/// looked at in batches rather than one tick each.
+const CHECK_SLACK: Duration = Duration::from_millis(500);
+
+/// The first wait before a failed delete is tried again; it doubles up to [`RETRY_CAP`].
+const RETRY_BASE: Duration = Duration::from_secs(1);
+const RETRY_CAP: Duration = Duration::from_secs(60);
+
+/// What the service is asked to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// Every instance runs.
+    Run,
+    /// Nothing of it is left.
+    Delete,
+}
+
+/// One step a NodeInstance actor takes on its instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Create and start it.
+    Deploy,
+    /// Re-attach to what runs after this agent (or its delegates) restarted.
+    Adopt,
+    /// Look at it and record what changed.
+    Check,
+    /// Remove it.
+    Delete,
+}
+
+/// One instance on this host: what it needs, and what was last seen of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    /// Its id.
+    pub id: String,
+    /// The instances (indices into [`Observed::instances`]) it requires: deployed before it,
+    /// deleted after it.
+    pub requires: Vec<usize>,
+    /// Its state as last recorded.
+    pub state: InstanceState,
+    /// The step in flight, and the adoption generation it began in.
+    pub busy: Option<(Step, u64)>,
+    /// The generation in which it was last deployed or adopted.
+    pub adopted: u64,
+    /// When a step last ended on it (a check is due [`CHECK_PERIOD`] later).
+    pub looked_at: Option<Duration>,
+    /// Its delete finished.
+    pub gone: bool,
+    /// Failed deletes so far, and when the next may run.
+    pub retry: Option<(u32, Duration)>,
+}
+
+impl Instance {
+    /// An instance in `state`, requiring `requires`, untouched so far.
+    pub fn new(id: impl Into<String>, requires: Vec<usize>, state: InstanceState) -> Self {
+        Instance {
+            id: id.into(),
+            requires,
+            state,
+            busy: None,
+            adopted: 0,
+            looked_at: None,
+            gone: false,
+            retry: None,
+        }
+    }
+}
+
+/// What the Service actor has seen of its service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    /// Its instances on this host, dependencies first.
+    pub instances: Vec<Instance>,
+    /// Raised when whatever ran the workloads restarted: every running instance is adopted
+    /// again (an instance is adopted when its `adopted` equals this).
+    pub generation: u64,
+    /// Why the deploy failed, once a deploy step failed.
+    pub failure: Option<String>,
+    /// Why undoing a failed deploy failed.
+    pub undo_failure: Option<String>,
+    /// The failure is recorded (or the service was failed when this actor started): nothing
+    /// more happens until it is deleted.
+    pub failed: bool,
+    /// The records' removal is under way.
+    pub removing: bool,
+    /// The records' removal failed: when it is tried again.
+    pub remove_after: Option<Duration>,
+}
+
+impl Observed {
+    /// A service whose instances are as recorded; `resume` when they may run already (after an
+    /// agent restart), so running ones are adopted before anything else.
+    pub fn new(instances: Vec<Instance>, resume: bool) -> Self {
+        Observed {
+            instances,
+            generation: u64::from(resume),
+            failure: None,
+            undo_failure: None,
+            failed: false,
+            removing: false,
+            remove_after: None,
+        }
+    }
+}
+
+/// What the shell is asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Run a step on an instance (by index).
+    Run(usize, Step),
+    /// Record the deploy's failure with this message.
+    RecordFailure {
+        /// The service's message.
+        message: String,
+        /// Whether the deploy was rolled back (in full or not: the instances it removed are
+        /// recorded as such, the failed ones keep why).
+        undone: bool,
+    },
+    /// Every instance is gone: remove the service's records, then stop.
+    Remove,
+    /// The deploy cannot go on (a required instance failed): fail it for this reason.
+    Abandon(String),
+}
+
+/// The effects due now, and when to look again if nothing reports before.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// What to do now.
+    pub effects: Vec<Effect>,
+    /// When something becomes due (a check, a retry), measured like `now`.
+    pub wake: Option<Duration>,
+}
+
+impl Decision {
+    fn wake_at(&mut self, at: Duration) {
+        self.wake = Some(self.wake.map_or(at, |wake| wake.min(at)));
+    }
+}
+
+/// What to do next, given what is wanted and what was seen; `now` is time since the actor
+/// started.
+pub fn reconcile(goal: Goal, on_failure: OnFailure, seen: &Observed, now: Duration) -> Decision {
+    let mut decision = Decision::default();
+    if seen.removing {
+        return decision;
+    }
+    match goal {
+        Goal::Delete => delete(seen, now, &mut decision),
+        Goal::Run if seen.failed => {}
+        Goal::Run if seen.failure.is_some() => fail(on_failure, seen, &mut decision),
+        Goal::Run => run(seen, now, &mut decision),
+    }
+    decision
+}
+
+/// Deploys what is pending, adopts what may run already, checks what runs.
+fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
+    if let Some(reason) = blocked(seen) {
+        decision.effects.push(Effect::Abandon(reason));
+        return;
+    }
+    let adopted = |i: usize| seen.instances[i].adopted == seen.generation;
+    for (index, instance) in seen.instances.iter().enumerate() {
+        if instance.busy.is_some() {
+            continue;
+        }
+        let requires_ready = instance.requires.iter().all(|&r| {
+            let required = &seen.instances[r];
+            required.busy.is_none() && adopted(r) && required.state == InstanceState::Running
+        });
+        let requires_adopted = instance
+            .requires
+            .iter()
+            .all(|&r| seen.instances[r].busy.is_none() && adopted(r));
+        let step = match instance.state {
+            InstanceState::Pending | InstanceState::Creating => {
+                requires_ready.then_some(Step::Deploy)
+            }
+            // Adopted once its requirements are: dependencies first.
+            InstanceState::Running | InstanceState::Failed if !adopted(index) => {
+                requires_adopted.then_some(Step::Adopt)
+            }
+            InstanceState::Running | InstanceState::Failed => {
+                let due = instance.looked_at.map_or(now, |at| at + CHECK_PERIOD);
+                let check = due <= now + CHECK_SLACK;
+                if !check {
+                    decision.wake_at(due);
+                }
+                check.then_some(Step::Check)
+            }
+            InstanceState::Deleting => None,
+        };
+        if let Some(step) = step {
+            decision.effects.push(Effect::Run(index, step));
+        }
+    }
+}
+
+/// Why the deploy cannot go on, if an instance still to deploy requires one that failed.
+fn blocked(seen: &Observed) -> Option<String> {
+    let settled = |i: &Instance| i.busy.is_none() && i.adopted == seen.generation;
+    seen.instances
+        .iter()
+        .filter(|i| i.busy.is_none())
+        .filter(|i| matches!(i.state, InstanceState::Pending | InstanceState::Creating))
+        .find_map(|instance| {
+            let failed = instance
+                .requires
+                .iter()
+                .map(|&r| &seen.instances[r])
+                .find(|r| settled(r) && r.state == InstanceState::Failed)?;
+            Some(format!(
+                "{}: it requires {}, which failed",
+                instance.id, failed.id
+            ))
+        })
+}
+
+/// After a deploy step failed: waits for the steps in flight, undoes what the deploy made
+/// (dependents first) unless the service keeps it, and records the failure once.
+fn fail(on_failure: OnFailure, seen: &Observed, decision: &mut Decision) {
+    if seen.instances.iter().any(|i| i.busy.is_some()) {
+        return;
+    }
+    let error = seen.failure.as_deref().unwrap_or_default();
+    let message = match (on_failure, &seen.undo_failure) {
+        (OnFailure::Keep, _) => format!("{error}; its instances are left as they are"),
+        (OnFailure::Rollback, Some(undo)) => {
+            format!("{error}; undoing it failed too ({undo}), what is left stays as it is")
+        }
+        (OnFailure::Rollback, None) => {
+            let made = |i: &Instance| !i.gone && i.state != InstanceState::Pending;
+            let deletable = deletable(seen, made);
+            if !deletable.is_empty() {
+                decision
+                    .effects
+                    .extend(deletable.into_iter().map(|i| Effect::Run(i, Step::Delete)));
+                return;
+            }
+            if seen.instances.iter().any(made) {
+                return;
+            }
+            format!("{error}; what the deploy made was removed")
+        }
+    };
+    let undone = on_failure == OnFailure::Rollback;
+    decision
+        .effects
+        .push(Effect::RecordFailure { message, undone });
+}
+
+/// Deletes every instance, dependents first, retrying failed deletes with a growing wait; once
+/// nothing is left, removes the records.
+fn delete(seen: &Observed, now: Duration, decision: &mut Decision) {
+    let left = |i: &Instance| !i.gone;
+    for index in deletable(seen, left) {
+        match seen.instances[index].retry {
+            Some((_, at)) if at > now => decision.wake_at(at),
+            _ => decision.effects.push(Effect::Run(index, Step::Delete)),
+        }
+    }
+    let busy = seen.instances.iter().any(|i| i.busy.is_some());
+    if !busy && !seen.instances.iter().any(left) {
+        match seen.remove_after {
+            Some(at) if at > now => decision.wake_at(at),
+            _ => decision.effects.push(Effect::Remove),
+        }
+    }
+}
+
+/// The instances matching `remaining` that are idle and that no remaining instance requires.
+fn deletable(seen: &Observed, remaining: impl Fn(&Instance) -> bool) -> Vec<usize> {
+    let mut required = vec![false; seen.instances.len()];
+    for instance in seen.instances.iter().filter(|i| remaining(i)) {
+        for &r in &instance.requires {
+            required[r] = true;
+        }
+    }
+    (0..seen.instances.len())
+        .filter(|&i| {
+            let instance = &seen.instances[i];
+            remaining(instance) && instance.busy.is_none() && !required[i]
+        })
+        .collect()
+}
+
+/// How a step ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The instance's state as recorded after it.
+    pub state: InstanceState,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+impl Observed {
+    /// Marks what the shell began doing for `effect`.
+    pub fn began(&mut self, effect: &Effect) {
+        match effect {
+            Effect::Run(index, step) => {
+                self.instances[*index].busy = Some((*step, self.generation));
+            }
+            Effect::RecordFailure { .. } => self.failed = true,
+            Effect::Remove => self.removing = true,
+            Effect::Abandon(reason) => self.failure = Some(reason.clone()),
+        }
+    }
+
+    /// Takes in how a step on instance `index` ended, at `now`.
+    pub fn finished(&mut self, index: usize, outcome: Outcome, now: Duration) {
+        let instance = &mut self.instances[index];
+        let Some((step, generation)) = instance.busy.take() else {
+            return;
+        };
+        instance.state = outcome.state;
+        instance.looked_at = Some(now);
+        if matches!(step, Step::Deploy | Step::Adopt) {
+            instance.adopted = generation;
+        }
+        match (step, outcome.error) {
+            (Step::Deploy, Some(error)) => {
+                self.failure.get_or_insert(error);
+            }
+            (Step::Delete, None) => {
+                instance.gone = true;
+                instance.retry = None;
+            }
+            (Step::Delete, Some(error)) => {
+                let failures = instance.retry.map_or(0, |(n, _)| n) + 1;
+                instance.retry = Some((failures, now + backoff(failures)));
+                if self.failure.is_some() {
+                    self.undo_failure.get_or_insert(error);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whatever ran the workloads restarted (the delegates): adopt every instance again.
+    pub fn readopt(&mut self) {
+        self.generation += 1;
+    }
+
+    /// `delete` was asked: the store now says every instance is being deleted.
+    pub fn deleting(&mut self) {
+        for instance in &mut self.instances {
+            if !instance.gone {
+                instance.state = InstanceState::Deleting;
+            }
+        }
+    }
+
+    /// The records' removal failed at `now`: try again a little later.
+    pub fn removal_failed(&mut self, now: Duration) {
+        self.removing = false;
+        self.remove_after = Some(now + RETRY_BASE * 5);
+    }
+}
+
+/// How long to wait after the `failures`-th failure in a row: doubling from [`RETRY_BASE`],
+/// at most [`RETRY_CAP`].
+fn backoff(failures: u32) -> Duration {
+    RETRY_BASE
+        .saturating_mul(1 << failures.saturating_sub(1).min(6))
+        .min(RETRY_CAP)
+}

@@ -1,0 +1,379 @@
+//! The reconciler as a table: a service as seen, what is asked, and what must happen next.
+
+use std::time::Duration;
+
+use super::reconcile::{
+    CHECK_PERIOD, Decision, Effect, Goal, Instance, Observed, Outcome, Step, reconcile,
+};
+use crate::state::records::{InstanceState, OnFailure};
+
+use InstanceState::{Creating, Deleting, Failed, Pending, Running};
+
+const fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+const fn ms(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// Three instances: `port` and `dir` require nothing, `web` requires both.
+fn web(states: [InstanceState; 3], resume: bool) -> Observed {
+    let instances = vec![
+        Instance::new("port", vec![], states[0]),
+        Instance::new("dir", vec![], states[1]),
+        Instance::new("web", vec![0, 1], states[2]),
+    ];
+    Observed::new(instances, resume)
+}
+
+fn with(mut seen: Observed, change: impl FnOnce(&mut Observed)) -> Observed {
+    change(&mut seen);
+    seen
+}
+
+fn busy(seen: &mut Observed, index: usize, step: Step) {
+    seen.instances[index].busy = Some((step, seen.generation));
+}
+
+fn looked_at(seen: &mut Observed, at: Duration) {
+    for instance in &mut seen.instances {
+        instance.looked_at = Some(at);
+    }
+}
+
+fn runs(effects: &[(usize, Step)]) -> Vec<Effect> {
+    effects
+        .iter()
+        .map(|&(i, step)| Effect::Run(i, step))
+        .collect()
+}
+
+struct Case {
+    name: &'static str,
+    goal: Goal,
+    on_failure: OnFailure,
+    seen: Observed,
+    now: Duration,
+    effects: Vec<Effect>,
+    wake: Option<Duration>,
+}
+
+fn case(name: &'static str, seen: Observed, effects: Vec<Effect>) -> Case {
+    Case {
+        name,
+        goal: Goal::Run,
+        on_failure: OnFailure::Rollback,
+        seen,
+        now: secs(10),
+        effects,
+        wake: None,
+    }
+}
+
+fn failed_deploy(seen: Observed) -> Observed {
+    with(seen, |s| s.failure = Some("web-0: it crashed".into()))
+}
+
+fn cases() -> Vec<Case> {
+    let fresh = web([Pending; 3], false);
+    let resumed = web([Running, Running, Pending], true);
+    let running = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+    vec![
+        case(
+            "a new service deploys what requires nothing, all at once",
+            fresh.clone(),
+            runs(&[(0, Step::Deploy), (1, Step::Deploy)]),
+        ),
+        case(
+            "an instance waits while a requirement deploys",
+            with(web([Running, Pending, Pending], false), |s| {
+                busy(s, 1, Step::Deploy)
+            }),
+            runs(&[(0, Step::Check)]),
+        ),
+        case(
+            "an instance deploys once its requirements run",
+            with(web([Running, Running, Pending], false), |s| {
+                looked_at(s, secs(9))
+            }),
+            runs(&[(2, Step::Deploy)]),
+        )
+        .waking(secs(11)),
+        case(
+            "after a restart, running instances are adopted before their dependents deploy",
+            resumed.clone(),
+            runs(&[(0, Step::Adopt), (1, Step::Adopt)]),
+        ),
+        case(
+            "an instance left creating by a dead agent is made again",
+            with(web([Running, Running, Creating], true), |s| {
+                s.instances[0].adopted = 1;
+                s.instances[1].adopted = 1;
+                looked_at(s, secs(9));
+            }),
+            runs(&[(2, Step::Deploy)]),
+        )
+        .waking(secs(11)),
+        case(
+            "a dependent waits for its requirements' adoption",
+            with(resumed.clone(), |s| busy(s, 0, Step::Adopt)),
+            runs(&[(1, Step::Adopt)]),
+        ),
+        case(
+            "a running instance is checked when its period is over",
+            with(web([Running; 3], false), |s| looked_at(s, secs(8))),
+            runs(&[(0, Step::Check), (1, Step::Check), (2, Step::Check)]),
+        ),
+        case(
+            "checks a little early join the batch due now",
+            with(running.clone(), |s| s.instances[2].looked_at = Some(secs(7))),
+            runs(&[(0, Step::Check), (1, Step::Check), (2, Step::Check)]),
+        )
+        .at(secs(9) + CHECK_PERIOD - ms(400)),
+        case(
+            "nothing is due: wake when the first check is",
+            with(running.clone(), |s| s.instances[1].looked_at = Some(secs(8) + ms(600))),
+            vec![],
+        )
+        .waking(secs(10) + ms(600)),
+        case(
+            "a failed instance is still checked (its supervisor may restart it)",
+            with(web([Running, Running, Failed], false), |s| {
+                looked_at(s, secs(9));
+                s.instances[2].looked_at = Some(secs(5));
+            }),
+            runs(&[(2, Step::Check)]),
+        )
+        .waking(secs(11)),
+        case(
+            "a pending instance whose requirement failed abandons the deploy",
+            web([Failed, Running, Pending], false),
+            vec![Effect::Abandon(
+                "web: it requires port, which failed".into(),
+            )],
+        ),
+        case(
+            "a failed deploy waits for the steps in flight",
+            failed_deploy(with(web([Running, Pending, Failed], false), |s| {
+                busy(s, 1, Step::Deploy)
+            })),
+            vec![],
+        ),
+        case(
+            "a failed deploy is rolled back dependents first",
+            failed_deploy(web([Running, Running, Failed], false)),
+            runs(&[(2, Step::Delete)]),
+        ),
+        case(
+            "then its requirements, leaving what was never made",
+            failed_deploy(with(web([Running, Pending, Deleting], false), |s| {
+                s.instances[2].gone = true
+            })),
+            runs(&[(0, Step::Delete)]),
+        ),
+        case(
+            "once nothing it made is left, the failure is recorded as undone",
+            failed_deploy(with(web([Deleting, Pending, Deleting], false), |s| {
+                s.instances[0].gone = true;
+                s.instances[2].gone = true;
+            })),
+            vec![Effect::RecordFailure {
+                message: "web-0: it crashed; what the deploy made was removed".into(),
+                undone: true,
+            }],
+        ),
+        case(
+            "an undo that failed is recorded as such, and nothing more is deleted",
+            failed_deploy(with(web([Running, Running, Failed], false), |s| {
+                s.undo_failure = Some("web-0: busy".into())
+            })),
+            vec![Effect::RecordFailure {
+                message: "web-0: it crashed; undoing it failed too (web-0: busy), what is left stays as it is".into(),
+                undone: true,
+            }],
+        ),
+        Case {
+            on_failure: OnFailure::Keep,
+            ..case(
+                "a service that keeps its failures records it at once",
+                failed_deploy(web([Running, Running, Failed], false)),
+                vec![Effect::RecordFailure {
+                    message: "web-0: it crashed; its instances are left as they are".into(),
+                    undone: false,
+                }],
+            )
+        },
+        case(
+            "a failed service does nothing until it is deleted",
+            with(web([Running, Running, Failed], false), |s| s.failed = true),
+            vec![],
+        ),
+        case(
+            "delete removes dependents first",
+            web([Deleting; 3], false),
+            runs(&[(2, Step::Delete)]),
+        )
+        .deleting(),
+        case(
+            "delete waits for a dependent's step in flight",
+            with(web([Running; 3], false), |s| busy(s, 2, Step::Check)),
+            vec![],
+        )
+        .deleting(),
+        case(
+            "a failed delete is tried again after its wait",
+            with(web([Deleting, Deleting, Failed], false), |s| {
+                s.instances[2].retry = Some((2, secs(12)))
+            }),
+            vec![],
+        )
+        .deleting()
+        .waking(secs(12)),
+        case(
+            "when every instance is gone, the records go",
+            with(web([Deleting; 3], false), |s| {
+                s.instances.iter_mut().for_each(|i| i.gone = true)
+            }),
+            vec![Effect::Remove],
+        )
+        .deleting(),
+        case(
+            "a removal that failed is tried again later",
+            with(web([Deleting; 3], false), |s| {
+                s.instances.iter_mut().for_each(|i| i.gone = true);
+                s.remove_after = Some(secs(15));
+            }),
+            vec![],
+        )
+        .deleting()
+        .waking(secs(15)),
+        case(
+            "a service with nothing on this host is removed at once",
+            Observed::new(vec![], false),
+            vec![Effect::Remove],
+        )
+        .deleting(),
+    ]
+}
+
+impl Case {
+    fn at(self, now: Duration) -> Self {
+        Case { now, ..self }
+    }
+
+    fn waking(self, at: Duration) -> Self {
+        Case {
+            wake: Some(at),
+            ..self
+        }
+    }
+
+    fn deleting(self) -> Self {
+        Case {
+            goal: Goal::Delete,
+            ..self
+        }
+    }
+}
+
+#[test]
+fn reconcile_decides_what_each_case_needs() {
+    for case in cases() {
+        let decision = reconcile(case.goal, case.on_failure, &case.seen, case.now);
+        let expected = Decision {
+            effects: case.effects,
+            wake: case.wake,
+        };
+        assert_eq!(decision, expected, "{}", case.name);
+    }
+}
+
+#[test]
+fn a_deploy_runs_to_the_end_when_every_step_succeeds() {
+    let mut seen = web([Pending; 3], false);
+    let mut now = Duration::ZERO;
+    for _ in 0..10 {
+        let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, now);
+        for effect in &decision.effects {
+            seen.began(effect);
+        }
+        for effect in decision.effects {
+            if let Effect::Run(index, Step::Deploy) = effect {
+                let outcome = Outcome {
+                    state: Running,
+                    error: None,
+                };
+                seen.finished(index, outcome, now);
+            }
+        }
+        now += secs(1);
+    }
+    assert!(seen.instances.iter().all(|i| i.state == Running));
+    assert!(seen.failure.is_none());
+}
+
+#[test]
+fn a_failed_deploy_step_fails_the_deploy_once() {
+    let mut seen = with(web([Pending; 3], false), |s| busy(s, 0, Step::Deploy));
+    let failed = |error: &str| Outcome {
+        state: Failed,
+        error: Some(error.into()),
+    };
+    seen.finished(0, failed("no port left"), secs(1));
+    assert_eq!(seen.failure.as_deref(), Some("no port left"));
+    busy(&mut seen, 1, Step::Deploy);
+    seen.finished(1, failed("no room"), secs(2));
+    assert_eq!(seen.failure.as_deref(), Some("no port left"));
+}
+
+#[test]
+fn failed_deletes_wait_longer_each_time() {
+    let mut seen = web([Deleting; 3], false);
+    let mut waits = Vec::new();
+    for attempt in 0..8 {
+        let now = secs(100 * attempt);
+        busy(&mut seen, 2, Step::Delete);
+        let outcome = Outcome {
+            state: Failed,
+            error: Some("busy".into()),
+        };
+        seen.finished(2, outcome, now);
+        let (_, at) = seen.instances[2].retry.unwrap();
+        waits.push((at - now).as_secs());
+    }
+    assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+    busy(&mut seen, 2, Step::Delete);
+    let done = Outcome {
+        state: Deleting,
+        error: None,
+    };
+    seen.finished(2, done, secs(900));
+    assert!(seen.instances[2].gone && seen.instances[2].retry.is_none());
+}
+
+#[test]
+fn adoption_is_asked_again_when_the_delegates_restart() {
+    let mut seen = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+    assert!(
+        reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10))
+            .effects
+            .is_empty()
+    );
+    seen.readopt();
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert_eq!(
+        decision.effects,
+        runs(&[(0, Step::Adopt), (1, Step::Adopt)])
+    );
+    // A step that began before the restart does not count as an adoption.
+    let mut seen = with(web([Running; 3], false), |s| busy(s, 0, Step::Deploy));
+    seen.readopt();
+    let ok = Outcome {
+        state: Running,
+        error: None,
+    };
+    seen.finished(0, ok, secs(1));
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(1));
+    assert!(decision.effects.contains(&Effect::Run(0, Step::Adopt)));
+}
