@@ -215,7 +215,7 @@ async fn hello(choice: SupervisorChoice) {
         "nothing answers on the port any more"
     );
     assert!(
-        ledger.read("alpha").unwrap().reservations.is_empty(),
+        ledger.read("alpha").await.unwrap().reservations.is_empty(),
         "the port is released"
     );
     let site_path = site_attributes["path"].as_str().unwrap();

@@ -98,7 +98,7 @@ async fn concurrent_port_reservations_never_collide_and_are_released() {
         created.push(attributes);
     }
     assert_eq!(ports.len(), 40, "every instance got its own port");
-    assert_eq!(ledger.read("alpha").unwrap().reservations.len(), 40);
+    assert_eq!(ledger.read("alpha").await.unwrap().reservations.len(), 40);
 
     let (first, attributes) = (specs[0].clone(), created[0].clone());
     let seen = protocol::status(&delegate, first.clone(), attributes.clone())
@@ -115,7 +115,7 @@ async fn concurrent_port_reservations_never_collide_and_are_released() {
     for (spec, attributes) in specs.into_iter().zip(created) {
         protocol::delete(&delegate, spec, attributes).await.unwrap();
     }
-    assert!(ledger.read("alpha").unwrap().reservations.is_empty());
+    assert!(ledger.read("alpha").await.unwrap().reservations.is_empty());
     let seen = protocol::status(&delegate, first, attributes)
         .await
         .unwrap();

@@ -5,12 +5,14 @@
 //!
 //! The writers are this test binary run again as child processes (real processes, real files,
 //! real `flock`): the `writer` test does nothing unless the parent sets `KHUTULUN_TEST_WRITER`.
+//! Each reserves its ports as an agent does, through the port ledger and its own LockManager.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 
 use khutulun::actors::StorePortLedger;
+use khutulun::actors::lock_manager::{LockManager, LockManagerRef};
 use khutulun::delegates::ipport::{PortLedger, PortTable};
 use khutulun::delegates::profile::Protocol;
 use khutulun::state::Store;
@@ -30,9 +32,12 @@ fn journal_path(store: &Store) -> std::path::PathBuf {
     store.layout().root().join("test/journal.yaml")
 }
 
-fn write_as(root: &Path, writer: usize) {
+async fn write_as(root: &Path, writer: usize) {
     let store = Store::open(root).expect("the store opens");
-    let ledger = StorePortLedger::new(store.clone());
+    let (lock_manager, _) = ractor::Actor::spawn(None, LockManager, store.clone())
+        .await
+        .expect("the lock manager starts");
+    let ledger = StorePortLedger::new(store.clone(), LockManagerRef(lock_manager));
     for write in 0..WRITES {
         let entry = format!("w{writer}-{write}");
         store
@@ -46,33 +51,38 @@ fn write_as(root: &Path, writer: usize) {
         store
             .put_host(&HostRecord::new(&entry, "now"))
             .expect("a record of its own is written");
+        let owner = format!("writers/{entry}");
         ledger
-            .update("shared", &mut |table: &mut PortTable| {
-                table
-                    .reserve(
-                        &format!("writers/{entry}"),
-                        Protocol::Tcp,
-                        0,
-                        &(30000..=39999),
-                        "shared",
-                        &|_, _| true,
-                    )
-                    .map(|_| ())
-            })
+            .update(
+                "shared",
+                Box::new(move |table: &mut PortTable| {
+                    table
+                        .reserve(
+                            &owner,
+                            Protocol::Tcp,
+                            0,
+                            &(30000..=39999),
+                            "shared",
+                            &|_, _| true,
+                        )
+                        .map(|_| ())
+                }),
+            )
+            .await
             .expect("a port is reserved");
     }
 }
 
 /// The child side: runs only when the parent asks for it.
-#[test]
-fn writer() {
+#[tokio::test]
+async fn writer() {
     let (Ok(root), Ok(writer)) = (
         std::env::var("KHUTULUN_TEST_STORE"),
         std::env::var("KHUTULUN_TEST_WRITER"),
     ) else {
         return;
     };
-    write_as(Path::new(&root), writer.parse().expect("a writer number"));
+    write_as(Path::new(&root), writer.parse().expect("a writer number")).await;
 }
 
 #[test]
@@ -106,7 +116,10 @@ fn concurrent_writers_in_several_processes_lose_no_update() {
     let hosts = store.list_hosts().unwrap();
     assert_eq!(hosts.len(), WRITERS * WRITES);
 
-    let table = StorePortLedger::new(store.clone()).read("shared").unwrap();
+    let table: PortTable = store
+        .read(&store.layout().ports("shared"))
+        .unwrap()
+        .unwrap();
     let ports: HashSet<u16> = table.reservations.iter().map(|r| r.port).collect();
     let owners: HashSet<&String> = table.reservations.iter().map(|r| &r.owner).collect();
     assert_eq!(table.reservations.len(), WRITERS * WRITES);

@@ -11,6 +11,18 @@ pub enum RuntimeError {
     /// An actor the request needed is gone.
     #[error("the {0} is not running; the agent may be shutting down")]
     Unreachable(&'static str),
+    /// A store write was asked for but not confirmed in time (a stalled store, a long queue of
+    /// writes); it stays queued and may still be made.
+    #[error(
+        "{what} was not written within {} s (the store is slow or busy); the change may still be made",
+        .waited.as_secs()
+    )]
+    WriteUnconfirmed {
+        /// What was being written.
+        what: String,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
     /// A delegate could not do its part.
     #[error(transparent)]
     Delegate(#[from] crate::delegates::protocol::DelegateError),

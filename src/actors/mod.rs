@@ -2,15 +2,19 @@
 //! that alone writes the shared store, service and node-instance actors, and delegate actors.
 //!
 //! ```text
+//! LockManager                        the only writer of the store (spawned first by the agent)
 //! Root ─ Host ─┬─ Membership         SWIM over UDP, when the agent has --listen
-//!              ├─ LockManager        the only writer of the store
 //!              ├─ delegates          process, systemd, ipport, directory… (src/delegates)
 //!              └─ Service (per service)
 //!                  └─ NodeInstance (per node instance on this host)
 //! ```
 //!
-//! Every actor keeps only what it can reload from the store, so a supervisor restarts a crashed
-//! child by spawning it again: it reads its facts back and carries on.
+//! Everything that writes the store sends its write to the LockManager: the Host and the
+//! Service and NodeInstance actors through [`lock_manager::LockManagerRef`], the ipport and
+//! directory delegates through their ledgers ([`StorePortLedger`], [`StoreDirectoryClaims`]),
+//! which hold a handle to it. Every actor keeps only what it can reload from the store, so a
+//! supervisor restarts a crashed child by spawning it again: it reads its facts back and
+//! carries on.
 
 mod context;
 mod directory_claims;

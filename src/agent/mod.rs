@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorRef};
 
 use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
+use crate::actors::lock_manager::{LockManager, LockManagerRef};
 use crate::actors::membership::{MembershipNetwork, UdpTransport};
 use crate::actors::root::Root;
 use crate::actors::{StoreDirectoryClaims, StorePortLedger};
@@ -156,11 +157,20 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         }
         None => None,
     };
+    // The only writer of the store: the Host, its services and the delegates' ledgers all
+    // write through it, so it is there before any of them and lives as long as the agent.
+    let (lock_manager, mut lock_manager_handle) = Actor::spawn(None, LockManager, store.clone())
+        .await
+        .map_err(|e| AgentError::Actors(e.to_string()))?;
+    let lock_manager = LockManagerRef(lock_manager);
     let mut delegates = DelegatesConfig::new(
         config.name.clone(),
-        Arc::new(StorePortLedger::new(store.clone())),
+        Arc::new(StorePortLedger::new(store.clone(), lock_manager.clone())),
     );
-    delegates.directory_claims = Arc::new(StoreDirectoryClaims::new(store.clone()));
+    delegates.directory_claims = Arc::new(StoreDirectoryClaims::new(
+        store.clone(),
+        lock_manager.clone(),
+    ));
     let args = HostArgs {
         name: config.name.clone(),
         address: membership
@@ -168,6 +178,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             .map(|network| network.transport.local_address().to_string()),
         membership,
         store,
+        lock_manager: lock_manager.clone(),
         runtime: paths.clone(),
         deadlines: Deadlines {
             cap: config.delegate_timeout,
@@ -189,15 +200,18 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         .map_err(runtime_error(paths.dir()))?;
     let mut root_handle = root_handle;
     let stopped_by_itself = tokio::select! {
-        _ = tokio::signal::ctrl_c() => false,
-        _ = terminate.recv() => false,
-        _ = &mut root_handle => true,
+        _ = tokio::signal::ctrl_c() => None,
+        _ = terminate.recv() => None,
+        _ = &mut root_handle => Some("the actor tree stopped"),
+        _ = &mut lock_manager_handle => Some("the lock manager stopped"),
     };
     server.abort();
     let _ = std::fs::remove_file(paths.socket());
     let _ = std::fs::remove_file(paths.token());
-    if stopped_by_itself {
-        return Err(AgentError::Actors("the actor tree stopped".into()));
+    if let Some(what) = stopped_by_itself {
+        root.stop(Some(what.into()));
+        lock_manager.0.stop(Some(what.into()));
+        return Err(AgentError::Actors(what.into()));
     }
     tracing::info!("agent stopping; workloads keep running");
     root.stop(Some("agent stopping".into()));
@@ -210,6 +224,9 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             "actors still busy; stopping without them (workloads keep running)"
         );
     }
+    // Last, so the actors' final writes still had their writer; one in progress finishes or
+    // not, like any write at a crash: the store is never left half-written.
+    lock_manager.0.stop(Some("agent stopping".into()));
     Ok(())
 }
 

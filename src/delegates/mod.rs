@@ -14,6 +14,8 @@
 //!   [`ipport::PortLedger`]) and known IP endpoints.
 //! - [`nspawn`]: system containers with `systemd-nspawn`, run by the process delegate.
 //! - [`directory`]: local directories, persistent or temporary, with owner and mode.
+//! - [`tables`]: the per-host tables of the ipport and directory delegates, and how a change
+//!   to one is handed to whoever keeps them (the LockManager, in the agent).
 //! - [`naming`]: the one rule for the names of units, containers, pods and machines.
 //! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
 //! - [`podman`]: OCI containers through Podman's API socket, named and labelled so `podman ps`
@@ -34,6 +36,7 @@ pub mod profile;
 pub mod protocol;
 mod registry;
 pub mod systemd;
+pub mod tables;
 #[cfg(test)]
 mod testing;
 pub mod wiring;

@@ -9,6 +9,7 @@ use ractor::{Actor, ActorCell, ActorRef};
 
 use super::{Host, HostArgs, HostMsg};
 use crate::actors::StorePortLedger;
+use crate::actors::lock_manager::{LockManager, LockManagerRef};
 use crate::control::RuntimePaths;
 use crate::control::protocol::{Reply, Request};
 use crate::delegates::DelegatesConfig;
@@ -71,14 +72,21 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     let store = Store::open(dir.path().join("state")).unwrap();
     let template = dir.path().join("sleeper.yaml");
     std::fs::write(&template, SLEEPER).unwrap();
-    let mut delegates =
-        DelegatesConfig::new("alpha", Arc::new(StorePortLedger::new(store.clone())));
+    let (lock_manager, _) = Actor::spawn(None, LockManager, store.clone())
+        .await
+        .unwrap();
+    let lock_manager = LockManagerRef(lock_manager);
+    let mut delegates = DelegatesConfig::new(
+        "alpha",
+        Arc::new(StorePortLedger::new(store.clone(), lock_manager.clone())),
+    );
     delegates.process_supervisor = SupervisorChoice::Agent;
     let args = HostArgs {
         name: "alpha".into(),
         address: None,
         membership: None,
         store: store.clone(),
+        lock_manager,
         runtime: RuntimePaths::new(dir.path().join("runtime")),
         deadlines: Default::default(),
         delegates,

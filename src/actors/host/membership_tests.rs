@@ -11,6 +11,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorRef};
 
 use super::{Host, HostArgs, HostMsg};
+use crate::actors::lock_manager::{LockManager, LockManagerRef};
 use crate::actors::membership::{
     Delivery, MemberState, MemberView, Membership, MembershipArgs, MembershipMsg,
     MembershipNetwork, Transport, UdpTransport,
@@ -120,6 +121,10 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         inner: bind().await,
         armed: AtomicBool::new(false),
     });
+    let (lock_manager, _) = Actor::spawn(None, LockManager, store.clone())
+        .await
+        .unwrap();
+    let lock_manager = LockManagerRef(lock_manager);
     let args = HostArgs {
         name: "alpha".into(),
         address: Some(alpha_transport.local_address().to_string()),
@@ -128,11 +133,15 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
             seeds: Vec::new(),
         }),
         store: store.clone(),
+        lock_manager: lock_manager.clone(),
         runtime: RuntimePaths::new(dir.path().join("runtime")),
         deadlines: Default::default(),
         delegates: crate::delegates::DelegatesConfig::new(
             "alpha",
-            Arc::new(crate::actors::StorePortLedger::new(store.clone())),
+            Arc::new(crate::actors::StorePortLedger::new(
+                store.clone(),
+                lock_manager,
+            )),
         ),
     };
     let (alpha, _) = Actor::spawn(None, Host, args).await.unwrap();

@@ -1,12 +1,14 @@
-//! The Host actor: the node actor the CLI talks to, one per host. It owns the LockManager, the
-//! delegates and the Service actors; it answers the control channel's requests; and at start it
-//! resumes every service recorded in the store (their Service actors adopt what still runs).
+//! The Host actor: the node actor the CLI talks to, one per host. It owns the delegates and
+//! the Service actors, and writes through the agent's LockManager; it answers the control
+//! channel's requests; and at start it resumes every service recorded in the store (their
+//! Service actors adopt what still runs).
 //! When the agent listens for other hosts, it also runs the Membership actor.
 //!
 //! Supervision: a crashed Service actor is spawned again and resumes from the store; crashed
 //! delegates are spawned again as a set; a crashed Membership actor is spawned again (as a new
-//! identity that rejoins); if the LockManager dies the Host stops with an error and the root
-//! supervisor restarts the whole Host (everything reloads from the store).
+//! identity that rejoins). The LockManager is not the Host's: the agent spawns it first (the
+//! delegates' ledgers write through it too), keeps it across restarts of the Host, and stops
+//! if it dies (everything reloads from the store when the agent starts again).
 
 #[cfg(test)]
 mod delegate_supervision_tests;
@@ -36,7 +38,7 @@ use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
-use super::lock_manager::{LockManager, LockManagerRef};
+use super::lock_manager::LockManagerRef;
 use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, service_status};
@@ -65,14 +67,17 @@ pub struct HostArgs {
     pub address: Option<String>,
     /// How it takes part in membership; `None` runs alone (no `--listen`).
     pub membership: Option<MembershipNetwork>,
-    /// The shared store.
+    /// The shared store (for reads).
     pub store: Store,
+    /// The only writer of the store, spawned before the Host and kept across its restarts.
+    pub lock_manager: LockManagerRef,
     /// This host's private directory.
     pub runtime: RuntimePaths,
     /// How long delegate operations may take.
     pub deadlines: Deadlines,
     /// How this host's delegates are set up (the seam where a simulator puts its own port
-    /// ledger); also used to spawn them again when one stopped.
+    /// ledger; the agent's ledgers write through `lock_manager`); also used to spawn them
+    /// again when one stopped.
     pub delegates: DelegatesConfig,
 }
 
@@ -95,7 +100,6 @@ pub struct HostState {
     /// How its delegates are spawned (again, when one stopped).
     delegates_config: DelegatesConfig,
     context: Context,
-    lock_manager: ActorId,
     membership: Option<MembershipChild>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
@@ -394,11 +398,8 @@ impl Actor for Host {
         myself: ActorRef<Self::Msg>,
         args: HostArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let (lock_manager, _) =
-            Actor::spawn_linked(None, LockManager, args.store.clone(), myself.get_cell()).await?;
         let delegates = Delegates::spawn(args.delegates.clone(), myself.get_cell()).await?;
-        let lock_manager_id = lock_manager.get_id();
-        let lock_manager = LockManagerRef(lock_manager);
+        let lock_manager = args.lock_manager.clone();
         let mut record = HostRecord::new(&args.name, &args.store.now());
         record.address = args.address.clone();
         record.pid = Some(std::process::id());
@@ -435,7 +436,6 @@ impl Actor for Host {
         let mut state = HostState {
             delegates_config: args.delegates.clone(),
             context,
-            lock_manager: lock_manager_id,
             membership,
             services: HashMap::new(),
             service_by_actor: HashMap::new(),
@@ -542,13 +542,6 @@ impl Actor for Host {
             _ => return Ok(()),
         };
         let id = cell.get_id();
-        if id == state.lock_manager {
-            return Err(format!(
-                "the lock manager stopped ({}); restarting the host",
-                crashed.unwrap_or_else(|| "no reason".into())
-            )
-            .into());
-        }
         if let Some(membership) = &mut state.membership
             && membership.actor.get_id() == id
         {

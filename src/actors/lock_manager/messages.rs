@@ -1,12 +1,15 @@
 //! What the LockManager is asked to write.
 
+use std::fmt;
+use std::path::{Path, PathBuf};
+
 use ractor::RpcReplyPort;
 
 use crate::state::records::{
     HostRecord, InstanceRecord, InstanceState, PlanRecord, RegistryEntry, ServicePhase,
     ServiceRecord,
 };
-use crate::state::{RegistryKind, StoreError};
+use crate::state::{Layout, RegistryKind, StoreError, Transaction};
 
 /// The reply of a store write.
 pub type WriteReply<T> = RpcReplyPort<Result<T, StoreError>>;
@@ -59,6 +62,41 @@ impl InstanceUpdate {
         }
     }
 }
+
+/// A per-host table that delegates keep in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostTable {
+    /// The ipport delegate's port reservations, `ports/<host>.yaml`.
+    Ports,
+    /// The directory delegate's claims, `directories/<host>.yaml`.
+    DirectoryClaims,
+}
+
+impl HostTable {
+    /// Where `host`'s table of this kind is kept.
+    pub fn path(self, layout: &Layout, host: &str) -> PathBuf {
+        match self {
+            HostTable::Ports => layout.ports(host),
+            HostTable::DirectoryClaims => layout.directory_claims(host),
+        }
+    }
+}
+
+impl fmt::Display for HostTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HostTable::Ports => "port table",
+            HostTable::DirectoryClaims => "directory claims",
+        })
+    }
+}
+
+/// A change to one host table, run by the LockManager inside the transaction that writes it:
+/// given the transaction and the table's path, it reads the table and stages it again, or
+/// stages nothing when the change is refused (see `LockManagerRef::update_table`, which
+/// builds it from a typed change).
+pub type TableChange =
+    Box<dyn FnOnce(&mut Transaction<'_>, &Path) -> Result<(), StoreError> + Send>;
 
 /// The LockManager's messages: one per kind of store write. Reads do not go through it
 /// (readers read whole files, which only ever appear by rename).
@@ -137,6 +175,18 @@ pub enum LockManagerMsg {
         /// Relative path → content.
         files: Vec<(String, Vec<u8>)>,
         /// Done.
+        reply: WriteReply<()>,
+    },
+    /// Changes one host's table (port reservations, directory claims) in one transaction;
+    /// the change reports its own outcome to whoever made it.
+    UpdateTable {
+        /// Which table.
+        table: HostTable,
+        /// Whose.
+        host: String,
+        /// The change.
+        change: TableChange,
+        /// Done: the change ran and what it staged was committed.
         reply: WriteReply<()>,
     },
     /// Removes a registry entry.

@@ -1,22 +1,31 @@
 //! The LockManager actor: the only writer of the shared store on this host.
 //!
 //! Every write of the agent goes through it, one at a time, each as one fenced transaction of
-//! the store (exclusive `flock`, atomic renames, epoch check). The store calls block (a lock
-//! held by another host, a slow NFS server), so they run on tokio's blocking pool while the
-//! actor waits: its mailbox is the queue of writes.
+//! the store (exclusive `flock`, atomic renames, epoch check): the records of services,
+//! instances, hosts and the registry, and the delegates' per-host tables (port reservations,
+//! directory claims), whose changes are closures run inside the transaction
+//! ([`LockManagerRef::update_table`]). The store calls block (a lock held by another host, a
+//! slow NFS server), so they run on tokio's blocking pool while the actor waits: its mailbox
+//! is the queue of writes. Reads do not go through it: a reader reads whole files, which only
+//! ever appear by rename.
+//!
+//! The agent spawns it before anything that writes (the delegates' ledgers hold a handle to
+//! it) and keeps it while the Host is restarted; if it ever stops, the agent stops too.
 
 mod messages;
 
-pub use messages::{InstanceUpdate, LockManagerMsg, WriteReply};
+pub use messages::{HostTable, InstanceUpdate, LockManagerMsg, TableChange, WriteReply};
 
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::state::records::{
     HostRecord, InstanceRecord, PlanRecord, RegistryEntry, ServicePhase, ServiceRecord,
 };
-use crate::state::{InstanceChange, RegistryKind, Store, StoreError};
+use crate::state::{InstanceChange, RegistryKind, Store, StoreError, check_name};
 
 use super::RuntimeError;
 
@@ -217,6 +226,19 @@ impl Actor for LockManager {
                 let result = blocking(store, move |s| s.delist(kind, &namespace, &name));
                 let _ = reply.send(result.await);
             }
+            LockManagerMsg::UpdateTable {
+                table,
+                host,
+                change,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    check_name("host", &host)?;
+                    let path = table.path(s.layout(), &host);
+                    s.transact(|tx| change(tx, &path))
+                });
+                let _ = reply.send(result.await);
+            }
         }
         Ok(())
     }
@@ -340,6 +362,56 @@ impl LockManagerRef {
         .await
     }
 
+    /// Changes `host`'s `table` in one fenced write, in order with every other write: the
+    /// table is read as stored (its default when there is none), `change` runs on it, and it
+    /// is saved only when `change` returns `Ok`. Returns what `change` returned, or
+    /// [`RuntimeError::WriteUnconfirmed`] when the write was not done within `deadline`; the
+    /// change is not withdrawn then and may still be made, once.
+    pub async fn update_table<T, R, E>(
+        &self,
+        table: HostTable,
+        host: &str,
+        deadline: Duration,
+        change: impl FnOnce(&mut T) -> Result<R, E> + Send + 'static,
+    ) -> Result<Result<R, E>, RuntimeError>
+    where
+        T: Serialize + DeserializeOwned + Default,
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        // The outcome leaves the transaction through this channel; the reply only says
+        // whether the transaction committed.
+        let (outcome_sender, mut outcome) = tokio::sync::oneshot::channel();
+        let change: TableChange = Box::new(move |tx, path| {
+            let mut current: T = tx.read(path)?.unwrap_or_default();
+            let result = change(&mut current);
+            if result.is_ok() {
+                tx.put(path, &current)?;
+            }
+            let _ = outcome_sender.send(result);
+            Ok(())
+        });
+        let build = |reply| LockManagerMsg::UpdateTable {
+            table,
+            host: host.to_owned(),
+            change,
+            reply,
+        };
+        match self.0.call(build, Some(deadline)).await {
+            Ok(ractor::rpc::CallResult::Success(committed)) => committed?,
+            Ok(ractor::rpc::CallResult::Timeout) => {
+                return Err(RuntimeError::WriteUnconfirmed {
+                    what: format!("the {table} of host {host}"),
+                    waited: deadline,
+                });
+            }
+            _ => return Err(RuntimeError::Unreachable("lock manager")),
+        }
+        outcome
+            .try_recv()
+            .map_err(|_| RuntimeError::Unreachable("lock manager"))
+    }
+
     /// See [`LockManagerMsg::Delist`].
     pub async fn delist(
         &self,
@@ -382,5 +454,56 @@ mod tests {
         assert!(error.to_string().contains("does not exist"), "{error}");
         actor.stop(None);
         handle.await.unwrap();
+    }
+
+    /// Stands in for a LockManager stuck behind a stalled store: it keeps every request and
+    /// answers none.
+    struct Stalled;
+
+    impl Actor for Stalled {
+        type Msg = LockManagerMsg;
+        type State = Vec<LockManagerMsg>;
+        type Arguments = ();
+
+        async fn pre_start(
+            &self,
+            _myself: ActorRef<Self::Msg>,
+            _: (),
+        ) -> Result<Self::State, ActorProcessingErr> {
+            Ok(Vec::new())
+        }
+
+        async fn handle(
+            &self,
+            _myself: ActorRef<Self::Msg>,
+            message: Self::Msg,
+            held: &mut Self::State,
+        ) -> Result<(), ActorProcessingErr> {
+            held.push(message);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_table_change_waits_no_longer_than_its_deadline() {
+        let (actor, _) = Actor::spawn(None, Stalled, ()).await.unwrap();
+        let error = LockManagerRef(actor.clone())
+            .update_table(
+                HostTable::Ports,
+                "alpha",
+                Duration::from_millis(50),
+                |_: &mut Vec<u16>| Ok::<(), ()>(()),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, RuntimeError::WriteUnconfirmed { .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("port table of host alpha"),
+            "{error}"
+        );
+        actor.stop(None);
     }
 }

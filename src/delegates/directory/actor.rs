@@ -48,9 +48,7 @@ impl Actor for DirectoryDelegate {
         let message = *message;
         match message {
             DelegateMsg::Create { spec, reply } => {
-                let config = config.clone();
-                let result = blocking(move || create(&config, &spec)).await;
-                let _ = reply.send(result);
+                let _ = reply.send(create(config, &spec).await);
             }
             DelegateMsg::Start {
                 spec,
@@ -78,18 +76,14 @@ impl Actor for DirectoryDelegate {
                 attributes,
                 reply,
             } => {
-                let config = config.clone();
-                let result = blocking(move || adopt(&config, &spec, &attributes)).await;
-                let _ = reply.send(result);
+                let _ = reply.send(adopt(config, &spec, &attributes).await);
             }
             DelegateMsg::Delete {
                 spec,
                 attributes,
                 reply,
             } => {
-                let config = config.clone();
-                let result = blocking(move || delete(&config, &spec, &attributes)).await;
-                let _ = reply.send(result);
+                let _ = reply.send(delete(config, &spec, &attributes).await);
             }
             DelegateMsg::Logs { reply, .. } => {
                 let _ = reply.send(Ok(LogSource::None));
@@ -99,7 +93,7 @@ impl Actor for DirectoryDelegate {
     }
 }
 
-/// Runs filesystem and store work off the actor's thread.
+/// Runs filesystem work off the actor's thread.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, DelegateError> + Send + 'static,
 ) -> Result<T, DelegateError> {
@@ -110,61 +104,91 @@ async fn blocking<T: Send + 'static>(
 
 /// Claims the path for the instance (or says who holds it), then makes the directory; a
 /// directory that could not be made gives its claim back.
-fn create(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<Attributes, DelegateError> {
+async fn create(
+    config: &DirectoryConfig,
+    spec: &InstanceSpec,
+) -> Result<Attributes, DelegateError> {
     let plan = DirectoryPlan::of(spec, &Attributes::new())?;
-    claim(config, spec, &plan)?;
-    ops::create(&plan).inspect_err(|_| {
-        let _ = release(config, spec);
-    })
+    claim(config, spec, &plan).await?;
+    let made = {
+        let plan = plan.clone();
+        blocking(move || ops::create(&plan)).await
+    };
+    if made.is_err() {
+        let _ = release(config, spec).await;
+    }
+    made
 }
 
 /// Claims the path again after a restart: a path held by another instance fails adoption.
-fn adopt(
+async fn adopt(
     config: &DirectoryConfig,
     spec: &InstanceSpec,
     attributes: &Attributes,
 ) -> Result<Observation, DelegateError> {
     let plan = DirectoryPlan::of(spec, attributes)?;
-    claim(config, spec, &plan)?;
-    Ok(ops::observe(&plan))
+    claim(config, spec, &plan).await?;
+    blocking(move || Ok(ops::observe(&plan))).await
 }
 
 /// Removes the directory only when no other instance holds its path (an instance whose claim
 /// was refused never removes the holder's files), then releases the instance's claims.
-fn delete(
+async fn delete(
     config: &DirectoryConfig,
     spec: &InstanceSpec,
     attributes: &Attributes,
 ) -> Result<(), DelegateError> {
     let plan = DirectoryPlan::of(spec, attributes)?;
-    let table = config.claims.read(&config.host)?;
+    let table = config.claims.read(&config.host).await?;
     let owner = spec.qualified_name();
-    let held_by_another = table
-        .holder(&canonical(&plan.path))
-        .is_some_and(|claim| claim.owner != owner);
-    if !held_by_another {
-        ops::delete(&plan)?;
-    }
-    release(config, spec)
+    blocking(move || {
+        let held_by_another = table
+            .holder(&canonical(&plan.path))
+            .is_some_and(|claim| claim.owner != owner);
+        if held_by_another {
+            Ok(())
+        } else {
+            ops::delete(&plan)
+        }
+    })
+    .await?;
+    release(config, spec).await
 }
 
-fn claim(
+async fn claim(
     config: &DirectoryConfig,
     spec: &InstanceSpec,
     plan: &DirectoryPlan,
 ) -> Result<(), DelegateError> {
-    let (owner, path) = (spec.qualified_name(), canonical(&plan.path));
-    config.claims.update(&config.host, &mut |table| {
-        table
-            .claim(&owner, &path, plan.temporary, &config.host)
-            .map_err(|error| DelegateError::Failed(format!("{owner}: {error}")))
-    })
+    let owner = spec.qualified_name();
+    let path = {
+        let path = plan.path.clone();
+        blocking(move || Ok(canonical(&path))).await?
+    };
+    let (temporary, host) = (plan.temporary, config.host.clone());
+    config
+        .claims
+        .update(
+            &config.host,
+            Box::new(move |table| {
+                table
+                    .claim(&owner, &path, temporary, &host)
+                    .map_err(|error| DelegateError::Failed(format!("{owner}: {error}")))
+            }),
+        )
+        .await
 }
 
-fn release(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<(), DelegateError> {
+async fn release(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<(), DelegateError> {
     let owner = spec.qualified_name();
-    config.claims.update(&config.host, &mut |table| {
-        table.release(&owner);
-        Ok(())
-    })
+    config
+        .claims
+        .update(
+            &config.host,
+            Box::new(move |table| {
+                table.release(&owner);
+                Ok(())
+            }),
+        )
+        .await
 }

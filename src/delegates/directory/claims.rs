@@ -8,15 +8,14 @@
 //! contain another's directory: in each case deleting the outer temporary one would remove
 //! the other's files. Nested persistent directories are allowed, since nothing removes them.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::delegates::protocol::DelegateError;
+use crate::delegates::tables::{MemoryTables, TableChange, TableFuture};
 
 /// A directory path held by one instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,43 +181,29 @@ pub fn canonical(path: &Path) -> PathBuf {
 }
 
 /// Keeps every host's [`ClaimTable`]. The runtime implements it over the shared store
-/// (`directories/<host>.yaml`, changed under the store's exclusive lock), so two agents or two
-/// deploys never hand one path to two instances; tests use [`MemoryDirectoryClaims`].
+/// (`directories/<host>.yaml`, changed by the LockManager in one fenced write under the
+/// store's exclusive lock), so two agents or two deploys never hand one path to two
+/// instances; tests use [`MemoryDirectoryClaims`].
 pub trait DirectoryClaims: Send + Sync + 'static {
-    /// Loads `host`'s table (empty if it has none) under the store's exclusive lock, runs
-    /// `change` on it, and saves it if `change` returned `Ok`; nothing is written when it fails.
-    fn update(
-        &self,
-        host: &str,
-        change: &mut dyn FnMut(&mut ClaimTable) -> Result<(), DelegateError>,
-    ) -> Result<(), DelegateError>;
+    /// Loads `host`'s table (empty if it has none), runs `change` on it, and saves it if
+    /// `change` returned `Ok`; nothing is written when it fails. The change is made at most
+    /// once, also when the caller stops waiting for it.
+    fn update<'a>(&'a self, host: &'a str, change: TableChange<ClaimTable>) -> TableFuture<'a, ()>;
 
     /// Reads `host`'s table as it is now (empty if it has none).
-    fn read(&self, host: &str) -> Result<ClaimTable, DelegateError>;
+    fn read<'a>(&'a self, host: &'a str) -> TableFuture<'a, ClaimTable>;
 }
 
 /// Claim tables in memory, for the simulator and tests (claims do not survive the process).
-#[derive(Debug, Default)]
-pub struct MemoryDirectoryClaims {
-    tables: Mutex<HashMap<String, ClaimTable>>,
-}
+pub type MemoryDirectoryClaims = MemoryTables<ClaimTable>;
 
 impl DirectoryClaims for MemoryDirectoryClaims {
-    fn update(
-        &self,
-        host: &str,
-        change: &mut dyn FnMut(&mut ClaimTable) -> Result<(), DelegateError>,
-    ) -> Result<(), DelegateError> {
-        let mut tables = self.tables.lock().expect("directory claims lock poisoned");
-        let mut table = tables.get(host).cloned().unwrap_or_default();
-        change(&mut table)?;
-        tables.insert(host.to_owned(), table);
-        Ok(())
+    fn update<'a>(&'a self, host: &'a str, change: TableChange<ClaimTable>) -> TableFuture<'a, ()> {
+        Box::pin(std::future::ready(self.change(host, change)))
     }
 
-    fn read(&self, host: &str) -> Result<ClaimTable, DelegateError> {
-        let tables = self.tables.lock().expect("directory claims lock poisoned");
-        Ok(tables.get(host).cloned().unwrap_or_default())
+    fn read<'a>(&'a self, host: &'a str) -> TableFuture<'a, ClaimTable> {
+        Box::pin(std::future::ready(Ok(self.table(host))))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The ipport delegate's actor.
 
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
@@ -166,11 +166,7 @@ async fn observe(
             attributes,
         });
     }
-    let ledger = config.ledger.clone();
-    let host = config.host.clone();
-    let table = tokio::task::spawn_blocking(move || ledger.read(&host))
-        .await
-        .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))??;
+    let table = config.ledger.read(&config.host).await?;
     let owner = spec.qualified_name();
     let port = attributes
         .get("port")
@@ -191,34 +187,37 @@ async fn reserve(
     protocol: Protocol,
     wanted: u16,
 ) -> Result<u16, DelegateError> {
-    let ledger = config.ledger.clone();
-    let host = config.host.clone();
-    let range = config.range.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut granted = None;
-        ledger.update(&host, &mut |table| {
-            granted =
-                Some(table.reserve(&owner, protocol, wanted, &range, &host, &is_port_free)?);
-            Ok(())
-        })?;
-        granted
-            .ok_or_else(|| DelegateError::Failed("the port ledger did not run the change".into()))
-    })
-    .await
-    .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))?
+    // The change runs wherever the ledger keeps the table; it leaves the port it got here.
+    let granted = Arc::new(OnceLock::new());
+    let (slot, host, range) = (granted.clone(), config.host.clone(), config.range.clone());
+    config
+        .ledger
+        .update(
+            &config.host,
+            Box::new(move |table| {
+                let port = table.reserve(&owner, protocol, wanted, &range, &host, &is_port_free)?;
+                let _ = slot.set(port);
+                Ok(())
+            }),
+        )
+        .await?;
+    granted
+        .get()
+        .copied()
+        .ok_or_else(|| DelegateError::Failed("the port ledger did not run the change".into()))
 }
 
 async fn release(config: &IpPortConfig, owner: String) -> Result<(), DelegateError> {
-    let ledger = config.ledger.clone();
-    let host = config.host.clone();
-    tokio::task::spawn_blocking(move || {
-        ledger.update(&host, &mut |table| {
-            table.release(&owner);
-            Ok(())
-        })
-    })
-    .await
-    .map_err(|e| DelegateError::Failed(format!("the port ledger task failed: {e}")))?
+    config
+        .ledger
+        .update(
+            &config.host,
+            Box::new(move |table| {
+                table.release(&owner);
+                Ok(())
+            }),
+        )
+        .await
 }
 
 #[cfg(test)]

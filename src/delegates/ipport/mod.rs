@@ -3,7 +3,8 @@
 //! A `Port` instance gets a port of its host: the one its `port` property asks for, or (with
 //! 0) a free one from the host's configured range. A host never hands out one port twice, also
 //! when two deploys run at once, because every host's reservations are one table in the shared
-//! store (`ports/<host>.yaml`), changed only under the store's exclusive lock ([`PortLedger`]).
+//! store (`ports/<host>.yaml`), changed only under the store's exclusive lock, by the agent's
+//! LockManager ([`PortLedger`]).
 //! Before a port is handed out it is bound once, to be sure no program outside Khutulun uses
 //! it. The instance reports `address` and `port`; processes that require it get them as
 //! environment variables. Deleting the instance releases the port.
