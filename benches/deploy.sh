@@ -169,6 +169,13 @@ start_agent() {
     }
 }
 
+# True when process PID has ended: it is gone, or a zombie its parent has not waited for.
+ended() {
+    local state
+    state="$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" || return 0
+    [ -z "$state" ] || [ "$state" = Z ]
+}
+
 # Stops the current agent, deleting the service it was working on first (when the script
 # stops early), and kills what processes it supervised itself and left behind.
 stop_agent() {
@@ -180,6 +187,10 @@ stop_agent() {
         live_service=""
     fi
     kill "$agent_pid" 2>/dev/null || true
+    if ! wait_until 20 ended "$agent_pid"; then
+        say "the agent ($agent_pid) did not stop within 20 s of SIGTERM; killing it"
+        kill -KILL "$agent_pid" 2>/dev/null || true
+    fi
     wait "${tracer_pid:-$agent_pid}" 2>/dev/null || true
     if [ "$supervision" = self ]; then
         kill_launched_by "$agent_pid"
