@@ -256,10 +256,10 @@ impl LockManagerRef {
     ) -> Result<T, RuntimeError> {
         match self.0.call(build, Some(WRITE_DEADLINE)).await {
             Ok(ractor::rpc::CallResult::Success(result)) => Ok(result?),
-            Ok(ractor::rpc::CallResult::Timeout) => Err(RuntimeError::Invalid(format!(
-                "the store did not take a write within {} s (see the agent's log)",
-                WRITE_DEADLINE.as_secs()
-            ))),
+            Ok(ractor::rpc::CallResult::Timeout) => Err(RuntimeError::WriteUnconfirmed {
+                what: "a record".into(),
+                waited: WRITE_DEADLINE,
+            }),
             _ => Err(RuntimeError::Unreachable("lock manager")),
         }
     }
