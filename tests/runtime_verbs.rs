@@ -27,16 +27,10 @@ fn fixture(name: &str) -> String {
 }
 
 /// Waits until `child` ends (panics after [`PATIENCE`]); its exit status and standard error.
-fn finish(mut child: Child) -> (ExitStatus, String) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(status) = child.try_wait().expect("the CLI can be waited for") {
-            let output = child.wait_with_output().expect("its output");
-            return (status, String::from_utf8_lossy(&output.stderr).into_owned());
-        }
-        assert!(Instant::now() < deadline, "the CLI did not end");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn finish(child: Child) -> (ExitStatus, String) {
+    let output = wait_with_deadline(child);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status, stderr)
 }
 
 fn sigint(child: &Child) {
@@ -216,6 +210,78 @@ fn ctrl_c_stops_waiting_for_deploy_and_delete_but_not_the_agent() {
         cluster.json(&["service", "list", in_verbs[0], in_verbs[1]]) == Json::Array(vec![])
     });
     cluster.deployed_elsewhere.clear();
+}
+
+#[test]
+fn status_watch_prints_each_change_until_the_service_is_gone() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let gates = gates(&cluster);
+    let input = format!("gates={}", gates.display());
+    cluster.deployed = Some("slow".into());
+    let slow = fixture("slow.yaml");
+    cluster.ok(&[
+        "service",
+        "deploy",
+        &slow,
+        "--name",
+        "slow",
+        "--input",
+        &input,
+        "--no-wait",
+    ]);
+    let watch = cluster
+        .command(&["service", "status", "slow", "--watch", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The start script waits for its gate: the first status the watch prints is not running.
+    wait_for("the start script to wait", || {
+        cluster.status("slow")["instances"][0]["state"] == "creating"
+    });
+    std::fs::write(gates.join("start"), "").unwrap();
+    wait_for("the slow service to run", || {
+        all_running(&cluster.status("slow"))
+    });
+    std::fs::write(gates.join("delete"), "").unwrap();
+    cluster.ok(&["service", "delete", "slow"]);
+    cluster.deployed = None;
+
+    let output = wait_with_deadline(watch);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let states: Vec<String> = serde_json::Deserializer::from_str(
+        stdout.trim_end().trim_end_matches("service slow is gone"),
+    )
+    .into_iter::<Json>()
+    .map(|status| status.unwrap()["instances"][0]["state"].to_string())
+    .collect();
+    let position = |state: &str| states.iter().position(|s| s == &format!("\"{state}\""));
+    let (creating, running) = (position("creating"), position("running"));
+    assert!(
+        creating.is_some() && running > creating,
+        "the watch printed {states:?}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("service slow is gone"),
+        "{stdout}"
+    );
+}
+
+/// Waits until `child` ends (panics after [`PATIENCE`]); all it printed.
+fn wait_with_deadline(mut child: Child) -> std::process::Output {
+    let deadline = Instant::now() + PATIENCE;
+    while child
+        .try_wait()
+        .expect("the CLI can be waited for")
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the CLI did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("its output")
 }
 
 /// `delegate list --format json`: name → (running, reason).

@@ -24,9 +24,6 @@ use crate::state::records::{InstanceState, OnFailure, ServicePhase};
 /// for a unit that is not active: scripts tell "unhealthy" from "could not ask" (1, 2).
 pub const EXIT_UNHEALTHY: u8 = 3;
 
-/// How often `deploy` and `delete` look at the service while they wait.
-const POLL: Duration = Duration::from_millis(25);
-
 /// `khutulun service …`.
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
@@ -89,6 +86,10 @@ pub enum ServiceCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+        /// Print the status again at every change, until interrupted (Ctrl-C) or the service
+        /// is gone.
+        #[arg(long)]
+        watch: bool,
     },
     /// Print a service's outputs.
     Output {
@@ -322,47 +323,16 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        ServiceCommand::Status { name, format } => {
-            let status = status(agent, &namespace, &name)?;
-            let code = health_code(&status);
-            if format != Format::Table {
-                return print_document(format, &status)
-                    .map(|()| code)
-                    .map_err(invalid);
-            }
-            let rows: Vec<Vec<String>> = status
-                .instances
-                .iter()
-                .map(|i| {
-                    let attributes = i
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", cell(v)))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let detail = match &i.message {
-                        Some(message) => format!("{message} {attributes}"),
-                        None => attributes,
-                    };
-                    vec![
-                        i.id.clone(),
-                        i.node.clone(),
-                        i.host.clone(),
-                        i.state.to_string(),
-                        detail,
-                    ]
-                })
-                .collect();
-            print_table(&["INSTANCE", "NODE", "HOST", "STATE", "ATTRIBUTES"], &rows);
-            if let Some(message) = &status.message {
-                write_out(&format!("\ndeploy failed: {message}\n"));
-            }
-            if !status.outputs.is_empty() {
-                write_out("\n");
-                print_outputs(&status, Format::Table)?;
-            }
-            Ok(code)
-        }
+        ServiceCommand::Status {
+            name,
+            format,
+            watch: false,
+        } => print_status(&status(agent, &namespace, &name)?, format),
+        ServiceCommand::Status {
+            name,
+            format,
+            watch: true,
+        } => watch_status(agent, &namespace, &name, format),
         ServiceCommand::Output { name, format } => {
             let status = status(agent, &namespace, &name)?;
             print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
@@ -522,6 +492,99 @@ fn status(agent: &AgentAddress, namespace: &str, name: &str) -> Result<ServiceSt
     }
 }
 
+/// Prints a service's status; exits 0 when it is healthy, [`EXIT_UNHEALTHY`] when not.
+fn print_status(status: &ServiceStatus, format: Format) -> Result<ExitCode, ClientError> {
+    let code = health_code(status);
+    if format != Format::Table {
+        return print_document(format, status)
+            .map(|()| code)
+            .map_err(invalid);
+    }
+    let rows: Vec<Vec<String>> = status
+        .instances
+        .iter()
+        .map(|i| {
+            let attributes = i
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={}", cell(v)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let detail = match &i.message {
+                Some(message) => format!("{message} {attributes}"),
+                None => attributes,
+            };
+            vec![
+                i.id.clone(),
+                i.node.clone(),
+                i.host.clone(),
+                i.state.to_string(),
+                detail,
+            ]
+        })
+        .collect();
+    print_table(&["INSTANCE", "NODE", "HOST", "STATE", "ATTRIBUTES"], &rows);
+    if let Some(message) = &status.message {
+        write_out(&format!("\ndeploy failed: {message}\n"));
+    }
+    if !status.outputs.is_empty() {
+        write_out("\n");
+        print_outputs(status, Format::Table)?;
+    }
+    Ok(code)
+}
+
+/// `status --watch`: the status at every change (the agent pushes them), until Ctrl-C or
+/// the service is gone; exits as the last status says.
+fn watch_status(
+    agent: &AgentAddress,
+    namespace: &str,
+    name: &str,
+    format: Format,
+) -> Result<ExitCode, ClientError> {
+    interrupt::catch();
+    let (mut version, mut code) = (0, ExitCode::SUCCESS);
+    while !interrupt::interrupted() {
+        let (status, seen) = match watch(agent, namespace, name, version) {
+            Ok(changed) => changed,
+            Err(ClientError::Failed(failure))
+                if failure.kind == FailureKind::NotFound && version > 0 =>
+            {
+                write_out(&format!("service {name} is gone\n"));
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(error) => return Err(error),
+        };
+        if seen != version {
+            if version > 0 && format == Format::Table {
+                write_out("\n");
+            }
+            code = print_status(&status, format)?;
+            version = seen;
+        }
+    }
+    Ok(code)
+}
+
+/// The service's status once it changed since `version` (0: at once), or after about a
+/// second without change; with its new version.
+fn watch(
+    agent: &AgentAddress,
+    namespace: &str,
+    name: &str,
+    version: u64,
+) -> Result<(ServiceStatus, u64), ClientError> {
+    let response = agent.request(Request::Watch {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        after: version,
+    })?;
+    match response {
+        Response::Watched { status, version } => Ok((status, version)),
+        other => Err(invalid(unexpected(other))),
+    }
+}
+
 fn print_outputs(status: &ServiceStatus, format: Format) -> Result<(), ClientError> {
     if format != Format::Table {
         return print_document(format, &status.outputs).map_err(invalid);
@@ -550,7 +613,7 @@ fn wait_until_running(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let mut failed_since = None;
+    let (mut failed_since, mut version) = (None, 0);
     loop {
         let running = current
             .instances
@@ -588,8 +651,7 @@ fn wait_until_running(
                 busy.join(", ")
             )));
         }
-        std::thread::sleep(POLL);
-        current = status(agent, namespace, name)?;
+        (current, version) = watch(agent, namespace, name, version)?;
     }
 }
 
@@ -631,8 +693,9 @@ fn wait_until_deleted(
 ) -> Result<Waited<()>, ClientError> {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
+    let mut version = 0;
     loop {
-        match status(agent, namespace, name) {
+        match watch(agent, namespace, name, version) {
             Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
                 bar.finish_and_clear();
                 return Ok(Waited::Done(()));
@@ -641,7 +704,8 @@ fn wait_until_deleted(
                 bar.finish_and_clear();
                 return Err(error);
             }
-            Ok(status) => {
+            Ok((status, seen)) => {
+                version = seen;
                 if let Some(failed) = status
                     .instances
                     .iter()
@@ -649,7 +713,8 @@ fn wait_until_deleted(
                 {
                     bar.finish_and_clear();
                     return Err(invalid(format!(
-                        "instance {} of service {name} could not be deleted: {}",
+                        "instance {} of service {name} could not be deleted: {}; the agent \
+                         tries again later (see `khutulun service status {name}`)",
                         failed.id,
                         failed.message.as_deref().unwrap_or("no reason given")
                     )));
@@ -669,7 +734,6 @@ fn wait_until_deleted(
                 bar.set_message(format!("deleting {name}: {left} instances left"));
             }
         }
-        std::thread::sleep(POLL);
     }
 }
 

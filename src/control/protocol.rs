@@ -64,6 +64,16 @@ pub enum Request {
         /// The service.
         name: String,
     },
+    /// One service's status once it differs from `after` (a version an earlier answer gave),
+    /// or after a second without change: the agent pushes changes, the CLI does not poll.
+    Watch {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+        /// The version last seen (0: none).
+        after: u64,
+    },
     /// Where a service's instances write their output.
     Logs {
         /// The namespace.
@@ -154,6 +164,13 @@ pub enum Response {
     Status {
         /// Its status.
         status: ServiceStatus,
+    },
+    /// One service as it changed.
+    Watched {
+        /// Its status.
+        status: ServiceStatus,
+        /// Its version: ask again with it to hear of the next change.
+        version: u64,
     },
     /// Log files by instance.
     Logs {

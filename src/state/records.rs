@@ -203,6 +203,25 @@ pub struct InstanceRecord {
     pub updated: String,
 }
 
+impl InstanceRecord {
+    /// How a rolled-back deploy leaves this record: failed with why if it is among `failures`
+    /// (instance id, reason), pending if the rollback removed it; whether it changed.
+    pub fn roll_back(&mut self, failures: &[(String, String)]) -> bool {
+        match failures.iter().find(|(id, _)| *id == self.id) {
+            Some((_, why)) => {
+                self.state = InstanceState::Failed;
+                self.message = Some(why.clone());
+            }
+            None if self.state == InstanceState::Deleting => {
+                self.state = InstanceState::Pending;
+                self.message = Some("removed: the deploy failed".into());
+            }
+            None => return false,
+        }
+        true
+    }
+}
+
 /// `registry/<kind>/<namespace>/<name>/entry.yaml`: a registered template, profile or delegate;
 /// its files sit beside it in the same folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -140,16 +140,8 @@ impl Store {
                     let Some(mut instance) = tx.read::<InstanceRecord>(&path)? else {
                         continue;
                     };
-                    match failures.iter().find(|(id, _)| *id == node.id) {
-                        Some((_, why)) => {
-                            instance.state = InstanceState::Failed;
-                            instance.message = Some(why.clone());
-                        }
-                        None if instance.state == InstanceState::Deleting => {
-                            instance.state = InstanceState::Pending;
-                            instance.message = Some("removed: the deploy failed".into());
-                        }
-                        None => continue,
+                    if !instance.roll_back(failures) {
+                        continue;
                     }
                     instance.updated = now.clone();
                     tx.put(&path, &instance)?;

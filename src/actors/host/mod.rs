@@ -135,7 +135,7 @@ impl HostState {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             }),
             // Handed on in `handle`; never here.
-            Request::Deploy { .. } => Err(RuntimeError::Invalid(
+            Request::Deploy { .. } | Request::Watch { .. } => Err(RuntimeError::Invalid(
                 "a deploy reached the wrong handler".into(),
             )),
             Request::Delete {
@@ -499,6 +499,22 @@ impl Actor for Host {
                 };
                 state.deploy(&myself, deploy, reply);
             }
+            HostMsg::Request {
+                request:
+                    Request::Watch {
+                        namespace,
+                        name,
+                        after,
+                    },
+                reply,
+            } => {
+                let actor = state.service_actor(&namespace, &name).ok();
+                let store = state.context.store.clone();
+                tokio::spawn(async move {
+                    let answer = watch(actor, store, &namespace, &name, after).await;
+                    let _ = reply.send(answer.map_err(failure));
+                });
+            }
             HostMsg::Compiled { prepared, reply } => {
                 let answer = match *prepared {
                     Ok(prepared) => state.record_deploy(&myself, prepared).await,
@@ -587,6 +603,49 @@ impl Actor for Host {
         }
         Ok(())
     }
+}
+
+/// How often a watch of a service without an actor here (on another host, or between lives)
+/// reads the store.
+const WATCH_STORE_PERIOD: Duration = Duration::from_millis(250);
+
+/// The service's status once it changed since version `after`: pushed by its Service actor,
+/// or read from the store when it has none here.
+async fn watch(
+    actor: Option<ActorRef<ServiceMsg>>,
+    store: Store,
+    namespace: &str,
+    name: &str,
+    after: u64,
+) -> Result<Response, RuntimeError> {
+    if let Some(actor) = actor {
+        let patience = super::service::WATCH_PATIENCE + LOGS_DEADLINE;
+        match actor
+            .call(|reply| ServiceMsg::Watch { after, reply }, Some(patience))
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(answer)) => {
+                let (status, version) = answer?;
+                return Ok(Response::Watched { status, version });
+            }
+            // Deleted, or restarting: the store says.
+            _ => tracing::debug!(service = %name, "watching it in the store"),
+        }
+    }
+    if after > 0 {
+        tokio::time::sleep(WATCH_STORE_PERIOD).await;
+    }
+    let view = tokio::task::spawn_blocking({
+        let (namespace, name) = (namespace.to_owned(), name.to_owned());
+        move || store.load_service(&namespace, &name)
+    })
+    .await
+    .map_err(|e| RuntimeError::Invalid(format!("reading the service crashed: {e}")))??
+    .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
+    Ok(Response::Watched {
+        status: service_status(&view),
+        version: after + 1,
+    })
 }
 
 /// How long `service logs` waits for a service's actor to say where its instances write.

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::state::ServiceView;
-use crate::state::records::InstanceRecord;
 
 use super::super::service::reconcile::Step;
 
@@ -24,8 +23,6 @@ impl ractor::Message for NodeInstanceMsg {}
 pub struct StepReport {
     /// The instance's position in its Service actor's list.
     pub index: usize,
-    /// The instance's record as last written by the step (`None` when it wrote nothing).
-    pub record: Option<InstanceRecord>,
-    /// Why it failed, if it did.
+    /// Why it failed, if it did (the records it wrote were sent before, as they were written).
     pub error: Option<String>,
 }

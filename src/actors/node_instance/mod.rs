@@ -80,12 +80,10 @@ impl Actor for NodeInstance {
                 StepReport {
                     index: me.index,
                     error: result.err().map(|error| error.to_string()),
-                    record: work.written.then_some(work.record),
                 }
             }
             Err(error) => StepReport {
                 index: me.index,
-                record: None,
                 error: Some(error.to_string()),
             },
         };
@@ -173,7 +171,7 @@ struct Work<'a> {
     me: &'a NodeInstanceArgs,
     view: Arc<ServiceView>,
     record: InstanceRecord,
-    /// The step wrote the record (the Service actor takes it over).
+    /// The step changed the record (then later operations see this one).
     written: bool,
 }
 
@@ -223,6 +221,12 @@ impl<'a> Work<'a> {
             .update_instance(&me.namespace, &me.service, &me.id, update)
             .await?;
         self.written = true;
+        // Its Service actor's view (and whoever watches the service) follows every write.
+        let wrote = ServiceMsg::Wrote {
+            index: me.index,
+            record: Box::new(self.record.clone()),
+        };
+        let _ = me.report_to.cast(wrote);
         Ok(())
     }
 

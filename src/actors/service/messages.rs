@@ -1,7 +1,11 @@
 //! What the Host, the NodeInstance actors and the Service actor's own tasks tell a Service
 //! actor.
 
+use std::time::Duration;
+
+use crate::control::protocol::ServiceStatus;
 use crate::delegates::protocol::LogSource;
+use crate::state::records::InstanceRecord;
 
 use super::super::RuntimeError;
 use super::super::node_instance::StepReport;
@@ -14,7 +18,14 @@ pub enum ServiceMsg {
     Delete,
     /// The delegates were restarted: adopt every instance again, dependencies first.
     Resume,
-    /// A NodeInstance actor finished a step.
+    /// A NodeInstance actor wrote its instance's record (in the middle of a step, or at its end).
+    Wrote {
+        /// The instance's position in the Service actor's list.
+        index: usize,
+        /// The record as written.
+        record: Box<InstanceRecord>,
+    },
+    /// A NodeInstance actor finished a step (what it wrote came before, as `Wrote`).
     Finished(StepReport),
     /// A store write the Service actor asked for ended.
     Recorded {
@@ -25,6 +36,16 @@ pub enum ServiceMsg {
     },
     /// Something may be due (a check, a retry).
     Wake,
+    /// The service's status once its version passes `after`, or after [`WATCH_PATIENCE`]
+    /// (whichever comes first).
+    Watch {
+        /// The version the watcher has seen.
+        after: u64,
+        /// The status and its version.
+        reply: ractor::RpcReplyPort<Result<(ServiceStatus, u64), RuntimeError>>,
+    },
+    /// Watchers that waited [`WATCH_PATIENCE`] are answered.
+    WatchPatienceOver,
     /// Where one instance's output goes (or every instance's, with `None`).
     Logs {
         /// One instance, or all.
@@ -33,6 +54,9 @@ pub enum ServiceMsg {
         reply: ractor::RpcReplyPort<Result<Vec<(String, LogSource)>, RuntimeError>>,
     },
 }
+
+/// How long a watch waits for a change before it is answered anyway.
+pub const WATCH_PATIENCE: Duration = Duration::from_secs(1);
 
 /// The service-wide store writes a Service actor makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

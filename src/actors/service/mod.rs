@@ -13,7 +13,7 @@ mod reconcile_tests;
 #[cfg(test)]
 mod supervision_tests;
 
-pub use messages::{ServiceMsg, Write};
+pub use messages::{ServiceMsg, WATCH_PATIENCE, Write};
 pub use reconcile::CHECK_PERIOD;
 
 use std::collections::HashMap;
@@ -24,9 +24,10 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::time::Instant;
 
 use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg, StepReport};
-use super::{Context, RuntimeError};
+use super::{Context, RuntimeError, service_status};
+use crate::control::protocol::ServiceStatus;
 use crate::state::ServiceView;
-use crate::state::records::{InstanceState, ServicePhase};
+use crate::state::records::{InstanceRecord, InstanceState, ServicePhase};
 use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, reconcile};
 
 /// The Service actor.
@@ -69,14 +70,55 @@ pub struct ServiceState {
     by_actor: HashMap<ActorId, usize>,
     /// The instances whose deploy failed, with why (a rollback deletes them; they must still
     /// say why).
-    failures: Vec<(String, String)>,
+    failures: Failures,
     born: Instant,
     next_wake: Option<Duration>,
+    /// The failure being recorded: the service's message, and the failed instances when the
+    /// deploy was rolled back.
+    failure_record: Option<(String, Option<Failures>)>,
+    /// Raised at every change of `view`, for watchers.
+    version: u64,
+    watchers: Vec<Watcher>,
+}
+
+/// Failed instances with why: `(instance id, reason)`.
+type Failures = Vec<(String, String)>;
+
+/// A `service status --watch` (or a waiting deploy) waiting for a change.
+struct Watcher {
+    after: u64,
+    until: Instant,
+    reply: ractor::RpcReplyPort<Result<(ServiceStatus, u64), RuntimeError>>,
 }
 
 impl ServiceState {
     fn now(&self) -> Duration {
         self.born.elapsed()
+    }
+
+    /// The view changed: steps and watchers get the new one.
+    fn changed(&mut self) {
+        self.snapshot = None;
+        self.version += 1;
+    }
+
+    /// Answers the watchers whose version is passed, or whose patience is over.
+    fn answer_watchers(&mut self) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let (version, mut status) = (self.version, None);
+        let (due, waiting) = std::mem::take(&mut self.watchers)
+            .into_iter()
+            .partition(|w: &Watcher| w.after < version || w.until <= now);
+        self.watchers = waiting;
+        for watcher in due {
+            let status = status
+                .get_or_insert_with(|| service_status(&self.view))
+                .clone();
+            let _ = watcher.reply.send(Ok((status, version)));
+        }
     }
 
     fn view(&mut self) -> Arc<ServiceView> {
@@ -144,7 +186,8 @@ impl ServiceState {
             }
             Effect::RecordFailure { message, undone } => {
                 tracing::warn!(service = %self.args.name, %message, "the deploy failed");
-                let failures = undone.then(|| self.failures.clone());
+                let failures = failures_if(undone, &self.failures);
+                self.failure_record = Some((message.clone(), failures.clone()));
                 let (context, namespace, name) = self.names();
                 spawn_write(myself, Write::Failure, async move {
                     context
@@ -180,17 +223,21 @@ impl ServiceState {
         )
     }
 
-    /// Takes in a NodeInstance's report: its record as written, and how its step ended.
+    /// Takes in a record a NodeInstance wrote.
+    fn wrote(&mut self, index: usize, record: InstanceRecord) {
+        if let Some(&position) = self.records.get(index) {
+            self.view.instances[position] = record;
+            self.changed();
+        }
+    }
+
+    /// Takes in how a NodeInstance's step ended (its records came before).
     fn finished(&mut self, report: StepReport) {
         let index = report.index;
         let Some(&position) = self.records.get(index) else {
             return;
         };
         let step = self.observed.instances[index].busy.map(|(step, _)| step);
-        if let Some(record) = report.record {
-            self.view.instances[position] = record;
-            self.snapshot = None;
-        }
         let record = &self.view.instances[position];
         if let (Some(Step::Deploy), Some(error)) = (step, &report.error) {
             let why = record.message.clone().unwrap_or_else(|| error.clone());
@@ -207,6 +254,21 @@ impl ServiceState {
         self.observed.finished(index, outcome, now);
     }
 
+    /// The store took the deploy's failure: the view says what it says.
+    fn failure_recorded(&mut self) {
+        let Some((message, failures)) = self.failure_record.take() else {
+            return;
+        };
+        self.view.service.phase = ServicePhase::Failed;
+        self.view.service.message = Some(message);
+        if let Some(failures) = failures {
+            for record in &mut self.view.instances {
+                record.roll_back(&failures);
+            }
+        }
+        self.changed();
+    }
+
     /// `delete` was asked: the store now says the service and its instances are being deleted.
     fn delete(&mut self) {
         self.goal = Goal::Delete;
@@ -215,7 +277,7 @@ impl ServiceState {
             record.state = InstanceState::Deleting;
             record.message = None;
         }
-        self.snapshot = None;
+        self.changed();
         self.observed.deleting();
     }
 
@@ -257,6 +319,11 @@ impl ServiceState {
             let _ = reply.send(Ok(sources));
         });
     }
+}
+
+/// The failed instances, when the deploy was rolled back (their records say why).
+fn failures_if(undone: bool, failures: &[(String, String)]) -> Option<Failures> {
+    undone.then(|| failures.to_vec())
 }
 
 /// Runs a store write beside the actor and reports its end to it.
@@ -334,6 +401,9 @@ impl Actor for Service {
             failures: Vec::new(),
             born: Instant::now(),
             next_wake: None,
+            failure_record: None,
+            version: 1,
+            watchers: Vec::new(),
         };
         if state.view.service.phase == ServicePhase::Deleting {
             state.delete();
@@ -362,6 +432,7 @@ impl Actor for Service {
         match message {
             ServiceMsg::Delete => state.delete(),
             ServiceMsg::Resume => state.observed.readopt(),
+            ServiceMsg::Wrote { index, record } => state.wrote(index, *record),
             ServiceMsg::Finished(report) => state.finished(report),
             ServiceMsg::Wake => state.next_wake = None,
             ServiceMsg::Recorded { write, error } => match (write, error) {
@@ -374,7 +445,7 @@ impl Actor for Service {
                     let now = state.now();
                     state.observed.removal_failed(now);
                 }
-                (Write::Failure, None) => state.view.service.phase = ServicePhase::Failed,
+                (Write::Failure, None) => state.failure_recorded(),
                 (Write::Failure, Some(error)) => {
                     tracing::warn!(service = %state.args.name, %error, "could not record its failure")
                 }
@@ -383,8 +454,34 @@ impl Actor for Service {
                 state.logs(instance, reply);
                 return Ok(());
             }
+            ServiceMsg::Watch { after, reply } => {
+                let until = Instant::now() + WATCH_PATIENCE;
+                state.watchers.push(Watcher {
+                    after,
+                    until,
+                    reply,
+                });
+                myself.send_after(WATCH_PATIENCE, || ServiceMsg::WatchPatienceOver);
+            }
+            ServiceMsg::WatchPatienceOver => {}
         }
         state.advance(&myself);
+        state.answer_watchers();
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut ServiceState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Deleted (or stopping with the agent): watchers hear that it is gone from here.
+        let gone = format!("there is no service {}", state.args.name);
+        for watcher in state.watchers.drain(..) {
+            let _ = watcher
+                .reply
+                .send(Err(RuntimeError::NotFound(gone.clone())));
+        }
         Ok(())
     }
 
@@ -412,7 +509,6 @@ impl Actor for Service {
         if state.observed.instances[index].busy.is_some() {
             state.finished(StepReport {
                 index,
-                record: None,
                 error: Some(format!("its actor stopped during the step ({reason})")),
             });
             state.advance(&myself);
