@@ -105,6 +105,10 @@ fn runtime_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Agent
     }
 }
 
+/// How long a request may take in the agent: the Host hands long work on, so this is only hit
+/// when something is wrong (the CLI itself gives up after 120 s).
+const ASK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(110);
+
 async fn ask_host(request: Request) -> Reply {
     let unavailable = || Failure {
         kind: FailureKind::Internal,
@@ -113,11 +117,16 @@ async fn ask_host(request: Request) -> Reply {
     let Some(host) = ActorRef::<HostMsg>::where_is(HOST_ACTOR_NAME) else {
         return Err(unavailable());
     };
-    match host
-        .call(|reply| HostMsg::Request { request, reply }, None)
-        .await
-    {
+    let message = |reply| HostMsg::of_request(request, reply);
+    match host.call(message, Some(ASK_DEADLINE)).await {
         Ok(ractor::rpc::CallResult::Success(reply)) => reply,
+        Ok(ractor::rpc::CallResult::Timeout) => Err(Failure {
+            kind: FailureKind::Internal,
+            message: format!(
+                "the agent did not answer within {} s; see its log",
+                ASK_DEADLINE.as_secs()
+            ),
+        }),
         _ => Err(unavailable()),
     }
 }

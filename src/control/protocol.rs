@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::actors::membership::MemberState;
+use crate::state::MemberState;
 use crate::state::records::{HostRecord, InstanceState, OnFailure, RegistryEntry, ServicePhase};
 
 /// What travels from the CLI to the agent.

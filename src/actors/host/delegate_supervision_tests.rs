@@ -32,7 +32,7 @@ service_template:
 ";
 
 async fn ask(host: &ActorRef<HostMsg>, request: Request) -> Reply {
-    ractor::call_t!(host, |reply| HostMsg::Request { request, reply }, 30_000)
+    ractor::call_t!(host, |reply| HostMsg::of_request(request, reply), 30_000)
         .expect("the host answers within 30 s")
 }
 

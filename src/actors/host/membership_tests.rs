@@ -17,7 +17,7 @@ use crate::actors::membership::{
     MembershipNetwork, Transport, UdpTransport,
 };
 use crate::control::RuntimePaths;
-use crate::control::protocol::{Request, Response};
+use crate::control::protocol::Response;
 use crate::state::Store;
 use crate::state::records::HostRecord;
 
@@ -69,10 +69,7 @@ where
 async fn listed(host: &ActorRef<HostMsg>, name: &str) -> Option<MemberState> {
     let reply = host
         .call(
-            |reply| HostMsg::Request {
-                request: Request::ListHosts,
-                reply,
-            },
+            |reply| HostMsg::ListHosts { reply },
             Some(Duration::from_secs(5)),
         )
         .await

@@ -1,28 +1,229 @@
-//! What the control channel asks of the Host actor.
+//! What the Host actor is asked: one message per request of the control channel (translated
+//! from the wire by [`HostMsg::of_request`]), each with where its answer goes, and the
+//! messages its own tasks send back.
 
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
 use ractor::RpcReplyPort;
 
 use crate::control::protocol::{Reply, Request};
+use crate::state::RegistryKind;
+use crate::state::records::OnFailure;
 
 use super::super::RuntimeError;
 use super::deploy::Prepared;
 
+/// Where a request's answer goes.
+pub type Answer = RpcReplyPort<Reply>;
+
 /// The Host actor's messages.
 pub enum HostMsg {
-    /// A request from the CLI, already authenticated.
-    Request {
-        /// What is asked.
-        request: Request,
-        /// The answer.
-        reply: RpcReplyPort<Reply>,
+    /// Is the agent there?
+    Ping {
+        /// This host's name and version.
+        reply: Answer,
+    },
+    /// Compile a template and deploy it as a new service.
+    Deploy {
+        /// The deploy as asked.
+        deploy: super::deploy::Deploy,
+        /// The new service's status.
+        reply: Answer,
     },
     /// A deploy's template was compiled beside the Host: record the service and start it.
     Compiled {
         /// The new service's records, or why there are none.
         prepared: Box<Result<Prepared, RuntimeError>>,
         /// The deploy's answer.
-        reply: RpcReplyPort<Reply>,
+        reply: Answer,
     },
+    /// Delete a service (refused while others select it, unless `force`).
+    Delete {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Delete even when other services select its nodes.
+        force: bool,
+        /// Those that selected them.
+        reply: Answer,
+    },
+    /// The services of a namespace, or of all.
+    ListServices {
+        /// The namespace; `None` for all.
+        namespace: Option<String>,
+        /// One summary per service.
+        reply: Answer,
+    },
+    /// One service's status.
+    Status {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Its status.
+        reply: Answer,
+    },
+    /// One service's status once it changed since version `after`.
+    Watch {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The version last seen.
+        after: u64,
+        /// Its status and version.
+        reply: Answer,
+    },
+    /// Where a service's instances (or one of them) write their output.
+    Logs {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// One instance, or all.
+        instance: Option<String>,
+        /// The log files and commands.
+        reply: Answer,
+    },
+    /// Register a template, profile or delegate.
+    Register {
+        /// Which registry.
+        kind: RegistryKind,
+        /// The file or CSAR.
+        path: PathBuf,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Done.
+        reply: Answer,
+    },
+    /// The entries of a registry.
+    ListRegistry {
+        /// Which registry.
+        kind: RegistryKind,
+        /// Its entries.
+        reply: Answer,
+    },
+    /// Remove a registry entry.
+    Delist {
+        /// Which registry.
+        kind: RegistryKind,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Done.
+        reply: Answer,
+    },
+    /// The cluster's hosts as this one sees them.
+    ListHosts {
+        /// One row per host.
+        reply: Answer,
+    },
+    /// Which delegates can work on this host.
+    ListDelegates {
+        /// One row per delegate.
+        reply: Answer,
+    },
+}
+
+impl HostMsg {
+    /// The message that carries out a request of the control channel.
+    pub fn of_request(request: Request, reply: Answer) -> HostMsg {
+        match request {
+            Request::Ping => HostMsg::Ping { reply },
+            Request::Deploy {
+                template,
+                namespace,
+                name,
+                inputs,
+                on_failure,
+            } => HostMsg::Deploy {
+                deploy: deploy(template, namespace, name, inputs, on_failure),
+                reply,
+            },
+            Request::Delete {
+                namespace,
+                name,
+                force,
+            } => HostMsg::Delete {
+                namespace,
+                name,
+                force,
+                reply,
+            },
+            Request::ListServices { namespace } => HostMsg::ListServices { namespace, reply },
+            Request::Status { namespace, name } => HostMsg::Status {
+                namespace,
+                name,
+                reply,
+            },
+            Request::Watch {
+                namespace,
+                name,
+                after,
+            } => HostMsg::Watch {
+                namespace,
+                name,
+                after,
+                reply,
+            },
+            Request::Logs {
+                namespace,
+                name,
+                instance,
+            } => HostMsg::Logs {
+                namespace,
+                name,
+                instance,
+                reply,
+            },
+            Request::Register {
+                kind,
+                path,
+                namespace,
+                name,
+            } => HostMsg::Register {
+                kind,
+                path,
+                namespace,
+                name,
+                reply,
+            },
+            Request::ListRegistry { kind } => HostMsg::ListRegistry { kind, reply },
+            Request::Delist {
+                kind,
+                namespace,
+                name,
+            } => HostMsg::Delist {
+                kind,
+                namespace,
+                name,
+                reply,
+            },
+            Request::ListHosts => HostMsg::ListHosts { reply },
+            Request::ListDelegates => HostMsg::ListDelegates { reply },
+        }
+    }
+}
+
+fn deploy(
+    template: String,
+    namespace: String,
+    name: String,
+    inputs: IndexMap<String, serde_json::Value>,
+    on_failure: OnFailure,
+) -> super::deploy::Deploy {
+    super::deploy::Deploy {
+        template,
+        namespace,
+        name,
+        inputs,
+        on_failure,
+    }
 }
 
 // Local only: never sent to another host.

@@ -21,7 +21,7 @@ mod messages;
 mod registry;
 mod selections;
 
-pub use messages::HostMsg;
+pub use messages::{Answer, HostMsg};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,9 +30,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::control::RuntimePaths;
-use crate::control::protocol::{
-    DelegateSummary, LogCommand, LogFile, Reply, Request, Response, ServiceSummary,
-};
+use crate::control::protocol::{DelegateSummary, LogCommand, LogFile, Response, ServiceSummary};
 use crate::delegates::protocol::{Deadlines, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
@@ -128,80 +126,38 @@ impl HostState {
         Ok(actor)
     }
 
-    async fn handle_request(&mut self, myself: &ActorRef<HostMsg>, request: Request) -> Reply {
-        let result = match request {
-            Request::Ping => Ok(Response::Pong {
-                host: self.context.host.clone(),
-                version: env!("CARGO_PKG_VERSION").to_owned(),
-            }),
-            // Handed on in `handle`; never here.
-            Request::Deploy { .. } | Request::Watch { .. } => Err(RuntimeError::Invalid(
-                "a deploy reached the wrong handler".into(),
-            )),
-            Request::Delete {
-                namespace,
-                name,
-                force,
-            } => self.delete(myself, namespace, name, force).await,
-            Request::ListServices { namespace } => self.list_services(namespace.as_deref()),
-            Request::Status { namespace, name } => self.status(&namespace, &name),
-            // Answered off the Host's handler (see `handle`); here only when asked directly.
-            Request::Logs {
-                namespace,
-                name,
-                instance,
-            } => match self.service_actor(&namespace, &name) {
-                Ok(actor) => gather_logs(actor, &name, instance).await,
-                Err(error) => Err(error),
-            },
-            Request::Register {
-                kind,
-                path,
-                namespace,
-                name,
-            } => self.register(kind, &path, namespace, name).await,
-            Request::ListRegistry { kind } => self
-                .context
-                .store
-                .list_registry(kind)
-                .map(|entries| Response::Registry { entries })
-                .map_err(RuntimeError::from),
-            Request::Delist {
-                kind,
-                namespace,
-                name,
-            } => self
-                .context
-                .lock_manager
-                .delist(kind, &namespace, &name)
-                .await
-                .map(|()| Response::Delisted),
-            Request::ListHosts => self.list_hosts().await,
-            Request::ListDelegates => {
-                let availability = self.context.delegates().availability().await;
-                Ok(Response::Delegates {
-                    delegates: availability
-                        .into_iter()
-                        .map(|(kind, available)| DelegateSummary {
-                            name: kind.name().to_owned(),
-                            running: available.is_ok(),
-                            reason: available.err(),
-                        })
-                        .collect(),
+    /// Which delegates can work here, each asked within its own deadline.
+    async fn list_delegates(&self) -> Result<Response, RuntimeError> {
+        let availability = self.context.delegates().availability().await;
+        Ok(Response::Delegates {
+            delegates: availability
+                .into_iter()
+                .map(|(kind, available)| DelegateSummary {
+                    name: kind.name().to_owned(),
+                    running: available.is_ok(),
+                    reason: available.err(),
                 })
+                .collect(),
+        })
+    }
+
+    /// Where a service's instances write, asked of its actor beside the Host (the actor may
+    /// take a while to ask its delegates).
+    fn logs(&self, namespace: &str, name: String, instance: Option<String>, reply: Answer) {
+        match self.service_actor(namespace, &name) {
+            Ok(actor) => {
+                tokio::spawn(async move {
+                    let answer = gather_logs(actor, &name, instance).await;
+                    answer_with(reply, answer);
+                });
             }
-        };
-        result.map_err(failure)
+            Err(error) => answer_with(reply, Err(error)),
+        }
     }
 
     /// Compiles the template beside the Host (it may take seconds) and hands the reply on: the
     /// Host records the service when the compiled records come back.
-    fn deploy(
-        &self,
-        myself: &ActorRef<HostMsg>,
-        deploy: Deploy,
-        reply: ractor::RpcReplyPort<Reply>,
-    ) {
+    fn deploy(&self, myself: &ActorRef<HostMsg>, deploy: Deploy, reply: Answer) {
         let store = self.context.store.clone();
         let host = self.context.host.clone();
         let myself = myself.clone();
@@ -458,74 +414,77 @@ impl Actor for Host {
         state: &mut HostState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            // Logs come from the service's actor, which may be busy with a long step: the
-            // reply port is handed to a task, so the Host goes on answering others.
-            HostMsg::Request {
-                request:
-                    Request::Logs {
-                        namespace,
-                        name,
-                        instance,
-                    },
+            HostMsg::Ping { reply } => answer_with(
                 reply,
-            } => match state.service_actor(&namespace, &name) {
-                Ok(actor) => {
-                    tokio::spawn(async move {
-                        let answer = gather_logs(actor, &name, instance).await;
-                        let _ = reply.send(answer.map_err(failure));
-                    });
-                }
-                Err(error) => {
-                    let _ = reply.send(Err(failure(error)));
-                }
-            },
-            HostMsg::Request {
-                request:
-                    Request::Deploy {
-                        template,
-                        namespace,
-                        name,
-                        inputs,
-                        on_failure,
-                    },
-                reply,
-            } => {
-                let deploy = Deploy {
-                    template,
-                    namespace,
-                    name,
-                    inputs,
-                    on_failure,
+                Ok(Response::Pong {
+                    host: state.context.host.clone(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                }),
+            ),
+            HostMsg::Deploy { deploy, reply } => state.deploy(&myself, deploy, reply),
+            HostMsg::Compiled { prepared, reply } => {
+                let answer = match *prepared {
+                    Ok(prepared) => state.record_deploy(&myself, prepared).await,
+                    Err(error) => Err(error),
                 };
-                state.deploy(&myself, deploy, reply);
+                answer_with(reply, answer);
             }
-            HostMsg::Request {
-                request:
-                    Request::Watch {
-                        namespace,
-                        name,
-                        after,
-                    },
+            HostMsg::Delete {
+                namespace,
+                name,
+                force,
+                reply,
+            } => answer_with(reply, state.delete(&myself, namespace, name, force).await),
+            HostMsg::ListServices { namespace, reply } => {
+                answer_with(reply, state.list_services(namespace.as_deref()))
+            }
+            HostMsg::Status {
+                namespace,
+                name,
+                reply,
+            } => answer_with(reply, state.status(&namespace, &name)),
+            HostMsg::Watch {
+                namespace,
+                name,
+                after,
                 reply,
             } => {
                 let actor = state.service_actor(&namespace, &name).ok();
                 let store = state.context.store.clone();
                 tokio::spawn(async move {
                     let answer = watch(actor, store, &namespace, &name, after).await;
-                    let _ = reply.send(answer.map_err(failure));
+                    answer_with(reply, answer);
                 });
             }
-            HostMsg::Compiled { prepared, reply } => {
-                let answer = match *prepared {
-                    Ok(prepared) => state.record_deploy(&myself, prepared).await,
-                    Err(error) => Err(error),
-                };
-                let _ = reply.send(answer.map_err(failure));
+            HostMsg::Logs {
+                namespace,
+                name,
+                instance,
+                reply,
+            } => state.logs(&namespace, name, instance, reply),
+            HostMsg::Register {
+                kind,
+                path,
+                namespace,
+                name,
+                reply,
+            } => answer_with(reply, state.register(kind, &path, namespace, name).await),
+            HostMsg::ListRegistry { kind, reply } => {
+                let entries = state.context.store.list_registry(kind);
+                let answer = entries.map(|entries| Response::Registry { entries });
+                answer_with(reply, answer.map_err(RuntimeError::from));
             }
-            HostMsg::Request { request, reply } => {
-                let answer = state.handle_request(&myself, request).await;
-                let _ = reply.send(answer);
+            HostMsg::Delist {
+                kind,
+                namespace,
+                name,
+                reply,
+            } => {
+                let delisted = state.context.lock_manager.delist(kind, &namespace, &name);
+                answer_with(reply, delisted.await.map(|()| Response::Delisted));
             }
+            HostMsg::ListHosts { reply } => answer_with(reply, state.list_hosts().await),
+            HostMsg::ListDelegates { reply } => answer_with(reply, state.list_delegates().await),
         }
         Ok(())
     }
@@ -603,6 +562,11 @@ impl Actor for Host {
         }
         Ok(())
     }
+}
+
+/// Sends a request's answer; a caller that stopped waiting is no error of the Host.
+fn answer_with(reply: Answer, answer: Result<Response, RuntimeError>) {
+    let _ = reply.send(answer.map_err(failure));
 }
 
 /// How often a watch of a service without an actor here (on another host, or between lives)

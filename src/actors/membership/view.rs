@@ -6,32 +6,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use super::identity::HostIdentity;
-
-/// How this host sees another one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberState {
-    /// It answers (or someone it answered vouched for it recently).
-    Alive,
-    /// It missed its probes; it is declared down unless it refutes in time.
-    Suspect,
-    /// The cluster declared it down.
-    Down,
-    /// Membership has not heard of it (or this agent runs without `--listen`).
-    Unknown,
-}
-
-impl MemberState {
-    /// The lowercase word the CLI prints.
-    pub fn word(self) -> &'static str {
-        match self {
-            MemberState::Alive => "alive",
-            MemberState::Suspect => "suspect",
-            MemberState::Down => "down",
-            MemberState::Unknown => "unknown",
-        }
-    }
-}
+pub use crate::state::MemberState;
 
 impl From<foca::State> for MemberState {
     fn from(state: foca::State) -> Self {
