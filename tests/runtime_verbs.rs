@@ -270,6 +270,63 @@ fn status_watch_prints_each_change_until_the_service_is_gone() {
     );
 }
 
+const NAPPER: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    napper:
+      type: Process
+      properties:
+        command: sleep
+        arguments: [ '600' ]
+";
+
+#[test]
+fn stop_start_and_restart_act_on_the_process_and_a_stop_outlives_the_agent() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let template = cluster.dir().join("napper.yaml");
+    std::fs::write(&template, NAPPER).unwrap();
+    cluster.deployed = Some("nap".into());
+    cluster.ok(&["service", "deploy", template.to_str().unwrap(), "--name", "nap"]);
+    let first = pid_of(&cluster.status("nap"), "napper");
+
+    cluster.ok(&["service", "stop", "nap"]);
+    let status = cluster.status("nap");
+    assert_eq!(instance(&status, "napper")["state"], "stopped", "{status:#}");
+    assert!(!process_exists(first), "the stopped process {first} still runs");
+    // Stopped as asked is not a failure, and an agent that restarts leaves it stopped.
+    assert!(cluster.run(&["service", "status", "nap"]).status.success());
+    cluster.terminate_agent();
+    cluster.start_agent();
+    std::thread::sleep(Duration::from_secs(3));
+    let status = cluster.status("nap");
+    assert_eq!(instance(&status, "napper")["state"], "stopped", "{status:#}");
+
+    cluster.ok(&["service", "start", "nap", "napper-0"]);
+    let status = cluster.status("nap");
+    assert!(all_running(&status), "{status:#}");
+    let second = pid_of(&status, "napper");
+    assert!(second != first && process_exists(second), "{status:#}");
+
+    cluster.ok(&["service", "restart", "nap"]);
+    let status = cluster.status("nap");
+    assert!(all_running(&status), "{status:#}");
+    let third = pid_of(&status, "napper");
+    assert!(third != second && process_exists(third), "{status:#}");
+    assert!(!process_exists(second), "the restarted process {second} still runs");
+
+    let unknown = cluster.run(&["service", "stop", "nap", "nobody-0"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("has no instance nobody-0"),
+        "{unknown:?}"
+    );
+}
+
 /// Waits until `child` ends (panics after [`PATIENCE`]); all it printed.
 fn wait_with_deadline(mut child: Child) -> std::process::Output {
     let deadline = Instant::now() + PATIENCE;

@@ -16,7 +16,8 @@ use super::interrupt::{self, EXIT_INTERRUPTED};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
-    FailureKind, LogCommand, LogFile, Request, Response, ServiceStatus, ServiceSummary,
+    FailureKind, InstanceAction, LogCommand, LogFile, Request, Response, ServiceStatus,
+    ServiceSummary,
 };
 use crate::state::records::{InstanceState, OnFailure, ServicePhase};
 
@@ -114,6 +115,13 @@ pub enum ServiceCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Stop a service's instances (or one), dependents first, keeping what they have: they
+    /// are not checked or restarted until started again.
+    Stop(ControlArgs),
+    /// Start a service's stopped instances (or one) again, dependencies first.
+    Start(ControlArgs),
+    /// Stop a service's instances (or one), then start them again.
+    Restart(ControlArgs),
     /// Print the output of a service's instances.
     Logs {
         /// The service.
@@ -337,6 +345,9 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             let status = status(agent, &namespace, &name)?;
             print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
         }
+        ServiceCommand::Stop(args) => control(agent, &namespace, InstanceAction::Stop, args),
+        ServiceCommand::Start(args) => control(agent, &namespace, InstanceAction::Start, args),
+        ServiceCommand::Restart(args) => control(agent, &namespace, InstanceAction::Restart, args),
         ServiceCommand::Delete {
             name,
             no_wait,
@@ -490,6 +501,52 @@ fn status(agent: &AgentAddress, namespace: &str, name: &str) -> Result<ServiceSt
         Response::Status { status } => Ok(status),
         other => Err(invalid(unexpected(other))),
     }
+}
+
+/// Which instances `service stop|start|restart` acts on.
+#[derive(Debug, clap::Args)]
+pub struct ControlArgs {
+    /// The service.
+    name: String,
+    /// One instance (all of the service's when left out).
+    instance: Option<String>,
+    /// Return once the agent took the request, without waiting for it to be done.
+    #[arg(long)]
+    no_wait: bool,
+}
+
+/// `service stop|start|restart`: asks the agent, waits until it is done (unless `--no-wait`),
+/// and says which instances it applied to.
+fn control(
+    agent: &AgentAddress,
+    namespace: &str,
+    action: InstanceAction,
+    args: ControlArgs,
+) -> Result<ExitCode, ClientError> {
+    let response = agent.request(Request::Control {
+        namespace: namespace.to_owned(),
+        name: args.name.clone(),
+        action,
+        instance: args.instance,
+        wait: !args.no_wait,
+    })?;
+    let Response::Controlled { instances } = response else {
+        return Err(invalid(unexpected(response)));
+    };
+    let done = match (action, args.no_wait) {
+        (_, true) => "asked to",
+        (InstanceAction::Stop, false) => "stopped",
+        (InstanceAction::Start, false) => "started",
+        (InstanceAction::Restart, false) => "restarted",
+    };
+    let verb = match (action, args.no_wait) {
+        (InstanceAction::Stop, true) => " stop",
+        (InstanceAction::Start, true) => " start",
+        (InstanceAction::Restart, true) => " restart",
+        (_, false) => "",
+    };
+    eprintln!("{done}{verb} {}: {}", args.name, instances.join(", "));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints a service's status; exits 0 when it is healthy, [`EXIT_UNHEALTHY`] when not.

@@ -74,6 +74,19 @@ pub enum Request {
         /// The version last seen (0: none).
         after: u64,
     },
+    /// Stop, start or restart a service's instances on their hosts (or one of them).
+    Control {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+        /// What to do.
+        action: InstanceAction,
+        /// One instance, or all.
+        instance: Option<String>,
+        /// Answer once it is done (else at once).
+        wait: bool,
+    },
     /// Where a service's instances write their output.
     Logs {
         /// The namespace.
@@ -164,6 +177,11 @@ pub enum Response {
     Status {
         /// Its status.
         status: ServiceStatus,
+    },
+    /// The instances a stop, start or restart applied to (done, when it was waited for).
+    Controlled {
+        /// Their ids.
+        instances: Vec<String>,
     },
     /// One service as it changed.
     Watched {
@@ -277,6 +295,18 @@ pub struct ServiceSummary {
     pub running: usize,
     /// How many failed.
     pub failed: usize,
+}
+
+/// What `service stop|start|restart` asks of instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceAction {
+    /// Stop them, keeping what they have; they stay stopped until started.
+    Stop,
+    /// Start stopped ones again.
+    Start,
+    /// Stop them, then start them again.
+    Restart,
 }
 
 /// `service status`: the service, its instances and its outputs.

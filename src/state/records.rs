@@ -158,6 +158,8 @@ pub enum InstanceState {
     Failed,
     /// Its delegate is removing it.
     Deleting,
+    /// Stopped on request (`service stop`): not checked, not restarted, until started again.
+    Stopped,
 }
 
 impl InstanceState {
@@ -169,6 +171,7 @@ impl InstanceState {
             InstanceState::Running => "running",
             InstanceState::Failed => "failed",
             InstanceState::Deleting => "deleting",
+            InstanceState::Stopped => "stopped",
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use ractor::RpcReplyPort;
 
-use crate::control::protocol::{Reply, Request};
+use crate::control::protocol::{InstanceAction, Reply, Request};
 use crate::state::RegistryKind;
 use crate::state::records::OnFailure;
 
@@ -74,6 +74,21 @@ pub enum HostMsg {
         /// The version last seen.
         after: u64,
         /// Its status and version.
+        reply: Answer,
+    },
+    /// Stop, start or restart a service's instances (or one of them).
+    Control {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// What to do.
+        action: InstanceAction,
+        /// One instance, or all.
+        instance: Option<String>,
+        /// Answer once done.
+        wait: bool,
+        /// The instances it applied to.
         reply: Answer,
     },
     /// Where a service's instances (or one of them) write their output.
@@ -169,6 +184,20 @@ impl HostMsg {
                 namespace,
                 name,
                 after,
+                reply,
+            },
+            Request::Control {
+                namespace,
+                name,
+                action,
+                instance,
+                wait,
+            } => HostMsg::Control {
+                namespace,
+                name,
+                action,
+                instance,
+                wait,
                 reply,
             },
             Request::Logs {

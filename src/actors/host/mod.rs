@@ -30,7 +30,9 @@ use std::time::Duration;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::control::RuntimePaths;
-use crate::control::protocol::{DelegateSummary, LogCommand, LogFile, Response, ServiceSummary};
+use crate::control::protocol::{
+    DelegateSummary, InstanceAction, LogCommand, LogFile, Response, ServiceSummary,
+};
 use crate::delegates::protocol::{Deadlines, LogSource};
 use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
@@ -462,6 +464,22 @@ impl Actor for Host {
                 instance,
                 reply,
             } => state.logs(&namespace, name, instance, reply),
+            HostMsg::Control {
+                namespace,
+                name,
+                action,
+                instance,
+                wait,
+                reply,
+            } => match state.service_actor(&namespace, &name) {
+                Ok(actor) => {
+                    tokio::spawn(async move {
+                        let answer = control(actor, action, instance, wait).await;
+                        answer_with(reply, answer);
+                    });
+                }
+                Err(error) => answer_with(reply, Err(error)),
+            },
             HostMsg::Register {
                 kind,
                 path,
@@ -567,6 +585,36 @@ impl Actor for Host {
 /// Sends a request's answer; a caller that stopped waiting is no error of the Host.
 fn answer_with(reply: Answer, answer: Result<Response, RuntimeError>) {
     let _ = reply.send(answer.map_err(failure));
+}
+
+/// How long a stop, start or restart may take before its answer says it goes on (each step
+/// has its delegate's deadline; this only bounds the wait for all of them).
+const CONTROL_DEADLINE: Duration = Duration::from_secs(100);
+
+/// Asks a Service actor to stop, start or restart instances; answers when they are, with
+/// `wait`.
+async fn control(
+    actor: ActorRef<ServiceMsg>,
+    action: InstanceAction,
+    instance: Option<String>,
+    wait: bool,
+) -> Result<Response, RuntimeError> {
+    let message = |reply| ServiceMsg::Control {
+        action,
+        instance,
+        wait,
+        reply,
+    };
+    match actor.call(message, Some(CONTROL_DEADLINE)).await {
+        Ok(ractor::rpc::CallResult::Success(answer)) => {
+            Ok(Response::Controlled { instances: answer? })
+        }
+        Ok(ractor::rpc::CallResult::Timeout) => Err(RuntimeError::Invalid(format!(
+            "not done within {} s; it goes on in the agent (see `khutulun service status`)",
+            CONTROL_DEADLINE.as_secs()
+        ))),
+        _ => Err(RuntimeError::Unreachable("service actor")),
+    }
 }
 
 /// How often a watch of a service without an actor here (on another host, or between lives)

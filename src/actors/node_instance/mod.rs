@@ -76,6 +76,8 @@ impl Actor for NodeInstance {
                     Step::Adopt => work.adopt().await,
                     Step::Check => work.check().await,
                     Step::Delete => work.delete().await,
+                    Step::Stop => work.stop().await,
+                    Step::Start => work.start().await,
                 };
                 StepReport {
                     index: me.index,
@@ -391,6 +393,60 @@ impl<'a> Work<'a> {
             return Ok(());
         }
         self.record_observation(observation).await
+    }
+
+    /// Stops the instance as asked (`service stop`): its Lifecycle stop operation, then its
+    /// delegate's stop; it keeps what it has, to start again.
+    async fn stop(&mut self) -> Result<(), RuntimeError> {
+        let mut attributes = self.record.attributes.clone();
+        match self.try_stop(&mut attributes).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.record_failure(error, attributes).await),
+        }
+    }
+
+    async fn try_stop(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        if target.has_operations {
+            self.operate("stop", attributes).await?;
+        }
+        if let Some(delegate) = &target.delegate {
+            let stopped = protocol::stop(delegate, target.spec.clone(), attributes.clone());
+            let stopped = self.bound(Operation::Stop, &target.spec, stopped).await?;
+            *attributes = lifecycle::keep_outputs(&target.output_attributes, attributes, stopped);
+        }
+        self.record(InstanceUpdate {
+            attributes: Some(attributes.clone()),
+            ..InstanceUpdate::state(InstanceState::Stopped)
+        })
+        .await
+    }
+
+    /// Starts a stopped instance again: its delegate's start, then its Lifecycle start
+    /// operation.
+    async fn start(&mut self) -> Result<(), RuntimeError> {
+        let mut attributes = self.record.attributes.clone();
+        match self.try_start(&mut attributes).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.record_failure(error, attributes).await),
+        }
+    }
+
+    async fn try_start(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        if let Some(delegate) = &target.delegate {
+            let started = protocol::start(delegate, target.spec.clone(), attributes.clone());
+            let started = self.bound(Operation::Start, &target.spec, started).await?;
+            *attributes = lifecycle::keep_outputs(&target.output_attributes, attributes, started);
+        }
+        if target.has_operations {
+            self.operate("start", attributes).await?;
+        }
+        self.record(InstanceUpdate {
+            attributes: Some(attributes.clone()),
+            ..InstanceUpdate::state(InstanceState::Running)
+        })
+        .await
     }
 
     async fn delete(&mut self) -> Result<(), RuntimeError> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::control::protocol::ServiceStatus;
+use crate::control::protocol::{InstanceAction, ServiceStatus};
 use crate::delegates::protocol::LogSource;
 use crate::state::records::InstanceRecord;
 
@@ -43,6 +43,17 @@ pub enum ServiceMsg {
         after: u64,
         /// The status and its version.
         reply: ractor::RpcReplyPort<Result<(ServiceStatus, u64), RuntimeError>>,
+    },
+    /// Stop, start or restart instances (all, or one).
+    Control {
+        /// What to do.
+        action: InstanceAction,
+        /// One instance, or all.
+        instance: Option<String>,
+        /// Answer once it is done (else at once).
+        wait: bool,
+        /// The instances it applies to.
+        reply: ractor::RpcReplyPort<Result<Vec<String>, RuntimeError>>,
     },
     /// Watchers that waited [`WATCH_PATIENCE`] are answered.
     WatchPatienceOver,

@@ -25,10 +25,10 @@ use tokio::time::Instant;
 
 use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg, StepReport};
 use super::{Context, RuntimeError, service_status};
-use crate::control::protocol::ServiceStatus;
+use crate::control::protocol::{InstanceAction, ServiceStatus};
 use crate::state::ServiceView;
 use crate::state::records::{InstanceRecord, InstanceState, ServicePhase};
-use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, reconcile};
+use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, Wanted, reconcile};
 
 /// The Service actor.
 pub struct Service;
@@ -79,6 +79,15 @@ pub struct ServiceState {
     /// Raised at every change of `view`, for watchers.
     version: u64,
     watchers: Vec<Watcher>,
+    /// Stops, starts and restarts whose askers wait for them to be done.
+    controls: Vec<Control>,
+}
+
+/// A `service stop|start|restart` waiting to be done.
+struct Control {
+    instances: Vec<usize>,
+    asked: Wanted,
+    reply: ractor::RpcReplyPort<Result<Vec<String>, RuntimeError>>,
 }
 
 /// Failed instances with why: `(instance id, reason)`.
@@ -100,6 +109,89 @@ impl ServiceState {
     fn changed(&mut self) {
         self.snapshot = None;
         self.version += 1;
+    }
+
+    /// Asks the reconciler to stop, start or restart instances; answers at once, or (with
+    /// `wait`) once they are.
+    fn control(
+        &mut self,
+        action: InstanceAction,
+        instance: Option<String>,
+        wait: bool,
+        reply: ractor::RpcReplyPort<Result<Vec<String>, RuntimeError>>,
+    ) {
+        let asked = match action {
+            InstanceAction::Stop => Wanted::Stopped,
+            InstanceAction::Start => Wanted::Running,
+            InstanceAction::Restart => Wanted::Restarted,
+        };
+        let instances: Vec<usize> = (0..self.observed.instances.len())
+            .filter(|&i| {
+                instance
+                    .as_ref()
+                    .is_none_or(|id| *id == self.observed.instances[i].id)
+            })
+            .collect();
+        let refusal = if self.goal == Goal::Delete || self.observed.failed {
+            Some(format!(
+                "service {} is being deleted or its deploy failed",
+                self.args.name
+            ))
+        } else if let Some(id) = instance.filter(|_| instances.is_empty()) {
+            Some(format!(
+                "service {} has no instance {id} on this host",
+                self.args.name
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            let _ = reply.send(Err(RuntimeError::Invalid(why)));
+            return;
+        }
+        for &index in &instances {
+            self.observed.want(index, asked);
+        }
+        let control = Control {
+            instances,
+            asked,
+            reply,
+        };
+        if wait {
+            self.controls.push(control);
+        } else {
+            let ids = self.ids(&control.instances);
+            let _ = control.reply.send(Ok(ids));
+        }
+    }
+
+    fn ids(&self, instances: &[usize]) -> Vec<String> {
+        instances
+            .iter()
+            .map(|&i| self.observed.instances[i].id.clone())
+            .collect()
+    }
+
+    /// Answers the stops, starts and restarts that are done (or could not be).
+    fn answer_controls(&mut self) {
+        let controls = std::mem::take(&mut self.controls);
+        for control in controls {
+            let outcome: Result<Vec<bool>, String> = control
+                .instances
+                .iter()
+                .map(|&i| self.observed.settled(i, control.asked))
+                .collect();
+            match outcome {
+                Ok(done) if done.iter().all(|d| *d) => {
+                    let ids = self.ids(&control.instances);
+                    let _ = control.reply.send(Ok(ids));
+                }
+                Ok(_) => self.controls.push(control),
+                Err(why) => {
+                    let _ = control.reply.send(Err(RuntimeError::Invalid(why)));
+                }
+            }
+        }
     }
 
     /// Answers the watchers whose version is passed, or whose patience is over.
@@ -404,6 +496,7 @@ impl Actor for Service {
             failure_record: None,
             version: 1,
             watchers: Vec::new(),
+            controls: Vec::new(),
         };
         if state.view.service.phase == ServicePhase::Deleting {
             state.delete();
@@ -464,9 +557,16 @@ impl Actor for Service {
                 myself.send_after(WATCH_PATIENCE, || ServiceMsg::WatchPatienceOver);
             }
             ServiceMsg::WatchPatienceOver => {}
+            ServiceMsg::Control {
+                action,
+                instance,
+                wait,
+                reply,
+            } => state.control(action, instance, wait, reply),
         }
         state.advance(&myself);
         state.answer_watchers();
+        state.answer_controls();
         Ok(())
     }
 

@@ -40,6 +40,21 @@ pub enum Step {
     Check,
     /// Remove it.
     Delete,
+    /// Stop it, keeping what it has (`service stop`).
+    Stop,
+    /// Start it again after a stop.
+    Start,
+}
+
+/// Whether an instance is asked to run (`service start|stop|restart`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// It runs.
+    Running,
+    /// It is stopped, and stays so until started.
+    Stopped,
+    /// It is stopped, then started again.
+    Restarted,
 }
 
 /// One instance on this host: what it needs, and what was last seen of it.
@@ -62,6 +77,10 @@ pub struct Instance {
     pub gone: bool,
     /// Failed deletes so far, and when the next may run.
     pub retry: Option<(u32, Duration)>,
+    /// Whether it is asked to run.
+    pub wanted: Wanted,
+    /// Why its last stop or start failed, since it was last asked to stop or start.
+    pub refused: Option<String>,
 }
 
 impl Instance {
@@ -76,6 +95,11 @@ impl Instance {
             looked_at: None,
             gone: false,
             retry: None,
+            wanted: match state {
+                InstanceState::Stopped => Wanted::Stopped,
+                _ => Wanted::Running,
+            },
+            refused: None,
         }
     }
 }
@@ -174,6 +198,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
         return;
     }
     let adopted = |i: usize| seen.instances[i].adopted == seen.generation;
+    let stop_waits = stop_waits(seen);
     for (index, instance) in seen.instances.iter().enumerate() {
         if instance.busy.is_some() {
             continue;
@@ -186,6 +211,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             .requires
             .iter()
             .all(|&r| seen.instances[r].busy.is_none() && adopted(r));
+        let stopping = instance.wanted != Wanted::Running;
         let step = match instance.state {
             InstanceState::Pending | InstanceState::Creating => {
                 requires_ready.then_some(Step::Deploy)
@@ -193,6 +219,10 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             // Adopted once its requirements are: dependencies first.
             InstanceState::Running | InstanceState::Failed if !adopted(index) => {
                 requires_adopted.then_some(Step::Adopt)
+            }
+            // Stopped after the instances that require it and are stopping too.
+            InstanceState::Running | InstanceState::Failed if stopping => {
+                (!stop_waits[index]).then_some(Step::Stop)
             }
             InstanceState::Running | InstanceState::Failed => {
                 let due = instance.looked_at.map_or(now, |at| at + CHECK_PERIOD);
@@ -202,12 +232,32 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
                 }
                 check.then_some(Step::Check)
             }
-            InstanceState::Deleting => None,
+            InstanceState::Stopped if !stopping => requires_ready.then_some(Step::Start),
+            InstanceState::Stopped | InstanceState::Deleting => None,
         };
         if let Some(step) = step {
             decision.effects.push(Effect::Run(index, step));
         }
     }
+}
+
+/// For each instance, whether its stop must wait: an instance that requires it is stopping
+/// too and still runs (or is busy).
+fn stop_waits(seen: &Observed) -> Vec<bool> {
+    let mut waits = vec![false; seen.instances.len()];
+    for instance in &seen.instances {
+        let still_up = instance.busy.is_some()
+            || matches!(
+                instance.state,
+                InstanceState::Running | InstanceState::Failed
+            );
+        if instance.wanted != Wanted::Running && still_up {
+            for &r in &instance.requires {
+                waits[r] = true;
+            }
+        }
+    }
+    waits
 }
 
 /// Why the deploy cannot go on, if an instance still to deploy requires one that failed.
@@ -339,6 +389,14 @@ impl Observed {
                 instance.gone = true;
                 instance.retry = None;
             }
+            (Step::Stop, None) if instance.wanted == Wanted::Restarted => {
+                instance.wanted = Wanted::Running;
+            }
+            // Not tried again: whoever asked hears why, and the instance is checked as usual.
+            (Step::Stop | Step::Start, Some(error)) => {
+                instance.wanted = Wanted::Running;
+                instance.refused = Some(error);
+            }
             (Step::Delete, Some(error)) => {
                 let failures = instance.retry.map_or(0, |(n, _)| n) + 1;
                 instance.retry = Some((failures, now + backoff(failures)));
@@ -348,6 +406,33 @@ impl Observed {
             }
             _ => {}
         }
+    }
+
+    /// `service stop|start|restart` asked this of instance `index`.
+    pub fn want(&mut self, index: usize, wanted: Wanted) {
+        let instance = &mut self.instances[index];
+        // A stopped instance restarts by starting.
+        let stopped = instance.state == InstanceState::Stopped && instance.busy.is_none();
+        instance.wanted = match wanted {
+            Wanted::Restarted if stopped => Wanted::Running,
+            other => other,
+        };
+        instance.refused = None;
+    }
+
+    /// Whether what `service stop|start|restart` asked of instance `index` is done: `Ok(true)`
+    /// when it is, the reason when it could not be.
+    pub fn settled(&self, index: usize, asked: Wanted) -> Result<bool, String> {
+        let instance = &self.instances[index];
+        if let Some(why) = &instance.refused {
+            return Err(why.clone());
+        }
+        let idle = instance.busy.is_none() && instance.wanted != Wanted::Restarted;
+        Ok(idle
+            && match asked {
+                Wanted::Stopped => instance.state == InstanceState::Stopped,
+                Wanted::Running | Wanted::Restarted => instance.state == InstanceState::Running,
+            })
     }
 
     /// Whatever ran the workloads restarted (the delegates): adopt every instance again.

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use super::reconcile::{
-    CHECK_PERIOD, Decision, Effect, Goal, Instance, Observed, Outcome, Step, reconcile,
+    CHECK_PERIOD, Decision, Effect, Goal, Instance, Observed, Outcome, Step, Wanted, reconcile,
 };
 use crate::state::records::{InstanceState, OnFailure};
 
-use InstanceState::{Creating, Deleting, Failed, Pending, Running};
+use InstanceState::{Creating, Deleting, Failed, Pending, Running, Stopped};
 
 const fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -205,6 +205,28 @@ fn cases() -> Vec<Case> {
             )
         },
         case(
+            "a stop takes dependents first",
+            with(running.clone(), |s| {
+                (0..3).for_each(|i| s.want(i, Wanted::Stopped));
+            }),
+            runs(&[(2, Step::Stop)]),
+        ),
+        case(
+            "a stopped instance is neither checked nor started",
+            with(web([Running, Running, Stopped], false), |s| looked_at(s, secs(9))),
+            vec![],
+        )
+        .waking(secs(11)),
+        case(
+            "a stopped instance asked to run starts once its requirements run",
+            with(web([Running, Running, Stopped], false), |s| {
+                looked_at(s, secs(9));
+                s.want(2, Wanted::Running);
+            }),
+            runs(&[(2, Step::Start)]),
+        )
+        .waking(secs(11)),
+        case(
             "a failed service does nothing until it is deleted",
             with(web([Running, Running, Failed], false), |s| s.failed = true),
             vec![],
@@ -376,4 +398,44 @@ fn adoption_is_asked_again_when_the_delegates_restart() {
     seen.finished(0, ok, secs(1));
     let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(1));
     assert!(decision.effects.contains(&Effect::Run(0, Step::Adopt)));
+}
+
+#[test]
+fn a_restart_stops_then_starts_and_is_settled_only_then() {
+    let mut seen = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+    let ok = |state| Outcome { state, error: None };
+    seen.want(2, Wanted::Restarted);
+    assert_eq!(seen.settled(2, Wanted::Restarted), Ok(false));
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert_eq!(decision.effects, runs(&[(2, Step::Stop)]));
+    seen.began(&decision.effects[0]);
+    seen.finished(2, ok(Stopped), secs(10));
+    assert_eq!(seen.settled(2, Wanted::Restarted), Ok(false));
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert_eq!(decision.effects, runs(&[(2, Step::Start)]));
+    seen.began(&decision.effects[0]);
+    seen.finished(2, ok(Running), secs(10));
+    assert_eq!(seen.settled(2, Wanted::Restarted), Ok(true));
+    // Restarting a stopped instance just starts it.
+    let mut seen = web([Running, Running, Stopped], false);
+    seen.want(2, Wanted::Restarted);
+    assert_eq!(seen.instances[2].wanted, Wanted::Running);
+}
+
+#[test]
+fn a_failed_stop_is_reported_and_not_tried_again() {
+    let mut seen = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+    seen.want(2, Wanted::Stopped);
+    busy(&mut seen, 2, Step::Stop);
+    let failed = Outcome {
+        state: Failed,
+        error: Some("the engine did not answer".into()),
+    };
+    seen.finished(2, failed, secs(10));
+    assert_eq!(
+        seen.settled(2, Wanted::Stopped),
+        Err("the engine did not answer".into())
+    );
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert!(!decision.effects.contains(&Effect::Run(2, Step::Stop)));
 }
