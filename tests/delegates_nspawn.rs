@@ -201,9 +201,10 @@ async fn eventually_running(
 /// Whether a systemd user manager answers (says so loudly when not).
 async fn user_manager_available() -> bool {
     let probe = Agent::start(SupervisorChoice::Auto).await;
-    let answer = call!(probe.delegates.systemd, |reply| SystemdMsg::Available {
-        reply
-    })
+    let answer = call!(
+        probe.delegates.systemd().expect("the real delegates"),
+        |reply| SystemdMsg::Available { reply }
+    )
     .unwrap();
     probe.stop();
     available(

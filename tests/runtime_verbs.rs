@@ -291,20 +291,37 @@ fn stop_start_and_restart_act_on_the_process_and_a_stop_outlives_the_agent() {
     let template = cluster.dir().join("napper.yaml");
     std::fs::write(&template, NAPPER).unwrap();
     cluster.deployed = Some("nap".into());
-    cluster.ok(&["service", "deploy", template.to_str().unwrap(), "--name", "nap"]);
+    cluster.ok(&[
+        "service",
+        "deploy",
+        template.to_str().unwrap(),
+        "--name",
+        "nap",
+    ]);
     let first = pid_of(&cluster.status("nap"), "napper");
 
     cluster.ok(&["service", "stop", "nap"]);
     let status = cluster.status("nap");
-    assert_eq!(instance(&status, "napper")["state"], "stopped", "{status:#}");
-    assert!(!process_exists(first), "the stopped process {first} still runs");
+    assert_eq!(
+        instance(&status, "napper")["state"],
+        "stopped",
+        "{status:#}"
+    );
+    assert!(
+        !process_exists(first),
+        "the stopped process {first} still runs"
+    );
     // Stopped as asked is not a failure, and an agent that restarts leaves it stopped.
     assert!(cluster.run(&["service", "status", "nap"]).status.success());
     cluster.terminate_agent();
     cluster.start_agent();
     std::thread::sleep(Duration::from_secs(3));
     let status = cluster.status("nap");
-    assert_eq!(instance(&status, "napper")["state"], "stopped", "{status:#}");
+    assert_eq!(
+        instance(&status, "napper")["state"],
+        "stopped",
+        "{status:#}"
+    );
 
     cluster.ok(&["service", "start", "nap", "napper-0"]);
     let status = cluster.status("nap");
@@ -317,7 +334,10 @@ fn stop_start_and_restart_act_on_the_process_and_a_stop_outlives_the_agent() {
     assert!(all_running(&status), "{status:#}");
     let third = pid_of(&status, "napper");
     assert!(third != second && process_exists(third), "{status:#}");
-    assert!(!process_exists(second), "the restarted process {second} still runs");
+    assert!(
+        !process_exists(second),
+        "the restarted process {second} still runs"
+    );
 
     let unknown = cluster.run(&["service", "stop", "nap", "nobody-0"]);
     assert!(!unknown.status.success());

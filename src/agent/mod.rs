@@ -192,7 +192,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         deadlines: Deadlines {
             cap: config.delegate_timeout,
         },
-        delegates,
+        delegates: Arc::new(delegates),
     };
     let (root, root_handle) = Actor::spawn(None, Root, args)
         .await

@@ -41,4 +41,4 @@ pub mod tables;
 mod testing;
 pub mod wiring;
 
-pub use registry::{Delegates, DelegatesConfig};
+pub use registry::{DelegateFactory, Delegates, DelegatesConfig};

@@ -71,12 +71,38 @@ impl DelegatesConfig {
 #[derive(Clone, Debug)]
 pub struct Delegates {
     lifecycle: BTreeMap<DelegateKind, DelegateRef>,
-    /// The ipport delegate, for delegates that need ports (containers publishing one).
-    pub ipport: ActorRef<IpPortMsg>,
-    /// The systemd delegate, for delegates that run units.
-    pub systemd: ActorRef<SystemdMsg>,
+    /// The real delegates' own actors, asked whether they can work here; `None` for a set
+    /// spawned elsewhere (a simulator's).
+    real: Option<RealActors>,
+}
+
+/// The actors of the real delegates that answer more than the lifecycle protocol.
+#[derive(Clone, Debug)]
+struct RealActors {
+    ipport: ActorRef<IpPortMsg>,
+    systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
     nspawn: ActorRef<NspawnMsg>,
+}
+
+/// Spawns a host's delegates, first and after one stopped: the agent passes
+/// [`DelegatesConfig`] (the real ones), a simulator its own. The seam that lets the same Host,
+/// Service and NodeInstance actors run against simulated workloads.
+pub trait DelegateFactory: Send + Sync + std::fmt::Debug + 'static {
+    /// Spawns a set, each linked to `supervisor`.
+    fn spawn(
+        &self,
+        supervisor: ActorCell,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Delegates, SpawnErr>> + Send + '_>>;
+}
+
+impl DelegateFactory for DelegatesConfig {
+    fn spawn(
+        &self,
+        supervisor: ActorCell,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Delegates, SpawnErr>> + Send + '_>> {
+        Box::pin(Delegates::spawn(self.clone(), supervisor))
+    }
 }
 
 /// How long `delegate list` waits for each delegate to say whether it can work here, so it
@@ -151,13 +177,30 @@ impl Delegates {
         let (podman, _) =
             Actor::spawn_linked(None, PodmanDelegate, podman_config, supervisor.clone()).await?;
         lifecycle.insert(DelegateKind::Podman, podman.get_derived());
-        Ok(Delegates {
-            lifecycle,
+        let real = RealActors {
             ipport,
             systemd,
             podman,
             nspawn,
+        };
+        Ok(Delegates {
+            lifecycle,
+            real: Some(real),
         })
+    }
+
+    /// The systemd delegate (which runs units for the process delegate), when these are the
+    /// real delegates.
+    pub fn systemd(&self) -> Option<&ActorRef<SystemdMsg>> {
+        self.real.as_ref().map(|real| &real.systemd)
+    }
+
+    /// A set of lifecycle delegates spawned elsewhere (a simulator's), one per kind.
+    pub fn of(lifecycle: BTreeMap<DelegateKind, DelegateRef>) -> Self {
+        Delegates {
+            lifecycle,
+            real: None,
+        }
     }
 
     /// The delegate of `kind`, or a clear error when that kind has no delegate yet.
@@ -176,15 +219,17 @@ impl Delegates {
     /// The kinds that have a delegate actor here (recorded with the host).
     pub fn kinds(&self) -> impl Iterator<Item = DelegateKind> + '_ {
         let mut kinds: Vec<DelegateKind> = self.lifecycle.keys().copied().collect();
-        kinds.push(DelegateKind::Systemd);
+        if self.real.is_some() {
+            kinds.push(DelegateKind::Systemd);
+        }
         kinds.sort();
         kinds.into_iter()
     }
 
     /// Whether actor `id` is one of these delegates (and not one of a set already replaced).
     pub fn has_actor(&self, id: ractor::ActorId) -> bool {
-        self.systemd.get_id() == id
-            || self.ipport.get_id() == id
+        let real = self.real.as_ref();
+        real.is_some_and(|real| real.systemd.get_id() == id || real.ipport.get_id() == id)
             || self
                 .lifecycle
                 .values()
@@ -195,10 +240,25 @@ impl Delegates {
     /// list`): systemd, podman and nspawn are asked (all at once, each within
     /// [`AVAILABILITY_DEADLINE`]); the others work wherever the agent runs, or do not exist yet.
     pub async fn availability(&self) -> Vec<(DelegateKind, Availability)> {
+        let Some(real) = &self.real else {
+            // A simulator's delegates work wherever they were spawned.
+            let kinds = DelegateKind::ALL.into_iter();
+            return kinds
+                .map(|kind| {
+                    (
+                        kind,
+                        self.lifecycle
+                            .get(&kind)
+                            .map(|_| ())
+                            .ok_or_else(String::new),
+                    )
+                })
+                .collect();
+        };
         let (systemd, podman, nspawn) = tokio::join!(
-            ask_available(&self.systemd, |reply| SystemdMsg::Available { reply }),
-            ask_available(&self.podman, |reply| PodmanMsg::Available { reply }),
-            ask_available(&self.nspawn, |reply| NspawnMsg::Available { reply }),
+            ask_available(&real.systemd, |reply| SystemdMsg::Available { reply }),
+            ask_available(&real.podman, |reply| PodmanMsg::Available { reply }),
+            ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }),
         );
         DelegateKind::ALL
             .into_iter()
@@ -220,6 +280,8 @@ impl Delegates {
         for delegate in self.lifecycle.values() {
             delegate.stop(None);
         }
-        self.systemd.stop(None);
+        if let Some(real) = &self.real {
+            real.systemd.stop(None);
+        }
     }
 }

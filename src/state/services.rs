@@ -1,6 +1,8 @@
 //! Store operations on services, their plans and instances, and on host records: each one a
 //! single fenced transaction, so a service appears whole or not at all.
 
+use std::sync::Arc;
+
 use super::records::{
     HostRecord, InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord,
 };
@@ -19,15 +21,16 @@ pub struct InstanceChange {
 }
 
 /// A service as the store holds it: its record, its plan and its instances (in the
-/// instantiation's dependency order).
+/// instantiation's dependency order). Its parts are shared, so a copy (a Service actor hands
+/// one to every step) costs a pointer per instance, not the instantiation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceView {
     /// `service.yaml`.
-    pub service: ServiceRecord,
+    pub service: Arc<ServiceRecord>,
     /// `plan.yaml`.
-    pub plan: PlanRecord,
+    pub plan: Arc<PlanRecord>,
     /// `instances/*.yaml`, dependencies first.
-    pub instances: Vec<InstanceRecord>,
+    pub instances: Vec<Arc<InstanceRecord>>,
 }
 
 impl Store {
@@ -223,12 +226,12 @@ impl Store {
         for node in &record.instantiation.nodes {
             let path = layout.instance(namespace, service, &node.id);
             if let Some(instance) = self.read::<InstanceRecord>(&path)? {
-                instances.push(instance);
+                instances.push(Arc::new(instance));
             }
         }
         Ok(Some(ServiceView {
-            service: record,
-            plan,
+            service: Arc::new(record),
+            plan: Arc::new(plan),
             instances,
         }))
     }

@@ -71,9 +71,10 @@ impl Agent {
     /// Whether a systemd user manager answers; when not, a loud skip, or a failure when
     /// KHUTULUN_REQUIRE_SYSTEMD=1 (scripts/test sets it).
     pub async fn systemd_available(&self) -> bool {
-        let answer = ractor::call!(self.delegates.systemd, |reply| {
-            khutulun::delegates::systemd::SystemdMsg::Available { reply }
-        })
+        let answer = ractor::call!(
+            self.delegates.systemd().expect("the real delegates"),
+            |reply| { khutulun::delegates::systemd::SystemdMsg::Available { reply } }
+        )
         .unwrap();
         available(
             answer.map(|_| ()).map_err(|why| why.to_string()),

@@ -133,13 +133,13 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         lock_manager: lock_manager.clone(),
         runtime: RuntimePaths::new(dir.path().join("runtime")),
         deadlines: Default::default(),
-        delegates: crate::delegates::DelegatesConfig::new(
+        delegates: Arc::new(crate::delegates::DelegatesConfig::new(
             "alpha",
             Arc::new(crate::actors::StorePortLedger::new(
                 store.clone(),
                 lock_manager,
             )),
-        ),
+        )),
     };
     let (alpha, _) = Actor::spawn(None, Host, args).await.unwrap();
 

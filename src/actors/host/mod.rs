@@ -20,6 +20,8 @@ mod membership_tests;
 mod messages;
 mod registry;
 mod selections;
+#[cfg(test)]
+mod simulated_delegates_tests;
 
 pub use messages::{Answer, HostMsg};
 
@@ -33,8 +35,8 @@ use crate::control::RuntimePaths;
 use crate::control::protocol::{
     DelegateSummary, InstanceAction, LogCommand, LogFile, Response, ServiceSummary,
 };
+use crate::delegates::DelegateFactory;
 use crate::delegates::protocol::{Deadlines, LogSource};
-use crate::delegates::{Delegates, DelegatesConfig};
 use crate::state::records::{HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
@@ -75,10 +77,9 @@ pub struct HostArgs {
     pub runtime: RuntimePaths,
     /// How long delegate operations may take.
     pub deadlines: Deadlines,
-    /// How this host's delegates are set up (the seam where a simulator puts its own port
-    /// ledger; the agent's ledgers write through `lock_manager`); also used to spawn them
-    /// again when one stopped.
-    pub delegates: DelegatesConfig,
+    /// Spawns this host's delegates (the agent's real ones, or a simulator's), first and again
+    /// when one stopped.
+    pub delegates: Arc<dyn DelegateFactory>,
 }
 
 /// The Membership actor the Host runs, and what it needs to run it again.
@@ -98,7 +99,7 @@ impl Drop for MembershipChild {
 /// The Host's state.
 pub struct HostState {
     /// How its delegates are spawned (again, when one stopped).
-    delegates_config: DelegatesConfig,
+    delegates_config: Arc<dyn DelegateFactory>,
     context: Context,
     membership: Option<MembershipChild>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
@@ -203,9 +204,9 @@ impl HostState {
         selections::check_still_deployed(&self.context.store, &service)?;
         let (namespace, name) = (service.namespace.clone(), service.name.clone());
         let view = ServiceView {
-            service: service.clone(),
-            plan: plan.clone(),
-            instances: instances.clone(),
+            service: Arc::new(service.clone()),
+            plan: Arc::new(plan.clone()),
+            instances: instances.iter().cloned().map(Arc::new).collect(),
         };
         self.context
             .lock_manager
@@ -356,7 +357,7 @@ impl Actor for Host {
         myself: ActorRef<Self::Msg>,
         args: HostArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let delegates = Delegates::spawn(args.delegates.clone(), myself.get_cell()).await?;
+        let delegates = args.delegates.spawn(myself.get_cell()).await?;
         let lock_manager = args.lock_manager.clone();
         let mut record = HostRecord::new(&args.name, &args.store.now());
         record.address = args.address.clone();
@@ -569,7 +570,7 @@ impl Actor for Host {
         }
         tracing::warn!(?crashed, "a delegate stopped; restarting the delegates");
         old.stop_all();
-        let delegates = Delegates::spawn(state.delegates_config.clone(), myself.get_cell()).await?;
+        let delegates = state.delegates_config.spawn(myself.get_cell()).await?;
         state.context.replace_delegates(delegates);
         // What the old delegates supervised is adopted again, service by service: a process
         // the agent supervises keeps its restart policy.

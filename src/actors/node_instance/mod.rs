@@ -173,8 +173,6 @@ struct Work<'a> {
     me: &'a NodeInstanceArgs,
     view: Arc<ServiceView>,
     record: InstanceRecord,
-    /// The step changed the record (then later operations see this one).
-    written: bool,
 }
 
 impl<'a> Work<'a> {
@@ -183,26 +181,27 @@ impl<'a> Work<'a> {
             .instances
             .iter()
             .find(|instance| instance.id == me.id)
-            .cloned()
+            .map(|record| InstanceRecord::clone(record))
             .ok_or_else(|| RuntimeError::NotFound(format!("instance {} has no record", me.id)))?;
         Ok(Work {
             me,
             view,
             record,
-            written: false,
         })
     }
 
-    /// The service with this instance's record as written so far (its own attributes may be
-    /// read by its properties and operation inputs).
+    /// The service with this instance's attributes as the step has them (its properties and
+    /// operation inputs may read them): the view it was given, unless they changed.
     fn current(&self) -> Cow<'_, ServiceView> {
-        if !self.written {
+        let position = self.view.instances.iter().position(|i| i.id == self.me.id);
+        let Some(position) = position else {
+            return Cow::Borrowed(&self.view);
+        };
+        if self.view.instances[position].attributes == self.record.attributes {
             return Cow::Borrowed(&self.view);
         }
         let mut view = (*self.view).clone();
-        if let Some(mine) = view.instances.iter_mut().find(|i| i.id == self.me.id) {
-            *mine = self.record.clone();
-        }
+        view.instances[position] = Arc::new(self.record.clone());
         Cow::Owned(view)
     }
 
@@ -222,7 +221,6 @@ impl<'a> Work<'a> {
             .lock_manager
             .update_instance(&me.namespace, &me.service, &me.id, update)
             .await?;
-        self.written = true;
         // Its Service actor's view (and whoever watches the service) follows every write.
         let wrote = ServiceMsg::Wrote {
             index: me.index,
@@ -308,7 +306,6 @@ impl<'a> Work<'a> {
         attributes: &mut Attributes,
     ) -> Result<(), RuntimeError> {
         self.record.attributes = attributes.clone();
-        self.written = true;
         let run = {
             let view = self.current();
             let target = self.target()?;

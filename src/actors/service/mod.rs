@@ -318,7 +318,7 @@ impl ServiceState {
     /// Takes in a record a NodeInstance wrote.
     fn wrote(&mut self, index: usize, record: InstanceRecord) {
         if let Some(&position) = self.records.get(index) {
-            self.view.instances[position] = record;
+            self.view.instances[position] = Arc::new(record);
             self.changed();
         }
     }
@@ -351,11 +351,12 @@ impl ServiceState {
         let Some((message, failures)) = self.failure_record.take() else {
             return;
         };
-        self.view.service.phase = ServicePhase::Failed;
-        self.view.service.message = Some(message);
+        let service = Arc::make_mut(&mut self.view.service);
+        service.phase = ServicePhase::Failed;
+        service.message = Some(message);
         if let Some(failures) = failures {
             for record in &mut self.view.instances {
-                record.roll_back(&failures);
+                Arc::make_mut(record).roll_back(&failures);
             }
         }
         self.changed();
@@ -364,8 +365,9 @@ impl ServiceState {
     /// `delete` was asked: the store now says the service and its instances are being deleted.
     fn delete(&mut self) {
         self.goal = Goal::Delete;
-        self.view.service.phase = ServicePhase::Deleting;
+        Arc::make_mut(&mut self.view.service).phase = ServicePhase::Deleting;
         for record in &mut self.view.instances {
+            let record = Arc::make_mut(record);
             record.state = InstanceState::Deleting;
             record.message = None;
         }
