@@ -600,45 +600,73 @@ fn watch_status(
     format: Format,
 ) -> Result<ExitCode, ClientError> {
     interrupt::catch();
-    let (mut version, mut code) = (0, ExitCode::SUCCESS);
+    let mut watch = ServiceWatch::new(agent, namespace, name);
+    let (mut printed, mut code) = (false, ExitCode::SUCCESS);
     while !interrupt::interrupted() {
-        let (status, seen) = match watch(agent, namespace, name, version) {
-            Ok(changed) => changed,
+        let (status, changed) = match watch.next() {
+            Ok(answer) => answer,
             Err(ClientError::Failed(failure))
-                if failure.kind == FailureKind::NotFound && version > 0 =>
+                if failure.kind == FailureKind::NotFound && printed =>
             {
                 write_out(&format!("service {name} is gone\n"));
                 return Ok(ExitCode::SUCCESS);
             }
             Err(error) => return Err(error),
         };
-        if seen != version {
-            if version > 0 && format == Format::Table {
+        if changed {
+            if printed && format == Format::Table {
                 write_out("\n");
             }
             code = print_status(&status, format)?;
-            version = seen;
+            printed = true;
         }
     }
     Ok(code)
 }
 
-/// The service's status once it changed since `version` (0: at once), or after about a
-/// second without change; with its new version.
-fn watch(
-    agent: &AgentAddress,
-    namespace: &str,
-    name: &str,
+/// How often at most the CLI asks for a service's changes: a progress display needs no more,
+/// and a deploy of thousands of instances is not slowed by its own watcher.
+const WATCH_PACE: Duration = Duration::from_millis(100);
+
+/// Hears of one service's changes from the agent, which answers a watch when the service
+/// changed (or after a second without change).
+struct ServiceWatch<'a> {
+    agent: &'a AgentAddress,
+    namespace: &'a str,
+    name: &'a str,
     version: u64,
-) -> Result<(ServiceStatus, u64), ClientError> {
-    let response = agent.request(Request::Watch {
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-        after: version,
-    })?;
-    match response {
-        Response::Watched { status, version } => Ok((status, version)),
-        other => Err(invalid(unexpected(other))),
+    asked: Option<Instant>,
+}
+
+impl<'a> ServiceWatch<'a> {
+    fn new(agent: &'a AgentAddress, namespace: &'a str, name: &'a str) -> Self {
+        ServiceWatch {
+            agent,
+            namespace,
+            name,
+            version: 0,
+            asked: None,
+        }
+    }
+
+    /// The service's status (at once the first time, then once it changed) and whether it
+    /// changed since the last.
+    fn next(&mut self) -> Result<(ServiceStatus, bool), ClientError> {
+        if let Some(asked) = self.asked {
+            std::thread::sleep(WATCH_PACE.saturating_sub(asked.elapsed()));
+        }
+        self.asked = Some(Instant::now());
+        let response = self.agent.request(Request::Watch {
+            namespace: self.namespace.to_owned(),
+            name: self.name.to_owned(),
+            after: self.version,
+        })?;
+        let Response::Watched { status, version } = response else {
+            return Err(invalid(unexpected(response)));
+        };
+        let changed = version != self.version;
+        self.version = version;
+        Ok((status, changed))
     }
 }
 
@@ -670,7 +698,7 @@ fn wait_until_running(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let (mut failed_since, mut version) = (None, 0);
+    let (mut failed_since, mut watch) = (None, ServiceWatch::new(agent, namespace, name));
     loop {
         let running = current
             .instances
@@ -708,7 +736,7 @@ fn wait_until_running(
                 busy.join(", ")
             )));
         }
-        (current, version) = watch(agent, namespace, name, version)?;
+        current = watch.next()?.0;
     }
 }
 
@@ -750,9 +778,9 @@ fn wait_until_deleted(
 ) -> Result<Waited<()>, ClientError> {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
-    let mut version = 0;
+    let mut watch = ServiceWatch::new(agent, namespace, name);
     loop {
-        match watch(agent, namespace, name, version) {
+        match watch.next() {
             Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
                 bar.finish_and_clear();
                 return Ok(Waited::Done(()));
@@ -761,8 +789,7 @@ fn wait_until_deleted(
                 bar.finish_and_clear();
                 return Err(error);
             }
-            Ok((status, seen)) => {
-                version = seen;
+            Ok((status, _)) => {
                 if let Some(failed) = status
                     .instances
                     .iter()

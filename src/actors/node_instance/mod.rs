@@ -183,11 +183,7 @@ impl<'a> Work<'a> {
             .find(|instance| instance.id == me.id)
             .map(|record| InstanceRecord::clone(record))
             .ok_or_else(|| RuntimeError::NotFound(format!("instance {} has no record", me.id)))?;
-        Ok(Work {
-            me,
-            view,
-            record,
-        })
+        Ok(Work { me, view, record })
     }
 
     /// The service with this instance's attributes as the step has them (its properties and
