@@ -9,8 +9,10 @@ mod podman;
 #[path = "support/cluster.rs"]
 mod support;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -231,26 +233,42 @@ fn status_watch_prints_each_change_until_the_service_is_gone() {
         &input,
         "--no-wait",
     ]);
-    let watch = cluster
+    let mut watch = cluster
         .command(&["service", "status", "slow", "--watch", "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The start script waits for its gate: the first status the watch prints is not running.
-    wait_for("the start script to wait", || {
-        cluster.status("slow")["instances"][0]["state"] == "creating"
-    });
+    // What the watch prints, as it prints it (a state that lasts less than its pace may be
+    // folded into the next: the test waits for each state it checks to be printed).
+    let printed = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (mut stdout, printed) = (watch.stdout.take().unwrap(), printed.clone());
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                let text = String::from_utf8_lossy(&chunk[..n]).into_owned();
+                printed.lock().unwrap().push_str(&text);
+            }
+        })
+    };
+    let seen = |state: &str| {
+        printed
+            .lock()
+            .unwrap()
+            .contains(&format!("\"state\": \"{state}\""))
+    };
+    // The start script waits for its gate: the watch prints the instance creating.
+    wait_for("the watch to print creating", || seen("creating"));
     std::fs::write(gates.join("start"), "").unwrap();
-    wait_for("the slow service to run", || {
-        all_running(&cluster.status("slow"))
-    });
+    wait_for("the watch to print running", || seen("running"));
     std::fs::write(gates.join("delete"), "").unwrap();
     cluster.ok(&["service", "delete", "slow"]);
     cluster.deployed = None;
 
     let output = wait_with_deadline(watch);
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    reader.join().unwrap();
+    let stdout = printed.lock().unwrap().clone();
     assert!(output.status.success(), "{output:?}");
     let states: Vec<String> = serde_json::Deserializer::from_str(
         stdout.trim_end().trim_end_matches("service slow is gone"),

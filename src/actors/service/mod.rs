@@ -527,7 +527,13 @@ impl Actor for Service {
         match message {
             ServiceMsg::Delete => state.delete(),
             ServiceMsg::Resume => state.observed.readopt(),
-            ServiceMsg::Wrote { index, record } => state.wrote(index, *record),
+            // A record changes nothing the reconciler decides on (how the step ended does):
+            // only watchers hear of it.
+            ServiceMsg::Wrote { index, record } => {
+                state.wrote(index, *record);
+                state.answer_watchers();
+                return Ok(());
+            }
             ServiceMsg::Finished(report) => state.finished(report),
             ServiceMsg::Wake => state.next_wake = None,
             ServiceMsg::Recorded { write, error } => match (write, error) {

@@ -199,6 +199,17 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
     }
     let adopted = |i: usize| seen.instances[i].adopted == seen.generation;
     let stop_waits = stop_waits(seen);
+    // Checks wait until the deploy is through: they would only compete with it, and its
+    // steps report what they made anyway.
+    // (An instance held back by a stopped requirement is not deploying.)
+    let held = |i: &Instance| {
+        let stopped = |&r: &usize| seen.instances[r].state == InstanceState::Stopped;
+        i.requires.iter().any(stopped)
+    };
+    let deploying = seen.instances.iter().any(|i| {
+        let pending = matches!(i.state, InstanceState::Pending | InstanceState::Creating);
+        (pending && !held(i)) || matches!(i.busy, Some((Step::Deploy, _)))
+    });
     for (index, instance) in seen.instances.iter().enumerate() {
         if instance.busy.is_some() {
             continue;
@@ -224,6 +235,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             InstanceState::Running | InstanceState::Failed if stopping => {
                 (!stop_waits[index]).then_some(Step::Stop)
             }
+            InstanceState::Running | InstanceState::Failed if deploying => None,
             InstanceState::Running | InstanceState::Failed => {
                 let due = instance.looked_at.map_or(now, |at| at + CHECK_PERIOD);
                 let check = due <= now + CHECK_SLACK;

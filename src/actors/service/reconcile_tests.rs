@@ -86,11 +86,11 @@ fn cases() -> Vec<Case> {
             runs(&[(0, Step::Deploy), (1, Step::Deploy)]),
         ),
         case(
-            "an instance waits while a requirement deploys",
+            "an instance waits while a requirement deploys, and nothing is checked meanwhile",
             with(web([Running, Pending, Pending], false), |s| {
                 busy(s, 1, Step::Deploy)
             }),
-            runs(&[(0, Step::Check)]),
+            vec![],
         ),
         case(
             "an instance deploys once its requirements run",
@@ -98,8 +98,7 @@ fn cases() -> Vec<Case> {
                 looked_at(s, secs(9))
             }),
             runs(&[(2, Step::Deploy)]),
-        )
-        .waking(secs(11)),
+        ),
         case(
             "after a restart, running instances are adopted before their dependents deploy",
             resumed.clone(),
@@ -113,8 +112,7 @@ fn cases() -> Vec<Case> {
                 looked_at(s, secs(9));
             }),
             runs(&[(2, Step::Deploy)]),
-        )
-        .waking(secs(11)),
+        ),
         case(
             "a dependent waits for its requirements' adoption",
             with(resumed.clone(), |s| busy(s, 0, Step::Adopt)),
@@ -226,6 +224,11 @@ fn cases() -> Vec<Case> {
             runs(&[(2, Step::Start)]),
         )
         .waking(secs(11)),
+        case(
+            "an instance held back by a stopped requirement does not hold back checks",
+            with(web([Running, Stopped, Pending], false), |s| looked_at(s, secs(8))),
+            runs(&[(0, Step::Check)]),
+        ),
         case(
             "a failed service does nothing until it is deleted",
             with(web([Running, Running, Failed], false), |s| s.failed = true),
