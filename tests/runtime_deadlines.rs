@@ -153,6 +153,11 @@ fn sigterm_stops_the_agent_within_seconds_while_an_engine_hangs() {
         instance(&cluster.status(&stuck), "web")["state"] == "creating"
             && !held.lock().unwrap().is_empty()
     });
+    // The writer outlives the agent, as workloads do; the test stops it itself at the end.
+    wait_for("the writer to run", || {
+        instance(&cluster.status(&stuck), "writer")["state"] == "running"
+    });
+    let writer = pid_of(&cluster.status(&stuck), "writer");
 
     let (took, status) = cluster.terminate_agent();
     assert!(status.success(), "{status:?}\n{}", cluster.agent_log());
@@ -162,4 +167,6 @@ fn sigterm_stops_the_agent_within_seconds_while_an_engine_hangs() {
         cluster.agent_log()
     );
     held.lock().unwrap().clear();
+    let group = nix::unistd::Pid::from_raw(writer);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).expect("the writer runs");
 }
