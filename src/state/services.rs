@@ -213,12 +213,10 @@ impl Store {
         namespace: &str,
         service: &str,
     ) -> Result<Option<ServiceView>, StoreError> {
-        check_name("namespace", namespace)?;
-        check_name("service", service)?;
-        let layout = self.layout();
-        let Some(record) = self.read::<ServiceRecord>(&layout.service(namespace, service))? else {
+        let Some(record) = self.service_record(namespace, service)? else {
             return Ok(None);
         };
+        let layout = self.layout();
         let plan = self
             .read::<PlanRecord>(&layout.plan(namespace, service))?
             .unwrap_or_default();

@@ -72,12 +72,10 @@ impl Actor for NodeInstance {
         let report = match Work::new(me, message.view) {
             Ok(mut work) => {
                 let result = match message.step {
-                    Step::Deploy => work.deploy().await,
                     Step::Adopt => work.adopt().await,
                     Step::Check => work.check().await,
                     Step::Delete => work.delete().await,
-                    Step::Stop => work.stop().await,
-                    Step::Start => work.start().await,
+                    step => work.change(step).await,
                 };
                 StepReport {
                     index: me.index,
@@ -253,9 +251,17 @@ impl<'a> Work<'a> {
         error
     }
 
-    async fn deploy(&mut self) -> Result<(), RuntimeError> {
+    /// Deploys, stops or starts the instance; when that fails, records the failure with the
+    /// attributes it had reached (what it made is found from them later).
+    async fn change(&mut self, step: Step) -> Result<(), RuntimeError> {
         let mut attributes = self.record.attributes.clone();
-        match self.try_deploy(&mut attributes).await {
+        let changed = match step {
+            Step::Deploy => self.try_deploy(&mut attributes).await,
+            Step::Stop => self.try_stop(&mut attributes).await,
+            Step::Start => self.try_start(&mut attributes).await,
+            Step::Adopt | Step::Check | Step::Delete => Ok(()),
+        };
+        match changed {
             Ok(()) => Ok(()),
             Err(error) => Err(self.record_failure(error, attributes).await),
         }
@@ -390,14 +396,6 @@ impl<'a> Work<'a> {
 
     /// Stops the instance as asked (`service stop`): its Lifecycle stop operation, then its
     /// delegate's stop; it keeps what it has, to start again.
-    async fn stop(&mut self) -> Result<(), RuntimeError> {
-        let mut attributes = self.record.attributes.clone();
-        match self.try_stop(&mut attributes).await {
-            Ok(()) => Ok(()),
-            Err(error) => Err(self.record_failure(error, attributes).await),
-        }
-    }
-
     async fn try_stop(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         let target = self.target()?;
         if target.has_operations {
@@ -417,14 +415,6 @@ impl<'a> Work<'a> {
 
     /// Starts a stopped instance again: its delegate's start, then its Lifecycle start
     /// operation.
-    async fn start(&mut self) -> Result<(), RuntimeError> {
-        let mut attributes = self.record.attributes.clone();
-        match self.try_start(&mut attributes).await {
-            Ok(()) => Ok(()),
-            Err(error) => Err(self.record_failure(error, attributes).await),
-        }
-    }
-
     async fn try_start(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         let target = self.target()?;
         if let Some(delegate) = &target.delegate {
