@@ -6,6 +6,10 @@ use chrono::{SecondsFormat, Utc};
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Now, as an RFC 3339 UTC timestamp (how records store time).
     fn now_rfc3339(&self) -> String;
+
+    /// Now, in milliseconds since the Unix epoch (for what hosts compare: SWIM datagrams'
+    /// freshness, members' generations).
+    fn unix_millis(&self) -> u64;
 }
 
 /// The system's wall clock.
@@ -15,6 +19,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_rfc3339(&self) -> String {
         Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    fn unix_millis(&self) -> u64 {
+        u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
     }
 }
 
@@ -27,5 +35,7 @@ mod tests {
         let now = SystemClock.now_rfc3339();
         assert!(chrono::DateTime::parse_from_rfc3339(&now).is_ok(), "{now}");
         assert!(now.ends_with('Z'), "{now}");
+        let millis = SystemClock.unix_millis();
+        assert!(millis > 1_700_000_000_000, "{millis}");
     }
 }

@@ -103,6 +103,11 @@ impl Layout {
         self.root.join("cluster.yaml")
     }
 
+    /// `cluster-secret.yaml`: the key that authenticates hosts to each other.
+    pub fn cluster_secret(&self) -> PathBuf {
+        self.root.join("cluster-secret.yaml")
+    }
+
     /// `hosts/`.
     pub fn hosts(&self) -> PathBuf {
         self.root.join("hosts")

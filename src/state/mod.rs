@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! <root>/cluster.yaml                      identity, protocol version
+//! <root>/cluster-secret.yaml               the key hosts authenticate each other with
 //! <root>/hosts/<host>.yaml                 host records
 //! <root>/registry/{profiles,templates,delegates}/<namespace>/<name>/…
 //! <root>/services/<namespace>/<service>/{service.yaml,plan.yaml,instances/<id>.yaml}
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod clock;
+mod cluster_secret;
 pub mod document;
 mod error;
 pub mod fs;
@@ -43,6 +45,7 @@ mod services;
 mod store;
 
 pub use clock::{Clock, SystemClock};
+pub use cluster_secret::ClusterSecret;
 pub use error::StoreError;
 pub use fs::{Filesystem, HeldLock, RealFs};
 pub use layout::{Layout, RegistryKind, check_name};

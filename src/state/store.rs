@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::StoreError;
 use super::clock::{Clock, SystemClock};
+use super::cluster_secret::{ClusterSecret, ClusterSecretRecord};
 use super::document;
 use super::fs::{Filesystem, RealFs};
 use super::layout::Layout;
@@ -47,21 +48,35 @@ impl Store {
             .fs
             .create_dir_all(&locks)
             .map_err(|e| StoreError::io("create", &locks, e))?;
-        let cluster = store.layout.cluster();
-        if store.read::<ClusterRecord>(&cluster)?.is_none() {
-            store.transact(|tx| {
-                if tx.read::<ClusterRecord>(&cluster)?.is_none() {
-                    let record = ClusterRecord {
-                        name: "khutulun".into(),
-                        protocol_version: PROTOCOL_VERSION,
-                        created: tx.now(),
-                    };
-                    tx.put(&cluster, &record)?;
-                }
-                Ok(())
-            })?;
-        }
+        store.set_up()?;
         Ok(store)
+    }
+
+    /// On first use (and for a store set up before the cluster had a secret), records the
+    /// cluster's identity and a new secret, once: whoever takes the lock first writes them.
+    fn set_up(&self) -> Result<(), StoreError> {
+        let cluster = self.layout.cluster();
+        let secret = self.layout.cluster_secret();
+        let present = |path: &Path| Ok::<_, StoreError>(self.read_bytes(path)?.is_some());
+        if present(&cluster)? && present(&secret)? {
+            return Ok(());
+        }
+        self.transact(|tx| {
+            if tx.read::<ClusterRecord>(&cluster)?.is_none() {
+                let record = ClusterRecord {
+                    name: "khutulun".into(),
+                    protocol_version: PROTOCOL_VERSION,
+                    created: tx.now(),
+                };
+                tx.put(&cluster, &record)?;
+            }
+            if tx.read::<ClusterSecretRecord>(&secret)?.is_none() {
+                let key = ClusterSecret::generate()
+                    .map_err(|e| StoreError::io("generate", &secret, e))?;
+                tx.put(&secret, &ClusterSecretRecord { key: key.to_hex() })?;
+            }
+            Ok(())
+        })
     }
 
     /// Where each record lives.
@@ -77,6 +92,24 @@ impl Store {
     /// Now, as records store it.
     pub fn now(&self) -> String {
         self.clock.now_rfc3339()
+    }
+
+    /// Where the store's time comes from (the simulator's virtual clock, or the system's).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The cluster's secret (see [`ClusterSecret`]), made when the store was set up.
+    pub fn cluster_secret(&self) -> Result<ClusterSecret, StoreError> {
+        let path = self.layout.cluster_secret();
+        let record: ClusterSecretRecord = self.read(&path)?.ok_or_else(|| StoreError::Corrupt {
+            path: path.clone(),
+            reason: "the cluster's secret is missing".into(),
+        })?;
+        ClusterSecret::from_hex(&record.key).ok_or_else(|| StoreError::Corrupt {
+            path,
+            reason: "the cluster's secret is not 64 hexadecimal digits".into(),
+        })
     }
 
     /// Reads one record; `None` when the file does not exist.
@@ -341,6 +374,29 @@ mod tests {
             cluster
         );
         assert_eq!(again.epoch().unwrap(), epoch);
+    }
+
+    #[test]
+    fn the_cluster_secret_is_made_once_private_and_added_to_an_older_store() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, store) = store();
+        let secret = store.cluster_secret().unwrap();
+        let path = store.layout().cluster_secret();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            Store::open(dir.path()).unwrap().cluster_secret().unwrap(),
+            secret
+        );
+
+        std::fs::remove_file(&path).unwrap();
+        let again = Store::open(dir.path()).unwrap();
+        let renewed = again.cluster_secret().unwrap();
+        assert_ne!(renewed, secret, "a store without a secret gets a new one");
+
+        std::fs::write(&path, "format_version: 1\nepoch: 1\nkey: nothex\n").unwrap();
+        let error = again.cluster_secret().unwrap_err();
+        assert!(error.to_string().contains("cluster-secret.yaml"), "{error}");
     }
 
     #[test]

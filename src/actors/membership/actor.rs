@@ -14,12 +14,14 @@ use rand::rngs::StdRng;
 
 use super::codec::{WireCodec, wire_codec};
 use super::identity::HostIdentity;
-use super::messages::MembershipMsg;
+use super::messages::{DroppedDatagrams, MembershipMsg};
+use super::seal::Seal;
 use super::transport::{Delivery, Transport};
 use super::tuning::{REJOIN_INTERVAL, lan_config};
 use super::view::{MemberState, MemberView};
-use crate::state::Store;
 use crate::state::records::HostRecord;
+use crate::state::{Clock, Store};
+use crate::throttle::LogLimit;
 
 /// The Membership actor.
 pub struct Membership;
@@ -53,8 +55,20 @@ pub struct MembershipState {
     seeds: Vec<SocketAddr>,
     /// When this host last saw each member come up or go down (by address; the store's clock).
     changed: HashMap<SocketAddr, String>,
+    /// Seals what is sent and opens what arrives.
+    seal: Seal,
+    /// The store's clock: datagrams carry and are judged by its time.
+    clock: Arc<dyn Clock>,
+    /// The datagrams dropped so far, by reason.
+    dropped: DroppedDatagrams,
+    /// At most one warning about dropped datagrams per [`DROP_WARNING_INTERVAL`].
+    drop_warnings: LogLimit,
     _delivery: Delivery,
 }
+
+/// How often dropped datagrams may be warned about: whoever floods the port cannot flood the
+/// log.
+const DROP_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn derived_seed(identity: &HostIdentity) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -110,8 +124,38 @@ impl MembershipState {
     }
 
     fn send_pending(&mut self) {
-        while let Some((to, datagram)) = self.pending.to_send() {
+        while let Some((to, payload)) = self.pending.to_send() {
+            let datagram = self.seal.seal(self.clock.unix_millis(), &payload);
             self.transport.send(to.address, &datagram);
+        }
+    }
+
+    /// Hands an arriving datagram to SWIM if it opens; otherwise counts it and drops it
+    /// without an answer.
+    fn receive(&mut self, from: SocketAddr, data: &[u8]) {
+        let refused = match self.seal.open(self.clock.unix_millis(), data) {
+            Ok(payload) => match self.swim.handle_data(payload, &mut self.pending) {
+                Ok(()) => return,
+                // Authentic, but SWIM would not have it (an implausible generation, a
+                // datagram from this host's own address): a member's bug, not an outsider.
+                Err(error) => {
+                    self.dropped.invalid += 1;
+                    error.to_string()
+                }
+            },
+            Err(rejection) => {
+                self.dropped.count(rejection);
+                rejection.to_string()
+            }
+        };
+        if let Some(left_out) = self.drop_warnings.allow(std::time::Instant::now()) {
+            tracing::warn!(
+                %from,
+                reason = %refused,
+                dropped_since_last_warning = left_out,
+                total = ?self.dropped,
+                "dropped a SWIM datagram"
+            );
         }
     }
 
@@ -188,14 +232,10 @@ impl Actor for Membership {
         args: MembershipArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         let address = args.transport.local_address();
-        let identity = match args.generation {
-            Some(generation) => HostIdentity {
-                name: args.name.clone(),
-                address,
-                generation,
-            },
-            None => HostIdentity::starting(&args.name, address),
-        };
+        let clock = args.store.clock().clone();
+        let generation = args.generation.unwrap_or_else(|| clock.unix_millis());
+        let identity = HostIdentity::starting(&args.name, address, generation);
+        let seal = Seal::new(&args.store.cluster_secret()?);
         let seed = args.random_seed.unwrap_or_else(|| derived_seed(&identity));
         let records = host_records(&args.store);
         let config = lan_config(records.len());
@@ -205,7 +245,8 @@ impl Actor for Membership {
             suspect_to_down_after = ?config.suspect_to_down_after,
             "membership starting"
         );
-        let swim = Foca::new(identity, config, StdRng::seed_from_u64(seed), wire_codec());
+        let codec = wire_codec(clock.clone());
+        let swim = Foca::new(identity, config, StdRng::seed_from_u64(seed), codec);
         let mut state = MembershipState {
             swim,
             pending: AccumulatingRuntime::new(),
@@ -214,6 +255,10 @@ impl Actor for Membership {
             store: args.store,
             seeds: args.seeds,
             changed: HashMap::new(),
+            seal,
+            clock,
+            dropped: DroppedDatagrams::default(),
+            drop_warnings: LogLimit::new(DROP_WARNING_INTERVAL),
         };
         state.announce_to_absent(records);
         state.carry_out(&myself);
@@ -228,12 +273,8 @@ impl Actor for Membership {
         state: &mut MembershipState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            MembershipMsg::Datagram { from, data } => {
-                // Anything may arrive on a UDP port: a bad datagram is dropped, not fatal.
-                if let Err(error) = state.swim.handle_data(&data, &mut state.pending) {
-                    tracing::debug!(%from, %error, "dropped a datagram");
-                }
-            }
+            // Anything may arrive on a UDP port: a bad datagram is dropped, never fatal.
+            MembershipMsg::Datagram { from, data } => state.receive(from, &data),
             MembershipMsg::Timer(timer) => {
                 if let Err(error) = state.swim.handle_timer(timer, &mut state.pending) {
                     tracing::warn!(%error, "a SWIM timer could not be handled");
@@ -246,6 +287,9 @@ impl Actor for Membership {
             }
             MembershipMsg::Members(reply) => {
                 let _ = reply.send(state.members());
+            }
+            MembershipMsg::Dropped(reply) => {
+                let _ = reply.send(state.dropped);
             }
         }
         state.carry_out(&myself);

@@ -25,16 +25,13 @@ pub struct HostIdentity {
 }
 
 impl HostIdentity {
-    /// The identity of an agent starting now.
-    pub fn starting(name: &str, address: SocketAddr) -> Self {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_millis() as u64)
-            .unwrap_or(1);
+    /// The identity of an agent starting at `now_millis` (ms since the Unix epoch, by the
+    /// store's clock).
+    pub fn starting(name: &str, address: SocketAddr, now_millis: u64) -> Self {
         HostIdentity {
             name: name.to_owned(),
             address,
-            generation: millis,
+            generation: now_millis.max(1),
         }
     }
 
@@ -86,7 +83,7 @@ mod tests {
 
     #[test]
     fn a_renewed_identity_keeps_its_address_and_replaces_the_old_one() {
-        let first = HostIdentity::starting("alpha", address());
+        let first = HostIdentity::starting("alpha", address(), 1_700_000_000_000);
         let renewed = first.renew().expect("identities opt in to rejoining");
         assert_eq!(renewed.addr(), first.addr());
         assert_eq!(renewed.name, first.name);
@@ -97,16 +94,15 @@ mod tests {
 
     #[test]
     fn a_restarted_agent_outranks_its_previous_life() {
-        let before = HostIdentity::starting("alpha", address());
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let after = HostIdentity::starting("alpha", address());
+        let before = HostIdentity::starting("alpha", address(), 1_700_000_000_000);
+        let after = HostIdentity::starting("alpha", address(), 1_700_000_000_002);
         assert!(after.generation > before.generation);
         assert!(after.win_addr_conflict(&before));
     }
 
     #[test]
     fn a_stand_in_shares_the_members_address_and_loses_to_it() {
-        let member = HostIdentity::starting("alpha", address());
+        let member = HostIdentity::starting("alpha", address(), 0);
         let stand_in = HostIdentity::reachable_at("alpha", address());
         assert_eq!(stand_in.addr(), member.addr());
         assert!(member.win_addr_conflict(&stand_in));

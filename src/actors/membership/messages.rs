@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use ractor::RpcReplyPort;
 
 use super::identity::HostIdentity;
+use super::seal::Rejection;
 use super::view::MemberView;
 
 /// The Membership actor's messages.
@@ -23,6 +24,36 @@ pub enum MembershipMsg {
     Rejoin,
     /// Every member this host knows of, itself included.
     Members(RpcReplyPort<Vec<MemberView>>),
+    /// How many datagrams were dropped, by reason.
+    Dropped(RpcReplyPort<DroppedDatagrams>),
+}
+
+/// The datagrams a Membership actor dropped since it started, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DroppedDatagrams {
+    /// Too short or of another envelope version.
+    pub malformed: u64,
+    /// Not sealed with the cluster's secret (an outsider, another cluster, a changed datagram).
+    pub forged: u64,
+    /// Sealed too long ago, or ahead of this host's clock.
+    pub stale: u64,
+    /// Opened before: a replay.
+    pub replayed: u64,
+    /// Authentic, but refused by SWIM (undecodable, an implausible generation).
+    pub invalid: u64,
+}
+
+impl DroppedDatagrams {
+    /// Counts one datagram the seal refused.
+    pub fn count(&mut self, rejection: Rejection) {
+        let counter = match rejection {
+            Rejection::Malformed => &mut self.malformed,
+            Rejection::Forged => &mut self.forged,
+            Rejection::Stale => &mut self.stale,
+            Rejection::Replayed => &mut self.replayed,
+        };
+        *counter += 1;
+    }
 }
 
 // Local only: never sent to another host (SWIM's own datagrams are not actor messages).

@@ -12,6 +12,12 @@
 //! from a seeded generator. A member's [`HostIdentity`] is its host name, its socket address
 //! and a generation, so an agent that restarts under the same name replaces its previous life.
 //!
+//! Only members take part: every datagram is sealed with the cluster's secret, which every
+//! host reads from the shared store, and one that does not open (an outsider's, another
+//! cluster's, a replay, a stale one) is dropped unanswered and counted ([`Seal`]). A member's
+//! generation may not run ahead of the clock ([`GENERATION_LEAD`]), so no datagram can make a
+//! host's real life lose to a forged one.
+//!
 //! Joining needs no seed list: every host mounts the shared store and its record
 //! (`hosts/<name>.yaml`) carries the address it listens on. At start the actor announces
 //! itself to the address of every other host record, and to `--join` addresses if given; one
@@ -26,14 +32,16 @@ mod actor;
 mod codec;
 mod identity;
 mod messages;
+mod seal;
 mod transport;
 mod tuning;
 mod view;
 
 pub use actor::{Membership, MembershipArgs, MembershipState};
-pub use codec::{MAX_DATAGRAM, WireCodec, wire_codec};
+pub use codec::{GENERATION_LEAD, MAX_DATAGRAM, WireCodec, WireError, wire_codec};
 pub use identity::HostIdentity;
-pub use messages::MembershipMsg;
+pub use messages::{DroppedDatagrams, MembershipMsg};
+pub use seal::{FRESHNESS, Rejection, SEAL_OVERHEAD, Seal};
 pub use transport::{Delivery, Transport, UdpTransport};
 pub use tuning::{REJOIN_INTERVAL, lan_config};
 pub use view::{MemberState, MemberView};

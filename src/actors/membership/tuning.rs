@@ -8,7 +8,8 @@
 //! - announcing to members believed down every 10 s instead of 65 s, so both sides of a healed
 //!   partition find each other quickly on a LAN (the actor also re-announces to the store's
 //!   hosts every [`REJOIN_INTERVAL`]);
-//! - the largest datagram is the codec's [`MAX_DATAGRAM`].
+//! - SWIM's payload is at most the codec's [`MAX_DATAGRAM`] less what sealing adds, so a
+//!   sealed datagram still fits a LAN's MTU.
 //!
 //! Failure detection, for a cluster of up to ten hosts: a dead host is suspected one probe
 //! period after a member's probe of it fails (each member probes the others in a shuffled
@@ -22,6 +23,7 @@ use std::time::Duration;
 use foca::{Config, PeriodicParams};
 
 use super::codec::MAX_DATAGRAM;
+use super::seal::SEAL_OVERHEAD;
 
 /// How often the actor announces itself again to the store's hosts it does not see alive.
 pub const REJOIN_INTERVAL: Duration = Duration::from_secs(5);
@@ -35,7 +37,8 @@ pub fn lan_config(hosts: usize) -> Config {
         frequency: Duration::from_secs(10),
         num_members: std::num::NonZeroUsize::new(2).expect("two is not zero"),
     });
-    config.max_packet_size = std::num::NonZeroUsize::new(MAX_DATAGRAM).expect("not zero");
+    config.max_packet_size =
+        std::num::NonZeroUsize::new(MAX_DATAGRAM - SEAL_OVERHEAD).expect("not zero");
     config
 }
 
