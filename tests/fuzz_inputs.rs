@@ -373,6 +373,9 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
         placements: [("web-0".to_string(), "h1".to_string())]
             .into_iter()
             .collect(),
+        reasons: [("web-0".to_string(), "the only host".to_string())]
+            .into_iter()
+            .collect(),
     };
     let instance = InstanceRecord {
         id: "web-0".into(),

@@ -36,6 +36,9 @@ pub enum RuntimeError {
     /// The thing asked about does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The service's policies cannot be met by the live hosts.
+    #[error("cannot place the service: {0}")]
+    Placement(#[from] crate::actors::scheduler::PlacementError),
     /// Others depend on it, so it cannot go (a service whose instances other services select).
     #[error("{0}")]
     InUse(String),

@@ -25,6 +25,7 @@ pub mod membership;
 pub mod node_instance;
 mod port_ledger;
 pub mod root;
+pub mod scheduler;
 pub mod service;
 mod status;
 mod tosca_bridge;

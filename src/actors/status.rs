@@ -66,6 +66,7 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
                 id: instance.id.clone(),
                 node: instance.node.clone(),
                 host: instance.host.clone(),
+                placement: view.plan.reasons.get(&instance.id).cloned(),
                 state: instance.state,
                 attributes: instance.attributes.clone(),
                 message: instance.message.clone(),

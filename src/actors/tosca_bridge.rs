@@ -14,16 +14,19 @@ use super::RuntimeError;
 /// picking from the inventory `inventory` gathers; a problem comes back as the processor's
 /// rendering (file:line:column and what is wrong). The inventory is gathered, and the
 /// template compiled again with it, only when some template asks to `select`: gathering it
-/// reads every deployed service, which most deploys do not need.
+/// reads every deployed service, which most deploys do not need. `counts` replace node
+/// templates' own `count` (the scheduler's, by the service's policies).
 pub fn instantiate(
     entry: &str,
     inputs: IndexMap<String, serde_json::Value>,
     profile_paths: Vec<PathBuf>,
+    counts: IndexMap<String, u32>,
     inventory: impl FnOnce() -> Result<Inventory, RuntimeError>,
 ) -> Result<Instantiation, RuntimeError> {
     let mut options = Options {
         profile_paths,
         inputs,
+        counts,
         ..Options::default()
     };
     let mut report = tosca::compile(entry, &options);

@@ -21,6 +21,7 @@ use crate::control::{RuntimePaths, server, token};
 use crate::delegates::DelegatesConfig;
 use crate::delegates::protocol::Deadlines;
 use crate::state::lock_check::check_locking;
+use crate::state::records::HostOffer;
 use crate::state::{Filesystem, RealFs, Store};
 
 /// How an agent is started.
@@ -39,6 +40,8 @@ pub struct AgentConfig {
     pub join: Vec<SocketAddr>,
     /// The longest any delegate operation may take (each has its own default).
     pub delegate_timeout: Option<std::time::Duration>,
+    /// What this host offers the scheduler (labels, capacity).
+    pub offer: HostOffer,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -186,6 +189,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             .as_ref()
             .map(|network| network.transport.local_address().to_string()),
         membership,
+        offer: config.offer.clone(),
         store,
         lock_manager: lock_manager.clone(),
         runtime: paths.clone(),

@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::agent::{AgentConfig, default_host_name};
 use crate::control::paths::{default_runtime_dir, default_state_dir};
+use crate::state::records::HostOffer;
 
 /// `khutulun agent`.
 #[derive(Debug, Args)]
@@ -40,6 +41,30 @@ pub struct AgentArgs {
     #[arg(long, env = "KHUTULUN_DELEGATE_TIMEOUT", value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub delegate_timeout: Option<u64>,
+    /// A label of this host, KEY=VALUE, that Placement and Distribution policies select hosts
+    /// by (`hosts: { labels: { zone: a } }`); repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// The most instances this host takes [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub max_instances: Option<u32>,
+}
+
+/// Reads `KEY=VALUE`: a key of letters, digits, `.`, `_`, `-` and `/`, and any value.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    let valid = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+    if !valid {
+        return Err(format!(
+            "label key {key:?} must be letters, digits, '.', '_', '-' or '/'"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// Runs the agent until SIGINT/SIGTERM.
@@ -58,6 +83,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
         listen: args.listen,
         join: args.join,
         delegate_timeout: args.delegate_timeout.map(std::time::Duration::from_secs),
+        offer: HostOffer::of_this_machine(args.labels.into_iter().collect(), args.max_instances),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -55,6 +55,8 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
                 h.record.name.clone(),
                 h.record.address.clone().unwrap_or_default(),
                 h.membership.word().to_owned(),
+                h.instances.to_string(),
+                labels(&h.record.offer.labels),
                 h.record.version.clone(),
                 h.record.started.clone(),
                 h.record.delegates.join(","),
@@ -66,6 +68,8 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
             "NAME",
             "ADDRESS",
             "STATE",
+            "INSTANCES",
+            "LABELS",
             "VERSION",
             "STARTED",
             "DELEGATES",
@@ -73,4 +77,13 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
         &rows,
     );
     Ok(())
+}
+
+/// Labels as `key=value,…` (`-` for none).
+fn labels(labels: &std::collections::BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "-".into();
+    }
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(",")
 }

@@ -143,6 +143,9 @@ pub struct HostSummary {
     /// When the answering host last saw it come up or go down (RFC 3339), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
+    /// How many instances the services' plans place on it.
+    #[serde(default)]
+    pub instances: u32,
 }
 
 /// What the agent answers.
@@ -339,6 +342,9 @@ pub struct InstanceStatus {
     pub node: String,
     /// Its host.
     pub host: String,
+    /// Why the scheduler put it on that host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
     /// Where it is in its life.
     pub state: InstanceState,
     /// What its delegate reported.

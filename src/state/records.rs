@@ -1,6 +1,7 @@
 //! The records the store holds, one type per kind of file. Each is plain serde data; the
 //! [`super::document`] envelope adds `format_version` and `epoch` around it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -49,6 +50,52 @@ pub struct HostRecord {
     /// The delegates its agent runs.
     #[serde(default)]
     pub delegates: Vec<String>,
+    /// What the host offers the scheduler: its labels and capacity.
+    #[serde(default, flatten)]
+    pub offer: HostOffer,
+}
+
+/// What a host offers the scheduler (`khutulun agent --label`, `--max-instances`), kept in its
+/// host record for every agent's placements.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostOffer {
+    /// Labels that Placement and Distribution policies select hosts by.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The host's processors, as the agent found them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
+    /// The host's memory in bytes, as the agent found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    /// The most instances the host takes; unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_instances: Option<u32>,
+}
+
+impl HostOffer {
+    /// This machine's processors and memory, with the given labels and limit.
+    pub fn of_this_machine(labels: BTreeMap<String, String>, max_instances: Option<u32>) -> Self {
+        let cpus = std::thread::available_parallelism()
+            .ok()
+            .and_then(|n| u32::try_from(n.get()).ok());
+        let memory = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| memory_total(&info));
+        HostOffer {
+            labels,
+            cpus,
+            memory,
+            max_instances,
+        }
+    }
+}
+
+/// `MemTotal` of `/proc/meminfo`, in bytes.
+fn memory_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 impl HostRecord {
@@ -61,6 +108,7 @@ impl HostRecord {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started: now.to_owned(),
             delegates: Vec::new(),
+            offer: HostOffer::default(),
         }
     }
 }
@@ -142,6 +190,9 @@ pub struct PlanRecord {
     pub version: u64,
     /// Instance id → host name.
     pub placements: IndexMap<String, String>,
+    /// Instance id → why the scheduler chose its host.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub reasons: IndexMap<String, String>,
 }
 
 /// Where a node instance is in its life.
@@ -265,5 +316,35 @@ impl FromStr for InstanceState {
         .into_iter()
         .find(|state| state.name() == s)
         .ok_or_else(|| format!("there is no instance state {s:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_record_keeps_its_offer_beside_its_other_fields() {
+        let mut record = HostRecord::new("alpha", "t");
+        record.offer = HostOffer {
+            labels: [("zone".to_string(), "a".to_string())].into(),
+            cpus: Some(2),
+            memory: Some(1 << 30),
+            max_instances: Some(10),
+        };
+        let yaml = serde_yaml_ng::to_string(&record).unwrap();
+        assert!(yaml.contains("\nlabels:\n  zone: a\n"), "{yaml}");
+        let back: HostRecord = serde_yaml_ng::from_str(&yaml).unwrap();
+        assert_eq!(back, record);
+        let old: HostRecord =
+            serde_yaml_ng::from_str("name: beta\nversion: 0.1.0\nstarted: t\n").unwrap();
+        assert_eq!(old.offer, HostOffer::default());
+    }
+
+    #[test]
+    fn memory_is_read_from_meminfo_in_bytes() {
+        let meminfo = "MemTotal:       24576000 kB\nMemFree:         1000 kB\n";
+        assert_eq!(memory_total(meminfo), Some(24_576_000 * 1024));
+        assert_eq!(memory_total("MemFree: 1 kB\n"), None);
     }
 }

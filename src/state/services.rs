@@ -1,6 +1,7 @@
 //! Store operations on services, their plans and instances, and on host records: each one a
 //! single fenced transaction, so a service appears whole or not at all.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::records::{
@@ -260,6 +261,31 @@ impl Store {
         })
     }
 
+    /// Every service's plan, by namespace and name (a service whose plan is missing or
+    /// unreadable is left out: the service's own reads report it).
+    pub fn plans(&self) -> Result<Vec<((String, String), PlanRecord)>, StoreError> {
+        let mut plans = Vec::new();
+        for (namespace, name) in self.list_services()? {
+            match self.read::<PlanRecord>(&self.layout().plan(&namespace, &name)) {
+                Ok(Some(plan)) => plans.push(((namespace, name), plan)),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "a plan could not be read"),
+            }
+        }
+        Ok(plans)
+    }
+
+    /// How many instances the plans place on each host.
+    pub fn placed_per_host(&self) -> Result<BTreeMap<String, u32>, StoreError> {
+        let mut counts = BTreeMap::new();
+        for (_, plan) in self.plans()? {
+            for host in plan.placements.values() {
+                *counts.entry(host.clone()).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Every host record.
     pub fn list_hosts(&self) -> Result<Vec<HostRecord>, StoreError> {
         let mut hosts = Vec::new();
@@ -319,6 +345,7 @@ mod tests {
                 .iter()
                 .map(|id| (id.to_string(), "alpha".into()))
                 .collect(),
+            ..PlanRecord::default()
         };
         let instances = ids
             .iter()

@@ -43,6 +43,9 @@ pub struct Options {
     pub inventory: instance::Inventory,
     /// The budgets the run keeps to (file size, YAML nodes, `count`, instances).
     pub limits: limits::Limits,
+    /// Instance counts that replace what node templates' `count` says, by template name (an
+    /// orchestrator's policies decide them; used by [`compile`]).
+    pub counts: IndexMap<String, u32>,
 }
 
 /// The outcome of a run: every file read, every problem found, and what was built.
@@ -232,8 +235,13 @@ fn run(
         let service =
             template::parse::service_template(st, entry.id, "service_template", &mut problems);
         let places = template::artifact::Places::of(&loaded);
-        let checked =
+        let mut checked =
             template::check::check(&service, &registry, &places, &options.limits, &mut problems);
+        for node in &mut checked.nodes {
+            if let Some(&count) = options.counts.get(&node.name) {
+                node.count = Some(value::Value::from_json(&serde_json::json!(count)));
+            }
+        }
         let (resolved, topology) = if compile {
             let given = options
                 .inputs

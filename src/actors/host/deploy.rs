@@ -12,6 +12,8 @@ use crate::state::records::{
 use crate::state::{RegistryKind, Store, check_name};
 use crate::tosca::instance::Inventory;
 
+use super::super::scheduler::{self, Candidate, Policy};
+
 use super::super::{RuntimeError, tosca_bridge};
 
 /// A deploy as asked.
@@ -60,11 +62,11 @@ pub fn locate_template(store: &Store, template: &str) -> Result<PathBuf, Runtime
     }
 }
 
-/// Compiles and instantiates `template` and builds the records of a new service placed wholly on
-/// `host` (one host: every instance is local).
+/// Compiles and instantiates `template`, places its instances on the live hosts of `cluster`
+/// by its policies, and builds the records of the new service.
 pub fn prepare(
     store: &Store,
-    host: &str,
+    cluster: &[Candidate],
     template: &str,
     namespace: &str,
     name: &str,
@@ -82,32 +84,51 @@ pub fn prepare(
     let profiles: Vec<PathBuf> = std::iter::once(registered_profiles)
         .filter(|dir| dir.is_dir())
         .collect();
-    let instantiation =
-        tosca_bridge::instantiate(&entry.to_string_lossy(), inputs.clone(), profiles, || {
-            inventory(store, namespace)
-        })?;
+    let instantiate = |counts| {
+        tosca_bridge::instantiate(
+            &entry.to_string_lossy(),
+            inputs.clone(),
+            profiles.clone(),
+            counts,
+            || inventory(store, namespace),
+        )
+    };
+    let mut instantiation = instantiate(IndexMap::new())?;
+    let policies = Policy::read_all(&instantiation.policies)?;
+    let (written, delegates) = scheduler::templates(&instantiation);
+    let counts = scheduler::counts(&policies, &written, &delegates, cluster)?;
+    if counts != written {
+        instantiation = instantiate(counts)?;
+    }
+    let placed = scheduler::place(&scheduler::units(&instantiation), &policies, cluster)?;
     let now = store.now();
+    // In the instantiation's order: every instance after those it requires.
     let instances: Vec<InstanceRecord> = instantiation
         .nodes
         .iter()
-        // A selected node belongs to another service, which runs it.
-        .filter(|node| node.selected_from.is_none())
-        .map(|node| InstanceRecord {
-            id: node.id.clone(),
-            node: node.template.clone(),
-            host: host.to_owned(),
-            state: InstanceState::Pending,
-            attributes: serde_json::Map::new(),
-            message: None,
-            restarts: 0,
-            updated: now.clone(),
+        .filter_map(|node| {
+            let placed = placed.get(&node.id)?;
+            Some(InstanceRecord {
+                id: node.id.clone(),
+                node: node.template.clone(),
+                host: placed.host.clone(),
+                state: InstanceState::Pending,
+                attributes: serde_json::Map::new(),
+                message: None,
+                restarts: 0,
+                updated: now.clone(),
+            })
         })
         .collect();
     let plan = PlanRecord {
         version: 1,
-        placements: instances
+        placements: placed
             .iter()
-            .map(|instance| (instance.id.clone(), host.to_owned()))
+            .map(|(id, placed)| (id.clone(), placed.host.clone()))
+            .collect(),
+        reasons: placed
+            .into_iter()
+            .map(|(id, placed)| (id, placed.why))
             .collect(),
     };
     let service = ServiceRecord {
@@ -182,7 +203,7 @@ node_types:
         // Nothing deployed yet: nothing to select.
         let refused = prepare(
             &store,
-            "alpha",
+            &alpha(),
             &consumer,
             "default",
             "consumer",
@@ -194,7 +215,7 @@ node_types:
         );
         let (service, plan, instances) = prepare(
             &store,
-            "alpha",
+            &alpha(),
             &producer,
             "default",
             "producer",
@@ -204,7 +225,7 @@ node_types:
         store.create_service(&service, &plan, &instances).unwrap();
         let (service, plan, instances) = prepare(
             &store,
-            "alpha",
+            &alpha(),
             &consumer,
             "default",
             "consumer",
@@ -227,5 +248,12 @@ node_types:
             app.properties["flavour"],
             crate::tosca::instance::Expression::Resolved("fast".into())
         );
+    }
+
+    /// The one host these tests deploy on.
+    fn alpha() -> Vec<crate::actors::scheduler::Candidate> {
+        vec![crate::actors::scheduler::Candidate::with_every_delegate(
+            "alpha",
+        )]
     }
 }

@@ -9,9 +9,9 @@ use super::super::RuntimeError;
 pub fn failure(error: RuntimeError) -> Failure {
     let kind = match &error {
         RuntimeError::Template(_) => FailureKind::InvalidTemplate,
-        RuntimeError::Invalid(_) | RuntimeError::Store(StoreError::InvalidName { .. }) => {
-            FailureKind::BadRequest
-        }
+        RuntimeError::Invalid(_)
+        | RuntimeError::Placement(_)
+        | RuntimeError::Store(StoreError::InvalidName { .. }) => FailureKind::BadRequest,
         RuntimeError::NotFound(_) | RuntimeError::Store(StoreError::NotFound(_)) => {
             FailureKind::NotFound
         }

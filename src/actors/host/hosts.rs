@@ -1,38 +1,17 @@
 //! `host list`: the store's host records, each with how membership sees it.
 
-use std::time::Duration;
-
 use crate::actors::RuntimeError;
-use crate::actors::membership::{MemberState, MemberView, MembershipMsg};
+use crate::actors::membership::{MemberState, MemberView};
 use crate::control::protocol::{HostSummary, Response};
 
 use super::HostState;
-
-/// How long the Membership actor may take to answer (it answers from memory).
-const MEMBERSHIP_PATIENCE: Duration = Duration::from_secs(2);
+use super::cluster::member_views;
 
 impl HostState {
-    /// What membership knows, or nothing when it does not run or does not answer.
-    async fn member_views(&self) -> Vec<MemberView> {
-        let Some(membership) = &self.membership else {
-            return Vec::new();
-        };
-        match membership
-            .actor
-            .call(MembershipMsg::Members, Some(MEMBERSHIP_PATIENCE))
-            .await
-        {
-            Ok(ractor::rpc::CallResult::Success(views)) => views,
-            _ => {
-                tracing::warn!("the membership actor did not answer; host states are unknown");
-                Vec::new()
-            }
-        }
-    }
-
     pub(super) async fn list_hosts(&self) -> Result<Response, RuntimeError> {
         let records = self.context.store.list_hosts()?;
-        let views = self.member_views().await;
+        let placed = self.context.store.placed_per_host()?;
+        let views = member_views(self.membership.as_ref().map(|m| &m.actor)).await;
         let hosts = records
             .into_iter()
             .map(|record| {
@@ -47,6 +26,7 @@ impl HostState {
                     membership,
                     generation: view.map(|view| view.generation),
                     since: view.and_then(|view| view.since.clone()),
+                    instances: placed.get(&record.name).copied().unwrap_or(0),
                     record,
                 }
             })

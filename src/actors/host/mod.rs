@@ -10,6 +10,7 @@
 //! delegates' ledgers write through it too), keeps it across restarts of the Host, and stops
 //! if it dies (everything reloads from the store when the agent starts again).
 
+mod cluster;
 #[cfg(test)]
 mod delegate_supervision_tests;
 mod deploy;
@@ -37,7 +38,7 @@ use crate::control::protocol::{
 };
 use crate::delegates::DelegateFactory;
 use crate::delegates::protocol::{Deadlines, LogSource};
-use crate::state::records::{HostRecord, InstanceState, ServicePhase};
+use crate::state::records::{HostOffer, HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::LockManagerRef;
@@ -69,6 +70,8 @@ pub struct HostArgs {
     pub address: Option<String>,
     /// How it takes part in membership; `None` runs alone (no `--listen`).
     pub membership: Option<MembershipNetwork>,
+    /// What it offers the scheduler (labels, capacity), for its host record.
+    pub offer: HostOffer,
     /// The shared store (for reads).
     pub store: Store,
     /// The only writer of the store, spawned before the Host and kept across its restarts.
@@ -163,8 +166,16 @@ impl HostState {
     fn deploy(&self, myself: &ActorRef<HostMsg>, deploy: Deploy, reply: Answer) {
         let store = self.context.store.clone();
         let host = self.context.host.clone();
+        let membership = self.membership.as_ref().map(|m| m.actor.clone());
         let myself = myself.clone();
         tokio::spawn(async move {
+            let cluster = match cluster::live_hosts(&store, &host, membership.as_ref()).await {
+                Ok(cluster) => cluster,
+                Err(error) => {
+                    answer_with(reply, Err(error));
+                    return;
+                }
+            };
             let Deploy {
                 template,
                 namespace,
@@ -173,7 +184,7 @@ impl HostState {
                 on_failure,
             } = deploy;
             let compiled = tokio::task::spawn_blocking(move || {
-                deploy::prepare(&store, &host, &template, &namespace, &name, inputs)
+                deploy::prepare(&store, &cluster, &template, &namespace, &name, inputs)
             })
             .await;
             let prepared = match compiled {
@@ -363,6 +374,7 @@ impl Actor for Host {
         record.address = args.address.clone();
         record.pid = Some(std::process::id());
         record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
+        record.offer = args.offer.clone();
         lock_manager.put_host(record).await?;
         let membership = match &args.membership {
             Some(network) => {

@@ -117,7 +117,7 @@ node_types:
         );
         let deploy = |template: &str, name: &str| {
             let (service, plan, instances) =
-                prepare(&store, "alpha", template, "default", name, IndexMap::new()).unwrap();
+                prepare(&store, &alpha(), template, "default", name, IndexMap::new()).unwrap();
             store.create_service(&service, &plan, &instances).unwrap();
         };
         deploy(&producer, "producer");
@@ -140,5 +140,12 @@ node_types:
                 && message.contains("mine-0 of first (selecting db-0)"),
             "{message}"
         );
+    }
+
+    /// The one host these tests deploy on.
+    fn alpha() -> Vec<crate::actors::scheduler::Candidate> {
+        vec![crate::actors::scheduler::Candidate::with_every_delegate(
+            "alpha",
+        )]
     }
 }

@@ -157,6 +157,7 @@ async fn the_whole_runtime_drives_delegates_it_is_given() {
     let factory = Arc::new(StandIns::default());
     let calls = factory.calls.clone();
     let args = HostArgs {
+        offer: Default::default(),
         name: "alpha".into(),
         address: None,
         membership: None,

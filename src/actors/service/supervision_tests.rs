@@ -69,7 +69,7 @@ async fn a_dead_node_instance_actor_is_restarted_and_reloads_from_the_store() {
     ));
     let (service, plan, instances) = prepare(
         &store,
-        "alpha",
+        &alpha(),
         template.to_str().unwrap(),
         "default",
         "res",
@@ -109,4 +109,10 @@ async fn a_dead_node_instance_actor_is_restarted_and_reloads_from_the_store() {
     // The replacement works from the store: it deletes its instance when asked.
     actor.cast(super::ServiceMsg::Delete).unwrap();
     wait_for(|| store.load_service("default", "res").unwrap().is_none()).await;
+}
+/// The one host these tests deploy on.
+fn alpha() -> Vec<crate::actors::scheduler::Candidate> {
+    vec![crate::actors::scheduler::Candidate::with_every_delegate(
+        "alpha",
+    )]
 }

@@ -15,7 +15,8 @@ use indexmap::IndexMap;
 
 use super::interfaces::Carrying;
 use super::model::{
-    CapabilityInstance, Expression, Instantiation, NodeInstance, RelationshipInstance, TypeRef,
+    CapabilityInstance, Expression, Instantiation, NodeInstance, PolicyInstance,
+    RelationshipInstance, TypeRef,
 };
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{NodeTarget, Resolved};
@@ -434,6 +435,7 @@ pub fn instantiate(
         .iter()
         .map(|(k, o)| (k.clone(), expression(o.clone())))
         .collect();
+    let policies = policies(&all, &mut types_of, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -446,7 +448,44 @@ pub fn instantiate(
         nodes,
         outputs,
         substitutions: IndexMap::new(),
+        policies,
     })
+}
+
+/// The service's policies, their values evaluated in the service's scope.
+fn policies(
+    all: &Instances<'_>,
+    types_of: &mut impl FnMut(TypeId) -> Vec<TypeRef>,
+    problems: &mut Problems,
+) -> Vec<PolicyInstance> {
+    let at = At { all, this: None };
+    let mut instances = Vec::with_capacity(all.resolved.policies.len());
+    for (i, policy) in all.resolved.policies.iter().enumerate() {
+        let mut properties = IndexMap::with_capacity(policy.properties.len());
+        for (name, value) in &policy.properties {
+            match eval::evaluate(value, &at) {
+                Ok(outcome) => {
+                    properties.insert(name.clone(), expression(outcome));
+                }
+                Err(message) => problems.report(
+                    "evaluation",
+                    value.span,
+                    format!(
+                        "service_template.policies[{i}].{}.properties.{name}",
+                        policy.name
+                    ),
+                    message,
+                ),
+            }
+        }
+        instances.push(PolicyInstance {
+            name: policy.name.clone(),
+            types: types_of(policy.policy_type),
+            properties,
+            targets: policy.targets.clone(),
+        });
+    }
+    instances
 }
 
 fn instance_id(all: &Instances<'_>, i: usize) -> String {

@@ -6,7 +6,7 @@ pub mod model;
 pub use model::{
     ArtifactInstance, ArtifactLocation, ArtifactRef, CapabilityInstance, Expression,
     Implementation, Instantiation, InterfaceInstance, NodeInstance, OperationInstance,
-    RelationshipInstance, SelectedFrom, Substitution, TypeRef,
+    PolicyInstance, RelationshipInstance, SelectedFrom, Substitution, TypeRef,
 };
 
 mod artifact_file;

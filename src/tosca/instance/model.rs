@@ -42,6 +42,22 @@ pub struct Instantiation {
     /// `nodes`), by the substituted instance's id.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub substitutions: IndexMap<String, Substitution>,
+    /// The service's policies (where its instances run, how many, by which delegate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyInstance>,
+}
+
+/// A policy of the service, its values evaluated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyInstance {
+    /// The policy's name in the template.
+    pub name: String,
+    /// Its type, then the types it derives from.
+    pub types: Vec<TypeRef>,
+    /// Its property values.
+    pub properties: IndexMap<String, Expression>,
+    /// The node templates it applies to (groups replaced by their members).
+    pub targets: Vec<String>,
 }
 
 /// One node instance (a node template times its `count`).

@@ -105,11 +105,10 @@ impl Checker<'_, '_> {
             self.group(g, &resolved, &format!("service_template.groups.{name}"));
         }
         for (i, p) in st.policies.iter().enumerate() {
-            self.policy(
-                p,
-                &resolved,
-                &format!("service_template.policies[{i}].{}", p.name),
-            );
+            let path = format!("service_template.policies[{i}].{}", p.name);
+            if let Some(policy) = self.policy(p, &resolved, &path) {
+                resolved.policies.push(policy);
+            }
         }
         if let Some(sm) = &st.substitution_mappings {
             self.substitution(sm, &resolved, "service_template.substitution_mappings");
@@ -1458,17 +1457,14 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn policy(&mut self, p: &Policy, resolved: &Resolved, path: &str) {
-        let Some(id) = p
+    fn policy(&mut self, p: &Policy, resolved: &Resolved, path: &str) -> Option<ResolvedPolicy> {
+        let id = p
             .type_name
             .as_ref()
-            .and_then(|t| self.resolve(TypeKind::Policy, t, &child(path, "type")))
-        else {
-            return;
-        };
+            .and_then(|t| self.resolve(TypeKind::Policy, t, &child(path, "type")))?;
         let registry = self.registry;
         let pt = registry.policy_type(id);
-        self.values(
+        let properties = self.values(
             &pt.properties,
             &p.properties,
             p.span,
@@ -1518,6 +1514,29 @@ impl Checker<'_, '_> {
                 );
             }
         }
+        Some(ResolvedPolicy {
+            name: p.name.clone(),
+            policy_type: id,
+            properties,
+            targets: self.policy_targets(p),
+        })
+    }
+
+    /// A policy's targets as node template names: a group stands for its members.
+    fn policy_targets(&self, p: &Policy) -> Vec<String> {
+        let mut targets: Vec<String> = Vec::new();
+        for (target, _) in &p.targets {
+            let members: Vec<&String> = match self.st.groups.get(target) {
+                Some(group) => group.members.iter().map(|(name, _)| name).collect(),
+                None => vec![target],
+            };
+            for member in members {
+                if !targets.contains(member) {
+                    targets.push(member.clone());
+                }
+            }
+        }
+        targets
     }
 
     // ---- substitution mappings --------------------------------------------------------------

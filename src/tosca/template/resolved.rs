@@ -22,6 +22,21 @@ pub struct Resolved {
     pub by_name: std::collections::HashMap<String, usize>,
     /// Relationship templates whose type is known, by name.
     pub relationships: IndexMap<String, ResolvedRelationship>,
+    /// Policies whose type is known, in source order.
+    pub policies: Vec<ResolvedPolicy>,
+}
+
+/// A policy with its type, complete property values and the node templates it applies to.
+#[derive(Clone, Debug)]
+pub struct ResolvedPolicy {
+    /// The policy's name.
+    pub name: String,
+    /// Its policy type.
+    pub policy_type: TypeId,
+    /// Every property with a value (assigned, fixed or default).
+    pub properties: IndexMap<String, Value>,
+    /// The node templates it targets, groups replaced by their members, in order, once each.
+    pub targets: Vec<String>,
 }
 
 /// A node template with its type and complete values.
