@@ -40,6 +40,8 @@ pub struct Cluster {
     pub agent_file_limit: Option<u64>,
     /// Environment variables every command (the agent too) gets, after the supervisor's.
     pub env: Vec<(String, String)>,
+    /// More arguments for `khutulun agent` (labels, limits).
+    pub agent_args: Vec<String>,
 }
 
 impl Cluster {
@@ -57,6 +59,7 @@ impl Cluster {
             units: Vec::new(),
             agent_file_limit: None,
             env: Vec::new(),
+            agent_args: Vec::new(),
         }
     }
 
@@ -144,7 +147,9 @@ impl Cluster {
         let Ok(log_too) = log.try_clone() else {
             return false;
         };
-        let mut command = self.command(&["agent", "--name", "e2e"]);
+        let mut args = vec!["agent", "--name", "e2e"];
+        args.extend(self.agent_args.iter().map(String::as_str));
+        let mut command = self.command(&args);
         command.stdout(log_too).stderr(log);
         if let Some(limit) = self.agent_file_limit {
             limit_files(&mut command, limit);
