@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::records::{
     HostRecord, InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord,
 };
-use super::{Store, StoreError, check_name};
+use super::{Store, StoreError, Transaction, check_name};
 
 /// One change of [`Store::update_instances`]: which instance, and what to do to its record.
 pub struct InstanceChange {
@@ -32,6 +32,16 @@ pub struct ServiceView {
     pub plan: Arc<PlanRecord>,
     /// `instances/*.yaml`, dependencies first.
     pub instances: Vec<Arc<InstanceRecord>>,
+}
+
+/// Raises a service's plan version, which tells its hosts to look at the service again.
+fn bump_plan(tx: &mut Transaction<'_>, namespace: &str, service: &str) -> Result<(), StoreError> {
+    let path = tx.layout().plan(namespace, service);
+    if let Some(mut plan) = tx.read::<PlanRecord>(&path)? {
+        plan.version += 1;
+        tx.put(&path, &plan)?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -119,14 +129,16 @@ impl Store {
         })
     }
 
-    /// Records that the service's deploy failed with `message`. When the deploy was undone
-    /// (`undone` lists the instances that failed, with why), those read as failed with their
-    /// own reason and the ones removed as pending, with a message; any other keeps what undoing
-    /// it said.
+    /// Records that the service's deploy failed on `host` with `message` (the first host's
+    /// message stays: it names the cause; the plan's version rises, so the other hosts of the
+    /// service learn of it). When `host` undid its part (`undone` lists the instances that
+    /// failed, with why), those read as failed with their own reason and the ones removed as
+    /// pending; any other keeps what undoing it said.
     pub fn fail_service(
         &self,
         namespace: &str,
         service: &str,
+        host: &str,
         message: &str,
         undone: Option<&[(String, String)]>,
     ) -> Result<(), StoreError> {
@@ -135,8 +147,11 @@ impl Store {
             let mut record: ServiceRecord = tx
                 .read(&path)?
                 .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
-            record.phase = ServicePhase::Failed;
-            record.message = Some(message.to_owned());
+            if record.phase != ServicePhase::Failed {
+                record.phase = ServicePhase::Failed;
+                record.message = Some(message.to_owned());
+                bump_plan(tx, namespace, service)?;
+            }
             if let Some(failures) = undone {
                 let now = tx.now();
                 for node in &record.instantiation.nodes {
@@ -144,7 +159,7 @@ impl Store {
                     let Some(mut instance) = tx.read::<InstanceRecord>(&path)? else {
                         continue;
                     };
-                    if !instance.roll_back(failures) {
+                    if instance.host != host || !instance.roll_back(failures) {
                         continue;
                     }
                     instance.updated = now.clone();
@@ -169,6 +184,7 @@ impl Store {
                 .read(&path)?
                 .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
             record.phase = phase;
+            bump_plan(tx, namespace, service)?;
             if phase == ServicePhase::Deleting {
                 // From now on an instance shows `failed` only if removing it failed.
                 let now = tx.now();
@@ -186,10 +202,34 @@ impl Store {
         })
     }
 
-    /// Removes a service and everything recorded about it.
-    pub fn remove_service(&self, namespace: &str, service: &str) -> Result<(), StoreError> {
+    /// Removes `host`'s part of a deleted service: its instances' records and placements;
+    /// and the whole service, everything recorded about it, once no host has a part left.
+    pub fn remove_service_part(
+        &self,
+        namespace: &str,
+        service: &str,
+        host: &str,
+    ) -> Result<(), StoreError> {
         self.transact(|tx| {
             let layout = tx.layout().clone();
+            let plan_path = layout.plan(namespace, service);
+            if let Some(mut plan) = tx.read::<PlanRecord>(&plan_path)? {
+                let mine: Vec<String> = plan
+                    .placements
+                    .iter()
+                    .filter(|(_, on)| *on == host)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in &mine {
+                    plan.placements.shift_remove(id);
+                    plan.reasons.shift_remove(id);
+                    tx.remove(&layout.instance(namespace, service, id))?;
+                }
+                if !plan.placements.is_empty() {
+                    plan.version += 1;
+                    return tx.put(&plan_path, &plan);
+                }
+            }
             // service.yaml goes first, so a crash halfway leaves an ignored folder.
             tx.remove(&layout.service(namespace, service))?;
             tx.remove_dir(&layout.service_dir(namespace, service))
@@ -259,6 +299,14 @@ impl Store {
             let path = tx.layout().host(&host.name);
             tx.put(&path, host)
         })
+    }
+
+    /// A service's plan (empty when it has none).
+    pub fn plan(&self, namespace: &str, service: &str) -> Result<PlanRecord, StoreError> {
+        check_name("namespace", namespace)?;
+        check_name("service", service)?;
+        let plan = self.read::<PlanRecord>(&self.layout().plan(namespace, service))?;
+        Ok(plan.unwrap_or_default())
     }
 
     /// Every service's plan, by namespace and name (a service whose plan is missing or
@@ -422,9 +470,95 @@ mod tests {
                 .all(|i| i.state == InstanceState::Deleting)
         );
 
-        store.remove_service("default", "shop").unwrap();
+        store
+            .remove_service_part("default", "shop", "alpha")
+            .unwrap();
         assert!(store.load_service("default", "shop").unwrap().is_none());
         assert!(!store.layout().service_dir("default", "shop").exists());
+    }
+
+    /// `shop` with `web-0` on alpha and `web-1` on beta.
+    fn shared_service(store: &Store) {
+        let (record, mut plan, mut instances) = service("shop", &["web-0", "web-1"]);
+        plan.placements.insert("web-1".into(), "beta".into());
+        instances[1].host = "beta".into();
+        store.create_service(&record, &plan, &instances).unwrap();
+    }
+
+    fn plan_of(store: &Store) -> PlanRecord {
+        store
+            .read(&store.layout().plan("default", "shop"))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn each_host_removes_its_part_and_the_last_removes_the_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        shared_service(&store);
+        let version = plan_of(&store).version;
+        store
+            .remove_service_part("default", "shop", "alpha")
+            .unwrap();
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        let ids: Vec<&str> = view.instances.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["web-1"]);
+        assert_eq!(view.plan.placements.len(), 1);
+        assert!(view.plan.version > version);
+        store
+            .remove_service_part("default", "shop", "beta")
+            .unwrap();
+        assert!(!store.layout().service_dir("default", "shop").exists());
+    }
+
+    #[test]
+    fn a_failure_keeps_the_first_hosts_message_and_rolls_back_only_the_failing_hosts_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        shared_service(&store);
+        for id in ["web-0", "web-1"] {
+            store
+                .update_instances(vec![InstanceChange {
+                    namespace: "default".into(),
+                    service: "shop".into(),
+                    id: id.into(),
+                    change: Box::new(|i| i.state = InstanceState::Running),
+                }])
+                .unwrap();
+        }
+        let version = plan_of(&store).version;
+        let undone = [("web-1".to_string(), "it crashed".to_string())];
+        store
+            .fail_service("default", "shop", "beta", "web-1 crashed", Some(&undone))
+            .unwrap();
+        assert!(
+            plan_of(&store).version > version,
+            "the other hosts must learn of it"
+        );
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert_eq!(
+            view.instances[0].state,
+            InstanceState::Running,
+            "alpha's part"
+        );
+        assert_eq!(view.instances[1].state, InstanceState::Failed);
+
+        // alpha undoes its part too: its delete step marks the instance, then it records.
+        store
+            .update_instances(vec![InstanceChange {
+                namespace: "default".into(),
+                service: "shop".into(),
+                id: "web-0".into(),
+                change: Box::new(|i| i.state = InstanceState::Deleting),
+            }])
+            .unwrap();
+        store
+            .fail_service("default", "shop", "alpha", "undone too", Some(&[]))
+            .unwrap();
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert_eq!(view.service.message.as_deref(), Some("web-1 crashed"));
+        assert_eq!(view.instances[0].state, InstanceState::Pending);
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub type Answer = RpcReplyPort<Reply>;
 
 /// The Host actor's messages.
 pub enum HostMsg {
+    /// Time to read the plans for services with instances here (see [`super::catch_up`]).
+    CatchUp,
+    /// What the plans said.
+    CaughtUp(Vec<super::catch_up::News>),
     /// Is the agent there?
     Ping {
         /// This host's name and version.

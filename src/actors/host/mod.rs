@@ -10,6 +10,7 @@
 //! delegates' ledgers write through it too), keeps it across restarts of the Host, and stops
 //! if it dies (everything reloads from the store when the agent starts again).
 
+mod catch_up;
 mod cluster;
 #[cfg(test)]
 mod delegate_supervision_tests;
@@ -107,6 +108,8 @@ pub struct HostState {
     membership: Option<MembershipChild>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
+    /// The plan version last seen of each service with instances here.
+    seen_plans: HashMap<(String, String), u64>,
 }
 
 impl HostState {
@@ -130,6 +133,30 @@ impl HostState {
         self.service_by_actor.insert(actor.get_id(), key.clone());
         self.services.insert(key, actor.clone());
         Ok(actor)
+    }
+
+    /// Reads the plans beside the Host and brings the news back (see [`catch_up`]).
+    fn read_plans(&self, myself: &ActorRef<HostMsg>) {
+        let store = self.context.store.clone();
+        let host = self.context.host.clone();
+        let seen = self.seen_plans.clone();
+        let myself = myself.clone();
+        tokio::spawn(async move {
+            let read =
+                tokio::task::spawn_blocking(move || catch_up::read_news(&store, &host, &seen));
+            let news = match read.await {
+                Ok(Ok(news)) => news,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "could not read the services' plans; trying again");
+                    Vec::new()
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading the plans crashed; trying again");
+                    Vec::new()
+                }
+            };
+            let _ = myself.cast(HostMsg::CaughtUp(news));
+        });
     }
 
     /// Which delegates can work here, each asked within its own deadline.
@@ -219,12 +246,18 @@ impl HostState {
             plan: Arc::new(plan.clone()),
             instances: instances.iter().cloned().map(Arc::new).collect(),
         };
+        let here = catch_up::places_on(&plan, &self.context.host);
+        let version = plan.version;
         self.context
             .lock_manager
             .create_service(service, plan, instances)
             .await?;
-        self.spawn_service(myself, &namespace, &name, ServiceStart::Deploy)
-            .await?;
+        // The other hosts of the service start their part when they read its plan.
+        if here {
+            self.spawn_service(myself, &namespace, &name, ServiceStart::Deploy)
+                .await?;
+            self.seen_plans.insert((namespace, name), version);
+        }
         Ok(Response::Deployed {
             status: service_status(&view),
         })
@@ -259,15 +292,26 @@ impl HostState {
             .lock_manager
             .set_service_phase(&namespace, &name, ServicePhase::Deleting)
             .await?;
+        let plan = self.context.store.plan(&namespace, &name)?;
         match self.services.get(&(namespace.clone(), name.clone())) {
             Some(actor) => actor
                 .cast(ServiceMsg::Delete)
                 .map_err(|_| RuntimeError::Unreachable("service actor"))?,
             // Its Service actor sees the phase and deletes.
-            None => {
+            None if catch_up::places_on(&plan, &self.context.host) => {
                 self.spawn_service(myself, &namespace, &name, ServiceStart::Resume)
                     .await?;
             }
+            // Nothing of it anywhere: only its records are left.
+            None if plan.placements.is_empty() => {
+                let host = &self.context.host;
+                let lock_manager = &self.context.lock_manager;
+                lock_manager
+                    .remove_service_part(&namespace, &name, host)
+                    .await?;
+            }
+            // Its hosts see the phase in the store and delete their part.
+            None => {}
         }
         Ok(Response::Deleting { orphaned })
     }
@@ -323,7 +367,16 @@ impl HostState {
             .get(&(namespace.to_owned(), name.to_owned()))
             .cloned()
             .ok_or_else(|| {
-                RuntimeError::NotFound(format!("there is no service {name} on this host"))
+                let plan = self.context.store.plan(namespace, name).unwrap_or_default();
+                let hosts = catch_up::elsewhere(&plan, &self.context.host);
+                if hosts.is_empty() {
+                    return RuntimeError::NotFound(format!("there is no service {name} on this host"));
+                }
+                RuntimeError::NotFound(format!(
+                    "service {name} has no instance on this host ({}); it runs on {}: ask the agent there",
+                    self.context.host,
+                    hosts.join(", ")
+                ))
             })
     }
 
@@ -410,15 +463,12 @@ impl Actor for Host {
             membership,
             services: HashMap::new(),
             service_by_actor: HashMap::new(),
+            seen_plans: HashMap::new(),
         };
-        for (namespace, name) in args.store.list_services()? {
-            if let Err(error) = state
-                .spawn_service(&myself, &namespace, &name, ServiceStart::Resume)
-                .await
-            {
-                tracing::warn!(service = %name, %error, "could not resume service");
-            }
-        }
+        // The services with instances here resume at once; the others are not this host's.
+        let news = catch_up::read_news(&args.store, &args.name, &HashMap::new())?;
+        state.catch_up(&myself, news).await;
+        myself.send_after(catch_up::CATCH_UP_PERIOD, || HostMsg::CatchUp);
         Ok(state)
     }
 
@@ -436,6 +486,11 @@ impl Actor for Host {
                     version: env!("CARGO_PKG_VERSION").to_owned(),
                 }),
             ),
+            HostMsg::CatchUp => state.read_plans(&myself),
+            HostMsg::CaughtUp(news) => {
+                state.catch_up(&myself, news).await;
+                myself.send_after(catch_up::CATCH_UP_PERIOD, || HostMsg::CatchUp);
+            }
             HostMsg::Deploy { deploy, reply } => state.deploy(&myself, deploy, reply),
             HostMsg::Compiled { prepared, reply } => {
                 let answer = match *prepared {
@@ -466,8 +521,9 @@ impl Actor for Host {
             } => {
                 let actor = state.service_actor(&namespace, &name).ok();
                 let store = state.context.store.clone();
+                let host = state.context.host.clone();
                 tokio::spawn(async move {
-                    let answer = watch(actor, store, &namespace, &name, after).await;
+                    let answer = watch(actor, store, &host, &namespace, &name, after).await;
                     answer_with(reply, answer);
                 });
             }
@@ -639,11 +695,18 @@ const WATCH_STORE_PERIOD: Duration = Duration::from_millis(250);
 async fn watch(
     actor: Option<ActorRef<ServiceMsg>>,
     store: Store,
+    host: &str,
     namespace: &str,
     name: &str,
     after: u64,
 ) -> Result<Response, RuntimeError> {
-    if let Some(actor) = actor {
+    // The actor here sees only this host's instances: a service spread over several hosts is
+    // watched in the store, where every host records its part.
+    let spread = || {
+        let plan = store.plan(namespace, name).unwrap_or_default();
+        !catch_up::elsewhere(&plan, host).is_empty()
+    };
+    if let Some(actor) = actor.filter(|_| !spread()) {
         let patience = super::service::WATCH_PATIENCE + LOGS_DEADLINE;
         match actor
             .call(|reply| ServiceMsg::Watch { after, reply }, Some(patience))

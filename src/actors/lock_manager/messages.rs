@@ -145,6 +145,8 @@ pub enum LockManagerMsg {
         namespace: String,
         /// The service.
         service: String,
+        /// The host whose part failed.
+        host: String,
         /// Where and why it failed.
         message: String,
         /// When the deploy was undone: the instances that failed, with why.
@@ -152,12 +154,15 @@ pub enum LockManagerMsg {
         /// Done.
         reply: WriteReply<()>,
     },
-    /// Removes a service and all its records.
+    /// Removes a host's part of a deleted service, and the service once no part is left (see
+    /// [`crate::state::Store::remove_service_part`]).
     RemoveService {
         /// The namespace.
         namespace: String,
         /// The service.
         service: String,
+        /// Whose part.
+        host: String,
         /// Done.
         reply: WriteReply<()>,
     },

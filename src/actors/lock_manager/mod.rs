@@ -190,21 +190,25 @@ impl Actor for LockManager {
             LockManagerMsg::FailService {
                 namespace,
                 service,
+                host,
                 message,
                 undone,
                 reply,
             } => {
                 let result = blocking(store, move |s| {
-                    s.fail_service(&namespace, &service, &message, undone.as_deref())
+                    s.fail_service(&namespace, &service, &host, &message, undone.as_deref())
                 });
                 let _ = reply.send(result.await);
             }
             LockManagerMsg::RemoveService {
                 namespace,
                 service,
+                host,
                 reply,
             } => {
-                let result = blocking(store, move |s| s.remove_service(&namespace, &service));
+                let result = blocking(store, move |s| {
+                    s.remove_service_part(&namespace, &service, &host)
+                });
                 let _ = reply.send(result.await);
             }
             LockManagerMsg::PutHost { host, reply } => {
@@ -319,12 +323,14 @@ impl LockManagerRef {
         &self,
         namespace: &str,
         service: &str,
+        host: &str,
         message: &str,
         undone: Option<Vec<(String, String)>>,
     ) -> Result<(), RuntimeError> {
         self.call(|reply| LockManagerMsg::FailService {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
+            host: host.to_owned(),
             message: message.to_owned(),
             undone,
             reply,
@@ -333,10 +339,16 @@ impl LockManagerRef {
     }
 
     /// See [`LockManagerMsg::RemoveService`].
-    pub async fn remove_service(&self, namespace: &str, service: &str) -> Result<(), RuntimeError> {
+    pub async fn remove_service_part(
+        &self,
+        namespace: &str,
+        service: &str,
+        host: &str,
+    ) -> Result<(), RuntimeError> {
         self.call(|reply| LockManagerMsg::RemoveService {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
+            host: host.to_owned(),
             reply,
         })
         .await

@@ -16,6 +16,9 @@ pub enum ServiceMsg {
     /// `delete` was asked (the store already says so): remove every instance, dependents
     /// first, then the service's records; then stop.
     Delete,
+    /// The deploy failed on another host of the service (the store says so, with this first
+    /// failure's message): undo this host's part too, as the service's `on_failure` says.
+    FailedElsewhere(String),
     /// The delegates were restarted: adopt every instance again, dependencies first.
     Resume,
     /// A NodeInstance actor wrote its instance's record (in the middle of a step, or at its end).

@@ -284,7 +284,7 @@ impl ServiceState {
                 spawn_write(myself, Write::Failure, async move {
                     context
                         .lock_manager
-                        .fail_service(&namespace, &name, &message, failures)
+                        .fail_service(&namespace, &name, &context.host, &message, failures)
                         .await
                 });
             }
@@ -299,7 +299,11 @@ impl ServiceState {
                     {
                         tracing::warn!(path = %private.display(), %error, "could not remove");
                     }
-                    context.lock_manager.remove_service(&namespace, &name).await
+                    let host = &context.host;
+                    let part = context
+                        .lock_manager
+                        .remove_service_part(&namespace, &name, host);
+                    part.await
                 });
             }
             Effect::Abandon(_) => {}
@@ -363,6 +367,15 @@ impl ServiceState {
     }
 
     /// `delete` was asked: the store now says the service and its instances are being deleted.
+    /// Another host's part of the deploy failed: this part fails too (once), and is undone or
+    /// kept as the service says.
+    fn failed_elsewhere(&mut self, message: String) {
+        let observed = &mut self.observed;
+        if self.goal == Goal::Run && !observed.failed && observed.failure.is_none() {
+            observed.failure = Some(message);
+        }
+    }
+
     fn delete(&mut self) {
         self.goal = Goal::Delete;
         Arc::make_mut(&mut self.view.service).phase = ServicePhase::Deleting;
@@ -525,7 +538,10 @@ impl Actor for Service {
         state: &mut ServiceState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            // Asked again (by the CLI here and the store's news) changes nothing.
+            ServiceMsg::Delete if state.goal == Goal::Delete => {}
             ServiceMsg::Delete => state.delete(),
+            ServiceMsg::FailedElsewhere(message) => state.failed_elsewhere(message),
             ServiceMsg::Resume => state.observed.readopt(),
             // A record changes nothing the reconciler decides on (how the step ended does):
             // only watchers hear of it.
