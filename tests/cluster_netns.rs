@@ -1,0 +1,208 @@
+//! Services spread over real agents in network namespaces sharing one store: a deploy asked
+//! of one host places instances on every host by the service's policies, each host starts its
+//! own part (reading the plans in the store), `status` asked anywhere shows every instance
+//! running where it was placed, and a delete asked anywhere stops every host's part and
+//! removes the service. A strict Separation that the live hosts cannot meet is refused by
+//! name. The processes are checked for real: every agent shares this machine's process
+//! table, so a pid an instance reports can be looked up here.
+//!
+//! Needs root and iproute2, like `membership_netns` (skips loudly without them; fails
+//! instead when KHUTULUN_REQUIRE_NETNS=1, as scripts/test sets).
+
+#[path = "support/netns.rs"]
+mod netns;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use netns::*;
+use serde_json::Value as Json;
+
+/// A template of one `sleep` process with the given policies (YAML lines under `policies:`).
+fn template(dir: &Path, name: &str, policies: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.yaml"));
+    let text = format!(
+        "tosca_definitions_version: tosca_2_0\n\
+         imports:\n  - profile: khutulun\n\
+         service_template:\n\
+         \x20 node_templates:\n\
+         \x20   app:\n\
+         \x20     type: Process\n\
+         \x20     properties:\n\
+         \x20       command: sleep\n\
+         \x20       arguments: [ '600' ]\n\
+         \x20 policies:\n{policies}"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn process_exists(pid: i64) -> bool {
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sys::signal::kill(pid, None).is_ok()
+}
+
+/// Each instance's (host, pid) once all run, as `observer` reports them.
+fn running(observer: &Agent, service: &str) -> Vec<(String, i64)> {
+    let began = Instant::now();
+    loop {
+        let output = observer.khutulun(&["service", "status", service, "--format", "json"]);
+        let status: Json = serde_json::from_slice(&output.stdout).unwrap_or(Json::Null);
+        let instances = status["instances"].as_array().cloned().unwrap_or_default();
+        let all_running =
+            !instances.is_empty() && instances.iter().all(|i| i["state"] == "running");
+        if all_running {
+            return instances
+                .iter()
+                .map(|i| {
+                    let host = i["host"].as_str().unwrap().to_owned();
+                    (host, i["attributes"]["pid"].as_i64().expect("a pid"))
+                })
+                .collect();
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "{service} is not running everywhere as {} sees it: {status:#}\n--- its log:\n{}",
+            observer.name,
+            observer.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until `observer` no longer knows `service` and none of `pids` runs.
+fn gone(observer: &Agent, service: &str, pids: &[i64]) {
+    let began = Instant::now();
+    loop {
+        let list = observer.json(&["service", "list"]);
+        let listed = list
+            .as_array()
+            .is_some_and(|services| services.iter().any(|s| s["name"] == service));
+        let left: Vec<i64> = pids
+            .iter()
+            .copied()
+            .filter(|&p| process_exists(p))
+            .collect();
+        if !listed && left.is_empty() {
+            return;
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "{service} is not gone as {} sees it (listed: {listed}, processes left: {left:?})\n--- its log:\n{}",
+            observer.name,
+            observer.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+}
+
+fn deploy(agent: &Agent, file: &Path, name: &str) -> std::process::Output {
+    agent.khutulun(&["service", "deploy", file.to_str().unwrap(), "--name", name])
+}
+
+#[test]
+fn a_distributed_service_runs_one_instance_per_host_and_is_deleted_everywhere() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(3);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=3)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    let [one, two, three] = &agents[..] else {
+        unreachable!()
+    };
+    wait_all_alive(&[one, two, three]);
+
+    let file = template(
+        dir.path(),
+        "spread",
+        "    - everywhere: { type: Distribution, properties: { hosts: { ratio: 1.0 } }, targets: [ app ] }\n",
+    );
+    let output = deploy(one, &file, "spread");
+    assert!(output.status.success(), "{output:?}\n{}", one.log());
+
+    // Asked of another host: every instance runs, one on each host, as real processes.
+    let placed = running(two, "spread");
+    let hosts: BTreeSet<&str> = placed.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(
+        hosts,
+        BTreeSet::from(["host1", "host2", "host3"]),
+        "{placed:?}"
+    );
+    let pids: Vec<i64> = placed.iter().map(|(_, pid)| *pid).collect();
+    assert!(pids.iter().all(|&pid| process_exists(pid)), "{pids:?}");
+    for agent in [two, three] {
+        let log = agent.log();
+        assert!(
+            log.contains("a service has instances here; starting them"),
+            "{} did not start its part itself:\n{log}",
+            agent.name
+        );
+    }
+    let listed = three.json(&["host", "list"]);
+    for host in listed.as_array().unwrap() {
+        assert_eq!(host["instances"], 1, "{listed:#}");
+    }
+
+    // Deleted through the third host: every host stops its part and the records go.
+    let output = three.khutulun(&["service", "delete", "spread"]);
+    assert!(output.status.success(), "{output:?}\n{}", three.log());
+    gone(one, "spread", &pids);
+}
+
+#[test]
+fn strict_separation_needs_as_many_live_hosts_as_instances() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(3);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=3)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    let file = template(
+        dir.path(),
+        "apart",
+        "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n\
+         \x20   - apart: { type: Separation, targets: [ app ] }\n",
+    );
+
+    // Two hosts up: three instances cannot each have their own.
+    agents[0].start();
+    agents[1].start();
+    wait_all_alive(&[&agents[0], &agents[1]]);
+    let output = deploy(&agents[0], &file, "apart");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(error.contains("policy `apart`"), "{error}");
+    assert_eq!(agents[0].json(&["service", "list"]), Json::Array(vec![]));
+
+    // A third host joins: each instance gets its own host.
+    agents[2].start();
+    let [one, two, three] = &agents[..] else {
+        unreachable!()
+    };
+    wait_all_alive(&[one, two, three]);
+    let output = deploy(two, &file, "apart");
+    assert!(output.status.success(), "{output:?}\n{}", two.log());
+    let placed = running(one, "apart");
+    let hosts: BTreeSet<&str> = placed.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts.len(), 3, "{placed:?}");
+    let pids: Vec<i64> = placed.iter().map(|(_, pid)| *pid).collect();
+    let output = one.khutulun(&["service", "delete", "apart"]);
+    assert!(output.status.success(), "{output:?}\n{}", one.log());
+    gone(three, "apart", &pids);
+}
