@@ -206,3 +206,92 @@ fn strict_separation_needs_as_many_live_hosts_as_instances() {
     assert!(output.status.success(), "{output:?}\n{}", one.log());
     gone(three, "apart", &pids);
 }
+
+#[test]
+fn a_failed_hosts_instances_move_and_what_it_left_goes_when_it_returns() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(3);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=3)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    wait_all_alive(&[&agents[0], &agents[1], &agents[2]]);
+    let file = template(
+        dir.path(),
+        "moving",
+        "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n",
+    );
+    let output = deploy(&agents[0], &file, "moving");
+    assert!(output.status.success(), "{output:?}\n{}", agents[0].log());
+    let before = running(&agents[0], "moving");
+    let hosts: BTreeSet<&str> = before.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts.len(), 3, "spread by load: {before:?}");
+    let (_, left_behind) = before
+        .iter()
+        .find(|(host, _)| host == "host3")
+        .unwrap()
+        .clone();
+
+    // host3's agent dies; its process lives on, cut off from any agent.
+    agents[2].kill();
+    let began = Instant::now();
+    let after = loop {
+        let now = running(&agents[0], "moving");
+        if now.iter().all(|(host, _)| host != "host3") {
+            break now;
+        }
+        assert!(
+            began.elapsed() < PATIENCE * 2,
+            "host3's instance never moved: {now:?}\n--- host1's log:\n{}",
+            agents[0].log()
+        );
+        sleep(Duration::from_millis(500));
+    };
+    eprintln!(
+        "moved off host3 after {:.1} s: {after:?}",
+        began.elapsed().as_secs_f64()
+    );
+    assert!(
+        after.iter().all(|(_, pid)| process_exists(*pid)),
+        "{after:?}"
+    );
+    assert!(
+        after.iter().all(|(_, pid)| *pid != left_behind),
+        "{after:?}"
+    );
+    assert!(
+        process_exists(left_behind),
+        "the cut-off process still runs until host3 returns"
+    );
+
+    // host3 comes back: the store says its instance runs elsewhere; what it left goes.
+    agents[2].start();
+    let began = Instant::now();
+    while process_exists(left_behind) {
+        assert!(
+            began.elapsed() < PATIENCE,
+            "host3 left its old process {left_behind} running\n--- its log:\n{}",
+            agents[2].log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+    let still = running(&agents[2], "moving");
+    assert!(still.iter().all(|(host, _)| host != "host3"), "{still:?}");
+    assert!(
+        still.iter().all(|(_, pid)| process_exists(*pid)),
+        "{still:?}"
+    );
+
+    let pids: Vec<i64> = still.iter().map(|(_, pid)| *pid).collect();
+    let output = agents[2].khutulun(&["service", "delete", "moving"]);
+    assert!(output.status.success(), "{output:?}");
+    gone(&agents[1], "moving", &pids);
+}

@@ -45,6 +45,19 @@ pub enum StoreError {
         /// The store's epoch now.
         current: u64,
     },
+    /// A service's plan changed since a change to it was prepared (another host replanned it
+    /// first); the change was not made.
+    #[error(
+        "the plan of service {service} is at version {current}, not {based_on}; the change was not made"
+    )]
+    StalePlan {
+        /// The service, `namespace/name`.
+        service: String,
+        /// The version the change was based on.
+        based_on: u64,
+        /// The plan's version now.
+        current: u64,
+    },
     /// A name (service, namespace, host, template…) that cannot be a store path component.
     #[error(
         "{kind} name {name:?} is not allowed (use letters, digits, '.', '_' and '-', starting with a letter or digit)"

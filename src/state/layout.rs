@@ -170,6 +170,16 @@ impl Layout {
         self.root.join("directories").join(format!("{host}.yaml"))
     }
 
+    /// `leases/<host>.yaml`: when the host's agent last said it runs.
+    pub fn lease(&self, host: &str) -> PathBuf {
+        self.leases().join(format!("{host}.yaml"))
+    }
+
+    /// `leases/`.
+    pub fn leases(&self) -> PathBuf {
+        self.root.join("leases")
+    }
+
     /// `locks/`.
     pub fn locks(&self) -> PathBuf {
         self.root.join("locks")

@@ -32,6 +32,25 @@ pub struct EpochRecord {
     pub current: u64,
 }
 
+/// `leases/<host>.yaml`: the host's agent renews it while it runs; a host whose lease ran out
+/// is one whose instances may be moved (its agent is gone, or cannot reach the store).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    /// When it was last renewed, in milliseconds since the Unix epoch (the store's clock).
+    pub renewed: u64,
+}
+
+/// One instance a failover moves to another host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceMove {
+    /// The instance id.
+    pub id: String,
+    /// Where it runs from now.
+    pub host: String,
+    /// Why there.
+    pub why: String,
+}
+
 /// `hosts/<host>.yaml`: a host that runs (or ran) an agent on this store.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostRecord {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::records::{
-    HostRecord, InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord,
+    HostRecord, InstanceMove, InstanceRecord, InstanceState, LeaseRecord, PlanRecord, ServicePhase,
+    ServiceRecord,
 };
 use super::{Store, StoreError, Transaction, check_name};
 
@@ -33,6 +34,9 @@ pub struct ServiceView {
     /// `instances/*.yaml`, dependencies first.
     pub instances: Vec<Arc<InstanceRecord>>,
 }
+
+/// A service's namespace and name.
+pub type QualifiedName = (String, String);
 
 /// Raises a service's plan version, which tells its hosts to look at the service again.
 fn bump_plan(tx: &mut Transaction<'_>, namespace: &str, service: &str) -> Result<(), StoreError> {
@@ -301,6 +305,72 @@ impl Store {
         })
     }
 
+    /// Renews `host`'s lease at `now` (ms since the Unix epoch).
+    pub fn renew_lease(&self, host: &str, now: u64) -> Result<(), StoreError> {
+        check_name("host", host)?;
+        self.transact(|tx| {
+            let path = tx.layout().lease(host);
+            tx.put(&path, &LeaseRecord { renewed: now })
+        })
+    }
+
+    /// When each host last renewed its lease.
+    pub fn leases(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut leases = BTreeMap::new();
+        for file in self.list(&self.layout().leases())? {
+            let Some(host) = file.strip_suffix(".yaml") else {
+                continue;
+            };
+            if let Some(lease) = self.read::<LeaseRecord>(&self.layout().leases().join(&file))? {
+                leases.insert(host.to_owned(), lease.renewed);
+            }
+        }
+        Ok(leases)
+    }
+
+    /// Moves instances of a service to other hosts (a failover), if its plan is still at
+    /// version `based_on`: each moved instance starts over, pending on its new host, and the
+    /// plan's version rises so every host of the service looks again.
+    pub fn move_instances(
+        &self,
+        namespace: &str,
+        service: &str,
+        based_on: u64,
+        moves: &[InstanceMove],
+    ) -> Result<(), StoreError> {
+        self.transact(|tx| {
+            let layout = tx.layout().clone();
+            let plan_path = layout.plan(namespace, service);
+            let mut plan: PlanRecord = tx
+                .read(&plan_path)?
+                .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{service}")))?;
+            if plan.version != based_on {
+                return Err(StoreError::StalePlan {
+                    service: format!("{namespace}/{service}"),
+                    based_on,
+                    current: plan.version,
+                });
+            }
+            let now = tx.now();
+            for step in moves {
+                let from = plan.placements.insert(step.id.clone(), step.host.clone());
+                plan.reasons.insert(step.id.clone(), step.why.clone());
+                let path = layout.instance(namespace, service, &step.id);
+                if let Some(mut instance) = tx.read::<InstanceRecord>(&path)? {
+                    instance.host = step.host.clone();
+                    instance.state = InstanceState::Pending;
+                    instance.attributes.clear();
+                    instance.message =
+                        from.map(|from| format!("moved from {from}, which went down"));
+                    instance.updated = now.clone();
+                    tx.put(&path, &instance)?;
+                }
+            }
+            plan.version += 1;
+            tx.put(&plan_path, &plan)
+        })
+    }
+
     /// A service's plan (empty when it has none).
     pub fn plan(&self, namespace: &str, service: &str) -> Result<PlanRecord, StoreError> {
         check_name("namespace", namespace)?;
@@ -311,7 +381,7 @@ impl Store {
 
     /// Every service's plan, by namespace and name (a service whose plan is missing or
     /// unreadable is left out: the service's own reads report it).
-    pub fn plans(&self) -> Result<Vec<((String, String), PlanRecord)>, StoreError> {
+    pub fn plans(&self) -> Result<Vec<(QualifiedName, PlanRecord)>, StoreError> {
         let mut plans = Vec::new();
         for (namespace, name) in self.list_services()? {
             match self.read::<PlanRecord>(&self.layout().plan(&namespace, &name)) {

@@ -1,35 +1,52 @@
 //! How a host learns from the store which services it has a part in: every
 //! [`CATCH_UP_PERIOD`] it reads the services' plans, starts a Service actor for each service
-//! that places instances here and has none, and tells a running one when its plan changed
-//! because the service is being deleted or failed on another host. The store is the source
-//! of truth; a host that was down or missed the news catches up the same way.
+//! that places instances here and has none, restarts one whose part changed (a failover moved
+//! instances to or from this host), removes what is left here of instances that now run
+//! elsewhere, and tells a running one when the service is being deleted or failed on another
+//! host. The store is the source of truth; a host that was down or cut off catches up the same
+//! way (on its first read, what it ran before is what its private directory holds).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use ractor::ActorRef;
 
 use crate::actors::RuntimeError;
+use crate::actors::node_instance::remove_leftover;
 use crate::actors::service::{ServiceMsg, ServiceStart};
+use crate::control::paths::RuntimePaths;
 use crate::state::Store;
 use crate::state::records::{PlanRecord, ServicePhase};
 
 use super::HostState;
 use super::messages::HostMsg;
 
-/// How often the plans are read.
+/// How often the plans are read (and this host's lease renewed).
 pub const CATCH_UP_PERIOD: Duration = Duration::from_secs(2);
 
 /// A service and its namespace.
 pub type ServiceKey = (String, String);
 
-/// A service with instances on this host, as its plan says now.
+/// What this host last saw of a service it has (or had) a part in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// The plan's version.
+    pub version: u64,
+    /// The instances the plan placed here.
+    pub mine: BTreeSet<String>,
+}
+
+/// A service this host has or had a part in, as its plan says now.
 #[derive(Debug)]
 pub struct News {
     /// Which service.
     pub key: ServiceKey,
-    /// Its plan's version.
-    pub version: u64,
+    /// What the plan says now.
+    pub now: Seen,
+    /// Whether this host's part changed since it last looked.
+    pub part_changed: bool,
+    /// Instances that ran here and now run on another host: their leftovers go.
+    pub moved_away: Vec<String>,
     /// Its phase and message, read when the plan changed since this host last looked.
     pub changed: Option<(ServicePhase, Option<String>)>,
 }
@@ -52,27 +69,66 @@ pub fn elsewhere<'a>(plan: &'a PlanRecord, host: &str) -> Vec<&'a str> {
     hosts
 }
 
-/// The services with instances on `host`; the phase of those whose plan is not at the version
-/// in `seen`.
+/// The instances of a service whose private directories are on this host.
+fn on_disk(runtime: &RuntimePaths, key: &ServiceKey) -> BTreeSet<String> {
+    std::fs::read_dir(runtime.service_dir(&key.0, &key.1))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The services this host has or had a part in. `seen` is what it saw last; on the first
+/// read (`seen` is `None`) what it had is what its private directory holds.
 pub fn read_news(
     store: &Store,
     host: &str,
-    seen: &HashMap<ServiceKey, u64>,
+    runtime: &RuntimePaths,
+    seen: Option<&HashMap<ServiceKey, Seen>>,
 ) -> Result<Vec<News>, RuntimeError> {
     let mut news = Vec::new();
     for (key, plan) in store.plans()? {
-        if !places_on(&plan, host) {
+        let mine: BTreeSet<String> = plan
+            .placements
+            .iter()
+            .filter(|(_, on)| *on == host)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let before = match seen {
+            Some(seen) => seen.get(&key).cloned(),
+            None => Some(Seen {
+                version: 0,
+                mine: on_disk(runtime, &key),
+            })
+            .filter(|had| !had.mine.is_empty()),
+        };
+        if mine.is_empty() && before.is_none() {
             continue;
         }
-        let changed = match seen.get(&key) {
-            Some(&version) if version == plan.version => None,
-            _ => store
+        let before = before.unwrap_or_default();
+        let placed_elsewhere = |id: &&String| plan.placements.get(*id).is_some_and(|on| on != host);
+        let moved_away = before
+            .mine
+            .iter()
+            .filter(placed_elsewhere)
+            .cloned()
+            .collect();
+        let changed = match before.version == plan.version {
+            true => None,
+            false => store
                 .service_record(&key.0, &key.1)?
                 .map(|record| (record.phase, record.message)),
         };
         news.push(News {
             key,
-            version: plan.version,
+            part_changed: before.mine != mine,
+            now: Seen {
+                version: plan.version,
+                mine,
+            },
+            moved_away,
             changed,
         });
     }
@@ -80,24 +136,48 @@ pub fn read_news(
 }
 
 impl HostState {
-    /// Acts on what the plans say: a Service actor for each service with a part here, and
-    /// the news of a delete or a failure elsewhere for those that run.
+    /// Acts on what the plans say (see the module).
     pub(super) async fn catch_up(&mut self, myself: &ActorRef<HostMsg>, news: Vec<News>) {
-        let current: HashMap<ServiceKey, u64> =
-            news.iter().map(|n| (n.key.clone(), n.version)).collect();
-        for News { key, changed, .. } in news {
-            let (namespace, name) = &key;
-            let Some(actor) = self.services.get(&key) else {
+        let mut seen = HashMap::new();
+        for news in news {
+            let (namespace, name) = news.key.clone();
+            if !news.moved_away.is_empty() {
+                self.remove_leftovers(&news.key, news.moved_away.clone());
+            }
+            let actor = self.services.get(&news.key).cloned();
+            if news.now.mine.is_empty() {
+                // Nothing of it here any more.
+                if let Some(actor) = actor {
+                    actor.stop(Some("its instances run elsewhere now".into()));
+                }
+                continue;
+            }
+            seen.insert(news.key.clone(), news.now.clone());
+            let Some(actor) = actor else {
                 tracing::info!(service = %name, "a service has instances here; starting them");
                 if let Err(error) = self
-                    .spawn_service(myself, namespace, name, ServiceStart::Resume)
+                    .spawn_service(myself, &namespace, &name, ServiceStart::Resume)
                     .await
                 {
                     tracing::warn!(service = %name, %error, "could not start its part here");
                 }
                 continue;
             };
-            let message = match changed {
+            // A deploy here may have recorded this part after the plans were read.
+            let known = self
+                .seen_plans
+                .as_ref()
+                .and_then(|seen| seen.get(&news.key));
+            let part_changed = news.part_changed && known.is_none_or(|k| k.mine != news.now.mine);
+            if part_changed {
+                // Its Service actor knows the instances it started with: a new one takes the
+                // new part (adopting what runs) once this one stopped.
+                tracing::info!(service = %name, "this host's part changed; starting it again");
+                self.restarting.insert(news.key.clone());
+                actor.stop(Some("its part changed".into()));
+                continue;
+            }
+            let message = match news.changed {
                 Some((ServicePhase::Deleting, _)) => ServiceMsg::Delete,
                 Some((ServicePhase::Failed, message)) => {
                     ServiceMsg::FailedElsewhere(message.unwrap_or_else(|| "it failed".into()))
@@ -108,6 +188,27 @@ impl HostState {
                 tracing::debug!(service = %name, "its actor stopped before the news");
             }
         }
-        self.seen_plans = current;
+        self.seen_plans = Some(seen);
+    }
+
+    /// Removes, beside the Host, what is left here of instances that run elsewhere now.
+    fn remove_leftovers(&self, key: &ServiceKey, ids: Vec<String>) {
+        let context = self.context.clone();
+        let (namespace, name) = key.clone();
+        tokio::spawn(async move {
+            let store = context.store.clone();
+            let (ns, service) = (namespace.clone(), name.clone());
+            let view = tokio::task::spawn_blocking(move || store.load_service(&ns, &service)).await;
+            let Ok(Ok(Some(view))) = view else {
+                tracing::warn!(service = %name, "cannot read the service to remove its leftovers");
+                return;
+            };
+            for id in ids {
+                tracing::info!(service = %name, instance = %id, "it runs elsewhere now; removing what is left here");
+                if let Err(error) = remove_leftover(&context, &view, &id).await {
+                    tracing::warn!(service = %name, instance = %id, %error, "could not remove a leftover");
+                }
+            }
+        });
     }
 }

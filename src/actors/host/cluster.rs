@@ -1,14 +1,16 @@
-//! The hosts a deploy may place instances on: those membership sees alive (this host always
-//! counts), each with what its host record offers and the instances the plans give it
-//! already. A host that runs without membership (no `--listen`) places on itself alone.
+//! The hosts a deploy may place instances on: those membership sees alive whose lease in the
+//! store is fresh (this host always counts), each with what its host record offers and the
+//! instances the plans give it already. A host that runs without membership (no `--listen`)
+//! places on itself alone.
 
 use std::time::Duration;
 
 use ractor::ActorRef;
 
 use crate::actors::RuntimeError;
-use crate::actors::membership::{MemberState, MemberView, MembershipMsg};
+use crate::actors::membership::{MemberView, MembershipMsg};
 use crate::actors::scheduler::Candidate;
+use crate::actors::scheduler::failover::Liveness;
 use crate::state::Store;
 use crate::state::records::HostRecord;
 
@@ -32,23 +34,32 @@ pub async fn member_views(membership: Option<&ActorRef<MembershipMsg>>) -> Vec<M
     }
 }
 
-/// The live hosts of the store, as the scheduler sees them.
+/// The live hosts of the store (seen alive, their lease fresh; this one always), as the
+/// scheduler sees them.
 pub async fn live_hosts(
     store: &Store,
     me: &str,
     membership: Option<&ActorRef<MembershipMsg>>,
 ) -> Result<Vec<Candidate>, RuntimeError> {
     let views = member_views(membership).await;
-    let records = store.list_hosts()?;
+    let hosts: Vec<String> = store.list_hosts()?.into_iter().map(|h| h.name).collect();
+    let leases = store.leases()?;
+    let now = store.clock().unix_millis();
+    let liveness = Liveness::judge(me, &hosts, &views, &leases, now);
+    candidates(store, |record| liveness.live.contains(&record.name))
+}
+
+/// The hosts of the store that `live` accepts, each with what its record offers and the
+/// instances the plans give it.
+pub fn candidates(
+    store: &Store,
+    live: impl Fn(&HostRecord) -> bool,
+) -> Result<Vec<Candidate>, RuntimeError> {
     let loads = store.placed_per_host()?;
-    let alive = |record: &HostRecord| {
-        record.name == me
-            || MemberView::latest(&views, &record.name)
-                .is_some_and(|view| view.state == MemberState::Alive)
-    };
-    Ok(records
+    Ok(store
+        .list_hosts()?
         .into_iter()
-        .filter(alive)
+        .filter(|record| live(record))
         .map(|record| Candidate {
             load: loads.get(&record.name).copied().unwrap_or(0),
             delegates: record.delegates.iter().cloned().collect(),

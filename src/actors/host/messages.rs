@@ -21,8 +21,8 @@ pub type Answer = RpcReplyPort<Reply>;
 pub enum HostMsg {
     /// Time to read the plans for services with instances here (see [`super::catch_up`]).
     CatchUp,
-    /// What the plans said.
-    CaughtUp(Vec<super::catch_up::News>),
+    /// What the plans said (`None`: they could not be read this time).
+    CaughtUp(Option<Vec<super::catch_up::News>>),
     /// Is the agent there?
     Ping {
         /// This host's name and version.

@@ -15,6 +15,7 @@ mod cluster;
 #[cfg(test)]
 mod delegate_supervision_tests;
 mod deploy;
+mod failover;
 mod failure;
 mod hosts;
 #[cfg(test)]
@@ -108,8 +109,13 @@ pub struct HostState {
     membership: Option<MembershipChild>,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
-    /// The plan version last seen of each service with instances here.
-    seen_plans: HashMap<(String, String), u64>,
+    /// What this host last saw of each service it has a part in (`None` before the first
+    /// read of the plans).
+    seen_plans: Option<HashMap<(String, String), catch_up::Seen>>,
+    /// Services whose actor was stopped to start again with a changed part.
+    restarting: std::collections::HashSet<(String, String)>,
+    /// Paces the warnings about instances a failover cannot place.
+    failover_warnings: failover::Warnings,
 }
 
 impl HostState {
@@ -135,27 +141,39 @@ impl HostState {
         Ok(actor)
     }
 
-    /// Reads the plans beside the Host and brings the news back (see [`catch_up`]).
+    /// Beside the Host: renews this host's lease, moves the instances of failed hosts when
+    /// this host leads, reads the plans, and brings the news back (see [`catch_up`]).
     fn read_plans(&self, myself: &ActorRef<HostMsg>) {
-        let store = self.context.store.clone();
-        let host = self.context.host.clone();
+        let context = self.context.clone();
+        let membership = self.membership.as_ref().map(|m| m.actor.clone());
         let seen = self.seen_plans.clone();
+        let warnings = self.failover_warnings.clone();
         let myself = myself.clone();
         tokio::spawn(async move {
-            let read =
-                tokio::task::spawn_blocking(move || catch_up::read_news(&store, &host, &seen));
+            let (store, host) = (context.store.clone(), context.host.clone());
+            let now = store.clock().unix_millis();
+            if let Err(error) = context.lock_manager.renew_lease(&host, now).await {
+                tracing::warn!(%error, "could not renew this host's lease");
+            }
+            failover::run(&context, membership.as_ref(), &warnings).await;
+            let runtime = context.runtime.clone();
+            let read = tokio::task::spawn_blocking(move || {
+                catch_up::read_news(&store, &host, &runtime, seen.as_ref())
+            });
             let news = match read.await {
                 Ok(Ok(news)) => news,
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "could not read the services' plans; trying again");
-                    Vec::new()
+                    let _ = myself.cast(HostMsg::CaughtUp(None));
+                    return;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "reading the plans crashed; trying again");
-                    Vec::new()
+                    let _ = myself.cast(HostMsg::CaughtUp(None));
+                    return;
                 }
             };
-            let _ = myself.cast(HostMsg::CaughtUp(news));
+            let _ = myself.cast(HostMsg::CaughtUp(Some(news)));
         });
     }
 
@@ -246,17 +264,24 @@ impl HostState {
             plan: Arc::new(plan.clone()),
             instances: instances.iter().cloned().map(Arc::new).collect(),
         };
-        let here = catch_up::places_on(&plan, &self.context.host);
-        let version = plan.version;
+        let seen = catch_up::Seen {
+            version: plan.version,
+            mine: (plan.placements.iter())
+                .filter(|(_, on)| **on == self.context.host)
+                .map(|(id, _)| id.clone())
+                .collect(),
+        };
         self.context
             .lock_manager
             .create_service(service, plan, instances)
             .await?;
         // The other hosts of the service start their part when they read its plan.
-        if here {
+        if !seen.mine.is_empty() {
             self.spawn_service(myself, &namespace, &name, ServiceStart::Deploy)
                 .await?;
-            self.seen_plans.insert((namespace, name), version);
+            if let Some(seen_plans) = &mut self.seen_plans {
+                seen_plans.insert((namespace, name), seen);
+            }
         }
         Ok(Response::Deployed {
             status: service_status(&view),
@@ -429,6 +454,9 @@ impl Actor for Host {
         record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
         record.offer = args.offer.clone();
         lock_manager.put_host(record).await?;
+        lock_manager
+            .renew_lease(&args.name, args.store.clock().unix_millis())
+            .await?;
         let membership = match &args.membership {
             Some(network) => {
                 let membership_args = MembershipArgs {
@@ -463,10 +491,12 @@ impl Actor for Host {
             membership,
             services: HashMap::new(),
             service_by_actor: HashMap::new(),
-            seen_plans: HashMap::new(),
+            seen_plans: None,
+            restarting: Default::default(),
+            failover_warnings: failover::warnings(),
         };
         // The services with instances here resume at once; the others are not this host's.
-        let news = catch_up::read_news(&args.store, &args.name, &HashMap::new())?;
+        let news = catch_up::read_news(&args.store, &args.name, &args.runtime, None)?;
         state.catch_up(&myself, news).await;
         myself.send_after(catch_up::CATCH_UP_PERIOD, || HostMsg::CatchUp);
         Ok(state)
@@ -488,7 +518,9 @@ impl Actor for Host {
             ),
             HostMsg::CatchUp => state.read_plans(&myself),
             HostMsg::CaughtUp(news) => {
-                state.catch_up(&myself, news).await;
+                if let Some(news) = news {
+                    state.catch_up(&myself, news).await;
+                }
                 myself.send_after(catch_up::CATCH_UP_PERIOD, || HostMsg::CatchUp);
             }
             HostMsg::Deploy { deploy, reply } => state.deploy(&myself, deploy, reply),
@@ -614,7 +646,14 @@ impl Actor for Host {
             return Ok(());
         }
         if let Some((namespace, name)) = state.service_by_actor.remove(&id) {
-            state.services.remove(&(namespace.clone(), name.clone()));
+            let key = (namespace.clone(), name.clone());
+            state.services.remove(&key);
+            if state.restarting.remove(&key) {
+                state
+                    .spawn_service(&myself, &namespace, &name, ServiceStart::Resume)
+                    .await?;
+                return Ok(());
+            }
             if let Some(error) = crashed {
                 tracing::warn!(service = %name, %error, "service actor crashed; restarting it");
                 if state

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use ractor::RpcReplyPort;
 
 use crate::state::records::{
-    HostRecord, InstanceRecord, InstanceState, PlanRecord, RegistryEntry, ServicePhase,
-    ServiceRecord,
+    HostRecord, InstanceMove, InstanceRecord, InstanceState, PlanRecord, RegistryEntry,
+    ServicePhase, ServiceRecord,
 };
 use crate::state::{Layout, RegistryKind, StoreError, Transaction};
 
@@ -163,6 +163,29 @@ pub enum LockManagerMsg {
         service: String,
         /// Whose part.
         host: String,
+        /// Done.
+        reply: WriteReply<()>,
+    },
+    /// Renews a host's lease (see [`crate::state::records::LeaseRecord`]).
+    RenewLease {
+        /// Whose.
+        host: String,
+        /// Now, in ms since the Unix epoch.
+        now: u64,
+        /// Done.
+        reply: WriteReply<()>,
+    },
+    /// Moves instances of a service to other hosts, if its plan is still at `based_on` (see
+    /// [`crate::state::Store::move_instances`]).
+    MoveInstances {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        service: String,
+        /// The plan version the moves were computed from.
+        based_on: u64,
+        /// The moves.
+        moves: Vec<InstanceMove>,
         /// Done.
         reply: WriteReply<()>,
     },

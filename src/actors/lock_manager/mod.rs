@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::state::records::{
-    HostRecord, InstanceRecord, PlanRecord, RegistryEntry, ServicePhase, ServiceRecord,
+    HostRecord, InstanceMove, InstanceRecord, PlanRecord, RegistryEntry, ServicePhase,
+    ServiceRecord,
 };
 use crate::state::{InstanceChange, RegistryKind, Store, StoreError, check_name};
 
@@ -211,6 +212,22 @@ impl Actor for LockManager {
                 });
                 let _ = reply.send(result.await);
             }
+            LockManagerMsg::RenewLease { host, now, reply } => {
+                let result = blocking(store, move |s| s.renew_lease(&host, now));
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::MoveInstances {
+                namespace,
+                service,
+                based_on,
+                moves,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    s.move_instances(&namespace, &service, based_on, &moves)
+                });
+                let _ = reply.send(result.await);
+            }
             LockManagerMsg::PutHost { host, reply } => {
                 let _ = reply.send(blocking(store, move |s| s.put_host(&host)).await);
             }
@@ -349,6 +366,34 @@ impl LockManagerRef {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
             host: host.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::RenewLease`].
+    pub async fn renew_lease(&self, host: &str, now: u64) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::RenewLease {
+            host: host.to_owned(),
+            now,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::MoveInstances`].
+    pub async fn move_instances(
+        &self,
+        namespace: &str,
+        service: &str,
+        based_on: u64,
+        moves: Vec<InstanceMove>,
+    ) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::MoveInstances {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            based_on,
+            moves,
             reply,
         })
         .await

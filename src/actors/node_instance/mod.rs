@@ -6,11 +6,13 @@
 //! holds it in memory, and the step reports the record it wrote back to that actor, so nothing
 //! re-reads the store and a restarted actor simply takes the next step.
 
+mod leftover;
 mod lifecycle;
 mod messages;
 mod script;
 mod spec;
 
+pub use leftover::remove_leftover;
 pub use messages::{NodeInstanceMsg, StepReport};
 
 use std::borrow::Cow;

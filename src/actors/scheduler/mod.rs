@@ -5,6 +5,9 @@
 //! is an error at deploy time that names it, never a partial deployment.
 
 mod error;
+pub mod failover;
+#[cfg(test)]
+mod failover_tests;
 pub mod placement;
 #[cfg(test)]
 mod placement_tests;
@@ -12,6 +15,6 @@ pub mod policy;
 mod service;
 
 pub use error::PlacementError;
-pub use placement::{Candidate, Placed, Unit, counts, place};
+pub use placement::{Candidate, Placed, Unit, counts, place, place_beside};
 pub use policy::{HostSelector, Policy, Rule};
 pub use service::{templates, units};

@@ -122,10 +122,32 @@ pub fn place(
     policies: &[Policy],
     hosts: &[Candidate],
 ) -> Result<IndexMap<String, Placed>, PlacementError> {
+    place_beside(units, policies, hosts, &[])
+}
+
+/// Places `units` beside instances of the same service that stay where they are (`staying`:
+/// template and host of each), as a failover does: Separation avoids their hosts and
+/// Colocation joins them.
+pub fn place_beside(
+    units: &[Unit],
+    policies: &[Policy],
+    hosts: &[Candidate],
+    staying: &[(String, String)],
+) -> Result<IndexMap<String, Placed>, PlacementError> {
+    let mut used: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for policy in policies {
+        if matches!(policy.rule, Rule::Separation { .. }) {
+            let hosts = staying.iter().filter(|(t, _)| policy.targets(t));
+            used.entry(policy.name.as_str())
+                .or_default()
+                .extend(hosts.map(|(_, host)| host.clone()));
+        }
+    }
     let mut state = Placing {
         policies,
         loads: hosts.iter().map(|h| (h.name.clone(), h.load)).collect(),
-        used: HashMap::new(),
+        used,
+        staying,
         hosts,
     };
     let mut placed = IndexMap::new();
@@ -282,6 +304,8 @@ struct Placing<'a> {
     loads: HashMap<String, u32>,
     /// The hosts each Separation policy has used so far.
     used: HashMap<&'a str, BTreeSet<String>>,
+    /// Instances of the service that stay where they are: template, host.
+    staying: &'a [(String, String)],
 }
 
 impl<'a> Placing<'a> {
@@ -336,6 +360,16 @@ impl<'a> Placing<'a> {
                         "Distribution `{}`: one instance per selected host",
                         policy.name
                     ));
+                }
+                Rule::Colocation => {
+                    let joined = self.staying.iter().find(|(t, _)| policy.targets(t));
+                    if let Some((_, host)) = joined {
+                        eligible.retain(|h| &h.name == host);
+                        reasons.push(format!(
+                            "Colocation `{}` with the instances on {host}",
+                            policy.name
+                        ));
+                    }
                 }
                 _ => {}
             }

@@ -297,3 +297,37 @@ fn placement_is_deterministic() {
     reversed.reverse();
     assert_eq!(hosts_of(&units, &[], &reversed), first);
 }
+
+#[test]
+fn a_moved_instance_avoids_the_hosts_its_separated_siblings_stay_on() {
+    let apart = [policy("apart", Rule::Separation { strict: true }, &["app"])];
+    let hosts = [host("alpha", 0), host("beta", 0), host("gamma", 9)];
+    let staying = [
+        ("app".to_string(), "alpha".to_string()),
+        ("app".to_string(), "beta".to_string()),
+    ];
+    let placed =
+        super::placement::place_beside(&[unit("app", 2)], &apart, &hosts, &staying).unwrap();
+    assert_eq!(
+        placed["app-2"].host, "gamma",
+        "the only host none of them uses"
+    );
+    let error = super::placement::place_beside(&[unit("app", 2)], &apart, &hosts[..2], &staying)
+        .unwrap_err();
+    assert_eq!(error.policy.as_deref(), Some("apart"));
+}
+
+#[test]
+fn a_moved_instance_joins_the_host_its_colocated_siblings_stay_on() {
+    let together = [policy("together", Rule::Colocation, &["a", "b"])];
+    let hosts = [host("alpha", 0), host("beta", 5)];
+    let staying = [("a".to_string(), "beta".to_string())];
+    let placed =
+        super::placement::place_beside(&[unit("b", 0)], &together, &hosts, &staying).unwrap();
+    assert_eq!(placed["b-0"].host, "beta");
+    assert!(
+        placed["b-0"].why.contains("Colocation `together`"),
+        "{}",
+        placed["b-0"].why
+    );
+}

@@ -1,0 +1,36 @@
+//! Removing a leftover: the workload of an instance that this host ran but that now runs on
+//! another host (moved while this host was down or cut off). Its delegate deletes it by the
+//! names and private files it finds here; its record, now the other host's, is not touched.
+
+use crate::delegates::protocol::{self, Attributes, Operation};
+use crate::state::ServiceView;
+
+use super::super::{Context, RuntimeError};
+use super::target;
+
+/// Deletes what is left here of instance `id` of `view`, and its private directory.
+pub async fn remove_leftover(
+    context: &Context,
+    view: &ServiceView,
+    id: &str,
+) -> Result<(), RuntimeError> {
+    let service = &view.service;
+    let state_dir = context
+        .runtime
+        .instance_dir(&service.namespace, &service.name, id);
+    let target = target(context, view, id, state_dir.clone())?;
+    if let Some(delegate) = &target.delegate {
+        let deleted = protocol::delete(delegate, target.spec.clone(), Attributes::new());
+        context
+            .deadlines
+            .bound(Operation::Delete, &target.spec, deleted)
+            .await?;
+    }
+    match std::fs::remove_dir_all(&state_dir) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!(path = %state_dir.display(), %error, "could not remove");
+        }
+        _ => {}
+    }
+    Ok(())
+}
