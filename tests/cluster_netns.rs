@@ -295,3 +295,55 @@ fn a_failed_hosts_instances_move_and_what_it_left_goes_when_it_returns() {
     assert!(output.status.success(), "{output:?}");
     gone(&agents[1], "moving", &pids);
 }
+
+#[test]
+fn a_partition_moves_nothing_while_the_cut_off_host_still_renews_its_lease() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(3);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=3)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    let [one, two, three] = &agents[..] else {
+        unreachable!()
+    };
+    wait_all_alive(&[one, two, three]);
+    let file = template(
+        dir.path(),
+        "steady",
+        "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n",
+    );
+    let output = deploy(one, &file, "steady");
+    assert!(output.status.success(), "{output:?}\n{}", one.log());
+    let before = running(one, "steady");
+
+    // host3 is cut off: the others see it down, but it still reaches the store and renews
+    // its lease, so its instance stays where it is (nothing runs twice).
+    network.set_link(3, false);
+    wait_until(&[one, two], "host3", "down");
+    // Past the lease term and a few rounds of failover: still nothing moved.
+    sleep(Duration::from_secs(10));
+    let during = running(one, "steady");
+    assert_eq!(during, before, "an instance moved during the partition");
+
+    network.set_link(3, true);
+    wait_all_alive(&[one, two, three]);
+    let after = running(three, "steady");
+    assert_eq!(after, before);
+    assert!(
+        after.iter().all(|(_, pid)| process_exists(*pid)),
+        "{after:?}"
+    );
+    let pids: Vec<i64> = after.iter().map(|(_, pid)| *pid).collect();
+    let output = two.khutulun(&["service", "delete", "steady"]);
+    assert!(output.status.success(), "{output:?}");
+    gone(one, "steady", &pids);
+}
