@@ -333,6 +333,18 @@ fn a_partition_moves_nothing_while_the_cut_off_host_still_renews_its_lease() {
     sleep(Duration::from_secs(10));
     let during = running(one, "steady");
     assert_eq!(during, before, "an instance moved during the partition");
+    // Asked of a host that sees host3 down, its instance is not reported as simply running.
+    let output = one.khutulun(&["service", "status", "steady", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let status: Json = serde_json::from_slice(&output.stdout).unwrap();
+    for instance in status["instances"].as_array().unwrap() {
+        let on_three = instance["host"] == "host3";
+        assert_eq!(
+            instance["host_down"].as_bool().unwrap_or(false),
+            on_three,
+            "{status:#}"
+        );
+    }
 
     network.set_link(3, true);
     wait_all_alive(&[one, two, three]);

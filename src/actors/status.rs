@@ -67,6 +67,7 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
                 node: instance.node.clone(),
                 host: instance.host.clone(),
                 placement: view.plan.reasons.get(&instance.id).cloned(),
+                host_down: false,
                 state: instance.state,
                 attributes: instance.attributes.clone(),
                 message: instance.message.clone(),

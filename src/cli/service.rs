@@ -477,7 +477,7 @@ fn health_code(status: &ServiceStatus) -> ExitCode {
         || status
             .instances
             .iter()
-            .any(|i| i.state == InstanceState::Failed)
+            .any(|i| i.state == InstanceState::Failed || i.host_down)
     {
         ExitCode::from(EXIT_UNHEALTHY)
     } else {
@@ -575,7 +575,10 @@ fn print_status(status: &ServiceStatus, format: Format) -> Result<ExitCode, Clie
                 i.id.clone(),
                 i.node.clone(),
                 i.host.clone(),
-                i.state.to_string(),
+                match i.host_down {
+                    true => format!("{} (host down)", i.state),
+                    false => i.state.to_string(),
+                },
                 detail,
             ]
         })

@@ -345,6 +345,10 @@ pub struct InstanceStatus {
     /// Why the scheduler put it on that host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<String>,
+    /// Its host is down as the answering agent sees it: the recorded state may no longer hold
+    /// (until a failover moves the instance, or the host returns).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_down: bool,
     /// Where it is in its life.
     pub state: InstanceState,
     /// What its delegate reported.

@@ -44,7 +44,9 @@ use crate::state::records::{HostOffer, HostRecord, InstanceState, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::LockManagerRef;
-use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
+use super::membership::{
+    MemberState, MemberView, Membership, MembershipArgs, MembershipMsg, MembershipNetwork,
+};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, service_status};
 
@@ -341,15 +343,22 @@ impl HostState {
         Ok(Response::Deleting { orphaned })
     }
 
-    fn status(&self, namespace: &str, name: &str) -> Result<Response, RuntimeError> {
+    /// The service's status, each instance on a host membership sees down marked so.
+    async fn status(&self, namespace: &str, name: &str) -> Result<Response, RuntimeError> {
         let view = self
             .context
             .store
             .load_service(namespace, name)?
             .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
-        Ok(Response::Status {
-            status: service_status(&view),
-        })
+        let views = cluster::member_views(self.membership.as_ref().map(|m| &m.actor)).await;
+        let down = |host: &str| {
+            MemberView::latest(&views, host).is_some_and(|view| view.state == MemberState::Down)
+        };
+        let mut status = service_status(&view);
+        for instance in &mut status.instances {
+            instance.host_down = instance.host != self.context.host && down(&instance.host);
+        }
+        Ok(Response::Status { status })
     }
 
     /// The services of `namespace` (all namespaces when `None`); a service whose records
@@ -544,7 +553,7 @@ impl Actor for Host {
                 namespace,
                 name,
                 reply,
-            } => answer_with(reply, state.status(&namespace, &name)),
+            } => answer_with(reply, state.status(&namespace, &name).await),
             HostMsg::Watch {
                 namespace,
                 name,
