@@ -359,3 +359,85 @@ fn a_partition_moves_nothing_while_the_cut_off_host_still_renews_its_lease() {
     assert!(output.status.success(), "{output:?}");
     gone(one, "steady", &pids);
 }
+
+#[test]
+fn draining_a_host_moves_its_instances_and_keeps_new_ones_away() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(2);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=2)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    let [one, two] = &agents[..] else {
+        unreachable!()
+    };
+    wait_all_alive(&[one, two]);
+    let pair = template(
+        dir.path(),
+        "pair",
+        "    - two: { type: Redundancy, properties: { minimum_count: 2 }, targets: [ app ] }\n",
+    );
+    assert!(deploy(one, &pair, "pair").status.success());
+    let before = running(one, "pair");
+    let (_, on_two) = before
+        .iter()
+        .find(|(host, _)| host == "host2")
+        .unwrap()
+        .clone();
+
+    let output = one.khutulun(&["host", "drain", "host2"]);
+    assert!(output.status.success(), "{output:?}");
+    let began = Instant::now();
+    loop {
+        let now = running(two, "pair");
+        if now.iter().all(|(host, _)| host == "host1") && !process_exists(on_two) {
+            break;
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "host2 was not drained: {now:?}\n--- host1's log:\n{}\n--- host2's log:\n{}",
+            one.log(),
+            two.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+    let hosts = one.json(&["host", "list"]);
+    let drained = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "host2")
+        .unwrap();
+    assert_eq!(drained["drained"], true, "{hosts:#}");
+    assert_eq!(drained["instances"], 0, "{hosts:#}");
+
+    // Drained, host2 takes nothing new even though host1 is busier; undrained, it does.
+    let single = template(dir.path(), "single", "    []\n");
+    assert!(deploy(two, &single, "kept-away").status.success());
+    assert_eq!(running(one, "kept-away")[0].0, "host1");
+    let output = two.khutulun(&["host", "undrain", "host2"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(deploy(one, &single, "welcome").status.success());
+    assert_eq!(running(one, "welcome")[0].0, "host2");
+
+    let mut pids = Vec::new();
+    for service in ["pair", "kept-away", "welcome"] {
+        pids.extend(running(one, service).into_iter().map(|(_, pid)| pid));
+        assert!(
+            one.khutulun(&["service", "delete", service])
+                .status
+                .success()
+        );
+    }
+    for service in ["pair", "kept-away", "welcome"] {
+        gone(two, service, &pids);
+    }
+}

@@ -28,11 +28,26 @@ pub enum HostCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Move every instance off a host (the cluster's leading host moves them within seconds)
+    /// and keep new ones away, until `host undrain`.
+    Drain {
+        /// The host.
+        name: String,
+    },
+    /// Let a drained host take instances again (those moved away stay where they are).
+    Undrain {
+        /// The host.
+        name: String,
+    },
 }
 
 /// Runs a host subcommand.
 pub fn run(args: HostArgs) -> Result<(), ClientError> {
-    let HostCommand::List { format } = args.command;
+    let format = match args.command {
+        HostCommand::List { format } => format,
+        HostCommand::Drain { name } => return drain(&args.agent, name, true),
+        HostCommand::Undrain { name } => return drain(&args.agent, name, false),
+    };
     let response = args.agent.request(Request::ListHosts)?;
     let Response::Hosts { hosts } = response else {
         return Err(ClientError::Failed(Failure {
@@ -54,7 +69,10 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
             vec![
                 h.record.name.clone(),
                 h.record.address.clone().unwrap_or_default(),
-                h.membership.word().to_owned(),
+                match h.record.drained {
+                    true => format!("{} (drained)", h.membership.word()),
+                    false => h.membership.word().to_owned(),
+                },
                 h.instances.to_string(),
                 labels(&h.record.offer.labels),
                 h.record.version.clone(),
@@ -86,4 +104,23 @@ fn labels(labels: &std::collections::BTreeMap<String, String>) -> String {
     }
     let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     pairs.join(",")
+}
+
+/// `host drain` and `host undrain`.
+fn drain(agent: &AgentAddress, name: String, drained: bool) -> Result<(), ClientError> {
+    let host = name.clone();
+    match agent.request(Request::DrainHost { name, drained })? {
+        Response::Drained if drained => {
+            eprintln!("drained {host}: its instances move to other hosts within seconds");
+            Ok(())
+        }
+        Response::Drained => {
+            eprintln!("{host} takes instances again");
+            Ok(())
+        }
+        other => Err(ClientError::Failed(Failure {
+            kind: FailureKind::Internal,
+            message: unexpected(other),
+        })),
+    }
 }

@@ -123,6 +123,13 @@ pub enum Request {
     },
     /// Every host of the cluster.
     ListHosts,
+    /// Moves every instance off a host and keeps new ones away (`drained: false` undoes it).
+    DrainHost {
+        /// The host.
+        name: String,
+        /// Drain, or take instances again.
+        drained: bool,
+    },
     /// The delegates of this host.
     ListDelegates,
 }
@@ -213,6 +220,8 @@ pub enum Response {
     },
     /// A registry entry was removed.
     Delisted,
+    /// A host was drained or undrained.
+    Drained,
     /// Every host.
     Hosts {
         /// One per host record, with its membership state.

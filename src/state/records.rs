@@ -72,6 +72,9 @@ pub struct HostRecord {
     /// What the host offers the scheduler: its labels and capacity.
     #[serde(default, flatten)]
     pub offer: HostOffer,
+    /// Drained (`khutulun host drain`): its instances move elsewhere and no new ones come.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drained: bool,
 }
 
 /// What a host offers the scheduler (`khutulun agent --label`, `--max-instances`), kept in its
@@ -128,6 +131,7 @@ impl HostRecord {
             started: now.to_owned(),
             delegates: Vec::new(),
             offer: HostOffer::default(),
+            drained: false,
         }
     }
 }

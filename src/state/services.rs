@@ -305,6 +305,19 @@ impl Store {
         })
     }
 
+    /// Drains `host` (its instances move elsewhere, no new ones come), or undrains it.
+    pub fn set_drained(&self, host: &str, drained: bool) -> Result<(), StoreError> {
+        check_name("host", host)?;
+        self.transact(|tx| {
+            let path = tx.layout().host(host);
+            let mut record: HostRecord = tx
+                .read(&path)?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no host {host}")))?;
+            record.drained = drained;
+            tx.put(&path, &record)
+        })
+    }
+
     /// Renews `host`'s lease at `now` (ms since the Unix epoch).
     pub fn renew_lease(&self, host: &str, now: u64) -> Result<(), StoreError> {
         check_name("host", host)?;

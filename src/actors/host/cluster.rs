@@ -42,11 +42,11 @@ pub async fn live_hosts(
     membership: Option<&ActorRef<MembershipMsg>>,
 ) -> Result<Vec<Candidate>, RuntimeError> {
     let views = member_views(membership).await;
-    let hosts: Vec<String> = store.list_hosts()?.into_iter().map(|h| h.name).collect();
+    let hosts = store.list_hosts()?;
     let leases = store.leases()?;
     let now = store.clock().unix_millis();
     let liveness = Liveness::judge(me, &hosts, &views, &leases, now);
-    candidates(store, |record| liveness.live.contains(&record.name))
+    candidates(store, |record| liveness.eligible(&record.name))
 }
 
 /// The hosts of the store that `live` accepts, each with what its record offers and the

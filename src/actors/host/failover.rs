@@ -36,32 +36,25 @@ pub async fn run(
     let store = context.store.clone();
     let me = context.host.clone();
     let decided = tokio::task::spawn_blocking(move || {
-        let hosts: Vec<String> = store.list_hosts()?.into_iter().map(|h| h.name).collect();
+        let hosts = store.list_hosts()?;
         let leases = store.leases()?;
         let now = store.clock().unix_millis();
         let liveness = Liveness::judge(&me, &hosts, &views, &leases, now);
-        if liveness.failed.is_empty() || !liveness.leads(&me) {
+        let leaving = liveness.leaving();
+        if leaving.is_empty() || !liveness.leads(&me) {
             return Ok::<_, RuntimeError>(Vec::new());
         }
-        let live = candidates(&store, |record| liveness.live.contains(&record.name))?;
+        let eligible = candidates(&store, |record| liveness.eligible(&record.name))?;
         let mut planned = Vec::new();
         for ((namespace, name), plan) in store.plans()? {
-            if !plan
-                .placements
-                .values()
-                .any(|h| liveness.failed.contains(h))
-            {
+            if !plan.placements.values().any(|h| leaving.contains_key(h)) {
                 continue;
             }
             let Some(view) = store.load_service(&namespace, &name)? else {
                 continue;
             };
-            planned.push((
-                namespace,
-                name,
-                plan.version,
-                moves(&view, &liveness.failed, &live),
-            ));
+            let moved = moves(&view, &leaving, &eligible);
+            planned.push((namespace, name, plan.version, moved));
         }
         Ok(planned)
     })
@@ -93,7 +86,7 @@ pub async fn run(
             .await
         {
             Ok(()) => {
-                tracing::warn!(service = %name, moved = %ids.join(", "), "moved instances off a failed host")
+                tracing::warn!(service = %name, moved = %ids.join(", "), "moved instances off a failed or drained host")
             }
             // Another host moved them first, or the plan changed: the next round sees it.
             Err(error) => tracing::info!(service = %name, %error, "the move was not made"),

@@ -137,6 +137,15 @@ pub enum HostMsg {
         /// Done.
         reply: Answer,
     },
+    /// Drain a host, or undrain it.
+    DrainHost {
+        /// The host.
+        name: String,
+        /// Drain, or take instances again.
+        drained: bool,
+        /// Done.
+        reply: Answer,
+    },
     /// The cluster's hosts as this one sees them.
     ListHosts {
         /// One row per host.
@@ -238,6 +247,11 @@ impl HostMsg {
                 reply,
             },
             Request::ListHosts => HostMsg::ListHosts { reply },
+            Request::DrainHost { name, drained } => HostMsg::DrainHost {
+                name,
+                drained,
+                reply,
+            },
             Request::ListDelegates => HostMsg::ListDelegates { reply },
         }
     }

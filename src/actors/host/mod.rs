@@ -462,6 +462,11 @@ impl Actor for Host {
         record.pid = Some(std::process::id());
         record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
         record.offer = args.offer.clone();
+        // A drained host stays drained when its agent starts again.
+        let before = args
+            .store
+            .read::<HostRecord>(&args.store.layout().host(&args.name));
+        record.drained = before.ok().flatten().is_some_and(|before| before.drained);
         lock_manager.put_host(record).await?;
         lock_manager
             .renew_lease(&args.name, args.store.clock().unix_millis())
@@ -612,6 +617,17 @@ impl Actor for Host {
                 answer_with(reply, delisted.await.map(|()| Response::Delisted));
             }
             HostMsg::ListHosts { reply } => answer_with(reply, state.list_hosts().await),
+            HostMsg::DrainHost {
+                name,
+                drained,
+                reply,
+            } => {
+                let lock_manager = state.context.lock_manager.clone();
+                tokio::spawn(async move {
+                    let done = lock_manager.set_drained(&name, drained).await;
+                    answer_with(reply, done.map(|()| Response::Drained));
+                });
+            }
             HostMsg::ListDelegates { reply } => answer_with(reply, state.list_delegates().await),
         }
         Ok(())

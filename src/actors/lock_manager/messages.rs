@@ -166,6 +166,15 @@ pub enum LockManagerMsg {
         /// Done.
         reply: WriteReply<()>,
     },
+    /// Drains a host or undrains it (see [`crate::state::Store::set_drained`]).
+    SetDrained {
+        /// The host.
+        host: String,
+        /// Drained or not.
+        drained: bool,
+        /// Done.
+        reply: WriteReply<()>,
+    },
     /// Renews a host's lease (see [`crate::state::records::LeaseRecord`]).
     RenewLease {
         /// Whose.

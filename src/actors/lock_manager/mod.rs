@@ -212,6 +212,14 @@ impl Actor for LockManager {
                 });
                 let _ = reply.send(result.await);
             }
+            LockManagerMsg::SetDrained {
+                host,
+                drained,
+                reply,
+            } => {
+                let result = blocking(store, move |s| s.set_drained(&host, drained));
+                let _ = reply.send(result.await);
+            }
             LockManagerMsg::RenewLease { host, now, reply } => {
                 let result = blocking(store, move |s| s.renew_lease(&host, now));
                 let _ = reply.send(result.await);
@@ -366,6 +374,16 @@ impl LockManagerRef {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
             host: host.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::SetDrained`].
+    pub async fn set_drained(&self, host: &str, drained: bool) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::SetDrained {
+            host: host.to_owned(),
+            drained,
             reply,
         })
         .await

@@ -8,12 +8,12 @@
 //! fresh), the one first by name moves the instances; two that both think so write through the
 //! plan's version check, and the second finds nothing left to move.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::actors::membership::{MemberState, MemberView};
 use crate::state::ServiceView;
-use crate::state::records::{InstanceMove, ServicePhase};
+use crate::state::records::{HostRecord, InstanceMove, ServicePhase};
 
 use super::placement::{Candidate, place_beside};
 use super::policy::{Policy, Rule};
@@ -29,6 +29,8 @@ pub struct Liveness {
     pub live: BTreeSet<String>,
     /// Hosts not seen alive whose lease ran out.
     pub failed: BTreeSet<String>,
+    /// Live hosts that are drained: their instances move, no new ones come.
+    pub drained: BTreeSet<String>,
 }
 
 impl Liveness {
@@ -36,7 +38,7 @@ impl Liveness {
     /// at `now` (ms since the Unix epoch); `me` is live.
     pub fn judge(
         me: &str,
-        hosts: &[String],
+        hosts: &[HostRecord],
         views: &[MemberView],
         leases: &std::collections::BTreeMap<String, u64>,
         now: u64,
@@ -49,7 +51,12 @@ impl Liveness {
         };
         let mut liveness = Liveness::default();
         liveness.live.insert(me.to_owned());
-        for host in hosts.iter().filter(|host| *host != me) {
+        for record in hosts {
+            if record.drained {
+                liveness.drained.insert(record.name.clone());
+            }
+        }
+        for host in hosts.iter().map(|h| &h.name).filter(|host| *host != me) {
             let state = MemberView::latest(views, host).map(|view| view.state);
             let seen = matches!(state, Some(MemberState::Alive | MemberState::Suspect));
             match (seen, fresh(host)) {
@@ -62,6 +69,7 @@ impl Liveness {
                 _ => {}
             }
         }
+        liveness.drained.retain(|host| liveness.live.contains(host));
         liveness
     }
 
@@ -69,14 +77,27 @@ impl Liveness {
     pub fn leads(&self, me: &str) -> bool {
         self.live.first().is_some_and(|first| first == me)
     }
+
+    /// The hosts whose instances move, each with why: failed, or drained.
+    pub fn leaving(&self) -> BTreeMap<String, &'static str> {
+        let failed = self.failed.iter().map(|h| (h.clone(), "failed"));
+        let drained = self.drained.iter().map(|h| (h.clone(), "is drained"));
+        failed.chain(drained).collect()
+    }
+
+    /// The live hosts that take instances (not drained).
+    pub fn eligible(&self, host: &str) -> bool {
+        self.live.contains(host) && !self.drained.contains(host)
+    }
 }
 
-/// Where the instances of `view` on `failed` hosts move among `hosts` (live ones), beside
-/// those that stay; none when the service is not active. An instance of a Distribution
-/// target stays with its host: one per selected host, it has nowhere else to go.
+/// Where the instances of `view` on `leaving` hosts (with why they leave) move among `hosts`
+/// (eligible ones), beside those that stay; none when the service is not active. An instance
+/// of a Distribution target stays with its host: one per selected host, it has nowhere else
+/// to go.
 pub fn moves(
     view: &ServiceView,
-    failed: &BTreeSet<String>,
+    leaving: &BTreeMap<String, &'static str>,
     hosts: &[Candidate],
 ) -> Result<Vec<InstanceMove>, PlacementError> {
     if view.service.phase != ServicePhase::Active {
@@ -90,7 +111,11 @@ pub fn moves(
             .any(|p| p.targets(template) && matches!(p.rule, Rule::Distribution { .. }))
     };
     let placements = &view.plan.placements;
-    let on_failed = |id: &str| placements.get(id).is_some_and(|host| failed.contains(host));
+    let on_failed = |id: &str| {
+        placements
+            .get(id)
+            .is_some_and(|host| leaving.contains_key(host))
+    };
     let moving: Vec<_> = units(instantiation)
         .into_iter()
         .filter(|unit| on_failed(&unit.id) && !distributed(&unit.template))
@@ -115,8 +140,8 @@ pub fn moves(
         .into_iter()
         .map(|(id, placed)| InstanceMove {
             why: format!(
-                "moved from {}, which failed: {}",
-                placements[&id], placed.why
+                "moved from {}, which {}: {}",
+                placements[&id], leaving[&placements[&id]], placed.why
             ),
             id,
             host: placed.host,

@@ -10,7 +10,7 @@ use super::placement::Candidate;
 use crate::actors::membership::{MemberState, MemberView};
 use crate::delegates::protocol::TypeRef;
 use crate::state::ServiceView;
-use crate::state::records::{PlanRecord, ServicePhase, ServiceRecord};
+use crate::state::records::{HostRecord, PlanRecord, ServicePhase, ServiceRecord};
 use crate::tosca::instance::{Expression, Instantiation, NodeInstance, PolicyInstance};
 
 const NOW: u64 = 1_800_000_000_000;
@@ -32,8 +32,8 @@ fn names(set: &BTreeSet<String>) -> Vec<&str> {
 #[test]
 fn a_host_fails_only_when_unseen_and_its_lease_ran_out() {
     let stale = NOW - LEASE_TERM.as_millis() as u64 - 1;
-    let hosts: Vec<String> = ["alpha", "beta", "gamma", "delta", "eps", "zeta"]
-        .map(String::from)
+    let hosts: Vec<HostRecord> = ["alpha", "beta", "gamma", "delta", "eps", "zeta"]
+        .map(|name| HostRecord::new(name, "t"))
         .into();
     let views = [
         view("beta", MemberState::Alive),
@@ -135,8 +135,8 @@ fn candidate(name: &str, load: u32) -> Candidate {
     host
 }
 
-fn failed(host: &str) -> BTreeSet<String> {
-    BTreeSet::from([host.to_string()])
+fn failed(host: &str) -> BTreeMap<String, &'static str> {
+    BTreeMap::from([(host.to_string(), "failed")])
 }
 
 #[test]
@@ -207,5 +207,28 @@ fn distributed_instances_and_services_being_deleted_stay() {
         moves(&deleting, &failed("gamma"), &[candidate("alpha", 0)])
             .unwrap()
             .is_empty()
+    );
+}
+
+#[test]
+fn a_drained_host_leads_nothing_away_from_it_and_takes_no_instance() {
+    let mut hosts: Vec<HostRecord> = ["alpha", "beta"].map(|n| HostRecord::new(n, "t")).into();
+    hosts[1].drained = true;
+    let views = [view("beta", MemberState::Alive)];
+    let leases = BTreeMap::from([("beta".to_string(), NOW)]);
+    let liveness = Liveness::judge("alpha", &hosts, &views, &leases, NOW);
+    assert_eq!(names(&liveness.drained), ["beta"]);
+    assert!(liveness.eligible("alpha") && !liveness.eligible("beta"));
+    assert_eq!(liveness.leaving().get("beta"), Some(&"is drained"));
+
+    let svc = service(&[("app-0", "beta")], Vec::new(), ServicePhase::Active);
+    let moved = moves(&svc, &liveness.leaving(), &[candidate("alpha", 0)]).unwrap();
+    assert_eq!(moved[0].host, "alpha");
+    assert!(
+        moved[0]
+            .why
+            .starts_with("moved from beta, which is drained"),
+        "{}",
+        moved[0].why
     );
 }
