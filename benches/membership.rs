@@ -94,6 +94,7 @@ async fn round(hosts: usize, seed: u64) -> Round {
             seeds: Vec::new(),
             random_seed: Some(seed * 1000 + i as u64),
             generation: None,
+            discovery: None,
         };
         actors.push(Actor::spawn(None, Membership, args).await.unwrap().0);
     }

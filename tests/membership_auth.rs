@@ -46,6 +46,7 @@ async fn start(store: &Store, name: &str, seeds: Vec<SocketAddr>) -> Host {
         seeds,
         random_seed: Some(11),
         generation: None,
+        discovery: None,
     };
     let (actor, _) = Actor::spawn(None, Membership, args)
         .await

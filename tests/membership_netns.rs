@@ -13,6 +13,8 @@
 #[path = "support/netns.rs"]
 mod netns;
 
+use std::time::{Duration, Instant};
+
 use netns::*;
 
 #[test]
@@ -68,4 +70,56 @@ fn agents_in_three_namespaces_see_each_other_lose_each_other_and_recover() {
     // host1's agent is stopped the way systemd stops it: it leaves, and the others see it down.
     one.terminate();
     wait_until(&[two, three], "host1", "down");
+}
+
+#[test]
+fn agents_with_no_record_in_common_find_each_other_by_multicast() {
+    if !netns_usable("membership_netns") {
+        return;
+    }
+    let network = Network::build(3);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-netns-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=3)
+        .map(|h| {
+            let mut agent = Agent::new(dir.path(), &network, h);
+            agent.state = dir.path().join(format!("state-{h}"));
+            agent.extra = vec!["--discover".into()];
+            agent
+        })
+        .collect();
+    // host1 and host2 share the cluster's secret, not their stores; host3 has its own secret.
+    agents[0].start();
+    std::fs::create_dir_all(&agents[1].state).unwrap();
+    std::fs::copy(
+        agents[0].state.join("cluster-secret.yaml"),
+        agents[1].state.join("cluster-secret.yaml"),
+    )
+    .unwrap();
+    agents[1].start();
+    agents[2].start();
+    let [one, two, three] = &agents[..] else {
+        unreachable!()
+    };
+    wait_until(&[one], "host2", "alive");
+    wait_until(&[two], "host1", "alive");
+
+    // host3's beacons are heard and refused: it never becomes a member.
+    let began = Instant::now();
+    while !one
+        .log()
+        .contains("not authenticated by the cluster's secret")
+    {
+        assert!(
+            began.elapsed() < PATIENCE,
+            "host1 never heard host3's beacon:\n{}",
+            one.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (agent, stranger) in [(one, "host3"), (two, "host3"), (three, "host1")] {
+        assert_eq!(agent.sees(stranger), None, "{} sees {stranger}", agent.name);
+    }
 }

@@ -33,6 +33,7 @@ async fn spawn(store: &Store, name: &str, transport: Arc<UdpTransport>) -> Actor
         seeds: Vec::new(),
         random_seed: Some(7),
         generation: None,
+        discovery: None,
     };
     let (actor, _) = Actor::spawn(None, Membership, args)
         .await

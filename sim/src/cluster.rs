@@ -89,6 +89,7 @@ impl MembershipSim {
             seeds: Vec::new(),
             random_seed: Some(self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             generation: Some(host.generation),
+            discovery: None,
         };
         let (actor, _) = Actor::spawn(None, Membership, args)
             .await

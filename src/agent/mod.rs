@@ -13,7 +13,7 @@ use ractor::{Actor, ActorRef};
 
 use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
 use crate::actors::lock_manager::{LockManager, LockManagerRef};
-use crate::actors::membership::{MembershipNetwork, UdpTransport};
+use crate::actors::membership::{Discovery, MembershipNetwork, UdpTransport};
 use crate::actors::root::Root;
 use crate::actors::{StoreDirectoryClaims, StorePortLedger};
 use crate::control::protocol::{Failure, FailureKind, Reply, Request};
@@ -38,6 +38,8 @@ pub struct AgentConfig {
     pub listen: Option<SocketAddr>,
     /// More members' addresses to announce to at start, besides the store's host records.
     pub join: Vec<SocketAddr>,
+    /// Whether to find other hosts by multicast beacons too (`--discover`).
+    pub discover: bool,
     /// The longest any delegate operation may take (each has its own default).
     pub delegate_timeout: Option<std::time::Duration>,
     /// What this host offers the scheduler (labels, capacity).
@@ -74,9 +76,31 @@ pub enum AgentError {
         /// Why.
         source: std::io::Error,
     },
+    /// The multicast discovery group could not be joined.
+    #[error("could not join the discovery group on {address} (--discover): {reason}")]
+    Discover {
+        /// The `--listen` address.
+        address: SocketAddr,
+        /// Why.
+        reason: String,
+    },
     /// The actor tree could not start.
     #[error("the agent's actors could not start: {0}")]
     Actors(String),
+}
+
+/// Joins the multicast discovery group on the interface of the `--listen` address (IPv4 only).
+fn join_discovery(address: SocketAddr) -> Result<Discovery, AgentError> {
+    let SocketAddr::V4(v4) = address else {
+        return Err(AgentError::Discover {
+            address,
+            reason: "multicast discovery needs an IPv4 --listen address".into(),
+        });
+    };
+    Discovery::join(*v4.ip()).map_err(|error| AgentError::Discover {
+        address,
+        reason: error.to_string(),
+    })
 }
 
 /// The host name when `--name` is not given: the machine's, reduced to store-safe characters.
@@ -162,9 +186,14 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             let transport = UdpTransport::bind(address)
                 .await
                 .map_err(|source| AgentError::Listen { address, source })?;
+            let discovery = match config.discover {
+                true => Some(Arc::new(join_discovery(address)?)),
+                false => None,
+            };
             Some(MembershipNetwork {
                 transport: Arc::new(transport),
                 seeds: config.join.clone(),
+                discovery,
             })
         }
         None => None,

@@ -35,6 +35,11 @@ pub struct AgentArgs {
     #[arg(long, value_name = "ADDR", requires = "listen",
           value_parser = crate::actors::membership::parse_address)]
     pub join: Vec<SocketAddr>,
+    /// Also find the other hosts of the cluster on this LAN segment by multicast beacons
+    /// (group 239.255.79.46, UDP port 7947, on the --listen address's interface; IPv4), with no
+    /// host record in common and no --join. Only hosts holding the cluster's secret are heard.
+    #[arg(long, requires = "listen")]
+    pub discover: bool,
     /// The longest any delegate operation may take, in seconds, when shorter than its own
     /// default (create 300, start and delete 120, adopt and stop 60, status 30, logs 10): an
     /// operation that takes longer fails its instance, naming the instance and the operation.
@@ -82,6 +87,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
         name: args.name.unwrap_or_else(default_host_name),
         listen: args.listen,
         join: args.join,
+        discover: args.discover,
         delegate_timeout: args.delegate_timeout.map(std::time::Duration::from_secs),
         offer: HostOffer::of_this_machine(args.labels.into_iter().collect(), args.max_instances),
     };

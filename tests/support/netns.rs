@@ -151,10 +151,13 @@ pub struct Agent {
     pub name: String,
     namespace: String,
     address: String,
-    state: PathBuf,
+    /// The store (shared by default; a test may give an agent its own before starting it).
+    pub state: PathBuf,
     pub runtime: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// More arguments for `khutulun agent`.
+    pub extra: Vec<String>,
 }
 
 impl Agent {
@@ -168,6 +171,7 @@ impl Agent {
             log: dir.join(format!("{name}.log")),
             name,
             child: None,
+            extra: Vec::new(),
         }
     }
 
@@ -181,6 +185,7 @@ impl Agent {
             .args(["netns", "exec", &self.namespace])
             .arg(env!("CARGO_BIN_EXE_khutulun"))
             .args(["agent", "--name", &self.name, "--listen", &self.address])
+            .args(&self.extra)
             .arg("--state")
             .arg(&self.state)
             .arg("--runtime")

@@ -3,6 +3,7 @@
 use crate::actors::RuntimeError;
 use crate::actors::membership::{MemberState, MemberView};
 use crate::control::protocol::{HostSummary, Response};
+use crate::state::records::HostRecord;
 
 use super::HostState;
 use super::cluster::member_views;
@@ -30,7 +31,35 @@ impl HostState {
                     record,
                 }
             })
-            .collect();
-        Ok(Response::Hosts { hosts })
+            .collect::<Vec<_>>();
+        Ok(Response::Hosts {
+            hosts: with_unrecorded(hosts, &views),
+        })
     }
+}
+
+/// The hosts with records, then the members membership knows that have none in this store
+/// (found by `--discover` or `--join`), with what membership knows of them.
+fn with_unrecorded(mut hosts: Vec<HostSummary>, views: &[MemberView]) -> Vec<HostSummary> {
+    let mut unrecorded: Vec<&MemberView> = Vec::new();
+    for view in views {
+        let recorded = hosts.iter().any(|h| h.record.name == view.name);
+        let newest = MemberView::latest(views, &view.name) == Some(view);
+        if !recorded && newest && !unrecorded.iter().any(|u| u.name == view.name) {
+            unrecorded.push(view);
+        }
+    }
+    hosts.extend(unrecorded.into_iter().map(|view| {
+        let mut record = HostRecord::new(&view.name, "");
+        record.address = Some(view.address.to_string());
+        record.version = String::new();
+        HostSummary {
+            record,
+            membership: view.state,
+            generation: Some(view.generation),
+            since: view.since.clone(),
+            instances: 0,
+        }
+    }));
+    hosts
 }

@@ -111,6 +111,7 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         seeds: Vec::new(),
         random_seed: Some(1),
         generation: None,
+        discovery: None,
     };
     let (beta, _) = Actor::spawn(None, Membership, beta_args).await.unwrap();
 
@@ -129,6 +130,7 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         membership: Some(MembershipNetwork {
             transport: alpha_transport.clone(),
             seeds: Vec::new(),
+            discovery: None,
         }),
         store: store.clone(),
         lock_manager: lock_manager.clone(),

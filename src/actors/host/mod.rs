@@ -480,6 +480,7 @@ impl Actor for Host {
                     seeds: network.seeds.clone(),
                     random_seed: None,
                     generation: None,
+                    discovery: network.discovery.clone(),
                 };
                 let actor = spawn_membership(&myself, &membership_args).await?;
                 Some(MembershipChild {

@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::codec::{WireCodec, wire_codec};
+use super::discovery::{BEACON_INTERVAL, Beacon, Discovery};
 use super::identity::HostIdentity;
 use super::messages::{DroppedDatagrams, MembershipMsg};
 use super::seal::Seal;
@@ -42,6 +43,8 @@ pub struct MembershipArgs {
     /// This life's generation (see [`HostIdentity`]); `None` takes the wall clock, so that each
     /// start, a restart after a crash included, is a newer identity. A simulator gives its own.
     pub generation: Option<u64>,
+    /// The multicast discovery group to beckon on and listen to, with `--discover`.
+    pub discovery: Option<Arc<Discovery>>,
 }
 
 type Swim = Foca<HostIdentity, WireCodec, StdRng, NoCustomBroadcast>;
@@ -63,7 +66,10 @@ pub struct MembershipState {
     dropped: DroppedDatagrams,
     /// At most one warning about dropped datagrams per [`DROP_WARNING_INTERVAL`].
     drop_warnings: LogLimit,
+    /// The discovery group, with `--discover`.
+    discovery: Option<Arc<Discovery>>,
     _delivery: Delivery,
+    _beacons: Option<Delivery>,
 }
 
 /// How often dropped datagrams may be warned about: whoever floods the port cannot flood the
@@ -130,6 +136,62 @@ impl MembershipState {
         }
     }
 
+    /// Sends this host's beacon to the discovery group.
+    fn beckon(&mut self) {
+        let Some(discovery) = &self.discovery else {
+            return;
+        };
+        let me = self.swim.identity();
+        let beacon = Beacon {
+            name: me.name.clone(),
+            address: me.address,
+        };
+        discovery.send(&self.seal.seal(self.clock.unix_millis(), &beacon.encode()));
+    }
+
+    /// Announces this host to the sender of a beacon it does not see alive.
+    fn heard(&mut self, from: SocketAddr, data: &[u8]) {
+        let beacon = match self.seal.open(self.clock.unix_millis(), data) {
+            Ok(payload) => Beacon::decode(payload),
+            Err(rejection) => {
+                self.dropped.count(rejection);
+                return self.warn_dropped(from, &rejection.to_string());
+            }
+        };
+        let beacon = match beacon {
+            Ok(beacon) => beacon,
+            Err(error) => {
+                self.dropped.invalid += 1;
+                return self.warn_dropped(from, &error);
+            }
+        };
+        let known = self
+            .swim
+            .iter_members()
+            .any(|m| m.id().address == beacon.address);
+        if known || beacon.address == self.swim.identity().address {
+            return;
+        }
+        tracing::info!(host = %beacon.name, address = %beacon.address, "heard a beacon; announcing this host");
+        let target = HostIdentity::reachable_at(&beacon.name, beacon.address);
+        if let Err(error) = self.swim.announce(target, &mut self.pending) {
+            tracing::warn!(%error, "could not announce this host");
+        }
+    }
+
+    /// Warns about a dropped datagram, at most once per [`DROP_WARNING_INTERVAL`].
+    fn warn_dropped(&mut self, from: SocketAddr, reason: &str) {
+        if let Some(left_out) = self.drop_warnings.allow(std::time::Instant::now()) {
+            tracing::warn!(
+                %from,
+                %reason,
+                dropped_since_last_warning = left_out,
+                total = ?self.dropped,
+                "dropped a SWIM datagram"
+            );
+        }
+    }
+
     /// Hands an arriving datagram to SWIM if it opens; otherwise counts it and drops it
     /// without an answer.
     fn receive(&mut self, from: SocketAddr, data: &[u8]) {
@@ -148,15 +210,7 @@ impl MembershipState {
                 rejection.to_string()
             }
         };
-        if let Some(left_out) = self.drop_warnings.allow(std::time::Instant::now()) {
-            tracing::warn!(
-                %from,
-                reason = %refused,
-                dropped_since_last_warning = left_out,
-                total = ?self.dropped,
-                "dropped a SWIM datagram"
-            );
-        }
+        self.warn_dropped(from, &refused);
     }
 
     /// Carries out what SWIM asked for since the last call.
@@ -259,7 +313,16 @@ impl Actor for Membership {
             clock,
             dropped: DroppedDatagrams::default(),
             drop_warnings: LogLimit::new(DROP_WARNING_INTERVAL),
+            _beacons: args
+                .discovery
+                .as_ref()
+                .map(|d| d.deliver_to(myself.clone())),
+            discovery: args.discovery,
         };
+        if state.discovery.is_some() {
+            state.beckon();
+            myself.send_after(BEACON_INTERVAL, || MembershipMsg::Beckon);
+        }
         state.announce_to_absent(records);
         state.carry_out(&myself);
         myself.send_after(REJOIN_INTERVAL, || MembershipMsg::Rejoin);
@@ -275,6 +338,11 @@ impl Actor for Membership {
         match message {
             // Anything may arrive on a UDP port: a bad datagram is dropped, never fatal.
             MembershipMsg::Datagram { from, data } => state.receive(from, &data),
+            MembershipMsg::Beacon { from, data } => state.heard(from, &data),
+            MembershipMsg::Beckon => {
+                state.beckon();
+                myself.send_after(BEACON_INTERVAL, || MembershipMsg::Beckon);
+            }
             MembershipMsg::Timer(timer) => {
                 if let Err(error) = state.swim.handle_timer(timer, &mut state.pending) {
                     tracing::warn!(%error, "a SWIM timer could not be handled");

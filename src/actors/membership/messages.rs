@@ -17,6 +17,15 @@ pub enum MembershipMsg {
         /// Its bytes.
         data: Vec<u8>,
     },
+    /// A beacon was heard on the discovery group (see [`super::Discovery`]).
+    Beacon {
+        /// Who sent it, as the network says.
+        from: SocketAddr,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
+    /// Time to send this host's beacon again.
+    Beckon,
     /// A timer SWIM asked for is due.
     Timer(foca::Timer<HostIdentity>),
     /// Time to announce again to hosts of the store that are not known to be alive (a lost

@@ -25,11 +25,15 @@
 //! again every few seconds to the hosts it does not see alive, which also rejoins the two
 //! sides of a healed partition.
 //!
+//! With `--discover` agents on one LAN segment also find each other by multicast beacons
+//! ([`Discovery`]), with no host record in common.
+//!
 //! The agent runs membership only when started with `--listen`; without it the host is alone
 //! and `host list` shows the other hosts' states as unknown.
 
 mod actor;
 mod codec;
+mod discovery;
 mod identity;
 mod messages;
 mod seal;
@@ -39,6 +43,7 @@ mod view;
 
 pub use actor::{Membership, MembershipArgs, MembershipState};
 pub use codec::{GENERATION_LEAD, MAX_DATAGRAM, WireCodec, WireError, wire_codec};
+pub use discovery::{BEACON_INTERVAL, Beacon, DISCOVERY_GROUP, DISCOVERY_PORT, Discovery};
 pub use identity::HostIdentity;
 pub use messages::{DroppedDatagrams, MembershipMsg};
 pub use seal::{FRESHNESS, Rejection, SEAL_OVERHEAD, Seal};
@@ -58,6 +63,8 @@ pub struct MembershipNetwork {
     pub transport: Arc<dyn Transport>,
     /// Addresses given with `--join`.
     pub seeds: Vec<SocketAddr>,
+    /// The multicast discovery group, with `--discover`.
+    pub discovery: Option<Arc<Discovery>>,
 }
 
 /// The UDP port membership uses when an address gives none.
