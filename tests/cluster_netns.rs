@@ -345,6 +345,11 @@ fn a_partition_moves_nothing_while_the_cut_off_host_still_renews_its_lease() {
             "{status:#}"
         );
     }
+    let list = one.json(&["service", "list"]);
+    assert_eq!(
+        list[0]["running"], 2,
+        "host3's instance counts as running: {list:#}"
+    );
 
     network.set_link(3, true);
     wait_all_alive(&[one, two, three]);
@@ -440,4 +445,123 @@ fn draining_a_host_moves_its_instances_and_keeps_new_ones_away() {
     for service in ["pair", "kept-away", "welcome"] {
         gone(two, service, &pids);
     }
+}
+
+#[test]
+fn the_last_host_standing_runs_every_instance() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(3);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=3)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    wait_all_alive(&[&agents[0], &agents[1], &agents[2]]);
+    let file = template(
+        dir.path(),
+        "last",
+        "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n",
+    );
+    assert!(deploy(&agents[1], &file, "last").status.success());
+    let before = running(&agents[0], "last");
+
+    // Two hosts die with their instances; the third runs all three.
+    for h in [1, 2] {
+        agents[h].kill();
+        let name = format!("host{}", h + 1);
+        for (_, pid) in before.iter().filter(|(host, _)| *host == name) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let one = &agents[0];
+    let began = Instant::now();
+    let after = loop {
+        let now = running(one, "last");
+        if now.iter().all(|(host, _)| host == "host1") {
+            break now;
+        }
+        assert!(
+            began.elapsed() < PATIENCE * 2,
+            "host1 does not run everything: {now:?}\n--- its log:\n{}",
+            one.log()
+        );
+        sleep(Duration::from_millis(500));
+    };
+    assert!(
+        after.iter().all(|(_, pid)| process_exists(*pid)),
+        "{after:?}"
+    );
+    let list = one.json(&["service", "list"]);
+    assert_eq!(list[0]["running"], 3, "{list:#}");
+
+    let pids: Vec<i64> = after.iter().map(|(_, pid)| *pid).collect();
+    assert!(
+        one.khutulun(&["service", "delete", "last"])
+            .status
+            .success()
+    );
+    gone(one, "last", &pids);
+}
+
+#[test]
+fn a_host_that_leaves_hands_its_instances_over_and_is_forgotten() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(2);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=2)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    wait_all_alive(&[&agents[0], &agents[1]]);
+    let file = template(
+        dir.path(),
+        "handed",
+        "    - two: { type: Redundancy, properties: { minimum_count: 2 }, targets: [ app ] }\n",
+    );
+    assert!(deploy(&agents[0], &file, "handed").status.success());
+    let before = running(&agents[0], "handed");
+    let (_, on_two) = before
+        .iter()
+        .find(|(host, _)| host == "host2")
+        .unwrap()
+        .clone();
+
+    let output = agents[1].khutulun(&["host", "leave"]);
+    assert!(output.status.success(), "{output:?}\n{}", agents[1].log());
+    let status = agents[1].wait_exit();
+    assert!(status.success(), "host2's agent exited with {status}");
+    assert!(!process_exists(on_two), "host2 left its instance running");
+
+    let one = &agents[0];
+    let after = running(one, "handed");
+    assert!(after.iter().all(|(host, _)| host == "host1"), "{after:?}");
+    let began = Instant::now();
+    while one.sees("host2").is_some() {
+        assert!(began.elapsed() < PATIENCE, "host1 still lists host2");
+        sleep(Duration::from_millis(200));
+    }
+    let pids: Vec<i64> = after.iter().map(|(_, pid)| *pid).collect();
+    assert!(
+        one.khutulun(&["service", "delete", "handed"])
+            .status
+            .success()
+    );
+    gone(one, "handed", &pids);
 }

@@ -212,6 +212,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         store.clone(),
         lock_manager.clone(),
     ));
+    let shutdown = Arc::new(tokio::sync::Notify::new());
     let args = HostArgs {
         name: config.name.clone(),
         address: membership
@@ -219,6 +220,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             .map(|network| network.transport.local_address().to_string()),
         membership,
         offer: config.offer.clone(),
+        shutdown: shutdown.clone(),
         store,
         lock_manager: lock_manager.clone(),
         runtime: paths.clone(),
@@ -244,6 +246,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let stopped_by_itself = tokio::select! {
         _ = tokio::signal::ctrl_c() => None,
         _ = terminate.recv() => None,
+        _ = shutdown.notified() => None,
         _ = &mut root_handle => Some("the actor tree stopped"),
         _ = &mut lock_manager_handle => Some("the lock manager stopped"),
     };

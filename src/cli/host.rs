@@ -39,6 +39,9 @@ pub enum HostCommand {
         /// The host.
         name: String,
     },
+    /// This host leaves the cluster: drained, and once its instances run elsewhere (within
+    /// 100 s), its records removed and its agent stopped.
+    Leave,
 }
 
 /// Runs a host subcommand.
@@ -47,6 +50,7 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
         HostCommand::List { format } => format,
         HostCommand::Drain { name } => return drain(&args.agent, name, true),
         HostCommand::Undrain { name } => return drain(&args.agent, name, false),
+        HostCommand::Leave => return leave(&args.agent),
     };
     let response = args.agent.request(Request::ListHosts)?;
     let Response::Hosts { hosts } = response else {
@@ -116,6 +120,20 @@ fn drain(agent: &AgentAddress, name: String, drained: bool) -> Result<(), Client
         }
         Response::Drained => {
             eprintln!("{host} takes instances again");
+            Ok(())
+        }
+        other => Err(ClientError::Failed(Failure {
+            kind: FailureKind::Internal,
+            message: unexpected(other),
+        })),
+    }
+}
+
+/// `host leave`.
+fn leave(agent: &AgentAddress) -> Result<(), ClientError> {
+    match agent.request(Request::Leave)? {
+        Response::Left => {
+            eprintln!("left the cluster: its instances run elsewhere and its agent stopped");
             Ok(())
         }
         other => Err(ClientError::Failed(Failure {

@@ -123,6 +123,9 @@ pub enum Request {
     },
     /// Every host of the cluster.
     ListHosts,
+    /// This host leaves the cluster: drained, then once its instances run elsewhere, its
+    /// records removed and its agent stopped.
+    Leave,
     /// Moves every instance off a host and keeps new ones away (`drained: false` undoes it).
     DrainHost {
         /// The host.
@@ -222,6 +225,8 @@ pub enum Response {
     Delisted,
     /// A host was drained or undrained.
     Drained,
+    /// This host left the cluster; its agent stops now.
+    Left,
     /// Every host.
     Hosts {
         /// One per host record, with its membership state.

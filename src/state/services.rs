@@ -305,6 +305,23 @@ impl Store {
         })
     }
 
+    /// Forgets a host that left the cluster: its record, lease and (empty) tables.
+    pub fn remove_host(&self, host: &str) -> Result<(), StoreError> {
+        check_name("host", host)?;
+        self.transact(|tx| {
+            let layout = tx.layout().clone();
+            for path in [
+                layout.host(host),
+                layout.lease(host),
+                layout.ports(host),
+                layout.directory_claims(host),
+            ] {
+                tx.remove(&path)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Drains `host` (its instances move elsewhere, no new ones come), or undrains it.
     pub fn set_drained(&self, host: &str, drained: bool) -> Result<(), StoreError> {
         check_name("host", host)?;

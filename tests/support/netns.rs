@@ -214,6 +214,24 @@ impl Agent {
         }
     }
 
+    /// Waits for the agent to exit by itself; how it exited.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the agent runs");
+        let began = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("the agent's status") {
+                return status;
+            }
+            assert!(
+                began.elapsed() < PATIENCE,
+                "{} did not exit:\n{}",
+                self.name,
+                self.log()
+            );
+            sleep(Duration::from_millis(100));
+        }
+    }
+
     /// SIGKILL: no goodbye to the cluster.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

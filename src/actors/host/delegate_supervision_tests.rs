@@ -83,6 +83,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     delegates.process_supervisor = SupervisorChoice::Agent;
     let args = HostArgs {
         offer: Default::default(),
+        shutdown: Default::default(),
         name: "alpha".into(),
         address: None,
         membership: None,

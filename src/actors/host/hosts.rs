@@ -38,14 +38,16 @@ impl HostState {
     }
 }
 
-/// The hosts with records, then the members membership knows that have none in this store
-/// (found by `--discover` or `--join`), with what membership knows of them.
+/// The hosts with records, then the live members membership knows that have none in this
+/// store (found by `--discover` or `--join`), with what membership knows of them; a host that
+/// left has neither.
 fn with_unrecorded(mut hosts: Vec<HostSummary>, views: &[MemberView]) -> Vec<HostSummary> {
     let mut unrecorded: Vec<&MemberView> = Vec::new();
     for view in views {
         let recorded = hosts.iter().any(|h| h.record.name == view.name);
         let newest = MemberView::latest(views, &view.name) == Some(view);
-        if !recorded && newest && !unrecorded.iter().any(|u| u.name == view.name) {
+        let live = matches!(view.state, MemberState::Alive | MemberState::Suspect);
+        if !recorded && newest && live && !unrecorded.iter().any(|u| u.name == view.name) {
             unrecorded.push(view);
         }
     }

@@ -125,6 +125,7 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
     let lock_manager = LockManagerRef(lock_manager);
     let args = HostArgs {
         offer: Default::default(),
+        shutdown: Default::default(),
         name: "alpha".into(),
         address: Some(alpha_transport.local_address().to_string()),
         membership: Some(MembershipNetwork {

@@ -137,6 +137,11 @@ pub enum HostMsg {
         /// Done.
         reply: Answer,
     },
+    /// This host leaves the cluster.
+    Leave {
+        /// Done: it left and its agent stops.
+        reply: Answer,
+    },
     /// Drain a host, or undrain it.
     DrainHost {
         /// The host.
@@ -247,6 +252,7 @@ impl HostMsg {
                 reply,
             },
             Request::ListHosts => HostMsg::ListHosts { reply },
+            Request::Leave => HostMsg::Leave { reply },
             Request::DrainHost { name, drained } => HostMsg::DrainHost {
                 name,
                 drained,

@@ -18,6 +18,7 @@ mod deploy;
 mod failover;
 mod failure;
 mod hosts;
+mod leave;
 #[cfg(test)]
 mod membership_tests;
 mod messages;
@@ -28,7 +29,7 @@ mod simulated_delegates_tests;
 
 pub use messages::{Answer, HostMsg};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +77,8 @@ pub struct HostArgs {
     pub membership: Option<MembershipNetwork>,
     /// What it offers the scheduler (labels, capacity), for its host record.
     pub offer: HostOffer,
+    /// Told when the agent should stop (this host left the cluster).
+    pub shutdown: Arc<tokio::sync::Notify>,
     /// The shared store (for reads).
     pub store: Store,
     /// The only writer of the store, spawned before the Host and kept across its restarts.
@@ -118,6 +121,8 @@ pub struct HostState {
     restarting: std::collections::HashSet<(String, String)>,
     /// Paces the warnings about instances a failover cannot place.
     failover_warnings: failover::Warnings,
+    /// Told when the agent should stop.
+    shutdown: Arc<tokio::sync::Notify>,
 }
 
 impl HostState {
@@ -350,23 +355,35 @@ impl HostState {
             .store
             .load_service(namespace, name)?
             .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
-        let views = cluster::member_views(self.membership.as_ref().map(|m| &m.actor)).await;
-        let down = |host: &str| {
-            MemberView::latest(&views, host).is_some_and(|view| view.state == MemberState::Down)
-        };
+        let down = self.hosts_down().await;
         let mut status = service_status(&view);
         for instance in &mut status.instances {
-            instance.host_down = instance.host != self.context.host && down(&instance.host);
+            instance.host_down = down.contains(&instance.host);
         }
         Ok(Response::Status { status })
     }
 
+    /// The other hosts membership sees down.
+    async fn hosts_down(&self) -> HashSet<String> {
+        let views = cluster::member_views(self.membership.as_ref().map(|m| &m.actor)).await;
+        let names: HashSet<&str> = views.iter().map(|view| view.name.as_str()).collect();
+        names
+            .into_iter()
+            .filter(|name| *name != self.context.host)
+            .filter(|name| {
+                MemberView::latest(&views, name).is_some_and(|v| v.state == MemberState::Down)
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The services of `namespace` (all namespaces when `None`); a service whose records
     /// cannot be read is listed with the reason instead of failing the whole list.
-    fn list_services(&self, namespace: Option<&str>) -> Result<Response, RuntimeError> {
+    async fn list_services(&self, namespace: Option<&str>) -> Result<Response, RuntimeError> {
         if let Some(namespace) = namespace {
             check_name("namespace", namespace)?;
         }
+        let down = self.hosts_down().await;
         let store = &self.context.store;
         let mut services = Vec::new();
         for (ns, name) in store.list_services()? {
@@ -374,7 +391,7 @@ impl HostState {
                 continue;
             }
             match store.load_service(&ns, &name) {
-                Ok(Some(view)) => services.push(summary(&view)),
+                Ok(Some(view)) => services.push(summary(&view, &down)),
                 Ok(None) => {}
                 Err(error) => services.push(ServiceSummary {
                     namespace: ns,
@@ -455,22 +472,7 @@ impl Actor for Host {
         myself: ActorRef<Self::Msg>,
         args: HostArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let delegates = args.delegates.spawn(myself.get_cell()).await?;
-        let lock_manager = args.lock_manager.clone();
-        let mut record = HostRecord::new(&args.name, &args.store.now());
-        record.address = args.address.clone();
-        record.pid = Some(std::process::id());
-        record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
-        record.offer = args.offer.clone();
-        // A drained host stays drained when its agent starts again.
-        let before = args
-            .store
-            .read::<HostRecord>(&args.store.layout().host(&args.name));
-        record.drained = before.ok().flatten().is_some_and(|before| before.drained);
-        lock_manager.put_host(record).await?;
-        lock_manager
-            .renew_lease(&args.name, args.store.clock().unix_millis())
-            .await?;
+        // Membership first: other hosts hear of this one while its delegates start.
         let membership = match &args.membership {
             Some(network) => {
                 let membership_args = MembershipArgs {
@@ -490,6 +492,22 @@ impl Actor for Host {
             }
             None => None,
         };
+        let delegates = args.delegates.spawn(myself.get_cell()).await?;
+        let lock_manager = args.lock_manager.clone();
+        let mut record = HostRecord::new(&args.name, &args.store.now());
+        record.address = args.address.clone();
+        record.pid = Some(std::process::id());
+        record.delegates = delegates.kinds().map(|k| k.name().to_owned()).collect();
+        record.offer = args.offer.clone();
+        // A drained host stays drained when its agent starts again.
+        let before = args
+            .store
+            .read::<HostRecord>(&args.store.layout().host(&args.name));
+        record.drained = before.ok().flatten().is_some_and(|before| before.drained);
+        lock_manager.put_host(record).await?;
+        lock_manager
+            .renew_lease(&args.name, args.store.clock().unix_millis())
+            .await?;
         let context = Arc::new(
             RuntimeContext::new(
                 args.name.clone(),
@@ -509,6 +527,7 @@ impl Actor for Host {
             seen_plans: None,
             restarting: Default::default(),
             failover_warnings: failover::warnings(),
+            shutdown: args.shutdown.clone(),
         };
         // The services with instances here resume at once; the others are not this host's.
         let news = catch_up::read_news(&args.store, &args.name, &args.runtime, None)?;
@@ -553,7 +572,7 @@ impl Actor for Host {
                 reply,
             } => answer_with(reply, state.delete(&myself, namespace, name, force).await),
             HostMsg::ListServices { namespace, reply } => {
-                answer_with(reply, state.list_services(namespace.as_deref()))
+                answer_with(reply, state.list_services(namespace.as_deref()).await)
             }
             HostMsg::Status {
                 namespace,
@@ -618,6 +637,13 @@ impl Actor for Host {
                 answer_with(reply, delisted.await.map(|()| Response::Delisted));
             }
             HostMsg::ListHosts { reply } => answer_with(reply, state.list_hosts().await),
+            HostMsg::Leave { reply } => {
+                let context = state.context.clone();
+                let shutdown = state.shutdown.clone();
+                tokio::spawn(async move {
+                    answer_with(reply, leave::leave(context, shutdown).await);
+                });
+            }
             HostMsg::DrainHost {
                 name,
                 drained,
@@ -850,8 +876,14 @@ async fn gather_logs(
 }
 
 /// One row of `service list` for a service whose records were read.
-fn summary(view: &ServiceView) -> ServiceSummary {
+/// One line of `service list`; an instance on a host in `down` does not count as running.
+fn summary(view: &ServiceView, down: &HashSet<String>) -> ServiceSummary {
     let count = |state| view.instances.iter().filter(|i| i.state == state).count();
+    let running = view
+        .instances
+        .iter()
+        .filter(|i| i.state == InstanceState::Running && !down.contains(&i.host))
+        .count();
     ServiceSummary {
         namespace: view.service.namespace.clone(),
         name: view.service.name.clone(),
@@ -859,7 +891,7 @@ fn summary(view: &ServiceView) -> ServiceSummary {
         problem: None,
         template: view.service.template.clone(),
         instances: view.instances.len(),
-        running: count(InstanceState::Running),
+        running,
         failed: count(InstanceState::Failed),
     }
 }

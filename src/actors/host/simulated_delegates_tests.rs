@@ -158,6 +158,7 @@ async fn the_whole_runtime_drives_delegates_it_is_given() {
     let calls = factory.calls.clone();
     let args = HostArgs {
         offer: Default::default(),
+        shutdown: Default::default(),
         name: "alpha".into(),
         address: None,
         membership: None,

@@ -166,6 +166,13 @@ pub enum LockManagerMsg {
         /// Done.
         reply: WriteReply<()>,
     },
+    /// Forgets a host that left (see [`crate::state::Store::remove_host`]).
+    RemoveHost {
+        /// The host.
+        host: String,
+        /// Done.
+        reply: WriteReply<()>,
+    },
     /// Drains a host or undrains it (see [`crate::state::Store::set_drained`]).
     SetDrained {
         /// The host.

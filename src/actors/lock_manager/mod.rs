@@ -212,6 +212,10 @@ impl Actor for LockManager {
                 });
                 let _ = reply.send(result.await);
             }
+            LockManagerMsg::RemoveHost { host, reply } => {
+                let result = blocking(store, move |s| s.remove_host(&host));
+                let _ = reply.send(result.await);
+            }
             LockManagerMsg::SetDrained {
                 host,
                 drained,
@@ -373,6 +377,15 @@ impl LockManagerRef {
         self.call(|reply| LockManagerMsg::RemoveService {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
+            host: host.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::RemoveHost`].
+    pub async fn remove_host(&self, host: &str) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::RemoveHost {
             host: host.to_owned(),
             reply,
         })
