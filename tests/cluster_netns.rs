@@ -565,3 +565,72 @@ fn a_host_that_leaves_hands_its_instances_over_and_is_forgotten() {
     );
     gone(one, "handed", &pids);
 }
+
+#[test]
+fn ten_hosts_spread_a_service_and_replace_a_lost_one() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let network = Network::build(10);
+    let dir = tempfile::Builder::new()
+        .prefix("khutulun-cluster-")
+        .tempdir()
+        .unwrap();
+    let mut agents: Vec<Agent> = (1..=10)
+        .map(|h| Agent::new(dir.path(), &network, h))
+        .collect();
+    for agent in &mut agents {
+        agent.start();
+    }
+    let all: Vec<&Agent> = agents.iter().collect();
+    wait_all_alive(&all);
+    // Nine instances, each on its own host: one host stays free for the failover.
+    let file = template(
+        dir.path(),
+        "nine",
+        "    - nine: { type: Redundancy, properties: { minimum_count: 9 }, targets: [ app ] }\n\
+         \x20   - apart: { type: Separation, targets: [ app ] }\n",
+    );
+    let output = deploy(&agents[4], &file, "nine");
+    assert!(output.status.success(), "{output:?}\n{}", agents[4].log());
+    let before = running(&agents[0], "nine");
+    let hosts: BTreeSet<&str> = before.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts.len(), 9, "{before:?}");
+
+    // The host of app-0 dies with its instance.
+    let (doomed, pid) = before[0].clone();
+    let index: usize = doomed.trim_start_matches("host").parse().unwrap();
+    agents[index - 1].kill();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let observer = agents.iter().find(|a| a.name != doomed).unwrap();
+    let began = Instant::now();
+    let after = loop {
+        let now = running(observer, "nine");
+        if now.iter().all(|(host, _)| *host != doomed) {
+            break now;
+        }
+        assert!(
+            began.elapsed() < PATIENCE * 2,
+            "{doomed}'s instance never moved: {now:?}"
+        );
+        sleep(Duration::from_millis(500));
+    };
+    let hosts: BTreeSet<&str> = after.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts.len(), 9, "still one per host: {after:?}");
+    assert!(
+        after.iter().all(|(_, pid)| process_exists(*pid)),
+        "{after:?}"
+    );
+
+    let pids: Vec<i64> = after.iter().map(|(_, pid)| *pid).collect();
+    assert!(
+        observer
+            .khutulun(&["service", "delete", "nine"])
+            .status
+            .success()
+    );
+    gone(observer, "nine", &pids);
+}

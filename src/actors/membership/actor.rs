@@ -68,6 +68,11 @@ pub struct MembershipState {
     drop_warnings: LogLimit,
     /// The discovery group, with `--discover`.
     discovery: Option<Arc<Discovery>>,
+    /// The cluster size SWIM's configuration is for (how often news is passed on, how long a
+    /// suspicion lasts), kept in step with the hosts known.
+    sized_for: usize,
+    /// How many host records the store had at the last look.
+    recorded: usize,
     _delivery: Delivery,
     _beacons: Option<Delivery>,
 }
@@ -126,6 +131,23 @@ impl MembershipState {
             if let Err(error) = self.swim.announce(target, &mut self.pending) {
                 tracing::warn!(%error, "could not announce this host");
             }
+        }
+    }
+
+    /// Sizes SWIM's configuration for the hosts known now: the store's records, or the live
+    /// members when more. A configuration sized for a lone first host would pass each piece
+    /// of news on once, and a dead host would be declared down everywhere seconds late.
+    fn resize(&mut self) {
+        let size = self.recorded.max(self.swim.num_members() + 1).max(1);
+        if size == self.sized_for {
+            return;
+        }
+        match self.swim.set_config(lan_config(size)) {
+            Ok(()) => {
+                tracing::debug!(hosts = size, "SWIM sized for the cluster");
+                self.sized_for = size;
+            }
+            Err(error) => tracing::warn!(%error, "could not size SWIM for the cluster"),
         }
     }
 
@@ -219,8 +241,13 @@ impl MembershipState {
         while let Some((after, timer)) = self.pending.to_schedule() {
             myself.send_after(after, move || MembershipMsg::Timer(timer));
         }
+        let mut changed = false;
         while let Some(notification) = self.pending.to_notify() {
+            changed = true;
             self.record_change(notification);
+        }
+        if changed {
+            self.resize();
         }
     }
 
@@ -318,6 +345,8 @@ impl Actor for Membership {
                 .as_ref()
                 .map(|d| d.deliver_to(myself.clone())),
             discovery: args.discovery,
+            sized_for: records.len().max(1),
+            recorded: records.len(),
         };
         if state.discovery.is_some() {
             state.beckon();
@@ -350,6 +379,8 @@ impl Actor for Membership {
             }
             MembershipMsg::Rejoin => {
                 let records = host_records(&state.store);
+                state.recorded = records.len();
+                state.resize();
                 state.announce_to_absent(records);
                 myself.send_after(REJOIN_INTERVAL, || MembershipMsg::Rejoin);
             }
