@@ -24,30 +24,27 @@ mod membership_tests;
 mod messages;
 mod registry;
 mod selections;
+mod service_queries;
 #[cfg(test)]
 mod simulated_delegates_tests;
 
 pub use messages::{Answer, HostMsg};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::control::RuntimePaths;
-use crate::control::protocol::{
-    DelegateSummary, InstanceAction, LogCommand, LogFile, Response, ServiceSummary,
-};
+use crate::control::protocol::{DelegateSummary, InstanceAction, LogCommand, LogFile, Response};
 use crate::delegates::DelegateFactory;
 use crate::delegates::protocol::{Deadlines, LogSource};
-use crate::state::records::{HostOffer, HostRecord, InstanceState, ServicePhase};
+use crate::state::records::{HostOffer, HostRecord, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::LockManagerRef;
-use super::membership::{
-    MemberState, MemberView, Membership, MembershipArgs, MembershipMsg, MembershipNetwork,
-};
+use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, service_status};
 
@@ -346,66 +343,6 @@ impl HostState {
             None => {}
         }
         Ok(Response::Deleting { orphaned })
-    }
-
-    /// The service's status, each instance on a host membership sees down marked so.
-    async fn status(&self, namespace: &str, name: &str) -> Result<Response, RuntimeError> {
-        let view = self
-            .context
-            .store
-            .load_service(namespace, name)?
-            .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
-        let down = self.hosts_down().await;
-        let mut status = service_status(&view);
-        for instance in &mut status.instances {
-            instance.host_down = down.contains(&instance.host);
-        }
-        Ok(Response::Status { status })
-    }
-
-    /// The other hosts membership sees down.
-    async fn hosts_down(&self) -> HashSet<String> {
-        let views = cluster::member_views(self.membership.as_ref().map(|m| &m.actor)).await;
-        let names: HashSet<&str> = views.iter().map(|view| view.name.as_str()).collect();
-        names
-            .into_iter()
-            .filter(|name| *name != self.context.host)
-            .filter(|name| {
-                MemberView::latest(&views, name).is_some_and(|v| v.state == MemberState::Down)
-            })
-            .map(str::to_owned)
-            .collect()
-    }
-
-    /// The services of `namespace` (all namespaces when `None`); a service whose records
-    /// cannot be read is listed with the reason instead of failing the whole list.
-    async fn list_services(&self, namespace: Option<&str>) -> Result<Response, RuntimeError> {
-        if let Some(namespace) = namespace {
-            check_name("namespace", namespace)?;
-        }
-        let down = self.hosts_down().await;
-        let store = &self.context.store;
-        let mut services = Vec::new();
-        for (ns, name) in store.list_services()? {
-            if namespace.is_some_and(|wanted| wanted != ns) {
-                continue;
-            }
-            match store.load_service(&ns, &name) {
-                Ok(Some(view)) => services.push(summary(&view, &down)),
-                Ok(None) => {}
-                Err(error) => services.push(ServiceSummary {
-                    namespace: ns,
-                    name,
-                    phase: None,
-                    problem: Some(error.to_string()),
-                    template: String::new(),
-                    instances: 0,
-                    running: 0,
-                    failed: 0,
-                }),
-            }
-        }
-        Ok(Response::Services { services })
     }
 
     /// The actor of a service of this host.
@@ -873,25 +810,4 @@ async fn gather_logs(
         }
     }
     Ok(Response::Logs { logs, commands })
-}
-
-/// One row of `service list` for a service whose records were read.
-/// One line of `service list`; an instance on a host in `down` does not count as running.
-fn summary(view: &ServiceView, down: &HashSet<String>) -> ServiceSummary {
-    let count = |state| view.instances.iter().filter(|i| i.state == state).count();
-    let running = view
-        .instances
-        .iter()
-        .filter(|i| i.state == InstanceState::Running && !down.contains(&i.host))
-        .count();
-    ServiceSummary {
-        namespace: view.service.namespace.clone(),
-        name: view.service.name.clone(),
-        phase: Some(view.service.phase),
-        problem: None,
-        template: view.service.template.clone(),
-        instances: view.instances.len(),
-        running,
-        failed: count(InstanceState::Failed),
-    }
 }

@@ -316,63 +316,18 @@ impl<'a> Placing<'a> {
             .collect()
     }
 
-    /// Chooses the host of one bundle.
+    /// Chooses the host of one bundle: feasible hosts (delegates, selecting policies, room,
+    /// Separation), then the least loaded, then the first by name.
     fn choose(&mut self, members: &[&Unit]) -> Result<(String, String), PlacementError> {
         let applying = self.applying(members);
         let size = members.len() as u32;
-        let mut eligible: Vec<&Candidate> = self.hosts.iter().collect();
         let mut reasons = Vec::new();
-        for unit in members {
-            let delegate = delegate_of(self.policies, &unit.template, unit.delegate.clone());
-            eligible.retain(|h| delegate.as_deref().is_none_or(|d| h.delegates.contains(d)));
-        }
+        let mut eligible = self.with_delegates(members);
         if eligible.is_empty() {
             return Err(self.nothing_fits(members, &applying));
         }
         for policy in &applying {
-            match &policy.rule {
-                Rule::Placement(selector) => {
-                    let selected = select(policy, selector, &eligible, false)?;
-                    eligible.retain(|h| selected.iter().any(|s| s.name == h.name));
-                    reasons.push(format!("Placement `{}` selects it", policy.name));
-                }
-                Rule::Distribution {
-                    hosts,
-                    allow_partial,
-                } => {
-                    let selected = select(policy, hosts, &eligible, *allow_partial)?;
-                    let unit = members
-                        .iter()
-                        .find(|u| policy.targets(&u.template))
-                        .expect("a target");
-                    let Some(host) = selected.get(unit.index as usize) else {
-                        return Err(PlacementError::policy(
-                            &policy.name,
-                            format!(
-                                "`{}` has more instances than it selects hosts",
-                                unit.template
-                            ),
-                        ));
-                    };
-                    let name = host.name.clone();
-                    eligible.retain(|h| h.name == name);
-                    reasons.push(format!(
-                        "Distribution `{}`: one instance per selected host",
-                        policy.name
-                    ));
-                }
-                Rule::Colocation => {
-                    let joined = self.staying.iter().find(|(t, _)| policy.targets(t));
-                    if let Some((_, host)) = joined {
-                        eligible.retain(|h| &h.name == host);
-                        reasons.push(format!(
-                            "Colocation `{}` with the instances on {host}",
-                            policy.name
-                        ));
-                    }
-                }
-                _ => {}
-            }
+            eligible = self.selected(policy, members, eligible, &mut reasons)?;
         }
         eligible.retain(|h| {
             h.max_instances
@@ -382,34 +337,7 @@ impl<'a> Placing<'a> {
             return Err(self.nothing_fits(members, &applying));
         }
         for policy in &applying {
-            if let Rule::Separation { strict } = policy.rule {
-                let targets = members
-                    .iter()
-                    .filter(|u| policy.targets(&u.template))
-                    .count();
-                let used = self.used.get(policy.name.as_str());
-                let fresh: Vec<&Candidate> = eligible
-                    .iter()
-                    .copied()
-                    .filter(|h| used.is_none_or(|used| !used.contains(&h.name)))
-                    .collect();
-                if (fresh.is_empty() || targets > 1) && strict {
-                    return Err(PlacementError::policy(
-                        &policy.name,
-                        format!(
-                            "its targets need a host each, and there are too few ({} live host(s) can run them)",
-                            self.hosts.len()
-                        ),
-                    ));
-                }
-                if !fresh.is_empty() {
-                    eligible = fresh;
-                    reasons.push(format!(
-                        "Separation `{}`: a host none of its targets uses",
-                        policy.name
-                    ));
-                }
-            }
+            eligible = self.separated(policy, members, eligible, &mut reasons)?;
         }
         let count = eligible.len();
         let host = eligible
@@ -418,17 +346,124 @@ impl<'a> Placing<'a> {
             .expect("not empty")
             .name
             .clone();
-        *self.loads.get_mut(&host).expect("a candidate") += size;
-        for policy in &applying {
+        self.take(&host, size, &applying);
+        reasons.push(format!("the least loaded of {count} eligible host(s)"));
+        Ok((host, reasons.join("; ")))
+    }
+
+    /// The hosts that have the delegate of every member.
+    fn with_delegates(&self, members: &[&Unit]) -> Vec<&'a Candidate> {
+        let mut eligible: Vec<&Candidate> = self.hosts.iter().collect();
+        for unit in members {
+            let delegate = delegate_of(self.policies, &unit.template, unit.delegate.clone());
+            eligible.retain(|h| delegate.as_deref().is_none_or(|d| h.delegates.contains(d)));
+        }
+        eligible
+    }
+
+    /// `eligible` narrowed by one policy that says where its targets go (Placement,
+    /// Distribution, Colocation with instances that stay); others leave it as it is.
+    fn selected(
+        &self,
+        policy: &Policy,
+        members: &[&Unit],
+        mut eligible: Vec<&'a Candidate>,
+        reasons: &mut Vec<String>,
+    ) -> Result<Vec<&'a Candidate>, PlacementError> {
+        match &policy.rule {
+            Rule::Placement(selector) => {
+                let selected = select(policy, selector, &eligible, false)?;
+                eligible.retain(|h| selected.iter().any(|s| s.name == h.name));
+                reasons.push(format!("Placement `{}` selects it", policy.name));
+            }
+            Rule::Distribution {
+                hosts,
+                allow_partial,
+            } => {
+                let selected = select(policy, hosts, &eligible, *allow_partial)?;
+                let unit = members
+                    .iter()
+                    .find(|u| policy.targets(&u.template))
+                    .expect("a target");
+                let Some(host) = selected.get(unit.index as usize) else {
+                    let message = format!(
+                        "`{}` has more instances than it selects hosts",
+                        unit.template
+                    );
+                    return Err(PlacementError::policy(&policy.name, message));
+                };
+                let name = host.name.clone();
+                eligible.retain(|h| h.name == name);
+                reasons.push(format!(
+                    "Distribution `{}`: one instance per selected host",
+                    policy.name
+                ));
+            }
+            Rule::Colocation => {
+                let joined = self.staying.iter().find(|(t, _)| policy.targets(t));
+                if let Some((_, host)) = joined {
+                    eligible.retain(|h| &h.name == host);
+                    reasons.push(format!(
+                        "Colocation `{}` with the instances on {host}",
+                        policy.name
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(eligible)
+    }
+
+    /// `eligible` narrowed by a Separation policy to the hosts none of its targets uses yet;
+    /// when there are none, an error if it is strict, else `eligible` as it is.
+    fn separated(
+        &self,
+        policy: &Policy,
+        members: &[&Unit],
+        eligible: Vec<&'a Candidate>,
+        reasons: &mut Vec<String>,
+    ) -> Result<Vec<&'a Candidate>, PlacementError> {
+        let Rule::Separation { strict } = policy.rule else {
+            return Ok(eligible);
+        };
+        let targets = members
+            .iter()
+            .filter(|u| policy.targets(&u.template))
+            .count();
+        let used = self.used.get(policy.name.as_str());
+        let fresh: Vec<&Candidate> = eligible
+            .iter()
+            .copied()
+            .filter(|h| used.is_none_or(|used| !used.contains(&h.name)))
+            .collect();
+        if (fresh.is_empty() || targets > 1) && strict {
+            let message = format!(
+                "its targets need a host each, and there are too few ({} live host(s) can run them)",
+                self.hosts.len()
+            );
+            return Err(PlacementError::policy(&policy.name, message));
+        }
+        if fresh.is_empty() {
+            return Ok(eligible);
+        }
+        reasons.push(format!(
+            "Separation `{}`: a host none of its targets uses",
+            policy.name
+        ));
+        Ok(fresh)
+    }
+
+    /// Counts a bundle of `size` on `host`, for the load and the Separation policies.
+    fn take(&mut self, host: &str, size: u32, applying: &[&'a Policy]) {
+        *self.loads.get_mut(host).expect("a candidate") += size;
+        for policy in applying {
             if matches!(policy.rule, Rule::Separation { .. }) {
                 self.used
                     .entry(policy.name.as_str())
                     .or_default()
-                    .insert(host.clone());
+                    .insert(host.to_owned());
             }
         }
-        reasons.push(format!("the least loaded of {count} eligible host(s)"));
-        Ok((host, reasons.join("; ")))
     }
 
     fn nothing_fits(&self, members: &[&Unit], applying: &[&Policy]) -> PlacementError {
