@@ -1,5 +1,6 @@
-//! `khutulun host list`: the hosts that run (or ran) an agent on this store, and how the
-//! answering agent's membership sees each (alive, suspect, down, or unknown).
+//! `khutulun host …`: `list` the hosts that run (or ran) an agent on this store, and how the
+//! answering agent's membership sees each (alive, suspect, down, or unknown); `drain` and
+//! `undrain` a host; `leave` the cluster.
 
 use clap::{Args, Subcommand};
 

@@ -50,7 +50,7 @@ pub enum Command {
     Template(template::TemplateArgs),
     /// Register and list TOSCA profiles.
     Profile(profile::ProfileArgs),
-    /// List the cluster's hosts.
+    /// The cluster's hosts: list them, drain one, leave the cluster.
     Host(host::HostArgs),
     /// List the delegates.
     Delegate(delegate::DelegateArgs),
