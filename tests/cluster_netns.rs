@@ -11,33 +11,17 @@
 
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sleep_service.rs"]
+mod sleep_service;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use netns::*;
 use serde_json::Value as Json;
-
-/// A template of one `sleep` process with the given policies (YAML lines under `policies:`).
-fn template(dir: &Path, name: &str, policies: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.yaml"));
-    let text = format!(
-        "tosca_definitions_version: tosca_2_0\n\
-         imports:\n  - profile: khutulun\n\
-         service_template:\n\
-         \x20 node_templates:\n\
-         \x20   app:\n\
-         \x20     type: Process\n\
-         \x20     properties:\n\
-         \x20       command: sleep\n\
-         \x20       arguments: [ '600' ]\n\
-         \x20 policies:\n{policies}"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use sleep_service::sleep_service;
 
 fn process_exists(pid: i64) -> bool {
     let pid = nix::unistd::Pid::from_raw(pid as i32);
@@ -107,23 +91,13 @@ fn a_distributed_service_runs_one_instance_per_host_and_is_deleted_everywhere() 
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
+    let mut testbed = Testbed::running(3);
+    let Testbed { agents, dir, .. } = &mut testbed;
     let [one, two, three] = &agents[..] else {
         unreachable!()
     };
-    wait_all_alive(&[one, two, three]);
 
-    let file = template(
+    let file = sleep_service(
         dir.path(),
         "spread",
         "    - everywhere: { type: Distribution, properties: { hosts: { ratio: 1.0 } }, targets: [ app ] }\n",
@@ -165,15 +139,9 @@ fn strict_separation_needs_as_many_live_hosts_as_instances() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    let file = template(
+    let mut testbed = Testbed::new(3);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    let file = sleep_service(
         dir.path(),
         "apart",
         "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n\
@@ -212,19 +180,9 @@ fn a_failed_hosts_instances_move_and_what_it_left_goes_when_it_returns() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
-    wait_all_alive(&[&agents[0], &agents[1], &agents[2]]);
-    let file = template(
+    let mut testbed = Testbed::running(3);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    let file = sleep_service(
         dir.path(),
         "moving",
         "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n",
@@ -301,22 +259,16 @@ fn a_partition_moves_nothing_while_the_cut_off_host_still_renews_its_lease() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
+    let mut testbed = Testbed::running(3);
+    let Testbed {
+        agents,
+        dir,
+        network,
+    } = &mut testbed;
     let [one, two, three] = &agents[..] else {
         unreachable!()
     };
-    wait_all_alive(&[one, two, three]);
-    let file = template(
+    let file = sleep_service(
         dir.path(),
         "steady",
         "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n",
@@ -370,22 +322,12 @@ fn draining_a_host_moves_its_instances_and_keeps_new_ones_away() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(2);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=2)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
+    let mut testbed = Testbed::running(2);
+    let Testbed { agents, dir, .. } = &mut testbed;
     let [one, two] = &agents[..] else {
         unreachable!()
     };
-    wait_all_alive(&[one, two]);
-    let pair = template(
+    let pair = sleep_service(
         dir.path(),
         "pair",
         "    - two: { type: Redundancy, properties: { minimum_count: 2 }, targets: [ app ] }\n",
@@ -425,7 +367,7 @@ fn draining_a_host_moves_its_instances_and_keeps_new_ones_away() {
     assert_eq!(drained["instances"], 0, "{hosts:#}");
 
     // Drained, host2 takes nothing new even though host1 is busier; undrained, it does.
-    let single = template(dir.path(), "single", "    []\n");
+    let single = sleep_service(dir.path(), "single", "    []\n");
     assert!(deploy(two, &single, "kept-away").status.success());
     assert_eq!(running(one, "kept-away")[0].0, "host1");
     let output = two.khutulun(&["host", "undrain", "host2"]);
@@ -452,19 +394,9 @@ fn the_last_host_standing_runs_every_instance() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
-    wait_all_alive(&[&agents[0], &agents[1], &agents[2]]);
-    let file = template(
+    let mut testbed = Testbed::running(3);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    let file = sleep_service(
         dir.path(),
         "last",
         "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n",
@@ -518,19 +450,9 @@ fn a_host_that_leaves_hands_its_instances_over_and_is_forgotten() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(2);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=2)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
-    wait_all_alive(&[&agents[0], &agents[1]]);
-    let file = template(
+    let mut testbed = Testbed::running(2);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    let file = sleep_service(
         dir.path(),
         "handed",
         "    - two: { type: Redundancy, properties: { minimum_count: 2 }, targets: [ app ] }\n",
@@ -571,21 +493,10 @@ fn ten_hosts_spread_a_service_and_replace_a_lost_one() {
     if !netns_usable("cluster_netns") {
         return;
     }
-    let network = Network::build(10);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-cluster-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=10)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
-        agent.start();
-    }
-    let all: Vec<&Agent> = agents.iter().collect();
-    wait_all_alive(&all);
+    let mut testbed = Testbed::running(10);
+    let Testbed { agents, dir, .. } = &mut testbed;
     // Nine instances, each on its own host: one host stays free for the failover.
-    let file = template(
+    let file = sleep_service(
         dir.path(),
         "nine",
         "    - nine: { type: Redundancy, properties: { minimum_count: 9 }, targets: [ app ] }\n\

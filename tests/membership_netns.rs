@@ -22,15 +22,11 @@ fn agents_in_three_namespaces_see_each_other_lose_each_other_and_recover() {
     if !netns_usable("membership_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-netns-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| Agent::new(dir.path(), &network, h))
-        .collect();
-    for agent in &mut agents {
+    let mut testbed = Testbed::new(3);
+    let Testbed {
+        agents, network, ..
+    } = &mut testbed;
+    for agent in agents.iter_mut() {
         agent.start();
     }
     let [one, two, three] = &mut agents[..] else {
@@ -77,19 +73,12 @@ fn agents_with_no_record_in_common_find_each_other_by_multicast() {
     if !netns_usable("membership_netns") {
         return;
     }
-    let network = Network::build(3);
-    let dir = tempfile::Builder::new()
-        .prefix("khutulun-netns-")
-        .tempdir()
-        .unwrap();
-    let mut agents: Vec<Agent> = (1..=3)
-        .map(|h| {
-            let mut agent = Agent::new(dir.path(), &network, h);
-            agent.state = dir.path().join(format!("state-{h}"));
-            agent.extra = vec!["--discover".into()];
-            agent
-        })
-        .collect();
+    let mut testbed = Testbed::new(3);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    for (h, agent) in (1..).zip(agents.iter_mut()) {
+        agent.state = dir.path().join(format!("state-{h}"));
+        agent.extra = vec!["--discover".into()];
+    }
     // host1 and host2 share the cluster's secret, not their stores; host3 has its own secret.
     agents[0].start();
     std::fs::create_dir_all(&agents[1].state).unwrap();

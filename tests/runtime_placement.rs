@@ -3,31 +3,13 @@
 //! runs and why, `host list` shows labels and instance counts, and a policy the live hosts
 //! cannot meet is refused at deploy time by name, with nothing recorded.
 
+#[path = "support/sleep_service.rs"]
+mod sleep_service;
 #[path = "support/cluster.rs"]
 mod support;
 
-use std::path::PathBuf;
-
+use sleep_service::sleep_service;
 use support::*;
-
-/// A template of one `sleep` process with the given policies (YAML under `policies:`).
-fn template(cluster: &Cluster, name: &str, policies: &str) -> PathBuf {
-    let path = cluster.dir().join(format!("{name}.yaml"));
-    let text = format!(
-        "tosca_definitions_version: tosca_2_0\n\
-         imports:\n  - profile: khutulun\n\
-         service_template:\n\
-         \x20 node_templates:\n\
-         \x20   app:\n\
-         \x20     type: Process\n\
-         \x20     properties:\n\
-         \x20       command: sleep\n\
-         \x20       arguments: [ '600' ]\n\
-         \x20 policies:\n{policies}"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn labelled_agent() -> Cluster {
     let mut cluster = Cluster::new(Supervisor::Agent);
@@ -42,8 +24,8 @@ fn labelled_agent() -> Cluster {
 fn redundancy_sets_the_count_and_status_says_where_and_why() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut cluster = labelled_agent();
-    let file = template(
-        &cluster,
+    let file = sleep_service(
+        cluster.dir(),
         "three",
         "    - three: { type: Redundancy, properties: { minimum_count: 3 }, targets: [ app ] }\n\
          \x20   - zone: { type: Placement, properties: { hosts: { labels: { zone: a } } }, targets: [ app ] }\n",
@@ -101,7 +83,7 @@ fn a_policy_the_live_hosts_cannot_meet_is_refused_by_name() {
         ),
     ];
     for (policy, policies) in cases {
-        let file = template(&cluster, policy, policies);
+        let file = sleep_service(cluster.dir(), policy, policies);
         let output = cluster.run(&[
             "service",
             "deploy",

@@ -382,3 +382,44 @@ pub fn netns_usable(test: &str) -> bool {
     );
     false
 }
+
+/// A bridge of namespaces with an agent for each (not started yet), all on one store in a
+/// scratch directory. Dropped in order: the agents, the directory, then the network.
+pub struct Testbed {
+    /// Agent `host1` first.
+    pub agents: Vec<Agent>,
+    /// The scratch directory (the shared store, the logs, templates).
+    pub dir: tempfile::TempDir,
+    /// The bridge and namespaces.
+    pub network: Network,
+}
+
+impl Testbed {
+    /// `hosts` namespaces and agents, none started.
+    pub fn new(hosts: usize) -> Testbed {
+        let network = Network::build(hosts);
+        let dir = tempfile::Builder::new()
+            .prefix("khutulun-netns-")
+            .tempdir()
+            .unwrap();
+        let agents = (1..=hosts)
+            .map(|h| Agent::new(dir.path(), &network, h))
+            .collect();
+        Testbed {
+            agents,
+            dir,
+            network,
+        }
+    }
+
+    /// `hosts` namespaces, every agent started and seeing every other alive.
+    pub fn running(hosts: usize) -> Testbed {
+        let mut testbed = Testbed::new(hosts);
+        for agent in &mut testbed.agents {
+            agent.start();
+        }
+        let all: Vec<&Agent> = testbed.agents.iter().collect();
+        wait_all_alive(&all);
+        testbed
+    }
+}

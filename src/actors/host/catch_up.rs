@@ -36,6 +36,19 @@ pub struct Seen {
     pub mine: BTreeSet<String>,
 }
 
+impl Seen {
+    /// What `plan` says of `host`'s part.
+    pub fn of(plan: &PlanRecord, host: &str) -> Seen {
+        Seen {
+            version: plan.version,
+            mine: (plan.placements.iter())
+                .filter(|(_, on)| *on == host)
+                .map(|(id, _)| id.clone())
+                .collect(),
+        }
+    }
+}
+
 /// A service this host has or had a part in, as its plan says now.
 #[derive(Debug)]
 pub struct News {
@@ -90,12 +103,7 @@ pub fn read_news(
 ) -> Result<Vec<News>, RuntimeError> {
     let mut news = Vec::new();
     for (key, plan) in store.plans()? {
-        let mine: BTreeSet<String> = plan
-            .placements
-            .iter()
-            .filter(|(_, on)| *on == host)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let now = Seen::of(&plan, host);
         let before = match seen {
             Some(seen) => seen.get(&key).cloned(),
             None => Some(Seen {
@@ -104,7 +112,7 @@ pub fn read_news(
             })
             .filter(|had| !had.mine.is_empty()),
         };
-        if mine.is_empty() && before.is_none() {
+        if now.mine.is_empty() && before.is_none() {
             continue;
         }
         let before = before.unwrap_or_default();
@@ -123,11 +131,8 @@ pub fn read_news(
         };
         news.push(News {
             key,
-            part_changed: before.mine != mine,
-            now: Seen {
-                version: plan.version,
-                mine,
-            },
+            part_changed: before.mine != now.mine,
+            now,
             moved_away,
             changed,
         });

@@ -42,11 +42,17 @@ pub async fn live_hosts(
     membership: Option<&ActorRef<MembershipMsg>>,
 ) -> Result<Vec<Candidate>, RuntimeError> {
     let views = member_views(membership).await;
+    let liveness = liveness(store, me, &views)?;
+    candidates(store, |record| liveness.eligible(&record.name))
+}
+
+/// Who is live, failed or drained, as `me` sees the cluster now: membership's `views` and the
+/// store's host records and leases.
+pub fn liveness(store: &Store, me: &str, views: &[MemberView]) -> Result<Liveness, RuntimeError> {
     let hosts = store.list_hosts()?;
     let leases = store.leases()?;
     let now = store.clock().unix_millis();
-    let liveness = Liveness::judge(me, &hosts, &views, &leases, now);
-    candidates(store, |record| liveness.eligible(&record.name))
+    Ok(Liveness::judge(me, &hosts, views, &leases, now))
 }
 
 /// The hosts of the store that `live` accepts, each with what its record offers and the

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use ractor::ActorRef;
 
 use crate::actors::membership::MembershipMsg;
-use crate::actors::scheduler::failover::{Liveness, moves};
+use crate::actors::scheduler::failover::moves;
 use crate::actors::{Context, RuntimeError};
 use crate::throttle::LogLimit;
 
-use super::cluster::{candidates, member_views};
+use super::cluster::{candidates, liveness, member_views};
 
 /// Paces the warnings about instances that cannot be moved (tried again every few seconds).
 pub type Warnings = Arc<Mutex<LogLimit>>;
@@ -36,10 +36,7 @@ pub async fn run(
     let store = context.store.clone();
     let me = context.host.clone();
     let decided = tokio::task::spawn_blocking(move || {
-        let hosts = store.list_hosts()?;
-        let leases = store.leases()?;
-        let now = store.clock().unix_millis();
-        let liveness = Liveness::judge(&me, &hosts, &views, &leases, now);
+        let liveness = liveness(&store, &me, &views)?;
         let leaving = liveness.leaving();
         if leaving.is_empty() || !liveness.leads(&me) {
             return Ok::<_, RuntimeError>(Vec::new());

@@ -268,13 +268,7 @@ impl HostState {
             plan: Arc::new(plan.clone()),
             instances: instances.iter().cloned().map(Arc::new).collect(),
         };
-        let seen = catch_up::Seen {
-            version: plan.version,
-            mine: (plan.placements.iter())
-                .filter(|(_, on)| **on == self.context.host)
-                .map(|(id, _)| id.clone())
-                .collect(),
-        };
+        let seen = catch_up::Seen::of(&plan, &self.context.host);
         self.context
             .lock_manager
             .create_service(service, plan, instances)

@@ -13,9 +13,8 @@ use ractor::ActorRef;
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 
-use super::codec::MAX_DATAGRAM;
 use super::messages::MembershipMsg;
-use super::transport::Delivery;
+use super::transport::{Delivery, deliver};
 
 /// The multicast group beacons go to (organisation-local scope).
 pub const DISCOVERY_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 79, 46);
@@ -82,25 +81,9 @@ impl Discovery {
 
     /// Delivers the beacons heard to `actor` until the guard is dropped.
     pub fn deliver_to(&self, actor: ActorRef<MembershipMsg>) -> Delivery {
-        let socket = self.socket.clone();
-        let task = tokio::spawn(async move {
-            let mut buffer = vec![0u8; MAX_DATAGRAM + 1];
-            loop {
-                match socket.recv_from(&mut buffer).await {
-                    Ok((length, from)) => {
-                        let data = buffer[..length].to_vec();
-                        if actor.cast(MembershipMsg::Beacon { from, data }).is_err() {
-                            return;
-                        }
-                    }
-                    Err(error) => {
-                        tracing::debug!(%error, "receiving a beacon failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
-        });
-        Delivery::stopping_with(move || task.abort())
+        deliver(self.socket.clone(), actor, |from, data| {
+            MembershipMsg::Beacon { from, data }
+        })
     }
 }
 

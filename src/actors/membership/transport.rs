@@ -81,27 +81,38 @@ impl Transport for UdpTransport {
     }
 
     fn deliver_to(&self, actor: ActorRef<MembershipMsg>) -> Delivery {
-        let socket = self.socket.clone();
-        let task = tokio::spawn(async move {
-            // One byte more than accepted, so an oversized datagram is seen as oversized.
-            let mut buffer = vec![0u8; MAX_DATAGRAM + 1];
-            loop {
-                match socket.recv_from(&mut buffer).await {
-                    Ok((length, from)) => {
-                        let data = buffer[..length].to_vec();
-                        if actor.cast(MembershipMsg::Datagram { from, data }).is_err() {
-                            return;
-                        }
-                    }
-                    Err(error) => {
-                        // Errors on an unconnected UDP socket are transient (an ICMP report
-                        // about an earlier send); pause so a persistent one cannot spin.
-                        tracing::debug!(%error, "receiving a SWIM datagram failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        deliver(self.socket.clone(), actor, |from, data| {
+            MembershipMsg::Datagram { from, data }
+        })
+    }
+}
+
+/// Delivers what `socket` receives to `actor`, each datagram as `message` makes it, until the
+/// returned guard is dropped.
+pub(super) fn deliver(
+    socket: Arc<UdpSocket>,
+    actor: ActorRef<MembershipMsg>,
+    message: fn(SocketAddr, Vec<u8>) -> MembershipMsg,
+) -> Delivery {
+    let task = tokio::spawn(async move {
+        // One byte more than accepted, so an oversized datagram is seen as oversized.
+        let mut buffer = vec![0u8; MAX_DATAGRAM + 1];
+        loop {
+            match socket.recv_from(&mut buffer).await {
+                Ok((length, from)) => {
+                    let data = buffer[..length].to_vec();
+                    if actor.cast(message(from, data)).is_err() {
+                        return;
                     }
                 }
+                Err(error) => {
+                    // Errors on an unconnected UDP socket are transient (an ICMP report
+                    // about an earlier send); pause so a persistent one cannot spin.
+                    tracing::debug!(%error, "receiving a datagram failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
             }
-        });
-        Delivery::stopping_with(move || task.abort())
-    }
+        }
+    });
+    Delivery::stopping_with(move || task.abort())
 }
