@@ -3,7 +3,8 @@
 //! own part (reading the plans in the store), `status` asked anywhere shows every instance
 //! running where it was placed, and a delete asked anywhere stops every host's part and
 //! removes the service. A strict Separation that the live hosts cannot meet is refused by
-//! name. The processes are checked for real: every agent shares this machine's process
+//! name. Asked about another host's instance, an agent asks that host (host-to-host
+//! messages) for its output or its restart, and names it when it does not answer. The processes are checked for real: every agent shares this machine's process
 //! table, so a pid an instance reports can be looked up here.
 //!
 //! Needs root and iproute2, like `membership_netns` (skips loudly without them; fails
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use netns::*;
 use serde_json::Value as Json;
-use sleep_service::sleep_service;
+use sleep_service::{process_service, sleep_service};
 
 fn process_exists(pid: i64) -> bool {
     let pid = nix::unistd::Pid::from_raw(pid as i32);
@@ -544,4 +545,87 @@ fn ten_hosts_spread_a_service_and_replace_a_lost_one() {
             .success()
     );
     gone(observer, "nine", &pids);
+}
+
+/// Runs `service logs NAME` on `agent` until its output has `text`; the output.
+fn logs_with(agent: &Agent, service: &str, text: &str) -> String {
+    let began = Instant::now();
+    loop {
+        let output = agent.khutulun(&["service", "logs", service]);
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() && printed.contains(text) {
+            return printed;
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "`service logs {service}` on {} never printed {text:?}: {output:?}\n--- its log:\n{}",
+            agent.name,
+            agent.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_host_asked_about_another_s_instances_asks_that_host() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let mut testbed = Testbed::running(2);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    wait_linked(&agents[0], "host2");
+    let file = process_service(
+        dir.path(),
+        "chatty",
+        "sh",
+        "'-c', 'echo \"hello from $$\"; exec sleep 600'",
+        "    - there: { type: Placement, properties: { hosts: { name: host2 } }, targets: [ app ] }\n",
+    );
+    let one = &agents[0];
+    assert!(
+        deploy(one, &file, "chatty").status.success(),
+        "{}",
+        one.log()
+    );
+    let placed = running(one, "chatty");
+    let [(host, pid)] = &placed[..] else {
+        panic!("one instance: {placed:?}")
+    };
+    let pid = *pid;
+    assert_eq!(host, "host2");
+
+    // Its output, as host2 sends it to host1.
+    logs_with(one, "chatty", &format!("hello from {pid}"));
+
+    // A restart asked of host1 is carried out by host2.
+    let output = one.khutulun(&["service", "restart", "chatty"]);
+    assert!(output.status.success(), "{output:?}\n{}", one.log());
+    let began = Instant::now();
+    let restarted = loop {
+        let [(_, now)] = running(one, "chatty")[..] else {
+            panic!("one instance")
+        };
+        if now != pid {
+            break now;
+        }
+        assert!(began.elapsed() < PATIENCE, "never restarted");
+        sleep(Duration::from_millis(200));
+    };
+    assert!(!process_exists(pid), "the old process still runs");
+    logs_with(one, "chatty", &format!("hello from {restarted}"));
+
+    // host2's agent is gone (its instance, pinned there, stays): asking for its output fails
+    // and says which host did not answer.
+    agents[1].kill();
+    wait_until(&[&agents[0]], "host2", "down");
+    let output = agents[0].khutulun(&["service", "logs", "chatty"]);
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(error.contains("host host2 did not answer"), "{error}");
+
+    agents[1].start();
+    wait_linked(&agents[0], "host2");
+    let output = agents[0].khutulun(&["service", "delete", "chatty"]);
+    assert!(output.status.success(), "{output:?}");
+    gone(&agents[0], "chatty", &[restarted]);
 }

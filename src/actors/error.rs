@@ -23,6 +23,23 @@ pub enum RuntimeError {
         /// How long the caller waited.
         waited: std::time::Duration,
     },
+    /// Another host was asked for its part and did not answer (it is down, cut off, or not
+    /// linked yet); the store still says what it runs.
+    #[error("host {host} did not answer: {reason}")]
+    HostUnreachable {
+        /// The host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// Another host was asked for its part and refused or failed.
+    #[error("on host {host}: {}", .failure.message)]
+    Remote {
+        /// The host.
+        host: String,
+        /// Its answer.
+        failure: crate::control::protocol::Failure,
+    },
     /// A delegate could not do its part.
     #[error(transparent)]
     Delegate(#[from] crate::delegates::protocol::DelegateError),

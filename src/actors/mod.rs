@@ -4,6 +4,7 @@
 //! ```text
 //! LockManager                        the only writer of the store (spawned first by the agent)
 //! Root ─ Host ─┬─ Membership         SWIM over UDP, when the agent has --listen
+//!              ├─ Peer               host-to-host messages over ractor_cluster (same)
 //!              ├─ delegates          process, systemd, ipport, directory… (src/delegates)
 //!              └─ Service (per service)
 //!                  └─ NodeInstance (per node instance on this host)
@@ -23,6 +24,7 @@ pub mod host;
 pub mod lock_manager;
 pub mod membership;
 pub mod node_instance;
+pub mod peer;
 mod port_ledger;
 pub mod root;
 pub mod scheduler;

@@ -14,6 +14,7 @@ use ractor::{Actor, ActorRef};
 use crate::actors::host::{HOST_ACTOR_NAME, HostArgs, HostMsg};
 use crate::actors::lock_manager::{LockManager, LockManagerRef};
 use crate::actors::membership::{Discovery, MembershipNetwork, UdpTransport};
+use crate::actors::peer::PeerNetwork;
 use crate::actors::root::Root;
 use crate::actors::{StoreDirectoryClaims, StorePortLedger};
 use crate::control::protocol::{Failure, FailureKind, Reply, Request};
@@ -33,8 +34,8 @@ pub struct AgentConfig {
     pub runtime: PathBuf,
     /// This host's name in the cluster.
     pub name: String,
-    /// The address other hosts reach this one at: membership (SWIM) listens there on UDP and
-    /// the host record carries it. `None` runs the host alone, without membership.
+    /// The address other hosts reach this one at: membership (SWIM) listens there on UDP,
+    /// host-to-host sessions on TCP, and the host record carries it. `None` runs the host alone, without membership.
     pub listen: Option<SocketAddr>,
     /// More members' addresses to announce to at start, besides the store's host records.
     pub join: Vec<SocketAddr>,
@@ -198,6 +199,19 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         }
         None => None,
     };
+    // Host-to-host sessions on TCP, at the address and port membership uses for UDP.
+    let peers = match &membership {
+        Some(network) => {
+            let address = network.transport.local_address();
+            let secret = store.cluster_secret()?;
+            let started = PeerNetwork::start(&config.name, address, &secret).await;
+            Some(started.map_err(|error| AgentError::Listen {
+                address,
+                source: std::io::Error::other(error.to_string()),
+            })?)
+        }
+        None => None,
+    };
     // The only writer of the store: the Host, its services and the delegates' ledgers all
     // write through it, so it is there before any of them and lives as long as the agent.
     let (lock_manager, mut lock_manager_handle) = Actor::spawn(None, LockManager, store.clone())
@@ -219,6 +233,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
             .as_ref()
             .map(|network| network.transport.local_address().to_string()),
         membership,
+        peers: peers.clone(),
         offer: config.offer.clone(),
         shutdown: shutdown.clone(),
         store,
@@ -251,6 +266,9 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         _ = &mut lock_manager_handle => Some("the lock manager stopped"),
     };
     server.abort();
+    if let Some(peers) = &peers {
+        peers.stop();
+    }
     let _ = std::fs::remove_file(paths.socket());
     let _ = std::fs::remove_file(paths.token());
     if let Some(what) = stopped_by_itself {

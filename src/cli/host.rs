@@ -78,6 +78,10 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
                     true => format!("{} (drained)", h.membership.word()),
                     false => h.membership.word().to_owned(),
                 },
+                match h.linked {
+                    true => "yes".to_owned(),
+                    false => "no".to_owned(),
+                },
                 h.instances.to_string(),
                 labels(&h.record.offer.labels),
                 h.record.version.clone(),
@@ -91,6 +95,7 @@ pub fn run(args: HostArgs) -> Result<(), ClientError> {
             "NAME",
             "ADDRESS",
             "STATE",
+            "LINKED",
             "INSTANCES",
             "LABELS",
             "VERSION",

@@ -16,7 +16,7 @@ use super::interrupt::{self, EXIT_INTERRUPTED};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
-    FailureKind, InstanceAction, LogCommand, LogFile, Request, Response, ServiceStatus,
+    FailureKind, InstanceAction, LogCommand, LogFile, LogOutput, Request, Response, ServiceStatus,
     ServiceSummary,
 };
 use crate::state::records::{InstanceState, OnFailure, ServicePhase};
@@ -405,21 +405,40 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
                 name: name.clone(),
                 instance,
             })?;
-            let Response::Logs { logs, commands } = response else {
+            let Response::Logs {
+                logs,
+                commands,
+                output,
+                missing,
+            } = response
+            else {
                 return Err(invalid(unexpected(response)));
             };
-            if logs.is_empty() && commands.is_empty() {
-                eprintln!("the instances of {name} have no output");
-                return Ok(ExitCode::SUCCESS);
+            for why in &missing {
+                eprintln!("output missing: {why}");
+            }
+            let done = match missing.is_empty() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::FAILURE,
+            };
+            if logs.is_empty() && commands.is_empty() && output.is_empty() {
+                if missing.is_empty() {
+                    eprintln!("the instances of {name} have no output");
+                }
+                return Ok(done);
             }
             if options.need_times() && !logs.is_empty() {
                 return Err(invalid(no_times(&logs)));
             }
-            let prefix = logs.len() + commands.len() > 1;
+            if options.need_times() && !output.is_empty() {
+                return Err(invalid(no_times_elsewhere(&output)));
+            }
+            let prefix = logs.len() + commands.len() + output.len() > 1;
+            print_output(&output, &options, prefix);
             for command in &commands {
                 print_command_log(command, &options, prefix);
             }
-            print_logs(&logs, &options, prefix).map(|()| ExitCode::SUCCESS)
+            print_logs(&logs, &options, prefix).map(|()| done)
         }
     }
 }
@@ -450,6 +469,45 @@ fn no_times(logs: &[LogFile]) -> String {
          container instance",
         instances.join(", ")
     )
+}
+
+/// Why `--since` and `--timestamps` are refused for instances on other hosts.
+fn no_times_elsewhere(output: &[LogOutput]) -> String {
+    let instances: Vec<String> = output
+        .iter()
+        .map(|o| format!("{} (on {})", o.instance, o.host))
+        .collect();
+    format!(
+        "--since and --timestamps need the time each line was written, which other hosts do not \
+         send: ask the agent on the host of {}, or use --tail",
+        instances.join(", ")
+    )
+}
+
+/// Prints what other hosts sent of their instances' output (its last `--tail` lines). It is
+/// printed once: following goes on for this host's instances only.
+fn print_output(output: &[LogOutput], options: &LogOptions, prefix: bool) {
+    for log in output {
+        let lines: Vec<&str> = log.text.split_inclusive('\n').collect();
+        let from = options
+            .tail
+            .map_or(0, |tail| lines.len().saturating_sub(tail));
+        for line in &lines[from..] {
+            match prefix {
+                true => write_out(&format!("{} | {line}", log.instance)),
+                false => write_out(line),
+            }
+        }
+    }
+    if options.follow && !output.is_empty() {
+        let hosts: std::collections::BTreeSet<&str> =
+            output.iter().map(|o| o.host.as_str()).collect();
+        let hosts: Vec<&str> = hosts.into_iter().collect();
+        eprintln!(
+            "(the output of instances on {} was shown once; --follow them on their host)",
+            hosts.join(", ")
+        );
+    }
 }
 
 /// One row of `service list`: an unreadable service shows why in place of its template.

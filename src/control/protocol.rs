@@ -156,6 +156,10 @@ pub struct HostSummary {
     /// How many instances the services' plans place on it.
     #[serde(default)]
     pub instances: u32,
+    /// Whether the answering host has an authenticated session with it, so host-to-host
+    /// messages reach it (always, for itself).
+    #[serde(default)]
+    pub linked: bool,
 }
 
 /// What the agent answers.
@@ -210,6 +214,12 @@ pub enum Response {
         /// One per instance whose output a command prints (a container's).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         commands: Vec<LogCommand>,
+        /// One per instance on another host: the end of its output so far, sent by that host.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        output: Vec<LogOutput>,
+        /// Why the output of some instances is missing (their host did not answer).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing: Vec<String>,
     },
     /// A registry entry was written.
     Registered {
@@ -379,6 +389,17 @@ pub struct LogFile {
     pub instance: String,
     /// The file its output is appended to.
     pub path: PathBuf,
+}
+
+/// The end of one instance's output so far, as its host sent it (the instance runs elsewhere).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogOutput {
+    /// The instance.
+    pub instance: String,
+    /// Its host.
+    pub host: String,
+    /// Its output (at most the last 256 KiB).
+    pub text: String,
 }
 
 /// A command that prints one instance's output (e.g. `podman logs NAME`).

@@ -358,6 +358,29 @@ pub fn wait_until(observers: &[&Agent], name: &str, state: &str) {
     }
 }
 
+/// Polls until `observer` has a host-to-host session with `name` (`host list` says linked).
+pub fn wait_linked(observer: &Agent, name: &str) {
+    let began = Instant::now();
+    loop {
+        let hosts = observer.json(&["host", "list"]);
+        let linked = hosts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|host| host["name"] == name && host["linked"] == true);
+        if linked {
+            return;
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "{} never linked to {name}: {hosts:#}\n--- its log:\n{}",
+            observer.name,
+            observer.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+}
+
 /// Polls until every agent sees every agent (itself included) alive.
 pub fn wait_all_alive(agents: &[&Agent]) {
     for agent in agents {

@@ -87,6 +87,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
         name: "alpha".into(),
         address: None,
         membership: None,
+        peers: None,
         store: store.clone(),
         lock_manager,
         runtime: RuntimePaths::new(dir.path().join("runtime")),

@@ -1,19 +1,17 @@
 //! Failover, run beside the Host every few seconds: when a host has failed (see
 //! [`Liveness`]) and this host leads, the instances the plans give the failed host move to
 //! live hosts, service by service, through the LockManager with the plan's version check. The
-//! new owners start them when they next read the plans.
+//! new owners are nudged to start them at once (else they do at their next read of the plans).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ractor::ActorRef;
-
-use crate::actors::membership::MembershipMsg;
+use crate::actors::membership::MemberView;
 use crate::actors::scheduler::failover::moves;
 use crate::actors::{Context, RuntimeError};
 use crate::throttle::LogLimit;
 
-use super::cluster::{candidates, liveness, member_views};
+use super::cluster::{candidates, liveness};
 
 /// Paces the warnings about instances that cannot be moved (tried again every few seconds).
 pub type Warnings = Arc<Mutex<LogLimit>>;
@@ -27,12 +25,7 @@ pub fn warnings() -> Warnings {
 }
 
 /// Moves the failed hosts' instances, if any host failed and this host leads.
-pub async fn run(
-    context: &Context,
-    membership: Option<&ActorRef<MembershipMsg>>,
-    warnings: &Warnings,
-) {
-    let views = member_views(membership).await;
+pub async fn run(context: &Context, views: Vec<MemberView>, warnings: &Warnings) {
     let store = context.store.clone();
     let me = context.host.clone();
     let decided = tokio::task::spawn_blocking(move || {
@@ -77,13 +70,15 @@ pub async fn run(
             .iter()
             .map(|m| format!("{} → {}", m.id, m.host))
             .collect();
+        let owners: Vec<String> = moved.iter().map(|m| m.host.clone()).collect();
         let lock_manager = &context.lock_manager;
         match lock_manager
             .move_instances(&namespace, &name, version, moved)
             .await
         {
             Ok(()) => {
-                tracing::warn!(service = %name, moved = %ids.join(", "), "moved instances off a failed or drained host")
+                tracing::warn!(service = %name, moved = %ids.join(", "), "moved instances off a failed or drained host");
+                crate::actors::peer::nudge(owners.iter().map(String::as_str));
             }
             // Another host moved them first, or the plan changed: the next round sees it.
             Err(error) => tracing::info!(service = %name, %error, "the move was not made"),

@@ -8,6 +8,7 @@ use super::super::RuntimeError;
 /// The failure a CLI sees for `error`.
 pub fn failure(error: RuntimeError) -> Failure {
     let kind = match &error {
+        RuntimeError::Remote { failure, .. } => failure.kind,
         RuntimeError::Template(_) => FailureKind::InvalidTemplate,
         RuntimeError::Invalid(_)
         | RuntimeError::Placement(_)

@@ -13,6 +13,11 @@ impl HostState {
         let records = self.context.store.list_hosts()?;
         let placed = self.context.store.placed_per_host()?;
         let views = member_views(self.membership.as_ref().map(|m| &m.actor)).await;
+        let mut linked = match &self.peers {
+            Some((network, _)) => network.linked().await,
+            None => Vec::new(),
+        };
+        linked.push(self.context.host.clone());
         let hosts = records
             .into_iter()
             .map(|record| {
@@ -28,12 +33,13 @@ impl HostState {
                     generation: view.map(|view| view.generation),
                     since: view.and_then(|view| view.since.clone()),
                     instances: placed.get(&record.name).copied().unwrap_or(0),
+                    linked: linked.contains(&record.name),
                     record,
                 }
             })
             .collect::<Vec<_>>();
         Ok(Response::Hosts {
-            hosts: with_unrecorded(hosts, &views),
+            hosts: with_unrecorded(hosts, &views, &linked),
         })
     }
 }
@@ -41,7 +47,11 @@ impl HostState {
 /// The hosts with records, then the live members membership knows that have none in this
 /// store (found by `--discover` or `--join`), with what membership knows of them; a host that
 /// left has neither.
-fn with_unrecorded(mut hosts: Vec<HostSummary>, views: &[MemberView]) -> Vec<HostSummary> {
+fn with_unrecorded(
+    mut hosts: Vec<HostSummary>,
+    views: &[MemberView],
+    linked: &[String],
+) -> Vec<HostSummary> {
     let mut unrecorded: Vec<&MemberView> = Vec::new();
     for view in views {
         let recorded = hosts.iter().any(|h| h.record.name == view.name);
@@ -61,6 +71,7 @@ fn with_unrecorded(mut hosts: Vec<HostSummary>, views: &[MemberView]) -> Vec<Hos
             generation: Some(view.generation),
             since: view.since.clone(),
             instances: 0,
+            linked: linked.contains(&view.name),
         }
     }));
     hosts

@@ -133,6 +133,7 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
             seeds: Vec::new(),
             discovery: None,
         }),
+        peers: None,
         store: store.clone(),
         lock_manager: lock_manager.clone(),
         runtime: RuntimePaths::new(dir.path().join("runtime")),

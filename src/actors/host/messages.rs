@@ -23,6 +23,15 @@ pub enum HostMsg {
     CatchUp,
     /// What the plans said (`None`: they could not be read this time).
     CaughtUp(Option<Vec<super::catch_up::News>>),
+    /// Another host changed a plan this host may have a part in: read the plans now.
+    Nudged,
+    /// Another host asks for this host's part of a service (never passed on further).
+    Part {
+        /// What it asks.
+        part: crate::actors::peer::Part,
+        /// The answer, for this host's instances only.
+        reply: Answer,
+    },
     /// Is the agent there?
     Ping {
         /// This host's name and version.

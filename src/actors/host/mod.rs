@@ -19,6 +19,7 @@ mod failover;
 mod failure;
 mod hosts;
 mod leave;
+mod log_output;
 #[cfg(test)]
 mod membership_tests;
 mod messages;
@@ -45,6 +46,7 @@ use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::LockManagerRef;
 use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
+use super::peer::{self, Part, Peer, PeerArgs, PeerMsg, PeerNetwork};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, service_status};
 
@@ -72,6 +74,9 @@ pub struct HostArgs {
     pub address: Option<String>,
     /// How it takes part in membership; `None` runs alone (no `--listen`).
     pub membership: Option<MembershipNetwork>,
+    /// The node server linking it to the other hosts (kept by the agent across the Host's
+    /// lives); `None` runs alone.
+    pub peers: Option<PeerNetwork>,
     /// What it offers the scheduler (labels, capacity), for its host record.
     pub offer: HostOffer,
     /// Told when the agent should stop (this host left the cluster).
@@ -103,12 +108,27 @@ impl Drop for MembershipChild {
     }
 }
 
+/// The Host's Peer actor, stopped with the Host's state for the same reason as membership's.
+struct PeerChild(ActorRef<PeerMsg>);
+
+impl Drop for PeerChild {
+    fn drop(&mut self) {
+        self.0.stop(Some("its host stopped".into()));
+    }
+}
+
 /// The Host's state.
 pub struct HostState {
     /// How its delegates are spawned (again, when one stopped).
     delegates_config: Arc<dyn DelegateFactory>,
     context: Context,
     membership: Option<MembershipChild>,
+    /// The node server and this host's Peer actor, when linked to other hosts.
+    peers: Option<(PeerNetwork, PeerChild)>,
+    /// A read of the plans is under way (see [`HostMsg::CatchUp`]).
+    reading: bool,
+    /// A nudge came during that read: read again once it ends.
+    nudged: bool,
     services: HashMap<(String, String), ActorRef<ServiceMsg>>,
     service_by_actor: HashMap<ActorId, (String, String)>,
     /// What this host last saw of each service it has a part in (`None` before the first
@@ -147,7 +167,13 @@ impl HostState {
 
     /// Beside the Host: renews this host's lease, moves the instances of failed hosts when
     /// this host leads, reads the plans, and brings the news back (see [`catch_up`]).
-    fn read_plans(&self, myself: &ActorRef<HostMsg>) {
+    fn read_plans(&mut self, myself: &ActorRef<HostMsg>) {
+        if self.reading {
+            self.nudged = true;
+            return;
+        }
+        self.reading = true;
+        let peers = self.peers.as_ref().map(|(network, _)| network.clone());
         let context = self.context.clone();
         let membership = self.membership.as_ref().map(|m| m.actor.clone());
         let seen = self.seen_plans.clone();
@@ -159,7 +185,11 @@ impl HostState {
             if let Err(error) = context.lock_manager.renew_lease(&host, now).await {
                 tracing::warn!(%error, "could not renew this host's lease");
             }
-            failover::run(&context, membership.as_ref(), &warnings).await;
+            let views = cluster::member_views(membership.as_ref()).await;
+            if let Some(peers) = peers {
+                peers.keep_in_step(&host, &views).await;
+            }
+            failover::run(&context, views, &warnings).await;
             let runtime = context.runtime.clone();
             let read = tokio::task::spawn_blocking(move || {
                 catch_up::read_news(&store, &host, &runtime, seen.as_ref())
@@ -196,18 +226,142 @@ impl HostState {
         })
     }
 
-    /// Where a service's instances write, asked of its actor beside the Host (the actor may
-    /// take a while to ask its delegates).
-    fn logs(&self, namespace: &str, name: String, instance: Option<String>, reply: Answer) {
-        match self.service_actor(namespace, &name) {
-            Ok(actor) => {
-                tokio::spawn(async move {
-                    let answer = gather_logs(actor, &name, instance).await;
-                    answer_with(reply, answer);
-                });
-            }
-            Err(error) => answer_with(reply, Err(error)),
+    /// The hosts with a part of a service (of one instance of it, if given): whether this
+    /// one has, with its Service actor, and the others.
+    fn owners(
+        &self,
+        namespace: &str,
+        name: &str,
+        instance: Option<&str>,
+    ) -> Result<(Option<ActorRef<ServiceMsg>>, Vec<String>), RuntimeError> {
+        let plan = self.context.store.plan(namespace, name)?;
+        let me = self.context.host.as_str();
+        let hosts: Vec<&str> = match instance {
+            Some(id) => plan
+                .placements
+                .get(id)
+                .map(String::as_str)
+                .into_iter()
+                .collect(),
+            None => plan.placements.values().map(String::as_str).collect(),
+        };
+        // No host: the service has no such instance, which its actor here says best.
+        let local = match hosts.contains(&me) || hosts.is_empty() {
+            true => self.service_actor(namespace, name).ok(),
+            false => None,
+        };
+        let mut others: Vec<String> = hosts
+            .into_iter()
+            .filter(|host| *host != me)
+            .map(str::to_owned)
+            .collect();
+        others.sort();
+        others.dedup();
+        if local.is_none() && others.is_empty() {
+            self.service_actor(namespace, name)?;
         }
+        Ok((local, others))
+    }
+
+    /// Where a service's instances write: this host's asked of its actor, the others' output
+    /// asked of their hosts, all beside the Host (each may take a while).
+    fn logs(&self, namespace: &str, name: String, instance: Option<String>, reply: Answer) {
+        let (local, others) = match self.owners(namespace, &name, instance.as_deref()) {
+            Ok(owners) => owners,
+            Err(error) => return answer_with(reply, Err(error)),
+        };
+        let asked = Part::Logs {
+            namespace: namespace.to_owned(),
+            name: name.clone(),
+            instance: instance.clone(),
+        };
+        tokio::spawn(async move {
+            let mut answer = match local {
+                Some(actor) => gather_logs(actor, &name, instance).await,
+                None => Ok(Response::Logs {
+                    logs: Vec::new(),
+                    commands: Vec::new(),
+                    output: Vec::new(),
+                    missing: Vec::new(),
+                }),
+            };
+            for (host, part) in ask_all(&others, &asked).await {
+                answer = log_output::merge(answer, &host, part);
+            }
+            answer_with(reply, answer);
+        });
+    }
+
+    /// Stops, starts or restarts a service's instances here and on their other hosts.
+    fn control(&self, asked: Part, reply: Answer) {
+        let Part::Control {
+            namespace,
+            name,
+            action,
+            instance,
+            wait,
+        } = asked.clone()
+        else {
+            return;
+        };
+        let (local, others) = match self.owners(&namespace, &name, instance.as_deref()) {
+            Ok(owners) => owners,
+            Err(error) => return answer_with(reply, Err(error)),
+        };
+        tokio::spawn(async move {
+            let mut instances = Vec::new();
+            if let Some(actor) = local {
+                match control(actor, action, instance, wait).await {
+                    Ok(Response::Controlled { instances: here }) => instances.extend(here),
+                    answer => return answer_with(reply, answer),
+                }
+            }
+            for (_, part) in ask_all(&others, &asked).await {
+                match part {
+                    Ok(Response::Controlled { instances: there }) => instances.extend(there),
+                    Ok(_) => {}
+                    error => return answer_with(reply, error),
+                }
+            }
+            answer_with(reply, Ok(Response::Controlled { instances }));
+        });
+    }
+
+    /// Another host's request for this host's part: answered from this host's actor only.
+    fn part(&self, asked: Part, reply: Answer) {
+        let (namespace, name) = match &asked {
+            Part::Logs {
+                namespace, name, ..
+            }
+            | Part::Control {
+                namespace, name, ..
+            } => (namespace.clone(), name.clone()),
+        };
+        let actor = match self.services.get(&(namespace, name.clone())) {
+            Some(actor) => actor.clone(),
+            None => {
+                let error = RuntimeError::NotFound(format!(
+                    "service {name} has no instance on host {}",
+                    self.context.host
+                ));
+                return answer_with(reply, Err(error));
+            }
+        };
+        tokio::spawn(async move {
+            let answer = match asked {
+                Part::Logs { instance, .. } => match gather_logs(actor, &name, instance).await {
+                    Ok(found) => Ok(log_output::capture(found).await),
+                    Err(error) => Err(error),
+                },
+                Part::Control {
+                    action,
+                    instance,
+                    wait,
+                    ..
+                } => control(actor, action, instance, wait).await,
+            };
+            answer_with(reply, answer);
+        });
     }
 
     /// Compiles the template beside the Host (it may take seconds) and hands the reply on: the
@@ -269,11 +423,16 @@ impl HostState {
             instances: instances.iter().cloned().map(Arc::new).collect(),
         };
         let seen = catch_up::Seen::of(&plan, &self.context.host);
+        let others: Vec<String> = catch_up::elsewhere(&plan, &self.context.host)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         self.context
             .lock_manager
             .create_service(service, plan, instances)
             .await?;
-        // The other hosts of the service start their part when they read its plan.
+        // The other hosts of the service start their part when they read its plan: now.
+        peer::nudge(others.iter().map(String::as_str));
         if !seen.mine.is_empty() {
             self.spawn_service(myself, &namespace, &name, ServiceStart::Deploy)
                 .await?;
@@ -316,6 +475,7 @@ impl HostState {
             .set_service_phase(&namespace, &name, ServicePhase::Deleting)
             .await?;
         let plan = self.context.store.plan(&namespace, &name)?;
+        peer::nudge(catch_up::elsewhere(&plan, &self.context.host));
         match self.services.get(&(namespace.clone(), name.clone())) {
             Some(actor) => actor
                 .cast(ServiceMsg::Delete)
@@ -449,10 +609,25 @@ impl Actor for Host {
             )
             .with_deadlines(args.deadlines),
         );
+        let peers = match &args.peers {
+            Some(network) => {
+                let peer_args = PeerArgs {
+                    host: args.name.clone(),
+                    host_actor: myself.clone(),
+                };
+                let (peer, _) =
+                    Actor::spawn_linked(None, Peer, peer_args, myself.get_cell()).await?;
+                Some((network.clone(), PeerChild(peer)))
+            }
+            None => None,
+        };
         let mut state = HostState {
             delegates_config: args.delegates.clone(),
             context,
             membership,
+            peers,
+            reading: false,
+            nudged: false,
             services: HashMap::new(),
             service_by_actor: HashMap::new(),
             seen_plans: None,
@@ -481,12 +656,19 @@ impl Actor for Host {
                     version: env!("CARGO_PKG_VERSION").to_owned(),
                 }),
             ),
-            HostMsg::CatchUp => state.read_plans(&myself),
+            HostMsg::CatchUp => {
+                state.read_plans(&myself);
+                myself.send_after(catch_up::CATCH_UP_PERIOD, || HostMsg::CatchUp);
+            }
+            HostMsg::Nudged => state.read_plans(&myself),
             HostMsg::CaughtUp(news) => {
+                state.reading = false;
                 if let Some(news) = news {
                     state.catch_up(&myself, news).await;
                 }
-                myself.send_after(catch_up::CATCH_UP_PERIOD, || HostMsg::CatchUp);
+                if std::mem::take(&mut state.nudged) {
+                    state.read_plans(&myself);
+                }
             }
             HostMsg::Deploy { deploy, reply } => state.deploy(&myself, deploy, reply),
             HostMsg::Compiled { prepared, reply } => {
@@ -537,15 +719,17 @@ impl Actor for Host {
                 instance,
                 wait,
                 reply,
-            } => match state.service_actor(&namespace, &name) {
-                Ok(actor) => {
-                    tokio::spawn(async move {
-                        let answer = control(actor, action, instance, wait).await;
-                        answer_with(reply, answer);
-                    });
-                }
-                Err(error) => answer_with(reply, Err(error)),
-            },
+            } => {
+                let asked = Part::Control {
+                    namespace,
+                    name,
+                    action,
+                    instance,
+                    wait,
+                };
+                state.control(asked, reply);
+            }
+            HostMsg::Part { part, reply } => state.part(part, reply),
             HostMsg::Register {
                 kind,
                 path,
@@ -803,5 +987,19 @@ async fn gather_logs(
             LogSource::None => {}
         }
     }
-    Ok(Response::Logs { logs, commands })
+    Ok(Response::Logs {
+        logs,
+        commands,
+        output: Vec::new(),
+        missing: Vec::new(),
+    })
+}
+
+/// Asks each of `hosts` for its part, all at once; the answers in `hosts`' order.
+async fn ask_all(hosts: &[String], asked: &Part) -> Vec<(String, Result<Response, RuntimeError>)> {
+    let asks = hosts.iter().map(|host| async move {
+        let answer = peer::ask(host, asked).await;
+        (host.clone(), answer)
+    });
+    futures_util::future::join_all(asks).await
 }

@@ -162,6 +162,7 @@ async fn the_whole_runtime_drives_delegates_it_is_given() {
         name: "alpha".into(),
         address: None,
         membership: None,
+        peers: None,
         store: store.clone(),
         lock_manager: LockManagerRef(lock_manager),
         runtime: RuntimePaths::new(dir.path().join("runtime")),
