@@ -3,7 +3,10 @@
 # the same network namespaces, interleaved round by round (issue 9). Printed as Markdown for
 # benches/RESULTS.md:
 #
-#   - detection: an agent killed with SIGKILL → every survivor sees it down (Serf: `failed`);
+#   - detection: an agent killed with SIGKILL → every survivor sees it down (Serf: `failed`),
+#     twice: as a CLI poll of each survivor sees it, and as each survivor logged it (Serf: the
+#     time its member-failed event handler ran; Khutulun: its "member down" log line), which
+#     leaves out what a poll costs each;
 #   - join: the killed agent started again → every other member sees it alive;
 #   - traffic: bytes each member sends per second in a quiet cluster of HOSTS members;
 #   - failover (Khutulun only): SIGKILL of an agent and of the instance it ran → the instance
@@ -95,7 +98,9 @@ serf_start() {
     local h="$1" join=()
     [ "$h" -ne 1 ] && join=(-join="$(ip_of 1)")
     ip netns exec "$(ns "$h")" serf agent -node="h$h" -bind="$(ip_of "$h"):7946" \
-        -rpc-addr=127.0.0.1:7373 -log-level=err "${join[@]}" >>"$work/serf-$h.log" 2>&1 &
+        -rpc-addr=127.0.0.1:7373 -log-level=err "${join[@]}" \
+        -event-handler "member-failed=date +%s%3N >>$work/serf-failed-$h" \
+        >>"$work/serf-$h.log" 2>&1 &
     serf_pid[$h]=$!
     pids+=("$!")
     disown
@@ -105,6 +110,11 @@ serf_start() {
 serf_sees() {
     ip netns exec "$(ns "$1")" serf members -rpc-addr=127.0.0.1:7373 2>/dev/null |
         awk -v m="h$2" '$1 == m { print $3 }'
+}
+
+# The times (ms since the epoch) at which observer $1 handled a member-failed event.
+serf_failed_times() {
+    cat "$work/serf-failed-$1" 2>/dev/null || true
 }
 
 # ---- Khutulun ------------------------------------------------------------------------------
@@ -130,6 +140,12 @@ kh_sees() {
     kh "$1" host list 2>/dev/null | awk -v m="h$2" '$1 == m { print $3 }'
 }
 
+# The times (ms since the epoch) at which agent $1 logged member $2 down.
+kh_down_times() {
+    sed 's/\x1b\[[0-9;]*m//g' "$work/khutulun-$1.log" 2>/dev/null | grep "member down" |
+        grep "h$2@" | while read -r stamp _; do date -d "$stamp" +%s%3N; done
+}
+
 # ---- Shared --------------------------------------------------------------------------------
 
 declare -a serf_pid=() kh_pid=()
@@ -150,6 +166,27 @@ time_until_seen() {
         done
     done
     echo $(($(now_ms) - since))
+}
+
+# Waits until every observer in OBSERVERS logged member $2's failure at or after $3, via $1
+# (serf_failed_times or kh_down_times); prints the milliseconds from $3 to the last of the
+# observers' first such times.
+time_until_logged() {
+    local times="$1" member="$2" since="$3" o first latest=0
+    local deadline=$((SECONDS + patience))
+    for o in "${observers[@]}"; do
+        while first="$("$times" "$o" "$member" | awk -v t="$since" '$1 >= t { print; exit }')"
+            [ -z "$first" ]; do
+            if [ "$SECONDS" -ge "$deadline" ]; then
+                say "h$o never logged h$member's failure"
+                echo "-"
+                return
+            fi
+            sleep 0.1
+        done
+        [ "$first" -gt "$latest" ] && latest="$first"
+    done
+    echo $((latest - since))
 }
 
 all_alive() {
@@ -188,6 +225,7 @@ for i in json.load(sys.stdin)["instances"]:
 }
 
 declare -a serf_detect=() serf_join=() serf_bytes=() kh_detect=() kh_join=() kh_bytes=() kh_failover=()
+declare -a serf_logged=() kh_logged=()
 victim="$hosts"
 observers=()
 for h in $(seq 1 $((hosts - 1))); do observers+=("$h"); done
@@ -197,8 +235,10 @@ for round in $(seq 1 "$rounds"); do
     for h in $(seq 1 "$hosts"); do serf_start "$h"; sleep 0.2; done
     wait_until "$patience" all_alive serf_sees || say "Serf did not converge"
     serf_bytes+=("$(traffic)")
+    killed="$(now_ms)"
     kill -9 "${serf_pid[$victim]}"
-    serf_detect+=("$(time_until_seen serf_sees "$victim" failed "$(now_ms)")")
+    serf_detect+=("$(time_until_seen serf_sees "$victim" failed "$killed")")
+    serf_logged+=("$(time_until_logged serf_failed_times "$victim" "$killed")")
     start="$(now_ms)"
     serf_start "$victim"
     serf_join+=("$(time_until_seen serf_sees "$victim" alive "$start")")
@@ -219,6 +259,7 @@ for round in $(seq 1 "$rounds"); do
     observers=()
     for h in $(seq 1 "$hosts"); do [ "$h" -ne "$doomed" ] && observers+=("$h"); done
     kh_detect+=("$(time_until_seen kh_sees "$doomed" down "$killed")")
+    kh_logged+=("$(time_until_logged kh_down_times "$doomed" "$killed")")
     moved="-"
     deadline=$((SECONDS + patience))
     while [ "$SECONDS" -lt "$deadline" ]; do
@@ -257,9 +298,10 @@ echo "Hosts: $hosts, rounds: $rounds, $(nproc) cores, $(uname -r). Times in ms, 
 echo
 echo "| measure | Serf min | median | max | Khutulun min | median | max |"
 echo "|---|---|---|---|---|---|---|"
-echo "| kill → down on every survivor | $(stats "${serf_detect[@]}") | $(stats "${kh_detect[@]}") |"
+echo "| kill → down on every survivor, polled | $(stats "${serf_detect[@]}") | $(stats "${kh_detect[@]}") |"
+echo "| kill → down on every survivor, as logged | $(stats "${serf_logged[@]}") | $(stats "${kh_logged[@]}") |"
 echo "| restart → alive on every other member | $(stats "${serf_join[@]}") | $(stats "${kh_join[@]}") |"
 echo "| traffic per member, quiet | $(stats "${serf_bytes[@]}") | $(stats "${kh_bytes[@]}") |"
 echo "| kill → moved instance answers HTTP | n/a | n/a | n/a | $(stats "${kh_failover[@]}") |"
 echo
-echo "Raw: serf_detect=${serf_detect[*]} serf_join=${serf_join[*]} kh_detect=${kh_detect[*]} kh_join=${kh_join[*]} kh_failover=${kh_failover[*]}"
+echo "Raw: serf_detect=${serf_detect[*]} serf_logged=${serf_logged[*]} kh_logged=${kh_logged[*]} serf_join=${serf_join[*]} kh_detect=${kh_detect[*]} kh_join=${kh_join[*]} kh_failover=${kh_failover[*]}"

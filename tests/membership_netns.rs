@@ -52,6 +52,8 @@ fn agents_in_three_namespaces_see_each_other_lose_each_other_and_recover() {
     );
 
     // host2's link is cut: both sides see the other down; host1 and host3 still see each other.
+    let generation = |observer: &Agent, host: &str| observer.sees(host).unwrap().1;
+    let before = [1, 2, 3].map(|h| generation(three, &format!("host{h}")));
     network.set_link(2, false);
     wait_until(&[one, three], "host2", "down");
     wait_until(&[two], "host1", "down");
@@ -59,9 +61,22 @@ fn agents_in_three_namespaces_see_each_other_lose_each_other_and_recover() {
     wait_until(&[one], "host3", "alive");
     wait_until(&[three], "host1", "alive");
 
-    // The link comes back: everybody is alive again.
+    // The link comes back: everybody is alive again. Only the host that was cut off comes
+    // back as a newer identity: the hosts that stayed connected were never told they are down.
     network.set_link(2, true);
     wait_all_alive(&[one, two, three]);
+    let after = [1, 2, 3].map(|h| generation(one, &format!("host{h}")));
+    assert_eq!(after[0], before[0], "host1 churned: {before:?} → {after:?}");
+    assert_eq!(after[2], before[2], "host3 churned: {before:?} → {after:?}");
+    assert!(
+        after[1] > before[1],
+        "host2 kept its identity: {before:?} → {after:?}"
+    );
+    let log = two.log();
+    assert!(
+        log.contains("this host is cut off"),
+        "host2 never knew it was alone:\n{log}"
+    );
 
     // host1's agent is stopped the way systemd stops it: it leaves, and the others see it down.
     one.terminate();

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification};
+use foca::{AccumulatingRuntime, Foca, Identity, NoCustomBroadcast, OwnedNotification};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,7 +18,7 @@ use super::identity::HostIdentity;
 use super::messages::{DroppedDatagrams, MembershipMsg};
 use super::seal::Seal;
 use super::transport::{Delivery, Transport};
-use super::tuning::{REJOIN_INTERVAL, lan_config};
+use super::tuning::{CUT_OFF_AFTER, LISTEN_INTERVAL, REJOIN_INTERVAL, lan_config};
 use super::view::{MemberState, MemberView};
 use crate::state::records::HostRecord;
 use crate::state::{Clock, Store};
@@ -52,6 +52,13 @@ type Swim = Foca<HostIdentity, WireCodec, StdRng, NoCustomBroadcast>;
 /// The Membership actor's state: the SWIM instance and what it asked for.
 pub struct MembershipState {
     swim: Swim,
+    /// Which SWIM instance runs: it rises each time the host starts afresh, cut off.
+    life: u32,
+    /// When a datagram of a member last opened and was taken (the store's clock, ms).
+    last_heard: u64,
+    /// The members forgotten when this host found itself cut off: down, as it sees them,
+    /// until they are heard from again.
+    forgotten: Vec<HostIdentity>,
     pending: AccumulatingRuntime<HostIdentity>,
     transport: Arc<dyn Transport>,
     store: Store,
@@ -85,6 +92,16 @@ fn derived_seed(identity: &HostIdentity) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     identity.hash(&mut hasher);
     hasher.finish()
+}
+
+/// A SWIM instance for `identity` in a cluster of about `hosts` hosts.
+fn new_swim(identity: HostIdentity, hosts: usize, seed: u64, clock: Arc<dyn Clock>) -> Swim {
+    Foca::new(
+        identity,
+        lan_config(hosts),
+        StdRng::seed_from_u64(seed),
+        wire_codec(clock),
+    )
 }
 
 /// The host records other than this host's, with the address each gave (records without one,
@@ -217,9 +234,13 @@ impl MembershipState {
     /// Hands an arriving datagram to SWIM if it opens; otherwise counts it and drops it
     /// without an answer.
     fn receive(&mut self, from: SocketAddr, data: &[u8]) {
-        let refused = match self.seal.open(self.clock.unix_millis(), data) {
+        let now = self.clock.unix_millis();
+        let refused = match self.seal.open(now, data) {
             Ok(payload) => match self.swim.handle_data(payload, &mut self.pending) {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.last_heard = now;
+                    return;
+                }
                 // Authentic, but SWIM would not have it (an implausible generation, a
                 // datagram from this host's own address): a member's bug, not an outsider.
                 Err(error) => {
@@ -235,11 +256,46 @@ impl MembershipState {
         self.warn_dropped(from, &refused);
     }
 
+    /// Starts SWIM afresh as a newer identity when this host knows live members but heard
+    /// from none for [`CUT_OFF_AFTER`] (see there).
+    fn listen(&mut self) {
+        let now = self.clock.unix_millis();
+        let silent = now.saturating_sub(self.last_heard);
+        if self.swim.num_members() == 0 || silent < CUT_OFF_AFTER.as_millis() as u64 {
+            return;
+        }
+        let identity = self
+            .swim
+            .identity()
+            .renew()
+            .expect("a host identity renews");
+        tracing::warn!(
+            %identity,
+            silent_ms = silent,
+            "no member was heard from: this host is cut off; its membership starts afresh"
+        );
+        let forgotten: Vec<HostIdentity> =
+            self.swim.iter_members().map(|m| m.id().clone()).collect();
+        for member in &forgotten {
+            tracing::warn!(%member, "member down");
+            self.changed.insert(member.address, self.store.now());
+        }
+        self.forgotten
+            .retain(|old| !forgotten.iter().any(|new| new.address == old.address));
+        self.forgotten.extend(forgotten);
+        let seed = derived_seed(&identity);
+        self.swim = new_swim(identity, self.sized_for, seed, self.clock.clone());
+        self.pending = AccumulatingRuntime::new();
+        self.life = self.life.wrapping_add(1);
+        self.announce_to_absent(host_records(&self.store));
+    }
+
     /// Carries out what SWIM asked for since the last call.
     fn carry_out(&mut self, myself: &ActorRef<MembershipMsg>) {
         self.send_pending();
+        let life = self.life;
         while let Some((after, timer)) = self.pending.to_schedule() {
-            myself.send_after(after, move || MembershipMsg::Timer(timer));
+            myself.send_after(after, move || MembershipMsg::Timer { timer, life });
         }
         let mut changed = false;
         while let Some(notification) = self.pending.to_notify() {
@@ -262,6 +318,11 @@ impl MembershipState {
                 .iter_membership_state()
                 .map(|member| view(member.id(), member.state().into())),
         );
+        for member in &self.forgotten {
+            if !views.iter().any(|known| known.address == member.address) {
+                views.push(view(member, MemberState::Down));
+            }
+        }
         views
     }
 
@@ -326,10 +387,12 @@ impl Actor for Membership {
             suspect_to_down_after = ?config.suspect_to_down_after,
             "membership starting"
         );
-        let codec = wire_codec(clock.clone());
-        let swim = Foca::new(identity, config, StdRng::seed_from_u64(seed), codec);
+        let swim = new_swim(identity, records.len(), seed, clock.clone());
         let mut state = MembershipState {
             swim,
+            life: 0,
+            last_heard: clock.unix_millis(),
+            forgotten: Vec::new(),
             pending: AccumulatingRuntime::new(),
             _delivery: args.transport.deliver_to(myself.clone()),
             transport: args.transport,
@@ -355,6 +418,7 @@ impl Actor for Membership {
         state.announce_to_absent(records);
         state.carry_out(&myself);
         myself.send_after(REJOIN_INTERVAL, || MembershipMsg::Rejoin);
+        myself.send_after(LISTEN_INTERVAL, || MembershipMsg::Listen);
         Ok(state)
     }
 
@@ -372,10 +436,16 @@ impl Actor for Membership {
                 state.beckon();
                 myself.send_after(BEACON_INTERVAL, || MembershipMsg::Beckon);
             }
-            MembershipMsg::Timer(timer) => {
+            MembershipMsg::Timer { timer, life } if life == state.life => {
                 if let Err(error) = state.swim.handle_timer(timer, &mut state.pending) {
                     tracing::warn!(%error, "a SWIM timer could not be handled");
                 }
+            }
+            // A timer of the instance that was replaced.
+            MembershipMsg::Timer { .. } => {}
+            MembershipMsg::Listen => {
+                state.listen();
+                myself.send_after(LISTEN_INTERVAL, || MembershipMsg::Listen);
             }
             MembershipMsg::Rejoin => {
                 let records = host_records(&state.store);

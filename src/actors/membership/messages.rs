@@ -27,7 +27,16 @@ pub enum MembershipMsg {
     /// Time to send this host's beacon again.
     Beckon,
     /// A timer SWIM asked for is due.
-    Timer(foca::Timer<HostIdentity>),
+    Timer {
+        /// The timer.
+        timer: foca::Timer<HostIdentity>,
+        /// Which SWIM instance asked for it (see [`MembershipMsg::Listen`]): a timer of an
+        /// instance that was replaced is dropped.
+        life: u32,
+    },
+    /// Time to check that some member was heard from lately; a host that heard none for
+    /// [`super::tuning::CUT_OFF_AFTER`] is cut off, and its SWIM instance starts afresh.
+    Listen,
     /// Time to announce again to hosts of the store that are not known to be alive (a lost
     /// first announcement, a host that started later, a partition that healed).
     Rejoin,

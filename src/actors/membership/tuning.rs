@@ -8,6 +8,7 @@
 //! - announcing to members believed down every 10 s instead of 65 s, so both sides of a healed
 //!   partition find each other quickly on a LAN (the actor also re-announces to the store's
 //!   hosts every [`REJOIN_INTERVAL`]);
+//! - a host that hears from no member for [`CUT_OFF_AFTER`] starts afresh (see there);
 //! - SWIM's payload is at most the codec's [`MAX_DATAGRAM`] less what sealing adds, so a
 //!   sealed datagram still fits a LAN's MTU.
 //!
@@ -27,6 +28,18 @@ use super::seal::SEAL_OVERHEAD;
 
 /// How often the actor announces itself again to the store's hosts it does not see alive.
 pub const REJOIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long a host that knows live members may hear from none before it judges itself cut off.
+/// Each probe period it probes a member and expects an answer within the period, and every
+/// other member probes it now and then, so three silent periods mean that every probe failed.
+/// Knowing it is alone, the host forgets the members (they are down as it sees them) and starts
+/// SWIM afresh as a newer identity; when the network heals it announces itself and is taken
+/// back as that identity, so the hosts that stayed connected never hear from it that *they*
+/// are down (SWIM's answer to a member it declared down) and keep their identities.
+pub const CUT_OFF_AFTER: Duration = Duration::from_secs(3);
+
+/// How often the actor checks whether it was cut off.
+pub const LISTEN_INTERVAL: Duration = Duration::from_millis(500);
 
 /// SWIM's configuration for a LAN cluster of about `hosts` hosts.
 pub fn lan_config(hosts: usize) -> Config {
