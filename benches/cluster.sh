@@ -7,6 +7,7 @@
 #     twice: as a CLI poll of each survivor sees it, and as each survivor logged it (Serf: the
 #     time its member-failed event handler ran; Khutulun: its "member down" log line), which
 #     leaves out what a poll costs each;
+#   - isolation: a member's link cut → it has logged every other member down;
 #   - join: the killed agent started again → every other member sees it alive;
 #   - traffic: bytes each member sends per second in a quiet cluster of HOSTS members;
 #   - failover (Khutulun only): SIGKILL of an agent and of the instance it ran → the instance
@@ -99,7 +100,7 @@ serf_start() {
     [ "$h" -ne 1 ] && join=(-join="$(ip_of 1)")
     ip netns exec "$(ns "$h")" serf agent -node="h$h" -bind="$(ip_of "$h"):7946" \
         -rpc-addr=127.0.0.1:7373 -log-level=err "${join[@]}" \
-        -event-handler "member-failed=date +%s%3N >>$work/serf-failed-$h" \
+        -event-handler "member-failed=while read -r m _; do echo \"\$(date +%s%3N) \$m\"; done >>$work/serf-failed-$h" \
         >>"$work/serf-$h.log" 2>&1 &
     serf_pid[$h]=$!
     pids+=("$!")
@@ -112,9 +113,9 @@ serf_sees() {
         awk -v m="h$2" '$1 == m { print $3 }'
 }
 
-# The times (ms since the epoch) at which observer $1 handled a member-failed event.
+# The times (ms since the epoch) at which observer $1 handled a member-failed event of $2.
 serf_failed_times() {
-    cat "$work/serf-failed-$1" 2>/dev/null || true
+    awk -v m="h$2" '$2 == m { print $1 }' "$work/serf-failed-$1" 2>/dev/null || true
 }
 
 # ---- Khutulun ------------------------------------------------------------------------------
@@ -168,25 +169,56 @@ time_until_seen() {
     echo $(($(now_ms) - since))
 }
 
-# Waits until every observer in OBSERVERS logged member $2's failure at or after $3, via $1
-# (serf_failed_times or kh_down_times); prints the milliseconds from $3 to the last of the
-# observers' first such times.
-time_until_logged() {
-    local times="$1" member="$2" since="$3" o first latest=0
+# Waits until observer $2 logged member $3's failure at or after $4, via $1 (serf_failed_times
+# or kh_down_times); prints that time (ms since the epoch), or nothing after the patience.
+first_logged() {
+    local times="$1" o="$2" member="$3" since="$4" first
     local deadline=$((SECONDS + patience))
-    for o in "${observers[@]}"; do
-        while first="$("$times" "$o" "$member" | awk -v t="$since" '$1 >= t { print; exit }')"
-            [ -z "$first" ]; do
-            if [ "$SECONDS" -ge "$deadline" ]; then
-                say "h$o never logged h$member's failure"
-                echo "-"
-                return
-            fi
-            sleep 0.1
-        done
-        [ "$first" -gt "$latest" ] && latest="$first"
+    while first="$("$times" "$o" "$member" | awk -v t="$since" '$1 >= t { print; exit }')"
+        [ -z "$first" ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            say "h$o never logged h$member's failure"
+            return
+        fi
+        sleep 0.1
+    done
+    echo "$first"
+}
+
+# The milliseconds from $1 to the latest of the times that follow it ("-" if one is missing).
+latest_since() {
+    local since="$1" latest=0 t
+    shift
+    for t in "$@"; do
+        [ -z "$t" ] && { echo "-"; return; }
+        [ "$t" -gt "$latest" ] && latest="$t"
     done
     echo $((latest - since))
+}
+
+# Every observer in OBSERVERS logged member $2's failure after $3, via $1: the milliseconds
+# from $3 to the last of them.
+time_until_logged() {
+    local times="$1" member="$2" since="$3" o
+    local -a firsts=()
+    for o in "${observers[@]}"; do firsts+=("$(first_logged "$times" "$o" "$member" "$since")"); done
+    latest_since "$since" "${firsts[@]}"
+}
+
+# Member $2 logged every other member's failure after $3, via $1: the milliseconds from $3 to
+# the last of them.
+time_until_alone() {
+    local times="$1" alone="$2" since="$3" m
+    local -a firsts=()
+    for m in $(seq 1 "$hosts"); do
+        [ "$m" -ne "$alone" ] && firsts+=("$(first_logged "$times" "$alone" "$m" "$since")")
+    done
+    latest_since "$since" "${firsts[@]}"
+}
+
+# Cuts member $1's link to the bridge (down) or restores it (up).
+set_link() {
+    ip link set "${tag}v$1" "$2"
 }
 
 all_alive() {
@@ -225,7 +257,7 @@ for i in json.load(sys.stdin)["instances"]:
 }
 
 declare -a serf_detect=() serf_join=() serf_bytes=() kh_detect=() kh_join=() kh_bytes=() kh_failover=()
-declare -a serf_logged=() kh_logged=()
+declare -a serf_logged=() kh_logged=() serf_alone=() kh_alone=()
 victim="$hosts"
 observers=()
 for h in $(seq 1 $((hosts - 1))); do observers+=("$h"); done
@@ -242,6 +274,10 @@ for round in $(seq 1 "$rounds"); do
     start="$(now_ms)"
     serf_start "$victim"
     serf_join+=("$(time_until_seen serf_sees "$victim" alive "$start")")
+    cut_at="$(now_ms)"
+    set_link "$victim" down
+    serf_alone+=("$(time_until_alone serf_failed_times "$victim" "$cut_at")")
+    set_link "$victim" up
     for h in $(seq 1 "$hosts"); do kill -9 "${serf_pid[$h]}" 2>/dev/null || true; done
     sleep 1
 
@@ -275,6 +311,10 @@ for round in $(seq 1 "$rounds"); do
     start="$(now_ms)"
     kh_start "$doomed"
     kh_join+=("$(time_until_seen kh_sees "$doomed" alive "$start")")
+    cut_at="$(now_ms)"
+    set_link "$hosts" down
+    kh_alone+=("$(time_until_alone kh_down_times "$hosts" "$cut_at")")
+    set_link "$hosts" up
     kh 1 service delete web >/dev/null 2>&1 || true
     for h in $(seq 1 "$hosts"); do kill -9 "${kh_pid[$h]}" 2>/dev/null || true; done
     pkill -9 -f "http.server 8000" 2>/dev/null || true
@@ -300,8 +340,9 @@ echo "| measure | Serf min | median | max | Khutulun min | median | max |"
 echo "|---|---|---|---|---|---|---|"
 echo "| kill → down on every survivor, polled | $(stats "${serf_detect[@]}") | $(stats "${kh_detect[@]}") |"
 echo "| kill → down on every survivor, as logged | $(stats "${serf_logged[@]}") | $(stats "${kh_logged[@]}") |"
+echo "| link cut → the cut-off member sees every other down (as logged) | $(stats "${serf_alone[@]}") | $(stats "${kh_alone[@]}") |"
 echo "| restart → alive on every other member | $(stats "${serf_join[@]}") | $(stats "${kh_join[@]}") |"
 echo "| traffic per member, quiet | $(stats "${serf_bytes[@]}") | $(stats "${kh_bytes[@]}") |"
 echo "| kill → moved instance answers HTTP | n/a | n/a | n/a | $(stats "${kh_failover[@]}") |"
 echo
-echo "Raw: serf_detect=${serf_detect[*]} serf_logged=${serf_logged[*]} kh_logged=${kh_logged[*]} serf_join=${serf_join[*]} kh_detect=${kh_detect[*]} kh_join=${kh_join[*]} kh_failover=${kh_failover[*]}"
+echo "Raw: serf_detect=${serf_detect[*]} serf_logged=${serf_logged[*]} kh_logged=${kh_logged[*]} serf_alone=${serf_alone[*]} kh_alone=${kh_alone[*]} serf_join=${serf_join[*]} kh_detect=${kh_detect[*]} kh_join=${kh_join[*]} kh_failover=${kh_failover[*]}"
