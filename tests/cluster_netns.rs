@@ -629,3 +629,116 @@ fn a_host_asked_about_another_s_instances_asks_that_host() {
     assert!(output.status.success(), "{output:?}");
     gone(&agents[0], "chatty", &[restarted]);
 }
+
+/// Fetches `url` from inside host `from`'s namespace until it answers; the page.
+fn fetch(network: &Network, from: usize, url: &str) -> String {
+    let script = "import sys, urllib.request\n\
+                  print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())";
+    let began = Instant::now();
+    loop {
+        let output = std::process::Command::new("ip")
+            .args(["netns", "exec", &network.namespace(from), "python3", "-c"])
+            .args([script, url])
+            .output()
+            .expect("python3 runs");
+        if output.status.success() {
+            return String::from_utf8_lossy(&output.stdout).into_owned();
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "{url} never answered from host{from}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        sleep(Duration::from_millis(200));
+    }
+}
+
+/// The web service's host, the pid of its server and its URL once both run, as `observer`
+/// sees them, on a host other than `not_on`.
+fn served(observer: &Agent, not_on: &str) -> (String, i64, String) {
+    let began = Instant::now();
+    loop {
+        // It exits 3 while an instance's host is down, and still prints the status.
+        let output = observer.khutulun(&["service", "status", "web", "--format", "json"]);
+        let status: Json = serde_json::from_slice(&output.stdout).unwrap_or(Json::Null);
+        let instance = |id: &str| {
+            status["instances"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["id"] == id && i["state"] == "running" && i["host"] != not_on)
+                .cloned()
+        };
+        if let (Some(web), Some(port)) = (instance("web-0"), instance("port-0")) {
+            let attributes = &port["attributes"];
+            let url = format!(
+                "http://{}:{}/",
+                attributes["address"].as_str().unwrap(),
+                attributes["port"]
+            );
+            let pid = web["attributes"]["pid"].as_i64().expect("a pid");
+            return (web["host"].as_str().unwrap().to_owned(), pid, url);
+        }
+        assert!(
+            began.elapsed() < PATIENCE * 2,
+            "web is not served off {not_on}: {status:#}\n--- the log:\n{}",
+            observer.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_lost_hosts_web_server_answers_again_from_another_host() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let mut testbed = Testbed::running(3);
+    let Testbed {
+        agents,
+        dir,
+        network,
+    } = &mut testbed;
+    let file = dir.path().join("web.yaml");
+    std::fs::write(
+        &file,
+        "tosca_definitions_version: tosca_2_0\n\
+         imports:\n  - profile: khutulun\n\
+         service_template:\n\
+         \x20 node_templates:\n\
+         \x20   port:\n\
+         \x20     type: TCPPort\n\
+         \x20   web:\n\
+         \x20     type: Process\n\
+         \x20     properties:\n\
+         \x20       command: sh\n\
+         \x20       arguments: [ '-c', 'exec python3 -m http.server --bind \"$HTTP_HOST\" \"$HTTP_PORT\"' ]\n\
+         \x20     requirements:\n\
+         \x20       - connection: { node: port, relationship: { type: ConnectsTo, properties: { variable: HTTP } } }\n",
+    )
+    .unwrap();
+    assert!(
+        deploy(&agents[0], &file, "web").status.success(),
+        "{}",
+        agents[0].log()
+    );
+    let (host, pid, url) = served(&agents[0], "");
+    let index: usize = host.trim_start_matches("host").parse().unwrap();
+    let observer = if index == 1 { 2 } else { 1 };
+    assert!(fetch(network, observer, &url).contains("Directory listing"));
+
+    // Its host is lost with the server: the web server answers again, from another host.
+    agents[index - 1].kill();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let (moved_to, moved_pid, moved_url) = served(&agents[observer - 1], &host);
+    assert_ne!(moved_url, url, "the port is reserved on the new host");
+    assert!(fetch(network, observer, &moved_url).contains("Directory listing"));
+
+    let output = agents[observer - 1].khutulun(&["service", "delete", "web"]);
+    assert!(output.status.success(), "{output:?}");
+    gone(&agents[observer - 1], "web", &[moved_pid]);
+    eprintln!("web moved from {host} to {moved_to}");
+}

@@ -385,6 +385,7 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
         attributes: serde_json::Map::new(),
         message: None,
         restarts: 0,
+        wired: None,
         updated: now.into(),
     };
     vec![

@@ -222,6 +222,10 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         config.name.clone(),
         Arc::new(StorePortLedger::new(store.clone(), lock_manager.clone())),
     );
+    // Ports are reached from other hosts at this host's address in the cluster.
+    if let Some(address) = config.listen {
+        delegates.advertise_address = address.ip().to_string();
+    }
     delegates.directory_claims = Arc::new(StoreDirectoryClaims::new(
         store.clone(),
         lock_manager.clone(),

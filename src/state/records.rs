@@ -276,6 +276,11 @@ pub struct InstanceRecord {
     /// How often the runtime restarted it after it died.
     #[serde(default)]
     pub restarts: u32,
+    /// The wiring it was made with: its requirements' addresses, ports and paths (see
+    /// `node_instance::spec::wiring`). When an instance it requires moves to another host, the
+    /// wiring differs and it is made again with the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wired: Option<String>,
     /// When this record last changed.
     pub updated: String,
 }

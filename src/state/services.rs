@@ -457,17 +457,7 @@ mod tests {
     fn node(id: &str) -> NodeInstance {
         NodeInstance {
             id: id.into(),
-            template: id.trim_end_matches("-0").into(),
-            index: 0,
-            types: Vec::new(),
-            properties: IndexMap::new(),
-            attributes: IndexMap::new(),
-            capabilities: IndexMap::new(),
-            relationships: Vec::new(),
-            directives: Vec::new(),
-            selected_from: None,
-            artifacts: IndexMap::new(),
-            interfaces: IndexMap::new(),
+            ..NodeInstance::bare(id.trim_end_matches("-0"), 0)
         }
     }
 
@@ -505,6 +495,7 @@ mod tests {
                 attributes: serde_json::Map::new(),
                 message: None,
                 restarts: 0,
+                wired: None,
                 updated: "now".into(),
             })
             .collect();

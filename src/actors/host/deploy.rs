@@ -116,6 +116,7 @@ pub fn prepare(
                 attributes: serde_json::Map::new(),
                 message: None,
                 restarts: 0,
+                wired: None,
                 updated: now.clone(),
             })
         })

@@ -25,6 +25,8 @@ pub struct InstanceUpdate {
     pub message: Option<Option<String>>,
     /// Count one more restart.
     pub restarted: bool,
+    /// The wiring it was made with (see [`InstanceRecord::wired`]).
+    pub wired: Option<String>,
 }
 
 impl InstanceUpdate {
@@ -59,6 +61,9 @@ impl InstanceUpdate {
         }
         if self.restarted {
             record.restarts += 1;
+        }
+        if let Some(wired) = self.wired {
+            record.wired = Some(wired);
         }
     }
 }

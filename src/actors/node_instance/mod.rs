@@ -12,6 +12,8 @@ mod messages;
 mod script;
 mod spec;
 
+pub use spec::wiring;
+
 pub use leftover::remove_leftover;
 pub use messages::{NodeInstanceMsg, StepReport};
 
@@ -261,6 +263,7 @@ impl<'a> Work<'a> {
             Step::Deploy => self.try_deploy(&mut attributes).await,
             Step::Stop => self.try_stop(&mut attributes).await,
             Step::Start => self.try_start(&mut attributes).await,
+            Step::Replace => self.try_replace(&mut attributes).await,
             Step::Adopt | Step::Check | Step::Delete => Ok(()),
         };
         match changed {
@@ -295,11 +298,28 @@ impl<'a> Work<'a> {
         if target.has_operations {
             self.operate("start", attributes).await?;
         }
+        let wired = spec::wiring(&self.current(), &self.me.id);
         self.record(InstanceUpdate {
             attributes: Some(attributes.clone()),
+            wired: Some(wired),
             ..InstanceUpdate::state(InstanceState::Running)
         })
         .await
+    }
+
+    /// Removes what runs and makes it again from the current view: an instance it requires
+    /// moved to another host, so its wiring (addresses, ports) changed.
+    async fn try_replace(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        tracing::info!(instance = %self.me.id, "an instance it requires moved; making it again");
+        if target.has_operations {
+            self.operate("stop", &mut attributes.clone()).await?;
+        }
+        if let Some(delegate) = &target.delegate {
+            let deleted = protocol::delete(delegate, target.spec.clone(), attributes.clone());
+            self.bound(Operation::Delete, &target.spec, deleted).await?;
+        }
+        self.try_deploy(attributes).await
     }
 
     /// Runs the instance's Lifecycle operation `operation`, if it has one, and adds the

@@ -54,6 +54,27 @@ pub fn node<'a>(view: &'a ServiceView, id: &str) -> Result<&'a NodeInstance, Run
         })
 }
 
+/// What instance `id` is wired with: each requirement's target and the address, port and path
+/// it reports (what a delegate turns into environment variables and mounts), as one string.
+pub fn wiring(view: &ServiceView, id: &str) -> String {
+    let Ok(node) = node(view, id) else {
+        return String::new();
+    };
+    let mut wiring = String::new();
+    for relationship in &node.relationships {
+        let target = view.instances.iter().find(|i| i.id == relationship.target);
+        let attribute = |name: &str| {
+            target
+                .and_then(|t| t.attributes.get(name))
+                .map(|value| value.to_string())
+                .unwrap_or_default()
+        };
+        let (address, port, path) = (attribute("address"), attribute("port"), attribute("path"));
+        wiring.push_str(&format!("{}={address},{port},{path};", relationship.target));
+    }
+    wiring
+}
+
 /// The delegate's view of instance `id`, with `state_dir` as its private directory.
 pub fn instance_spec(
     view: &ServiceView,

@@ -57,18 +57,8 @@ fn a_host_fails_only_when_unseen_and_its_lease_ran_out() {
 
 fn node(template: &str, index: u32) -> NodeInstance {
     NodeInstance {
-        id: format!("{template}-{index}"),
-        template: template.into(),
-        index,
         types: vec![TypeRef::khutulun("Process")],
-        properties: IndexMap::new(),
-        attributes: IndexMap::new(),
-        capabilities: IndexMap::new(),
-        relationships: Vec::new(),
-        directives: Vec::new(),
-        selected_from: None,
-        artifacts: IndexMap::new(),
-        interfaces: IndexMap::new(),
+        ..NodeInstance::bare(template, index)
     }
 }
 

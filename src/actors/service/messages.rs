@@ -60,6 +60,10 @@ pub enum ServiceMsg {
     },
     /// Watchers that waited [`WATCH_PATIENCE`] are answered.
     WatchPatienceOver,
+    /// Time to read the records of the instances required here that run on other hosts.
+    ReadRemote,
+    /// Those records as read (by position in the service's instances), or why they are not.
+    RemoteRead(Result<Vec<(usize, std::sync::Arc<InstanceRecord>)>, String>),
     /// Where one instance's output goes (or every instance's, with `None`).
     Logs {
         /// One instance, or all.

@@ -10,6 +10,7 @@ mod messages;
 pub mod reconcile;
 #[cfg(test)]
 mod reconcile_tests;
+mod remote;
 #[cfg(test)]
 mod supervision_tests;
 
@@ -66,6 +67,9 @@ pub struct ServiceState {
     observed: Observed,
     /// For each instance of `observed`, its position in `view.instances`.
     records: Vec<usize>,
+    /// The positions in `view.instances` of the instances on other hosts that those here
+    /// require (read again every [`CHECK_PERIOD`]).
+    remote: Vec<usize>,
     actors: Vec<ActorRef<NodeInstanceMsg>>,
     by_actor: HashMap<ActorId, usize>,
     /// The instances whose deploy failed, with why (a rollback deletes them; they must still
@@ -324,6 +328,51 @@ impl ServiceState {
         if let Some(&position) = self.records.get(index) {
             self.view.instances[position] = Arc::new(record);
             self.changed();
+            self.refresh_wiring();
+        }
+    }
+
+    /// Marks the instances here that wait for, or must be made again after, instances they
+    /// require on other hosts (see [`remote`]).
+    fn refresh_wiring(&mut self) {
+        let host = &self.args.context.host;
+        for (index, &position) in self.records.iter().enumerate() {
+            let (awaits, stale) = remote::wiring_state(&self.view, host, position);
+            let instance = &mut self.observed.instances[index];
+            instance.awaits = awaits;
+            instance.stale = stale;
+        }
+    }
+
+    /// Reads the records of the instances required here on other hosts, beside the actor.
+    fn read_remote(&mut self, myself: &ActorRef<ServiceMsg>) {
+        let (store, view) = (self.args.context.store.clone(), self.view());
+        let (remote, myself) = (self.remote.clone(), myself.clone());
+        tokio::spawn(async move {
+            let read = tokio::task::spawn_blocking(move || remote::read(&store, &view, &remote));
+            let read = match read.await {
+                Ok(read) => read.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = myself.cast(ServiceMsg::RemoteRead(read));
+        });
+    }
+
+    /// Takes in what was read of the instances required here on other hosts.
+    fn remote_read(&mut self, read: Result<Vec<(usize, Arc<InstanceRecord>)>, String>) {
+        match read {
+            Ok(records) => {
+                for (position, record) in records {
+                    if self.view.instances[position] != record {
+                        self.view.instances[position] = record;
+                        self.changed();
+                    }
+                }
+                self.refresh_wiring();
+            }
+            Err(error) => {
+                tracing::warn!(service = %self.args.name, %error, "could not read the instances it requires on other hosts")
+            }
         }
     }
 
@@ -494,6 +543,7 @@ impl Actor for Service {
             .load_service(&args.namespace, &args.name)?
             .ok_or_else(|| RuntimeError::NotFound(format!("service {}", args.name)))?;
         let (instances, records) = instances_on(&view, &args.context.host);
+        let remote = remote::required_elsewhere(&view, &args.context.host, &records);
         let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
         observed.failed = view.service.phase == ServicePhase::Failed;
         let mut state = ServiceState {
@@ -503,6 +553,7 @@ impl Actor for Service {
             snapshot: None,
             observed,
             records,
+            remote,
             actors: Vec::new(),
             by_actor: HashMap::new(),
             failures: Vec::new(),
@@ -515,6 +566,10 @@ impl Actor for Service {
         };
         if state.view.service.phase == ServicePhase::Deleting {
             state.delete();
+        }
+        state.refresh_wiring();
+        if !state.remote.is_empty() {
+            myself.send_after(CHECK_PERIOD, || ServiceMsg::ReadRemote);
         }
         for index in 0..state.observed.instances.len() {
             state.spawn_instance(&myself, index).await?;
@@ -581,6 +636,14 @@ impl Actor for Service {
                 myself.send_after(WATCH_PATIENCE, || ServiceMsg::WatchPatienceOver);
             }
             ServiceMsg::WatchPatienceOver => {}
+            ServiceMsg::ReadRemote => {
+                state.read_remote(&myself);
+                return Ok(());
+            }
+            ServiceMsg::RemoteRead(read) => {
+                state.remote_read(read);
+                myself.send_after(CHECK_PERIOD, || ServiceMsg::ReadRemote);
+            }
             ServiceMsg::Control {
                 action,
                 instance,

@@ -44,6 +44,9 @@ pub enum Step {
     Stop,
     /// Start it again after a stop.
     Start,
+    /// Remove it and make it again with its requirements' current wiring (an instance it
+    /// requires moved to another host).
+    Replace,
 }
 
 /// Whether an instance is asked to run (`service start|stop|restart`).
@@ -81,6 +84,11 @@ pub struct Instance {
     pub wanted: Wanted,
     /// Why its last stop or start failed, since it was last asked to stop or start.
     pub refused: Option<String>,
+    /// An instance it requires on another host does not run yet: its deploy waits.
+    pub awaits: bool,
+    /// An instance it requires on another host now reports another address, port or path
+    /// than it was made with: it is made again.
+    pub stale: bool,
 }
 
 impl Instance {
@@ -100,6 +108,8 @@ impl Instance {
                 _ => Wanted::Running,
             },
             refused: None,
+            awaits: false,
+            stale: false,
         }
     }
 }
@@ -208,7 +218,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
     };
     let deploying = seen.instances.iter().any(|i| {
         let pending = matches!(i.state, InstanceState::Pending | InstanceState::Creating);
-        (pending && !held(i)) || matches!(i.busy, Some((Step::Deploy, _)))
+        (pending && !held(i) && !i.awaits) || matches!(i.busy, Some((Step::Deploy, _)))
     });
     for (index, instance) in seen.instances.iter().enumerate() {
         if instance.busy.is_some() {
@@ -225,7 +235,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
         let stopping = instance.wanted != Wanted::Running;
         let step = match instance.state {
             InstanceState::Pending | InstanceState::Creating => {
-                requires_ready.then_some(Step::Deploy)
+                (requires_ready && !instance.awaits).then_some(Step::Deploy)
             }
             // Adopted once its requirements are: dependencies first.
             InstanceState::Running | InstanceState::Failed if !adopted(index) => {
@@ -236,6 +246,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
                 (!stop_waits[index]).then_some(Step::Stop)
             }
             InstanceState::Running | InstanceState::Failed if deploying => None,
+            InstanceState::Running if instance.stale => Some(Step::Replace),
             InstanceState::Running | InstanceState::Failed => {
                 let due = instance.looked_at.map_or(now, |at| at + CHECK_PERIOD);
                 let check = due <= now + CHECK_SLACK;
@@ -390,7 +401,7 @@ impl Observed {
         };
         instance.state = outcome.state;
         instance.looked_at = Some(now);
-        if matches!(step, Step::Deploy | Step::Adopt) {
+        if matches!(step, Step::Deploy | Step::Adopt | Step::Replace) {
             instance.adopted = generation;
         }
         match (step, outcome.error) {

@@ -100,6 +100,34 @@ fn cases() -> Vec<Case> {
             runs(&[(2, Step::Deploy)]),
         ),
         case(
+            "an instance waits for one it requires on another host, and does not hold checks",
+            with(web([Running, Running, Pending], false), |s| {
+                looked_at(s, secs(8));
+                s.instances[2].awaits = true;
+            }),
+            runs(&[(0, Step::Check), (1, Step::Check)]),
+        ),
+        case(
+            "a running instance whose wiring is stale is made again instead of checked",
+            with(running.clone(), |s| {
+                looked_at(s, secs(8));
+                s.instances[2].stale = true;
+            }),
+            runs(&[(0, Step::Check), (1, Step::Check), (2, Step::Replace)]),
+        ),
+        Case {
+            wake: Some(secs(11)),
+            ..case(
+                "a stopped instance is not made again for a stale wiring",
+                with(web([Running, Running, Stopped], false), |s| {
+                    looked_at(s, secs(9));
+                    s.instances[2].wanted = Wanted::Stopped;
+                    s.instances[2].stale = true;
+                }),
+                vec![],
+            )
+        },
+        case(
             "after a restart, running instances are adopted before their dependents deploy",
             resumed.clone(),
             runs(&[(0, Step::Adopt), (1, Step::Adopt)]),

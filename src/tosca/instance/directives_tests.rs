@@ -287,20 +287,12 @@ fn existing(service: &str, id: &str, type_name: &str, zone: &str) -> Existing {
         service: service.into(),
         node: NodeInstance {
             id: id.into(),
-            template: id.into(),
-            index: 0,
             types: vec![TypeRef {
                 profile: None,
                 name: type_name.into(),
             }],
             properties: IndexMap::from([("zone".into(), Expression::Resolved(zone.into()))]),
-            attributes: IndexMap::new(),
-            capabilities: IndexMap::new(),
-            relationships: Vec::new(),
-            directives: Vec::new(),
-            selected_from: None,
-            artifacts: IndexMap::new(),
-            interfaces: IndexMap::new(),
+            ..NodeInstance::bare(id, 0)
         },
     }
 }

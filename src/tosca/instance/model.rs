@@ -96,6 +96,27 @@ pub struct NodeInstance {
     pub interfaces: IndexMap<String, InterfaceInstance>,
 }
 
+#[cfg(test)]
+impl NodeInstance {
+    /// Instance `index` of `template`, with nothing else, for tests to fill in.
+    pub fn bare(template: &str, index: u32) -> NodeInstance {
+        NodeInstance {
+            id: format!("{template}-{index}"),
+            template: template.into(),
+            index,
+            types: Vec::new(),
+            properties: IndexMap::new(),
+            attributes: IndexMap::new(),
+            capabilities: IndexMap::new(),
+            relationships: Vec::new(),
+            directives: Vec::new(),
+            selected_from: None,
+            artifacts: IndexMap::new(),
+            interfaces: IndexMap::new(),
+        }
+    }
+}
+
 /// The existing node a `select` directive chose.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelectedFrom {
