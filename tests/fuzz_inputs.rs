@@ -386,6 +386,7 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
         message: None,
         restarts: 0,
         wired: None,
+        events: Vec::new(),
         updated: now.into(),
     };
     vec![

@@ -36,4 +36,4 @@ pub use context::{Context, RuntimeContext};
 pub use directory_claims::StoreDirectoryClaims;
 pub use error::RuntimeError;
 pub use port_ledger::StorePortLedger;
-pub use status::service_status;
+pub use status::{service_events, service_status};

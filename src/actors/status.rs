@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 
-use crate::control::protocol::{InstanceStatus, ServiceStatus};
+use crate::control::protocol::{InstanceStatus, ServiceEvent, ServiceStatus};
 use crate::state::ServiceView;
 use crate::tosca::instance::Expression;
 
@@ -71,8 +71,29 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
                 state: instance.state,
                 attributes: instance.attributes.clone(),
                 message: instance.message.clone(),
+                since: instance.events.last().map(|event| event.at.clone()),
             })
             .collect(),
         outputs,
     }
+}
+
+/// Every instance's last changes of state, oldest first (times are the store's clock, RFC 3339
+/// in UTC with milliseconds, so they sort as text).
+pub fn service_events(view: &ServiceView) -> Vec<ServiceEvent> {
+    let mut events: Vec<ServiceEvent> = view
+        .instances
+        .iter()
+        .flat_map(|instance| {
+            instance.events.iter().map(|event| ServiceEvent {
+                at: event.at.clone(),
+                instance: instance.id.clone(),
+                host: instance.host.clone(),
+                state: event.state,
+                message: event.message.clone(),
+            })
+        })
+        .collect();
+    events.sort_by(|a, b| a.at.cmp(&b.at));
+    events
 }

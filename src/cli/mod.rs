@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod agent;
 mod connect;
 pub mod delegate;
+mod events;
 pub mod generate;
 pub mod host;
 mod interrupt;

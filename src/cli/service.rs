@@ -92,6 +92,17 @@ pub enum ServiceCommand {
         #[arg(long)]
         watch: bool,
     },
+    /// Print the last changes of state of a service's instances (20 each), oldest first.
+    Events {
+        /// The service.
+        name: String,
+        /// Go on printing changes as they come, until interrupted or the service is gone.
+        #[arg(long, short)]
+        follow: bool,
+        /// Output format (with --follow, json prints one object per line).
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Print a service's outputs.
     Output {
         /// The service.
@@ -341,6 +352,11 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             format,
             watch: true,
         } => watch_status(agent, &namespace, &name, format),
+        ServiceCommand::Events {
+            name,
+            follow,
+            format,
+        } => super::events::run(agent, &namespace, &name, follow, format),
         ServiceCommand::Output { name, format } => {
             let status = status(agent, &namespace, &name)?;
             print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
@@ -615,6 +631,7 @@ fn print_status(status: &ServiceStatus, format: Format) -> Result<ExitCode, Clie
             .map(|()| code)
             .map_err(invalid);
     }
+    let now = Utc::now();
     let rows: Vec<Vec<String>> = status
         .instances
         .iter()
@@ -637,11 +654,17 @@ fn print_status(status: &ServiceStatus, format: Format) -> Result<ExitCode, Clie
                     true => format!("{} (host down)", i.state),
                     false => i.state.to_string(),
                 },
+                i.since
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |since| super::events::age(since, now)),
                 detail,
             ]
         })
         .collect();
-    print_table(&["INSTANCE", "NODE", "HOST", "STATE", "ATTRIBUTES"], &rows);
+    print_table(
+        &["INSTANCE", "NODE", "HOST", "STATE", "AGE", "ATTRIBUTES"],
+        &rows,
+    );
     if let Some(message) = &status.message {
         write_out(&format!("\ndeploy failed: {message}\n"));
     }

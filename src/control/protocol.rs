@@ -57,6 +57,13 @@ pub enum Request {
         #[serde(default)]
         namespace: Option<String>,
     },
+    /// One service's last changes of state, oldest first.
+    Events {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+    },
     /// One service's instances and outputs.
     Status {
         /// The namespace.
@@ -206,6 +213,11 @@ pub enum Response {
         status: ServiceStatus,
         /// Its version: ask again with it to hear of the next change.
         version: u64,
+    },
+    /// A service's last changes of state, oldest first.
+    Events {
+        /// Each instance's (at most 20 each).
+        events: Vec<ServiceEvent>,
     },
     /// Log files by instance.
     Logs {
@@ -380,6 +392,9 @@ pub struct InstanceStatus {
     /// Why it failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When it entered its state (RFC 3339), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// Where one instance's output is.
@@ -389,6 +404,22 @@ pub struct LogFile {
     pub instance: String,
     /// The file its output is appended to.
     pub path: PathBuf,
+}
+
+/// One change of an instance's state, for `service events`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServiceEvent {
+    /// When (RFC 3339).
+    pub at: String,
+    /// The instance.
+    pub instance: String,
+    /// Its host now.
+    pub host: String,
+    /// The state it entered.
+    pub state: InstanceState,
+    /// Why, when something said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The end of one instance's output so far, as its host sent it (the instance runs elsewhere).

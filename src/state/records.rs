@@ -281,11 +281,48 @@ pub struct InstanceRecord {
     /// wiring differs and it is made again with the new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wired: Option<String>,
+    /// Its last changes of state, oldest first (at most [`EVENTS_KEPT`]): `service events`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<InstanceEvent>,
     /// When this record last changed.
     pub updated: String,
 }
 
+/// How many changes of state an instance record keeps.
+pub const EVENTS_KEPT: usize = 20;
+
+/// One change of an instance's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceEvent {
+    /// When (the store's clock, RFC 3339).
+    pub at: String,
+    /// The state it entered.
+    pub state: InstanceState,
+    /// Why, when something said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 impl InstanceRecord {
+    /// Keeps its state, and why, as an event at `at` (dropping the oldest beyond
+    /// [`EVENTS_KEPT`]).
+    pub fn push_event(&mut self, at: &str) {
+        self.events.push(InstanceEvent {
+            at: at.to_owned(),
+            state: self.state,
+            message: self.message.clone(),
+        });
+        let over = self.events.len().saturating_sub(EVENTS_KEPT);
+        self.events.drain(..over);
+    }
+
+    /// An event at `at` if its state is no longer `before`.
+    pub fn note(&mut self, before: InstanceState, at: &str) {
+        if self.state != before {
+            self.push_event(at);
+        }
+    }
+
     /// How a rolled-back deploy leaves this record: failed with why if it is among `failures`
     /// (instance id, reason), pending if the rollback removed it; whether it changed.
     pub fn roll_back(&mut self, failures: &[(String, String)]) -> bool {

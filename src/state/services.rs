@@ -98,8 +98,10 @@ impl Store {
             let mut record: InstanceRecord = tx.read(&path)?.ok_or_else(|| {
                 StoreError::NotFound(format!("instance {namespace}/{service}/{id}"))
             })?;
+            let before = record.state;
             change(&mut record);
             record.updated = tx.now();
+            record.note(before, &record.updated.clone());
             tx.put(&path, &record)?;
             Ok(record)
         })
@@ -122,8 +124,10 @@ impl Store {
                     let mut record = record.ok_or_else(|| {
                         StoreError::NotFound(format!("instance {namespace}/{service}/{id}"))
                     })?;
+                    let before = record.state;
                     (change.change)(&mut record);
                     record.updated = now.clone();
+                    record.note(before, &now);
                     tx.put(&path, &record)?;
                     Ok(record)
                 });
@@ -393,6 +397,7 @@ impl Store {
                     instance.message =
                         from.map(|from| format!("moved from {from}, which went down"));
                     instance.updated = now.clone();
+                    instance.push_event(&now);
                     tx.put(&path, &instance)?;
                 }
             }
@@ -496,6 +501,7 @@ mod tests {
                 message: None,
                 restarts: 0,
                 wired: None,
+                events: Vec::new(),
                 updated: "now".into(),
             })
             .collect();

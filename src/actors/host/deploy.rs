@@ -108,17 +108,21 @@ pub fn prepare(
         .iter()
         .filter_map(|node| {
             let placed = placed.get(&node.id)?;
-            Some(InstanceRecord {
+            let mut record = InstanceRecord {
                 id: node.id.clone(),
                 node: node.template.clone(),
                 host: placed.host.clone(),
                 state: InstanceState::Pending,
                 attributes: serde_json::Map::new(),
-                message: None,
+                message: Some(format!("placed on {}", placed.host)),
                 restarts: 0,
                 wired: None,
+                events: Vec::new(),
                 updated: now.clone(),
-            })
+            };
+            record.push_event(&now);
+            record.message = None;
+            Some(record)
         })
         .collect();
     let plan = PlanRecord {

@@ -69,6 +69,15 @@ pub enum HostMsg {
         /// One summary per service.
         reply: Answer,
     },
+    /// One service's last changes of state.
+    Events {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Its events.
+        reply: Answer,
+    },
     /// One service's status.
     Status {
         /// Its namespace.
@@ -198,6 +207,11 @@ impl HostMsg {
                 reply,
             },
             Request::ListServices { namespace } => HostMsg::ListServices { namespace, reply },
+            Request::Events { namespace, name } => HostMsg::Events {
+                namespace,
+                name,
+                reply,
+            },
             Request::Status { namespace, name } => HostMsg::Status {
                 namespace,
                 name,

@@ -108,6 +108,15 @@ impl Drop for MembershipChild {
     }
 }
 
+/// A stop, start or restart asked of the Host (see [`HostMsg::Control`]).
+struct ControlPart {
+    namespace: String,
+    name: String,
+    action: InstanceAction,
+    instance: Option<String>,
+    wait: bool,
+}
+
 /// The Host's Peer actor, stopped with the Host's state for the same reason as membership's.
 struct PeerChild(ActorRef<PeerMsg>);
 
@@ -293,20 +302,24 @@ impl HostState {
     }
 
     /// Stops, starts or restarts a service's instances here and on their other hosts.
-    fn control(&self, asked: Part, reply: Answer) {
-        let Part::Control {
+    fn control(&self, part: ControlPart, reply: Answer) {
+        let ControlPart {
             namespace,
             name,
             action,
             instance,
             wait,
-        } = asked.clone()
-        else {
-            return;
-        };
+        } = part;
         let (local, others) = match self.owners(&namespace, &name, instance.as_deref()) {
             Ok(owners) => owners,
             Err(error) => return answer_with(reply, Err(error)),
+        };
+        let asked = Part::Control {
+            namespace,
+            name,
+            action,
+            instance: instance.clone(),
+            wait,
         };
         tokio::spawn(async move {
             let mut instances = Vec::new();
@@ -545,6 +558,18 @@ impl HostState {
     }
 }
 
+async fn spawn_peer(
+    myself: &ActorRef<HostMsg>,
+    host: &str,
+) -> Result<PeerChild, ActorProcessingErr> {
+    let args = PeerArgs {
+        host: host.to_owned(),
+        host_actor: myself.clone(),
+    };
+    let (peer, _) = Actor::spawn_linked(None, Peer, args, myself.get_cell()).await?;
+    Ok(PeerChild(peer))
+}
+
 async fn spawn_membership(
     myself: &ActorRef<HostMsg>,
     args: &MembershipArgs,
@@ -610,15 +635,7 @@ impl Actor for Host {
             .with_deadlines(args.deadlines),
         );
         let peers = match &args.peers {
-            Some(network) => {
-                let peer_args = PeerArgs {
-                    host: args.name.clone(),
-                    host_actor: myself.clone(),
-                };
-                let (peer, _) =
-                    Actor::spawn_linked(None, Peer, peer_args, myself.get_cell()).await?;
-                Some((network.clone(), PeerChild(peer)))
-            }
+            Some(network) => Some((network.clone(), spawn_peer(&myself, &args.name).await?)),
             None => None,
         };
         let mut state = HostState {
@@ -692,6 +709,11 @@ impl Actor for Host {
                 name,
                 reply,
             } => answer_with(reply, state.status(&namespace, &name).await),
+            HostMsg::Events {
+                namespace,
+                name,
+                reply,
+            } => answer_with(reply, state.events(&namespace, &name)),
             HostMsg::Watch {
                 namespace,
                 name,
@@ -720,14 +742,14 @@ impl Actor for Host {
                 wait,
                 reply,
             } => {
-                let asked = Part::Control {
+                let part = ControlPart {
                     namespace,
                     name,
                     action,
                     instance,
                     wait,
                 };
-                state.control(asked, reply);
+                state.control(part, reply);
             }
             HostMsg::Part { part, reply } => state.part(part, reply),
             HostMsg::Register {
@@ -809,6 +831,16 @@ impl Actor for Host {
             if let Some(error) = crashed {
                 tracing::warn!(%error, "the membership actor crashed; restarting it");
                 membership.actor = spawn_membership(&myself, &membership.args).await?;
+            }
+            return Ok(());
+        }
+        if let Some((network, peer)) = &mut state.peers
+            && peer.0.get_id() == id
+        {
+            if let Some(error) = crashed {
+                tracing::warn!(%error, "the peer actor crashed; restarting it");
+                let network = network.clone();
+                state.peers = Some((network, spawn_peer(&myself, &state.context.host).await?));
             }
             return Ok(());
         }

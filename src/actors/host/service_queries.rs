@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::actors::membership::{MemberState, MemberView};
-use crate::actors::{RuntimeError, service_status};
+use crate::actors::{RuntimeError, service_events, service_status};
 use crate::control::protocol::{Response, ServiceSummary};
 use crate::state::records::InstanceState;
 use crate::state::{ServiceView, check_name};
@@ -31,6 +31,20 @@ impl HostState {
             instance.host_down = down.contains(&instance.host);
         }
         Ok(Response::Status { status })
+    }
+
+    /// The service's last changes of state, every instance's, oldest first.
+    pub(super) fn events(&self, namespace: &str, name: &str) -> Result<Response, RuntimeError> {
+        check_name("namespace", namespace)?;
+        check_name("service", name)?;
+        let view = self
+            .context
+            .store
+            .load_service(namespace, name)?
+            .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
+        Ok(Response::Events {
+            events: service_events(&view),
+        })
     }
 
     /// The other hosts membership sees down.

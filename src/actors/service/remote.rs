@@ -121,6 +121,7 @@ mod tests {
                 message: None,
                 restarts: 0,
                 wired: wired.map(str::to_owned),
+                events: Vec::new(),
                 updated: "now".into(),
             })
         };
