@@ -12,19 +12,6 @@ use std::sync::mpsc;
 use serde_json::Value as Json;
 use support::*;
 
-const NAPPER: &str = "\
-tosca_definitions_version: tosca_2_0
-imports:
-  - profile: khutulun
-service_template:
-  node_templates:
-    napper:
-      type: Process
-      properties:
-        command: sleep
-        arguments: [ '600' ]
-";
-
 /// The states `instance` went through, as `service events` says, oldest first.
 fn states(cluster: &Cluster, service: &str, instance: &str) -> Vec<String> {
     let events = cluster.json(&["service", "events", service]);

@@ -288,19 +288,6 @@ fn status_watch_prints_each_change_until_the_service_is_gone() {
     );
 }
 
-const NAPPER: &str = "\
-tosca_definitions_version: tosca_2_0
-imports:
-  - profile: khutulun
-service_template:
-  node_templates:
-    napper:
-      type: Process
-      properties:
-        command: sleep
-        arguments: [ '600' ]
-";
-
 #[test]
 fn stop_start_and_restart_act_on_the_process_and_a_stop_outlives_the_agent() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -343,3 +343,17 @@ pub fn unit_is_loaded(unit: &str) -> bool {
         .output()
         .is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
 }
+
+/// A service of one `sleep 600` process, `napper`.
+pub const NAPPER: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    napper:
+      type: Process
+      properties:
+        command: sleep
+        arguments: [ '600' ]
+";
