@@ -92,6 +92,13 @@ fn hello_from_a_system_container() {
         khutulun::delegates::nspawn::machine_name("default", &service, "web-0").as_str()
     );
     let container = pid_of(&status, "web");
+    // `service exec` runs a command inside it: its host name is the machine's.
+    let output = cluster.run(&["service", "exec", &service, "web-0", "--", "hostname"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        khutulun::delegates::nspawn::machine_name("default", &service, "web-0")
+    );
     let site = attribute(&status, "site", "path")
         .as_str()
         .expect("the site has a path")

@@ -9,6 +9,7 @@ pub mod agent;
 mod connect;
 pub mod delegate;
 mod events;
+mod exec;
 pub mod generate;
 pub mod host;
 mod interrupt;

@@ -103,6 +103,17 @@ pub enum ServiceCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Run a command in an instance on this host, the way it runs (a process: its environment
+    /// and directory; a container or pod: inside it); exits with the command's code.
+    Exec {
+        /// The service.
+        name: String,
+        /// The instance.
+        instance: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Print a service's outputs.
     Output {
         /// The service.
@@ -357,6 +368,11 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             follow,
             format,
         } => super::events::run(agent, &namespace, &name, follow, format),
+        ServiceCommand::Exec {
+            name,
+            instance,
+            command,
+        } => super::exec::run(agent, &namespace, &name, &instance, &command),
         ServiceCommand::Output { name, format } => {
             let status = status(agent, &namespace, &name)?;
             print_outputs(&status, format).map(|()| ExitCode::SUCCESS)

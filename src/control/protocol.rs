@@ -103,6 +103,15 @@ pub enum Request {
         /// One instance, or all.
         instance: Option<String>,
     },
+    /// How to run a command in one instance (on this host).
+    Exec {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+        /// The instance.
+        instance: String,
+    },
     /// Register a template or profile from a file or CSAR (the agent reads it).
     Register {
         /// Templates or profiles.
@@ -218,6 +227,11 @@ pub enum Response {
     Events {
         /// Each instance's (at most 20 each).
         events: Vec<ServiceEvent>,
+    },
+    /// How to run a command in an instance: the CLI runs it.
+    Exec {
+        /// How.
+        how: crate::delegates::protocol::ExecSource,
     },
     /// Log files by instance.
     Logs {

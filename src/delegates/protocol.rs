@@ -15,6 +15,7 @@
 //!  Stop(spec, attributes)  → attributes   stop running it, keep what Create made
 //!  Delete(spec, attributes)→ ()           remove everything Create made (idempotent)
 //!  Logs(spec, attributes)  → LogSource    where the instance's output goes
+//!  Exec(spec, attributes)  → ExecSource   how to run a command in it (`service exec`)
 //! ```
 //!
 //! Attributes are what the delegate reports (e.g. `pid`, `unit`, `address`, `port`, `path`):
@@ -219,6 +220,31 @@ pub enum LogSource {
     None,
 }
 
+/// How a command is run in an instance (`service exec`): the CLI runs it, on the instance's
+/// host, with its standard input and output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecSource {
+    /// As the workload itself runs: with this whole environment, in this directory.
+    Beside {
+        /// The environment (PATH, the requirements' variables, the template's own).
+        environment: std::collections::BTreeMap<String, String>,
+        /// The working directory.
+        directory: PathBuf,
+    },
+    /// Inside it, through a program: `program arguments… COMMAND…` (`podman exec NAME`).
+    Inside {
+        /// The program, as a name looked up in PATH or a path.
+        program: String,
+        /// Its arguments before the command.
+        arguments: Vec<String>,
+        /// Where in `arguments` the CLI adds `--interactive` (and `--tty` when its input is a
+        /// terminal), for a program that takes them (`podman exec`).
+        interactive_at: Option<usize>,
+    },
+    /// The kind of resource runs nothing a command could join (a port, a directory).
+    None,
+}
+
 /// Why a delegate could not do what it was asked; one sentence each, for people.
 #[derive(Debug, thiserror::Error)]
 pub enum DelegateError {
@@ -294,6 +320,8 @@ pub enum Operation {
     Delete,
     /// [`DelegateMsg::Logs`].
     Logs,
+    /// [`DelegateMsg::Exec`].
+    Exec,
 }
 
 impl Operation {
@@ -307,7 +335,7 @@ impl Operation {
             Operation::Start | Operation::Delete => 120,
             Operation::Adopt | Operation::Stop => 60,
             Operation::Status => 30,
-            Operation::Logs => 10,
+            Operation::Logs | Operation::Exec => 10,
         };
         Duration::from_secs(seconds)
     }
@@ -323,6 +351,7 @@ impl fmt::Display for Operation {
             Operation::Stop => "stop",
             Operation::Delete => "delete",
             Operation::Logs => "logs",
+            Operation::Exec => "exec",
         })
     }
 }
@@ -453,6 +482,15 @@ pub enum DelegateMsg {
         attributes: Attributes,
         /// The source to read or follow.
         reply: Reply<LogSource>,
+    },
+    /// How to run a command in the instance.
+    Exec {
+        /// The instance.
+        spec: InstanceSpec,
+        /// What the runtime stored last.
+        attributes: Attributes,
+        /// How.
+        reply: Reply<ExecSource>,
     },
 }
 
@@ -695,6 +733,23 @@ pub async fn logs(
     let caller = Caller::of(&spec);
     call(delegate, Operation::Logs, caller, |reply| {
         DelegateMsg::Logs {
+            spec,
+            attributes,
+            reply,
+        }
+    })
+    .await
+}
+
+/// Sends [`DelegateMsg::Exec`] and waits for the answer.
+pub async fn exec(
+    delegate: &DelegateRef,
+    spec: InstanceSpec,
+    attributes: Attributes,
+) -> Result<ExecSource, DelegateError> {
+    let caller = Caller::of(&spec);
+    call(delegate, Operation::Exec, caller, |reply| {
+        DelegateMsg::Exec {
             spec,
             attributes,
             reply,

@@ -124,6 +124,17 @@ pub enum HostMsg {
         /// The log files and commands.
         reply: Answer,
     },
+    /// How a command runs in one instance of a service here.
+    Exec {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The instance.
+        instance: String,
+        /// How.
+        reply: Answer,
+    },
     /// Register a template, profile or delegate.
     Register {
         /// Which registry.
@@ -246,6 +257,16 @@ impl HostMsg {
                 name,
                 instance,
             } => HostMsg::Logs {
+                namespace,
+                name,
+                instance,
+                reply,
+            },
+            Request::Exec {
+                namespace,
+                name,
+                instance,
+            } => HostMsg::Exec {
                 namespace,
                 name,
                 instance,

@@ -340,6 +340,38 @@ impl HostState {
         });
     }
 
+    /// How a command runs in `instance`, which must run on this host (the CLI runs it here).
+    fn exec(&self, namespace: &str, name: &str, instance: String, reply: Answer) {
+        let (local, others) = match self.owners(namespace, name, Some(&instance)) {
+            Ok(owners) => owners,
+            Err(error) => return answer_with(reply, Err(error)),
+        };
+        let Some(actor) = local else {
+            let error = RuntimeError::Invalid(format!(
+                "instance {instance} runs on {}: run `khutulun service exec` there",
+                others.join(", ")
+            ));
+            return answer_with(reply, Err(error));
+        };
+        tokio::spawn(async move {
+            let asked = actor
+                .call(
+                    |reply| ServiceMsg::Exec { instance, reply },
+                    Some(LOGS_DEADLINE),
+                )
+                .await;
+            let answer = match asked {
+                Ok(ractor::rpc::CallResult::Success(how)) => how.map(|how| Response::Exec { how }),
+                Ok(ractor::rpc::CallResult::Timeout) => Err(RuntimeError::Invalid(
+                    "the service did not answer in time (it is busy with a long step); try again"
+                        .into(),
+                )),
+                _ => Err(RuntimeError::Unreachable("service actor")),
+            };
+            answer_with(reply, answer);
+        });
+    }
+
     /// Another host's request for this host's part: answered from this host's actor only.
     fn part(&self, asked: Part, reply: Answer) {
         let (namespace, name) = match &asked {
@@ -752,6 +784,12 @@ impl Actor for Host {
                 state.control(part, reply);
             }
             HostMsg::Part { part, reply } => state.part(part, reply),
+            HostMsg::Exec {
+                namespace,
+                name,
+                instance,
+                reply,
+            } => state.exec(&namespace, &name, instance, reply),
             HostMsg::Register {
                 kind,
                 path,

@@ -100,6 +100,9 @@ impl Actor for StandIn {
             DelegateMsg::Logs { reply, .. } => {
                 let _ = reply.send(Ok(LogSource::None));
             }
+            DelegateMsg::Exec { reply, .. } => {
+                let _ = reply.send(Ok(crate::delegates::protocol::ExecSource::None));
+            }
         }
         Ok(())
     }

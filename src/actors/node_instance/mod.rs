@@ -23,8 +23,8 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::delegates::protocol::{
-    self, Attributes, DelegateError, DelegateKind, DelegateRef, InstanceHealth, InstanceSpec,
-    LogSource, Observation, Operation, delegate_for,
+    self, Attributes, DelegateError, DelegateKind, DelegateRef, ExecSource, InstanceHealth,
+    InstanceSpec, LogSource, Observation, Operation, delegate_for,
 };
 use crate::state::ServiceView;
 use crate::state::records::{InstanceRecord, InstanceState};
@@ -133,13 +133,12 @@ fn delegate(context: &Context, kind: DelegateKind) -> Result<DelegateRef, Runtim
     Ok(context.delegates().for_kind(kind)?)
 }
 
-/// Where the output of instance `id` of `view` goes, asked of its delegate within the agent's
-/// deadline (the file its Lifecycle operations write for a node without one).
-pub async fn log_source(
+/// Instance `id` of `view` as its delegate sees it, and its attributes as recorded.
+fn as_recorded(
     context: &Context,
     view: &ServiceView,
     id: &str,
-) -> Result<LogSource, RuntimeError> {
+) -> Result<(Target, Attributes), RuntimeError> {
     let state_dir = context
         .runtime
         .instance_dir(&view.service.namespace, &view.service.name, id);
@@ -150,6 +149,35 @@ pub async fn log_source(
         .find(|instance| instance.id == id)
         .map(|instance| instance.attributes.clone())
         .unwrap_or_default();
+    Ok((target, attributes))
+}
+
+/// How a command runs in instance `id` of `view`, asked of its delegate within the agent's
+/// deadline (nothing, for a node without one).
+pub async fn exec_source(
+    context: &Context,
+    view: &ServiceView,
+    id: &str,
+) -> Result<ExecSource, RuntimeError> {
+    let (target, attributes) = as_recorded(context, view, id)?;
+    let Some(delegate) = target.delegate else {
+        return Ok(ExecSource::None);
+    };
+    let asked = protocol::exec(&delegate, target.spec.clone(), attributes);
+    let bounded = context
+        .deadlines
+        .bound(Operation::Exec, &target.spec, asked);
+    Ok(bounded.await?)
+}
+
+/// Where the output of instance `id` of `view` goes, asked of its delegate within the agent's
+/// deadline (the file its Lifecycle operations write for a node without one).
+pub async fn log_source(
+    context: &Context,
+    view: &ServiceView,
+    id: &str,
+) -> Result<LogSource, RuntimeError> {
+    let (target, attributes) = as_recorded(context, view, id)?;
     match target.delegate {
         Some(delegate) => {
             let source = protocol::logs(&delegate, target.spec.clone(), attributes);

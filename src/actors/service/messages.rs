@@ -71,6 +71,13 @@ pub enum ServiceMsg {
         /// Log sources by instance.
         reply: ractor::RpcReplyPort<Result<Vec<(String, LogSource)>, RuntimeError>>,
     },
+    /// How a command runs in one instance (`service exec`).
+    Exec {
+        /// The instance.
+        instance: String,
+        /// How.
+        reply: ractor::RpcReplyPort<Result<crate::delegates::protocol::ExecSource, RuntimeError>>,
+    },
 }
 
 /// How long a watch waits for a change before it is answered anyway.

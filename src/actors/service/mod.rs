@@ -477,6 +477,27 @@ impl ServiceState {
     }
 }
 
+impl ServiceState {
+    /// How a command runs in `instance`, asked of its delegate beside the actor.
+    fn exec(
+        &mut self,
+        instance: String,
+        reply: ractor::RpcReplyPort<Result<crate::delegates::protocol::ExecSource, RuntimeError>>,
+    ) {
+        if !self.observed.instances.iter().any(|i| i.id == instance) {
+            let _ = reply.send(Err(RuntimeError::NotFound(format!(
+                "service {} has no instance {instance} on this host",
+                self.args.name
+            ))));
+            return;
+        }
+        let (context, view) = (self.args.context.clone(), self.view());
+        tokio::spawn(async move {
+            let _ = reply.send(node_instance::exec_source(&context, &view, &instance).await);
+        });
+    }
+}
+
 /// The failed instances, when the deploy was rolled back (their records say why).
 fn failures_if(undone: bool, failures: &[(String, String)]) -> Option<Failures> {
     undone.then(|| failures.to_vec())
@@ -624,6 +645,10 @@ impl Actor for Service {
             },
             ServiceMsg::Logs { instance, reply } => {
                 state.logs(instance, reply);
+                return Ok(());
+            }
+            ServiceMsg::Exec { instance, reply } => {
+                state.exec(instance, reply);
                 return Ok(());
             }
             ServiceMsg::Watch { after, reply } => {

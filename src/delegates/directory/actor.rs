@@ -9,7 +9,7 @@ use super::claims::{DirectoryClaims, canonical};
 use super::message::DirectoryMsg;
 use super::ops::{self, DirectoryPlan};
 use crate::delegates::protocol::{
-    Attributes, DelegateError, DelegateMsg, InstanceSpec, LogSource, Observation,
+    Attributes, DelegateError, DelegateMsg, ExecSource, InstanceSpec, LogSource, Observation,
 };
 
 /// Where the directory delegate of one host keeps its claims.
@@ -84,6 +84,9 @@ impl Actor for DirectoryDelegate {
                 reply,
             } => {
                 let _ = reply.send(delete(config, &spec, &attributes).await);
+            }
+            DelegateMsg::Exec { reply, .. } => {
+                let _ = reply.send(Ok(ExecSource::None));
             }
             DelegateMsg::Logs { reply, .. } => {
                 let _ = reply.send(Ok(LogSource::None));

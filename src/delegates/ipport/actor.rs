@@ -12,8 +12,8 @@ use crate::delegates::profile::{
     Exposure, IpEndpointProperties, PortProperties, PropertySet, Protocol, types,
 };
 use crate::delegates::protocol::{
-    Attributes, DelegateError, DelegateMsg, InstanceHealth, InstanceSpec, LogSource, Observation,
-    is_a,
+    Attributes, DelegateError, DelegateMsg, ExecSource, InstanceHealth, InstanceSpec, LogSource,
+    Observation, is_a,
 };
 
 /// How the ipport delegate of one host hands out ports.
@@ -107,6 +107,9 @@ async fn lifecycle(config: &IpPortConfig, message: DelegateMsg) {
                 Ok(())
             };
             let _ = reply.send(result);
+        }
+        DelegateMsg::Exec { reply, .. } => {
+            let _ = reply.send(Ok(ExecSource::None));
         }
         DelegateMsg::Logs { reply, .. } => {
             let _ = reply.send(Ok(LogSource::None));

@@ -3,7 +3,7 @@
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::machine::{MachinePlan, nspawn_installed};
+use super::machine::{self, MachinePlan, nspawn_installed};
 use super::message::NspawnMsg;
 use crate::delegates::protocol::{self, DelegateError, DelegateMsg, DelegateRef, InstanceSpec};
 use crate::delegates::systemd::SystemdMsg;
@@ -132,6 +132,11 @@ impl Actor for NspawnDelegate {
                 .await
                 .map(|(_, logs)| logs);
                 let _ = reply.send(result);
+            }
+            DelegateMsg::Exec {
+                attributes, reply, ..
+            } => {
+                let _ = reply.send(machine::exec(&attributes));
             }
         }
         Ok(())

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::delegates::process::find_program;
 use crate::delegates::profile::{PropertySet, SystemContainerProperties, types};
 use crate::delegates::protocol::{
-    ArtifactLocation, Attributes, DelegateError, InstanceSpec, Observation, TypeRef, is_a,
+    ArtifactLocation, Attributes, DelegateError, ExecSource, InstanceSpec, Observation, TypeRef,
+    is_a,
 };
 use crate::delegates::wiring::Wiring;
 
@@ -302,6 +303,30 @@ fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
 pub fn nspawn_installed() -> bool {
     let path = std::env::var("PATH").unwrap_or_default();
     find_program(NSPAWN, &path, Path::new("/")).is_some()
+}
+
+/// `nsenter` into the running container: its init is the first child of `systemd-nspawn`,
+/// whose pid the attributes hold.
+pub fn exec(attributes: &Attributes) -> Result<ExecSource, DelegateError> {
+    let not_running = || DelegateError::Failed("the system container is not running".into());
+    let nspawn = attributes
+        .get("pid")
+        .and_then(|pid| pid.as_i64())
+        .ok_or_else(not_running)?;
+    let children = std::fs::read_to_string(format!("/proc/{nspawn}/task/{nspawn}/children"))
+        .map_err(|_| not_running())?;
+    let init = children.split_whitespace().next().ok_or_else(not_running)?;
+    Ok(ExecSource::Inside {
+        program: "nsenter".into(),
+        arguments: vec![
+            "--target".into(),
+            init.to_owned(),
+            "--all".into(),
+            "--root".into(),
+            "--wd".into(),
+        ],
+        interactive_at: None,
+    })
 }
 
 #[cfg(test)]

@@ -184,6 +184,13 @@ async fn answer(connection: Result<Arc<Connection>, DelegateError>, message: Del
             });
             let _ = reply.send(result);
         }
+        DelegateMsg::Exec { spec, reply, .. } => {
+            let result = connection.and_then(|connection| match kind_of(&spec)? {
+                Kind::Container => Ok(lifecycle::exec(&connection, &spec)),
+                Kind::Pod => pod_lifecycle::exec(&connection, &spec),
+            });
+            let _ = reply.send(result);
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use super::health::{self, ContainerState};
 use super::image;
 use super::plan::{ContainerIdentity, ContainerPlan};
 use crate::delegates::protocol::{
-    Attributes, DelegateError, InstanceHealth, InstanceSpec, LogSource, Observation,
+    Attributes, DelegateError, ExecSource, InstanceHealth, InstanceSpec, LogSource, Observation,
 };
 
 /// The instance's container as Podman shows it.
@@ -340,6 +340,21 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
 }
 
 /// `Logs`: `podman logs` of the container, through the socket the delegate uses.
+/// `podman exec` into the instance's container.
+pub fn exec(connection: &Connection, spec: &InstanceSpec) -> ExecSource {
+    let name = ContainerIdentity::of(spec).name;
+    ExecSource::Inside {
+        program: "podman".into(),
+        arguments: vec![
+            "--url".into(),
+            connection.socket().uri(),
+            "exec".into(),
+            name,
+        ],
+        interactive_at: Some(3),
+    }
+}
+
 pub fn logs(connection: &Connection, spec: &InstanceSpec) -> LogSource {
     let name = ContainerIdentity::of(spec).name;
     // Options go after `logs` and before the name: podman takes no options after it.

@@ -13,7 +13,7 @@ use super::lifecycle::{self, create_container};
 use super::plan::ContainerIdentity;
 use super::pod_plan::PodPlan;
 use crate::delegates::protocol::{
-    Attributes, DelegateError, InstanceHealth, InstanceSpec, LogSource, Observation,
+    Attributes, DelegateError, ExecSource, InstanceHealth, InstanceSpec, LogSource, Observation,
 };
 
 /// The instance's pod as Podman shows it.
@@ -269,6 +269,27 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
 
 /// `Logs`: `podman logs` of each container of the pod in turn (Podman's remote client reads
 /// one container at a time), each line after the container's name and a `|`.
+/// `podman exec` into the pod's first container.
+pub fn exec(connection: &Connection, spec: &InstanceSpec) -> Result<ExecSource, DelegateError> {
+    let plan = PodPlan::of(spec)?;
+    let first = plan.member_names().into_values().next().ok_or_else(|| {
+        DelegateError::Failed(format!(
+            "{}: the pod has no container",
+            spec.qualified_name()
+        ))
+    })?;
+    Ok(ExecSource::Inside {
+        program: "podman".into(),
+        arguments: vec![
+            "--url".into(),
+            connection.socket().uri(),
+            "exec".into(),
+            first,
+        ],
+        interactive_at: Some(3),
+    })
+}
+
 pub fn logs(connection: &Connection, spec: &InstanceSpec) -> Result<LogSource, DelegateError> {
     let plan = PodPlan::of(spec)?;
     let url = shell_quote(&connection.socket().uri());

@@ -13,7 +13,8 @@ use super::launch::LaunchPlan;
 use super::message::ProcessMsg;
 use super::supervisor::{self, Liveness, ProcessIdentity};
 use crate::delegates::protocol::{
-    Attributes, DelegateError, DelegateMsg, InstanceHealth, InstanceSpec, LogSource, Observation,
+    Attributes, DelegateError, DelegateMsg, ExecSource, InstanceHealth, InstanceSpec, LogSource,
+    Observation,
 };
 use crate::delegates::systemd::{SystemdMsg, UnitStatus};
 
@@ -960,6 +961,13 @@ impl Actor for ProcessDelegate {
                         .map(std::path::PathBuf::from)
                         .unwrap_or_else(|| spec.state_dir.join("output.log"));
                     let _ = reply.send(Ok(LogSource::File(log)));
+                }
+                DelegateMsg::Exec { spec, reply, .. } => {
+                    let beside = LaunchPlan::of(&spec).map(|plan| ExecSource::Beside {
+                        environment: plan.environment,
+                        directory: plan.working_directory,
+                    });
+                    let _ = reply.send(beside);
                 }
             },
         }
