@@ -15,6 +15,7 @@ pub mod host;
 mod interrupt;
 pub mod output;
 pub mod profile;
+mod progress;
 mod registry;
 pub mod service;
 pub mod template;

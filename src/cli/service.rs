@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use indexmap::IndexMap;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::progress::Changes;
+
 use super::connect::{AgentAddress, unexpected};
 use super::interrupt::{self, EXIT_INTERRUPTED};
 use super::output::{Format, cell, print_document, print_table, write_out};
@@ -799,7 +801,9 @@ fn wait_until_running(
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     let (mut failed_since, mut watch) = (None, ServiceWatch::new(agent, namespace, name));
+    let mut changes = Changes::default();
     loop {
+        changes.show(&bar, &current);
         let running = current
             .instances
             .iter()
@@ -879,9 +883,11 @@ fn wait_until_deleted(
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut watch = ServiceWatch::new(agent, namespace, name);
+    let mut changes = Changes::default();
     loop {
         match watch.next() {
             Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
+                changes.all_gone(&bar);
                 bar.finish_and_clear();
                 return Ok(Waited::Done(()));
             }
@@ -890,6 +896,7 @@ fn wait_until_deleted(
                 return Err(error);
             }
             Ok((status, _)) => {
+                changes.show(&bar, &status);
                 if let Some(failed) = status
                     .instances
                     .iter()
