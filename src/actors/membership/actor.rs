@@ -54,8 +54,9 @@ pub struct MembershipState {
     swim: Swim,
     /// Which SWIM instance runs: it rises each time the host starts afresh, cut off.
     life: u32,
-    /// When a datagram of a member last opened and was taken (the store's clock, ms).
-    last_heard: u64,
+    /// When a datagram of a member last opened and was taken: the runtime's monotonic clock
+    /// (virtual in a simulation, as SWIM's timers are; immune to wall-clock jumps).
+    last_heard: tokio::time::Instant,
     /// The members forgotten when this host found itself cut off: down, as it sees them,
     /// until they are heard from again.
     forgotten: Vec<HostIdentity>,
@@ -238,7 +239,7 @@ impl MembershipState {
         let refused = match self.seal.open(now, data) {
             Ok(payload) => match self.swim.handle_data(payload, &mut self.pending) {
                 Ok(()) => {
-                    self.last_heard = now;
+                    self.last_heard = tokio::time::Instant::now();
                     return;
                 }
                 // Authentic, but SWIM would not have it (an implausible generation, a
@@ -259,9 +260,8 @@ impl MembershipState {
     /// Starts SWIM afresh as a newer identity when this host knows live members but heard
     /// from none for [`CUT_OFF_AFTER`] (see there).
     fn listen(&mut self) {
-        let now = self.clock.unix_millis();
-        let silent = now.saturating_sub(self.last_heard);
-        if self.swim.num_members() == 0 || silent < CUT_OFF_AFTER.as_millis() as u64 {
+        let silent = self.last_heard.elapsed();
+        if self.swim.num_members() == 0 || silent < CUT_OFF_AFTER {
             return;
         }
         let identity = self
@@ -271,7 +271,7 @@ impl MembershipState {
             .expect("a host identity renews");
         tracing::warn!(
             %identity,
-            silent_ms = silent,
+            silent = ?silent,
             "no member was heard from: this host is cut off; its membership starts afresh"
         );
         let forgotten: Vec<HostIdentity> =
@@ -283,6 +283,14 @@ impl MembershipState {
         self.forgotten
             .retain(|old| !forgotten.iter().any(|new| new.address == old.address));
         self.forgotten.extend(forgotten);
+        self.start_afresh(identity);
+    }
+
+    /// Replaces the SWIM instance by a new one as `identity`, knowing no member, and announces
+    /// it to the store's hosts. What the old instance believed (members it suspected, with the
+    /// timers that would have declared them down) goes with it: the others' answers say again
+    /// who is alive.
+    fn start_afresh(&mut self, identity: HostIdentity) {
         let seed = derived_seed(&identity);
         self.swim = new_swim(identity, self.sized_for, seed, self.clock.clone());
         self.pending = AccumulatingRuntime::new();
@@ -297,13 +305,23 @@ impl MembershipState {
         while let Some((after, timer)) = self.pending.to_schedule() {
             myself.send_after(after, move || MembershipMsg::Timer { timer, life });
         }
-        let mut changed = false;
+        let (mut changed, mut rejoined) = (false, None);
         while let Some(notification) = self.pending.to_notify() {
             changed = true;
+            if let OwnedNotification::Rejoin(identity) = &notification {
+                rejoined = Some(identity.clone());
+            }
             self.record_change(notification);
         }
         if changed {
             self.resize();
+        }
+        // Declared down, SWIM renewed this host's identity but kept its view, and dropped the
+        // timers that would turn its suspects into downs: a member it suspected would stay
+        // suspect for good. The new identity starts from a clean view instead.
+        if let Some(identity) = rejoined {
+            self.start_afresh(identity);
+            self.carry_out(myself);
         }
     }
 
@@ -391,7 +409,7 @@ impl Actor for Membership {
         let mut state = MembershipState {
             swim,
             life: 0,
-            last_heard: clock.unix_millis(),
+            last_heard: tokio::time::Instant::now(),
             forgotten: Vec::new(),
             pending: AccumulatingRuntime::new(),
             _delivery: args.transport.deliver_to(myself.clone()),
