@@ -378,16 +378,8 @@ fn valid_documents() -> Vec<(&'static str, Vec<u8>)> {
             .collect(),
     };
     let instance = InstanceRecord {
-        id: "web-0".into(),
-        node: "web".into(),
-        host: "h1".into(),
         state: InstanceState::Running,
-        attributes: serde_json::Map::new(),
-        message: None,
-        restarts: 0,
-        wired: None,
-        events: Vec::new(),
-        updated: now.into(),
+        ..InstanceRecord::pending("web-0", "web", "h1", now)
     };
     vec![
         ("host", document::render(&host, 1).unwrap()),

@@ -304,6 +304,22 @@ pub struct InstanceEvent {
 }
 
 impl InstanceRecord {
+    /// A new instance `id` of `node`, placed on `host` and not yet worked on, as of `now`.
+    pub fn pending(id: &str, node: &str, host: &str, now: &str) -> Self {
+        InstanceRecord {
+            id: id.to_owned(),
+            node: node.to_owned(),
+            host: host.to_owned(),
+            state: InstanceState::Pending,
+            attributes: serde_json::Map::new(),
+            message: None,
+            restarts: 0,
+            wired: None,
+            events: Vec::new(),
+            updated: now.to_owned(),
+        }
+    }
+
     /// Keeps its state, and why, as an event at `at` (dropping the oldest beyond
     /// [`EVENTS_KEPT`]).
     pub fn push_event(&mut self, at: &str) {

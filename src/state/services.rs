@@ -492,18 +492,7 @@ mod tests {
         };
         let instances = ids
             .iter()
-            .map(|id| InstanceRecord {
-                id: id.to_string(),
-                node: id.trim_end_matches("-0").into(),
-                host: "alpha".into(),
-                state: InstanceState::Pending,
-                attributes: serde_json::Map::new(),
-                message: None,
-                restarts: 0,
-                wired: None,
-                events: Vec::new(),
-                updated: "now".into(),
-            })
+            .map(|id| InstanceRecord::pending(id, id.trim_end_matches("-0"), "alpha", "now"))
             .collect();
         (record, plan, instances)
     }

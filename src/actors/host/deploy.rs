@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::state::records::{
-    InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord, split_qualified,
+    InstanceRecord, PlanRecord, ServicePhase, ServiceRecord, split_qualified,
 };
 use crate::state::{RegistryKind, Store, check_name};
 use crate::tosca::instance::Inventory;
@@ -108,18 +108,8 @@ pub fn prepare(
         .iter()
         .filter_map(|node| {
             let placed = placed.get(&node.id)?;
-            let mut record = InstanceRecord {
-                id: node.id.clone(),
-                node: node.template.clone(),
-                host: placed.host.clone(),
-                state: InstanceState::Pending,
-                attributes: serde_json::Map::new(),
-                message: Some(format!("placed on {}", placed.host)),
-                restarts: 0,
-                wired: None,
-                events: Vec::new(),
-                updated: now.clone(),
-            };
+            let mut record = InstanceRecord::pending(&node.id, &node.template, &placed.host, &now);
+            record.message = Some(format!("placed on {}", placed.host));
             record.push_event(&now);
             record.message = None;
             Some(record)

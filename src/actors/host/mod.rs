@@ -46,7 +46,7 @@ use crate::state::{ServiceView, Store, check_name};
 
 use super::lock_manager::LockManagerRef;
 use super::membership::{Membership, MembershipArgs, MembershipMsg, MembershipNetwork};
-use super::peer::{self, Part, Peer, PeerArgs, PeerMsg, PeerNetwork};
+use super::peer::{self, ControlAsk, Part, Peer, PeerArgs, PeerMsg, PeerNetwork};
 use super::service::{Service, ServiceArgs, ServiceMsg, ServiceStart};
 use super::{Context, RuntimeContext, RuntimeError, service_status};
 
@@ -106,15 +106,6 @@ impl Drop for MembershipChild {
     fn drop(&mut self) {
         self.actor.stop(Some("its host stopped".into()));
     }
-}
-
-/// A stop, start or restart asked of the Host (see [`HostMsg::Control`]).
-struct ControlPart {
-    namespace: String,
-    name: String,
-    action: InstanceAction,
-    instance: Option<String>,
-    wait: bool,
 }
 
 /// The Host's Peer actor, stopped with the Host's state for the same reason as membership's.
@@ -302,25 +293,14 @@ impl HostState {
     }
 
     /// Stops, starts or restarts a service's instances here and on their other hosts.
-    fn control(&self, part: ControlPart, reply: Answer) {
-        let ControlPart {
-            namespace,
-            name,
-            action,
-            instance,
-            wait,
-        } = part;
-        let (local, others) = match self.owners(&namespace, &name, instance.as_deref()) {
+    fn control(&self, ask: ControlAsk, reply: Answer) {
+        let (local, others) = match self.owners(&ask.namespace, &ask.name, ask.instance.as_deref())
+        {
             Ok(owners) => owners,
             Err(error) => return answer_with(reply, Err(error)),
         };
-        let asked = Part::Control {
-            namespace,
-            name,
-            action,
-            instance: instance.clone(),
-            wait,
-        };
+        let (action, instance, wait) = (ask.action, ask.instance.clone(), ask.wait);
+        let asked = Part::Control(ask);
         tokio::spawn(async move {
             let mut instances = Vec::new();
             if let Some(actor) = local {
@@ -378,9 +358,9 @@ impl HostState {
             Part::Logs {
                 namespace, name, ..
             }
-            | Part::Control {
+            | Part::Control(ControlAsk {
                 namespace, name, ..
-            } => (namespace.clone(), name.clone()),
+            }) => (namespace.clone(), name.clone()),
         };
         let actor = match self.services.get(&(namespace, name.clone())) {
             Some(actor) => actor.clone(),
@@ -398,12 +378,7 @@ impl HostState {
                     Ok(found) => Ok(log_output::capture(found).await),
                     Err(error) => Err(error),
                 },
-                Part::Control {
-                    action,
-                    instance,
-                    wait,
-                    ..
-                } => control(actor, action, instance, wait).await,
+                Part::Control(ask) => control(actor, ask.action, ask.instance, ask.wait).await,
             };
             answer_with(reply, answer);
         });
@@ -774,14 +749,14 @@ impl Actor for Host {
                 wait,
                 reply,
             } => {
-                let part = ControlPart {
+                let ask = ControlAsk {
                     namespace,
                     name,
                     action,
                     instance,
                     wait,
                 };
-                state.control(part, reply);
+                state.control(ask, reply);
             }
             HostMsg::Part { part, reply } => state.part(part, reply),
             HostMsg::Exec {

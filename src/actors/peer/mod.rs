@@ -20,7 +20,7 @@ pub use actor::{Peer, PeerArgs};
 pub use client::{ask, nudge};
 pub use messages::PeerMsg;
 pub use network::{COOKIE_PURPOSE, PeerNetwork};
-pub use part::{OUTPUT_CAP, Part};
+pub use part::{ControlAsk, OUTPUT_CAP, Part};
 
 /// The process group of the Peer actor of `host`.
 fn group_of(host: &str) -> String {

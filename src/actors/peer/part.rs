@@ -26,18 +26,22 @@ pub enum Part {
         instance: Option<String>,
     },
     /// Stop, start or restart its instances (or one).
-    Control {
-        /// The namespace.
-        namespace: String,
-        /// The service.
-        name: String,
-        /// What to do.
-        action: InstanceAction,
-        /// One instance, or all of this host's.
-        instance: Option<String>,
-        /// Answer once done.
-        wait: bool,
-    },
+    Control(ControlAsk),
+}
+
+/// A stop, start or restart of a service's instances (the Host's and another host's part).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlAsk {
+    /// The namespace.
+    pub namespace: String,
+    /// The service.
+    pub name: String,
+    /// What to do.
+    pub action: InstanceAction,
+    /// One instance, or all.
+    pub instance: Option<String>,
+    /// Answer once done.
+    pub wait: bool,
 }
 
 impl Part {
@@ -86,13 +90,13 @@ mod tests {
 
     #[test]
     fn a_part_and_a_reply_survive_their_bytes() {
-        let part = Part::Control {
+        let part = Part::Control(ControlAsk {
             namespace: "ns".into(),
             name: "web".into(),
             action: InstanceAction::Restart,
             instance: Some("web-0".into()),
             wait: true,
-        };
+        });
         assert_eq!(Part::decode(&part.encode()), Ok(part));
         let reply: Reply = Ok(Response::Controlled {
             instances: vec!["web-0".into()],

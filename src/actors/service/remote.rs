@@ -113,16 +113,10 @@ mod tests {
             let mut attributes = serde_json::Map::new();
             attributes.insert("address".into(), address.into());
             Arc::new(InstanceRecord {
-                id: id.into(),
-                node: id.trim_end_matches("-0").into(),
-                host: host.into(),
                 state,
                 attributes,
-                message: None,
-                restarts: 0,
                 wired: wired.map(str::to_owned),
-                events: Vec::new(),
-                updated: "now".into(),
+                ..InstanceRecord::pending(id, id.trim_end_matches("-0"), host, "now")
             })
         };
         let service = ServiceRecord {
