@@ -162,6 +162,7 @@ async fn ask_host(request: Request) -> Reply {
 /// Runs the agent until SIGINT or SIGTERM.
 pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     crate::state::check_name("host", &config.name)?;
+    crate::delegates::process::close_inherited_descriptors_on_exec();
     let store = Store::open(&config.state)?;
     check_locking(&store)?;
     let host_lock = store.layout().host_lock(&config.name);

@@ -76,6 +76,139 @@ pub struct Delegates {
     real: Option<RealActors>,
 }
 
+/// The order the real delegates are spawned in: each after those it is built on.
+const SPAWN_ORDER: [DelegateKind; 6] = [
+    DelegateKind::Directory,
+    DelegateKind::IpPort,
+    DelegateKind::Systemd,
+    DelegateKind::Process,
+    DelegateKind::Nspawn,
+    DelegateKind::Podman,
+];
+
+/// Whether delegate `kind` holds a reference to delegate `on` (and must be spawned again
+/// with it).
+fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
+    use DelegateKind::{Nspawn, Process, Systemd};
+    matches!(
+        (kind, on),
+        (Process, Systemd) | (Nspawn, Systemd) | (Nspawn, Process)
+    )
+}
+
+/// The real delegates' actors while a set is being spawned.
+#[derive(Default)]
+struct Parts {
+    directory: Option<DelegateRef>,
+    ipport: Option<ActorRef<IpPortMsg>>,
+    systemd: Option<ActorRef<SystemdMsg>>,
+    process: Option<DelegateRef>,
+    nspawn: Option<ActorRef<NspawnMsg>>,
+    podman: Option<ActorRef<PodmanMsg>>,
+}
+
+impl Parts {
+    fn of(delegates: &Delegates, real: &RealActors) -> Self {
+        let lifecycle = |kind| delegates.lifecycle.get(&kind).cloned();
+        Parts {
+            directory: lifecycle(DelegateKind::Directory),
+            ipport: Some(real.ipport.clone()),
+            systemd: Some(real.systemd.clone()),
+            process: lifecycle(DelegateKind::Process),
+            nspawn: Some(real.nspawn.clone()),
+            podman: Some(real.podman.clone()),
+        }
+    }
+
+    fn cell(&self, kind: DelegateKind) -> Option<ActorCell> {
+        match kind {
+            DelegateKind::Directory => self.directory.as_ref().map(|a| a.get_cell()),
+            DelegateKind::IpPort => self.ipport.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Systemd => self.systemd.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Process => self.process.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Nspawn => self.nspawn.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Podman => self.podman.as_ref().map(|a| a.get_cell()),
+            _ => None,
+        }
+    }
+
+    fn id(&self, kind: DelegateKind) -> Option<ractor::ActorId> {
+        self.cell(kind).map(|cell| cell.get_id())
+    }
+
+    /// Stops the actor of `kind` (its workloads keep running).
+    fn stop(&self, kind: DelegateKind) {
+        if let Some(cell) = self.cell(kind) {
+            cell.stop(None);
+        }
+    }
+
+    /// Spawns the delegate of `kind`; those it is built on are spawned already.
+    async fn spawn(
+        &mut self,
+        kind: DelegateKind,
+        config: &DelegatesConfig,
+        supervisor: &ActorCell,
+    ) -> Result<(), SpawnErr> {
+        let supervisor = supervisor.clone();
+        let built = "spawned after what it is built on";
+        match kind {
+            DelegateKind::Directory => {
+                let config = DirectoryConfig {
+                    host: config.host.clone(),
+                    claims: config.directory_claims.clone(),
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, DirectoryDelegate, config, supervisor).await?;
+                self.directory = Some(actor.get_derived());
+            }
+            DelegateKind::IpPort => {
+                let config = IpPortConfig {
+                    host: config.host.clone(),
+                    range: config.port_range.clone(),
+                    advertise_address: config.advertise_address.clone(),
+                    ledger: config.port_ledger.clone(),
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, IpPortDelegate, config, supervisor).await?;
+                self.ipport = Some(actor);
+            }
+            DelegateKind::Systemd => {
+                let (actor, _) = Actor::spawn_linked(None, SystemdDelegate, (), supervisor).await?;
+                self.systemd = Some(actor);
+            }
+            DelegateKind::Process => {
+                let config = ProcessConfig {
+                    systemd: self.systemd.clone().expect(built),
+                    supervisor: config.process_supervisor,
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, ProcessDelegate, config, supervisor).await?;
+                self.process = Some(actor.get_derived());
+            }
+            DelegateKind::Nspawn => {
+                let config = NspawnConfig {
+                    process: self.process.clone().expect(built),
+                    systemd: self.systemd.clone().expect(built),
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, NspawnDelegate, config, supervisor).await?;
+                self.nspawn = Some(actor);
+            }
+            DelegateKind::Podman => {
+                let config = PodmanConfig {
+                    socket: config.podman_socket.clone(),
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, PodmanDelegate, config, supervisor).await?;
+                self.podman = Some(actor);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// The actors of the real delegates that answer more than the lifecycle protocol.
 #[derive(Clone, Debug)]
 struct RealActors {
@@ -94,7 +227,26 @@ pub trait DelegateFactory: Send + Sync + std::fmt::Debug + 'static {
         &self,
         supervisor: ActorCell,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Delegates, SpawnErr>> + Send + '_>>;
+
+    /// The set `current` after its actor `dead` stopped, and the kinds spawned again (whose
+    /// instances are adopted again). By default the whole set is spawned again.
+    fn respawn<'a>(
+        &'a self,
+        current: &'a Delegates,
+        _dead: ractor::ActorId,
+        supervisor: ActorCell,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Respawned, SpawnErr>> + Send + 'a>> {
+        Box::pin(async move {
+            current.stop_all();
+            let delegates = self.spawn(supervisor).await?;
+            let kinds = delegates.kinds().collect();
+            Ok((delegates, kinds))
+        })
+    }
 }
+
+/// A set of delegates after one stopped, and the kinds spawned again.
+pub type Respawned = (Delegates, Vec<DelegateKind>);
 
 impl DelegateFactory for DelegatesConfig {
     fn spawn(
@@ -102,6 +254,16 @@ impl DelegateFactory for DelegatesConfig {
         supervisor: ActorCell,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Delegates, SpawnErr>> + Send + '_>> {
         Box::pin(Delegates::spawn(self.clone(), supervisor))
+    }
+
+    /// Only the delegate that stopped, and those built on it.
+    fn respawn<'a>(
+        &'a self,
+        current: &'a Delegates,
+        dead: ractor::ActorId,
+        supervisor: ActorCell,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Respawned, SpawnErr>> + Send + 'a>> {
+        Box::pin(current.respawn(self.clone(), dead, supervisor))
     }
 }
 
@@ -131,62 +293,87 @@ async fn ask_available<M: ractor::Message, T: Send + 'static>(
 impl Delegates {
     /// Spawns every implemented delegate, each linked to `supervisor` (it is told when one
     /// dies; a delegate keeps no state it cannot rebuild from the attributes it is given, so
-    /// respawning the set is always safe).
+    /// respawning one is always safe).
     pub async fn spawn(config: DelegatesConfig, supervisor: ActorCell) -> Result<Self, SpawnErr> {
-        let mut lifecycle = BTreeMap::new();
-        let directory_config = DirectoryConfig {
-            host: config.host.clone(),
-            claims: config.directory_claims.clone(),
+        let mut delegates = Delegates {
+            lifecycle: BTreeMap::new(),
+            real: None,
         };
-        let (directory, _) = Actor::spawn_linked(
-            None,
-            DirectoryDelegate,
-            directory_config,
-            supervisor.clone(),
+        let mut parts = Parts::default();
+        for kind in SPAWN_ORDER {
+            parts.spawn(kind, &config, &supervisor).await?;
+        }
+        delegates.install(parts);
+        Ok(delegates)
+    }
+
+    /// Spawns again the delegate whose actor `dead` stopped, and those built on it (the
+    /// process and nspawn delegates run units through the systemd one; nspawn runs its
+    /// containers through the process delegate); the others keep running untouched. Returns
+    /// the new set and the kinds spawned again, whose instances are adopted again.
+    pub async fn respawn(
+        &self,
+        config: DelegatesConfig,
+        dead: ractor::ActorId,
+        supervisor: ActorCell,
+    ) -> Result<(Self, Vec<DelegateKind>), SpawnErr> {
+        let Some(real) = &self.real else {
+            return Ok((self.clone(), Vec::new()));
+        };
+        let mut parts = Parts::of(self, real);
+        let dead = SPAWN_ORDER
+            .into_iter()
+            .find(|&kind| parts.id(kind) == Some(dead));
+        let Some(dead) = dead else {
+            return Ok((self.clone(), Vec::new()));
+        };
+        let again: Vec<DelegateKind> = SPAWN_ORDER
+            .into_iter()
+            .filter(|&kind| kind == dead || builds_on(kind, dead))
+            .collect();
+        for &kind in &again {
+            parts.stop(kind);
+        }
+        for &kind in &again {
+            parts.spawn(kind, &config, &supervisor).await?;
+        }
+        let mut delegates = self.clone();
+        delegates.install(parts);
+        Ok((delegates, again))
+    }
+
+    fn install(&mut self, parts: Parts) {
+        let (
+            Some(directory),
+            Some(ipport),
+            Some(systemd),
+            Some(process),
+            Some(nspawn),
+            Some(podman),
+        ) = (
+            parts.directory,
+            parts.ipport,
+            parts.systemd,
+            parts.process,
+            parts.nspawn,
+            parts.podman,
         )
-        .await?;
-        lifecycle.insert(DelegateKind::Directory, directory.get_derived());
-        let ipport_config = IpPortConfig {
-            host: config.host.clone(),
-            range: config.port_range.clone(),
-            advertise_address: config.advertise_address.clone(),
-            ledger: config.port_ledger.clone(),
+        else {
+            unreachable!("every kind of SPAWN_ORDER is spawned");
         };
-        let (ipport, _) =
-            Actor::spawn_linked(None, IpPortDelegate, ipport_config, supervisor.clone()).await?;
-        lifecycle.insert(DelegateKind::IpPort, ipport.get_derived());
-        let (systemd, _) =
-            Actor::spawn_linked(None, SystemdDelegate, (), supervisor.clone()).await?;
-        let process_config = ProcessConfig {
-            systemd: systemd.clone(),
-            supervisor: config.process_supervisor,
-        };
-        let (process, _) =
-            Actor::spawn_linked(None, ProcessDelegate, process_config, supervisor.clone()).await?;
-        lifecycle.insert(DelegateKind::Process, process.get_derived());
-        let nspawn_config = NspawnConfig {
-            process: process.get_derived(),
-            systemd: systemd.clone(),
-        };
-        let (nspawn, _) =
-            Actor::spawn_linked(None, NspawnDelegate, nspawn_config, supervisor.clone()).await?;
-        lifecycle.insert(DelegateKind::Nspawn, nspawn.get_derived());
-        let podman_config = PodmanConfig {
-            socket: config.podman_socket.clone(),
-        };
-        let (podman, _) =
-            Actor::spawn_linked(None, PodmanDelegate, podman_config, supervisor.clone()).await?;
-        lifecycle.insert(DelegateKind::Podman, podman.get_derived());
-        let real = RealActors {
+        self.lifecycle = BTreeMap::from([
+            (DelegateKind::Directory, directory),
+            (DelegateKind::IpPort, ipport.get_derived()),
+            (DelegateKind::Process, process.clone()),
+            (DelegateKind::Nspawn, nspawn.get_derived()),
+            (DelegateKind::Podman, podman.get_derived()),
+        ]);
+        self.real = Some(RealActors {
             ipport,
             systemd,
             podman,
             nspawn,
-        };
-        Ok(Delegates {
-            lifecycle,
-            real: Some(real),
-        })
+        });
     }
 
     /// The systemd delegate (which runs units for the process delegate), when these are the

@@ -323,11 +323,16 @@ impl InstanceRecord {
     /// Keeps its state, and why, as an event at `at` (dropping the oldest beyond
     /// [`EVENTS_KEPT`]).
     pub fn push_event(&mut self, at: &str) {
-        self.events.push(InstanceEvent {
+        self.keep_event(InstanceEvent {
             at: at.to_owned(),
             state: self.state,
             message: self.message.clone(),
         });
+    }
+
+    /// Keeps `event`, dropping the oldest beyond [`EVENTS_KEPT`].
+    pub fn keep_event(&mut self, event: InstanceEvent) {
+        self.events.push(event);
         let over = self.events.len().saturating_sub(EVENTS_KEPT);
         self.events.drain(..over);
     }

@@ -13,7 +13,10 @@ use crate::actors::lock_manager::{LockManager, LockManagerRef};
 use crate::control::RuntimePaths;
 use crate::control::protocol::{Reply, Request};
 use crate::delegates::DelegatesConfig;
+use crate::delegates::ipport::IpPortMsg;
+use crate::delegates::podman::PodmanMsg;
 use crate::delegates::process::{ProcessMsg, SupervisorChoice};
+use crate::delegates::systemd::SystemdMsg;
 use crate::state::Store;
 use crate::state::records::InstanceState;
 
@@ -57,9 +60,24 @@ fn running_pid(store: &Store) -> Option<i64> {
 }
 
 fn process_delegate(host: &ActorRef<HostMsg>) -> Option<ActorCell> {
+    child::<ProcessMsg>(host)
+}
+
+/// The Host's child actor that takes messages `M`.
+fn child<M: ractor::Message>(host: &ActorRef<HostMsg>) -> Option<ActorCell> {
     host.get_children()
         .into_iter()
-        .find(|child| child.is_message_type_of::<ProcessMsg>() == Some(true))
+        .find(|child| child.is_message_type_of::<M>() == Some(true))
+}
+
+/// The ids of the delegates the process delegate is not built on.
+fn unrelated_delegates(host: &ActorRef<HostMsg>) -> Vec<Option<ractor::ActorId>> {
+    let id = |cell: Option<ActorCell>| cell.map(|cell| cell.get_id());
+    vec![
+        id(child::<SystemdMsg>(host)),
+        id(child::<PodmanMsg>(host)),
+        id(child::<IpPortMsg>(host)),
+    ]
 }
 
 fn alive(pid: i64) -> bool {
@@ -110,11 +128,15 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     let first = eventually("the sleeper to run", || running_pid(&store)).await;
 
     let killed = process_delegate(&host).expect("a process delegate");
+    let unrelated = unrelated_delegates(&host);
+    assert!(unrelated.iter().all(Option::is_some));
     killed.kill();
     eventually("a new process delegate", || {
         process_delegate(&host).filter(|cell| cell.get_id() != killed.get_id())
     })
     .await;
+    // Only the dead delegate (and any built on it) is spawned again.
+    assert_eq!(unrelated_delegates(&host), unrelated);
     // Killed before the new delegate adopts it or after, it is started again (Adopt
     // restarts what died meanwhile, by its policy; the delegate's watcher what dies later).
     nix::sys::signal::kill(

@@ -715,12 +715,18 @@ impl Actor for Host {
                 namespace,
                 name,
                 reply,
-            } => answer_with(reply, state.status(&namespace, &name).await),
+            } => {
+                let query = state.query(namespace, name);
+                tokio::spawn(async move { answer_with(reply, query.status().await) });
+            }
             HostMsg::Events {
                 namespace,
                 name,
                 reply,
-            } => answer_with(reply, state.events(&namespace, &name)),
+            } => {
+                let query = state.query(namespace, name);
+                tokio::spawn(async move { answer_with(reply, query.events().await) });
+            }
             HostMsg::Watch {
                 namespace,
                 name,
@@ -881,20 +887,20 @@ impl Actor for Host {
             }
             return Ok(());
         }
-        // A delegate of the current set: respawn the set (they rebuild from attributes). The
-        // old set's others, stopped here, end up here too and are not respawned again.
+        // A delegate of the current set: respawn it, and those built on it (they rebuild from
+        // attributes). Those stopped here end up here too, and are no longer in the set.
         let old = state.context.delegates();
         if !old.has_actor(id) {
             return Ok(());
         }
-        tracing::warn!(?crashed, "a delegate stopped; restarting the delegates");
-        old.stop_all();
-        let delegates = state.delegates_config.spawn(myself.get_cell()).await?;
+        let factory = state.delegates_config.clone();
+        let (delegates, kinds) = factory.respawn(&old, id, myself.get_cell()).await?;
+        tracing::warn!(?crashed, ?kinds, "a delegate stopped; restarted it");
         state.context.replace_delegates(delegates);
-        // What the old delegates supervised is adopted again, service by service: a process
-        // the agent supervises keeps its restart policy.
+        // What the old ones supervised is adopted again, service by service: a process the
+        // agent supervises keeps its restart policy.
         for (key, service) in &state.services {
-            if let Err(error) = service.cast(ServiceMsg::Resume) {
+            if let Err(error) = service.cast(ServiceMsg::Resume(kinds.clone())) {
                 tracing::warn!(service = %key.1, %error, "could not ask it to adopt again");
             }
         }

@@ -3,9 +3,11 @@
 //! NodeInstance actors and the LockManager deploy, stop, start and delete through it exactly as
 //! they do with the real delegates.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
@@ -18,8 +20,8 @@ use crate::delegates::protocol::{
     DelegateKind, DelegateMsg, InstanceHealth, LogSource, Observation,
 };
 use crate::delegates::{DelegateFactory, Delegates};
-use crate::state::Store;
 use crate::state::records::InstanceState;
+use crate::state::{Filesystem, HeldLock, RealFs, Store, SystemClock};
 
 const WORKERS: &str = "\
 tosca_definitions_version: tosca_2_0
@@ -148,12 +150,9 @@ fn states(store: &Store) -> Option<Vec<InstanceState>> {
     Some(view.instances.iter().map(|i| i.state).collect())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_whole_runtime_drives_delegates_it_is_given() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("state")).unwrap();
-    let template = dir.path().join("workers.yaml");
-    std::fs::write(&template, WORKERS).unwrap();
+/// A Host on `store` (in `dir`) whose only delegate is the stand-in, and the stand-in's
+/// counts.
+async fn host_of_stand_ins(store: &Store, dir: &Path) -> (ActorRef<HostMsg>, Arc<Calls>) {
     let (lock_manager, _) = Actor::spawn(None, LockManager, store.clone())
         .await
         .unwrap();
@@ -168,11 +167,18 @@ async fn the_whole_runtime_drives_delegates_it_is_given() {
         peers: None,
         store: store.clone(),
         lock_manager: LockManagerRef(lock_manager),
-        runtime: RuntimePaths::new(dir.path().join("runtime")),
+        runtime: RuntimePaths::new(dir.join("runtime")),
         deadlines: Default::default(),
         delegates: factory,
     };
     let (host, _) = Actor::spawn(None, Host, args).await.unwrap();
+    (host, calls)
+}
+
+/// Deploys [`WORKERS`] as `default/work`.
+async fn deploy_workers(host: &ActorRef<HostMsg>, dir: &Path) {
+    let template = dir.join("workers.yaml");
+    std::fs::write(&template, WORKERS).unwrap();
     let deploy = Request::Deploy {
         template: template.to_string_lossy().into_owned(),
         namespace: "default".into(),
@@ -180,7 +186,15 @@ async fn the_whole_runtime_drives_delegates_it_is_given() {
         inputs: Default::default(),
         on_failure: Default::default(),
     };
-    ask(&host, deploy).await.unwrap();
+    ask(host, deploy).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_runtime_drives_delegates_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("state")).unwrap();
+    let (host, calls) = host_of_stand_ins(&store, dir.path()).await;
+    deploy_workers(&host, dir.path()).await;
     let running = || states(&store) == Some(vec![InstanceState::Running]);
     eventually("the worker to run", running).await;
 
@@ -215,6 +229,78 @@ async fn the_whole_runtime_drives_delegates_it_is_given() {
         [1, 2, 2, 1],
         "create once, start at deploy and after the restart's stop, stop for the restart and \
          the stop, delete once"
+    );
+    host.stop(None);
+}
+
+/// The real filesystem, counting the writes of each path.
+#[derive(Debug, Default)]
+struct CountingFs {
+    writes: Mutex<HashMap<PathBuf, usize>>,
+}
+
+impl CountingFs {
+    fn writes_of(&self, path: &Path) -> usize {
+        self.writes.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+impl Filesystem for CountingFs {
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        RealFs.read(path)
+    }
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        *self
+            .writes
+            .lock()
+            .unwrap()
+            .entry(path.to_owned())
+            .or_default() += 1;
+        RealFs.write_atomic(path, bytes)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        RealFs.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        RealFs.remove_dir_all(path)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        RealFs.list(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        RealFs.create_dir_all(dir)
+    }
+    fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn HeldLock>> {
+        RealFs.lock_exclusive(path)
+    }
+    fn try_lock_exclusive(&self, path: &Path) -> io::Result<Option<Box<dyn HeldLock>>> {
+        RealFs.try_lock_exclusive(path)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_step_writes_its_instance_once_and_shows_it_creating_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(CountingFs::default());
+    let root = dir.path().join("state");
+    let store = Store::with_seams(&root, fs.clone(), Arc::new(SystemClock)).unwrap();
+    let (host, _) = host_of_stand_ins(&store, dir.path()).await;
+    deploy_workers(&host, dir.path()).await;
+    let running = || states(&store) == Some(vec![InstanceState::Running]);
+    eventually("the worker to run", running).await;
+    let record = store.layout().instance("default", "work", "worker-0");
+    // One write when the deploy recorded the service (pending), one when the step ended.
+    assert_eq!(fs.writes_of(&record), 2);
+    // What was only shown is kept among the events, in order.
+    let view = store.load_service("default", "work").unwrap().unwrap();
+    let states: Vec<InstanceState> = view.instances[0].events.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [
+            InstanceState::Pending,
+            InstanceState::Creating,
+            InstanceState::Running
+        ]
     );
     host.stop(None);
 }

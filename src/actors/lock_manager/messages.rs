@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use ractor::RpcReplyPort;
 
 use crate::state::records::{
-    HostRecord, InstanceMove, InstanceRecord, InstanceState, PlanRecord, RegistryEntry,
-    ServicePhase, ServiceRecord,
+    HostRecord, InstanceEvent, InstanceMove, InstanceRecord, InstanceState, PlanRecord,
+    RegistryEntry, ServicePhase, ServiceRecord,
 };
 use crate::state::{Layout, RegistryKind, StoreError, Transaction};
 
@@ -27,6 +27,9 @@ pub struct InstanceUpdate {
     pub restarted: bool,
     /// The wiring it was made with (see [`InstanceRecord::wired`]).
     pub wired: Option<String>,
+    /// Changes of state its step showed before this write without writing them (a deploy's
+    /// `creating`): kept among its events, before the one this write makes.
+    pub shown: Vec<InstanceEvent>,
 }
 
 impl InstanceUpdate {
@@ -64,6 +67,9 @@ impl InstanceUpdate {
         }
         if let Some(wired) = self.wired {
             record.wired = Some(wired);
+        }
+        for event in self.shown {
+            record.keep_event(event);
         }
     }
 }

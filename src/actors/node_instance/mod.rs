@@ -27,7 +27,7 @@ use crate::delegates::protocol::{
     InstanceSpec, LogSource, Observation, Operation, delegate_for,
 };
 use crate::state::ServiceView;
-use crate::state::records::{InstanceRecord, InstanceState};
+use crate::state::records::{InstanceEvent, InstanceRecord, InstanceState};
 
 use super::lock_manager::InstanceUpdate;
 use super::service::ServiceMsg;
@@ -203,6 +203,8 @@ struct Work<'a> {
     me: &'a NodeInstanceArgs,
     view: Arc<ServiceView>,
     record: InstanceRecord,
+    /// The changes of state shown but not yet written (see [`Work::show`]).
+    shown: Vec<InstanceEvent>,
 }
 
 impl<'a> Work<'a> {
@@ -213,7 +215,12 @@ impl<'a> Work<'a> {
             .find(|instance| instance.id == me.id)
             .map(|record| InstanceRecord::clone(record))
             .ok_or_else(|| RuntimeError::NotFound(format!("instance {} has no record", me.id)))?;
-        Ok(Work { me, view, record })
+        Ok(Work {
+            me,
+            view,
+            record,
+            shown: Vec::new(),
+        })
     }
 
     /// The service with this instance's attributes as the step has them (its properties and
@@ -240,20 +247,39 @@ impl<'a> Work<'a> {
         target(&me.context, &self.current(), &me.id, state_dir)
     }
 
-    async fn record(&mut self, update: InstanceUpdate) -> Result<(), RuntimeError> {
+    async fn record(&mut self, mut update: InstanceUpdate) -> Result<(), RuntimeError> {
         let me = self.me;
+        update.shown = std::mem::take(&mut self.shown);
         self.record = me
             .context
             .lock_manager
             .update_instance(&me.namespace, &me.service, &me.id, update)
             .await?;
-        // Its Service actor's view (and whoever watches the service) follows every write.
+        self.report();
+        Ok(())
+    }
+
+    /// Shows the instance in `state` to its Service actor (and whoever watches the service)
+    /// without writing it: the step's one write keeps it among the instance's events. What is
+    /// only shown is safe to lose: a restarted agent finds the instance as last written and
+    /// takes the same step again.
+    fn show(&mut self, state: InstanceState) {
+        let now = self.me.context.store.now();
+        self.record.state = state;
+        self.record.message = None;
+        self.record.updated.clone_from(&now);
+        self.record.push_event(&now);
+        self.shown.extend(self.record.events.last().cloned());
+        self.report();
+    }
+
+    /// Its Service actor's view follows every change of the record.
+    fn report(&self) {
         let wrote = ServiceMsg::Wrote {
-            index: me.index,
+            index: self.me.index,
             record: Box::new(self.record.clone()),
         };
-        let _ = me.report_to.cast(wrote);
-        Ok(())
+        let _ = self.me.report_to.cast(wrote);
     }
 
     /// Runs a delegate call within this agent's deadline for `operation`.
@@ -300,11 +326,11 @@ impl<'a> Work<'a> {
         }
     }
 
-    /// Creating is recorded first (an agent that dies midway makes the instance again); then
-    /// one write when it runs, with what its delegate and operations reported.
+    /// Creating is shown, not written (an agent that dies midway finds the instance pending
+    /// and makes it again, as it would a creating one); the one write is when it runs (or
+    /// failed), with what its delegate and operations reported.
     async fn try_deploy(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
-        self.record(InstanceUpdate::state(InstanceState::Creating))
-            .await?;
+        self.show(InstanceState::Creating);
         let mut target = self.target()?;
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::control::protocol::{InstanceAction, ServiceStatus};
-use crate::delegates::protocol::LogSource;
+use crate::delegates::protocol::{DelegateKind, LogSource};
 use crate::state::records::InstanceRecord;
 
 use super::super::RuntimeError;
@@ -19,9 +19,10 @@ pub enum ServiceMsg {
     /// The deploy failed on another host of the service (the store says so, with this first
     /// failure's message): undo this host's part too, as the service's `on_failure` says.
     FailedElsewhere(String),
-    /// The delegates were restarted: adopt every instance again, dependencies first.
-    Resume,
-    /// A NodeInstance actor wrote its instance's record (in the middle of a step, or at its end).
+    /// These delegates were spawned again: adopt their instances again, dependencies first.
+    Resume(Vec<DelegateKind>),
+    /// A NodeInstance actor wrote its instance's record (in the middle of a step, or at its
+    /// end), or showed a change its step writes when it ends.
     Wrote {
         /// The instance's position in the Service actor's list.
         index: usize,
@@ -71,6 +72,9 @@ pub enum ServiceMsg {
         /// Log sources by instance.
         reply: ractor::RpcReplyPort<Result<Vec<(String, LogSource)>, RuntimeError>>,
     },
+    /// This host's instances as the actor holds them now: a step shows its progress here
+    /// before it writes it (`service status` and `service events` overlay them on the store).
+    Records(ractor::RpcReplyPort<Vec<std::sync::Arc<InstanceRecord>>>),
     /// How a command runs in one instance (`service exec`).
     Exec {
         /// The instance.

@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg, StepReport};
 use super::{Context, RuntimeError, service_status};
 use crate::control::protocol::{InstanceAction, ServiceStatus};
+use crate::delegates::protocol::{DelegateKind, delegate_for};
 use crate::state::ServiceView;
 use crate::state::records::{InstanceRecord, InstanceState, ServicePhase};
 use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, Wanted, reconcile};
@@ -67,6 +68,10 @@ pub struct ServiceState {
     observed: Observed,
     /// For each instance of `observed`, its position in `view.instances`.
     records: Vec<usize>,
+    /// For each instance of `observed`, the instances of `observed` that require it.
+    dependents: Vec<Vec<usize>>,
+    /// For each instance of `observed`, the kind of delegate that runs it.
+    delegates: Vec<Option<DelegateKind>>,
     /// The positions in `view.instances` of the instances on other hosts that those here
     /// require (read again every [`CHECK_PERIOD`]).
     remote: Vec<usize>,
@@ -323,21 +328,30 @@ impl ServiceState {
         )
     }
 
-    /// Takes in a record a NodeInstance wrote.
+    /// Takes in a record a NodeInstance wrote (or showed).
     fn wrote(&mut self, index: usize, record: InstanceRecord) {
         if let Some(&position) = self.records.get(index) {
             self.view.instances[position] = Arc::new(record);
             self.changed();
-            self.refresh_wiring();
+            // Only its own wiring and that of the instances requiring it can have changed:
+            // looking at every instance on every write made a deploy cubic in its size.
+            let touched: Vec<usize> = std::iter::once(index)
+                .chain(self.dependents[index].iter().copied())
+                .collect();
+            self.refresh_wiring_of(touched);
         }
     }
 
     /// Marks the instances here that wait for, or must be made again after, instances they
     /// require on other hosts (see [`remote`]).
     fn refresh_wiring(&mut self) {
+        self.refresh_wiring_of(0..self.observed.instances.len());
+    }
+
+    fn refresh_wiring_of(&mut self, indices: impl IntoIterator<Item = usize>) {
         let host = &self.args.context.host;
-        for (index, &position) in self.records.iter().enumerate() {
-            let (awaits, stale) = remote::wiring_state(&self.view, host, position);
+        for index in indices {
+            let (awaits, stale) = remote::wiring_state(&self.view, host, self.records[index]);
             let instance = &mut self.observed.instances[index];
             instance.awaits = awaits;
             instance.stale = stale;
@@ -516,16 +530,16 @@ fn spawn_write(
     });
 }
 
+/// The service's node instances by id.
+fn nodes_by_id(view: &ServiceView) -> HashMap<&str, &crate::tosca::instance::NodeInstance> {
+    let nodes = view.service.instantiation.nodes.iter();
+    nodes.map(|node| (node.id.as_str(), node)).collect()
+}
+
 /// The instances of `view` on `host`, dependencies first, as the reconciler sees them, with
 /// each one's position in `view.instances`.
 fn instances_on(view: &ServiceView, host: &str) -> (Vec<Instance>, Vec<usize>) {
-    let nodes: HashMap<&str, &crate::tosca::instance::NodeInstance> = view
-        .service
-        .instantiation
-        .nodes
-        .iter()
-        .map(|node| (node.id.as_str(), node))
-        .collect();
+    let nodes = nodes_by_id(view);
     let mut index: HashMap<&str, usize> = HashMap::new();
     let (mut instances, mut positions) = (Vec::new(), Vec::new());
     for (position, record) in view.instances.iter().enumerate() {
@@ -548,6 +562,27 @@ fn instances_on(view: &ServiceView, host: &str) -> (Vec<Instance>, Vec<usize>) {
     (instances, positions)
 }
 
+/// The kind of delegate of the instances of `view` at `positions`.
+fn delegate_kinds(view: &ServiceView, positions: &[usize]) -> Vec<Option<DelegateKind>> {
+    let nodes = nodes_by_id(view);
+    let kind = |&position: &usize| {
+        let node = nodes.get(view.instances[position].id.as_str())?;
+        delegate_for(&node.types)
+    };
+    positions.iter().map(kind).collect()
+}
+
+/// For each instance, the instances that require it.
+fn dependents(instances: &[Instance]) -> Vec<Vec<usize>> {
+    let mut dependents = vec![Vec::new(); instances.len()];
+    for (index, instance) in instances.iter().enumerate() {
+        for &required in &instance.requires {
+            dependents[required].push(index);
+        }
+    }
+    dependents
+}
+
 impl Actor for Service {
     type Msg = ServiceMsg;
     type State = ServiceState;
@@ -565,6 +600,8 @@ impl Actor for Service {
             .ok_or_else(|| RuntimeError::NotFound(format!("service {}", args.name)))?;
         let (instances, records) = instances_on(&view, &args.context.host);
         let remote = remote::required_elsewhere(&view, &args.context.host, &records);
+        let dependents = dependents(&instances);
+        let delegates = delegate_kinds(&view, &records);
         let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
         observed.failed = view.service.phase == ServicePhase::Failed;
         let mut state = ServiceState {
@@ -574,6 +611,8 @@ impl Actor for Service {
             snapshot: None,
             observed,
             records,
+            dependents,
+            delegates,
             remote,
             actors: Vec::new(),
             by_actor: HashMap::new(),
@@ -618,7 +657,11 @@ impl Actor for Service {
             ServiceMsg::Delete if state.goal == Goal::Delete => {}
             ServiceMsg::Delete => state.delete(),
             ServiceMsg::FailedElsewhere(message) => state.failed_elsewhere(message),
-            ServiceMsg::Resume => state.observed.readopt(),
+            ServiceMsg::Resume(kinds) => {
+                let delegates = &state.delegates;
+                let again = |index: usize| delegates[index].is_some_and(|k| kinds.contains(&k));
+                state.observed.readopt(again);
+            }
             // A record changes nothing the reconciler decides on (how the step ended does):
             // only watchers hear of it.
             ServiceMsg::Wrote { index, record } => {
@@ -645,6 +688,14 @@ impl Actor for Service {
             },
             ServiceMsg::Logs { instance, reply } => {
                 state.logs(instance, reply);
+                return Ok(());
+            }
+            ServiceMsg::Records(reply) => {
+                let positions = state.records.iter();
+                let records = positions
+                    .map(|&p| state.view.instances[p].clone())
+                    .collect();
+                let _ = reply.send(records);
                 return Ok(());
             }
             ServiceMsg::Exec { instance, reply } => {

@@ -458,9 +458,25 @@ impl Observed {
             })
     }
 
-    /// Whatever ran the workloads restarted (the delegates): adopt every instance again.
-    pub fn readopt(&mut self) {
+    /// Whatever ran some workloads restarted (a delegate): adopt the instances `again` says
+    /// again; the others stay as adopted as they were (a step in flight on one of them still
+    /// counts as an adoption when it ends).
+    pub fn readopt(&mut self, again: impl Fn(usize) -> bool) {
+        let old = self.generation;
         self.generation += 1;
+        for (index, instance) in self.instances.iter_mut().enumerate() {
+            if again(index) {
+                continue;
+            }
+            if instance.adopted == old {
+                instance.adopted = self.generation;
+            }
+            if let Some((_, began)) = &mut instance.busy
+                && *began == old
+            {
+                *began = self.generation;
+            }
+        }
     }
 
     /// `delete` was asked: the store now says every instance is being deleted.

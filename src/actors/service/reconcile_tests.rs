@@ -413,7 +413,7 @@ fn adoption_is_asked_again_when_the_delegates_restart() {
             .effects
             .is_empty()
     );
-    seen.readopt();
+    seen.readopt(|_| true);
     let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
     assert_eq!(
         decision.effects,
@@ -421,7 +421,7 @@ fn adoption_is_asked_again_when_the_delegates_restart() {
     );
     // A step that began before the restart does not count as an adoption.
     let mut seen = with(web([Running; 3], false), |s| busy(s, 0, Step::Deploy));
-    seen.readopt();
+    seen.readopt(|_| true);
     let ok = Outcome {
         state: Running,
         error: None,
@@ -429,6 +429,25 @@ fn adoption_is_asked_again_when_the_delegates_restart() {
     seen.finished(0, ok, secs(1));
     let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(1));
     assert!(decision.effects.contains(&Effect::Run(0, Step::Adopt)));
+}
+
+#[test]
+fn only_the_instances_of_a_restarted_delegate_are_adopted_again() {
+    let mut seen = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+    seen.readopt(|i| i == 2);
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert_eq!(decision.effects, runs(&[(2, Step::Adopt)]));
+    // A step under way on another instance still counts as its adoption when it ends.
+    let mut seen = with(web([Running; 3], false), |s| busy(s, 0, Step::Deploy));
+    seen.readopt(|i| i != 0);
+    let ok = Outcome {
+        state: Running,
+        error: None,
+    };
+    seen.finished(0, ok, secs(1));
+    let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(1));
+    assert!(!decision.effects.contains(&Effect::Run(0, Step::Adopt)));
+    assert!(decision.effects.contains(&Effect::Run(1, Step::Adopt)));
 }
 
 #[test]

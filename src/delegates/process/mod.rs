@@ -38,4 +38,4 @@ mod supervisor;
 pub use actor::{ProcessConfig, ProcessDelegate, SupervisorChoice};
 pub use launch::{LaunchPlan, find_program};
 pub use message::ProcessMsg;
-pub use supervisor::ProcessIdentity;
+pub use supervisor::{ProcessIdentity, close_inherited_descriptors_on_exec};

@@ -6,7 +6,7 @@
 //! its start time, so a recycled pid is never mistaken for it.
 
 use std::fs::OpenOptions;
-use std::os::fd::AsRawFd;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -155,11 +155,10 @@ pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity)
         Some(user) => user.dir.to_string_lossy().into_owned(),
         None => std::env::var("HOME").unwrap_or_else(|_| "/".into()),
     };
-    // Truncated for this start; the child writes its pid into it before exec.
+    // Truncated for this start; the pid goes into it as soon as the process exists.
     let forked = forked_file(&plan.state_dir);
-    let evidence = std::fs::File::create(&forked)
+    let mut evidence = std::fs::File::create(&forked)
         .map_err(|e| DelegateError::io(format!("create {}", forked.display()), e))?;
-    let evidence_fd = evidence.as_raw_fd();
     let mut command = Command::new(&plan.program);
     command
         .args(&plan.arguments)
@@ -176,18 +175,11 @@ pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity)
     if let Some(user) = &plan.user {
         command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
     }
-    // SAFETY: between fork and exec the closure only makes the getpid, write and close_range
-    // system calls, which are async-signal-safe, and allocates nothing; exec closes the file
-    // (O_CLOEXEC).
-    unsafe {
-        command.pre_exec(move || {
-            note_own_pid(evidence_fd);
-            close_inherited_on_exec();
-            Ok(())
-        });
-    }
+    // No code runs between fork and exec, so the standard library starts it with
+    // posix_spawn: a fork would copy the agent's page tables, a cost that grows with the
+    // number of instances it runs (descriptors are closed on exec since the agent started:
+    // see [`close_inherited_descriptors_on_exec`]).
     let spawned = command.spawn();
-    drop(evidence);
     let child = spawned.map_err(|e| {
         DelegateError::io(
             format!("start {} for {}", plan.program.display(), plan.instance),
@@ -198,6 +190,9 @@ pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity)
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
         .ok_or_else(|| DelegateError::Failed(format!("{} exited at once", plan.instance)))?;
+    if let Err(error) = evidence.write_all(pid.to_string().as_bytes()) {
+        tracing::warn!(path = %forked.display(), %error, "could not note that the process began");
+    }
     // Our child stays readable until we reap it, even when it already ended (then its
     // watcher reports the exit).
     match ProcessIdentity::read(pid, true) {
@@ -311,9 +306,9 @@ pub fn forget(state_dir: &Path) {
     let _ = std::fs::remove_file(forked_file(state_dir));
 }
 
-/// The file a starting process writes its pid into between fork and exec: evidence that the
+/// The file the pid of a starting process goes into the moment it exists: evidence that the
 /// latest start recorded in the pid file only by its intent did begin, when the agent died
-/// before it learnt the pid (so a process gone since ran, rather than never started).
+/// before it recorded the pid (so a process gone since ran, rather than never started).
 pub fn forked_file(state_dir: &Path) -> PathBuf {
     state_dir.join("process.forked")
 }
@@ -323,12 +318,12 @@ pub fn was_forked(state_dir: &Path) -> bool {
     std::fs::metadata(forked_file(state_dir)).is_ok_and(|meta| meta.len() > 0)
 }
 
-/// In a child between fork and exec: writes its pid, in decimal, to `fd`. Allocates nothing.
-/// Marks every descriptor above stderr close-on-exec: the agent may have inherited some without
-/// it (a lock its own parent held, a socket), and a workload must not hold them for its life.
-/// Best effort: a kernel without close_range (before 5.11) leaves them as they are.
-fn close_inherited_on_exec() {
-    // SAFETY: close_range only changes this (forked) process's descriptor flags.
+/// Marks every descriptor above stderr close-on-exec, once as the agent starts: it may have
+/// inherited some without it (a lock its own parent held, a socket), and a workload must not
+/// hold them for its life; what the agent opens itself is close-on-exec already. Best effort:
+/// a kernel without close_range (before 5.11) leaves them as they are.
+pub fn close_inherited_descriptors_on_exec() {
+    // SAFETY: close_range only changes this process's descriptor flags.
     unsafe {
         libc::syscall(
             libc::SYS_close_range,
@@ -337,23 +332,6 @@ fn close_inherited_on_exec() {
             libc::CLOSE_RANGE_CLOEXEC,
         );
     }
-}
-
-fn note_own_pid(fd: std::os::fd::RawFd) {
-    let mut digits = [0u8; 12];
-    let mut pid = nix::unistd::getpid().as_raw().unsigned_abs();
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (pid % 10) as u8;
-        pid /= 10;
-        if pid == 0 {
-            break;
-        }
-    }
-    // SAFETY: the parent keeps the file open until the child has exec'd.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    let _ = nix::unistd::write(fd, &digits[at..]);
 }
 
 /// The ids of the processes `/proc` lists now; an error when it cannot be listed.
@@ -415,8 +393,17 @@ fn group_members(group: i32) -> std::io::Result<Vec<i32>> {
 fn group_runs(identity: ProcessIdentity) -> std::io::Result<bool> {
     match ProcessIdentity::probe(identity.pid)? {
         Some(now) => Ok(now == identity),
+        // No process at all in the group, not even a zombie: the kernel says so at once,
+        // where listing /proc costs as much as the host has processes (a delete of many
+        // instances was quadratic).
+        None if group_is_empty(identity.pid) => Ok(false),
         None => Ok(!group_members(identity.pid)?.is_empty()),
     }
+}
+
+/// Whether process group `group` has no process left, zombies included.
+fn group_is_empty(group: i32) -> bool {
+    killpg(Pid::from_raw(group), None::<Signal>) == Err(nix::errno::Errno::ESRCH)
 }
 
 /// Waits up to `limit` for the group to end; says whether it did (while `/proc` cannot tell,
@@ -564,6 +551,8 @@ mod tests {
         let fd = nix::fcntl::fcntl(&held, nix::fcntl::FcntlArg::F_DUPFD(100)).unwrap();
         // SAFETY: F_DUPFD just made this descriptor, and nothing else owns it.
         let _copy = unsafe { OwnedFd::from_raw_fd(fd) };
+        // What the agent does as it starts.
+        close_inherited_descriptors_on_exec();
         let spec = crate::delegates::testing::spec(
             "fds",
             "lister-0",
