@@ -14,6 +14,7 @@ pub mod generate;
 pub mod host;
 mod interrupt;
 pub mod output;
+mod plan;
 pub mod profile;
 mod progress;
 mod registry;

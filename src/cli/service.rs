@@ -116,6 +116,21 @@ pub enum ServiceCommand {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Show what updating a service to a template would add, change and remove, instance by
+    /// instance, without changing anything.
+    Plan {
+        /// The service.
+        name: String,
+        /// The new template.
+        #[arg(value_name = "FILE_OR_CSAR")]
+        template: String,
+        /// An input value, as KEY=VALUE (VALUE is read as YAML); repeatable.
+        #[arg(long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Print a service's outputs.
     Output {
         /// The service.
@@ -273,6 +288,27 @@ fn value_is_null_literal(input: &str) -> bool {
     )
 }
 
+/// The template as the agent takes it: a file's absolute path, or a registered template's
+/// name.
+pub fn template_argument(template: String) -> Result<String, ClientError> {
+    let path = Path::new(&template);
+    if path.exists() {
+        return Ok(path
+            .canonicalize()
+            .map_err(|e| invalid(format!("cannot read {template}: {e}")))?
+            .to_string_lossy()
+            .into_owned());
+    }
+    let a_file = [".yaml", ".yml", ".csar"]
+        .iter()
+        .any(|e| template.ends_with(e))
+        || template.contains(std::path::MAIN_SEPARATOR);
+    if a_file {
+        return Err(invalid(format!("there is no file {template}")));
+    }
+    Ok(template)
+}
+
 /// Runs a service subcommand; its exit code when it could ask the agent.
 pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
     let agent = &args.agent;
@@ -288,21 +324,7 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             format,
         } => {
             let inputs = parse_inputs(&inputs).map_err(invalid)?;
-            let path = Path::new(&template);
-            let template = if path.exists() {
-                path.canonicalize()
-                    .map_err(|e| invalid(format!("cannot read {template}: {e}")))?
-                    .to_string_lossy()
-                    .into_owned()
-            } else if template.ends_with(".yaml")
-                || template.ends_with(".yml")
-                || template.ends_with(".csar")
-                || template.contains(std::path::MAIN_SEPARATOR)
-            {
-                return Err(invalid(format!("there is no file {template}")));
-            } else {
-                template
-            };
+            let template = template_argument(template)?;
             if !no_wait {
                 interrupt::catch();
             }
@@ -375,6 +397,16 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             instance,
             command,
         } => super::exec::run(agent, &namespace, &name, &instance, &command),
+        ServiceCommand::Plan {
+            name,
+            template,
+            inputs,
+            format,
+        } => {
+            let inputs = parse_inputs(&inputs).map_err(invalid)?;
+            let template = template_argument(template)?;
+            super::plan::run(agent, &namespace, &name, template, inputs, format)
+        }
         ServiceCommand::Output { name, format } => {
             let status = status(agent, &namespace, &name)?;
             print_outputs(&status, format).map(|()| ExitCode::SUCCESS)
@@ -577,7 +609,7 @@ fn health_code(status: &ServiceStatus) -> ExitCode {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ClientError {
+pub(super) fn invalid(message: impl Into<String>) -> ClientError {
     ClientError::Failed(crate::control::protocol::Failure {
         kind: FailureKind::BadRequest,
         message: message.into(),

@@ -64,6 +64,17 @@ pub enum Request {
         /// The service.
         name: String,
     },
+    /// What updating a service to a template would change, without changing it.
+    Plan {
+        /// The template, as for a deploy.
+        template: String,
+        /// The service's namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+        /// Input values by name.
+        inputs: IndexMap<String, serde_json::Value>,
+    },
     /// One service's instances and outputs.
     Status {
         /// The namespace.
@@ -227,6 +238,11 @@ pub enum Response {
     Events {
         /// Each instance's (at most 20 each).
         events: Vec<ServiceEvent>,
+    },
+    /// What an update would add, change and remove.
+    Planned {
+        /// Instance by instance.
+        diff: crate::tosca::instance::diff::InstantiationDiff,
     },
     /// How to run a command in an instance: the CLI runs it.
     Exec {

@@ -40,6 +40,7 @@ pub mod lock_check;
 mod member_state;
 pub mod records;
 mod registry;
+mod reserve;
 pub use services::{InstanceChange, ServiceView};
 mod services;
 mod store;

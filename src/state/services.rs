@@ -187,6 +187,9 @@ impl Store {
         phase: ServicePhase,
     ) -> Result<(), StoreError> {
         self.transact(|tx| {
+            if phase == ServicePhase::Deleting {
+                tx.frees_space();
+            }
             let path = tx.layout().service(namespace, service);
             let mut record: ServiceRecord = tx
                 .read(&path)?
@@ -219,6 +222,7 @@ impl Store {
         host: &str,
     ) -> Result<(), StoreError> {
         self.transact(|tx| {
+            tx.frees_space();
             let layout = tx.layout().clone();
             let plan_path = layout.plan(namespace, service);
             if let Some(mut plan) = tx.read::<PlanRecord>(&plan_path)? {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,6 +14,7 @@ use super::document;
 use super::fs::{Filesystem, RealFs};
 use super::layout::Layout;
 use super::records::{ClusterRecord, EpochRecord};
+use super::reserve;
 
 /// The host-to-host protocol version written into a new `cluster.yaml`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -24,6 +26,8 @@ pub struct Store {
     layout: Layout,
     fs: Arc<dyn Filesystem>,
     clock: Arc<dyn Clock>,
+    /// The reserve kept for deletes on a full disk was spent (see [`reserve`]).
+    reserve_spent: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -42,6 +46,7 @@ impl Store {
             layout: Layout::new(root),
             fs,
             clock,
+            reserve_spent: Arc::new(AtomicBool::new(false)),
         };
         let locks = store.layout.locks();
         store
@@ -49,6 +54,9 @@ impl Store {
             .create_dir_all(&locks)
             .map_err(|e| StoreError::io("create", &locks, e))?;
         store.set_up()?;
+        if !reserve::keep(&*store.fs, &store.layout) {
+            store.reserve_spent.store(true, Ordering::Relaxed);
+        }
         Ok(store)
     }
 
@@ -184,9 +192,22 @@ impl Store {
             store: self,
             based_on: current,
             staged: Vec::new(),
+            frees_space: false,
         };
         let result = work(&mut transaction)?;
-        transaction.commit()?;
+        match transaction.commit() {
+            Err(error) if transaction.frees_space && reserve::disk_full(&error) => {
+                tracing::warn!(%error, "the store's disk is full; using the room kept for deletes");
+                reserve::spend(&*self.fs, &self.layout)?;
+                self.reserve_spent.store(true, Ordering::Relaxed);
+                // Committing again rewrites what the first try wrote, to the same effect.
+                transaction.commit()?;
+            }
+            committed => committed?,
+        }
+        if self.reserve_spent.load(Ordering::Relaxed) && reserve::keep(&*self.fs, &self.layout) {
+            self.reserve_spent.store(false, Ordering::Relaxed);
+        }
         Ok(result)
     }
 }
@@ -202,9 +223,16 @@ pub struct Transaction<'a> {
     store: &'a Store,
     based_on: u64,
     staged: Vec<(PathBuf, Staged)>,
+    frees_space: bool,
 }
 
 impl Transaction<'_> {
+    /// Says this transaction is part of freeing space (a delete): on a full disk it may use
+    /// the room kept for that (see [`reserve`]).
+    pub fn frees_space(&mut self) {
+        self.frees_space = true;
+    }
+
     /// The epoch this transaction's writes will carry.
     pub fn epoch(&self) -> u64 {
         self.based_on + 1
@@ -316,7 +344,7 @@ impl Transaction<'_> {
         }
     }
 
-    fn commit(self) -> Result<(), StoreError> {
+    fn commit(&self) -> Result<(), StoreError> {
         if self.staged.is_empty() {
             return Ok(());
         }

@@ -10,7 +10,8 @@ use crate::state::records::{
     InstanceRecord, PlanRecord, ServicePhase, ServiceRecord, split_qualified,
 };
 use crate::state::{RegistryKind, Store, check_name};
-use crate::tosca::instance::Inventory;
+use crate::tosca::instance::diff::{InstantiationDiff, diff};
+use crate::tosca::instance::{Instantiation, Inventory};
 
 use super::super::scheduler::{self, Candidate, Policy};
 
@@ -72,34 +73,12 @@ pub fn prepare(
     name: &str,
     inputs: IndexMap<String, serde_json::Value>,
 ) -> Result<Prepared, RuntimeError> {
-    check_name("namespace", namespace)?;
-    check_name("service", name)?;
-    if store.service_record(namespace, name)?.is_some() {
+    if recorded(store, namespace, name)?.is_some() {
         return Err(RuntimeError::Store(
             crate::state::StoreError::AlreadyExists(format!("service {namespace}/{name}")),
         ));
     }
-    let entry = locate_template(store, template)?;
-    let registered_profiles = store.layout().registry(RegistryKind::Profiles);
-    let profiles: Vec<PathBuf> = std::iter::once(registered_profiles)
-        .filter(|dir| dir.is_dir())
-        .collect();
-    let instantiate = |counts| {
-        tosca_bridge::instantiate(
-            &entry.to_string_lossy(),
-            inputs.clone(),
-            profiles.clone(),
-            counts,
-            || inventory(store, namespace),
-        )
-    };
-    let mut instantiation = instantiate(IndexMap::new())?;
-    let policies = Policy::read_all(&instantiation.policies)?;
-    let (written, delegates) = scheduler::templates(&instantiation);
-    let counts = scheduler::counts(&policies, &written, &delegates, cluster)?;
-    if counts != written {
-        instantiation = instantiate(counts)?;
-    }
+    let (instantiation, policies) = compile(store, cluster, template, namespace, inputs.clone())?;
     let placed = scheduler::place(&scheduler::units(&instantiation), &policies, cluster)?;
     let now = store.now();
     // In the instantiation's order: every instance after those it requires.
@@ -157,6 +136,66 @@ fn inventory(store: &Store, namespace: &str) -> Result<Inventory, RuntimeError> 
         }
     }
     Ok(inventory)
+}
+
+/// Service `namespace/name` as recorded, once both names are valid.
+fn recorded(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<ServiceRecord>, RuntimeError> {
+    check_name("namespace", namespace)?;
+    check_name("service", name)?;
+    Ok(store.service_record(namespace, name)?)
+}
+
+/// Compiles and instantiates `template` for a service of `namespace`, with the counts its
+/// policies set on the live hosts of `cluster`; with those policies.
+fn compile(
+    store: &Store,
+    cluster: &[Candidate],
+    template: &str,
+    namespace: &str,
+    inputs: IndexMap<String, serde_json::Value>,
+) -> Result<(Instantiation, Vec<Policy>), RuntimeError> {
+    let entry = locate_template(store, template)?;
+    let registered_profiles = store.layout().registry(RegistryKind::Profiles);
+    let profiles: Vec<PathBuf> = std::iter::once(registered_profiles)
+        .filter(|dir| dir.is_dir())
+        .collect();
+    let instantiate = |counts| {
+        tosca_bridge::instantiate(
+            &entry.to_string_lossy(),
+            inputs.clone(),
+            profiles.clone(),
+            counts,
+            || inventory(store, namespace),
+        )
+    };
+    let mut instantiation = instantiate(IndexMap::new())?;
+    let policies = Policy::read_all(&instantiation.policies)?;
+    let (written, delegates) = scheduler::templates(&instantiation);
+    let counts = scheduler::counts(&policies, &written, &delegates, cluster)?;
+    if counts != written {
+        instantiation = instantiate(counts)?;
+    }
+    Ok((instantiation, policies))
+}
+
+/// What updating service `namespace/name` to `template` with `inputs` would change (`service
+/// plan`): compiled as a deploy would be, compared instance by instance with what it runs.
+pub fn plan(
+    store: &Store,
+    cluster: &[Candidate],
+    template: &str,
+    namespace: &str,
+    name: &str,
+    inputs: IndexMap<String, serde_json::Value>,
+) -> Result<InstantiationDiff, RuntimeError> {
+    let running = recorded(store, namespace, name)?
+        .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
+    let (instantiation, _) = compile(store, cluster, template, namespace, inputs)?;
+    Ok(diff(&running.instantiation, &instantiation))
 }
 
 #[cfg(test)]

@@ -44,6 +44,13 @@ pub enum HostMsg {
         /// The new service's status.
         reply: Answer,
     },
+    /// `service plan`: what updating a service to a template would change.
+    Plan {
+        /// The template, service and inputs, as a deploy would take them.
+        deploy: super::deploy::Deploy,
+        /// What would change.
+        reply: Answer,
+    },
     /// A deploy's template was compiled beside the Host: record the service and start it.
     Compiled {
         /// The new service's records, or why there are none.
@@ -303,6 +310,15 @@ impl HostMsg {
                 reply,
             },
             Request::ListDelegates => HostMsg::ListDelegates { reply },
+            Request::Plan {
+                template,
+                namespace,
+                name,
+                inputs,
+            } => HostMsg::Plan {
+                deploy: deploy(template, namespace, name, inputs, OnFailure::default()),
+                reply,
+            },
         }
     }
 }

@@ -384,6 +384,33 @@ impl HostState {
         });
     }
 
+    /// Compiles the template beside the Host and compares it with what the service runs.
+    fn plan(&self, deploy: Deploy, reply: Answer) {
+        let store = self.context.store.clone();
+        let host = self.context.host.clone();
+        let membership = self.membership.as_ref().map(|m| m.actor.clone());
+        tokio::spawn(async move {
+            let answer = async {
+                let cluster = cluster::live_hosts(&store, &host, membership.as_ref()).await?;
+                let Deploy {
+                    template,
+                    namespace,
+                    name,
+                    inputs,
+                    ..
+                } = deploy;
+                let planned = tokio::task::spawn_blocking(move || {
+                    deploy::plan(&store, &cluster, &template, &namespace, &name, inputs)
+                });
+                let diff = planned.await.map_err(|e| {
+                    RuntimeError::Invalid(format!("compiling the template crashed: {e}"))
+                })??;
+                Ok(Response::Planned { diff })
+            };
+            answer_with(reply, answer.await);
+        });
+    }
+
     /// Compiles the template beside the Host (it may take seconds) and hands the reply on: the
     /// Host records the service when the compiled records come back.
     fn deploy(&self, myself: &ActorRef<HostMsg>, deploy: Deploy, reply: Answer) {
@@ -695,6 +722,7 @@ impl Actor for Host {
                 }
             }
             HostMsg::Deploy { deploy, reply } => state.deploy(&myself, deploy, reply),
+            HostMsg::Plan { deploy, reply } => state.plan(deploy, reply),
             HostMsg::Compiled { prepared, reply } => {
                 let answer = match *prepared {
                     Ok(prepared) => state.record_deploy(&myself, prepared).await,
