@@ -48,11 +48,18 @@ fn fill(path: &Path) {
     let _ = file.sync_all();
 }
 
+/// A cluster whose store is on a tmpfs; the cluster goes first (its drop deletes what the
+/// test left deployed, through the store), then the tmpfs.
+struct OnTmpfs {
+    cluster: Cluster,
+    _tmpfs: Tmpfs,
+}
+
 #[test]
 fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let mut cluster = Cluster::new(Supervisor::Agent);
-    let Some(_tmpfs) = Tmpfs::mount(&cluster.state(), "1m") else {
+    let cluster = Cluster::new(Supervisor::Agent);
+    let Some(tmpfs) = Tmpfs::mount(&cluster.state(), "1m") else {
         let required = std::env::var("KHUTULUN_REQUIRE_NETNS").as_deref() == Ok("1");
         assert!(
             !required,
@@ -64,6 +71,11 @@ fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
         );
         return;
     };
+    let mut on = OnTmpfs {
+        cluster,
+        _tmpfs: tmpfs,
+    };
+    let cluster = &mut on.cluster;
     cluster.start_agent();
     let reserve = cluster.state().join("locks/reserve");
     assert!(reserve.exists(), "the store keeps room for deletes");
