@@ -8,7 +8,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A held exclusive lock; dropping it releases the lock.
@@ -18,9 +18,24 @@ pub trait HeldLock: Send {}
 pub trait Filesystem: Send + Sync + std::fmt::Debug {
     /// The whole content of `path`, or `None` when it does not exist.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// Writes `bytes` durably to a new file in `dir` (created when missing) and returns its
+    /// path. The first half of [`Filesystem::write_atomic`]: a transaction writes every file
+    /// before it puts any in place.
+    fn write_new(&self, dir: &Path, bytes: &[u8]) -> io::Result<PathBuf>;
+    /// Puts a file [`Filesystem::write_new`] wrote (on the same filesystem) in place of
+    /// `path`, atomically and durably, creating `path`'s parent directories.
+    fn put_in_place(&self, written: &Path, path: &Path) -> io::Result<()>;
     /// Replaces `path` with `bytes` so that a reader sees the old or the new content, never a
     /// mix, and the new content survives a crash once this returns. Creates parent directories.
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("a store file needs a parent directory"))?;
+        let written = self.write_new(dir, bytes)?;
+        self.put_in_place(&written, path).inspect_err(|_| {
+            let _ = self.remove_file(&written);
+        })
+    }
     /// Removes a file; one that is already gone is fine.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Removes a directory and everything below it; one that is already gone is fine.
@@ -89,35 +104,38 @@ impl Filesystem for RealFs {
         }
     }
 
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let dir = path
-            .parent()
-            .ok_or_else(|| io::Error::other("a store file needs a parent directory"))?;
+    fn write_new(&self, dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         create_private_dir_all(dir)?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| io::Error::other("a store file needs a name"))?;
         let temp = dir.join(format!(
-            ".{}.tmp.{}.{}",
-            name.to_string_lossy(),
+            ".tmp.{}.{}",
             std::process::id(),
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let result = (|| {
+        let written = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(FILE_MODE)
                 .open(&temp)?;
             file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&temp, path)?;
-            File::open(dir)?.sync_all()
+            file.sync_all()
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
+        match written {
+            Ok(()) => Ok(temp),
+            Err(error) => {
+                let _ = fs::remove_file(&temp);
+                Err(error)
+            }
         }
-        result
+    }
+
+    fn put_in_place(&self, written: &Path, path: &Path) -> io::Result<()> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("a store file needs a parent directory"))?;
+        create_private_dir_all(dir)?;
+        fs::rename(written, path)?;
+        File::open(dir)?.sync_all()
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {

@@ -190,6 +190,11 @@ impl Layout {
         self.locks().join("store.lock")
     }
 
+    /// `locks/staging/`: where a commit writes its files before it puts any in place.
+    pub fn staging(&self) -> PathBuf {
+        self.locks().join("staging")
+    }
+
     /// `locks/epoch.yaml`: the fencing epoch, bumped by every committed write.
     pub fn epoch(&self) -> PathBuf {
         self.locks().join("epoch.yaml")

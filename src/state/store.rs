@@ -1,5 +1,6 @@
 //! The store handle and its write transactions, fenced by the epoch.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -344,36 +345,87 @@ impl Transaction<'_> {
         }
     }
 
+    /// Writes every staged file (and the new epoch) to the staging directory first, so a
+    /// write that fails (a full disk, an I/O error) leaves the store as it was; then, in the
+    /// order staged, puts them in place and removes what is to be removed, and raises the
+    /// epoch last. Whatever a crashed commit left in the staging directory goes first.
     fn commit(&self) -> Result<(), StoreError> {
         if self.staged.is_empty() {
             return Ok(());
         }
         let fs = &*self.store.fs;
-        for (path, staged) in &self.staged {
-            self.ensure_fresh()?;
-            match staged {
-                Staged::Write(bytes) => fs
-                    .write_atomic(path, bytes)
-                    .map_err(|e| StoreError::io("write", path, e))?,
-                Staged::RemoveFile => fs
-                    .remove_file(path)
-                    .map_err(|e| StoreError::io("remove", path, e))?,
-                Staged::RemoveDir => fs
-                    .remove_dir_all(path)
-                    .map_err(|e| StoreError::io("remove", path, e))?,
-            }
-        }
-        self.ensure_fresh()?;
         let epoch_path = self.store.layout.epoch();
         let record = EpochRecord {
             current: self.epoch(),
         };
-        let bytes = document::render(&record, self.epoch()).map_err(|e| StoreError::Corrupt {
+        let epoch = document::render(&record, self.epoch()).map_err(|e| StoreError::Corrupt {
             path: epoch_path.clone(),
             reason: e.to_string(),
         })?;
-        fs.write_atomic(&epoch_path, &bytes)
+        let writes = self
+            .staged
+            .iter()
+            .filter_map(|(path, staged)| match staged {
+                Staged::Write(bytes) => Some((path, bytes.as_slice())),
+                _ => None,
+            });
+        let staging = self.store.layout.staging();
+        // Under the store's lock: nobody else is committing.
+        fs.remove_dir_all(&staging)
+            .map_err(|e| StoreError::io("clear", &staging, e))?;
+        let mut written = Written {
+            fs,
+            files: VecDeque::new(),
+        };
+        for (path, bytes) in writes.chain([(&epoch_path, epoch.as_slice())]) {
+            let file = fs
+                .write_new(&staging, bytes)
+                .map_err(|e| StoreError::io("write", path, e))?;
+            written.files.push_back(file);
+        }
+        for (path, staged) in &self.staged {
+            self.ensure_fresh()?;
+            match staged {
+                Staged::Write(_) => written
+                    .place(path)
+                    .map_err(|e| StoreError::io("write", path, e)),
+                Staged::RemoveFile => fs
+                    .remove_file(path)
+                    .map_err(|e| StoreError::io("remove", path, e)),
+                Staged::RemoveDir => fs
+                    .remove_dir_all(path)
+                    .map_err(|e| StoreError::io("remove", path, e)),
+            }?;
+        }
+        self.ensure_fresh()?;
+        written
+            .place(&epoch_path)
             .map_err(|e| StoreError::io("write", &epoch_path, e))
+    }
+}
+
+/// The files a commit wrote beside their places, in the order they go in place; whatever is
+/// left when the commit ends (it failed) is removed.
+struct Written<'a> {
+    fs: &'a dyn Filesystem,
+    files: VecDeque<PathBuf>,
+}
+
+impl Written<'_> {
+    /// Puts the next file in place of `path`.
+    fn place(&mut self, path: &Path) -> std::io::Result<()> {
+        let file = self.files.pop_front().expect("one file written per write");
+        self.fs.put_in_place(&file, path).inspect_err(|_| {
+            let _ = self.fs.remove_file(&file);
+        })
+    }
+}
+
+impl Drop for Written<'_> {
+    fn drop(&mut self) {
+        for file in &self.files {
+            let _ = self.fs.remove_file(file);
+        }
     }
 }
 
@@ -452,6 +504,81 @@ mod tests {
         assert!(result.is_err());
         assert!(store.read::<HostRecord>(&path).unwrap().is_none());
         assert_eq!(store.epoch().unwrap(), before);
+    }
+
+    /// The real filesystem, whose disk fills up after `room` more files are written.
+    #[derive(Debug)]
+    struct FillingUp {
+        room: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Filesystem for FillingUp {
+        fn read(&self, path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+            RealFs.read(path)
+        }
+        fn write_new(&self, dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+            let room = self.room.fetch_sub(1, Ordering::SeqCst);
+            if room == 0 {
+                self.room.store(0, Ordering::SeqCst);
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            RealFs.write_new(dir, bytes)
+        }
+        fn put_in_place(&self, written: &Path, path: &Path) -> std::io::Result<()> {
+            RealFs.put_in_place(written, path)
+        }
+        fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+            RealFs.remove_file(path)
+        }
+        fn remove_dir_all(&self, path: &Path) -> std::io::Result<()> {
+            RealFs.remove_dir_all(path)
+        }
+        fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+            RealFs.list(dir)
+        }
+        fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+            RealFs.create_dir_all(dir)
+        }
+        fn lock_exclusive(&self, path: &Path) -> std::io::Result<Box<dyn super::super::HeldLock>> {
+            RealFs.lock_exclusive(path)
+        }
+        fn try_lock_exclusive(
+            &self,
+            path: &Path,
+        ) -> std::io::Result<Option<Box<dyn super::super::HeldLock>>> {
+            RealFs.try_lock_exclusive(path)
+        }
+    }
+
+    #[test]
+    fn a_commit_that_cannot_write_every_file_changes_none_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Arc::new(FillingUp {
+            room: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        });
+        let store = Store::with_seams(dir.path(), fs.clone(), Arc::new(SystemClock)).unwrap();
+        let hosts = ["alpha", "beta", "gamma"].map(|h| store.layout().host(h));
+        store
+            .transact(|tx| tx.put(&hosts[0], &HostRecord::new("alpha", "before")))
+            .unwrap();
+        let before = store.epoch().unwrap();
+        // Room for two of the three records (and not the epoch).
+        fs.room.store(2, Ordering::SeqCst);
+        let error = store
+            .transact(|tx| {
+                for (path, name) in hosts.iter().zip(["alpha", "beta", "gamma"]) {
+                    tx.put(path, &HostRecord::new(name, "after"))?;
+                }
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(error.to_string().contains("gamma"), "{error}");
+        let alpha: HostRecord = store.read(&hosts[0]).unwrap().unwrap();
+        assert_eq!(alpha, HostRecord::new("alpha", "before"));
+        assert!(store.read::<HostRecord>(&hosts[1]).unwrap().is_none());
+        assert_eq!(store.epoch().unwrap(), before);
+        let left = RealFs.list(&store.layout().staging()).unwrap();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

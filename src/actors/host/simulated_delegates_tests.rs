@@ -249,14 +249,13 @@ impl Filesystem for CountingFs {
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
         RealFs.read(path)
     }
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        *self
-            .writes
-            .lock()
-            .unwrap()
-            .entry(path.to_owned())
-            .or_default() += 1;
-        RealFs.write_atomic(path, bytes)
+    fn write_new(&self, dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+        RealFs.write_new(dir, bytes)
+    }
+    fn put_in_place(&self, written: &Path, path: &Path) -> io::Result<()> {
+        let mut writes = self.writes.lock().unwrap();
+        *writes.entry(path.to_owned()).or_default() += 1;
+        RealFs.put_in_place(written, path)
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         RealFs.remove_file(path)
