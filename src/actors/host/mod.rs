@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
+use crate::actors::scheduler::Candidate;
 use crate::control::RuntimePaths;
 use crate::control::protocol::{DelegateSummary, InstanceAction, LogCommand, LogFile, Response};
 use crate::delegates::DelegateFactory;
@@ -384,14 +385,29 @@ impl HostState {
         });
     }
 
-    /// Compiles the template beside the Host and compares it with what the service runs.
-    fn plan(&self, deploy: Deploy, reply: Answer) {
+    /// The store, and a way to ask which hosts are live, for work done beside the Host.
+    fn beside(
+        &self,
+    ) -> (
+        Store,
+        impl Future<Output = Result<Vec<Candidate>, RuntimeError>> + Send + use<>,
+    ) {
         let store = self.context.store.clone();
         let host = self.context.host.clone();
         let membership = self.membership.as_ref().map(|m| m.actor.clone());
+        let live = {
+            let store = store.clone();
+            async move { cluster::live_hosts(&store, &host, membership.as_ref()).await }
+        };
+        (store, live)
+    }
+
+    /// Compiles the template beside the Host and compares it with what the service runs.
+    fn plan(&self, deploy: Deploy, reply: Answer) {
+        let (store, live) = self.beside();
         tokio::spawn(async move {
             let answer = async {
-                let cluster = cluster::live_hosts(&store, &host, membership.as_ref()).await?;
+                let cluster = live.await?;
                 let Deploy {
                     template,
                     namespace,
@@ -414,12 +430,10 @@ impl HostState {
     /// Compiles the template beside the Host (it may take seconds) and hands the reply on: the
     /// Host records the service when the compiled records come back.
     fn deploy(&self, myself: &ActorRef<HostMsg>, deploy: Deploy, reply: Answer) {
-        let store = self.context.store.clone();
-        let host = self.context.host.clone();
-        let membership = self.membership.as_ref().map(|m| m.actor.clone());
+        let (store, live) = self.beside();
         let myself = myself.clone();
         tokio::spawn(async move {
-            let cluster = match cluster::live_hosts(&store, &host, membership.as_ref()).await {
+            let cluster = match live.await {
                 Ok(cluster) => cluster,
                 Err(error) => {
                     answer_with(reply, Err(error));

@@ -95,16 +95,7 @@ mod tests {
     fn view(db_state: InstanceState, address: &str, wired: Option<&str>) -> ServiceView {
         let node = |id: &str, requires: Option<&str>| NodeInstance {
             relationships: requires
-                .map(|target| RelationshipInstance {
-                    requirement: "db".into(),
-                    target: target.into(),
-                    capability: "feature".into(),
-                    index: 0,
-                    types: Vec::new(),
-                    properties: IndexMap::new(),
-                    attributes: IndexMap::new(),
-                    interfaces: IndexMap::new(),
-                })
+                .map(|target| RelationshipInstance::bare("db", target))
                 .into_iter()
                 .collect(),
             ..NodeInstance::bare(id.trim_end_matches("-0"), 0)

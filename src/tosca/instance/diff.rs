@@ -187,16 +187,9 @@ mod tests {
         let old = of(vec![node("web-0", "serve")]);
         let mut web = NodeInstance::bare("web", 0);
         web.relationships
-            .push(crate::tosca::instance::RelationshipInstance {
-                requirement: "db".into(),
-                target: "db-0".into(),
-                capability: "feature".into(),
-                index: 0,
-                types: Vec::new(),
-                properties: IndexMap::new(),
-                attributes: IndexMap::new(),
-                interfaces: IndexMap::new(),
-            });
+            .push(crate::tosca::instance::RelationshipInstance::bare(
+                "db", "db-0",
+            ));
         let diff = diff(&old, &of(vec![web]));
         assert_eq!(
             diff.changed[0].fields,

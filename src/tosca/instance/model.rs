@@ -97,6 +97,23 @@ pub struct NodeInstance {
 }
 
 #[cfg(test)]
+impl RelationshipInstance {
+    /// A `requirement` relationship to instance `target`, with nothing else, for tests.
+    pub fn bare(requirement: &str, target: &str) -> RelationshipInstance {
+        RelationshipInstance {
+            requirement: requirement.into(),
+            target: target.into(),
+            capability: "feature".into(),
+            index: 0,
+            types: Vec::new(),
+            properties: IndexMap::new(),
+            attributes: IndexMap::new(),
+            interfaces: IndexMap::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 impl NodeInstance {
     /// Instance `index` of `template`, with nothing else, for tests to fill in.
     pub fn bare(template: &str, index: u32) -> NodeInstance {
