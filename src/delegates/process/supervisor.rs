@@ -6,7 +6,6 @@
 //! its start time, so a recycled pid is never mistaken for it.
 
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -137,6 +136,15 @@ pub async fn until_gone(instance: &str, identity: ProcessIdentity) {
     }
 }
 
+/// The shell that notes a process began before its program runs (see [`NOTE_THEN_EXEC`]).
+const NOTING_SHELL: &str = "/bin/sh";
+
+/// What that shell runs (`$1` is the [`forked_file`], the rest the program and its
+/// arguments): it writes its pid, which stays the program's, then becomes the program. The
+/// note is made by the child itself, so an agent killed at any moment after the spawn leaves
+/// the evidence that the program began, and a restarted agent never starts it a second time.
+const NOTE_THEN_EXEC: &str = r#"printf %s "$$" > "$1"; shift; exec "$@""#;
+
 /// Starts the plan's program detached from the agent, with `launch` (the token of this start,
 /// recorded before) in its environment; returns the child (to wait for) and its identity.
 pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity), DelegateError> {
@@ -155,12 +163,15 @@ pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity)
         Some(user) => user.dir.to_string_lossy().into_owned(),
         None => std::env::var("HOME").unwrap_or_else(|_| "/".into()),
     };
-    // Truncated for this start; the pid goes into it as soon as the process exists.
+    // Truncated for this start; the process writes its pid into it before the program runs.
     let forked = forked_file(&plan.state_dir);
-    let mut evidence = std::fs::File::create(&forked)
+    std::fs::File::create(&forked)
         .map_err(|e| DelegateError::io(format!("create {}", forked.display()), e))?;
-    let mut command = Command::new(&plan.program);
+    let mut command = Command::new(NOTING_SHELL);
     command
+        .args(["-c", NOTE_THEN_EXEC, "khutulun-start"])
+        .arg(&forked)
+        .arg(&plan.program)
         .args(&plan.arguments)
         .env_clear()
         .env("HOME", home)
@@ -190,9 +201,6 @@ pub fn spawn(plan: &LaunchPlan, launch: &str) -> Result<(Child, ProcessIdentity)
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
         .ok_or_else(|| DelegateError::Failed(format!("{} exited at once", plan.instance)))?;
-    if let Err(error) = evidence.write_all(pid.to_string().as_bytes()) {
-        tracing::warn!(path = %forked.display(), %error, "could not note that the process began");
-    }
     // Our child stays readable until we reap it, even when it already ended (then its
     // watcher reports the exit).
     match ProcessIdentity::read(pid, true) {
@@ -590,10 +598,27 @@ mod tests {
         assert!(!was_forked(dir.path()));
         let token = new_launch_token();
         let (mut child, identity) = spawn(&plan, &token).unwrap();
+        // The process notes itself before its program runs: soon, and bounded.
+        for _ in 0..200 {
+            if was_forked(dir.path()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
         assert!(was_forked(dir.path()));
         let noted = std::fs::read_to_string(forked_file(dir.path())).unwrap();
         assert_eq!(noted, identity.pid.to_string());
-        assert_eq!(find_launched(&token).unwrap(), Some(identity));
+        // Found by its token once the shell that noted it became the program (while the
+        // kernel swaps the one for the other, /proc may show no environment).
+        let mut found = None;
+        for _ in 0..200 {
+            found = find_launched(&token).unwrap();
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(found, Some(identity));
         assert_eq!(find_launched(&new_launch_token()).unwrap(), None);
         terminate(identity).await.unwrap();
         child.wait().await.unwrap();
