@@ -2,7 +2,7 @@
 //! port, serving a bind-mounted directory; restarted by Podman when killed; outliving the
 //! delegates and adopted by new ones; deleted without a trace. An image loaded from an archive
 //! artifact, and the clear errors of a missing image, a missing OCI runtime and a socket that
-//! does not answer. The tests say loudly that they skip when Podman's API does not answer;
+//! does not answer (those errors through the docker delegate too, on Podman's Docker API). The tests say loudly that they skip when Podman's API does not answer;
 //! with KHUTULUN_REQUIRE_PODMAN=1 (scripts/test sets it) they fail instead.
 
 #[path = "support/delegates.rs"]
@@ -312,13 +312,27 @@ async fn a_web_server_container_lives_restarts_outlives_the_agent_and_goes() {
 /// The image comes from an image archive artifact of the node, loaded into Podman.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_image_archive_artifact_is_loaded_and_run() {
+    archive_loaded_and_run(DelegateKind::Podman).await;
+}
+
+/// The same through the docker delegate (`POST /images/load` of the Docker API).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_archive_artifact_is_loaded_and_run_with_docker() {
+    archive_loaded_and_run(DelegateKind::Docker).await;
+}
+
+/// What [`an_image_archive_artifact_is_loaded_and_run`] checks, with the delegate of `kind`.
+async fn archive_loaded_and_run(kind: DelegateKind) {
     if !podman_available() {
         return;
     }
-    let service = service_name("archive");
+    let service = service_name(&format!("archive-{kind}"));
     let name = container_name("default", &service, "web-0");
     let _cleanup = Cleanup(vec![name.clone()]);
-    let image = format!("localhost/khutulun-archive-{}:test", std::process::id());
+    let image = format!(
+        "localhost/khutulun-archive-{kind}-{}:test",
+        std::process::id()
+    );
     let files = tempfile::tempdir().unwrap();
     let archive = files.path().join("image.tar");
     support::save_archive(&image, &archive);
@@ -345,7 +359,7 @@ async fn an_image_archive_artifact_is_loaded_and_run() {
         },
     );
     let agent = start_agent(None).await;
-    let delegate = agent.delegate(DelegateKind::Podman);
+    let delegate = agent.delegate(kind);
     let created = protocol::create(&delegate, spec.clone()).await.unwrap();
     assert!(
         podman(&["image", "exists", &image]).status.success(),
@@ -380,15 +394,28 @@ async fn an_image_archive_artifact_is_loaded_and_run() {
 /// errors, and no container left behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_image_or_runtime_is_a_clear_error() {
+    clear_errors(DelegateKind::Podman, "Podman").await;
+}
+
+/// The same through the docker delegate, on Podman's Docker-compatible API (which takes no
+/// runtime at all: the delegate sees the container would run with another and refuses).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_image_or_runtime_is_a_clear_error_with_docker() {
+    clear_errors(DelegateKind::Docker, "the Docker engine").await;
+}
+
+/// What [`a_missing_image_or_runtime_is_a_clear_error`] checks, with the delegate of `kind`,
+/// whose messages call its engine `engine`.
+async fn clear_errors(kind: DelegateKind, engine: &str) {
     if !podman_available() {
         return;
     }
     ensure_test_image();
     let agent = start_agent(None).await;
-    let delegate = agent.delegate(DelegateKind::Podman);
+    let delegate = agent.delegate(kind);
     let state = tempfile::tempdir().unwrap();
 
-    let service = service_name("noimage");
+    let service = service_name(&format!("noimage-{kind}"));
     let _cleanup = Cleanup(vec![container_name("default", &service, "web-0")]);
     let missing = "localhost/khutulun-no-such-image:never";
     let spec = container_spec(
@@ -413,7 +440,7 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
     );
 
     // An archive artifact whose file is gone.
-    let service = service_name("noarchive");
+    let service = service_name(&format!("noarchive-{kind}"));
     let _cleanup = Cleanup(vec![container_name("default", &service, "web-0")]);
     let mut spec = container_spec(
         state.path(),
@@ -448,8 +475,8 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
         None
     );
 
-    // Podman's API would quietly run the container with its default runtime instead.
-    let service = service_name("kata");
+    // The engine's API would quietly run the container with its default runtime instead.
+    let service = service_name(&format!("kata-{kind}"));
     let name = container_name("default", &service, "web-0");
     let _cleanup = Cleanup(vec![name.clone()]);
     let spec = container_spec(
@@ -464,7 +491,7 @@ async fn a_missing_image_or_runtime_is_a_clear_error() {
         .to_string();
     assert!(
         error.starts_with(&format!(
-            "default/{service}/web-0: Podman has no OCI runtime \"kata\" (it would have run container {name} with "
+            "default/{service}/web-0: {engine} has no OCI runtime \"kata\" (it would have run container {name} with "
         )),
         "{error}"
     );

@@ -268,14 +268,15 @@ async fn kinds_without_a_delegate_say_so() {
             "ipport",
             "directory",
             "podman",
+            "docker",
             "nspawn"
         ]
     );
     let error = delegates
-        .for_kind(protocol::DelegateKind::Docker)
+        .for_kind(protocol::DelegateKind::Distrobox)
         .unwrap_err()
         .to_string();
-    assert_eq!(error, "the docker delegate is not implemented yet");
+    assert_eq!(error, "the distrobox delegate is not implemented yet");
     let error = delegates
         .for_kind(protocol::DelegateKind::Systemd)
         .unwrap_err()

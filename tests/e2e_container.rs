@@ -3,8 +3,9 @@
 //! fetch its URL, see the container in `podman ps` and its output in `service logs`, kill -9
 //! the agent and see the page still served, restart the agent and see `status` right with the
 //! same container, delete the service and see no container, page or directory left. Then the
-//! same for examples/hello-pod.yaml, a pod whose second container fetches the page from the
-//! first through the pod's shared network.
+//! same for examples/hello-docker.yaml, run by the docker delegate on Podman's
+//! Docker-compatible API, and for examples/hello-pod.yaml, a pod whose second container
+//! fetches the page from the first through the pod's shared network.
 //!
 //! It needs Podman's API; it says loudly that it skips without it, and fails instead when
 //! scripts/test requires it (KHUTULUN_REQUIRE_PODMAN=1).
@@ -60,16 +61,76 @@ fn hello_from_a_container() {
     podman::ensure_test_image();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let service = format!("hello-podman-{}", std::process::id());
-    let name = khutulun::delegates::podman::container_name("default", &service, "web-0");
     let mut cluster = Cluster::new(Supervisor::Agent);
     cluster.start_agent();
+    hello_from(cluster, "hello-container.yaml", &service);
+}
+
+/// The docker delegate, on Podman's Docker-compatible API: Podman's own API is out of the
+/// agent's reach (its CONTAINER_HOST names no socket), so the container that serves the page
+/// can only be the docker delegate's, and a service without the Delegation policy fails.
+#[test]
+fn hello_from_a_docker_container() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.env = vec![
+        (
+            "CONTAINER_HOST".into(),
+            "unix:///nonexistent/podman.sock".into(),
+        ),
+        ("DOCKER_HOST".into(), podman::socket_uri()),
+    ];
+    cluster.start_agent();
+    let delegates = cluster.json(&["delegate", "list"]);
+    let row = |name: &str| {
+        let rows = delegates.as_array().expect("a list of delegates");
+        rows.iter()
+            .find(|row| row["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {delegates:#}"))
+    };
+    assert_eq!(row("docker")["running"], true, "{delegates:#}");
+    assert_eq!(row("podman")["running"], false, "{delegates:#}");
+
+    let podmans = format!("hello-no-podman-{}", std::process::id());
+    cluster.deployed = Some(podmans.clone());
+    let refused = cluster.run(&[
+        "service",
+        "deploy",
+        &example("hello-container.yaml"),
+        "--name",
+        &podmans,
+        "--input",
+        &format!("image={}", podman::TEST_IMAGE),
+    ]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "deployed without Podman: {said}");
+    assert!(said.contains("Podman's API does not answer"), "{said}");
+    let _ = cluster.run(&["service", "delete", &podmans]);
+    let web = khutulun::delegates::podman::container_name("default", &podmans, "web-0");
+    assert_eq!(container_state(&web), None, "{web} was made");
+
+    let service = format!("hello-docker-{}", std::process::id());
+    hello_from(cluster, "hello-docker.yaml", &service);
+}
+
+/// Deploys `example` (a page served from a container `web`) as `service` and follows it through
+/// its life: served, shown in `podman ps`, logged, outliving a killed agent, adopted as it is by
+/// a new one, and deleted without a trace.
+fn hello_from(mut cluster: Cluster, example_file: &str, service: &str) {
+    let service = service.to_owned();
+    let name = khutulun::delegates::podman::container_name("default", &service, "web-0");
 
     let greeting = format!("Hello from {service}!");
     cluster.deployed = Some(service.clone());
     let outputs = cluster.json(&[
         "service",
         "deploy",
-        &example("hello-container.yaml"),
+        &example(example_file),
         "--name",
         &service,
         "--input",

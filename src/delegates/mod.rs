@@ -20,16 +20,22 @@
 //! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
 //! - [`podman`]: OCI containers through Podman's API socket, named and labelled so `podman ps`
 //!   shows them and a restarted agent finds them again.
+//! - [`docker`]: the same containers through a Docker Engine API (dockerd's, or Podman's
+//!   compatible one), for nodes a Delegation policy gives to `docker`.
 //!
 //! Each delegate actor's own message enum wraps the lifecycle and adds what other delegates
 //! may ask of it (the process delegate asks the systemd delegate for a unit); no delegate
 //! reaches into another's state. [`Delegates`] spawns them all under the runtime's supervisor
 //! and hands out the one for a [`protocol::DelegateKind`].
 
+pub mod delegation;
 pub mod directory;
+pub mod docker;
+mod engine_msg;
 pub mod ipport;
 pub mod naming;
 pub mod nspawn;
+pub mod oci;
 pub mod podman;
 pub mod process;
 pub mod profile;

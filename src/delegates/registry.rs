@@ -12,6 +12,7 @@ use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort, SpawnErr};
 use super::directory::{
     DirectoryClaims, DirectoryConfig, DirectoryDelegate, MemoryDirectoryClaims,
 };
+use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
 use super::nspawn::{NspawnConfig, NspawnDelegate, NspawnMsg};
 use super::podman::{PodmanConfig, PodmanDelegate, PodmanMsg};
@@ -38,6 +39,9 @@ pub struct DelegatesConfig {
     /// Podman's API socket (`unix:///path`); `None` (the default) finds it from the
     /// environment (`$CONTAINER_HOST`, else the rootful socket for root, else the user's).
     pub podman_socket: Option<String>,
+    /// The Docker API socket (`unix:///path`); `None` (the default) finds it from the
+    /// environment (`$DOCKER_HOST`, else dockerd's socket, else Podman's).
+    pub docker_socket: Option<String>,
 }
 
 impl std::fmt::Debug for DelegatesConfig {
@@ -48,6 +52,7 @@ impl std::fmt::Debug for DelegatesConfig {
             .field("port_range", &self.port_range)
             .field("process_supervisor", &self.process_supervisor)
             .field("podman_socket", &self.podman_socket)
+            .field("docker_socket", &self.docker_socket)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +68,7 @@ impl DelegatesConfig {
             directory_claims: Arc::new(MemoryDirectoryClaims::default()),
             process_supervisor: SupervisorChoice::Auto,
             podman_socket: None,
+            docker_socket: None,
         }
     }
 }
@@ -77,13 +83,14 @@ pub struct Delegates {
 }
 
 /// The order the real delegates are spawned in: each after those it is built on.
-const SPAWN_ORDER: [DelegateKind; 6] = [
+const SPAWN_ORDER: [DelegateKind; 7] = [
     DelegateKind::Directory,
     DelegateKind::IpPort,
     DelegateKind::Systemd,
     DelegateKind::Process,
     DelegateKind::Nspawn,
     DelegateKind::Podman,
+    DelegateKind::Docker,
 ];
 
 /// Whether delegate `kind` holds a reference to delegate `on` (and must be spawned again
@@ -105,6 +112,7 @@ struct Parts {
     process: Option<DelegateRef>,
     nspawn: Option<ActorRef<NspawnMsg>>,
     podman: Option<ActorRef<PodmanMsg>>,
+    docker: Option<ActorRef<DockerMsg>>,
 }
 
 impl Parts {
@@ -117,6 +125,7 @@ impl Parts {
             process: lifecycle(DelegateKind::Process),
             nspawn: Some(real.nspawn.clone()),
             podman: Some(real.podman.clone()),
+            docker: Some(real.docker.clone()),
         }
     }
 
@@ -128,6 +137,7 @@ impl Parts {
             DelegateKind::Process => self.process.as_ref().map(|a| a.get_cell()),
             DelegateKind::Nspawn => self.nspawn.as_ref().map(|a| a.get_cell()),
             DelegateKind::Podman => self.podman.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Docker => self.docker.as_ref().map(|a| a.get_cell()),
             _ => None,
         }
     }
@@ -203,6 +213,14 @@ impl Parts {
                     Actor::spawn_linked(None, PodmanDelegate, config, supervisor).await?;
                 self.podman = Some(actor);
             }
+            DelegateKind::Docker => {
+                let config = DockerConfig {
+                    socket: config.docker_socket.clone(),
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, DockerDelegate, config, supervisor).await?;
+                self.docker = Some(actor);
+            }
             _ => {}
         }
         Ok(())
@@ -215,6 +233,7 @@ struct RealActors {
     ipport: ActorRef<IpPortMsg>,
     systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
+    docker: ActorRef<DockerMsg>,
     nspawn: ActorRef<NspawnMsg>,
 }
 
@@ -350,6 +369,7 @@ impl Delegates {
             Some(process),
             Some(nspawn),
             Some(podman),
+            Some(docker),
         ) = (
             parts.directory,
             parts.ipport,
@@ -357,6 +377,7 @@ impl Delegates {
             parts.process,
             parts.nspawn,
             parts.podman,
+            parts.docker,
         )
         else {
             unreachable!("every kind of SPAWN_ORDER is spawned");
@@ -367,11 +388,13 @@ impl Delegates {
             (DelegateKind::Process, process.clone()),
             (DelegateKind::Nspawn, nspawn.get_derived()),
             (DelegateKind::Podman, podman.get_derived()),
+            (DelegateKind::Docker, docker.get_derived()),
         ]);
         self.real = Some(RealActors {
             ipport,
             systemd,
             podman,
+            docker,
             nspawn,
         });
     }
@@ -424,7 +447,7 @@ impl Delegates {
     }
 
     /// Whether each delegate Khutulun knows can work on this host (for `khutulun delegate
-    /// list`): systemd, podman and nspawn are asked (all at once, each within
+    /// list`): systemd, podman, docker and nspawn are asked (all at once, each within
     /// [`AVAILABILITY_DEADLINE`]); the others work wherever the agent runs, or do not exist yet.
     pub async fn availability(&self) -> Vec<(DelegateKind, Availability)> {
         let Some(real) = &self.real else {
@@ -442,9 +465,10 @@ impl Delegates {
                 })
                 .collect();
         };
-        let (systemd, podman, nspawn) = tokio::join!(
+        let (systemd, podman, docker, nspawn) = tokio::join!(
             ask_available(&real.systemd, |reply| SystemdMsg::Available { reply }),
             ask_available(&real.podman, |reply| PodmanMsg::Available { reply }),
+            ask_available(&real.docker, |reply| DockerMsg::Available { reply }),
             ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }),
         );
         DelegateKind::ALL
@@ -453,6 +477,7 @@ impl Delegates {
                 let availability = match kind {
                     DelegateKind::Systemd => systemd.clone(),
                     DelegateKind::Podman => podman.clone(),
+                    DelegateKind::Docker => docker.clone(),
                     DelegateKind::Nspawn => nspawn.clone(),
                     _ if self.lifecycle.contains_key(&kind) => Ok(()),
                     _ => Err(format!("Khutulun has no {kind} delegate yet")),

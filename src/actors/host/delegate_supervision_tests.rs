@@ -14,7 +14,7 @@ use crate::control::RuntimePaths;
 use crate::control::protocol::{Reply, Request};
 use crate::delegates::DelegatesConfig;
 use crate::delegates::ipport::IpPortMsg;
-use crate::delegates::podman::PodmanMsg;
+use crate::delegates::podman::PodmanMsg as EngineMsg;
 use crate::delegates::process::{ProcessMsg, SupervisorChoice};
 use crate::delegates::systemd::SystemdMsg;
 use crate::state::Store;
@@ -70,14 +70,19 @@ fn child<M: ractor::Message>(host: &ActorRef<HostMsg>) -> Option<ActorCell> {
         .find(|child| child.is_message_type_of::<M>() == Some(true))
 }
 
-/// The ids of the delegates the process delegate is not built on.
+/// The ids of the systemd and ipport delegates, which are not built on the process delegate.
 fn unrelated_delegates(host: &ActorRef<HostMsg>) -> Vec<Option<ractor::ActorId>> {
     let id = |cell: Option<ActorCell>| cell.map(|cell| cell.get_id());
-    vec![
-        id(child::<SystemdMsg>(host)),
-        id(child::<PodmanMsg>(host)),
-        id(child::<IpPortMsg>(host)),
-    ]
+    vec![id(child::<SystemdMsg>(host)), id(child::<IpPortMsg>(host))]
+}
+
+/// The ids of the engine delegates (podman, docker, nspawn), which share one message type.
+fn engine_delegates(host: &ActorRef<HostMsg>) -> std::collections::BTreeSet<ractor::ActorId> {
+    host.get_children()
+        .into_iter()
+        .filter(|child| child.is_message_type_of::<EngineMsg>() == Some(true))
+        .map(|child| child.get_id())
+        .collect()
 }
 
 fn alive(pid: i64) -> bool {
@@ -130,6 +135,8 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     let killed = process_delegate(&host).expect("a process delegate");
     let unrelated = unrelated_delegates(&host);
     assert!(unrelated.iter().all(Option::is_some));
+    let engines = engine_delegates(&host);
+    assert_eq!(engines.len(), 3, "podman, docker and nspawn");
     killed.kill();
     eventually("a new process delegate", || {
         process_delegate(&host).filter(|cell| cell.get_id() != killed.get_id())
@@ -137,6 +144,10 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     .await;
     // Only the dead delegate (and any built on it) is spawned again.
     assert_eq!(unrelated_delegates(&host), unrelated);
+    // Of the engine delegates only nspawn, which runs its containers through the process
+    // delegate, is new.
+    let kept = engine_delegates(&host).intersection(&engines).count();
+    assert_eq!(kept, 2, "podman and docker are the same actors");
     // Killed before the new delegate adopts it or after, it is started again (Adopt
     // restarts what died meanwhile, by its policy; the delegate's watcher what dies later).
     nix::sys::signal::kill(

@@ -13,7 +13,8 @@ use crate::state::{RegistryKind, Store, check_name};
 use crate::tosca::instance::diff::{InstantiationDiff, diff};
 use crate::tosca::instance::{Instantiation, Inventory};
 
-use super::super::scheduler::{self, Candidate, Policy};
+use super::super::scheduler::{self, Candidate, PlacementError, Policy};
+use crate::delegates::delegation::delegate_of;
 
 use super::super::{RuntimeError, tosca_bridge};
 
@@ -174,6 +175,10 @@ fn compile(
     };
     let mut instantiation = instantiate(IndexMap::new())?;
     let policies = Policy::read_all(&instantiation.policies)?;
+    for node in &instantiation.nodes {
+        delegate_of(&instantiation.policies, node)
+            .map_err(|e| PlacementError::policy(&e.policy, e.message))?;
+    }
     let (written, delegates) = scheduler::templates(&instantiation);
     let counts = scheduler::counts(&policies, &written, &delegates, cluster)?;
     if counts != written {

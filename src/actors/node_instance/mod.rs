@@ -22,9 +22,10 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use crate::delegates::delegation::delegate_of;
 use crate::delegates::protocol::{
     self, Attributes, DelegateError, DelegateKind, DelegateRef, ExecSource, InstanceHealth,
-    InstanceSpec, LogSource, Observation, Operation, delegate_for,
+    InstanceSpec, LogSource, Observation, Operation,
 };
 use crate::state::ServiceView;
 use crate::state::records::{InstanceEvent, InstanceRecord, InstanceState};
@@ -117,7 +118,9 @@ fn target(
 ) -> Result<Target, RuntimeError> {
     let spec = spec::instance_spec(view, id, state_dir)?;
     let node = spec::node(view, id)?;
-    let delegate = match delegate_for(&spec.types) {
+    let chosen = delegate_of(&view.service.instantiation.policies, node)
+        .map_err(|e| DelegateError::Failed(e.to_string()))?;
+    let delegate = match chosen {
         Some(kind) => Some(delegate(context, kind)?),
         None => None,
     };

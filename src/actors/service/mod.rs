@@ -27,7 +27,8 @@ use tokio::time::Instant;
 use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg, StepReport};
 use super::{Context, RuntimeError, service_status};
 use crate::control::protocol::{InstanceAction, ServiceStatus};
-use crate::delegates::protocol::{DelegateKind, delegate_for};
+use crate::delegates::delegation::delegate_of;
+use crate::delegates::protocol::DelegateKind;
 use crate::state::ServiceView;
 use crate::state::records::{InstanceRecord, InstanceState, ServicePhase};
 use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, Wanted, reconcile};
@@ -567,7 +568,8 @@ fn delegate_kinds(view: &ServiceView, positions: &[usize]) -> Vec<Option<Delegat
     let nodes = nodes_by_id(view);
     let kind = |&position: &usize| {
         let node = nodes.get(view.instances[position].id.as_str())?;
-        delegate_for(&node.types)
+        // A policy that cannot be followed was refused at deploy; its instance has none.
+        delegate_of(&view.service.instantiation.policies, node).ok()?
     };
     positions.iter().map(kind).collect()
 }

@@ -74,6 +74,11 @@ impl PodmanSocket {
         })
     }
 
+    /// The socket's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// `unix:///path`, as Podman's `--url` and `CONTAINER_HOST` take it.
     pub fn uri(&self) -> String {
         format!("unix://{}", self.path.display())

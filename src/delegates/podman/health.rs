@@ -1,5 +1,5 @@
-//! What a container's state, as Podman inspects it, means for its instance: running, stopped,
-//! failed, or ended and about to be started again by Podman's restart policy.
+//! What a container's state, as Podman or Docker inspects it, means for its instance: running,
+//! stopped, failed, or ended and about to be started again by the engine's restart policy.
 
 use std::time::Duration;
 
@@ -61,8 +61,10 @@ pub fn restarts_after(policy: ContainerRestartPolicy, exit_code: i32) -> bool {
     }
 }
 
-/// The instance's health from its container's state and restart policy, at `now`.
+/// The instance's health from its container's state and restart policy, at `now`; `engine`
+/// ("Podman", "Docker") is who restarts it, for the messages.
 pub fn health(
+    engine: &str,
     name: &str,
     state: &ContainerState,
     policy: ContainerRestartPolicy,
@@ -86,14 +88,17 @@ pub fn health(
     match state.status.as_str() {
         "running" => InstanceHealth::Running,
         _ if state.restarting => InstanceHealth::Restarting {
-            reason: format!("{}; Podman starts it again", ended()),
+            reason: format!("{}; {engine} starts it again", ended()),
         },
         "exited" | "stopped" if restarting_soon => InstanceHealth::Restarting {
-            reason: format!("{}; Podman starts it again per its restart policy", ended()),
+            reason: format!(
+                "{}; {engine} starts it again per its restart policy",
+                ended()
+            ),
         },
         "exited" | "stopped" if restarts_after(policy, code) => InstanceHealth::Failed {
             reason: format!(
-                "{} and Podman did not start it again (was it stopped by hand?)",
+                "{} and {engine} did not start it again (was it stopped by hand?)",
                 ended()
             ),
         },
@@ -123,7 +128,8 @@ mod tests {
     fn states_and_policies_decide_the_health() {
         use ContainerRestartPolicy::*;
         let now = Utc::now();
-        let health = |name: &str, state: &ContainerState, policy| health(name, state, policy, now);
+        let health =
+            |name: &str, state: &ContainerState, policy| health("Podman", name, state, policy, now);
         assert_eq!(
             health("c", &state("running", 0), No),
             InstanceHealth::Running
@@ -166,13 +172,19 @@ mod tests {
         let mut just_killed = state("exited", 137);
         just_killed.finished_at = Some(now - chrono::Duration::seconds(1));
         assert!(matches!(
-            health("c", &just_killed, ContainerRestartPolicy::OnFailure, now),
+            health(
+                "Podman",
+                "c",
+                &just_killed,
+                ContainerRestartPolicy::OnFailure,
+                now
+            ),
             InstanceHealth::Restarting { .. }
         ));
         let mut long_ago = state("exited", 137);
         long_ago.finished_at = Some(now - chrono::Duration::seconds(60));
         assert!(matches!(
-            health("c", &long_ago, ContainerRestartPolicy::OnFailure, now),
+            health("Podman", "c", &long_ago, ContainerRestartPolicy::OnFailure, now),
             InstanceHealth::Failed { reason } if reason.contains("did not start it again")
         ));
     }

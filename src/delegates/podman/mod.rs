@@ -33,7 +33,7 @@
 
 mod actor;
 mod connection;
-mod health;
+pub mod health;
 mod image;
 mod lifecycle;
 mod message;
@@ -45,7 +45,7 @@ pub use actor::{PodmanConfig, PodmanDelegate};
 pub use connection::{PodmanSocket, ROOTFUL_SOCKET};
 pub use message::PodmanMsg;
 pub use plan::{
-    ContainerIdentity, ContainerPlan, INSTANCE_LABEL, NAMESPACE_LABEL, NODE_LABEL, SERVICE_LABEL,
-    container_name,
+    BindMount, ContainerIdentity, ContainerPlan, INSTANCE_LABEL, ImageSource, NAMESPACE_LABEL,
+    NODE_LABEL, PublishedPort, SERVICE_LABEL, container_name,
 };
 pub use pod_plan::{MEMBER_LABEL, PodPlan};

@@ -105,6 +105,20 @@ impl ContainerIdentity {
         }
     }
 
+    /// The refusal to touch a container of the instance's name that lacks its labels.
+    pub fn not_ours(&self) -> DelegateError {
+        DelegateError::Failed(format!(
+            "{}: a container named {} exists that Khutulun did not make for it (it lacks its labels {}); remove or rename it",
+            self.instance,
+            self.name,
+            self.labels
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+
     /// Whether a container with these labels is this instance's (and not a container of the
     /// same name that Khutulun did not make): it carries every label of the identity.
     pub fn owns<'a>(&self, mut label: impl FnMut(&str) -> Option<&'a str>) -> bool {

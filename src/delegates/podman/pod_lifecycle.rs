@@ -181,7 +181,7 @@ pub async fn observe(
             pod
         }
         (None, _) => {
-            let mut observation = lifecycle::missing(&identity, attributes);
+            let mut observation = crate::delegates::oci::missing(&identity, attributes);
             observation.attributes.remove("pod_id");
             return Ok(observation);
         }
@@ -208,7 +208,7 @@ pub async fn observe(
     } else {
         containers
             .iter()
-            .map(|c| health::health(&c.name, &c.state, restart, chrono::Utc::now()))
+            .map(|c| health::health("Podman", &c.name, &c.state, restart, chrono::Utc::now()))
             .find(|health| *health != InstanceHealth::Running)
             .unwrap_or(InstanceHealth::Running)
     };

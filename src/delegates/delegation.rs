@@ -1,0 +1,188 @@
+//! Which delegate runs a node: the one a Delegation policy that targets its template names
+//! (when that delegate can run its type), else its type's own (see
+//! [`crate::delegates::protocol::delegate_for`]). Pure, decided from the service's
+//! instantiation alone, so a deploy, a restarted agent and a failover all agree.
+
+use crate::delegates::profile::types;
+use crate::delegates::protocol::{DelegateKind, delegate_for, is_a};
+use crate::tosca::instance::{Expression, NodeInstance, PolicyInstance, TypeRef};
+
+/// A Delegation policy that cannot be followed: it names no delegate, an unknown one, or one
+/// that cannot run a node it targets.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("policy {policy}: {message}")]
+pub struct DelegationError {
+    /// The policy's name in the template.
+    pub policy: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The node types each delegate runs (a delegate named for another type is refused).
+fn runs(kind: DelegateKind) -> &'static [&'static str] {
+    match kind {
+        DelegateKind::Process => &[types::PROCESS],
+        DelegateKind::Podman => &[types::CONTAINER, types::POD, types::LOAD_BALANCER],
+        DelegateKind::Docker => &[types::CONTAINER],
+        DelegateKind::Nspawn | DelegateKind::Distrobox => &[types::SYSTEM_CONTAINER],
+        DelegateKind::Libvirt => &[types::VIRTUAL_MACHINE],
+        DelegateKind::IpPort => &[types::PORT, types::IP_ENDPOINT],
+        DelegateKind::Directory => &[types::LOCAL_DIRECTORY, types::NETWORK_DIRECTORY],
+        DelegateKind::Systemd | DelegateKind::Firewalld => &[],
+    }
+}
+
+/// The Delegation policy among `policies` that targets `template`, with the delegate it
+/// names (`None` when it names none).
+fn naming<'a>(
+    policies: &'a [PolicyInstance],
+    template: &str,
+) -> Option<(&'a PolicyInstance, Option<&'a str>)> {
+    let policy = policies.iter().find(|policy| {
+        is_a(&policy.types, types::DELEGATION) && policy.targets.iter().any(|t| t == template)
+    })?;
+    let named = match policy.properties.get("delegate") {
+        Some(Expression::Resolved(serde_json::Value::String(name))) => Some(name.as_str()),
+        _ => None,
+    };
+    Some((policy, named))
+}
+
+/// The delegate that runs `node` of a service with `policies`; `None` for a node of an
+/// abstract type, which nothing makes real.
+pub fn delegate_of(
+    policies: &[PolicyInstance],
+    node: &NodeInstance,
+) -> Result<Option<DelegateKind>, DelegationError> {
+    let Some((policy, named)) = naming(policies, &node.template) else {
+        return Ok(delegate_for(&node.types));
+    };
+    let refuse = |message: String| DelegationError {
+        policy: policy.name.clone(),
+        message,
+    };
+    let named = named.ok_or_else(|| refuse("it names no `delegate`".into()))?;
+    let kind: DelegateKind = named.parse().map_err(|e| refuse(format!("{e}")))?;
+    if !can_run(kind, &node.types) {
+        return Err(refuse(format!(
+            "the {kind} delegate cannot run {} ({}); it runs {}",
+            node.template,
+            type_name(&node.types),
+            match runs(kind) {
+                [] => "no node templates itself".to_owned(),
+                names => names.join(" and ") + " nodes",
+            }
+        )));
+    }
+    Ok(Some(kind))
+}
+
+/// Whether delegate `kind` runs a node of these types.
+pub fn can_run(kind: DelegateKind, node_types: &[TypeRef]) -> bool {
+    runs(kind).iter().any(|name| is_a(node_types, name))
+}
+
+fn type_name(node_types: &[TypeRef]) -> &str {
+    node_types.first().map_or("no type", |t| t.name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(template: &str, types: &[&str]) -> NodeInstance {
+        NodeInstance {
+            types: types.iter().map(|t| TypeRef::khutulun(t)).collect(),
+            ..NodeInstance::bare(template, 0)
+        }
+    }
+
+    fn delegation(delegate: Option<&str>, target: &str) -> PolicyInstance {
+        PolicyInstance {
+            name: "by-docker".into(),
+            types: vec![TypeRef::khutulun(types::DELEGATION)],
+            properties: delegate
+                .map(|d| ("delegate".to_owned(), Expression::Resolved(d.into())))
+                .into_iter()
+                .collect(),
+            targets: vec![target.into()],
+        }
+    }
+
+    /// A node, the delegate a policy names, the template it targets, and what is chosen (or
+    /// a part of the error).
+    type Case<'a> = (
+        &'a NodeInstance,
+        Option<&'a str>,
+        &'a str,
+        Result<Option<DelegateKind>, &'a str>,
+    );
+
+    #[test]
+    fn a_delegation_policy_chooses_among_the_delegates_that_run_the_type() {
+        let web = node("web", &[types::CONTAINER, types::WORKLOAD]);
+        let pod = node("pod", &[types::POD, types::WORKLOAD]);
+        let box_ = node("box", &[types::SYSTEM_CONTAINER, types::WORKLOAD]);
+        let cases: &[Case] = &[
+            // No policy for the template: its type's delegate.
+            (
+                &web,
+                Some("docker"),
+                "other",
+                Ok(Some(DelegateKind::Podman)),
+            ),
+            (&box_, None, "other", Ok(Some(DelegateKind::Nspawn))),
+            (&web, Some("docker"), "web", Ok(Some(DelegateKind::Docker))),
+            (&web, Some("podman"), "web", Ok(Some(DelegateKind::Podman))),
+            (
+                &box_,
+                Some("distrobox"),
+                "box",
+                Ok(Some(DelegateKind::Distrobox)),
+            ),
+            (
+                &pod,
+                Some("docker"),
+                "pod",
+                Err("the docker delegate cannot run pod (Pod); it runs Container nodes"),
+            ),
+            (
+                &web,
+                Some("nspawn"),
+                "web",
+                Err("the nspawn delegate cannot run web (Container)"),
+            ),
+            (
+                &web,
+                Some("systemd"),
+                "web",
+                Err("it runs no node templates itself"),
+            ),
+            (
+                &web,
+                Some("kubernetes"),
+                "web",
+                Err("there is no delegate named \"kubernetes\""),
+            ),
+            (&web, None, "web", Err("it names no `delegate`")),
+        ];
+        for (node, delegate, target, expected) in cases {
+            let policies = [delegation(*delegate, target)];
+            let got = delegate_of(&policies, node);
+            match (expected, &got) {
+                (Ok(kind), Ok(got)) => assert_eq!(kind, got, "{delegate:?} for {}", node.template),
+                (Err(text), Err(error)) => {
+                    assert!(error.to_string().contains(text), "{error} lacks {text}");
+                    assert!(
+                        error.to_string().starts_with("policy by-docker: "),
+                        "{error}"
+                    );
+                }
+                _ => panic!(
+                    "{delegate:?} for {}: {got:?}, not {expected:?}",
+                    node.template
+                ),
+            }
+        }
+    }
+}
