@@ -255,10 +255,10 @@ async fn directories_are_made_and_temporary_ones_removed() {
 async fn kinds_without_a_delegate_say_so() {
     let (delegates, supervisor) = delegates(Arc::new(MemoryPortLedger::default())).await;
     let error = delegates
-        .for_kind(protocol::DelegateKind::Libvirt)
+        .for_kind(protocol::DelegateKind::Firewalld)
         .unwrap_err()
         .to_string();
-    assert_eq!(error, "the libvirt delegate is not implemented yet");
+    assert_eq!(error, "the firewalld delegate is not implemented yet");
     let kinds: Vec<String> = delegates.kinds().map(|k| k.to_string()).collect();
     assert_eq!(
         kinds,
@@ -269,7 +269,8 @@ async fn kinds_without_a_delegate_say_so() {
             "directory",
             "podman",
             "docker",
-            "nspawn"
+            "nspawn",
+            "libvirt"
         ]
     );
     let error = delegates

@@ -19,14 +19,6 @@ use std::path::Path;
 
 use support::*;
 
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn container_state(name: &str) -> Option<String> {
     let output = podman::podman(&["inspect", "--format", "{{.State.Status}}", name]);
     output

@@ -14,14 +14,6 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// A Unix socket that accepts every connection and never answers; dropping the returned
 /// holder's contents closes them.
 fn hung_engine(socket: &Path) -> Arc<Mutex<Vec<UnixStream>>> {

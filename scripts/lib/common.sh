@@ -184,3 +184,58 @@ stop_podman_service() {
         KHUTULUN_PODMAN_PID=""
     fi
 }
+
+# True when libvirt's system QEMU driver answers.
+libvirt_answers() {
+    virsh -c qemu:///system version >/dev/null 2>&1
+}
+
+# Makes libvirt's system QEMU driver answer at qemu:///system, starting virtlogd and libvirtd
+# when nothing answers (these machines do not run systemd as PID 1, so nothing starts them).
+# QEMU runs as root without relabelling files (qemu.conf), so a guest reads kernels and disks
+# wherever they are; the libvirt-qemu account the package expects is created when missing.
+start_libvirt() {
+    if libvirt_answers; then
+        say "reusing libvirt at qemu:///system"
+        return 0
+    fi
+    getent group libvirt-qemu >/dev/null || as_root groupadd -r libvirt-qemu
+    id libvirt-qemu >/dev/null 2>&1 ||
+        as_root useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+    if ! grep -q '^user = "root"' /etc/libvirt/qemu.conf 2>/dev/null; then
+        printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\n' |
+            as_root tee -a /etc/libvirt/qemu.conf >/dev/null
+    fi
+    as_root mkdir -p /var/log/libvirt /run/libvirt
+    pgrep -x virtlogd >/dev/null || as_root /usr/sbin/virtlogd -d
+    say "starting libvirtd"
+    as_root /usr/sbin/libvirtd -d
+    wait_until 30 libvirt_answers || {
+        say "libvirt did not answer at qemu:///system"
+        return 1
+    }
+}
+
+# Prints the directory of a Debian cloud kernel (boot/vmlinuz-* and lib/modules/*), unpacked
+# once into $1 from the package apt has (a guest of the libvirt tests boots it).
+unpack_test_kernel() {
+    local dir="$1"
+    if compgen -G "$dir/boot/vmlinuz-*" >/dev/null; then
+        echo "$dir"
+        return 0
+    fi
+    local package
+    package="$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')"
+    [ -n "$package" ] || {
+        say "apt knows no linux-image-cloud-amd64"
+        return 1
+    }
+    mkdir -p "$dir"
+    say "unpacking $package for the virtual machine tests"
+    (cd "$dir" && apt-get download "$package" >/dev/null 2>&1 && dpkg-deb -x "$package"_*.deb . &&
+        rm -f "$package"_*.deb) || {
+        say "could not download $package"
+        return 1
+    }
+    echo "$dir"
+}

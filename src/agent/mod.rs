@@ -45,6 +45,8 @@ pub struct AgentConfig {
     pub delegate_timeout: Option<std::time::Duration>,
     /// What this host offers the scheduler (labels, capacity).
     pub offer: HostOffer,
+    /// Where libvirt answers and how its guests run.
+    pub libvirt: crate::delegates::libvirt::LibvirtConfig,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -227,6 +229,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     if let Some(address) = config.listen {
         delegates.advertise_address = address.ip().to_string();
     }
+    delegates.libvirt = config.libvirt.clone();
     delegates.directory_claims = Arc::new(StoreDirectoryClaims::new(
         store.clone(),
         lock_manager.clone(),

@@ -53,6 +53,14 @@ pub struct AgentArgs {
     /// The most instances this host takes [default: no limit].
     #[arg(long, value_name = "N")]
     pub max_instances: Option<u32>,
+    /// Where libvirt answers, for VirtualMachine nodes.
+    #[arg(long, env = "KHUTULUN_LIBVIRT_URI", value_name = "URI",
+          default_value = crate::delegates::libvirt::SYSTEM_URI)]
+    pub libvirt_uri: String,
+    /// How virtual machines run: `kvm`, or `tcg` (emulated by QEMU alone, slower, where KVM is
+    /// missing or does not work) [default: kvm where /dev/kvm exists, else tcg].
+    #[arg(long, env = "KHUTULUN_VM_ACCELERATOR", value_name = "kvm|tcg")]
+    pub vm_accelerator: Option<crate::delegates::libvirt::Accelerator>,
 }
 
 /// Reads `KEY=VALUE`: a key of letters, digits, `.`, `_`, `-` and `/`, and any value.
@@ -90,6 +98,12 @@ pub fn run(args: AgentArgs) -> ExitCode {
         discover: args.discover,
         delegate_timeout: args.delegate_timeout.map(std::time::Duration::from_secs),
         offer: HostOffer::of_this_machine(args.labels.into_iter().collect(), args.max_instances),
+        libvirt: crate::delegates::libvirt::LibvirtConfig {
+            uri: args.libvirt_uri,
+            accelerator: args
+                .vm_accelerator
+                .unwrap_or_else(crate::delegates::libvirt::Accelerator::of_host),
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

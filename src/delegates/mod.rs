@@ -22,6 +22,9 @@
 //!   shows them and a restarted agent finds them again.
 //! - [`docker`]: the same containers through a Docker Engine API (dockerd's, or Podman's
 //!   compatible one), for nodes a Delegation policy gives to `docker`.
+//! - [`oci`]: the container lifecycle the podman and docker delegates share.
+//! - [`libvirt`]: virtual machines as libvirt domains, booting a kernel or a disk image.
+//! - [`delegation`]: which delegate runs a node (a Delegation policy's, else its type's).
 //!
 //! Each delegate actor's own message enum wraps the lifecycle and adds what other delegates
 //! may ask of it (the process delegate asks the systemd delegate for a unit); no delegate
@@ -33,6 +36,7 @@ pub mod directory;
 pub mod docker;
 mod engine_msg;
 pub mod ipport;
+pub mod libvirt;
 pub mod naming;
 pub mod nspawn;
 pub mod oci;

@@ -149,6 +149,16 @@ pub enum RestartPolicy {
 }
 
 impl RestartPolicy {
+    /// Whether a workload that ended cleanly (code 0, a guest that powered off) starts again.
+    pub fn after_success(self) -> bool {
+        matches!(self, RestartPolicy::OnSuccess | RestartPolicy::Always)
+    }
+
+    /// Whether a workload that failed (an error code, a signal, a crashed guest) starts again.
+    pub fn after_failure(self) -> bool {
+        !matches!(self, RestartPolicy::No | RestartPolicy::OnSuccess)
+    }
+
     /// The value of systemd's `Restart=`.
     pub fn systemd_name(self) -> &'static str {
         match self {
@@ -173,6 +183,17 @@ impl RestartPolicy {
     }
 }
 
+/// The number and the unit of a scalar written `"<number> <unit>"` (the space is optional, the
+/// unit may be empty).
+fn number_and_unit(text: &str) -> Option<(f64, &str)> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    Some((number.trim().parse().ok()?, unit.trim()))
+}
+
 /// A length of time (the profile's `TimeSpan` scalar): read from `"<number> <unit>"` (units
 /// ms, s, m, h) or from a plain number of seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,13 +208,8 @@ impl Default for TimeSpan {
 impl TimeSpan {
     /// Parses `"<number> <unit>"` (the space is optional).
     pub fn parse(text: &str) -> Option<TimeSpan> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let number: f64 = number.trim().parse().ok()?;
-        let seconds_per_unit = match unit.trim() {
+        let (number, unit) = number_and_unit(text)?;
+        let seconds_per_unit = match unit {
             "ms" => 0.001,
             "s" | "" => 1.0,
             "m" => 60.0,
@@ -375,6 +391,131 @@ pub struct ImageReference {
     /// The name of one of the node's artifacts, an `OCIImageArchive`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<String>,
+}
+
+/// A file a workload needs (the profile's `FileReference` and `DiskImageReference`): exactly
+/// one of a path on the host or an artifact of the node.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileReference {
+    /// A file on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The name of one of the node's artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+}
+
+/// An amount of memory or storage in bytes (the profile's `Size` scalar): read from a number
+/// of bytes or from `"<number> <unit>"` (B, kB, KiB, MB, MiB, GB, GiB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl Default for Size {
+    fn default() -> Self {
+        Size(512 << 20)
+    }
+}
+
+impl Size {
+    /// Parses `"<number> <unit>"` (the space is optional; no unit means bytes).
+    pub fn parse(text: &str) -> Option<Size> {
+        let (number, unit) = number_and_unit(text)?;
+        let bytes_per_unit: u64 = match unit {
+            "B" | "" => 1,
+            "kB" => 1000,
+            "KiB" => 1 << 10,
+            "MB" => 1_000_000,
+            "MiB" => 1 << 20,
+            "GB" => 1_000_000_000,
+            "GiB" => 1 << 30,
+            _ => return None,
+        };
+        let bytes = number * bytes_per_unit as f64;
+        (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(Size(bytes as u64))
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{} B", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .map(Size)
+                .ok_or_else(|| de::Error::custom("a size is a whole number of bytes")),
+            serde_json::Value::String(s) => Size::parse(&s).ok_or_else(|| {
+                de::Error::custom(format!("{s:?} is not a size like \"512 MiB\" or \"2 GiB\""))
+            }),
+            other => Err(de::Error::custom(format!("expected a size, found {other}"))),
+        }
+    }
+}
+
+/// The properties of a `VirtualMachine`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VirtualMachineProperties {
+    /// The disk it boots.
+    #[serde(default)]
+    pub image: Option<FileReference>,
+    /// A kernel to boot directly.
+    #[serde(default)]
+    pub kernel: Option<FileReference>,
+    /// The kernel's initial RAM disk.
+    #[serde(default)]
+    pub initrd: Option<FileReference>,
+    /// The kernel's command line.
+    #[serde(default = "default_kernel_arguments")]
+    pub kernel_arguments: String,
+    /// When a guest that powered off or crashed is started again.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// Its memory.
+    #[serde(default)]
+    pub memory: Size,
+    /// Its virtual CPUs.
+    #[serde(default = "one")]
+    pub cpus: u32,
+}
+
+fn default_kernel_arguments() -> String {
+    "console=ttyS0".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for VirtualMachineProperties {
+    fn default() -> Self {
+        VirtualMachineProperties {
+            image: None,
+            kernel: None,
+            initrd: None,
+            kernel_arguments: default_kernel_arguments(),
+            restart: RestartPolicy::default(),
+            memory: Size::default(),
+            cpus: 1,
+        }
+    }
+}
+
+impl PropertySet for VirtualMachineProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::VIRTUAL_MACHINE;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("image", "DiskImageReference"),
+        ("kernel", "FileReference"),
+        ("initrd", "FileReference"),
+        ("kernel_arguments", "string"),
+        ("restart", "RestartPolicy"),
+        ("memory", "Size"),
+        ("cpus", "integer"),
+    ];
 }
 
 /// The properties of a `Container`.
@@ -855,6 +996,19 @@ mod tests {
         check::<AttachesToProperties>(&profile);
         check::<ContainerProperties>(&profile);
         check::<PodProperties>(&profile);
+        check::<VirtualMachineProperties>(&profile);
+    }
+
+    #[test]
+    fn sizes_are_read_in_their_units() {
+        assert_eq!(Size::parse("512 MiB"), Some(Size(512 << 20)));
+        assert_eq!(Size::parse("2GiB"), Some(Size(2 << 30)));
+        assert_eq!(Size::parse("1.5 kB"), Some(Size(1500)));
+        assert_eq!(Size::parse("100"), Some(Size(100)));
+        assert_eq!(Size::parse("3 parsecs"), None);
+        assert_eq!(Size::parse("-1 MiB"), None);
+        let read: Size = serde_json::from_value(serde_json::json!(4096)).unwrap();
+        assert_eq!(read, Size(4096));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::directory::{
 };
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
+use super::libvirt::{LibvirtConfig, LibvirtDelegate, LibvirtMsg};
 use super::nspawn::{NspawnConfig, NspawnDelegate, NspawnMsg};
 use super::podman::{PodmanConfig, PodmanDelegate, PodmanMsg};
 use super::process::{ProcessConfig, ProcessDelegate, SupervisorChoice};
@@ -42,6 +43,8 @@ pub struct DelegatesConfig {
     /// The Docker API socket (`unix:///path`); `None` (the default) finds it from the
     /// environment (`$DOCKER_HOST`, else dockerd's socket, else Podman's).
     pub docker_socket: Option<String>,
+    /// Where libvirt answers and how its guests run.
+    pub libvirt: LibvirtConfig,
 }
 
 impl std::fmt::Debug for DelegatesConfig {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for DelegatesConfig {
             .field("process_supervisor", &self.process_supervisor)
             .field("podman_socket", &self.podman_socket)
             .field("docker_socket", &self.docker_socket)
+            .field("libvirt", &self.libvirt)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +73,7 @@ impl DelegatesConfig {
             process_supervisor: SupervisorChoice::Auto,
             podman_socket: None,
             docker_socket: None,
+            libvirt: LibvirtConfig::default(),
         }
     }
 }
@@ -83,7 +88,7 @@ pub struct Delegates {
 }
 
 /// The order the real delegates are spawned in: each after those it is built on.
-const SPAWN_ORDER: [DelegateKind; 7] = [
+const SPAWN_ORDER: [DelegateKind; 8] = [
     DelegateKind::Directory,
     DelegateKind::IpPort,
     DelegateKind::Systemd,
@@ -91,6 +96,7 @@ const SPAWN_ORDER: [DelegateKind; 7] = [
     DelegateKind::Nspawn,
     DelegateKind::Podman,
     DelegateKind::Docker,
+    DelegateKind::Libvirt,
 ];
 
 /// Whether delegate `kind` holds a reference to delegate `on` (and must be spawned again
@@ -113,6 +119,7 @@ struct Parts {
     nspawn: Option<ActorRef<NspawnMsg>>,
     podman: Option<ActorRef<PodmanMsg>>,
     docker: Option<ActorRef<DockerMsg>>,
+    libvirt: Option<ActorRef<LibvirtMsg>>,
 }
 
 impl Parts {
@@ -126,6 +133,7 @@ impl Parts {
             nspawn: Some(real.nspawn.clone()),
             podman: Some(real.podman.clone()),
             docker: Some(real.docker.clone()),
+            libvirt: Some(real.libvirt.clone()),
         }
     }
 
@@ -138,6 +146,7 @@ impl Parts {
             DelegateKind::Nspawn => self.nspawn.as_ref().map(|a| a.get_cell()),
             DelegateKind::Podman => self.podman.as_ref().map(|a| a.get_cell()),
             DelegateKind::Docker => self.docker.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Libvirt => self.libvirt.as_ref().map(|a| a.get_cell()),
             _ => None,
         }
     }
@@ -221,6 +230,12 @@ impl Parts {
                     Actor::spawn_linked(None, DockerDelegate, config, supervisor).await?;
                 self.docker = Some(actor);
             }
+            DelegateKind::Libvirt => {
+                let (actor, _) =
+                    Actor::spawn_linked(None, LibvirtDelegate, config.libvirt.clone(), supervisor)
+                        .await?;
+                self.libvirt = Some(actor);
+            }
             _ => {}
         }
         Ok(())
@@ -234,6 +249,7 @@ struct RealActors {
     systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
     docker: ActorRef<DockerMsg>,
+    libvirt: ActorRef<LibvirtMsg>,
     nspawn: ActorRef<NspawnMsg>,
 }
 
@@ -370,6 +386,7 @@ impl Delegates {
             Some(nspawn),
             Some(podman),
             Some(docker),
+            Some(libvirt),
         ) = (
             parts.directory,
             parts.ipport,
@@ -378,6 +395,7 @@ impl Delegates {
             parts.nspawn,
             parts.podman,
             parts.docker,
+            parts.libvirt,
         )
         else {
             unreachable!("every kind of SPAWN_ORDER is spawned");
@@ -389,12 +407,14 @@ impl Delegates {
             (DelegateKind::Nspawn, nspawn.get_derived()),
             (DelegateKind::Podman, podman.get_derived()),
             (DelegateKind::Docker, docker.get_derived()),
+            (DelegateKind::Libvirt, libvirt.get_derived()),
         ]);
         self.real = Some(RealActors {
             ipport,
             systemd,
             podman,
             docker,
+            libvirt,
             nspawn,
         });
     }
@@ -447,7 +467,7 @@ impl Delegates {
     }
 
     /// Whether each delegate Khutulun knows can work on this host (for `khutulun delegate
-    /// list`): systemd, podman, docker and nspawn are asked (all at once, each within
+    /// list`): systemd, podman, docker, libvirt and nspawn are asked (all at once, each within
     /// [`AVAILABILITY_DEADLINE`]); the others work wherever the agent runs, or do not exist yet.
     pub async fn availability(&self) -> Vec<(DelegateKind, Availability)> {
         let Some(real) = &self.real else {
@@ -465,10 +485,11 @@ impl Delegates {
                 })
                 .collect();
         };
-        let (systemd, podman, docker, nspawn) = tokio::join!(
+        let (systemd, podman, docker, libvirt, nspawn) = tokio::join!(
             ask_available(&real.systemd, |reply| SystemdMsg::Available { reply }),
             ask_available(&real.podman, |reply| PodmanMsg::Available { reply }),
             ask_available(&real.docker, |reply| DockerMsg::Available { reply }),
+            ask_available(&real.libvirt, |reply| LibvirtMsg::Available { reply }),
             ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }),
         );
         DelegateKind::ALL
@@ -478,6 +499,7 @@ impl Delegates {
                     DelegateKind::Systemd => systemd.clone(),
                     DelegateKind::Podman => podman.clone(),
                     DelegateKind::Docker => docker.clone(),
+                    DelegateKind::Libvirt => libvirt.clone(),
                     DelegateKind::Nspawn => nspawn.clone(),
                     _ if self.lifecycle.contains_key(&kind) => Ok(()),
                     _ => Err(format!("Khutulun has no {kind} delegate yet")),

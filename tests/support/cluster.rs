@@ -274,6 +274,15 @@ pub fn http_get(url: &str) -> Option<String> {
 }
 
 /// The page is served at `url` with `greeting` in it.
+/// The path of `examples/<name>` in this repository.
+pub fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
 pub fn serves_the_page(url: &str, greeting: &str) -> bool {
     http_get(url).is_some_and(|body| body.contains(greeting))
 }

@@ -76,7 +76,8 @@ fn unrelated_delegates(host: &ActorRef<HostMsg>) -> Vec<Option<ractor::ActorId>>
     vec![id(child::<SystemdMsg>(host)), id(child::<IpPortMsg>(host))]
 }
 
-/// The ids of the engine delegates (podman, docker, nspawn), which share one message type.
+/// The ids of the engine delegates (podman, docker, libvirt, nspawn), which share one message
+/// type.
 fn engine_delegates(host: &ActorRef<HostMsg>) -> std::collections::BTreeSet<ractor::ActorId> {
     host.get_children()
         .into_iter()
@@ -136,7 +137,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     let unrelated = unrelated_delegates(&host);
     assert!(unrelated.iter().all(Option::is_some));
     let engines = engine_delegates(&host);
-    assert_eq!(engines.len(), 3, "podman, docker and nspawn");
+    assert_eq!(engines.len(), 4, "podman, docker, libvirt and nspawn");
     killed.kill();
     eventually("a new process delegate", || {
         process_delegate(&host).filter(|cell| cell.get_id() != killed.get_id())
@@ -147,7 +148,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     // Of the engine delegates only nspawn, which runs its containers through the process
     // delegate, is new.
     let kept = engine_delegates(&host).intersection(&engines).count();
-    assert_eq!(kept, 2, "podman and docker are the same actors");
+    assert_eq!(kept, 3, "podman, docker and libvirt are the same actors");
     // Killed before the new delegate adopts it or after, it is started again (Adopt
     // restarts what died meanwhile, by its policy; the delegate's watcher what dies later).
     nix::sys::signal::kill(

@@ -46,6 +46,6 @@ pub use connection::{PodmanSocket, ROOTFUL_SOCKET};
 pub use message::PodmanMsg;
 pub use plan::{
     BindMount, ContainerIdentity, ContainerPlan, INSTANCE_LABEL, ImageSource, NAMESPACE_LABEL,
-    NODE_LABEL, PublishedPort, SERVICE_LABEL, container_name,
+    NODE_LABEL, PublishedPort, SERVICE_LABEL, container_name, published_ports,
 };
 pub use pod_plan::{MEMBER_LABEL, PodPlan};

@@ -327,7 +327,7 @@ pub(super) fn bind_mounts(wiring: &Wiring) -> Vec<BindMount> {
 
 /// The reserved ports (connections to a `Port`) to publish. Connections to other endpoints
 /// (an `IPEndpoint`) are only environment variables.
-pub(super) fn published_ports(spec: &InstanceSpec) -> Result<Vec<PublishedPort>, DelegateError> {
+pub fn published_ports(spec: &InstanceSpec) -> Result<Vec<PublishedPort>, DelegateError> {
     let instance = spec.qualified_name();
     let missing = |target: &str, attribute: &str| {
         DelegateError::Failed(format!(
