@@ -3,7 +3,9 @@
 //! port) on a fresh agent and store, fetch the page through the forwarded port, see the domain
 //! in `virsh` and the guest's serial console in `service logs`, kill -9 the agent and see the
 //! page still served, restart the agent and see `status` right, delete and see no domain, page
-//! or directory left. A kernel that is not there is a clear error that leaves no domain.
+//! or directory left. A kernel that is not there is a clear error that leaves no domain. A
+//! machine with a disk image boots with its own copy of it (a qcow2 overlay), which goes with
+//! it while the image stays.
 //!
 //! It needs libvirt at qemu:///system and an unpacked cloud kernel in $KHUTULUN_TEST_KERNEL
 //! (scripts/test provides both); it says loudly that it skips without them, and fails instead
@@ -167,4 +169,97 @@ fn hello_from_a_virtual_machine() {
         "{} is still there",
         directory.display()
     );
+}
+
+/// A machine with a disk image: the guest reads the disk, which is the instance's own qcow2
+/// overlay on the image; delete removes the overlay and leaves the image.
+#[test]
+fn a_virtual_machine_boots_with_its_own_copy_of_a_disk_image() {
+    let Some(kernel_package) = test_kernel() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.env = vec![("KHUTULUN_VM_ACCELERATOR".into(), "tcg".into())];
+    let (kernel, initrd) = make_guest(&kernel_package, &cluster.dir().join("guest"));
+    let image = cluster.dir().join("disk.img");
+    let marker = "KHUTULUN-DISK-MARKER";
+    let mut content = marker.as_bytes().to_vec();
+    content.resize(1 << 20, 0);
+    std::fs::write(&image, &content).unwrap();
+    let template = cluster.dir().join("disk-vm.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    vm:
+      type: VirtualMachine
+      properties:
+        kernel: {{ path: {kernel} }}
+        initrd: {{ path: {initrd} }}
+        image: {{ path: {} }}
+        kernel_arguments: console=ttyS0 quiet
+        memory: 256 MiB
+",
+            image.display()
+        ),
+    )
+    .unwrap();
+    cluster.start_agent();
+    let service = format!("disk-vm-{}", std::process::id());
+    cluster.deployed = Some(service.clone());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        template.to_str().unwrap(),
+        "--name",
+        &service,
+    ]);
+    wait_for("the guest to read its disk", || {
+        cluster
+            .ok(&["service", "logs", &service, "vm-0"])
+            .contains(&format!("khutulun guest: disk says {marker}"))
+    });
+    let status = cluster.status(&service);
+    let log = attribute(&status, "vm", "log")
+        .as_str()
+        .expect("a serial log")
+        .to_owned();
+    let directory = Path::new(&log)
+        .parent()
+        .expect("the instance's directory")
+        .to_owned();
+    let copy = directory.join("disk.qcow2");
+    // -U: the running guest holds the disk's write lock.
+    let info = Command::new("qemu-img")
+        .args(["info", "-U", "--output=json"])
+        .arg(&copy)
+        .output()
+        .expect("qemu-img runs");
+    assert!(
+        info.status.success(),
+        "qemu-img info {}: {}",
+        copy.display(),
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("qemu-img's JSON");
+    assert_eq!(info["format"], "qcow2", "{info:#}");
+    assert_eq!(
+        info["backing-filename"].as_str(),
+        Some(image.to_str().unwrap()),
+        "{info:#}"
+    );
+
+    cluster.ok(&["service", "delete", &service]);
+    cluster.deployed = None;
+    assert!(
+        !directory.exists(),
+        "{} is still there",
+        directory.display()
+    );
+    assert_eq!(std::fs::read(&image).unwrap(), content, "the image changed");
 }

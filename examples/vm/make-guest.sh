@@ -16,13 +16,14 @@ root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" "$root/www"
 cp /bin/busybox "$root/bin/"
-for command in sh mount insmod ip echo httpd cat; do
+for command in sh mount insmod ip echo httpd cat head; do
     ln -s busybox "$root/bin/$command"
 done
 # The network card's driver and what it needs, in the order they load.
 for module in drivers/virtio/virtio_ring drivers/virtio/virtio \
     drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev \
-    drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net; do
+    drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net \
+    drivers/block/virtio_blk; do
     cp "$modules/$module.ko" "$root/lib/modules/"
 done
 cat >"$root/init" <<'INIT'
@@ -31,9 +32,13 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-    failover net_failover virtio_net; do
+    failover net_failover virtio_net virtio_blk; do
     insmod "/lib/modules/$module.ko"
 done
+# A disk, when the machine has one, says what its first bytes hold.
+if [ -b /dev/vda ]; then
+    echo "khutulun guest: disk says $(head -c 32 /dev/vda)"
+fi
 # QEMU's user-mode network: the guest is 10.0.2.15, the host's side 10.0.2.2.
 ip link set lo up
 ip link set eth0 up
