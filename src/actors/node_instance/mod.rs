@@ -29,6 +29,7 @@ use crate::delegates::protocol::{
 };
 use crate::state::ServiceView;
 use crate::state::records::{InstanceEvent, InstanceRecord, InstanceState};
+use crate::tosca::instance::ArtifactInstance;
 
 use super::lock_manager::InstanceUpdate;
 use super::service::ServiceMsg;
@@ -335,6 +336,7 @@ impl<'a> Work<'a> {
     async fn try_deploy(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         self.show(InstanceState::Creating);
         let mut target = self.target()?;
+        self.verify_artifacts(&target.spec).await?;
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());
             *attributes = self.bound(Operation::Create, &target.spec, created).await?;
@@ -362,6 +364,35 @@ impl<'a> Work<'a> {
             ..InstanceUpdate::state(InstanceState::Running)
         })
         .await
+    }
+
+    /// Checks the node's artifacts against the checksums its template gives, before anything
+    /// uses them: off the async threads (an image archive takes a while to read) and within
+    /// the create deadline.
+    async fn verify_artifacts(&self, spec: &InstanceSpec) -> Result<(), RuntimeError> {
+        let vouched: Vec<(String, ArtifactInstance)> = spec::node(&self.view, &self.me.id)?
+            .artifacts
+            .iter()
+            .filter(|(_, artifact)| artifact.checksum.is_some())
+            .map(|(name, artifact)| (name.clone(), artifact.clone()))
+            .collect();
+        if vouched.is_empty() {
+            return Ok(());
+        }
+        let instance = spec.qualified_name();
+        let verify = tokio::task::spawn_blocking(move || {
+            vouched.iter().try_for_each(|(name, artifact)| {
+                artifact
+                    .verify_checksum()
+                    .map_err(|e| DelegateError::Failed(format!("{instance}: artifact {name}: {e}")))
+            })
+        });
+        let verified = async {
+            verify
+                .await
+                .map_err(|e| DelegateError::Failed(format!("checking checksums failed: {e}")))?
+        };
+        Ok(self.bound(Operation::Create, spec, verified).await?)
     }
 
     /// Removes what runs and makes it again from the current view: an instance it requires

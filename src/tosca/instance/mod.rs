@@ -10,6 +10,7 @@ pub use model::{
 };
 
 mod artifact_file;
+pub mod checksum;
 pub mod diff;
 pub mod directives;
 pub mod instantiate;

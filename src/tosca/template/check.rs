@@ -739,6 +739,17 @@ impl Checker<'_, '_> {
                 "an artifact must have `file`",
             );
         }
+        // A checksum of digits alone reads as a number, which would otherwise go unchecked.
+        for key in ["checksum", "checksum_algorithm"] {
+            if let Some(v) = value.get(key).filter(|v| v.as_str().is_none()) {
+                self.report(
+                    "wrong-kind",
+                    v.span,
+                    child(path, key),
+                    format!("`{key}` must be a string (quote it)"),
+                );
+            }
+        }
         if let Some(t) = artifact_type {
             self.artifact_properties(t, value, path);
         }

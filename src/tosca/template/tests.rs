@@ -12,6 +12,8 @@ capability_types:
       protocol: { type: string, value: tcp }
 relationship_types:
   HostedOn: {}
+artifact_types:
+  Script: {}
 node_types:
   Server:
     properties:
@@ -286,4 +288,17 @@ fn a_compiled_service_says_whether_it_selects() {
     };
     assert!(uses_select("[ select, create ]"));
     assert!(!uses_select("[ create ]"));
+}
+
+#[test]
+fn an_artifact_checksum_must_be_a_string() {
+    let artifact = |checksum: &str| {
+        codes(&format!(
+            "  node_templates:\n    s:\n      type: Server\n      properties: {{ name: x }}\n      artifacts:\n        run: {{ type: Script, file: run.sh, checksum: {checksum}, checksum_algorithm: SHA-256 }}\n"
+        ))
+    };
+    assert_eq!(artifact("\"0000\""), Vec::<&str>::new());
+    assert_eq!(artifact("ab12"), Vec::<&str>::new());
+    // Digits alone read as a number: refused rather than left unchecked.
+    assert_eq!(artifact("0000"), ["wrong-kind"]);
 }

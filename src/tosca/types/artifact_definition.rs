@@ -41,6 +41,17 @@ impl Builder<'_, '_> {
             &join(path, "type"),
         )?;
         let location = text(value, "file")?;
+        // A checksum of digits alone reads as a number, which would otherwise go unchecked.
+        for key in ["checksum", "checksum_algorithm"] {
+            if let Some(v) = value.get(key).filter(|v| v.as_str().is_none()) {
+                self.report(
+                    "wrong-kind",
+                    v.span,
+                    &join(path, key),
+                    format!("`{key}` must be a string (quote it)"),
+                );
+            }
+        }
         let checksum = match (text(value, "checksum"), text(value, "checksum_algorithm")) {
             (Some(sum), Some(algorithm)) => Some((sum, algorithm)),
             (Some(_), None) => {
@@ -142,6 +153,12 @@ mod tests {
         assert_problem(
             &format!("{base}      img: {{type: Image, file: a, checksum: abc}}\n"),
             "missing-keyname",
+        );
+        assert_problem(
+            &format!(
+                "{base}      img: {{type: Image, file: a, checksum: 1234, checksum_algorithm: SHA-256}}\n"
+            ),
+            "wrong-kind",
         );
         assert_problem(
             "artifact_types:\n  Jar:\n    properties:\n      id: {type: string}\nnode_types:\n  A:\n    artifacts:\n      jar: {type: Jar, file: a.jar}\n",
