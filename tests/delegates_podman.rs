@@ -475,27 +475,38 @@ async fn clear_errors(kind: DelegateKind, engine: &str) {
         None
     );
 
-    // The engine's API would quietly run the container with its default runtime instead.
-    let service = service_name(&format!("kata-{kind}"));
-    let name = container_name("default", &service, "web-0");
-    let _cleanup = Cleanup(vec![name.clone()]);
-    let spec = container_spec(
-        state.path(),
-        &service,
-        serde_json::json!({"image": {"reference": TEST_IMAGE}, "command": "/bin/sh", "runtime": "kata"}),
-        vec![],
-    );
-    let error = protocol::create(&delegate, spec.clone())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.starts_with(&format!(
-            "default/{service}/web-0: {engine} has no OCI runtime \"kata\" (it would have run container {name} with "
-        )),
-        "{error}"
-    );
-    assert_eq!(container_status(&name), None);
+    // Kata, not installed here: refused before the engine is asked. Another runtime the
+    // engine's API would quietly replace with its default one (gVisor's, not installed here
+    // either): the container is refused once made, and removed.
+    for (runtime, refusal) in [
+        (
+            "kata",
+            "its runtime is \"kata\", but Kata Containers is not installed: neither kata-runtime nor containerd-shim-kata-v2 is on PATH".to_owned(),
+        ),
+        (
+            "runsc",
+            format!("{engine} has no OCI runtime \"runsc\" (it would have run container "),
+        ),
+    ] {
+        let service = service_name(&format!("{runtime}-{kind}"));
+        let name = container_name("default", &service, "web-0");
+        let _cleanup = Cleanup(vec![name.clone()]);
+        let spec = container_spec(
+            state.path(),
+            &service,
+            serde_json::json!({"image": {"reference": TEST_IMAGE}, "command": "/bin/sh", "runtime": runtime}),
+            vec![],
+        );
+        let error = protocol::create(&delegate, spec.clone())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("default/{service}/web-0: {refusal}")),
+            "{error}"
+        );
+        assert_eq!(container_status(&name), None);
+    }
     agent.stop();
 }
 

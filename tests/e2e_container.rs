@@ -5,7 +5,8 @@
 //! same container, delete the service and see no container, page or directory left. Then the
 //! same for examples/hello-docker.yaml, run by the docker delegate on Podman's
 //! Docker-compatible API, and for examples/hello-pod.yaml, a pod whose second container
-//! fetches the page from the first through the pod's shared network.
+//! fetches the page from the first through the pod's shared network, on Podman and, with a
+//! Delegation policy, on the Docker API (containers sharing the first one's network).
 //!
 //! It needs Podman's API; it says loudly that it skips without it, and fails instead when
 //! scripts/test requires it (KHUTULUN_REQUIRE_PODMAN=1).
@@ -87,6 +88,14 @@ fn hello_from_a_docker_container() {
     };
     assert_eq!(row("docker")["running"], true, "{delegates:#}");
     assert_eq!(row("podman")["running"], false, "{delegates:#}");
+    // Kata, a runtime the container delegates pass on, is listed beside them: not installed
+    // on these machines, with what is missing.
+    assert_eq!(row("kata")["running"], false, "{delegates:#}");
+    let kata = row("kata")["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(kata.contains("Kata Containers is not installed"), "{kata}");
 
     let podmans = format!("hello-no-podman-{}", std::process::id());
     cluster.deployed = Some(podmans.clone());
@@ -261,6 +270,101 @@ fn hello_from_a_pod() {
     assert_eq!(pod_state(&pod), None, "{pod} is still there");
     let left = podman::podman_ok(&["ps", "--all", "--format", "{{.Names}}"]);
     assert!(!left.contains(&pod), "containers left: {left}");
+    assert!(
+        !serves_the_page(&url, &greeting),
+        "{url} still serves the page"
+    );
+}
+
+/// examples/hello-pod.yaml with a Delegation policy naming `docker` for its pod: the docker
+/// delegate, on Podman's Docker-compatible API (Podman's own is out of the agent's reach),
+/// makes no pod but two containers, the probe joined to the network of the first (`probe` and
+/// `web` in name order), which publishes the port.
+#[test]
+fn hello_from_a_pod_on_docker() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let service = format!("hello-docker-pod-{}", std::process::id());
+    let pod = khutulun::delegates::podman::container_name("default", &service, "app-0");
+    let (holder, web) = (format!("{pod}-probe"), format!("{pod}-web"));
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.env = vec![
+        (
+            "CONTAINER_HOST".into(),
+            "unix:///nonexistent/podman.sock".into(),
+        ),
+        ("DOCKER_HOST".into(), podman::socket_uri()),
+    ];
+    let template = cluster.dir().join("hello-docker-pod.yaml");
+    let example_text = std::fs::read_to_string(example("hello-pod.yaml")).unwrap();
+    std::fs::write(
+        &template,
+        format!(
+            "{example_text}
+  policies:
+    - by-docker:
+        type: Delegation
+        properties: {{ delegate: docker }}
+        targets: [ app ]
+"
+        ),
+    )
+    .unwrap();
+    cluster.start_agent();
+
+    let greeting = format!("Hello from {service}!");
+    cluster.deployed = Some(service.clone());
+    let outputs = cluster.json(&[
+        "service",
+        "deploy",
+        template.to_str().unwrap(),
+        "--name",
+        &service,
+        "--input",
+        &format!("image={}", podman::TEST_IMAGE),
+        "--input",
+        &format!("greeting={greeting}"),
+    ]);
+    let url = outputs["url"].as_str().expect("a url output").to_string();
+    wait_for("the page to be served", || serves_the_page(&url, &greeting));
+    assert_eq!(pod_state(&pod), None, "Docker has no pods");
+    assert_eq!(container_state(&holder).as_deref(), Some("running"));
+    assert_eq!(container_state(&web).as_deref(), Some("running"));
+    let network = podman::podman_ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", &web]);
+    let holder_id = podman::podman_ok(&["inspect", "--format", "{{.Id}}", &holder]);
+    assert!(
+        network.trim() == format!("container:{}", holder_id.trim())
+            || network.trim() == format!("container:{holder}"),
+        "{web} has the network {network}"
+    );
+    let status = cluster.status(&service);
+    assert!(all_running(&status), "{status:#}");
+    assert_eq!(attribute(&status, "app", "pod_id"), holder_id.trim());
+    // The probe reaches the web container at 127.0.0.1 through the shared network.
+    let fetched = format!("{holder} | <h1>{greeting}</h1>");
+    wait_for("the probe to fetch the page", || {
+        cluster
+            .ok(&["service", "logs", &service, "app-0"])
+            .contains(&fetched)
+    });
+
+    cluster.kill_agent();
+    assert!(
+        serves_the_page(&url, &greeting),
+        "the page is gone with the agent"
+    );
+    cluster.start_agent();
+    let status = cluster.status(&service);
+    assert!(all_running(&status), "{status:#}");
+    assert_eq!(attribute(&status, "app", "pod_id"), holder_id.trim());
+
+    cluster.ok(&["service", "delete", &service]);
+    cluster.deployed = None;
+    assert_eq!(container_state(&holder), None, "{holder} is still there");
+    assert_eq!(container_state(&web), None, "{web} is still there");
     assert!(
         !serves_the_page(&url, &greeting),
         "{url} still serves the page"

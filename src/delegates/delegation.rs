@@ -23,7 +23,7 @@ fn runs(kind: DelegateKind) -> &'static [&'static str] {
     match kind {
         DelegateKind::Process => &[types::PROCESS],
         DelegateKind::Podman => &[types::CONTAINER, types::POD, types::LOAD_BALANCER],
-        DelegateKind::Docker => &[types::CONTAINER],
+        DelegateKind::Docker => &[types::CONTAINER, types::POD],
         DelegateKind::Nspawn | DelegateKind::Distrobox => &[types::SYSTEM_CONTAINER],
         DelegateKind::Libvirt => &[types::VIRTUAL_MACHINE],
         DelegateKind::IpPort => &[types::PORT, types::IP_ENDPOINT],
@@ -140,11 +140,12 @@ mod tests {
                 "box",
                 Ok(Some(DelegateKind::Distrobox)),
             ),
+            (&pod, Some("docker"), "pod", Ok(Some(DelegateKind::Docker))),
             (
                 &pod,
-                Some("docker"),
+                Some("nspawn"),
                 "pod",
-                Err("the docker delegate cannot run pod (Pod); it runs Container nodes"),
+                Err("the nspawn delegate cannot run pod (Pod); it runs SystemContainer nodes"),
             ),
             (
                 &web,

@@ -41,6 +41,7 @@ use crate::actors::scheduler::Candidate;
 use crate::control::RuntimePaths;
 use crate::control::protocol::{DelegateSummary, InstanceAction, LogCommand, LogFile, Response};
 use crate::delegates::DelegateFactory;
+use crate::delegates::oci::kata;
 use crate::delegates::protocol::{Deadlines, LogSource};
 use crate::state::records::{HostOffer, HostRecord, ServicePhase};
 use crate::state::{ServiceView, Store, check_name};
@@ -215,11 +216,16 @@ impl HostState {
     /// Which delegates can work here, each asked within its own deadline.
     async fn list_delegates(&self) -> Result<Response, RuntimeError> {
         let availability = self.context.delegates().availability().await;
+        let kinds = availability
+            .into_iter()
+            .map(|(kind, available)| (kind.name(), available));
+        // Kata is a runtime the podman and docker delegates pass on, listed beside them.
+        let kata = std::iter::once((kata::KATA, kata::available()));
         Ok(Response::Delegates {
-            delegates: availability
-                .into_iter()
-                .map(|(kind, available)| DelegateSummary {
-                    name: kind.name().to_owned(),
+            delegates: kinds
+                .chain(kata)
+                .map(|(name, available)| DelegateSummary {
+                    name: name.to_owned(),
                     running: available.is_ok(),
                     reason: available.err(),
                 })

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::connection::{Connection, DockerSocket};
-use super::lifecycle;
 use super::message::DockerMsg;
+use super::{lifecycle, pod};
 use crate::delegates::profile::types;
-use crate::delegates::protocol::{DelegateError, DelegateMsg, InstanceSpec, is_a};
+use crate::delegates::protocol::{
+    Attributes, DelegateError, DelegateMsg, InstanceSpec, Observation, is_a,
+};
 
 /// What the docker delegate needs.
 #[derive(Clone, Debug, Default)]
@@ -90,17 +92,27 @@ async fn available(
     }
 }
 
-/// Refuses what the docker delegate does not run: it runs `Container` nodes.
-fn check_kind(spec: &InstanceSpec) -> Result<(), DelegateError> {
+/// What the docker delegate runs: `Container` and `Pod` nodes.
+#[derive(Clone, Copy)]
+enum Workload {
+    Container,
+    Pod,
+}
+
+/// The workload `spec` is, or a refusal of what the docker delegate does not run.
+fn workload(spec: &InstanceSpec) -> Result<Workload, DelegateError> {
+    if is_a(&spec.types, types::POD) {
+        return Ok(Workload::Pod);
+    }
     if is_a(&spec.types, types::CONTAINER) {
-        return Ok(());
+        return Ok(Workload::Container);
     }
     let kind = spec
         .types
         .first()
         .map_or("node of this type", |t| t.name.as_str());
     Err(DelegateError::NotImplemented(format!(
-        "{}: running a {kind} with Docker (the docker delegate runs Container nodes; run a Pod with the podman delegate)",
+        "{}: running a {kind} with Docker (the docker delegate runs Container and Pod nodes)",
         spec.qualified_name(),
     )))
 }
@@ -109,16 +121,27 @@ fn check_kind(spec: &InstanceSpec) -> Result<(), DelegateError> {
 /// none).
 async fn answer(connection: Result<Arc<Connection>, String>, message: DelegateMsg) {
     let usable = |spec: &InstanceSpec| {
-        check_kind(spec)?;
-        connection.clone().map_err(DelegateError::Unavailable)
+        let workload = workload(spec)?;
+        let connection = connection.clone().map_err(DelegateError::Unavailable)?;
+        Ok::<_, DelegateError>((workload, connection))
     };
     match message {
         DelegateMsg::Create { spec, reply } => {
-            let result = async { lifecycle::create(&*usable(&spec)?, &spec).await };
+            let result = async {
+                match usable(&spec)? {
+                    (Workload::Container, c) => lifecycle::create(&c, &spec).await,
+                    (Workload::Pod, c) => pod::create(&c, &spec).await,
+                }
+            };
             let _ = reply.send(result.await);
         }
         DelegateMsg::Start { spec, reply, .. } => {
-            let result = async { lifecycle::start(&*usable(&spec)?, &spec).await };
+            let result = async {
+                match usable(&spec)? {
+                    (Workload::Container, c) => lifecycle::start(&c, &spec).await,
+                    (Workload::Pod, c) => pod::start(&c, &spec).await,
+                }
+            };
             let _ = reply.send(result.await);
         }
         DelegateMsg::Status {
@@ -126,36 +149,61 @@ async fn answer(connection: Result<Arc<Connection>, String>, message: DelegateMs
             attributes,
             reply,
         } => {
-            let result =
-                async { lifecycle::observe(&*usable(&spec)?, &spec, &attributes, false).await };
-            let _ = reply.send(result.await);
+            let _ = reply.send(observe(usable(&spec), &spec, &attributes, false).await);
         }
         DelegateMsg::Adopt {
             spec,
             attributes,
             reply,
         } => {
-            let result =
-                async { lifecycle::observe(&*usable(&spec)?, &spec, &attributes, true).await };
-            let _ = reply.send(result.await);
+            let _ = reply.send(observe(usable(&spec), &spec, &attributes, true).await);
         }
         DelegateMsg::Stop {
             spec,
             attributes,
             reply,
         } => {
-            let result = async { lifecycle::stop(&*usable(&spec)?, &spec, &attributes).await };
+            let result = async {
+                match usable(&spec)? {
+                    (Workload::Container, c) => lifecycle::stop(&c, &spec, &attributes).await,
+                    (Workload::Pod, c) => pod::stop(&c, &spec, &attributes).await,
+                }
+            };
             let _ = reply.send(result.await);
         }
         DelegateMsg::Delete { spec, reply, .. } => {
-            let result = async { lifecycle::delete(&*usable(&spec)?, &spec).await };
+            let result = async {
+                match usable(&spec)? {
+                    (Workload::Container, c) => lifecycle::delete(&c, &spec).await,
+                    (Workload::Pod, c) => pod::delete(&c, &spec).await,
+                }
+            };
             let _ = reply.send(result.await);
         }
         DelegateMsg::Logs { spec, reply, .. } => {
-            let _ = reply.send(usable(&spec).map(|c| lifecycle::logs(&c, &spec)));
+            let _ = reply.send(usable(&spec).and_then(|usable| match usable {
+                (Workload::Container, c) => Ok(lifecycle::logs(&c, &spec)),
+                (Workload::Pod, c) => pod::logs(&c, &spec),
+            }));
         }
         DelegateMsg::Exec { spec, reply, .. } => {
-            let _ = reply.send(usable(&spec).map(|c| lifecycle::exec(&c, &spec)));
+            let _ = reply.send(usable(&spec).and_then(|usable| match usable {
+                (Workload::Container, c) => Ok(lifecycle::exec(&c, &spec)),
+                (Workload::Pod, c) => pod::exec(&c, &spec),
+            }));
         }
+    }
+}
+
+/// `Status` or, with `adopt`, `Adopt` of the workload `usable` says.
+async fn observe(
+    usable: Result<(Workload, Arc<Connection>), DelegateError>,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+    adopt: bool,
+) -> Result<Observation, DelegateError> {
+    match usable? {
+        (Workload::Container, c) => lifecycle::observe(&c, spec, attributes, adopt).await,
+        (Workload::Pod, c) => pod::observe(&c, spec, attributes, adopt).await,
     }
 }

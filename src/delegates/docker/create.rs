@@ -52,7 +52,8 @@ fn some_unless_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 }
 
 /// The create body for `plan`, from `image` (a name or id the engine has). A container of a
-/// pod joins the network of `network_of` (the container that holds the pod's namespace).
+/// pod joins the network of `network_of` (the container that holds the pod's namespace: the
+/// plan's `pod`, on an engine without pods).
 pub fn create_body(
     plan: &ContainerPlan,
     image: &str,

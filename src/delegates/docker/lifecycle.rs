@@ -61,7 +61,7 @@ async fn inspect(docker: &Docker, id: &str) -> Result<Found, DelegateError> {
 }
 
 /// A Docker Engine API, as the container lifecycle uses it.
-struct DockerEngine<'a>(&'a Docker);
+pub(super) struct DockerEngine<'a>(pub(super) &'a Docker);
 
 impl ContainerEngine for DockerEngine<'_> {
     fn name(&self) -> &'static str {
@@ -118,7 +118,10 @@ impl ContainerEngine for DockerEngine<'_> {
             .build();
         let created = self
             .0
-            .create_container(Some(options), create_body(plan, &image, None))
+            .create_container(
+                Some(options),
+                create_body(plan, &image, plan.pod.as_deref()),
+            )
             .await
             .map_err(|e| {
                 failed(

@@ -1,4 +1,4 @@
-//! The docker delegate: runs a `Container` instance as a container of a Docker Engine, through
+//! The docker delegate: runs a `Container` (or `Pod`) instance as a container of a Docker Engine, through
 //! its API socket (the `bollard` crate), as `docker run -d` would, when a Delegation policy
 //! names `docker` for it.
 //!
@@ -16,8 +16,11 @@
 //! run `docker -H SOCKET logs|exec`, or `podman --url SOCKET …` on Podman's socket where no
 //! Docker CLI is installed.
 //!
-//! Attributes: `container_id` and `name`. Images stay in the engine when an instance is
-//! deleted.
+//! A `Pod` has no counterpart in the Docker API: its containers share the network namespace
+//! of the first of them (in name order), which publishes the pod's ports (see [`pod`]).
+//!
+//! Attributes: `container_id` and `name` (a pod: `pod_id`, the id of the container holding its
+//! network, and `name`). Images stay in the engine when an instance is deleted.
 
 mod actor;
 mod connection;
@@ -25,6 +28,7 @@ mod create;
 mod image;
 mod lifecycle;
 mod message;
+mod pod;
 
 pub use actor::{DockerConfig, DockerDelegate};
 pub use connection::{DOCKERD_SOCKET, DockerSocket};

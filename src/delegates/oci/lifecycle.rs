@@ -21,6 +21,9 @@ pub async fn create_fresh(
     plan: &ContainerPlan,
 ) -> Result<Found, DelegateError> {
     let identity = &plan.identity;
+    super::kata::check(plan.runtime.as_deref()).map_err(|missing| {
+        DelegateError::Unavailable(format!("{}: {missing}", identity.instance))
+    })?;
     if let Some(earlier) = engine.find(identity).await? {
         info!(instance = %identity.instance, container = %earlier.name, "removing the container an earlier deploy left");
         engine.remove(&earlier.id).await?;

@@ -3,7 +3,10 @@
 //! Docker Engine API.
 
 mod engine;
+pub mod kata;
 mod lifecycle;
+mod pod_logs;
 
 pub use engine::{ContainerEngine, Found};
 pub use lifecycle::{create, create_fresh, delete, missing, observe, start, stop};
+pub use pod_logs::{pod_logs, shell_quote};

@@ -12,6 +12,7 @@ use super::health::{self, restarts_after};
 use super::lifecycle::{self, create_container};
 use super::plan::ContainerIdentity;
 use super::pod_plan::PodPlan;
+use crate::delegates::oci::{self, kata};
 use crate::delegates::protocol::{
     Attributes, DelegateError, ExecSource, InstanceHealth, InstanceSpec, LogSource, Observation,
 };
@@ -87,6 +88,10 @@ async fn remove(podman: &Podman, pod: &FoundPod) -> Result<(), DelegateError> {
 /// one container cannot be made, nothing of the pod is left.
 async fn create_pod(podman: &Podman, plan: &PodPlan) -> Result<FoundPod, DelegateError> {
     let identity = &plan.identity;
+    let runtime = plan.members.first().and_then(|m| m.runtime.as_deref());
+    kata::check(runtime).map_err(|missing| {
+        DelegateError::Unavailable(format!("{}: {missing}", identity.instance))
+    })?;
     if let Some(earlier) = find(podman, identity).await? {
         info!(instance = %identity.instance, pod = %earlier.name, "removing the pod an earlier deploy left");
         remove(podman, &earlier).await?;
@@ -267,8 +272,6 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
     }
 }
 
-/// `Logs`: `podman logs` of each container of the pod in turn (Podman's remote client reads
-/// one container at a time), each line after the container's name and a `|`.
 /// `podman exec` into the pod's first container.
 pub fn exec(connection: &Connection, spec: &InstanceSpec) -> Result<ExecSource, DelegateError> {
     let plan = PodPlan::of(spec)?;
@@ -290,34 +293,10 @@ pub fn exec(connection: &Connection, spec: &InstanceSpec) -> Result<ExecSource, 
     })
 }
 
+/// `Logs`: `podman logs` of each container of the pod in turn (see [`oci::pod_logs`]).
 pub fn logs(connection: &Connection, spec: &InstanceSpec) -> Result<LogSource, DelegateError> {
     let plan = PodPlan::of(spec)?;
-    let url = shell_quote(&connection.socket().uri());
+    let url = oci::shell_quote(&connection.socket().uri());
     let names: Vec<String> = plan.member_names().into_values().collect();
-    let each = |follow: &str, separator: &str| -> String {
-        names
-            .iter()
-            .map(|name| {
-                format!("podman --url {url} logs {follow}\"$@\" {name} 2>&1 | sed 's/^/{name} | /'")
-            })
-            .collect::<Vec<_>>()
-            .join(separator)
-    };
-    // The options the CLI adds come after `sh` (the script's $0) and reach each member's
-    // `podman logs` as "$@".
-    Ok(LogSource::Command {
-        program: "sh".into(),
-        arguments: vec!["-c".into(), each("", "; "), "sh".into()],
-        follow_arguments: vec![
-            "-c".into(),
-            format!("{} & wait", each("--follow ", " & ")),
-            "sh".into(),
-        ],
-        options_at: 3,
-    })
-}
-
-/// `text` in single quotes for `sh`.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+    Ok(oci::pod_logs(&format!("podman --url {url}"), &names))
 }
