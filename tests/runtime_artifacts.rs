@@ -5,11 +5,14 @@
 
 #[path = "support/cluster.rs"]
 mod support;
+#[path = "support/web_server.rs"]
+mod web_server;
 
 use std::path::Path;
 use std::process::Command;
 
 use support::*;
+use web_server::WebServer;
 
 /// A service of one process running `program.sh` (an Executable artifact vouched for by
 /// `checksum`), which writes `started` beside it and sleeps.
@@ -103,4 +106,108 @@ fn a_process_runs_only_from_the_file_its_checksum_vouches_for() {
     cluster.ok(&["service", "delete", "vouched"]);
     cluster.deployed = None;
     assert!(!process_exists(pid), "{pid} is still running");
+}
+
+/// A service whose `Software` node is installed by `url`, an artifact of the node, with
+/// `checksum`; the script writes `installed` to `marker`.
+fn installed_from(dir: &Path, name: &str, url: &str, checksum: &str, marker: &Path) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    app:
+      type: Software
+      artifacts:
+        install:
+          type: Executable
+          file: {url}
+          checksum: \"{checksum}\"
+          checksum_algorithm: SHA-256
+      interfaces:
+        Lifecycle:
+          operations:
+            create:
+              implementation: install
+              inputs:
+                marker: {}
+",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// An artifact at a URL is downloaded into the store's cache once, verified, and run from
+/// there: a second service installs from the cache with the server gone. A URL that answers
+/// 404 fails the deploy, naming the artifact and the status.
+#[test]
+fn an_artifact_at_a_url_is_downloaded_once_into_the_store() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    let dir = cluster.dir().to_owned();
+    let www = dir.join("www");
+    std::fs::create_dir(&www).unwrap();
+    let script = www.join("install.sh");
+    std::fs::write(&script, "echo installed > \"$marker\"\n").unwrap();
+    let checksum = sha256sum(&script);
+    let server = WebServer::serve(&www);
+    let url = format!("{}/install.sh", server.origin);
+    cluster.start_agent();
+
+    let missing = format!("{}/missing.sh", server.origin);
+    let marker = dir.join("never");
+    cluster.deployed = Some("broken".into());
+    let refused = cluster.run(&[
+        "service",
+        "deploy",
+        &installed_from(&dir, "broken.yaml", &missing, &checksum, &marker),
+        "--name",
+        "broken",
+    ]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "deployed: {said}");
+    assert!(
+        said.contains(&format!(
+            "default/broken/app-0: artifact install: cannot fetch {missing}: the server answered HTTP 404"
+        )),
+        "{said}"
+    );
+    cluster.ok(&["service", "delete", "broken"]);
+
+    let mut server = Some(server);
+    for service in ["first", "second"] {
+        if service == "second" {
+            // The cache serves it now: the server is gone.
+            drop(server.take());
+            assert!(http_get(&url).is_none(), "{url} still answers");
+        }
+        let marker = dir.join(format!("{service}.marker"));
+        cluster.deployed = Some(service.into());
+        cluster.ok(&[
+            "service",
+            "deploy",
+            &installed_from(&dir, &format!("{service}.yaml"), &url, &checksum, &marker),
+            "--name",
+            service,
+        ]);
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap_or_default(),
+            "installed\n",
+            "{service}"
+        );
+        cluster.ok(&["service", "delete", service]);
+        cluster.deployed = None;
+    }
+    let cached: Vec<String> = std::fs::read_dir(cluster.state().join("cache/artifacts"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert!(cached[0].ends_with("-install.sh"), "{cached:?}");
 }

@@ -30,6 +30,7 @@
 //! store.transact(|tx| tx.put(&store.layout().host("alpha"), &HostRecord::new("alpha", "now"))).unwrap();
 //! ```
 
+mod artifact_cache;
 pub mod clock;
 mod cluster_secret;
 pub mod document;
@@ -45,6 +46,7 @@ pub use services::{InstanceChange, ServiceView};
 mod services;
 mod store;
 
+pub use artifact_cache::{ArtifactCache, download_limits};
 pub use clock::{Clock, SystemClock};
 pub use cluster_secret::ClusterSecret;
 pub use error::StoreError;

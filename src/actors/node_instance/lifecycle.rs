@@ -15,7 +15,7 @@ use crate::delegates::protocol::{Attributes, InstanceSpec};
 use crate::delegates::wiring::Wiring;
 use crate::state::ServiceView;
 use crate::tosca::instance::model::{
-    ArtifactInstance, ArtifactLocation, ArtifactRef, InterfaceInstance, NodeInstance,
+    ArtifactLocation, ArtifactRef, InterfaceInstance, NodeInstance,
 };
 
 use super::super::RuntimeError;
@@ -71,7 +71,7 @@ pub fn prepare(
                 "{instance}: {name} lists dependencies, which Khutulun does not put in place yet"
             )));
         }
-        let program = program_of(node, primary, &instance, &name)?;
+        let program = program_of(node, spec, primary, &name)?;
         let mut inputs = evaluate(view, &spec.instance, &interface.inputs, "input")?;
         inputs.extend(evaluate(view, &spec.instance, &definition.inputs, "input")?);
         let mut environment: BTreeMap<String, String> = Wiring::of(spec)?.environment;
@@ -119,23 +119,31 @@ fn self_attribute(target: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// The file that implements operation `name`: an artifact of the node (its downloaded copy
+/// when it is at a URL: see [`super::artifacts`]), or one written inline.
 fn program_of(
     node: &NodeInstance,
+    spec: &InstanceSpec,
     primary: &ArtifactRef,
-    instance: &str,
     name: &str,
 ) -> Result<ArtifactLocation, RuntimeError> {
-    let artifact: &ArtifactInstance = match primary {
-        ArtifactRef::Artifact(artifact) => node.artifacts.get(artifact).ok_or_else(|| {
-            RuntimeError::Invalid(format!(
-                "{instance}: {name} is implemented by the artifact {artifact:?}, which the node does not have"
-            ))
-        })?,
-        ArtifactRef::Inline(artifact) => artifact,
+    let instance = spec.qualified_name();
+    let location = match primary {
+        ArtifactRef::Artifact(artifact) => spec
+            .artifacts
+            .get(artifact)
+            .map(|a| &a.location)
+            .or_else(|| node.artifacts.get(artifact).map(|a| &a.location))
+            .ok_or_else(|| {
+                RuntimeError::Invalid(format!(
+                    "{instance}: {name} is implemented by the artifact {artifact:?}, which the node does not have"
+                ))
+            })?,
+        ArtifactRef::Inline(artifact) => &artifact.location,
     };
-    match &artifact.location {
+    match location {
         ArtifactLocation::Url { url } => Err(RuntimeError::Invalid(format!(
-            "{instance}: {name} is implemented by {url}, and Khutulun does not download artifacts yet"
+            "{instance}: {name} is implemented by {url}, which Khutulun downloads only for an artifact of the node (declare it under `artifacts` and name it)"
         ))),
         location => Ok(location.clone()),
     }

@@ -6,6 +6,7 @@
 //! holds it in memory, and the step reports the record it wrote back to that actor, so nothing
 //! re-reads the store and a restarted actor simply takes the next step.
 
+mod artifacts;
 mod leftover;
 mod lifecycle;
 mod messages;
@@ -27,9 +28,9 @@ use crate::delegates::protocol::{
     self, Attributes, DelegateError, DelegateKind, DelegateRef, ExecSource, InstanceHealth,
     InstanceSpec, LogSource, Observation, Operation,
 };
-use crate::state::ServiceView;
 use crate::state::records::{InstanceEvent, InstanceRecord, InstanceState};
-use crate::tosca::instance::ArtifactInstance;
+use crate::state::{ArtifactCache, ServiceView};
+use crate::tosca::instance::{ArtifactInstance, ArtifactLocation};
 
 use super::lock_manager::InstanceUpdate;
 use super::service::ServiceMsg;
@@ -117,7 +118,8 @@ fn target(
     id: &str,
     state_dir: std::path::PathBuf,
 ) -> Result<Target, RuntimeError> {
-    let spec = spec::instance_spec(view, id, state_dir)?;
+    let mut spec = spec::instance_spec(view, id, state_dir)?;
+    artifacts::use_downloads(&ArtifactCache::of(context.store.layout()), &mut spec);
     let node = spec::node(view, id)?;
     let chosen = delegate_of(&view.service.instantiation.policies, node)
         .map_err(|e| DelegateError::Failed(e.to_string()))?;
@@ -335,8 +337,8 @@ impl<'a> Work<'a> {
     /// failed), with what its delegate and operations reported.
     async fn try_deploy(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         self.show(InstanceState::Creating);
+        self.prepare_artifacts(&self.target()?.spec).await?;
         let mut target = self.target()?;
-        self.verify_artifacts(&target.spec).await?;
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());
             *attributes = self.bound(Operation::Create, &target.spec, created).await?;
@@ -366,33 +368,31 @@ impl<'a> Work<'a> {
         .await
     }
 
-    /// Checks the node's artifacts against the checksums its template gives, before anything
-    /// uses them: off the async threads (an image archive takes a while to read) and within
-    /// the create deadline.
-    async fn verify_artifacts(&self, spec: &InstanceSpec) -> Result<(), RuntimeError> {
-        let vouched: Vec<(String, ArtifactInstance)> = spec::node(&self.view, &self.me.id)?
+    /// Makes the node's artifacts ready before anything uses them (see [`artifacts`]): off
+    /// the async threads (a download or an image archive takes a while) and within the
+    /// create deadline.
+    async fn prepare_artifacts(&self, spec: &InstanceSpec) -> Result<(), RuntimeError> {
+        let needed: Vec<(String, ArtifactInstance)> = spec::node(&self.view, &self.me.id)?
             .artifacts
             .iter()
-            .filter(|(_, artifact)| artifact.checksum.is_some())
+            .filter(|(_, artifact)| {
+                artifact.checksum.is_some()
+                    || matches!(artifact.location, ArtifactLocation::Url { .. })
+            })
             .map(|(name, artifact)| (name.clone(), artifact.clone()))
             .collect();
-        if vouched.is_empty() {
+        if needed.is_empty() {
             return Ok(());
         }
         let instance = spec.qualified_name();
-        let verify = tokio::task::spawn_blocking(move || {
-            vouched.iter().try_for_each(|(name, artifact)| {
-                artifact
-                    .verify_checksum()
-                    .map_err(|e| DelegateError::Failed(format!("{instance}: artifact {name}: {e}")))
-            })
-        });
-        let verified = async {
-            verify
-                .await
-                .map_err(|e| DelegateError::Failed(format!("checking checksums failed: {e}")))?
+        let cache = ArtifactCache::of(self.me.context.store.layout());
+        let work =
+            tokio::task::spawn_blocking(move || artifacts::make_ready(&cache, &instance, &needed));
+        let ready = async {
+            work.await
+                .map_err(|e| DelegateError::Failed(format!("preparing artifacts failed: {e}")))?
         };
-        Ok(self.bound(Operation::Create, spec, verified).await?)
+        Ok(self.bound(Operation::Create, spec, ready).await?)
     }
 
     /// Removes what runs and makes it again from the current view: an instance it requires

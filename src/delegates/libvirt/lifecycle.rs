@@ -104,6 +104,11 @@ fn materialize(plan: &DomainPlan, source: &Source) -> Result<PathBuf, DelegateEr
             path.display()
         ))),
         Source::Artifact { name, location } => {
+            // A file on disk (a downloaded one too) is used where it is; one inside a CSAR is
+            // copied out.
+            if let Some(path) = location.local_path().filter(|path| path.is_file()) {
+                return Ok(path.to_owned());
+            }
             let content = location.read().map_err(|e| {
                 DelegateError::Failed(format!(
                     "{}: could not read artifact {name:?} ({location}): {e}",

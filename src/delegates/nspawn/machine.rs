@@ -269,8 +269,8 @@ fn image_archive(
         )));
     }
     match &artifact.location {
-        ArtifactLocation::Url { url } => Err(DelegateError::NotImplemented(format!(
-            "{}: downloading the system image {name:?} from {url}",
+        ArtifactLocation::Url { url } => Err(DelegateError::Failed(format!(
+            "{}: the system image {name:?} at {url} is not downloaded (a deploy downloads it into the store's cache)",
             spec.qualified_name()
         ))),
         location => Ok(location.clone()),

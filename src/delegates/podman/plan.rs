@@ -292,8 +292,8 @@ pub(super) fn image_source(
                 )));
             }
             match &artifact.location {
-                ArtifactLocation::Url { url } => Err(DelegateError::NotImplemented(format!(
-                    "{}: downloading the image archive {name:?} from {url}",
+                ArtifactLocation::Url { url } => Err(DelegateError::Failed(format!(
+                    "{}: the image archive {name:?} at {url} is not downloaded (a deploy downloads it into the store's cache)",
                     spec.qualified_name()
                 ))),
                 location => Ok(ImageSource::Archive {
@@ -545,11 +545,7 @@ mod tests {
             url: "https://example.org/web.tar".into(),
         };
         let error = ContainerPlan::of(&remote).unwrap_err();
-        assert!(
-            matches!(error, DelegateError::NotImplemented(_)),
-            "{error:?}"
-        );
-        assert!(error.to_string().contains("not implemented yet"), "{error}");
+        assert!(error.to_string().contains("is not downloaded"), "{error}");
         let mut wrong_type = with_artifact.clone();
         wrong_type.artifacts.get_mut("image").unwrap().types = vec![TypeRef::khutulun("DiskImage")];
         let error = ContainerPlan::of(&wrong_type).unwrap_err().to_string();

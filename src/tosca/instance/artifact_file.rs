@@ -17,7 +17,7 @@ impl ArtifactLocation {
     }
 
     /// The file's content, or one sentence saying why it cannot be read. A URL is refused:
-    /// Khutulun does not download artifacts yet.
+    /// the runtime downloads it into the store's cache first and reads that copy.
     pub fn read(&self) -> Result<Vec<u8>, String> {
         match self {
             ArtifactLocation::File { path } => {
@@ -38,7 +38,7 @@ impl ArtifactLocation {
                 .map(|text| text.as_bytes().to_vec())
                 .ok_or_else(|| format!("there is no built-in file {path}")),
             ArtifactLocation::Url { url } => Err(format!(
-                "{url} is a URL, and Khutulun does not download artifacts yet"
+                "{url} is a URL: its downloaded copy is read instead (a deploy downloads it)"
             )),
         }
     }
@@ -89,7 +89,7 @@ mod tests {
         let url = ArtifactLocation::Url {
             url: "https://example.com/install.sh".into(),
         };
-        assert!(url.read().unwrap_err().contains("does not download"));
+        assert!(url.read().unwrap_err().contains("is a URL"));
         let gone = ArtifactLocation::File {
             path: dir.path().join("gone.sh").display().to_string(),
         };

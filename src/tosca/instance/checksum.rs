@@ -40,7 +40,7 @@ pub enum ChecksumError {
 
 impl ArtifactInstance {
     /// Checks the file against the artifact's `checksum`. Nothing to check without one, or
-    /// for a file at a URL (which nothing runs until Khutulun downloads artifacts).
+    /// for a file at a URL: its downloaded copy is what is checked.
     pub fn verify_checksum(&self) -> Result<(), ChecksumError> {
         let (Some(expected), Some(algorithm)) = (&self.checksum, &self.checksum_algorithm) else {
             return Ok(());

@@ -136,7 +136,37 @@ impl Fetcher {
         answer
     }
 
+    /// Downloads `url` into `to` a piece at a time (never held in memory), within the limits;
+    /// the number of bytes written. Not remembered: the caller keeps the file.
+    pub fn download(&self, url: &str, to: &mut impl std::io::Write) -> Result<u64, FetchError> {
+        let mut response = self.answer(url)?;
+        let mut body = response
+            .body_mut()
+            .with_config()
+            .limit(self.limits.max_bytes)
+            .reader();
+        std::io::copy(&mut body, to).map_err(|e| match e.downcast::<ureq::Error>() {
+            Ok(error) => self.explain(url, error),
+            Err(e) => FetchError::Failed {
+                url: url.to_string(),
+                reason: e.to_string(),
+            },
+        })
+    }
+
     fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let mut response = self.answer(url)?;
+        response
+            .body_mut()
+            .with_config()
+            .limit(self.limits.max_bytes)
+            .read_to_vec()
+            .map_err(|e| self.explain(url, e))
+    }
+
+    /// The server's successful answer to a GET of `url`, its body not yet read; refused
+    /// when it says it is larger than the limit.
+    fn answer(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
         let agent = self.agent.get_or_init(|| {
             ureq::Agent::config_builder()
                 .timeout_global(Some(self.limits.timeout))
@@ -146,7 +176,7 @@ impl Fetcher {
                 .new_agent()
         });
         let limit = self.limits.max_bytes;
-        let mut response = agent.get(url).call().map_err(|e| self.explain(url, e))?;
+        let response = agent.get(url).call().map_err(|e| self.explain(url, e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -164,12 +194,7 @@ impl Fetcher {
                 limit,
             });
         }
-        response
-            .body_mut()
-            .with_config()
-            .limit(limit)
-            .read_to_vec()
-            .map_err(|e| self.explain(url, e))
+        Ok(response)
     }
 
     /// Turns the HTTP client's error into one that says what to check.

@@ -43,7 +43,7 @@ pub mod web_url;
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
