@@ -5,7 +5,7 @@
 //! page still served, restart the agent and see `status` right, delete and see no domain, page
 //! or directory left. A kernel that is not there is a clear error that leaves no domain. A
 //! machine with a disk image boots with its own copy of it (a qcow2 overlay), which goes with
-//! it while the image stays.
+//! it while the image stays, and reads the cloud-init seed it was given.
 //!
 //! It needs libvirt at qemu:///system and an unpacked cloud kernel in $KHUTULUN_TEST_KERNEL
 //! (scripts/test provides both); it says loudly that it skips without them, and fails instead
@@ -171,8 +171,9 @@ fn hello_from_a_virtual_machine() {
     );
 }
 
-/// A machine with a disk image: the guest reads the disk, which is the instance's own qcow2
-/// overlay on the image; delete removes the overlay and leaves the image.
+/// A machine with a disk image and a cloud-init seed: the guest reads the disk, which is the
+/// instance's own qcow2 overlay on the image, and the seed's user-data; delete removes the
+/// overlay and the seed and leaves the image.
 #[test]
 fn a_virtual_machine_boots_with_its_own_copy_of_a_disk_image() {
     let Some(kernel_package) = test_kernel() else {
@@ -184,6 +185,7 @@ fn a_virtual_machine_boots_with_its_own_copy_of_a_disk_image() {
     let (kernel, initrd) = make_guest(&kernel_package, &cluster.dir().join("guest"));
     let image = cluster.dir().join("disk.img");
     let marker = "KHUTULUN-DISK-MARKER";
+    let seed_marker = "KHUTULUN-SEED-MARKER";
     let mut content = marker.as_bytes().to_vec();
     content.resize(1 << 20, 0);
     std::fs::write(&image, &content).unwrap();
@@ -204,6 +206,10 @@ service_template:
         image: {{ path: {} }}
         kernel_arguments: console=ttyS0 quiet
         memory: 256 MiB
+        cloud_init:
+          user_data: |
+            #cloud-config
+            # {seed_marker}
 ",
             image.display()
         ),
@@ -224,6 +230,12 @@ service_template:
             .ok(&["service", "logs", &service, "vm-0"])
             .contains(&format!("khutulun guest: disk says {marker}"))
     });
+    // Its cloud-init seed, a second disk labelled cidata, holds the user-data given.
+    let logs = cluster.ok(&["service", "logs", &service, "vm-0"]);
+    assert!(
+        logs.contains(&format!("khutulun guest: user-data: # {seed_marker}")),
+        "{logs}"
+    );
     let status = cluster.status(&service);
     let log = attribute(&status, "vm", "log")
         .as_str()

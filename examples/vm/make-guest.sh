@@ -1,7 +1,8 @@
 #!/bin/sh
 # Makes the guest of examples/hello-vm.yaml: a Debian cloud kernel and a busybox initramfs
 # whose init brings up the network and serves a page on $HTTP_PORT (the kernel hands the
-# variables Khutulun appends to its command line to init as its environment).
+# variables Khutulun appends to its command line to init as its environment). It also says on
+# its console what its disks hold: a cloud-init seed's user-data, else a disk's first bytes.
 #
 #   examples/vm/make-guest.sh KERNEL_DIR OUT_DIR
 #
@@ -16,14 +17,14 @@ root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" "$root/www"
 cp /bin/busybox "$root/bin/"
-for command in sh mount insmod ip echo httpd cat head; do
+for command in sh mount umount mkdir insmod ip echo httpd cat head; do
     ln -s busybox "$root/bin/$command"
 done
 # The network card's driver and what it needs, in the order they load.
 for module in drivers/virtio/virtio_ring drivers/virtio/virtio \
     drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev \
     drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net \
-    drivers/block/virtio_blk; do
+    drivers/block/virtio_blk drivers/cdrom/cdrom fs/isofs/isofs; do
     cp "$modules/$module.ko" "$root/lib/modules/"
 done
 cat >"$root/init" <<'INIT'
@@ -32,13 +33,21 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-    failover net_failover virtio_net virtio_blk; do
+    failover net_failover virtio_net virtio_blk cdrom isofs; do
     insmod "/lib/modules/$module.ko"
 done
-# A disk, when the machine has one, says what its first bytes hold.
-if [ -b /dev/vda ]; then
-    echo "khutulun guest: disk says $(head -c 32 /dev/vda)"
-fi
+# Each disk says what it holds: a cloud-init seed (an ISO 9660 image) its user-data, line by
+# line; another disk its first bytes.
+mkdir -p /seed
+for disk in /dev/vda /dev/vdb; do
+    [ -b "$disk" ] || continue
+    if mount -t iso9660 -o ro "$disk" /seed 2>/dev/null; then
+        while read -r line; do echo "khutulun guest: user-data: $line"; done </seed/user-data
+        umount /seed
+    else
+        echo "khutulun guest: disk says $(head -c 32 "$disk")"
+    fi
+done
 # QEMU's user-mode network: the guest is 10.0.2.15, the host's side 10.0.2.2.
 ip link set lo up
 ip link set eth0 up

@@ -405,6 +405,20 @@ pub struct FileReference {
     pub artifact: Option<String>,
 }
 
+/// A cloud-init NoCloud seed (the profile's `CloudInit`): the files cloud-init in a guest
+/// reads from a disk labelled `cidata`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloudInit {
+    /// The `user-data` file.
+    pub user_data: String,
+    /// The `meta-data` file, when not the default one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_data: Option<String>,
+    /// The `network-config` file, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_config: Option<String>,
+}
+
 /// An amount of memory or storage in bytes (the profile's `Size` scalar): read from a number
 /// of bytes or from `"<number> <unit>"` (B, kB, KiB, MB, MiB, GB, GiB).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -480,6 +494,9 @@ pub struct VirtualMachineProperties {
     /// Its virtual CPUs.
     #[serde(default = "one")]
     pub cpus: u32,
+    /// A cloud-init seed for the guest.
+    #[serde(default)]
+    pub cloud_init: Option<CloudInit>,
 }
 
 fn default_kernel_arguments() -> String {
@@ -500,6 +517,7 @@ impl Default for VirtualMachineProperties {
             restart: RestartPolicy::default(),
             memory: Size::default(),
             cpus: 1,
+            cloud_init: None,
         }
     }
 }
@@ -515,6 +533,7 @@ impl PropertySet for VirtualMachineProperties {
         ("restart", "RestartPolicy"),
         ("memory", "Size"),
         ("cpus", "integer"),
+        ("cloud_init", "CloudInit"),
     ];
 }
 

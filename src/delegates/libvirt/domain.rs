@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::delegates::podman::{PublishedPort, published_ports};
 use crate::delegates::profile::{
-    FileReference, PropertySet, RestartPolicy, VirtualMachineProperties,
+    CloudInit, FileReference, PropertySet, RestartPolicy, VirtualMachineProperties,
 };
 use crate::delegates::protocol::{ArtifactLocation, DelegateError, InstanceSpec};
 use crate::delegates::wiring::Wiring;
@@ -98,6 +98,8 @@ pub struct DomainPlan {
     pub environment: BTreeMap<String, String>,
     /// When it is started again after it powered off or crashed.
     pub restart: RestartPolicy,
+    /// The cloud-init NoCloud seed's files (name and content), when it has one.
+    pub seed: Option<Vec<(&'static str, String)>>,
 }
 
 impl DomainPlan {
@@ -157,7 +159,15 @@ impl DomainPlan {
             forwards: published_ports(spec)?,
             environment: Wiring::of(spec)?.environment,
             restart: properties.restart,
+            seed: properties
+                .cloud_init
+                .map(|cloud_init| seed_files(cloud_init, spec)),
         })
+    }
+
+    /// Where its cloud-init seed image goes.
+    pub fn seed_image(&self) -> PathBuf {
+        self.state_dir.join("seed.iso")
     }
 
     /// The file its serial console is appended to.
@@ -200,7 +210,7 @@ impl DomainPlan {
     }
 
     /// The domain XML, with `kernel`, `initrd` and `disk` the files on this host (the disk
-    /// being the instance's own copy).
+    /// being the instance's own copy), and its seed image when it has one.
     pub fn xml(
         &self,
         accelerator: Accelerator,
@@ -226,6 +236,12 @@ impl DomainPlan {
                 escape(disk)
             )
         });
+        let seed = self.seed.as_ref().map_or(String::new(), |_| {
+            format!(
+                "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{}'/><target dev='vdb' bus='virtio'/><readonly/></disk>",
+                escape(&self.seed_image().to_string_lossy())
+            )
+        });
         let forwards: String = self
             .forwards
             .iter()
@@ -244,7 +260,7 @@ impl DomainPlan {
 <vcpu>{cpus}</vcpu>\
 <os>{os}</os>\
 <on_poweroff>{after_poweroff}</on_poweroff><on_reboot>restart</on_reboot><on_crash>{after_crash}</on_crash>\
-<devices>{disk}<memballoon model='none'/>\
+<devices>{disk}{seed}<memballoon model='none'/>\
 <serial type='file'><source path='{serial}' append='on'/><target port='0'/></serial>\
 </devices>\
 <qemu:commandline>\
@@ -282,6 +298,28 @@ fn command_line(arguments: &str, environment: &BTreeMap<String, String>) -> Stri
         }
     }
     line
+}
+
+/// The files of a NoCloud seed: `user-data`, `meta-data` (by default the instance's id,
+/// which cloud-init keys its first boot on, and its host name) and `network-config`.
+fn seed_files(cloud_init: CloudInit, spec: &InstanceSpec) -> Vec<(&'static str, String)> {
+    let meta_data = cloud_init.meta_data.unwrap_or_else(|| {
+        format!(
+            "instance-id: {}\nlocal-hostname: {}\n",
+            spec.workload_name(),
+            spec.instance
+        )
+    });
+    let mut files = vec![
+        ("user-data", cloud_init.user_data),
+        ("meta-data", meta_data),
+    ];
+    files.extend(
+        cloud_init
+            .network_config
+            .map(|config| ("network-config", config)),
+    );
+    files
 }
 
 /// What libvirt does when the guest ends: start it again (so the guest outlives the agent and
@@ -392,6 +430,53 @@ mod tests {
         let mut other = plan.clone();
         other.owner[2] = "vm-1".into();
         assert!(!other.owns(&xml));
+    }
+
+    #[test]
+    fn a_cloud_init_seed_is_a_read_only_disk_with_default_meta_data() {
+        let plan = DomainPlan::of(&vm(serde_json::json!({
+            "image": {"path": "/srv/debian.qcow2"},
+            "cloud_init": {"user_data": "#cloud-config\npackages: [nginx]\n"},
+        })))
+        .unwrap();
+        let spec = vm(serde_json::json!({}));
+        assert_eq!(
+            plan.seed,
+            Some(vec![
+                ("user-data", "#cloud-config\npackages: [nginx]\n".to_owned()),
+                (
+                    "meta-data",
+                    format!(
+                        "instance-id: {}\nlocal-hostname: vm-0\n",
+                        spec.workload_name()
+                    )
+                ),
+            ])
+        );
+        let xml = plan.xml(Accelerator::Kvm, None, Some("/run/disk.qcow2"));
+        let seed = format!(
+            "<source file='{}'/><target dev='vdb' bus='virtio'/><readonly/>",
+            plan.seed_image().display()
+        );
+        assert!(xml.contains(&seed), "{xml}");
+
+        let given = DomainPlan::of(&vm(serde_json::json!({
+            "image": {"path": "/srv/debian.qcow2"},
+            "cloud_init": {"user_data": "#!/bin/sh\n", "meta_data": "instance-id: mine\n", "network_config": "version: 2\n"},
+        })))
+        .unwrap();
+        let names: Vec<&str> = given
+            .seed
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(names, ["user-data", "meta-data", "network-config"]);
+        assert_eq!(given.seed.as_ref().unwrap()[1].1, "instance-id: mine\n");
+        let none =
+            DomainPlan::of(&vm(serde_json::json!({"image": {"path": "/srv/d.qcow2"}}))).unwrap();
+        assert!(!none.xml(Accelerator::Kvm, None, Some("/d")).contains("vdb"));
     }
 
     #[test]

@@ -153,6 +153,41 @@ fn copy_disk(plan: &DomainPlan, image: &Path) -> Result<PathBuf, DelegateError> 
     Ok(copy)
 }
 
+/// Writes the cloud-init seed's `files` and makes the plan's seed image of them: an ISO 9660
+/// image labelled `cidata`, as cloud-init's NoCloud source looks for (`genisoimage`, which
+/// cloud-localds uses too).
+fn make_seed(plan: &DomainPlan, files: &[(&'static str, String)]) -> Result<(), DelegateError> {
+    let dir = plan.state_dir.join("cidata");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| DelegateError::io(format!("create {}", dir.display()), e))?;
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, content)
+            .map_err(|e| DelegateError::io(format!("write {}", path.display()), e))?;
+    }
+    let image = plan.seed_image();
+    let output = std::process::Command::new("genisoimage")
+        .args(["-quiet", "-volid", "cidata", "-joliet", "-rock", "-output"])
+        .arg(&image)
+        .args(files.iter().map(|(name, _)| dir.join(name)))
+        .output()
+        .map_err(|e| {
+            DelegateError::Unavailable(format!(
+                "{}: could not run genisoimage to make the cloud-init seed ({e}); install it (apt-get install genisoimage)",
+                plan.instance
+            ))
+        })?;
+    if !output.status.success() {
+        return Err(DelegateError::Failed(format!(
+            "{}: could not make the cloud-init seed {}: {}",
+            plan.instance,
+            image.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
 /// Defines the domain anew from the plan (one an earlier attempt left is removed first).
 fn define(
     hypervisor: &Hypervisor,
@@ -176,6 +211,9 @@ fn define(
         Some(image) => Some(copy_disk(plan, &materialize(plan, image)?)?),
         None => None,
     };
+    if let Some(files) = &plan.seed {
+        make_seed(plan, files)?;
+    }
     let text = |path: &PathBuf| path.to_string_lossy().into_owned();
     let kernel = kernel.map(|(k, i)| (text(&k), i.as_ref().map(text)));
     let xml = plan.xml(
