@@ -61,7 +61,8 @@ fn hello_from_a_container() {
 
 /// The docker delegate, on Podman's Docker-compatible API: Podman's own API is out of the
 /// agent's reach (its CONTAINER_HOST names no socket), so the container that serves the page
-/// can only be the docker delegate's, and a service without the Delegation policy fails.
+/// can only be the docker delegate's; a service whose policy names podman fails, and one
+/// without a policy runs on docker, the first available.
 #[test]
 fn hello_from_a_docker_container() {
     if !podman::podman_available() {
@@ -97,12 +98,28 @@ fn hello_from_a_docker_container() {
         .to_owned();
     assert!(kata.contains("Kata Containers is not installed"), "{kata}");
 
+    // A Delegation policy that names podman: refused, as Podman is not there.
     let podmans = format!("hello-no-podman-{}", std::process::id());
+    let by_podman = cluster.dir().join("hello-by-podman.yaml");
+    let example_text = std::fs::read_to_string(example("hello-container.yaml")).unwrap();
+    std::fs::write(
+        &by_podman,
+        format!(
+            "{example_text}
+  policies:
+    - by-podman:
+        type: Delegation
+        properties: {{ delegate: podman }}
+        targets: [ web ]
+"
+        ),
+    )
+    .unwrap();
     cluster.deployed = Some(podmans.clone());
     let refused = cluster.run(&[
         "service",
         "deploy",
-        &example("hello-container.yaml"),
+        by_podman.to_str().unwrap(),
         "--name",
         &podmans,
         "--input",
@@ -114,6 +131,31 @@ fn hello_from_a_docker_container() {
     let _ = cluster.run(&["service", "delete", &podmans]);
     let web = khutulun::delegates::podman::container_name("default", &podmans, "web-0");
     assert_eq!(container_state(&web), None, "{web} was made");
+
+    // No policy: the first available of podman and docker runs it, and says which.
+    let first = format!("hello-first-available-{}", std::process::id());
+    cluster.deployed = Some(first.clone());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        &example("hello-container.yaml"),
+        "--name",
+        &first,
+        "--input",
+        &format!("image={}", podman::TEST_IMAGE),
+    ]);
+    let status = cluster.status(&first);
+    assert!(all_running(&status), "{status:#}");
+    assert_eq!(
+        attribute(&status, "web", "delegate"),
+        "docker",
+        "{status:#}"
+    );
+    let web = khutulun::delegates::podman::container_name("default", &first, "web-0");
+    assert_eq!(container_state(&web).as_deref(), Some("running"));
+    cluster.ok(&["service", "delete", &first]);
+    cluster.deployed = None;
+    assert_eq!(container_state(&web), None, "{web} is still there");
 
     let service = format!("hello-docker-{}", std::process::id());
     hello_from(cluster, "hello-docker.yaml", &service);

@@ -1,7 +1,11 @@
 //! Which delegate runs a node: the one a Delegation policy that targets its template names
-//! (when that delegate can run its type), else its type's own (see
-//! [`crate::delegates::protocol::delegate_for`]). Pure, decided from the service's
-//! instantiation alone, so a deploy, a restarted agent and a failover all agree.
+//! (when that delegate can run its type), else the first of its type's delegates that is
+//! available on the host, in this order: for a `Container` or `Pod`, podman then docker; for
+//! a `SystemContainer`, nspawn then distrobox; for every other type its own (see
+//! [`crate::delegates::protocol::delegate_for`]). Pure: the deploy step asks which of the
+//! [`alternatives`] are available and records its choice in the instance's `delegate`
+//! attribute, which every later step, a restarted agent and a failover read back
+//! ([`chosen`]).
 
 use crate::delegates::profile::types;
 use crate::delegates::protocol::{DelegateKind, delegate_for, is_a};
@@ -77,6 +81,44 @@ pub fn delegate_of(
     Ok(Some(kind))
 }
 
+/// The attribute in which an instance records the delegate its deploy chose.
+pub const DELEGATE_ATTRIBUTE: &str = "delegate";
+
+/// The delegates that may run `node`, in the order a deploy tries them: the one its
+/// Delegation policy names, else its type's own and then those that stand in for it.
+pub fn alternatives(
+    policies: &[PolicyInstance],
+    node: &NodeInstance,
+) -> Result<Vec<DelegateKind>, DelegationError> {
+    let Some(first) = delegate_of(policies, node)? else {
+        return Ok(Vec::new());
+    };
+    let mut kinds = vec![first];
+    if naming(policies, &node.template).is_none() {
+        let stand_ins: &[DelegateKind] = match first {
+            DelegateKind::Podman => &[DelegateKind::Docker],
+            DelegateKind::Nspawn => &[DelegateKind::Distrobox],
+            _ => &[],
+        };
+        kinds.extend(stand_ins.iter().filter(|kind| can_run(**kind, &node.types)));
+    }
+    Ok(kinds)
+}
+
+/// The delegate that runs `node`: the one its deploy recorded (`recorded`, its `delegate`
+/// attribute) when that is still one of its [`alternatives`], else the first of them.
+pub fn chosen(
+    policies: &[PolicyInstance],
+    node: &NodeInstance,
+    recorded: Option<&str>,
+) -> Result<Option<DelegateKind>, DelegationError> {
+    let alternatives = alternatives(policies, node)?;
+    let recorded = recorded.and_then(|name| name.parse::<DelegateKind>().ok());
+    Ok(recorded
+        .filter(|kind| alternatives.contains(kind))
+        .or_else(|| alternatives.first().copied()))
+}
+
 /// Whether delegate `kind` runs a node of these types.
 pub fn can_run(kind: DelegateKind, node_types: &[TypeRef]) -> bool {
     runs(kind).iter().any(|name| is_a(node_types, name))
@@ -89,6 +131,39 @@ fn type_name(node_types: &[TypeRef]) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_policy_a_stand_in_follows_the_types_own_and_a_recorded_choice_holds() {
+        let web = node("web", &[types::CONTAINER, types::WORKLOAD]);
+        let pod = node("pod", &[types::POD, types::WORKLOAD]);
+        let balancer = node("lb", &[types::LOAD_BALANCER, types::WORKLOAD]);
+        let box_ = node("box", &[types::SYSTEM_CONTAINER, types::WORKLOAD]);
+        let process = node("p", &[types::PROCESS]);
+        let by_podman = [delegation(Some("podman"), "web")];
+        use DelegateKind::*;
+        let cases: &[(&NodeInstance, &[PolicyInstance], Vec<DelegateKind>)] = &[
+            (&web, &[], vec![Podman, Docker]),
+            (&pod, &[], vec![Podman, Docker]),
+            (&balancer, &[], vec![Podman]),
+            (&box_, &[], vec![Nspawn, Distrobox]),
+            (&process, &[], vec![Process]),
+            (&web, &by_podman, vec![Podman]),
+        ];
+        for (node, policies, expected) in cases {
+            assert_eq!(
+                &alternatives(policies, node).unwrap(),
+                expected,
+                "{}",
+                node.template
+            );
+        }
+        assert_eq!(chosen(&[], &web, Some("docker")), Ok(Some(Docker)));
+        assert_eq!(chosen(&[], &web, None), Ok(Some(Podman)));
+        // A choice the template no longer allows gives way to the first it does.
+        assert_eq!(chosen(&by_podman, &web, Some("docker")), Ok(Some(Podman)));
+        assert_eq!(chosen(&[], &web, Some("libvirt")), Ok(Some(Podman)));
+        assert_eq!(chosen(&[], &web, Some("nonsense")), Ok(Some(Podman)));
+    }
 
     fn node(template: &str, types: &[&str]) -> NodeInstance {
         NodeInstance {

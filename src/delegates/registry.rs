@@ -467,46 +467,44 @@ impl Delegates {
     }
 
     /// Whether each delegate Khutulun knows can work on this host (for `khutulun delegate
-    /// list`): systemd, podman, docker, libvirt and nspawn are asked (all at once, each within
-    /// [`AVAILABILITY_DEADLINE`]); the others work wherever the agent runs, or do not exist yet.
+    /// list`), all asked at once (see [`Delegates::available`]).
     pub async fn availability(&self) -> Vec<(DelegateKind, Availability)> {
+        let asked = DelegateKind::ALL.map(|kind| self.available(kind));
+        let answers = futures_util::future::join_all(asked).await;
+        DelegateKind::ALL.into_iter().zip(answers).collect()
+    }
+
+    /// Whether the delegate of `kind` can work on this host: systemd, podman, docker,
+    /// libvirt and nspawn are asked (within [`AVAILABILITY_DEADLINE`]); the others work
+    /// wherever the agent runs, or do not exist yet. A simulator's delegates work wherever
+    /// they were spawned.
+    pub async fn available(&self, kind: DelegateKind) -> Availability {
         let Some(real) = &self.real else {
-            // A simulator's delegates work wherever they were spawned.
-            let kinds = DelegateKind::ALL.into_iter();
-            return kinds
-                .map(|kind| {
-                    (
-                        kind,
-                        self.lifecycle
-                            .get(&kind)
-                            .map(|_| ())
-                            .ok_or_else(String::new),
-                    )
-                })
-                .collect();
+            return self
+                .lifecycle
+                .get(&kind)
+                .map(|_| ())
+                .ok_or_else(String::new);
         };
-        let (systemd, podman, docker, libvirt, nspawn) = tokio::join!(
-            ask_available(&real.systemd, |reply| SystemdMsg::Available { reply }),
-            ask_available(&real.podman, |reply| PodmanMsg::Available { reply }),
-            ask_available(&real.docker, |reply| DockerMsg::Available { reply }),
-            ask_available(&real.libvirt, |reply| LibvirtMsg::Available { reply }),
-            ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }),
-        );
-        DelegateKind::ALL
-            .into_iter()
-            .map(|kind| {
-                let availability = match kind {
-                    DelegateKind::Systemd => systemd.clone(),
-                    DelegateKind::Podman => podman.clone(),
-                    DelegateKind::Docker => docker.clone(),
-                    DelegateKind::Libvirt => libvirt.clone(),
-                    DelegateKind::Nspawn => nspawn.clone(),
-                    _ if self.lifecycle.contains_key(&kind) => Ok(()),
-                    _ => Err(format!("Khutulun has no {kind} delegate yet")),
-                };
-                (kind, availability)
-            })
-            .collect()
+        match kind {
+            DelegateKind::Systemd => {
+                ask_available(&real.systemd, |reply| SystemdMsg::Available { reply }).await
+            }
+            DelegateKind::Podman => {
+                ask_available(&real.podman, |reply| PodmanMsg::Available { reply }).await
+            }
+            DelegateKind::Docker => {
+                ask_available(&real.docker, |reply| DockerMsg::Available { reply }).await
+            }
+            DelegateKind::Libvirt => {
+                ask_available(&real.libvirt, |reply| LibvirtMsg::Available { reply }).await
+            }
+            DelegateKind::Nspawn => {
+                ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }).await
+            }
+            _ if self.lifecycle.contains_key(&kind) => Ok(()),
+            _ => Err(format!("Khutulun has no {kind} delegate yet")),
+        }
     }
 
     /// Stops every delegate actor (workloads keep running: they outlive the agent).

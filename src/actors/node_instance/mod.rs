@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use crate::delegates::delegation::delegate_of;
+use crate::delegates::delegation::{DELEGATE_ATTRIBUTE, alternatives, chosen};
 use crate::delegates::protocol::{
     self, Attributes, DelegateError, DelegateKind, DelegateRef, ExecSource, InstanceHealth,
     InstanceSpec, LogSource, Observation, Operation,
@@ -121,17 +121,26 @@ fn target(
     let mut spec = spec::instance_spec(view, id, state_dir)?;
     artifacts::use_downloads(&ArtifactCache::of(context.store.layout()), &mut spec);
     let node = spec::node(view, id)?;
-    let chosen = delegate_of(&view.service.instantiation.policies, node)
+    let recorded = view
+        .instances
+        .iter()
+        .find(|instance| instance.id == id)
+        .and_then(|instance| instance.attributes.get(DELEGATE_ATTRIBUTE))
+        .and_then(|name| name.as_str());
+    let chosen = chosen(&view.service.instantiation.policies, node, recorded)
         .map_err(|e| DelegateError::Failed(e.to_string()))?;
     let delegate = match chosen {
         Some(kind) => Some(delegate(context, kind)?),
         None => None,
     };
+    // The delegate's choice outlives every report of the delegate, like an operation's output.
+    let mut output_attributes = lifecycle::output_attributes(node);
+    output_attributes.push(DELEGATE_ATTRIBUTE.to_owned());
     Ok(Target {
         spec,
         delegate,
         has_operations: lifecycle::has_operations(node),
-        output_attributes: lifecycle::output_attributes(node),
+        output_attributes,
     })
 }
 
@@ -337,11 +346,13 @@ impl<'a> Work<'a> {
     /// failed), with what its delegate and operations reported.
     async fn try_deploy(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         self.show(InstanceState::Creating);
+        self.choose_delegate(attributes).await?;
         self.prepare_artifacts(&self.target()?.spec).await?;
         let mut target = self.target()?;
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());
-            *attributes = self.bound(Operation::Create, &target.spec, created).await?;
+            let created = self.bound(Operation::Create, &target.spec, created).await?;
+            *attributes = lifecycle::keep_outputs(&target.output_attributes, attributes, created);
             self.record.attributes = attributes.clone();
         }
         if target.has_operations {
@@ -366,6 +377,34 @@ impl<'a> Work<'a> {
             ..InstanceUpdate::state(InstanceState::Running)
         })
         .await
+    }
+
+    /// Records in `attributes` which delegate deploys the instance when its node has several
+    /// and no Delegation policy names one: the first available here, in the order of
+    /// [`alternatives`] (when none is, the first, whose failure says why).
+    async fn choose_delegate(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
+        let node = spec::node(&self.view, &self.me.id)?;
+        let alternatives = alternatives(&self.view.service.instantiation.policies, node)
+            .map_err(|e| DelegateError::Failed(e.to_string()))?;
+        if alternatives.len() < 2 {
+            return Ok(());
+        }
+        let delegates = self.me.context.delegates();
+        let mut choice = alternatives[0];
+        for kind in alternatives {
+            match delegates.available(kind).await {
+                Ok(()) => {
+                    choice = kind;
+                    break;
+                }
+                Err(reason) => {
+                    tracing::info!(instance = %self.me.id, delegate = %kind, %reason, "not available here");
+                }
+            }
+        }
+        attributes.insert(DELEGATE_ATTRIBUTE.to_owned(), choice.name().into());
+        self.record.attributes = attributes.clone();
+        Ok(())
     }
 
     /// Makes the node's artifacts ready before anything uses them (see [`artifacts`]): off

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg, StepReport};
 use super::{Context, RuntimeError, service_status};
 use crate::control::protocol::{InstanceAction, ServiceStatus};
-use crate::delegates::delegation::delegate_of;
+use crate::delegates::delegation::{DELEGATE_ATTRIBUTE, chosen};
 use crate::delegates::protocol::DelegateKind;
 use crate::state::ServiceView;
 use crate::state::records::{InstanceRecord, InstanceState, ServicePhase};
@@ -569,7 +569,13 @@ fn delegate_kinds(view: &ServiceView, positions: &[usize]) -> Vec<Option<Delegat
     let kind = |&position: &usize| {
         let node = nodes.get(view.instances[position].id.as_str())?;
         // A policy that cannot be followed was refused at deploy; its instance has none.
-        delegate_of(&view.service.instantiation.policies, node).ok()?
+        let recorded = view.instances[position].attributes.get(DELEGATE_ATTRIBUTE);
+        chosen(
+            &view.service.instantiation.policies,
+            node,
+            recorded.and_then(|name| name.as_str()),
+        )
+        .ok()?
     };
     positions.iter().map(kind).collect()
 }
