@@ -5,7 +5,8 @@
 //! page still served, restart the agent and see `status` right, delete and see no domain, page
 //! or directory left. A kernel that is not there is a clear error that leaves no domain. A
 //! machine with a disk image boots with its own copy of it (a qcow2 overlay), which goes with
-//! it while the image stays, and reads the cloud-init seed it was given.
+//! it while the image stays, and reads the cloud-init seed it was given. A machine on a bridge
+//! of the host (made by the test, as root) serves its page at its own address there.
 //!
 //! It needs libvirt at qemu:///system and an unpacked cloud kernel in $KHUTULUN_TEST_KERNEL
 //! (scripts/test provides both); it says loudly that it skips without them, and fails instead
@@ -58,6 +59,26 @@ fn make_guest(kernel_package: &Path, dir: &Path) -> (String, String) {
     assert!(status.success(), "make-guest.sh failed");
     let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
     (path("vmlinuz"), path("initrd.gz"))
+}
+
+/// A service template of one VirtualMachine `vm` of 256 MiB with `properties` (YAML lines
+/// indented for them), written in `dir`; its path.
+fn vm_template(dir: &Path, properties: &str) -> String {
+    let path = dir.join("vm.yaml");
+    let template = format!(
+        "tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    vm:
+      type: VirtualMachine
+      properties:
+        memory: 256 MiB
+{properties}"
+    );
+    std::fs::write(&path, template).unwrap();
+    path.to_string_lossy().into_owned()
 }
 
 fn domain_state(domain: &str) -> Option<String> {
@@ -189,23 +210,13 @@ fn a_virtual_machine_boots_with_its_own_copy_of_a_disk_image() {
     let mut content = marker.as_bytes().to_vec();
     content.resize(1 << 20, 0);
     std::fs::write(&image, &content).unwrap();
-    let template = cluster.dir().join("disk-vm.yaml");
-    std::fs::write(
-        &template,
-        format!(
-            "tosca_definitions_version: tosca_2_0
-imports:
-  - profile: khutulun
-service_template:
-  node_templates:
-    vm:
-      type: VirtualMachine
-      properties:
-        kernel: {{ path: {kernel} }}
+    let template = vm_template(
+        cluster.dir(),
+        &format!(
+            "        kernel: {{ path: {kernel} }}
         initrd: {{ path: {initrd} }}
         image: {{ path: {} }}
         kernel_arguments: console=ttyS0 quiet
-        memory: 256 MiB
         cloud_init:
           user_data: |
             #cloud-config
@@ -213,18 +224,11 @@ service_template:
 ",
             image.display()
         ),
-    )
-    .unwrap();
+    );
     cluster.start_agent();
     let service = format!("disk-vm-{}", std::process::id());
     cluster.deployed = Some(service.clone());
-    cluster.ok(&[
-        "service",
-        "deploy",
-        template.to_str().unwrap(),
-        "--name",
-        &service,
-    ]);
+    cluster.ok(&["service", "deploy", &template, "--name", &service]);
     wait_for("the guest to read its disk", || {
         cluster
             .ok(&["service", "logs", &service, "vm-0"])
@@ -274,4 +278,72 @@ service_template:
         directory.display()
     );
     assert_eq!(std::fs::read(&image).unwrap(), content, "the image changed");
+}
+
+/// A bridge of the host with an address, removed when dropped.
+struct Bridge(String);
+
+impl Bridge {
+    fn make(name: &str, address: &str) -> Bridge {
+        let ip = |args: &[&str]| {
+            let status = Command::new("ip").args(args).status().expect("ip runs");
+            assert!(status.success(), "ip {args:?} failed (root is needed)");
+        };
+        let _ = Command::new("ip").args(["link", "del", name]).status();
+        ip(&["link", "add", name, "type", "bridge"]);
+        let bridge = Bridge(name.to_owned());
+        ip(&["addr", "add", address, "dev", name]);
+        ip(&["link", "set", name, "up"]);
+        bridge
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).status();
+    }
+}
+
+/// A machine on a bridge of the host: it has an address of its own there (given on its
+/// kernel's command line), where the host reaches its page; delete leaves no domain.
+#[test]
+fn a_virtual_machine_on_a_bridge_is_reached_at_its_own_address() {
+    let Some(kernel_package) = test_kernel() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let bridge = Bridge::make(
+        &format!("khbr{}", std::process::id() % 100_000),
+        "10.231.7.1/24",
+    );
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.env = vec![("KHUTULUN_VM_ACCELERATOR".into(), "tcg".into())];
+    let (kernel, initrd) = make_guest(&kernel_package, &cluster.dir().join("guest"));
+    let template = vm_template(
+        cluster.dir(),
+        &format!(
+            "        kernel: {{ path: {kernel} }}
+        initrd: {{ path: {initrd} }}
+        kernel_arguments: console=ttyS0 quiet GUEST_ADDRESS=10.231.7.2/24 GUEST_GATEWAY=10.231.7.1
+        bridge: {}
+",
+            bridge.0
+        ),
+    );
+    cluster.start_agent();
+    let service = format!("bridged-vm-{}", std::process::id());
+    cluster.deployed = Some(service.clone());
+    cluster.ok(&["service", "deploy", &template, "--name", &service]);
+    let url = "http://10.231.7.2:80/";
+    wait_for("the guest's page on the bridge", || {
+        http_get(url).is_some_and(|page| page.contains("Hello from a Khutulun virtual machine!"))
+    });
+    let domain = khutulun::delegates::naming::workload_name("default", &service, "vm-0");
+    let interfaces = String::from_utf8_lossy(&virsh(&["domiflist", &domain]).stdout).into_owned();
+    assert!(interfaces.contains(&bridge.0), "{interfaces}");
+
+    cluster.ok(&["service", "delete", &service]);
+    cluster.deployed = None;
+    assert_eq!(domain_state(&domain), None, "{domain} was left");
+    assert!(http_get(url).is_none(), "{url} still answers");
 }

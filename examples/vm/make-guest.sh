@@ -48,11 +48,12 @@ for disk in /dev/vda /dev/vdb; do
         echo "khutulun guest: disk says $(head -c 32 "$disk")"
     fi
 done
-# QEMU's user-mode network: the guest is 10.0.2.15, the host's side 10.0.2.2.
+# QEMU's user-mode network: the guest is 10.0.2.15, the host's side 10.0.2.2; on a bridge,
+# GUEST_ADDRESS and GUEST_GATEWAY from the kernel's command line say otherwise.
 ip link set lo up
 ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
+ip addr add "${GUEST_ADDRESS:-10.0.2.15/24}" dev eth0
+ip route add default via "${GUEST_GATEWAY:-10.0.2.2}"
 echo "<h1>${GREETING:-Hello from a Khutulun virtual machine!}</h1>" >/www/index.html
 echo "khutulun guest: serving on port ${HTTP_PORT:-80}"
 exec httpd -f -p "${HTTP_PORT:-80}" -h /www

@@ -497,6 +497,9 @@ pub struct VirtualMachineProperties {
     /// A cloud-init seed for the guest.
     #[serde(default)]
     pub cloud_init: Option<CloudInit>,
+    /// A host bridge to attach the guest to, instead of the user-mode network.
+    #[serde(default)]
+    pub bridge: Option<String>,
 }
 
 fn default_kernel_arguments() -> String {
@@ -518,6 +521,7 @@ impl Default for VirtualMachineProperties {
             memory: Size::default(),
             cpus: 1,
             cloud_init: None,
+            bridge: None,
         }
     }
 }
@@ -534,6 +538,7 @@ impl PropertySet for VirtualMachineProperties {
         ("memory", "Size"),
         ("cpus", "integer"),
         ("cloud_init", "CloudInit"),
+        ("bridge", "string"),
     ];
 }
 

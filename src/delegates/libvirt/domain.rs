@@ -100,6 +100,8 @@ pub struct DomainPlan {
     pub restart: RestartPolicy,
     /// The cloud-init NoCloud seed's files (name and content), when it has one.
     pub seed: Option<Vec<(&'static str, String)>>,
+    /// The host bridge its network card is on; `None` for QEMU's user-mode network.
+    pub bridge: Option<String>,
 }
 
 impl DomainPlan {
@@ -143,6 +145,13 @@ impl DomainPlan {
                 "it needs at least one CPU and 16 MiB of memory".into(),
             ));
         }
+        let forwards = published_ports(spec)?;
+        let bridge = properties.bridge.filter(|bridge| !bridge.is_empty());
+        if bridge.is_some() && !forwards.is_empty() {
+            return Err(invalid(
+                "on a bridge it is reached at its own address, so the reserved ports it connects to cannot be forwarded to it; connect it to no port, or leave out `bridge`".into(),
+            ));
+        }
         Ok(DomainPlan {
             instance,
             name: spec.workload_name(),
@@ -156,12 +165,13 @@ impl DomainPlan {
             kernel,
             disk,
             state_dir: spec.state_dir.clone(),
-            forwards: published_ports(spec)?,
+            forwards,
             environment: Wiring::of(spec)?.environment,
             restart: properties.restart,
             seed: properties
                 .cloud_init
                 .map(|cloud_init| seed_files(cloud_init, spec)),
+            bridge,
         })
     }
 
@@ -209,6 +219,38 @@ impl DomainPlan {
             })
     }
 
+    /// Its network card: on the host bridge (an `<interface>`), or on QEMU's user-mode network
+    /// with the reserved ports forwarded (QEMU arguments, as libvirt's own user-mode interface
+    /// cannot forward ports), always at the same PCI slot so the guest names it alike.
+    fn network(&self) -> (String, String) {
+        if let Some(bridge) = &self.bridge {
+            let interface = format!(
+                "<interface type='bridge'><source bridge='{}'/><model type='virtio'/>\
+<address type='pci' domain='0x0000' bus='0x00' slot='0x10' function='0x0'/></interface>",
+                escape(bridge)
+            );
+            return (interface, String::new());
+        }
+        let forwards: String = self
+            .forwards
+            .iter()
+            .map(|port| {
+                format!(
+                    ",hostfwd={}:{}:{}-:{}",
+                    port.protocol, port.address, port.port, port.port
+                )
+            })
+            .collect();
+        let user_network = format!(
+            "<qemu:commandline>\
+<qemu:arg value='-netdev'/><qemu:arg value='user,id=khutulun0{}'/>\
+<qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=khutulun0,addr=0x10'/>\
+</qemu:commandline>",
+            escape(&forwards)
+        );
+        (String::new(), user_network)
+    }
+
     /// The domain XML, with `kernel`, `initrd` and `disk` the files on this host (the disk
     /// being the instance's own copy), and its seed image when it has one.
     pub fn xml(
@@ -242,16 +284,7 @@ impl DomainPlan {
                 escape(&self.seed_image().to_string_lossy())
             )
         });
-        let forwards: String = self
-            .forwards
-            .iter()
-            .map(|port| {
-                format!(
-                    ",hostfwd={}:{}:{}-:{}",
-                    port.protocol, port.address, port.port, port.port
-                )
-            })
-            .collect();
+        let (interface, user_network) = self.network();
         format!(
             "<domain type='{kind}' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\
 <name>{name}</name>\
@@ -260,13 +293,10 @@ impl DomainPlan {
 <vcpu>{cpus}</vcpu>\
 <os>{os}</os>\
 <on_poweroff>{after_poweroff}</on_poweroff><on_reboot>restart</on_reboot><on_crash>{after_crash}</on_crash>\
-<devices>{disk}{seed}<memballoon model='none'/>\
+<devices>{disk}{seed}{interface}<memballoon model='none'/>\
 <serial type='file'><source path='{serial}' append='on'/><target port='0'/></serial>\
 </devices>\
-<qemu:commandline>\
-<qemu:arg value='-netdev'/><qemu:arg value='user,id=khutulun0{forwards}'/>\
-<qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=khutulun0,addr=0x10'/>\
-</qemu:commandline>\
+{user_network}\
 </domain>",
             kind = accelerator.domain_type(),
             name = escape(&self.name),
@@ -274,7 +304,6 @@ impl DomainPlan {
             memory = self.memory_kib,
             cpus = self.cpus,
             serial = escape(&self.serial_log().to_string_lossy()),
-            forwards = escape(&forwards),
             after_poweroff = lifecycle_action(self.restart.after_success()),
             after_crash = lifecycle_action(self.restart.after_failure()),
         )
@@ -375,6 +404,18 @@ mod tests {
         testing::spec("shop", "vm-0", types::VIRTUAL_MACHINE, properties, vec![])
     }
 
+    /// A connection to the reserved TCP port 20080 of 127.0.0.1.
+    fn port_20080() -> crate::delegates::protocol::Dependency {
+        let mut port = testing::dependency(
+            "connection",
+            &[types::TCP_PORT, types::PORT],
+            serde_json::json!({"address": "127.0.0.1", "port": 20080}),
+            serde_json::json!({}),
+        );
+        port.relationship_types = vec![TypeRef::khutulun(types::CONNECTS_TO)];
+        port
+    }
+
     #[test]
     fn a_kernel_boot_becomes_a_domain_with_its_serial_log_and_forwarded_ports() {
         let mut spec = vm(serde_json::json!({
@@ -394,14 +435,7 @@ mod tests {
                 },
             },
         );
-        let mut port = testing::dependency(
-            "connection",
-            &[types::TCP_PORT, types::PORT],
-            serde_json::json!({"address": "127.0.0.1", "port": 20080}),
-            serde_json::json!({}),
-        );
-        port.relationship_types = vec![TypeRef::khutulun(types::CONNECTS_TO)];
-        spec.requirements.push(port);
+        spec.requirements.push(port_20080());
         let plan = DomainPlan::of(&spec).unwrap();
         assert_eq!(plan.memory_kib, 256 * 1024);
         assert_eq!(plan.cpus, 2);
@@ -477,6 +511,27 @@ mod tests {
         let none =
             DomainPlan::of(&vm(serde_json::json!({"image": {"path": "/srv/d.qcow2"}}))).unwrap();
         assert!(!none.xml(Accelerator::Kvm, None, Some("/d")).contains("vdb"));
+    }
+
+    #[test]
+    fn a_bridged_machine_has_an_interface_and_no_forwarded_ports() {
+        let mut spec = vm(serde_json::json!({"image": {"path": "/srv/d.qcow2"}, "bridge": "br0"}));
+        let plan = DomainPlan::of(&spec).unwrap();
+        let xml = plan.xml(Accelerator::Kvm, None, Some("/d"));
+        assert!(
+            xml.contains("<interface type='bridge'><source bridge='br0'/><model type='virtio'/>"),
+            "{xml}"
+        );
+        assert!(!xml.contains("qemu:commandline"), "{xml}");
+        let user = DomainPlan::of(&vm(serde_json::json!({"image": {"path": "/srv/d.qcow2"}})))
+            .unwrap()
+            .xml(Accelerator::Kvm, None, Some("/d"));
+        assert!(user.contains("user,id=khutulun0"), "{user}");
+        assert!(!user.contains("<interface"), "{user}");
+
+        spec.requirements.push(port_20080());
+        let refused = DomainPlan::of(&spec).unwrap_err().to_string();
+        assert!(refused.contains("cannot be forwarded"), "{refused}");
     }
 
     #[test]
