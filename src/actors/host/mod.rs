@@ -213,26 +213,6 @@ impl HostState {
         });
     }
 
-    /// Which delegates can work here, each asked within its own deadline.
-    async fn list_delegates(&self) -> Result<Response, RuntimeError> {
-        let availability = self.context.delegates().availability().await;
-        let kinds = availability
-            .into_iter()
-            .map(|(kind, available)| (kind.name(), available));
-        // Kata is a runtime the podman and docker delegates pass on, listed beside them.
-        let kata = std::iter::once((kata::KATA, kata::available()));
-        Ok(Response::Delegates {
-            delegates: kinds
-                .chain(kata)
-                .map(|(name, available)| DelegateSummary {
-                    name: name.to_owned(),
-                    running: available.is_ok(),
-                    reason: available.err(),
-                })
-                .collect(),
-        })
-    }
-
     /// The hosts with a part of a service (of one instance of it, if given): whether this
     /// one has, with its Service actor, and the others.
     fn owners(
@@ -859,7 +839,13 @@ impl Actor for Host {
                     answer_with(reply, done.map(|()| Response::Drained));
                 });
             }
-            HostMsg::ListDelegates { reply } => answer_with(reply, state.list_delegates().await),
+            HostMsg::ListDelegates { reply } => {
+                // Each delegate takes up to its deadline to answer: not in this handler.
+                let delegates = state.context.delegates();
+                tokio::spawn(
+                    async move { answer_with(reply, Ok(list_delegates(&delegates).await)) },
+                );
+            }
         }
         Ok(())
     }
@@ -957,6 +943,26 @@ impl Actor for Host {
 }
 
 /// Sends a request's answer; a caller that stopped waiting is no error of the Host.
+/// Which delegates can work here, each asked within its own deadline, and Kata beside them.
+async fn list_delegates(delegates: &crate::delegates::Delegates) -> Response {
+    let availability = delegates.availability().await;
+    let kinds = availability
+        .into_iter()
+        .map(|(kind, available)| (kind.name(), available));
+    // Kata is a runtime the podman and docker delegates pass on, listed beside them.
+    let kata = std::iter::once((kata::KATA, kata::available()));
+    Response::Delegates {
+        delegates: kinds
+            .chain(kata)
+            .map(|(name, available)| DelegateSummary {
+                name: name.to_owned(),
+                running: available.is_ok(),
+                reason: available.err(),
+            })
+            .collect(),
+    }
+}
+
 fn answer_with(reply: Answer, answer: Result<Response, RuntimeError>) {
     let _ = reply.send(answer.map_err(failure));
 }
