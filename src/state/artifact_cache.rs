@@ -2,6 +2,7 @@
 //! by every instance on every host that shares the store: a kernel, a disk image or a script
 //! is fetched the first time an instance needs it, never again.
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,11 +61,19 @@ impl ArtifactCache {
             url: url.to_owned(),
             reason,
         };
-        std::fs::create_dir_all(&self.dir)
+        // Private like the rest of the store: an artifact may be as secret as an input.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
             .map_err(|e| failed(format!("cannot make {}: {e}", self.dir.display())))?;
         let path = self.path_of(url);
         let partial = partial_path(&path);
-        let written = std::fs::File::create_new(&partial)
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&partial)
             .map_err(|e| failed(format!("cannot write {}: {e}", partial.display())))
             .and_then(|mut file| {
                 Fetcher::new(limits).download(url, &mut file)?;
@@ -157,6 +166,11 @@ mod tests {
         assert_eq!(cache.cached(&url), None);
         let path = cache.fetch(&url, download_limits()).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"echo downloaded\n");
+        let mode = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!((mode(&path), mode(path.parent().unwrap())), (0o600, 0o700));
         assert_eq!(cache.cached(&url), Some(path.clone()));
         assert_eq!(server.requests("/run.sh"), 1);
         assert_eq!(cache.fetch(&url, download_limits()).unwrap(), path);
