@@ -20,11 +20,14 @@
 //! - [`wiring`]: what a workload of any kind gets from its requirements (variables, directories).
 //! - [`podman`]: OCI containers through Podman's API socket, named and labelled so `podman ps`
 //!   shows them and a restarted agent finds them again.
-//! - [`docker`]: the same containers through a Docker Engine API (dockerd's, or Podman's
-//!   compatible one), for nodes a Delegation policy gives to `docker`.
-//! - [`oci`]: the container lifecycle the podman and docker delegates share.
-//! - [`libvirt`]: virtual machines as libvirt domains, booting a kernel or a disk image.
-//! - [`delegation`]: which delegate runs a node (a Delegation policy's, else its type's).
+//! - [`docker`]: the same containers, and pods as containers sharing one network, through a
+//!   Docker Engine API (dockerd's, or Podman's compatible one).
+//! - [`oci`]: the container lifecycle the podman and docker delegates share, and the Kata
+//!   check.
+//! - [`libvirt`]: virtual machines as libvirt domains, booting a kernel or a disk image, with
+//!   a cloud-init seed, on QEMU's user-mode network or a host bridge.
+//! - [`delegation`]: which delegate runs a node (a Delegation policy's, else the first of its
+//!   type's that is available on the host).
 //!
 //! Each delegate actor's own message enum wraps the lifecycle and adds what other delegates
 //! may ask of it (the process delegate asks the systemd delegate for a unit); no delegate
