@@ -475,7 +475,7 @@ impl Delegates {
     }
 
     /// Whether the delegate of `kind` can work on this host: systemd, podman, docker,
-    /// libvirt and nspawn are asked (within [`AVAILABILITY_DEADLINE`]); the others work
+    /// libvirt and nspawn are asked (each within its 2 s deadline); the others work
     /// wherever the agent runs, or do not exist yet. A simulator's delegates work wherever
     /// they were spawned.
     pub async fn available(&self, kind: DelegateKind) -> Availability {

@@ -17,7 +17,7 @@
 //! Docker CLI is installed.
 //!
 //! A `Pod` has no counterpart in the Docker API: its containers share the network namespace
-//! of the first of them (in name order), which publishes the pod's ports (see [`pod`]).
+//! of the first of them (in name order), which publishes the pod's ports (see `pod.rs`).
 //!
 //! Attributes: `container_id` and `name` (a pod: `pod_id`, the id of the container holding its
 //! network, and `name`). Images stay in the engine when an instance is deleted.
