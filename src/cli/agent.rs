@@ -24,13 +24,13 @@ pub struct AgentArgs {
     /// This host's name in the cluster [default: the machine's host name].
     #[arg(long, value_name = "HOST")]
     pub name: Option<String>,
-    /// The address other hosts reach this one at, as IP[:PORT] (port 7946 when omitted). The
+    /// The address other hosts reach this one at, as IP or IP:PORT (port 7946 when omitted). The
     /// agent then runs membership (SWIM over UDP on that address) with the other hosts of the
     /// store, whose records carry their addresses. Without it the host runs alone.
     #[arg(long, env = "KHUTULUN_LISTEN", value_name = "ADDR",
           value_parser = crate::actors::membership::parse_address)]
     pub listen: Option<SocketAddr>,
-    /// Also announce this host to a member at ADDR (IP[:PORT]) at start; repeatable. Only
+    /// Also announce this host to a member at ADDR (IP or IP:PORT) at start; repeatable. Only
     /// needed for members whose records are not in this store.
     #[arg(long, value_name = "ADDR", requires = "listen",
           value_parser = crate::actors::membership::parse_address)]

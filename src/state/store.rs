@@ -229,7 +229,7 @@ pub struct Transaction<'a> {
 
 impl Transaction<'_> {
     /// Says this transaction is part of freeing space (a delete): on a full disk it may use
-    /// the room kept for that (see [`reserve`]).
+    /// the room kept for that (the store's reserve file).
     pub fn frees_space(&mut self) {
         self.frees_space = true;
     }

@@ -19,7 +19,7 @@ pub type Answer = RpcReplyPort<Reply>;
 
 /// The Host actor's messages.
 pub enum HostMsg {
-    /// Time to read the plans for services with instances here (see [`super::catch_up`]).
+    /// Time to read the plans for services with instances here (see `host/catch_up.rs`).
     CatchUp,
     /// What the plans said (`None`: they could not be read this time).
     CaughtUp(Option<Vec<super::catch_up::News>>),

@@ -35,7 +35,7 @@ pub enum MembershipMsg {
         life: u32,
     },
     /// Time to check that some member was heard from lately; a host that heard none for
-    /// [`super::tuning::CUT_OFF_AFTER`] is cut off, and its SWIM instance starts afresh.
+    /// `CUT_OFF_AFTER` (3 s) is cut off, and its SWIM instance starts afresh.
     Listen,
     /// Time to announce again to hosts of the store that are not known to be alive (a lost
     /// first announcement, a host that started later, a partition that healed).

@@ -1,5 +1,5 @@
 //! The Service actor: one per deployed service with instances on this host. It holds the
-//! service in memory (read from the store once, when it starts), asks [`reconcile`] what to do
+//! service in memory (read from the store once, when it starts), asks [`mod@reconcile`] what to do
 //! next whenever something happens, and carries that out: steps go to one NodeInstance actor
 //! per instance, service-wide writes to the LockManager. Its handler never waits for either;
 //! their answers come back as messages, so `service logs` is answered even mid-deploy.
