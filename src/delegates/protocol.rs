@@ -164,6 +164,19 @@ impl InstanceSpec {
     pub fn workload_name(&self) -> String {
         super::naming::workload_name(&self.namespace, &self.service, &self.instance)
     }
+
+    /// Removes the instance's private directory, the last step of a delete (one that is gone
+    /// already is fine).
+    pub fn remove_state_dir(&self) -> Result<(), DelegateError> {
+        match std::fs::remove_dir_all(&self.state_dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(DelegateError::io(
+                format!("remove directory {}", self.state_dir.display()),
+                e,
+            )),
+        }
+    }
 }
 
 /// What a delegate saw when it looked at an instance.

@@ -347,8 +347,10 @@ impl<'a> Work<'a> {
     async fn try_deploy(&mut self, attributes: &mut Attributes) -> Result<(), RuntimeError> {
         self.show(InstanceState::Creating);
         self.choose_delegate(attributes).await?;
-        self.prepare_artifacts(&self.target()?.spec).await?;
         let mut target = self.target()?;
+        if self.prepare_artifacts(&target.spec).await? {
+            target = self.target()?;
+        }
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());
             let created = self.bound(Operation::Create, &target.spec, created).await?;
@@ -410,7 +412,9 @@ impl<'a> Work<'a> {
     /// Makes the node's artifacts ready before anything uses them (see [`artifacts`]): off
     /// the async threads (a download or an image archive takes a while) and within the
     /// create deadline.
-    async fn prepare_artifacts(&self, spec: &InstanceSpec) -> Result<(), RuntimeError> {
+    /// Whether any is at a URL (the spec then names its downloaded copy only when built
+    /// again).
+    async fn prepare_artifacts(&self, spec: &InstanceSpec) -> Result<bool, RuntimeError> {
         let needed: Vec<(String, ArtifactInstance)> = spec::node(&self.view, &self.me.id)?
             .artifacts
             .iter()
@@ -421,8 +425,11 @@ impl<'a> Work<'a> {
             .map(|(name, artifact)| (name.clone(), artifact.clone()))
             .collect();
         if needed.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
+        let downloads = needed
+            .iter()
+            .any(|(_, artifact)| matches!(artifact.location, ArtifactLocation::Url { .. }));
         let instance = spec.qualified_name();
         let cache = ArtifactCache::of(self.me.context.store.layout());
         let work =
@@ -431,7 +438,8 @@ impl<'a> Work<'a> {
             work.await
                 .map_err(|e| DelegateError::Failed(format!("preparing artifacts failed: {e}")))?
         };
-        Ok(self.bound(Operation::Create, spec, ready).await?)
+        self.bound(Operation::Create, spec, ready).await?;
+        Ok(downloads)
     }
 
     /// Removes what runs and makes it again from the current view: an instance it requires

@@ -224,14 +224,7 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
             plan.identity.instance, left.name
         )));
     }
-    match std::fs::remove_dir_all(&spec.state_dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(DelegateError::io(
-            format!("remove directory {}", spec.state_dir.display()),
-            e,
-        )),
-    }
+    spec.remove_state_dir()
 }
 
 /// The names of the pod's containers, in the plan's order.

@@ -167,12 +167,5 @@ pub async fn delete(
             identity.instance, container.name
         )));
     }
-    match std::fs::remove_dir_all(&spec.state_dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(DelegateError::io(
-            format!("remove directory {}", spec.state_dir.display()),
-            e,
-        )),
-    }
+    spec.remove_state_dir()
 }

@@ -262,14 +262,7 @@ pub async fn delete(connection: &Connection, spec: &InstanceSpec) -> Result<(), 
             identity.instance, identity.name
         )));
     }
-    match std::fs::remove_dir_all(&spec.state_dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(DelegateError::io(
-            format!("remove directory {}", spec.state_dir.display()),
-            e,
-        )),
-    }
+    spec.remove_state_dir()
 }
 
 /// `podman exec` into the pod's first container.

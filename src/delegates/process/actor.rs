@@ -828,14 +828,7 @@ async fn finish_stop(
 
 /// Removes the instance's directory once its process is stopped (for `Delete`).
 fn remove_state_dir(spec: &InstanceSpec, _: Attributes) -> Result<(), DelegateError> {
-    match std::fs::remove_dir_all(&spec.state_dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(DelegateError::io(
-            format!("remove directory {}", spec.state_dir.display()),
-            e,
-        )),
-    }
+    spec.remove_state_dir()
 }
 
 /// See [`super::launch::UNIT_MARKER`]: systemd writes it as the unit starts, and the agent
