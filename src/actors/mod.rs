@@ -20,6 +20,7 @@
 mod context;
 mod directory_claims;
 mod error;
+pub mod health;
 pub mod host;
 pub mod lock_manager;
 pub mod membership;

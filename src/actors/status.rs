@@ -69,6 +69,7 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
                 placement: view.plan.reasons.get(&instance.id).cloned(),
                 host_down: false,
                 state: instance.state,
+                health: instance.health,
                 attributes: instance.attributes.clone(),
                 message: instance.message.clone(),
                 since: instance.events.last().map(|event| event.at.clone()),
@@ -90,6 +91,7 @@ pub fn service_events(view: &ServiceView) -> Vec<ServiceEvent> {
                 instance: instance.id.clone(),
                 host: instance.host.clone(),
                 state: event.state,
+                health: event.health,
                 message: event.message.clone(),
             })
         })

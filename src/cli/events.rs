@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use super::connect::{AgentAddress, unexpected};
 use super::output::{Format, print_document, print_table, write_out};
 use crate::control::ClientError;
-use crate::control::protocol::{Failure, FailureKind, Request, Response, ServiceEvent};
+use crate::control::protocol::{
+    Failure, FailureKind, Request, Response, ServiceEvent, state_label,
+};
 
 /// How often `--follow` asks again.
 const FOLLOW_PERIOD: Duration = Duration::from_secs(1);
@@ -94,7 +96,7 @@ fn row(event: &ServiceEvent) -> Vec<String> {
         event.at.clone(),
         event.instance.clone(),
         event.host.clone(),
-        event.state.to_string(),
+        state_label(event.state, event.health),
         event.message.clone().unwrap_or_default(),
     ]
 }

@@ -5,12 +5,11 @@
 //! code.
 
 use std::io::IsTerminal;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use super::connect::{AgentAddress, unexpected};
 use crate::control::ClientError;
 use crate::control::protocol::{Failure, FailureKind, Request, Response};
-use crate::delegates::protocol::ExecSource;
 
 /// What a command run beside a process keeps of the caller's environment (the process's own
 /// environment has no `HOME`, which depends on who runs it).
@@ -32,47 +31,19 @@ pub fn run(
     let Response::Exec { how } = response else {
         return Err(failed(FailureKind::Internal, unexpected(response)));
     };
-    let mut process = match how {
-        ExecSource::Beside {
-            environment,
-            directory,
-        } => {
-            let mut process = Command::new(&command[0]);
-            let kept = KEPT
-                .iter()
-                .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)));
-            process
-                .args(&command[1..])
-                .env_clear()
-                .envs(kept)
-                .envs(environment)
-                .current_dir(directory);
-            process
-        }
-        ExecSource::Inside {
-            program,
-            mut arguments,
-            interactive_at,
-        } => {
-            if let Some(at) = interactive_at {
-                let mut options = vec!["--interactive".to_owned()];
-                if std::io::stdin().is_terminal() {
-                    options.push("--tty".to_owned());
-                }
-                arguments.splice(at..at, options);
-            }
-            let mut process = Command::new(program);
-            process.args(arguments).args(command);
-            process
-        }
-        ExecSource::None => {
-            return Err(failed(
-                FailureKind::BadRequest,
-                format!(
-                    "instance {instance} runs nothing a command can join (a port, a directory)"
-                ),
-            ));
-        }
+    let kept: Vec<(&str, String)> = KEPT
+        .iter()
+        .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
+        .collect();
+    let mut options = vec!["--interactive".to_owned()];
+    if std::io::stdin().is_terminal() {
+        options.push("--tty".to_owned());
+    }
+    let Some(mut process) = how.command(command, &options, &kept) else {
+        return Err(failed(
+            FailureKind::BadRequest,
+            format!("instance {instance} runs nothing a command can join (a port, a directory)"),
+        ));
     };
     let status = process.status().map_err(|error| {
         failed(

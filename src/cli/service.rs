@@ -19,7 +19,7 @@ use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
     FailureKind, InstanceAction, LogCommand, LogFile, LogOutput, Request, Response, ServiceStatus,
-    ServiceSummary,
+    ServiceSummary, state_label,
 };
 use crate::state::records::{InstanceState, OnFailure, ServicePhase};
 
@@ -595,13 +595,20 @@ fn list_row(summary: &ServiceSummary) -> Vec<String> {
     ]
 }
 
-/// [`EXIT_UNHEALTHY`] when the service's deploy or one of its instances failed, else success.
+/// Whether the instance runs but its health checks fail.
+fn unhealthy(instance: &crate::control::protocol::InstanceStatus) -> bool {
+    instance.state == InstanceState::Running
+        && instance.health == Some(crate::state::records::Health::Unhealthy)
+}
+
+/// [`EXIT_UNHEALTHY`] when the service's deploy or one of its instances failed (or its health
+/// checks fail), else success.
 fn health_code(status: &ServiceStatus) -> ExitCode {
     if status.phase == ServicePhase::Failed
         || status
             .instances
             .iter()
-            .any(|i| i.state == InstanceState::Failed || i.host_down)
+            .any(|i| i.state == InstanceState::Failed || i.host_down || unhealthy(i))
     {
         ExitCode::from(EXIT_UNHEALTHY)
     } else {
@@ -702,7 +709,7 @@ fn print_status(status: &ServiceStatus, format: Format) -> Result<ExitCode, Clie
                 i.host.clone(),
                 match i.host_down {
                     true => format!("{} (host down)", i.state),
-                    false => i.state.to_string(),
+                    false => state_label(i.state, i.health),
                 },
                 i.since
                     .as_deref()
@@ -836,17 +843,13 @@ fn wait_until_running(
     let mut changes = Changes::default();
     loop {
         changes.show(&bar, &current);
-        let running = current
-            .instances
-            .iter()
-            .filter(|i| i.state == InstanceState::Running)
-            .count();
+        let running = current.instances.iter().filter(|i| i.is_ready()).count();
         bar.set_position(running as u64);
         let busy: Vec<String> = current
             .instances
             .iter()
-            .filter(|i| i.state != InstanceState::Running)
-            .map(|i| format!("{} {}", i.id, i.state))
+            .filter(|i| !i.is_ready())
+            .map(|i| format!("{} {}", i.id, state_label(i.state, i.health)))
             .collect();
         bar.set_message(busy.join(", "));
         if let Some(failure) = deploy_failure(&current, &mut failed_since) {

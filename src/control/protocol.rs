@@ -7,7 +7,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::state::MemberState;
-use crate::state::records::{HostRecord, InstanceState, OnFailure, RegistryEntry, ServicePhase};
+use crate::state::records::{
+    Health, HostRecord, InstanceState, OnFailure, RegistryEntry, ServicePhase,
+};
 
 /// What travels from the CLI to the agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -417,6 +419,9 @@ pub struct InstanceStatus {
     pub host_down: bool,
     /// Where it is in its life.
     pub state: InstanceState,
+    /// What its health checks concluded, when its node has checks and it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// What its delegate reported.
     pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Why it failed, when it did.
@@ -425,6 +430,23 @@ pub struct InstanceStatus {
     /// When it entered its state (RFC 3339), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
+}
+
+impl InstanceStatus {
+    /// Whether it is as a deploy wants it: running, and healthy if it has health checks.
+    pub fn is_ready(&self) -> bool {
+        self.state == InstanceState::Running && self.health.is_none_or(|h| h == Health::Healthy)
+    }
+}
+
+/// An instance's state as people read it: a running instance with health checks says what
+/// they found (`unhealthy`, `running (healthy)`, `running (health unknown)`).
+pub fn state_label(state: InstanceState, health: Option<Health>) -> String {
+    match (state, health) {
+        (InstanceState::Running, Some(Health::Unhealthy)) => "unhealthy".into(),
+        (InstanceState::Running, Some(health)) => format!("running ({})", health.name()),
+        (state, _) => state.to_string(),
+    }
 }
 
 /// Where one instance's output is.
@@ -447,6 +469,9 @@ pub struct ServiceEvent {
     pub host: String,
     /// The state it entered.
     pub state: InstanceState,
+    /// Its health then, when it has health checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// Why, when something said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

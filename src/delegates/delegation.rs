@@ -25,8 +25,8 @@ pub struct DelegationError {
 /// The node types each delegate runs (a delegate named for another type is refused).
 fn runs(kind: DelegateKind) -> &'static [&'static str] {
     match kind {
-        DelegateKind::Process => &[types::PROCESS],
-        DelegateKind::Podman => &[types::CONTAINER, types::POD, types::LOAD_BALANCER],
+        DelegateKind::Process => &[types::PROCESS, types::LOAD_BALANCER],
+        DelegateKind::Podman => &[types::CONTAINER, types::POD],
         DelegateKind::Docker => &[types::CONTAINER, types::POD],
         DelegateKind::Nspawn | DelegateKind::Distrobox => &[types::SYSTEM_CONTAINER],
         DelegateKind::Libvirt => &[types::VIRTUAL_MACHINE],
@@ -144,7 +144,7 @@ mod tests {
         let cases: &[(&NodeInstance, &[PolicyInstance], Vec<DelegateKind>)] = &[
             (&web, &[], vec![Podman, Docker]),
             (&pod, &[], vec![Podman, Docker]),
-            (&balancer, &[], vec![Podman]),
+            (&balancer, &[], vec![Process]),
             (&box_, &[], vec![Nspawn, Distrobox]),
             (&process, &[], vec![Process]),
             (&web, &by_podman, vec![Podman]),

@@ -382,6 +382,140 @@ impl PropertySet for ProcessProperties {
     ];
 }
 
+/// One health check of a workload (the profile's `HealthCheck`): exactly one of `http`, `tcp`
+/// and `command`, tried every `interval`. Its defaults are the profile's (a test checks they
+/// agree): a check whose value was computed at run time arrives without them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    /// A URL to GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// The statuses an HTTP check accepts; empty means any 2xx or 3xx.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// An `address:port` to connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// A program and its arguments, run where the workload runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// How often it is tried.
+    #[serde(default = "HealthCheck::default_interval")]
+    pub interval: TimeSpan,
+    /// How long one try may take.
+    #[serde(default = "HealthCheck::default_timeout")]
+    pub timeout: TimeSpan,
+    /// How long after a start failures do not count.
+    #[serde(default = "HealthCheck::default_start_period")]
+    pub start_period: TimeSpan,
+    /// Successes in a row that make the instance healthy.
+    #[serde(default = "HealthCheck::default_healthy_threshold")]
+    pub healthy_threshold: u32,
+    /// Failures in a row that make it unhealthy.
+    #[serde(default = "HealthCheck::default_unhealthy_threshold")]
+    pub unhealthy_threshold: u32,
+}
+
+impl HealthCheck {
+    fn default_interval() -> TimeSpan {
+        TimeSpan(Duration::from_secs(5))
+    }
+
+    fn default_timeout() -> TimeSpan {
+        TimeSpan(Duration::from_secs(2))
+    }
+
+    fn default_start_period() -> TimeSpan {
+        TimeSpan(Duration::ZERO)
+    }
+
+    fn default_healthy_threshold() -> u32 {
+        1
+    }
+
+    fn default_unhealthy_threshold() -> u32 {
+        3
+    }
+}
+
+/// The properties every `Workload` has that the runtime itself reads (its delegate reads the
+/// rest).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadProperties {
+    /// Its health checks by name.
+    #[serde(default)]
+    pub checks: BTreeMap<String, HealthCheck>,
+}
+
+impl PropertySet for WorkloadProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::WORKLOAD;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[("checks", "map")];
+}
+
+/// How a load balancer spreads connections (the profile's `LoadBalancer.algorithm`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BalanceAlgorithm {
+    /// Each backend in turn.
+    #[default]
+    RoundRobin,
+    /// The backend with the fewest connections.
+    LeastConnections,
+    /// The same client address to the same backend.
+    SourceHash,
+}
+
+/// The properties of a `LoadBalancer`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadBalancerProperties {
+    /// How connections are spread.
+    #[serde(default)]
+    pub algorithm: BalanceAlgorithm,
+    /// How often each backend is checked.
+    #[serde(default)]
+    pub check_interval: TimeSpan,
+    /// A path to GET as the check, instead of a TCP connection.
+    #[serde(default)]
+    pub check_path: Option<String>,
+    /// Failed checks in a row after which a backend gets nothing.
+    #[serde(default = "LoadBalancerProperties::default_check_failures")]
+    pub check_failures: u32,
+    /// When HAProxy is started again.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+impl LoadBalancerProperties {
+    fn default_check_failures() -> u32 {
+        2
+    }
+}
+
+impl Default for LoadBalancerProperties {
+    fn default() -> Self {
+        LoadBalancerProperties {
+            algorithm: BalanceAlgorithm::default(),
+            check_interval: TimeSpan::default(),
+            check_path: None,
+            check_failures: Self::default_check_failures(),
+            restart: RestartPolicy::default(),
+        }
+    }
+}
+
+impl PropertySet for LoadBalancerProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::LOAD_BALANCER;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("algorithm", "string"),
+        ("check_interval", "TimeSpan"),
+        ("check_path", "string"),
+        ("check_failures", "integer"),
+        ("restart", "RestartPolicy"),
+    ];
+}
+
 /// Where an OCI image comes from (the profile's `ImageReference`): exactly one of the two.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageReference {
@@ -1011,7 +1145,9 @@ mod tests {
     #[test]
     fn every_property_set_matches_the_profile() {
         let profile = Profile::load();
+        check::<WorkloadProperties>(&profile);
         check::<ProcessProperties>(&profile);
+        check::<LoadBalancerProperties>(&profile);
         check::<PortProperties>(&profile);
         check::<IpEndpointProperties>(&profile);
         check::<LocalDirectoryProperties>(&profile);
@@ -1021,6 +1157,27 @@ mod tests {
         check::<ContainerProperties>(&profile);
         check::<PodProperties>(&profile);
         check::<VirtualMachineProperties>(&profile);
+    }
+
+    #[test]
+    fn health_check_defaults_are_the_profiles() {
+        let profile = Profile::load();
+        let declared = profile.properties("data_types", "HealthCheck");
+        let defaults: Properties = declared
+            .iter()
+            .filter_map(|(name, definition)| {
+                Some((name.clone(), definition.get("default")?.to_json()))
+            })
+            .collect();
+        assert!(defaults.contains_key("interval"), "{defaults:?}");
+        let mut with_profile_defaults = defaults.clone();
+        with_profile_defaults.insert("tcp".into(), "127.0.0.1:1".into());
+        let mut bare = Properties::new();
+        bare.insert("tcp".into(), "127.0.0.1:1".into());
+        let read = |properties: Properties| -> HealthCheck {
+            serde_json::from_value(serde_json::Value::Object(properties)).unwrap()
+        };
+        assert_eq!(read(with_profile_defaults), read(bare));
     }
 
     #[test]

@@ -258,6 +258,49 @@ pub enum ExecSource {
     None,
 }
 
+impl ExecSource {
+    /// The process that runs `command` (program first) in the instance, with `options` (e.g.
+    /// `--interactive`) where the program takes them; `None` when the instance runs nothing
+    /// a command can join. Beside a workload, the command gets only the workload's
+    /// environment and `kept` of the caller's.
+    pub fn command(
+        self,
+        command: &[String],
+        options: &[String],
+        kept: &[(&str, String)],
+    ) -> Option<std::process::Command> {
+        let (program, rest) = command.split_first()?;
+        match self {
+            ExecSource::Beside {
+                environment,
+                directory,
+            } => {
+                let mut process = std::process::Command::new(program);
+                process
+                    .args(rest)
+                    .env_clear()
+                    .envs(kept.iter().map(|(name, value)| (*name, value)))
+                    .envs(environment)
+                    .current_dir(directory);
+                Some(process)
+            }
+            ExecSource::Inside {
+                program: through,
+                mut arguments,
+                interactive_at,
+            } => {
+                if let Some(at) = interactive_at {
+                    arguments.splice(at..at, options.iter().cloned());
+                }
+                let mut process = std::process::Command::new(through);
+                process.args(arguments).args(command);
+                Some(process)
+            }
+            ExecSource::None => None,
+        }
+    }
+}
+
 /// Why a delegate could not do what it was asked; one sentence each, for people.
 #[derive(Debug, thiserror::Error)]
 pub enum DelegateError {
@@ -507,6 +550,47 @@ pub enum DelegateMsg {
     },
 }
 
+impl DelegateMsg {
+    /// The instance the operation is on, for a delegate that runs it as another kind (a
+    /// load balancer as a process).
+    pub fn spec_mut(&mut self) -> &mut InstanceSpec {
+        match self {
+            DelegateMsg::Create { spec, .. }
+            | DelegateMsg::Start { spec, .. }
+            | DelegateMsg::Status { spec, .. }
+            | DelegateMsg::Adopt { spec, .. }
+            | DelegateMsg::Stop { spec, .. }
+            | DelegateMsg::Delete { spec, .. }
+            | DelegateMsg::Logs { spec, .. }
+            | DelegateMsg::Exec { spec, .. } => spec,
+        }
+    }
+
+    /// Answers the operation with `error` without doing it.
+    pub fn refuse(self, error: DelegateError) {
+        // Whoever asked may have stopped waiting: nothing to do then.
+        match self {
+            DelegateMsg::Create { reply, .. }
+            | DelegateMsg::Start { reply, .. }
+            | DelegateMsg::Stop { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            DelegateMsg::Status { reply, .. } | DelegateMsg::Adopt { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            DelegateMsg::Delete { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            DelegateMsg::Logs { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            DelegateMsg::Exec { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+}
+
 // Local only: never sent to another host (ractor's `cluster` feature is on, see Cargo.toml).
 impl ractor::Message for DelegateMsg {}
 
@@ -517,7 +601,8 @@ pub type DelegateRef = DerivedActorRef<DelegateMsg>;
 /// The delegates Khutulun knows, one actor per kind on every host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum DelegateKind {
-    /// Bare processes (run as a systemd user unit where a user manager is reachable).
+    /// Bare processes (run as a systemd user unit where a user manager is reachable), and
+    /// load balancers (HAProxy, run as a process).
     Process,
     /// Transient systemd user units (used by the process delegate).
     Systemd,
@@ -525,7 +610,7 @@ pub enum DelegateKind {
     IpPort,
     /// Local (and later networked) directories.
     Directory,
-    /// OCI containers and pods with Podman (also load balancers).
+    /// OCI containers and pods with Podman.
     Podman,
     /// OCI containers with Docker.
     Docker,
@@ -604,10 +689,10 @@ pub fn delegate_for(types: &[TypeRef]) -> Option<DelegateKind> {
             return None;
         }
         let kind = match t.name.as_str() {
-            types::PROCESS | types::SYSTEMD_PROCESS => DelegateKind::Process,
+            types::PROCESS | types::SYSTEMD_PROCESS | types::LOAD_BALANCER => DelegateKind::Process,
             types::PORT | types::IP_ENDPOINT => DelegateKind::IpPort,
             types::LOCAL_DIRECTORY | types::NETWORK_DIRECTORY => DelegateKind::Directory,
-            types::CONTAINER | types::POD | types::LOAD_BALANCER => DelegateKind::Podman,
+            types::CONTAINER | types::POD => DelegateKind::Podman,
             types::SYSTEM_CONTAINER => DelegateKind::Nspawn,
             types::VIRTUAL_MACHINE => DelegateKind::Libvirt,
             _ => return None,

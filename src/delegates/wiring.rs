@@ -1,5 +1,6 @@
 //! What a workload gets from its requirements, the same for every kind of workload (process,
-//! system container, container): each connection to an endpoint gives `<NAME>_HOST` and
+//! system container, container): its own names (`KHUTULUN_NAMESPACE`, `KHUTULUN_SERVICE`,
+//! `KHUTULUN_INSTANCE`), each connection to an endpoint gives `<NAME>_HOST` and
 //! `<NAME>_PORT`, each attached directory gives `<NAME>_PATH` and is attached (the first one is
 //! the default working directory). NAME is the requirement's name in upper case, or the
 //! relationship's `variable`.
@@ -9,6 +10,14 @@ use std::path::PathBuf;
 
 use crate::delegates::profile::{AttachesToProperties, ConnectsToProperties, PropertySet, types};
 use crate::delegates::protocol::{DelegateError, Dependency, InstanceSpec, is_a};
+
+/// The variable naming the workload's namespace.
+pub const NAMESPACE_VARIABLE: &str = "KHUTULUN_NAMESPACE";
+/// The variable naming the workload's service.
+pub const SERVICE_VARIABLE: &str = "KHUTULUN_SERVICE";
+/// The variable naming the workload's instance (`web-0`), e.g. for a server to say who
+/// answered.
+pub const INSTANCE_VARIABLE: &str = "KHUTULUN_INSTANCE";
 
 /// What an instance's requirements give it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -82,6 +91,16 @@ impl Wiring {
                 dependency.requirement, dependency.target
             ))
         };
+        let identity = [
+            (NAMESPACE_VARIABLE, &spec.namespace),
+            (SERVICE_VARIABLE, &spec.service),
+            (INSTANCE_VARIABLE, &spec.instance),
+        ];
+        for (variable, value) in identity {
+            wiring
+                .environment
+                .insert(variable.to_owned(), value.clone());
+        }
         for dependency in &spec.requirements {
             if is_connection(dependency) {
                 let properties = ConnectsToProperties::from_properties(

@@ -250,6 +250,30 @@ impl InstanceState {
     }
 }
 
+/// What an instance's health checks last concluded (only instances whose node declares checks
+/// have one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Started, and not yet shown healthy (or not yet checked since it was adopted).
+    Unknown,
+    /// Its checks pass.
+    Healthy,
+    /// A check failed as often in a row as its threshold allows; the message says which.
+    Unhealthy,
+}
+
+impl Health {
+    /// The name the CLI prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
 impl fmt::Display for InstanceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -276,6 +300,9 @@ pub struct InstanceRecord {
     /// How often the runtime restarted it after it died.
     #[serde(default)]
     pub restarts: u32,
+    /// What its health checks concluded, when its node has checks and it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// The wiring it was made with: its requirements' addresses, ports and paths (see
     /// `node_instance::spec::wiring`). When an instance it requires moves to another host, the
     /// wiring differs and it is made again with the new one.
@@ -298,6 +325,9 @@ pub struct InstanceEvent {
     pub at: String,
     /// The state it entered.
     pub state: InstanceState,
+    /// Its health then, when it has health checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     /// Why, when something said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -314,6 +344,7 @@ impl InstanceRecord {
             attributes: serde_json::Map::new(),
             message: None,
             restarts: 0,
+            health: None,
             wired: None,
             events: Vec::new(),
             updated: now.to_owned(),
@@ -326,6 +357,7 @@ impl InstanceRecord {
         self.keep_event(InstanceEvent {
             at: at.to_owned(),
             state: self.state,
+            health: self.health,
             message: self.message.clone(),
         });
     }
@@ -337,9 +369,9 @@ impl InstanceRecord {
         self.events.drain(..over);
     }
 
-    /// An event at `at` if its state is no longer `before`.
-    pub fn note(&mut self, before: InstanceState, at: &str) {
-        if self.state != before {
+    /// An event at `at` if its state or health is no longer `before`.
+    pub fn note(&mut self, before: (InstanceState, Option<Health>), at: &str) {
+        if (self.state, self.health) != before {
             self.push_event(at);
         }
     }

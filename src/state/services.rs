@@ -98,7 +98,7 @@ impl Store {
             let mut record: InstanceRecord = tx.read(&path)?.ok_or_else(|| {
                 StoreError::NotFound(format!("instance {namespace}/{service}/{id}"))
             })?;
-            let before = record.state;
+            let before = (record.state, record.health);
             change(&mut record);
             record.updated = tx.now();
             record.note(before, &record.updated.clone());
@@ -124,7 +124,7 @@ impl Store {
                     let mut record = record.ok_or_else(|| {
                         StoreError::NotFound(format!("instance {namespace}/{service}/{id}"))
                     })?;
-                    let before = record.state;
+                    let before = (record.state, record.health);
                     (change.change)(&mut record);
                     record.updated = now.clone();
                     record.note(before, &now);

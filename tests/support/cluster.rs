@@ -338,6 +338,19 @@ pub fn user_manager_answers() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether a user manager answers, so a test of user units can run; without one the test is
+/// skipped, unless `KHUTULUN_REQUIRE_SYSTEMD=1` (scripts/test starts one) makes that a failure.
+pub fn user_units_testable() -> bool {
+    if user_manager_answers() {
+        return true;
+    }
+    if std::env::var("KHUTULUN_REQUIRE_SYSTEMD").as_deref() == Ok("1") {
+        panic!("KHUTULUN_REQUIRE_SYSTEMD=1 but no systemd user manager answers");
+    }
+    eprintln!("\n!!! SKIPPED: no systemd user manager answers (scripts/test starts one)\n");
+    false
+}
+
 /// Whether a user unit of that name is loaded.
 pub fn unit_is_loaded(unit: &str) -> bool {
     Command::new("systemctl")

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ractor::RpcReplyPort;
 
 use crate::state::records::{
-    HostRecord, InstanceEvent, InstanceMove, InstanceRecord, InstanceState, PlanRecord,
+    Health, HostRecord, InstanceEvent, InstanceMove, InstanceRecord, InstanceState, PlanRecord,
     RegistryEntry, ServicePhase, ServiceRecord,
 };
 use crate::state::{Layout, RegistryKind, StoreError, Transaction};
@@ -25,6 +25,8 @@ pub struct InstanceUpdate {
     pub message: Option<Option<String>>,
     /// Count one more restart.
     pub restarted: bool,
+    /// Its health (`Some(None)` clears it).
+    pub health: Option<Option<Health>>,
     /// The wiring it was made with (see [`InstanceRecord::wired`]).
     pub wired: Option<String>,
     /// Changes of state its step showed before this write without writing them (a deploy's
@@ -42,12 +44,22 @@ impl InstanceUpdate {
         }
     }
 
-    /// The instance failed, for this reason.
+    /// The instance failed, for this reason (what its health checks found no longer holds).
     pub fn failed(reason: impl Into<String>) -> Self {
         InstanceUpdate {
             state: Some(InstanceState::Failed),
             message: Some(Some(reason.into())),
+            health: Some(None),
             ..Self::default()
+        }
+    }
+
+    /// The instance was (re)started: it runs, and if it has health checks they have not
+    /// found it healthy yet.
+    pub fn started(checked: bool) -> Self {
+        InstanceUpdate {
+            health: Some(checked.then_some(Health::Unknown)),
+            ..Self::state(InstanceState::Running)
         }
     }
 
@@ -64,6 +76,9 @@ impl InstanceUpdate {
         }
         if self.restarted {
             record.restarts += 1;
+        }
+        if let Some(health) = self.health {
+            record.health = health;
         }
         if let Some(wired) = self.wired {
             record.wired = Some(wired);

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::delegates::delegation::{DELEGATE_ATTRIBUTE, alternatives, chosen};
+use crate::delegates::profile::{HealthCheck, PropertySet, RestartPolicy, WorkloadProperties};
 use crate::delegates::protocol::{
     self, Attributes, DelegateError, DelegateKind, DelegateRef, ExecSource, InstanceHealth,
     InstanceSpec, LogSource, Observation, Operation,
@@ -212,6 +213,42 @@ pub async fn log_source(
     }
 }
 
+/// Whether the instance's node declares health checks (its Service actor tries them).
+fn has_checks(spec: &InstanceSpec) -> bool {
+    let checks = spec.properties.get(CHECKS);
+    checks
+        .and_then(|c| c.as_object())
+        .is_some_and(|c| !c.is_empty())
+}
+
+/// The name of the Workload property holding its health checks.
+const CHECKS: &str = "checks";
+
+/// The health checks of instance `id` of `view` (none for a node without), and whether its
+/// restart policy restarts it when they find it unhealthy.
+pub fn health_checks(
+    view: &ServiceView,
+    id: &str,
+) -> Result<(Vec<(String, HealthCheck)>, bool), RuntimeError> {
+    let node = spec::node(view, id)?;
+    let wanted = [CHECKS, "restart"];
+    let values: indexmap::IndexMap<_, _> = node
+        .properties
+        .iter()
+        .filter(|(name, _)| wanted.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let properties = spec::evaluate(view, id, &values, "property")?;
+    let WorkloadProperties { checks } = WorkloadProperties::from_properties(&properties, id)?;
+    let restart = properties
+        .get("restart")
+        .map(|policy| serde_json::from_value::<RestartPolicy>(policy.clone()))
+        .transpose()
+        .map_err(|e| RuntimeError::Invalid(format!("{id}: property restart: {e}")))?
+        .unwrap_or_default();
+    Ok((checks.into_iter().collect(), restart.after_failure()))
+}
+
 /// One step under way: the service as it was when the step began, and this instance's record
 /// as the step has written it since.
 struct Work<'a> {
@@ -376,7 +413,7 @@ impl<'a> Work<'a> {
         self.record(InstanceUpdate {
             attributes: Some(attributes.clone()),
             wired: Some(wired),
-            ..InstanceUpdate::state(InstanceState::Running)
+            ..InstanceUpdate::started(has_checks(&target.spec))
         })
         .await
     }
@@ -565,6 +602,7 @@ impl<'a> Work<'a> {
         }
         self.record(InstanceUpdate {
             attributes: Some(attributes.clone()),
+            health: Some(None),
             ..InstanceUpdate::state(InstanceState::Stopped)
         })
         .await
@@ -584,7 +622,7 @@ impl<'a> Work<'a> {
         }
         self.record(InstanceUpdate {
             attributes: Some(attributes.clone()),
-            ..InstanceUpdate::state(InstanceState::Running)
+            ..InstanceUpdate::started(has_checks(&target.spec))
         })
         .await
     }

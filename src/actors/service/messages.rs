@@ -29,6 +29,18 @@ pub enum ServiceMsg {
         /// The record as written.
         record: Box<InstanceRecord>,
     },
+    /// A try of one of an instance's health checks ended.
+    Tried {
+        /// The instance's position in the Service actor's list.
+        index: usize,
+        /// Which run of the instance the try was for (see `health::Checks`): a try begun
+        /// before it was stopped or restarted is ignored.
+        run: u64,
+        /// The check's position among the instance's checks.
+        check: usize,
+        /// Why it failed, if it did.
+        outcome: Result<(), String>,
+    },
     /// A NodeInstance actor finished a step (what it wrote came before, as `Wrote`).
     Finished(StepReport),
     /// A store write the Service actor asked for ended.

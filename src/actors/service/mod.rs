@@ -6,6 +6,7 @@
 //!
 //! A crashed NodeInstance actor is spawned again; its step in flight counts as failed.
 
+mod health;
 mod messages;
 pub mod reconcile;
 #[cfg(test)]
@@ -28,9 +29,11 @@ use super::node_instance::{self, NodeInstance, NodeInstanceArgs, NodeInstanceMsg
 use super::{Context, RuntimeError, service_status};
 use crate::control::protocol::{InstanceAction, ServiceStatus};
 use crate::delegates::delegation::{DELEGATE_ATTRIBUTE, chosen};
+use crate::delegates::profile::types;
 use crate::delegates::protocol::DelegateKind;
+use crate::delegates::protocol::is_a;
 use crate::state::ServiceView;
-use crate::state::records::{InstanceRecord, InstanceState, ServicePhase};
+use crate::state::records::{Health, InstanceRecord, InstanceState, ServicePhase};
 use reconcile::{Decision, Effect, Goal, Instance, Observed, Outcome, Step, Wanted, reconcile};
 
 /// The Service actor.
@@ -91,6 +94,8 @@ pub struct ServiceState {
     watchers: Vec<Watcher>,
     /// Stops, starts and restarts whose askers wait for them to be done.
     controls: Vec<Control>,
+    /// The health checks of the running instances that have some.
+    checks: health::Checks,
 }
 
 /// A `service stop|start|restart` waiting to be done.
@@ -255,9 +260,11 @@ impl ServiceState {
     /// Asks [`reconcile`] what is due and does it, until nothing more is.
     fn advance(&mut self, myself: &ActorRef<ServiceMsg>) {
         let on_failure = self.view.service.on_failure;
+        self.try_due_checks(myself);
         loop {
             let now = self.now();
             let Decision { effects, wake } = reconcile(self.goal, on_failure, &self.observed, now);
+            let wake = wake.into_iter().chain(self.checks.next_due()).min();
             if let Some(at) = wake
                 && self.next_wake.is_none_or(|next| at < next)
             {
@@ -277,6 +284,9 @@ impl ServiceState {
     fn carry_out(&mut self, myself: &ActorRef<ServiceMsg>, effect: Effect) {
         match effect {
             Effect::Run(index, step) => {
+                if !matches!(step, Step::Check | Step::Adopt) {
+                    self.checks.forget(index);
+                }
                 let view = self.view();
                 if self.actors[index]
                     .cast(NodeInstanceMsg { step, view })
@@ -329,17 +339,38 @@ impl ServiceState {
         )
     }
 
-    /// Takes in a record a NodeInstance wrote (or showed).
-    fn wrote(&mut self, index: usize, record: InstanceRecord) {
-        if let Some(&position) = self.records.get(index) {
-            self.view.instances[position] = Arc::new(record);
-            self.changed();
-            // Only its own wiring and that of the instances requiring it can have changed:
-            // looking at every instance on every write made a deploy cubic in its size.
-            let touched: Vec<usize> = std::iter::once(index)
-                .chain(self.dependents[index].iter().copied())
-                .collect();
-            self.refresh_wiring_of(touched);
+    /// Takes in a record a NodeInstance wrote (or showed), or a change of health; whether
+    /// the reconciler has something new to decide on (its health changed).
+    fn wrote(&mut self, index: usize, record: InstanceRecord) -> bool {
+        let Some(&position) = self.records.get(index) else {
+            return false;
+        };
+        let (health, reason) = (record.health, record.message.clone());
+        let changed = self.observed.instances[index].health != health;
+        if changed {
+            self.health_changed(index, health, reason);
+        }
+        self.view.instances[position] = Arc::new(record);
+        self.changed();
+        // Only its own wiring and that of the instances requiring it can have changed:
+        // looking at every instance on every write made a deploy cubic in its size.
+        let touched: Vec<usize> = std::iter::once(index)
+            .chain(self.dependents[index].iter().copied())
+            .collect();
+        self.refresh_wiring_of(touched);
+        changed
+    }
+
+    /// Tells the reconciler what instance `index`'s health checks concluded; a deploy that
+    /// fails by it says why for that instance too.
+    fn health_changed(&mut self, index: usize, health: Option<Health>, reason: Option<String>) {
+        let failed_before = self.observed.failure.is_some();
+        self.observed
+            .health_changed(index, health, reason.as_deref());
+        if !failed_before && self.observed.failure.is_some() {
+            let id = self.observed.instances[index].id.clone();
+            let why = reason.unwrap_or_else(|| "its health checks fail".into());
+            self.failures.push((id, why));
         }
     }
 
@@ -412,6 +443,7 @@ impl ServiceState {
         };
         let now = self.now();
         self.observed.finished(index, outcome, now);
+        self.track(index);
     }
 
     /// The store took the deploy's failure: the view says what it says.
@@ -557,7 +589,12 @@ fn instances_on(view: &ServiceView, host: &str) -> (Vec<Instance>, Vec<usize>) {
             })
             .unwrap_or_default();
         index.insert(&record.id, instances.len());
-        instances.push(Instance::new(record.id.clone(), requires, record.state));
+        let mut instance = Instance::new(record.id.clone(), requires, record.state);
+        instance.health = record.health;
+        instance.rewires = nodes
+            .get(record.id.as_str())
+            .is_some_and(|node| is_a(&node.types, types::LOAD_BALANCER));
+        instances.push(instance);
         positions.push(position);
     }
     (instances, positions)
@@ -610,6 +647,7 @@ impl Actor for Service {
         let remote = remote::required_elsewhere(&view, &args.context.host, &records);
         let dependents = dependents(&instances);
         let delegates = delegate_kinds(&view, &records);
+        let instance_count = instances.len();
         let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
         observed.failed = view.service.phase == ServicePhase::Failed;
         let mut state = ServiceState {
@@ -631,6 +669,7 @@ impl Actor for Service {
             version: 1,
             watchers: Vec::new(),
             controls: Vec::new(),
+            checks: health::Checks::new(instance_count),
         };
         if state.view.service.phase == ServicePhase::Deleting {
             state.delete();
@@ -670,13 +709,20 @@ impl Actor for Service {
                 let again = |index: usize| delegates[index].is_some_and(|k| kinds.contains(&k));
                 state.observed.readopt(again);
             }
-            // A record changes nothing the reconciler decides on (how the step ended does):
-            // only watchers hear of it.
+            // A record changes nothing the reconciler decides on (how the step ended does)
+            // unless the instance's health changed: otherwise only watchers hear of it.
             ServiceMsg::Wrote { index, record } => {
-                state.wrote(index, *record);
-                state.answer_watchers();
-                return Ok(());
+                if !state.wrote(index, *record) {
+                    state.answer_watchers();
+                    return Ok(());
+                }
             }
+            ServiceMsg::Tried {
+                index,
+                run,
+                check,
+                outcome,
+            } => state.tried(&myself, index, run, check, outcome),
             ServiceMsg::Finished(report) => state.finished(report),
             ServiceMsg::Wake => state.next_wake = None,
             ServiceMsg::Recorded { write, error } => match (write, error) {

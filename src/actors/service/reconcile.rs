@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::state::records::{InstanceState, OnFailure};
+use crate::state::records::{Health, InstanceState, OnFailure};
 
 /// How often a running instance is looked at.
 pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
@@ -89,6 +89,21 @@ pub struct Instance {
     /// An instance it requires on another host now reports another address, port or path
     /// than it was made with: it is made again.
     pub stale: bool,
+    /// What its health checks concluded, when its node has checks and it runs.
+    pub health: Option<Health>,
+    /// Whether its restart policy restarts it when its checks find it unhealthy.
+    pub restarts_unhealthy: bool,
+    /// Its delegate takes new wiring in place when it looks at it (a load balancer writes
+    /// its configuration again and reloads): it is checked, never made again, when stale.
+    pub rewires: bool,
+}
+
+impl Instance {
+    /// Whether it is there for the instances that require it: it runs and, if it has health
+    /// checks, they pass.
+    pub fn is_ready(&self) -> bool {
+        self.state == InstanceState::Running && self.health.is_none_or(|h| h == Health::Healthy)
+    }
 }
 
 impl Instance {
@@ -110,6 +125,9 @@ impl Instance {
             refused: None,
             awaits: false,
             stale: false,
+            health: None,
+            restarts_unhealthy: false,
+            rewires: false,
         }
     }
 }
@@ -133,6 +151,10 @@ pub struct Observed {
     pub removing: bool,
     /// The records' removal failed: when it is tried again.
     pub remove_after: Option<Duration>,
+    /// Every instance was ready at once since the deploy began (or the service was deployed
+    /// before this actor started): from then on an unhealthy instance is restarted rather
+    /// than failing the deploy.
+    pub through: bool,
 }
 
 impl Observed {
@@ -147,6 +169,7 @@ impl Observed {
             failed: false,
             removing: false,
             remove_after: None,
+            through: resume,
         }
     }
 }
@@ -226,7 +249,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
         }
         let requires_ready = instance.requires.iter().all(|&r| {
             let required = &seen.instances[r];
-            required.busy.is_none() && adopted(r) && required.state == InstanceState::Running
+            required.busy.is_none() && adopted(r) && required.is_ready()
         });
         let requires_adopted = instance
             .requires
@@ -246,7 +269,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
                 (!stop_waits[index]).then_some(Step::Stop)
             }
             InstanceState::Running | InstanceState::Failed if deploying => None,
-            InstanceState::Running if instance.stale => Some(Step::Replace),
+            InstanceState::Running if instance.stale && !instance.rewires => Some(Step::Replace),
             InstanceState::Running | InstanceState::Failed => {
                 let due = instance.looked_at.map_or(now, |at| at + CHECK_PERIOD);
                 let check = due <= now + CHECK_SLACK;
@@ -428,6 +451,33 @@ impl Observed {
                 }
             }
             _ => {}
+        }
+        self.note_through();
+    }
+
+    /// What instance `index`'s health checks concluded, with why when it is unhealthy. An
+    /// instance that turns unhealthy fails the deploy while it is not through, and afterwards
+    /// is restarted if its restart policy says so.
+    pub fn health_changed(&mut self, index: usize, health: Option<Health>, reason: Option<&str>) {
+        let instance = &mut self.instances[index];
+        let before = std::mem::replace(&mut instance.health, health);
+        if health != Some(Health::Unhealthy) || before == health {
+            self.note_through();
+            return;
+        }
+        let why = reason.unwrap_or("its health checks fail");
+        if !self.through {
+            self.failure
+                .get_or_insert_with(|| format!("{}: {why}", instance.id));
+        } else if instance.restarts_unhealthy && instance.wanted == Wanted::Running {
+            instance.wanted = Wanted::Restarted;
+        }
+    }
+
+    /// The deploy is through once every instance is ready at once.
+    fn note_through(&mut self) {
+        if !self.through && self.failure.is_none() {
+            self.through = self.instances.iter().all(Instance::is_ready);
         }
     }
 

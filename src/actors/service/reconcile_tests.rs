@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::reconcile::{
     CHECK_PERIOD, Decision, Effect, Goal, Instance, Observed, Outcome, Step, Wanted, reconcile,
 };
-use crate::state::records::{InstanceState, OnFailure};
+use crate::state::records::{Health, InstanceState, OnFailure};
 
 use InstanceState::{Creating, Deleting, Failed, Pending, Running, Stopped};
 
@@ -302,6 +302,32 @@ fn cases() -> Vec<Case> {
         .deleting()
         .waking(secs(15)),
         case(
+            "a load balancer whose backends moved is only checked (it reloads)",
+            with(web([Running; 3], false), |s| {
+                s.instances[2].stale = true;
+                s.instances[2].rewires = true;
+                looked_at(s, secs(9));
+            }),
+            vec![],
+        )
+        .waking(secs(11)),
+        case(
+            "a dependent waits while what it requires runs but is not yet healthy",
+            with(web([Running, Running, Pending], false), |s| {
+                s.instances[0].health = Some(Health::Unknown);
+                looked_at(s, secs(9));
+            }),
+            vec![],
+        ),
+        case(
+            "a dependent is deployed once what it requires is healthy",
+            with(web([Running, Running, Pending], false), |s| {
+                s.instances[0].health = Some(Health::Healthy);
+                looked_at(s, secs(9));
+            }),
+            runs(&[(2, Step::Deploy)]),
+        ),
+        case(
             "a service with nothing on this host is removed at once",
             Observed::new(vec![], false),
             vec![Effect::Remove],
@@ -488,4 +514,38 @@ fn a_failed_stop_is_reported_and_not_tried_again() {
     );
     let decision = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
     assert!(!decision.effects.contains(&Effect::Run(2, Step::Stop)));
+}
+
+#[test]
+fn an_instance_unhealthy_before_the_deploy_is_through_fails_it() {
+    let mut seen = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+    seen.health_changed(2, Some(Health::Unknown), None);
+    assert!(!seen.through);
+    seen.health_changed(2, Some(Health::Unhealthy), Some("GET answered 500"));
+    assert_eq!(seen.failure.as_deref(), Some("web: GET answered 500"));
+    assert_eq!(seen.instances[2].wanted, Wanted::Running, "not restarted");
+}
+
+#[test]
+fn an_instance_unhealthy_after_the_deploy_is_restarted_by_its_policy() {
+    for (restarts, expected) in [(true, Wanted::Restarted), (false, Wanted::Running)] {
+        let mut seen = with(web([Running; 3], false), |s| looked_at(s, secs(9)));
+        seen.instances[2].restarts_unhealthy = restarts;
+        seen.health_changed(2, Some(Health::Unknown), None);
+        seen.health_changed(2, Some(Health::Healthy), None);
+        assert!(seen.through, "every instance is ready");
+        seen.health_changed(2, Some(Health::Unhealthy), Some("GET answered 500"));
+        assert_eq!(seen.failure, None);
+        assert_eq!(seen.instances[2].wanted, expected, "restarts: {restarts}");
+        // Told again (by a later write) changes nothing more.
+        seen.instances[2].wanted = Wanted::Running;
+        seen.health_changed(2, Some(Health::Unhealthy), Some("GET answered 500"));
+        assert_eq!(seen.instances[2].wanted, Wanted::Running);
+    }
+    // After an agent restart the deploy is through from the start.
+    let mut seen = web([Running; 3], true);
+    seen.instances[2].restarts_unhealthy = true;
+    seen.health_changed(2, Some(Health::Unhealthy), Some("refused"));
+    assert_eq!(seen.failure, None);
+    assert_eq!(seen.instances[2].wanted, Wanted::Restarted);
 }

@@ -452,7 +452,8 @@ mod tests {
             "<vcpu>2</vcpu>",
             "<kernel>/boot/vmlinuz</kernel>",
             "<initrd>/srv/initrd.gz</initrd>",
-            "<cmdline>console=ttyS0 quiet CONNECTION_HOST=127.0.0.1 CONNECTION_PORT=20080</cmdline>",
+            "<cmdline>console=ttyS0 quiet CONNECTION_HOST=127.0.0.1 CONNECTION_PORT=20080 \
+             KHUTULUN_INSTANCE=vm-0 KHUTULUN_NAMESPACE=default KHUTULUN_SERVICE=shop</cmdline>",
             "hostfwd=tcp:127.0.0.1:20080-:20080",
             "serial.log' append='on'",
             "<on_poweroff>destroy</on_poweroff>",

@@ -9,6 +9,7 @@ use nix::unistd::Pid;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tracing::{info, warn};
 
+use super::balancer;
 use super::launch::LaunchPlan;
 use super::message::ProcessMsg;
 use super::supervisor::{self, Liveness, ProcessIdentity};
@@ -899,71 +900,82 @@ impl Actor for ProcessDelegate {
                 generation,
             } => state.restart(&myself, instance, generation),
             ProcessMsg::Stopped { instance } => state.stopped(instance),
-            ProcessMsg::Lifecycle(message) => match *message {
-                DelegateMsg::Create { spec, reply } => {
-                    let result = LaunchPlan::of(&spec).and_then(|plan| {
-                        std::fs::create_dir_all(&plan.state_dir).map_err(|e| {
-                            DelegateError::io(
-                                format!("create directory {}", plan.state_dir.display()),
-                                e,
-                            )
-                        })?;
-                        let mut attributes = Attributes::new();
-                        attributes.insert("log".into(), path_text(&plan.log_file).into());
-                        Ok(attributes)
-                    });
-                    let _ = reply.send(result);
-                }
-                DelegateMsg::Start {
-                    spec,
-                    attributes,
-                    reply,
-                } => state.start(&myself, spec, attributes, reply).await,
-                DelegateMsg::Status {
-                    spec,
-                    attributes,
-                    reply,
-                } => {
-                    let _ = reply.send(state.observe(&myself, &spec, &attributes, false).await);
-                }
-                DelegateMsg::Adopt {
-                    spec,
-                    attributes,
-                    reply,
-                } => {
-                    let _ = reply.send(state.observe(&myself, &spec, &attributes, true).await);
-                }
-                DelegateMsg::Stop {
-                    spec,
-                    attributes,
-                    reply,
-                } => state.stop_beside(&myself, spec, &attributes, false, reply, |_, a| Ok(a)),
-                DelegateMsg::Delete {
-                    spec,
-                    attributes,
-                    reply,
-                } => state.stop_beside(&myself, spec, &attributes, true, reply, remove_state_dir),
-                DelegateMsg::Logs {
-                    spec,
-                    attributes,
-                    reply,
-                } => {
-                    let log = attributes
-                        .get("log")
-                        .and_then(|l| l.as_str())
-                        .map(std::path::PathBuf::from)
-                        .unwrap_or_else(|| spec.state_dir.join("output.log"));
-                    let _ = reply.send(Ok(LogSource::File(log)));
-                }
-                DelegateMsg::Exec { spec, reply, .. } => {
-                    let beside = LaunchPlan::of(&spec).map(|plan| ExecSource::Beside {
-                        environment: plan.environment,
-                        directory: plan.working_directory,
-                    });
-                    let _ = reply.send(beside);
-                }
+            ProcessMsg::Lifecycle(message) => match balancer::prepare(*message) {
+                None => {}
+                Some(message) => state.lifecycle(&myself, message).await,
             },
         }
         Ok(())
+    }
+}
+
+impl ProcessState {
+    /// Carries out one lifecycle operation on a process instance.
+    async fn lifecycle(&mut self, myself: &ActorRef<ProcessMsg>, message: DelegateMsg) {
+        let state = self;
+        match message {
+            DelegateMsg::Create { spec, reply } => {
+                let result = LaunchPlan::of(&spec).and_then(|plan| {
+                    std::fs::create_dir_all(&plan.state_dir).map_err(|e| {
+                        DelegateError::io(
+                            format!("create directory {}", plan.state_dir.display()),
+                            e,
+                        )
+                    })?;
+                    let mut attributes = Attributes::new();
+                    attributes.insert("log".into(), path_text(&plan.log_file).into());
+                    Ok(attributes)
+                });
+                let _ = reply.send(result);
+            }
+            DelegateMsg::Start {
+                spec,
+                attributes,
+                reply,
+            } => state.start(myself, spec, attributes, reply).await,
+            DelegateMsg::Status {
+                spec,
+                attributes,
+                reply,
+            } => {
+                let _ = reply.send(state.observe(myself, &spec, &attributes, false).await);
+            }
+            DelegateMsg::Adopt {
+                spec,
+                attributes,
+                reply,
+            } => {
+                let _ = reply.send(state.observe(myself, &spec, &attributes, true).await);
+            }
+            DelegateMsg::Stop {
+                spec,
+                attributes,
+                reply,
+            } => state.stop_beside(myself, spec, &attributes, false, reply, |_, a| Ok(a)),
+            DelegateMsg::Delete {
+                spec,
+                attributes,
+                reply,
+            } => state.stop_beside(myself, spec, &attributes, true, reply, remove_state_dir),
+            DelegateMsg::Logs {
+                spec,
+                attributes,
+                reply,
+            } => {
+                let log = attributes
+                    .get("log")
+                    .and_then(|l| l.as_str())
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| spec.state_dir.join("output.log"));
+                let _ = reply.send(Ok(LogSource::File(log)));
+            }
+            DelegateMsg::Exec { spec, reply, .. } => {
+                let beside = LaunchPlan::of(&spec).map(|plan| ExecSource::Beside {
+                    environment: plan.environment,
+                    directory: plan.working_directory,
+                });
+                let _ = reply.send(beside);
+            }
+        }
     }
 }

@@ -31,6 +31,7 @@
 //! (agent), `restarts`, `log`.
 
 mod actor;
+mod balancer;
 mod launch;
 mod message;
 mod supervisor;
