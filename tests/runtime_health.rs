@@ -1,8 +1,11 @@
 //! Health checks on a real agent, through the `khutulun` command: a deploy waits until a
 //! server that answers late passes its HTTP, TCP and command checks; an instance that stops
 //! answering is shown `unhealthy` and restarted by its policy (or only shown, with `restart:
-//! "no"`); a deploy whose checks never pass fails with the check's reason and is undone.
+//! "no"`); a deploy whose checks never pass fails with the check's reason and is undone; a
+//! container's command check runs inside it.
 
+#[path = "support/podman.rs"]
+mod podman;
 #[path = "support/cluster.rs"]
 mod support;
 
@@ -190,4 +193,46 @@ fn a_check_naming_two_probes_is_refused_where_it_is_written() {
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(error.contains("two-probes.yaml:18:13"), "{error}");
+}
+
+#[test]
+fn a_containers_command_check_runs_inside_it() {
+    if !podman::podman_available() {
+        return;
+    }
+    podman::ensure_test_image();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let template = fixture("container.yaml");
+    let image = format!("image={}", podman::TEST_IMAGE);
+    cluster.deployed = Some("inside".into());
+    // The file the check looks for exists only inside the container, 2 s after it starts.
+    cluster.ok(&[
+        "service", "deploy", &template, "--name", "inside", "--input", &image,
+    ]);
+    assert_eq!(health(&cluster.status("inside"), "ready"), "healthy");
+
+    // Removed inside, the check fails: the container is restarted, and writes it again.
+    cluster.ok(&[
+        "service",
+        "exec",
+        "inside",
+        "ready-0",
+        "--",
+        "sh",
+        "-c",
+        "rm /ready",
+    ]);
+    wait_for("the container shown unhealthy", || {
+        events(&cluster, "inside")
+            .iter()
+            .any(|event| event["health"] == "unhealthy")
+    });
+    wait_for("the restarted container healthy", || {
+        health(&cluster.status("inside"), "ready") == "healthy"
+    });
+
+    cluster.ok(&["service", "delete", "inside"]);
+    cluster.deployed = None;
 }
