@@ -116,6 +116,31 @@ fn restarted_when_unhealthy(supervisor: Supervisor) {
 }
 
 #[test]
+fn a_restarted_agent_keeps_checking_what_it_adopts() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let status = deploy_late(&mut cluster, "on-failure");
+    let pid = pid_of(&status, "web");
+
+    cluster.kill_agent();
+    cluster.start_agent();
+    let status = cluster.status("late");
+    assert_eq!(pid_of(&status, "web"), pid, "adopted, not started again");
+    assert_eq!(health(&status, "web"), "healthy", "as recorded");
+
+    std::fs::remove_file(health_page(&status)).expect("the health page exists");
+    wait_for("a new process after the unhealthy one", || {
+        let status = cluster.status("late");
+        let now = attribute(&status, "web", "pid").as_i64();
+        now.is_some_and(|now| now != i64::from(pid)) && health(&status, "web") == "healthy"
+    });
+
+    cluster.ok(&["service", "delete", "late"]);
+    cluster.deployed = None;
+}
+
+#[test]
 fn without_a_restart_policy_an_unhealthy_instance_is_only_shown() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut cluster = Cluster::new(Supervisor::Agent);
