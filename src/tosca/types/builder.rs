@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 
 use super::model::{PropertyDef, Schema, TypeId, TypeKind, TypeRegistry};
 use super::property::Role;
+use crate::tosca::functions::Expr;
 use crate::tosca::grammar::shape::join;
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};
@@ -71,6 +72,9 @@ pub struct Builder<'a, 'p> {
     pub data_progress: Vec<Progress>,
     /// Literals to check at the end.
     pub checks: Vec<ValueCheck>,
+    /// Validation clauses whose functions are checked once every function definition is read:
+    /// the file each is written in (which decides the functions it sees) and its path.
+    pub clause_sites: Vec<(FileId, Expr, String)>,
 }
 
 impl<'a, 'p> Builder<'a, 'p> {
@@ -82,6 +86,7 @@ impl<'a, 'p> Builder<'a, 'p> {
             defs: HashMap::new(),
             data_progress: Vec::new(),
             checks: Vec::new(),
+            clause_sites: Vec::new(),
         }
     }
 
@@ -345,16 +350,33 @@ impl<'a, 'p> Builder<'a, 'p> {
         });
     }
 
-    /// Parses a validation clause once, keeping it for value checks, and reports one that is
-    /// not written as a function call should be.
-    pub fn check_clause_syntax(&mut self, clause: &Value, path: &str) {
+    /// Parses a validation clause (written in `file`) once, keeping it for value checks, and
+    /// reports one that is not written as a function call should be; the functions it calls
+    /// are checked by [`Builder::check_clause_functions`].
+    pub fn check_clause_syntax(&mut self, file: FileId, clause: &Value, path: &str) {
         match crate::tosca::functions::parse_expr(clause) {
             Ok(expr) => {
                 if clause.span.is_known() {
-                    self.reg.clauses.insert(clause.span, expr);
+                    self.reg.clauses.insert(clause.span, expr.clone());
                 }
+                self.clause_sites.push((file, expr, path.to_string()));
             }
             Err(e) => self.report("function-syntax", e.span, path, e.message),
+        }
+    }
+
+    /// Reports every validation clause that calls a function TOSCA 2.0 does not define and
+    /// its file does not declare (a TOSCA 1.x name such as `$in_range`, a misspelling), or a
+    /// built-in with the wrong number of arguments. Runs once function definitions are read.
+    pub fn check_clause_functions(&mut self) {
+        for (file, expr, path) in std::mem::take(&mut self.clause_sites) {
+            let registry = &self.reg;
+            let errors = crate::tosca::functions::check_expr(&expr, &|name| {
+                registry.lookup_function(file, name).is_some()
+            });
+            for e in errors {
+                self.report("function", e.span, &path, e.message);
+            }
         }
     }
 

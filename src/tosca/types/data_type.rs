@@ -93,7 +93,7 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
         }
     }
     if let Some(v) = value.get("validation") {
-        b.check_clause_syntax(v, &Builder::path(&def, "validation"));
+        b.check_clause_syntax(def.file, v, &Builder::path(&def, "validation"));
         validation.push(v.clone());
     }
     let is_collection = matches!(kind, DataKind::List | DataKind::Map);
@@ -175,6 +175,24 @@ fn fill(b: &mut Builder<'_, '_>, id: TypeId, parent: Option<TypeId>) {
 mod tests {
     use super::super::model::TypeKind;
     use super::super::testing::*;
+
+    #[test]
+    fn validation_clauses_call_only_functions_tosca_defines_or_the_file_declares() {
+        for text in [
+            // A TOSCA 1.x name, not a 2.0 built-in.
+            "data_types:\n  Small:\n    derived_from: integer\n    validation: {$in_range: [$value, 1, 5]}\n",
+            "data_types:\n  Word:\n    derived_from: string\n    validation: {$frobnicate: [$value]}\n",
+            // On a property definition, nested in a built-in.
+            "data_types:\n  P:\n    properties:\n      n:\n        type: integer\n        validation: {$and: [{$in_range: [$value, 1, 5]}]}\n",
+            // A built-in with the wrong number of arguments.
+            "data_types:\n  Small:\n    derived_from: integer\n    validation: {$greater_than: [$value]}\n",
+        ] {
+            assert_problem(text, "function");
+        }
+        assert_valid(
+            "functions:\n  in_range:\n    signatures:\n      - arguments: [{type: integer}, {type: integer}, {type: integer}]\n        result: {type: boolean}\ndata_types:\n  Small:\n    derived_from: integer\n    validation: {$in_range: [$value, 1, 5]}\n",
+        );
+    }
 
     #[test]
     fn complex_types_inherit_and_add_properties() {

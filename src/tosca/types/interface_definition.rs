@@ -109,6 +109,7 @@ impl Builder<'_, '_> {
             value.get("inputs"),
             base.inputs,
             &join(path, "inputs"),
+            true,
         );
         base.operations = self.read_operations(
             file,
@@ -197,13 +198,20 @@ impl Builder<'_, '_> {
             if let Some(d) = text(value, "description") {
                 def.description = Some(d);
             }
-            def.inputs =
-                self.read_parameters(file, value.get("inputs"), def.inputs, &join(path, "inputs"));
+            let values = place != Place::InterfaceType;
+            def.inputs = self.read_parameters(
+                file,
+                value.get("inputs"),
+                def.inputs,
+                &join(path, "inputs"),
+                values,
+            );
             def.outputs = self.read_parameters(
                 file,
                 value.get("outputs"),
                 def.outputs,
                 &join(path, "outputs"),
+                values,
             );
         }
         def

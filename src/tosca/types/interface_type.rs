@@ -16,6 +16,7 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
         def.value.get("inputs"),
         record.inputs,
         &Builder::path(&def, "inputs"),
+        false,
     );
     record.operations = b.read_operations(
         def.file,
@@ -50,6 +51,20 @@ mod tests {
         assert_eq!(more.operations.keys().collect::<Vec<_>>(), ["begin", "end"]);
         assert!(more.notifications.contains_key("done"));
         assert!(more.inputs.contains_key("mode"));
+    }
+
+    #[test]
+    fn an_interface_type_declares_parameters_and_assigns_no_values() {
+        for text in [
+            "interface_types:\n  Ops:\n    inputs:\n      level: integer\n",
+            "interface_types:\n  Ops:\n    operations:\n      go:\n        inputs:\n          level: 3\n",
+            "interface_types:\n  Ops:\n    operations:\n      go:\n        outputs:\n          done: string\n",
+        ] {
+            assert_problem(text, "wrong-shape");
+        }
+        assert_valid(
+            "interface_types:\n  Ops:\n    inputs:\n      level: {type: integer}\n    operations:\n      go:\n        inputs:\n          level: {type: integer}\n",
+        );
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub fn build(files: &[FileInput<'_>], problems: &mut Problems) -> TypeRegistry {
     }
     requirement_definition::check_targets(&mut builder);
     functions::read(&mut builder, files, &visibility);
+    builder.check_clause_functions();
     builder.run_value_checks();
     builder.reg
 }

@@ -137,7 +137,7 @@ impl<'a> Builder<'a, '_> {
         );
         let mut validation = parent.map(|p| p.validation.clone()).unwrap_or_default();
         if let Some(v) = value.get("validation") {
-            self.check_clause_syntax(v, &join(path, "validation"));
+            self.check_clause_syntax(file, v, &join(path, "validation"));
             validation.push(v.clone());
         }
         let inherited_required = parent.map_or(role == Role::Property, |p| p.required);
@@ -199,15 +199,30 @@ impl<'a> Builder<'a, '_> {
     }
 
     /// Reads a map of parameter definitions (interface and operation inputs and outputs) on
-    /// top of inherited ones; new parameters may always be added.
+    /// top of inherited ones; new parameters may always be added. Where `values` is false (an
+    /// interface type, which only declares), a parameter must be a definition (a map), not a
+    /// value.
     pub fn read_parameters(
         &mut self,
         file: FileId,
         section: Option<&Value>,
         inherited: IndexMap<String, ParameterDef>,
         path: &str,
+        values: bool,
     ) -> IndexMap<String, ParameterDef> {
         self.read_over(section, inherited, path, |b, e| {
+            if !values && e.value.as_map().is_none() {
+                b.report(
+                    "wrong-shape",
+                    e.value.span,
+                    &e.path,
+                    format!(
+                        "the parameter `{}` of an interface type must be a definition (a map with its `type`), not a value; values belong in the interface definitions of node and relationship types",
+                        e.name
+                    ),
+                );
+                return None;
+            }
             b.read_parameter(file, e.name, e.value, e.parent.as_ref(), &e.path)
         })
     }
@@ -278,7 +293,7 @@ impl<'a> Builder<'a, '_> {
         }
         let mut validation = parent.map(|p| p.validation.clone()).unwrap_or_default();
         if let Some(v) = value.get("validation") {
-            self.check_clause_syntax(v, &join(path, "validation"));
+            self.check_clause_syntax(file, v, &join(path, "validation"));
             validation.push(v.clone());
         }
         let schema = schema.map(|s| Schema {
@@ -369,7 +384,7 @@ impl<'a> Builder<'a, '_> {
         );
         let mut validation = parent.map(|p| p.validation.clone()).unwrap_or_default();
         if let Some(v) = map.and_then(|m| m.get("validation")) {
-            self.check_clause_syntax(v, &join(path, "validation"));
+            self.check_clause_syntax(file, v, &join(path, "validation"));
             validation.push(v.clone());
         }
         Some(Schema {
