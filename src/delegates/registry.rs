@@ -10,7 +10,7 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort, SpawnErr};
 
 use super::directory::{
-    DirectoryClaims, DirectoryConfig, DirectoryDelegate, MemoryDirectoryClaims,
+    DirectoryClaims, DirectoryConfig, DirectoryDelegate, DirectoryMsg, MemoryDirectoryClaims,
 };
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
@@ -112,7 +112,7 @@ fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
 /// The real delegates' actors while a set is being spawned.
 #[derive(Default)]
 struct Parts {
-    directory: Option<DelegateRef>,
+    directory: Option<ActorRef<DirectoryMsg>>,
     ipport: Option<ActorRef<IpPortMsg>>,
     systemd: Option<ActorRef<SystemdMsg>>,
     process: Option<DelegateRef>,
@@ -126,7 +126,7 @@ impl Parts {
     fn of(delegates: &Delegates, real: &RealActors) -> Self {
         let lifecycle = |kind| delegates.lifecycle.get(&kind).cloned();
         Parts {
-            directory: lifecycle(DelegateKind::Directory),
+            directory: Some(real.directory.clone()),
             ipport: Some(real.ipport.clone()),
             systemd: Some(real.systemd.clone()),
             process: lifecycle(DelegateKind::Process),
@@ -179,7 +179,7 @@ impl Parts {
                 };
                 let (actor, _) =
                     Actor::spawn_linked(None, DirectoryDelegate, config, supervisor).await?;
-                self.directory = Some(actor.get_derived());
+                self.directory = Some(actor);
             }
             DelegateKind::IpPort => {
                 let config = IpPortConfig {
@@ -245,6 +245,7 @@ impl Parts {
 /// The actors of the real delegates that answer more than the lifecycle protocol.
 #[derive(Clone, Debug)]
 struct RealActors {
+    directory: ActorRef<DirectoryMsg>,
     ipport: ActorRef<IpPortMsg>,
     systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
@@ -401,7 +402,7 @@ impl Delegates {
             unreachable!("every kind of SPAWN_ORDER is spawned");
         };
         self.lifecycle = BTreeMap::from([
-            (DelegateKind::Directory, directory),
+            (DelegateKind::Directory, directory.get_derived()),
             (DelegateKind::IpPort, ipport.get_derived()),
             (DelegateKind::Process, process.clone()),
             (DelegateKind::Nspawn, nspawn.get_derived()),
@@ -410,6 +411,7 @@ impl Delegates {
             (DelegateKind::Libvirt, libvirt.get_derived()),
         ]);
         self.real = Some(RealActors {
+            directory,
             ipport,
             systemd,
             podman,
@@ -423,6 +425,12 @@ impl Delegates {
     /// real delegates.
     pub fn systemd(&self) -> Option<&ActorRef<SystemdMsg>> {
         self.real.as_ref().map(|real| &real.systemd)
+    }
+
+    /// The directory delegate (which mounts networked directories for the instances that
+    /// attach them), when these are the real delegates.
+    pub fn directory(&self) -> Option<&ActorRef<DirectoryMsg>> {
+        self.real.as_ref().map(|real| &real.directory)
     }
 
     /// A set of lifecycle delegates spawned elsewhere (a simulator's), one per kind.
