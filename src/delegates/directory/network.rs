@@ -57,7 +57,12 @@ impl NetworkPlan {
                 ),
             });
         }
-        let identity = properties.identity_file.as_deref().map(Path::new);
+        // An empty one (a template's input left at "") means ssh's own keys.
+        let identity = properties
+            .identity_file
+            .as_deref()
+            .filter(|file| !file.is_empty())
+            .map(Path::new);
         let mount = mount::mount_command(&source, &mount_point, &properties.options, identity)
             .map_err(invalid)?;
         let unmount = mount::unmount_command(source.protocol, &mount_point);
