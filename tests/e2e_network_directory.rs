@@ -29,11 +29,6 @@ fn supervisor() -> Supervisor {
     }
 }
 
-/// `user@host:/path` as the mount table shows the server's directory.
-fn remote(server: &Sshd) -> String {
-    format!("root@{}:{}", server.address.ip(), server.served().display())
-}
-
 fn deploy_args(server: &Sshd, service: &str, source: &str, greeting: &str) -> Vec<String> {
     vec![
         "service".into(),
@@ -99,7 +94,7 @@ fn two_processes_share_one_sshfs_mount_that_outlives_the_agent() {
             .units
             .extend(attribute(&status, node, "unit").as_str().map(str::to_owned));
     }
-    let remote = remote(&server);
+    let remote = server.remote();
     assert_eq!(
         sshfs_mounts_of(&remote).len(),
         1,
@@ -172,4 +167,41 @@ fn a_mount_that_fails_says_why_and_leaves_nothing() {
         "a failed mount left its mount point or record in {}",
         share.display()
     );
+}
+
+#[test]
+fn an_nfs_mount_on_a_kernel_without_nfs_says_so() {
+    let kernel_has_nfs = std::fs::read_to_string("/proc/filesystems")
+        .is_ok_and(|text| text.lines().any(|line| line.trim_end().ends_with("nfs")));
+    if kernel_has_nfs || !nix::unistd::Uid::effective().is_root() {
+        eprintln!("SKIPPED: this kernel has an NFS client, or this is not root");
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(supervisor());
+    cluster.start_agent();
+    let service = format!("netdir-nfs-{}", std::process::id());
+    cluster.deployed = Some(service.clone());
+    let output = cluster.run(&[
+        "service",
+        "deploy",
+        &example("hello-network-directory.yaml"),
+        "--name",
+        &service,
+        "--input",
+        "source=nfs://127.0.0.1/export",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the deploy succeeded");
+    assert!(
+        stderr.contains("could not mount nfs://127.0.0.1/export")
+            && stderr.contains("kernel has no NFS client"),
+        "the error does not say why:\n{stderr}"
+    );
+    let share = cluster
+        .runtime()
+        .join("instances/default")
+        .join(&service)
+        .join("share-0");
+    assert!(!share.join("mount").exists(), "{} is left", share.display());
 }

@@ -81,8 +81,8 @@ fn free_port(ip: &str) -> u16 {
 }
 
 impl Sshd {
-    /// Starts sshd on `ip` (a free port), run by `runner` (e.g. `ip netns exec NS`; empty to
-    /// run it here), and waits until it accepts connections (from `probe`, when given).
+    /// Starts sshd on `ip`, run by `runner` (e.g. `ip netns exec NS`, where port 22022 is free;
+    /// empty to run it here, on a free port), and waits until it listens.
     pub fn start_with(ip: &str, runner: &[&str]) -> Sshd {
         let dir = tempfile::Builder::new()
             .prefix("khutulun-sshd-")
@@ -109,12 +109,11 @@ impl Sshd {
         );
         std::fs::write(path.join("sshd_config"), config).unwrap();
         let host_key = std::fs::read_to_string(path.join("host_key.pub")).unwrap();
-        let known = if port == 22 {
-            format!("{ip} {host_key}")
-        } else {
-            format!("[{ip}]:{port} {host_key}")
-        };
-        std::fs::write(path.join("known_hosts"), known).unwrap();
+        std::fs::write(
+            path.join("known_hosts"),
+            format!("[{ip}]:{port} {host_key}"),
+        )
+        .unwrap();
         let log = std::fs::File::create(path.join("sshd.log")).unwrap();
         let (program, arguments) = match runner.split_first() {
             Some((program, rest)) => (*program, [rest, &[SSHD]].concat()),
@@ -135,9 +134,7 @@ impl Sshd {
             child,
             address,
         };
-        if runner.is_empty() {
-            sshd.wait_listening();
-        }
+        sshd.wait_listening(runner.is_empty());
         sshd
     }
 
@@ -146,10 +143,18 @@ impl Sshd {
         Sshd::start_with("127.0.0.1", &[])
     }
 
-    /// Waits until it accepts a TCP connection (from this namespace).
-    pub fn wait_listening(&self) {
+    /// Waits until it listens: until it accepts a TCP connection when `connect` (it runs in
+    /// this network namespace), else until its log says so.
+    fn wait_listening(&self, connect: bool) {
         let began = Instant::now();
-        while TcpStream::connect_timeout(&self.address, Duration::from_millis(200)).is_err() {
+        let listening = || {
+            if connect {
+                TcpStream::connect_timeout(&self.address, Duration::from_millis(200)).is_ok()
+            } else {
+                self.log().contains("Server listening on")
+            }
+        };
+        while !listening() {
             assert!(
                 began.elapsed() < Duration::from_secs(20),
                 "sshd did not listen on {}:\n{}",
@@ -173,6 +178,11 @@ impl Sshd {
     /// A known-hosts file that names this server's key.
     pub fn known_hosts(&self) -> PathBuf {
         self.dir.path().join("known_hosts")
+    }
+
+    /// `root@ADDRESS:/<served>`, as the mount table shows the served directory.
+    pub fn remote(&self) -> String {
+        format!("root@{}:{}", self.address.ip(), self.served().display())
     }
 
     /// `sshfs://root@ADDRESS:PORT/<served>`.
@@ -205,9 +215,15 @@ impl Drop for Sshd {
     }
 }
 
-/// The sshfs mounts of `source` (`user@host:/path`) in this process's mount table.
+/// The sshfs mounts of `remote` (`user@host:/path`) in this process's mount table.
 pub fn sshfs_mounts_of(remote: &str) -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
+    sshfs_mounts_seen_by("self", remote)
+}
+
+/// The sshfs mounts of `remote` in the mount table of process `pid` (`self` for this one),
+/// which may be in a mount namespace of its own (`ip netns exec` makes one).
+pub fn sshfs_mounts_seen_by(pid: &str, remote: &str) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .unwrap_or_default()
         .lines()
         .filter(|line| line.contains(" - fuse.sshfs ") && line.contains(remote))
