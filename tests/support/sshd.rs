@@ -233,14 +233,25 @@ pub fn sshfs_mounts_seen_by(pid: &str, remote: &str) -> Vec<String> {
 
 /// The sshfs processes whose command line names `remote`.
 pub fn sshfs_processes_of(remote: &str) -> Vec<String> {
+    sshfs_pids_of(remote)
+        .into_iter()
+        .map(|(_, cmdline)| cmdline)
+        .collect()
+}
+
+/// The process ids and command lines of the sshfs processes whose command line names `remote`.
+pub fn sshfs_pids_of(remote: &str) -> Vec<(i32, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.starts_with("sshfs ") && cmdline.contains(remote) {
-            found.push(cmdline);
+            found.push((pid, cmdline));
         }
     }
     found
