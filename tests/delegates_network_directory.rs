@@ -2,7 +2,8 @@
 //! driven through its actor as the runtime drives it, against a real sshd on 127.0.0.1: two
 //! instances attaching at once share one mount, the first to go leaves it, the last unmounts
 //! it and removes the mount point, and attaching again after the mount was lost (unmounted
-//! behind the agent's back, or its sshfs killed) mounts it again, once.
+//! behind the agent's back, or its sshfs killed) mounts it again, once. A mount that does not
+//! finish within its deadline is given up and leaves nothing behind.
 //!
 //! Needs root, sshfs and openssh-server: skips loudly without them unless
 //! KHUTULUN_REQUIRE_SSHFS=1 (scripts/test sets it).
@@ -20,7 +21,7 @@ use khutulun::delegates::protocol::{InstanceSpec, TypeRef};
 use khutulun::delegates::{Delegates, DelegatesConfig};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use sshd::{Sshd, sshfs_mounts_of, sshfs_pids_of, sshfs_usable};
+use sshd::{Sshd, sshfs_mounts_of, sshfs_pids_of, sshfs_processes_of, sshfs_usable};
 
 /// Stands in for the runtime's supervisor: it only has to exist.
 struct Supervisor;
@@ -62,6 +63,14 @@ fn share(state: &Path, server: &Sshd) -> InstanceSpec {
 const PATIENCE: Option<Duration> = Some(Duration::from_secs(60));
 
 async fn attach(delegates: &Delegates, directory: &InstanceSpec, holder: &str) -> PathBuf {
+    try_attach(delegates, directory, holder).await.unwrap()
+}
+
+async fn try_attach(
+    delegates: &Delegates,
+    directory: &InstanceSpec,
+    holder: &str,
+) -> Result<PathBuf, String> {
     let asked = delegates.directory().unwrap().call(
         |reply| DirectoryMsg::Attach {
             directory: Box::new(directory.clone()),
@@ -71,7 +80,7 @@ async fn attach(delegates: &Delegates, directory: &InstanceSpec, holder: &str) -
         PATIENCE,
     );
     match asked.await {
-        Ok(CallResult::Success(result)) => result.unwrap(),
+        Ok(CallResult::Success(result)) => result.map_err(|e| e.to_string()),
         _ => panic!("the directory delegate did not answer"),
     }
 }
@@ -91,6 +100,16 @@ async fn detach(delegates: &Delegates, directory: &InstanceSpec, holder: &str) {
     }
 }
 
+async fn spawn(mount_deadline: Duration) -> (Delegates, ActorRef<Nothing>) {
+    let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
+    let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
+    config.mount_deadline = mount_deadline;
+    let delegates = Delegates::spawn(config, supervisor.get_cell())
+        .await
+        .unwrap();
+    (delegates, supervisor)
+}
+
 #[tokio::test]
 async fn instances_of_one_host_share_one_mount_until_the_last_goes() {
     if !sshfs_usable("instances_of_one_host_share_one_mount_until_the_last_goes") {
@@ -98,11 +117,7 @@ async fn instances_of_one_host_share_one_mount_until_the_last_goes() {
     }
     let server = Sshd::start();
     let state = tempfile::tempdir().unwrap();
-    let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
-    let config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
-    let delegates = Delegates::spawn(config, supervisor.get_cell())
-        .await
-        .unwrap();
+    let (delegates, supervisor) = spawn(khutulun::delegates::directory::MOUNT_DEADLINE).await;
     let directory = share(state.path(), &server);
     let remote = server.remote();
 
@@ -176,4 +191,45 @@ async fn instances_of_one_host_share_one_mount_until_the_last_goes() {
     detach(&delegates, &directory, "default/shared/a-0").await;
     assert!(sshfs_mounts_of(&remote).is_empty());
     supervisor.stop(None);
+}
+
+#[tokio::test]
+async fn a_mount_that_hangs_is_given_up_at_its_deadline_and_leaves_nothing() {
+    if !sshfs_usable("a_mount_that_hangs_is_given_up_at_its_deadline_and_leaves_nothing") {
+        return;
+    }
+    // A server that accepts connections and never says a word: ssh waits for its greeting.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let (connection, _) = silent.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        drop(connection);
+    });
+    let server = Sshd::start();
+    let state = tempfile::tempdir().unwrap();
+    let (delegates, supervisor) = spawn(Duration::from_secs(2)).await;
+    let mut directory = share(state.path(), &server);
+    let source = format!("sshfs://root@127.0.0.1:{port}/srv");
+    directory.properties["source"] = source.into();
+
+    let began = std::time::Instant::now();
+    let error = try_attach(&delegates, &directory, "default/shared/a-0")
+        .await
+        .unwrap_err();
+    assert!(
+        began.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(error.contains("did not finish within 2 s"), "{error}");
+    assert!(sshfs_mounts_of("root@127.0.0.1:/srv").is_empty());
+    assert!(sshfs_processes_of("root@127.0.0.1:/srv").is_empty());
+    assert!(
+        !directory.state_dir.join("mount").exists() && !directory.state_dir.exists(),
+        "the given-up mount left {}",
+        directory.state_dir.display()
+    );
+    supervisor.stop(None);
+    held.join().unwrap();
 }

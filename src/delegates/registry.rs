@@ -10,7 +10,8 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort, SpawnErr};
 
 use super::directory::{
-    DirectoryClaims, DirectoryConfig, DirectoryDelegate, DirectoryMsg, MemoryDirectoryClaims,
+    DirectoryClaims, DirectoryConfig, DirectoryDelegate, DirectoryMsg, MOUNT_DEADLINE,
+    MemoryDirectoryClaims,
 };
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
@@ -35,6 +36,9 @@ pub struct DelegatesConfig {
     /// Where directory paths are claimed, one owner per path: in memory unless set (the agent
     /// sets its implementation over the shared store, which survives restarts).
     pub directory_claims: Arc<dyn DirectoryClaims>,
+    /// How long mounting or unmounting a networked directory may take before it is given up
+    /// and undone (30 s by default).
+    pub mount_deadline: Duration,
     /// Who supervises processes: systemd where it answers (the default), or always one of them.
     pub process_supervisor: SupervisorChoice,
     /// Podman's API socket (`unix:///path`); `None` (the default) finds it from the
@@ -53,6 +57,7 @@ impl std::fmt::Debug for DelegatesConfig {
             .field("host", &self.host)
             .field("advertise_address", &self.advertise_address)
             .field("port_range", &self.port_range)
+            .field("mount_deadline", &self.mount_deadline)
             .field("process_supervisor", &self.process_supervisor)
             .field("podman_socket", &self.podman_socket)
             .field("docker_socket", &self.docker_socket)
@@ -70,6 +75,7 @@ impl DelegatesConfig {
             port_range: IpPortConfig::DEFAULT_RANGE,
             port_ledger,
             directory_claims: Arc::new(MemoryDirectoryClaims::default()),
+            mount_deadline: MOUNT_DEADLINE,
             process_supervisor: SupervisorChoice::Auto,
             podman_socket: None,
             docker_socket: None,
@@ -176,6 +182,7 @@ impl Parts {
                 let config = DirectoryConfig {
                     host: config.host.clone(),
                     claims: config.directory_claims.clone(),
+                    mount_deadline: config.mount_deadline,
                 };
                 let (actor, _) =
                     Actor::spawn_linked(None, DirectoryDelegate, config, supervisor).await?;

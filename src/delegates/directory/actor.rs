@@ -23,6 +23,9 @@ pub struct DirectoryConfig {
     pub host: String,
     /// The claim tables.
     pub claims: Arc<dyn DirectoryClaims>,
+    /// How long a mount or unmount of a networked directory may take
+    /// ([`super::MOUNT_DEADLINE`] unless the agent says otherwise).
+    pub mount_deadline: std::time::Duration,
 }
 
 /// The directory delegate. It keeps no state of its own: everything is on the filesystem, in

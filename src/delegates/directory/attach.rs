@@ -24,11 +24,9 @@ use super::mountinfo;
 use super::network::NetworkPlan;
 use crate::delegates::protocol::DelegateError;
 
-/// How long a mount may take: sshfs logging in, or the NFS client reaching its server.
+/// How long a mount (sshfs logging in, the NFS client reaching its server), an unmount, or a
+/// look at a mount that may hang may take unless the agent is configured otherwise.
 pub const MOUNT_DEADLINE: Duration = Duration::from_secs(30);
-
-/// How long an unmount, or a look at a mount that may hang, may take.
-pub const UNMOUNT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Mounts `plan` on this host for `holder` (`namespace/service/instance`), or shares or adopts
 /// the mount already there; returns the mount point.
@@ -43,7 +41,7 @@ pub async fn attach(
     }
     record.add(holder);
     holders::save(&plan.record_path(), &record)?;
-    match mount_here(plan, &mut record).await {
+    match mount_here(plan, &mut record, config.mount_deadline).await {
         Ok(()) => {
             holders::save(&plan.record_path(), &record)?;
             tracing::info!(directory = %plan.name, %holder, mount_point = %plan.mount_point.display(), holders = record.holders.len(), "attached");
@@ -76,7 +74,7 @@ pub async fn detach(
         }
         return Ok(());
     }
-    unmount(plan).await?;
+    unmount(plan, config.mount_deadline).await?;
     forget_if_unused(config, plan, &record).await?;
     tracing::info!(directory = %plan.name, %holder, mount_point = %plan.mount_point.display(), "unmounted: its last holder on this host is gone");
     Ok(())
@@ -97,7 +95,7 @@ pub async fn delete_unused(
             record.holders.join(", ")
         )));
     }
-    unmount(plan).await?;
+    unmount(plan, config.mount_deadline).await?;
     let record = record.unwrap_or_else(|| fresh(plan));
     forget_if_unused(config, plan, &record).await
 }
@@ -143,9 +141,9 @@ enum Found {
     Nothing,
 }
 
-/// Looks at the mount point without ever hanging on it (a dead server can make a look at a
-/// mount block).
-async fn look(plan: &NetworkPlan) -> Result<Found, DelegateError> {
+/// Looks at the mount point without hanging on it longer than `deadline` (a dead server can
+/// make a look at a mount block).
+async fn look(plan: &NetworkPlan, deadline: Duration) -> Result<Found, DelegateError> {
     let plan = plan.clone();
     let look = tokio::task::spawn_blocking(move || {
         let entries =
@@ -161,7 +159,7 @@ async fn look(plan: &NetworkPlan) -> Result<Found, DelegateError> {
             Err(_) => Found::Stale,
         })
     });
-    match tokio::time::timeout(UNMOUNT_DEADLINE, look).await {
+    match tokio::time::timeout(deadline, look).await {
         Ok(Ok(found)) => found,
         Ok(Err(error)) => Err(DelegateError::Failed(format!(
             "looking at a mount failed: {error}"
@@ -171,9 +169,13 @@ async fn look(plan: &NetworkPlan) -> Result<Found, DelegateError> {
 }
 
 /// Makes sure `plan` is mounted at its mount point: adopts a live mount, replaces a stale one,
-/// mounts when nothing is there.
-async fn mount_here(plan: &NetworkPlan, record: &mut MountRecord) -> Result<(), DelegateError> {
-    match look(plan).await? {
+/// mounts when nothing is there; each command within `deadline`.
+async fn mount_here(
+    plan: &NetworkPlan,
+    record: &mut MountRecord,
+    deadline: Duration,
+) -> Result<(), DelegateError> {
+    match look(plan, deadline).await? {
         Found::Ours => return Ok(()),
         Found::Other(entry) => {
             return Err(DelegateError::Failed(format!(
@@ -192,16 +194,16 @@ async fn mount_here(plan: &NetworkPlan, record: &mut MountRecord) -> Result<(), 
             } else {
                 lazy.arguments.insert(0, "-l".into());
             }
-            run(&lazy, UNMOUNT_DEADLINE)
+            run(&lazy, deadline)
                 .await
                 .map_err(|e| failed(plan, "unmount", &e))?;
         }
         Found::Nothing => {}
     }
     make_mount_point(plan, record)?;
-    if let Err(error) = run(&plan.mount, MOUNT_DEADLINE).await {
+    if let Err(error) = run(&plan.mount, deadline).await {
         // A mount cut off by its deadline may have been made meanwhile.
-        let _ = unmount(plan).await;
+        let _ = unmount(plan, deadline).await;
         return Err(failed(plan, "mount", &format!("{error}{}", hint(plan))));
     }
     Ok(())
@@ -229,11 +231,14 @@ fn make_mount_point(plan: &NetworkPlan, record: &mut MountRecord) -> Result<(), 
 }
 
 /// Unmounts this directory's mount at the mount point, if it is there.
-async fn unmount(plan: &NetworkPlan) -> Result<(), DelegateError> {
-    if matches!(look(plan).await?, Found::Nothing | Found::Other(_)) {
+async fn unmount(plan: &NetworkPlan, deadline: Duration) -> Result<(), DelegateError> {
+    if matches!(
+        look(plan, deadline).await?,
+        Found::Nothing | Found::Other(_)
+    ) {
         return Ok(());
     }
-    run(&plan.unmount, UNMOUNT_DEADLINE)
+    run(&plan.unmount, deadline)
         .await
         .map_err(|e| failed(plan, "unmount", &e))
 }

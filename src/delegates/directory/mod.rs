@@ -29,7 +29,7 @@ mod network;
 mod ops;
 
 pub use actor::{DirectoryConfig, DirectoryDelegate};
-pub use attach::{MOUNT_DEADLINE, UNMOUNT_DEADLINE};
+pub use attach::MOUNT_DEADLINE;
 pub use claims::{
     ClaimError, ClaimTable, DirectoryClaim, DirectoryClaims, MemoryDirectoryClaims, canonical,
 };
