@@ -237,17 +237,33 @@ async fn directories_are_made_and_temporary_ones_removed() {
     // Deleting again is fine: it is already gone.
     protocol::delete(&delegate, site, attributes).await.unwrap();
 
+    // A networked directory's own instance checks its source and reports where it is mounted
+    // on this host; the mounts are made for the instances that attach it.
+    let types = ["NetworkDirectory", "Directory", "Root"];
     let network = spec(
         state.path(),
         "share-0",
-        &["NetworkDirectory", "Directory", "Root"],
+        &types,
         serde_json::json!({"source": "nfs://server/export"}),
     );
-    let error = protocol::create(&delegate, network)
+    let created = protocol::create(&delegate, network.clone()).await.unwrap();
+    assert_eq!(created["source"], "nfs://server/export");
+    assert_eq!(
+        created["path"],
+        network.state_dir.join("mount").to_string_lossy().as_ref()
+    );
+    protocol::delete(&delegate, network, created).await.unwrap();
+    let bad = spec(
+        state.path(),
+        "share-1",
+        &types,
+        serde_json::json!({"source": "smb://server/share"}),
+    );
+    let error = protocol::create(&delegate, bad)
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.contains("not implemented"), "{error}");
+    assert!(error.contains("is not one Khutulun mounts"), "{error}");
     supervisor.stop(None);
 }
 

@@ -847,6 +847,33 @@ impl PropertySet for LocalDirectoryProperties {
     ];
 }
 
+/// The properties of a `NetworkDirectory`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkDirectoryProperties {
+    /// What to mount (`sshfs://[user@]server[:port]/path` or `nfs://server[:port]/export`).
+    pub source: String,
+    /// The mount point; `None` for a directory in the instance's private state.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Mount options, one per entry.
+    #[serde(default, deserialize_with = "lenient_strings")]
+    pub options: Vec<String>,
+    /// The private key sshfs logs in with.
+    #[serde(default)]
+    pub identity_file: Option<String>,
+}
+
+impl PropertySet for NetworkDirectoryProperties {
+    const KIND: TypeKind = TypeKind::Node;
+    const TYPE: &'static str = types::NETWORK_DIRECTORY;
+    const PROPERTIES: &'static [(&'static str, &'static str)] = &[
+        ("source", "string"),
+        ("path", "string"),
+        ("options", "list"),
+        ("identity_file", "string"),
+    ];
+}
+
 /// Where a system container's root filesystem comes from (`SystemImageReference`): exactly one
 /// of the three, which the profile's validation already checked.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -1151,6 +1178,7 @@ mod tests {
         check::<PortProperties>(&profile);
         check::<IpEndpointProperties>(&profile);
         check::<LocalDirectoryProperties>(&profile);
+        check::<NetworkDirectoryProperties>(&profile);
         check::<SystemContainerProperties>(&profile);
         check::<ConnectsToProperties>(&profile);
         check::<AttachesToProperties>(&profile);

@@ -608,7 +608,7 @@ pub enum DelegateKind {
     Systemd,
     /// TCP/UDP port reservations and known IP endpoints.
     IpPort,
-    /// Local (and later networked) directories.
+    /// Local directories, and networked ones mounted for the instances that attach them.
     Directory,
     /// OCI containers and pods with Podman.
     Podman,

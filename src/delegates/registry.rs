@@ -10,7 +10,8 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort, SpawnErr};
 
 use super::directory::{
-    DirectoryClaims, DirectoryConfig, DirectoryDelegate, MemoryDirectoryClaims,
+    DirectoryClaims, DirectoryConfig, DirectoryDelegate, DirectoryMsg, MOUNT_DEADLINE,
+    MemoryDirectoryClaims,
 };
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
@@ -35,6 +36,9 @@ pub struct DelegatesConfig {
     /// Where directory paths are claimed, one owner per path: in memory unless set (the agent
     /// sets its implementation over the shared store, which survives restarts).
     pub directory_claims: Arc<dyn DirectoryClaims>,
+    /// How long mounting or unmounting a networked directory may take before it is given up
+    /// and undone (30 s by default).
+    pub mount_deadline: Duration,
     /// Who supervises processes: systemd where it answers (the default), or always one of them.
     pub process_supervisor: SupervisorChoice,
     /// Podman's API socket (`unix:///path`); `None` (the default) finds it from the
@@ -53,6 +57,7 @@ impl std::fmt::Debug for DelegatesConfig {
             .field("host", &self.host)
             .field("advertise_address", &self.advertise_address)
             .field("port_range", &self.port_range)
+            .field("mount_deadline", &self.mount_deadline)
             .field("process_supervisor", &self.process_supervisor)
             .field("podman_socket", &self.podman_socket)
             .field("docker_socket", &self.docker_socket)
@@ -70,6 +75,7 @@ impl DelegatesConfig {
             port_range: IpPortConfig::DEFAULT_RANGE,
             port_ledger,
             directory_claims: Arc::new(MemoryDirectoryClaims::default()),
+            mount_deadline: MOUNT_DEADLINE,
             process_supervisor: SupervisorChoice::Auto,
             podman_socket: None,
             docker_socket: None,
@@ -112,7 +118,7 @@ fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
 /// The real delegates' actors while a set is being spawned.
 #[derive(Default)]
 struct Parts {
-    directory: Option<DelegateRef>,
+    directory: Option<ActorRef<DirectoryMsg>>,
     ipport: Option<ActorRef<IpPortMsg>>,
     systemd: Option<ActorRef<SystemdMsg>>,
     process: Option<DelegateRef>,
@@ -126,7 +132,7 @@ impl Parts {
     fn of(delegates: &Delegates, real: &RealActors) -> Self {
         let lifecycle = |kind| delegates.lifecycle.get(&kind).cloned();
         Parts {
-            directory: lifecycle(DelegateKind::Directory),
+            directory: Some(real.directory.clone()),
             ipport: Some(real.ipport.clone()),
             systemd: Some(real.systemd.clone()),
             process: lifecycle(DelegateKind::Process),
@@ -176,10 +182,11 @@ impl Parts {
                 let config = DirectoryConfig {
                     host: config.host.clone(),
                     claims: config.directory_claims.clone(),
+                    mount_deadline: config.mount_deadline,
                 };
                 let (actor, _) =
                     Actor::spawn_linked(None, DirectoryDelegate, config, supervisor).await?;
-                self.directory = Some(actor.get_derived());
+                self.directory = Some(actor);
             }
             DelegateKind::IpPort => {
                 let config = IpPortConfig {
@@ -245,6 +252,7 @@ impl Parts {
 /// The actors of the real delegates that answer more than the lifecycle protocol.
 #[derive(Clone, Debug)]
 struct RealActors {
+    directory: ActorRef<DirectoryMsg>,
     ipport: ActorRef<IpPortMsg>,
     systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
@@ -401,7 +409,7 @@ impl Delegates {
             unreachable!("every kind of SPAWN_ORDER is spawned");
         };
         self.lifecycle = BTreeMap::from([
-            (DelegateKind::Directory, directory),
+            (DelegateKind::Directory, directory.get_derived()),
             (DelegateKind::IpPort, ipport.get_derived()),
             (DelegateKind::Process, process.clone()),
             (DelegateKind::Nspawn, nspawn.get_derived()),
@@ -410,6 +418,7 @@ impl Delegates {
             (DelegateKind::Libvirt, libvirt.get_derived()),
         ]);
         self.real = Some(RealActors {
+            directory,
             ipport,
             systemd,
             podman,
@@ -423,6 +432,12 @@ impl Delegates {
     /// real delegates.
     pub fn systemd(&self) -> Option<&ActorRef<SystemdMsg>> {
         self.real.as_ref().map(|real| &real.systemd)
+    }
+
+    /// The directory delegate (which mounts networked directories for the instances that
+    /// attach them), when these are the real delegates.
+    pub fn directory(&self) -> Option<&ActorRef<DirectoryMsg>> {
+        self.real.as_ref().map(|real| &real.directory)
     }
 
     /// A set of lifecycle delegates spawned elsewhere (a simulator's), one per kind.

@@ -214,6 +214,11 @@ impl Agent {
         }
     }
 
+    /// The agent's process id while it runs (`ip netns exec` becomes the agent).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Waits for the agent to exit by itself; how it exited.
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("the agent runs");

@@ -1,6 +1,7 @@
 //! Removing a leftover: the workload of an instance that this host ran but that now runs on
 //! another host (moved while this host was down or cut off). Its delegate deletes it by the
-//! names and private files it finds here; its record, now the other host's, is not touched.
+//! names and private files it finds here, and the networked directories it attached are given
+//! back here; its record, now the other host's, is not touched.
 
 use crate::delegates::protocol::{self, Attributes, Operation};
 use crate::state::ServiceView;
@@ -26,6 +27,7 @@ pub async fn remove_leftover(
             .bound(Operation::Delete, &target.spec, deleted)
             .await?;
     }
+    super::mounts::detach(context, view, &target.spec).await?;
     match std::fs::remove_dir_all(&state_dir) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
             tracing::warn!(path = %state_dir.display(), %error, "could not remove");

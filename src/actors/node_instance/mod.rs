@@ -10,6 +10,7 @@ mod artifacts;
 mod leftover;
 mod lifecycle;
 mod messages;
+mod mounts;
 mod script;
 mod spec;
 
@@ -121,6 +122,7 @@ fn target(
 ) -> Result<Target, RuntimeError> {
     let mut spec = spec::instance_spec(view, id, state_dir)?;
     artifacts::use_downloads(&ArtifactCache::of(context.store.layout()), &mut spec);
+    mounts::localize(context, view, &mut spec)?;
     let node = spec::node(view, id)?;
     let recorded = view
         .instances
@@ -388,6 +390,13 @@ impl<'a> Work<'a> {
         if self.prepare_artifacts(&target.spec).await? {
             target = self.target()?;
         }
+        mounts::attach(
+            &self.me.context,
+            &self.current(),
+            &target.spec,
+            Operation::Create,
+        )
+        .await?;
         if let Some(delegate) = &target.delegate {
             let created = protocol::create(delegate, target.spec.clone());
             let created = self.bound(Operation::Create, &target.spec, created).await?;
@@ -545,6 +554,10 @@ impl<'a> Work<'a> {
             return Ok(());
         };
         let attributes = self.record.attributes.clone();
+        let mounted = mounts::attach(&self.me.context, &self.view, &target.spec, Operation::Adopt);
+        if let Err(error) = mounted.await {
+            return Err(self.record_failure(error, attributes).await);
+        }
         let adopted = protocol::adopt(&delegate, target.spec.clone(), attributes.clone());
         match self.bound(Operation::Adopt, &target.spec, adopted).await {
             Ok(mut observation) => {
@@ -646,6 +659,7 @@ impl<'a> Work<'a> {
                 self.operate("delete", &mut attributes.clone()).await?;
                 script::forget(&target.spec.state_dir);
             }
+            mounts::detach(&self.me.context, &self.view, &target.spec).await?;
             Ok(())
         }
         .await;

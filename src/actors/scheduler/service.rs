@@ -12,7 +12,8 @@ use crate::tosca::instance::{Instantiation, NodeInstance};
 use super::placement::Unit;
 
 /// Whether an instance of these types is a resource of the host it is made on (a reserved
-/// port, a local directory): whoever uses it runs on that host.
+/// port, a local directory): whoever uses it runs on that host. A networked directory is not:
+/// it is mounted on whichever host its users run.
 fn host_local(types: &[crate::tosca::instance::TypeRef]) -> bool {
     [types::PORT, types::IP_ENDPOINT, types::LOCAL_DIRECTORY]
         .into_iter()
@@ -67,4 +68,52 @@ pub fn units(instantiation: &Instantiation) -> Vec<Unit> {
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tosca::instance::model::{RelationshipInstance, TypeRef};
+
+    fn node(id: &str, kind: &str, uses: &[&str]) -> NodeInstance {
+        let (template, index) = id.rsplit_once('-').unwrap();
+        let relationships = uses
+            .iter()
+            .map(|target| RelationshipInstance {
+                types: vec![TypeRef::khutulun(types::ATTACHES_TO)],
+                ..RelationshipInstance::bare("storage", target)
+            })
+            .collect();
+        NodeInstance {
+            types: vec![TypeRef::khutulun(kind)],
+            relationships,
+            ..NodeInstance::bare(template, index.parse().unwrap())
+        }
+    }
+
+    #[test]
+    fn a_local_directory_binds_its_users_to_its_host_and_a_networked_one_does_not() {
+        let instantiation = Instantiation {
+            nodes: vec![
+                node("local-0", types::LOCAL_DIRECTORY, &[]),
+                node("share-0", types::NETWORK_DIRECTORY, &[]),
+                node("app-0", types::PROCESS, &["local-0", "share-0"]),
+                node("app-1", types::PROCESS, &["share-0"]),
+            ],
+            ..Instantiation::default()
+        };
+        let local_to: Vec<(String, Vec<String>)> = units(&instantiation)
+            .into_iter()
+            .map(|unit| (unit.id, unit.local_to))
+            .collect();
+        assert_eq!(
+            local_to,
+            [
+                ("local-0".to_owned(), vec![]),
+                ("share-0".to_owned(), vec![]),
+                ("app-0".to_owned(), vec!["local-0".to_owned()]),
+                ("app-1".to_owned(), vec![]),
+            ]
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! The directory delegate's actor: answers lifecycle calls with the functions of `ops`, each
-//! under its instance's claim of the path (see `claims`).
+//! The directory delegate's actor: answers lifecycle calls for local directories with the
+//! functions of `ops`, each under its instance's claim of the path (see `claims`), and for
+//! networked directories with `network`; mounts and unmounts networked directories for the
+//! instances that attach them (see `attach`), one change at a time per directory.
 
 use std::sync::Arc;
 
@@ -7,9 +9,11 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::claims::{DirectoryClaims, canonical};
 use super::message::DirectoryMsg;
+use super::mounts::Mounts;
 use super::ops::{self, DirectoryPlan};
+use crate::delegates::profile::types;
 use crate::delegates::protocol::{
-    Attributes, DelegateError, DelegateMsg, ExecSource, InstanceSpec, LogSource, Observation,
+    Attributes, DelegateError, DelegateMsg, ExecSource, InstanceSpec, LogSource, Observation, is_a,
 };
 
 /// Where the directory delegate of one host keeps its claims.
@@ -19,15 +23,24 @@ pub struct DirectoryConfig {
     pub host: String,
     /// The claim tables.
     pub claims: Arc<dyn DirectoryClaims>,
+    /// How long a mount or unmount of a networked directory may take
+    /// ([`super::MOUNT_DEADLINE`] unless the agent says otherwise).
+    pub mount_deadline: std::time::Duration,
 }
 
 /// The directory delegate. It keeps no state of its own: everything is on the filesystem, in
-/// the claim tables and in the attributes it is given.
+/// the mount table, in the claim tables and in the attributes it is given.
 pub struct DirectoryDelegate;
+
+/// The delegate's configuration, and the turns of the changes to each mount.
+pub struct DirectoryState {
+    config: DirectoryConfig,
+    mounts: Mounts,
+}
 
 impl Actor for DirectoryDelegate {
     type Msg = DirectoryMsg;
-    type State = DirectoryConfig;
+    type State = DirectoryState;
     type Arguments = DirectoryConfig;
 
     async fn pre_start(
@@ -35,17 +48,46 @@ impl Actor for DirectoryDelegate {
         _myself: ActorRef<Self::Msg>,
         config: DirectoryConfig,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(config)
+        Ok(DirectoryState {
+            config,
+            mounts: Mounts::default(),
+        })
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        config: &mut Self::State,
+        state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let DirectoryMsg::Lifecycle(message) = message;
-        let message = *message;
+        let message = match message {
+            DirectoryMsg::Lifecycle(message) => *message,
+            DirectoryMsg::Attach {
+                directory,
+                holder,
+                reply,
+            } => {
+                state
+                    .mounts
+                    .attach(&state.config, &directory, holder, reply);
+                return Ok(());
+            }
+            DirectoryMsg::Detach {
+                directory,
+                holder,
+                reply,
+            } => {
+                state
+                    .mounts
+                    .detach(&state.config, &directory, holder, reply);
+                return Ok(());
+            }
+        };
+        if is_network(&message) {
+            state.mounts.lifecycle(&state.config, message);
+            return Ok(());
+        }
+        let config = &state.config;
         match message {
             DelegateMsg::Create { spec, reply } => {
                 let _ = reply.send(create(config, &spec).await);
@@ -94,6 +136,21 @@ impl Actor for DirectoryDelegate {
         }
         Ok(())
     }
+}
+
+/// Whether a lifecycle call is about a `NetworkDirectory` instance.
+fn is_network(message: &DelegateMsg) -> bool {
+    let spec = match message {
+        DelegateMsg::Create { spec, .. }
+        | DelegateMsg::Start { spec, .. }
+        | DelegateMsg::Stop { spec, .. }
+        | DelegateMsg::Status { spec, .. }
+        | DelegateMsg::Adopt { spec, .. }
+        | DelegateMsg::Delete { spec, .. }
+        | DelegateMsg::Exec { spec, .. }
+        | DelegateMsg::Logs { spec, .. } => spec,
+    };
+    is_a(&spec.types, types::NETWORK_DIRECTORY)
 }
 
 /// Runs filesystem work off the actor's thread.

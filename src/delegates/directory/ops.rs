@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User, chown};
 
-use crate::delegates::profile::{LocalDirectoryProperties, PropertySet, types};
+use crate::delegates::profile::{LocalDirectoryProperties, PropertySet};
 use crate::delegates::protocol::{
-    Attributes, DelegateError, InstanceHealth, InstanceSpec, Observation, is_a,
+    Attributes, DelegateError, InstanceHealth, InstanceSpec, Observation,
 };
 
 /// The directory an instance stands for, with who owns it and how it may be used.
@@ -38,11 +38,6 @@ impl DirectoryPlan {
     /// Reads the plan from the instance's properties (and, once created, its `path` attribute).
     pub fn of(spec: &InstanceSpec, attributes: &Attributes) -> Result<Self, DelegateError> {
         let name = spec.qualified_name();
-        if is_a(&spec.types, types::NETWORK_DIRECTORY) {
-            return Err(DelegateError::NotImplemented(
-                "mounting networked directories (NetworkDirectory)".into(),
-            ));
-        }
         let properties = LocalDirectoryProperties::from_properties(&spec.properties, &name)?;
         let invalid = |message: String| DelegateError::InvalidProperties {
             instance: name.clone(),
@@ -191,6 +186,7 @@ fn is_empty(path: &Path) -> Result<bool, DelegateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delegates::profile::types;
     use crate::delegates::protocol::TypeRef;
     use std::os::unix::fs::MetadataExt;
 
