@@ -2,8 +2,12 @@
 //! instance's requirements (a `bind` per port it requires as `connection`, a `server` per
 //! endpoint it requires as `backend`, each checked by HAProxy itself) into its private
 //! directory, and the instance is then run like a `Process` whose command is `haproxy -W -db`
-//! (master-worker, in the foreground). A changed configuration is reloaded by signalling the
-//! master (SIGUSR2): new workers take new connections, old ones finish theirs.
+//! (master-worker, in the foreground). A changed configuration is reloaded through the
+//! master's command socket: new workers take new connections, old ones finish theirs. A
+//! signal would do the same, but one that arrives while the master is still starting is lost;
+//! a command waits in the socket until the master reads it. The configuration file holds only
+//! what HAProxy was given: a reload that could not be asked leaves the old one, so the next
+//! look at the instance asks again.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -16,6 +20,12 @@ use crate::delegates::protocol::{DelegateError, DelegateMsg, Dependency, Instanc
 
 /// The configuration file in the instance's private directory.
 pub const CONFIG_FILE: &str = "haproxy.cfg";
+
+/// The master's command socket in the instance's private directory.
+const MASTER_SOCKET: &str = "haproxy-master.sock";
+
+/// How long asking the master to reload may take.
+const RELOAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The program a load balancer runs.
 const HAPROXY: &str = "haproxy";
@@ -36,9 +46,13 @@ pub fn as_process(spec: &InstanceSpec) -> Result<InstanceSpec, DelegateError> {
     let name = spec.qualified_name();
     let balancer = LoadBalancerProperties::from_properties(&spec.properties, &name)?;
     let config = config_path(spec).to_string_lossy().into_owned();
+    let socket = spec.state_dir.join(MASTER_SOCKET);
+    let socket = socket.to_string_lossy();
     let process = ProcessProperties {
         command: HAPROXY.to_owned(),
-        arguments: ["-W", "-db", "-f", &config].map(str::to_owned).to_vec(),
+        arguments: ["-W", "-db", "-S", &socket, "-f", &config]
+            .map(str::to_owned)
+            .to_vec(),
         restart: balancer.restart,
         ..ProcessProperties::default()
     };
@@ -62,14 +76,7 @@ pub fn prepare(mut message: DelegateMsg) -> Option<DelegateMsg> {
     let written = match &message {
         DelegateMsg::Create { spec, .. } => installed().and_then(|()| write_config(spec).map(drop)),
         DelegateMsg::Start { spec, .. } => write_config(spec).map(drop),
-        DelegateMsg::Status {
-            spec, attributes, ..
-        } => write_config(spec).map(|changed| {
-            let pid = attributes.get("pid").and_then(|p| p.as_i64());
-            if let (true, Some(pid)) = (changed, pid) {
-                reload(spec, pid);
-            }
-        }),
+        DelegateMsg::Status { spec, .. } => refresh(spec),
         _ => Ok(()),
     };
     let process = written.and_then(|()| as_process(message.spec_mut()));
@@ -102,34 +109,54 @@ fn installed_in(path: &str) -> Result<(), DelegateError> {
     }
 }
 
-/// Writes the instance's configuration if it is not already what it must be (whole, never
-/// half written); whether it changed.
-fn write_config(spec: &InstanceSpec) -> Result<bool, DelegateError> {
+/// Writes the instance's configuration (before HAProxy starts); what was there before, when
+/// it changed.
+fn write_config(spec: &InstanceSpec) -> Result<Option<String>, DelegateError> {
     let text = config(spec)?;
     let path = config_path(spec);
-    if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
-        return Ok(false);
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    if old == text {
+        return Ok(None);
     }
-    let io = |what: &str, e| DelegateError::io(format!("{what} {}", path.display()), e);
-    std::fs::create_dir_all(&spec.state_dir).map_err(|e| io("create the directory of", e))?;
-    let partial = path.with_extension("cfg.new");
-    std::fs::write(&partial, text).map_err(|e| io("write", e))?;
-    std::fs::rename(&partial, &path).map_err(|e| io("replace", e))?;
-    Ok(true)
+    replace(&path, &text)?;
+    Ok(Some(old))
 }
 
-/// Asks HAProxy's master process `pid` to load the configuration again: new workers take new
-/// connections, the old ones finish theirs.
-fn reload(spec: &InstanceSpec, pid: i64) {
-    use nix::sys::signal::{Signal, kill};
-    let Ok(pid) = i32::try_from(pid) else {
-        return;
+/// Puts `text` in the file at `path`, whole, never half written.
+fn replace(path: &std::path::Path, text: &str) -> Result<(), DelegateError> {
+    let io = |what: &str, e| DelegateError::io(format!("{what} {}", path.display()), e);
+    if let Some(directory) = path.parent() {
+        std::fs::create_dir_all(directory).map_err(|e| io("create the directory of", e))?;
+    }
+    let partial = path.with_extension("cfg.new");
+    std::fs::write(&partial, text).map_err(|e| io("write", e))?;
+    std::fs::rename(&partial, path).map_err(|e| io("replace", e))
+}
+
+/// Brings a running HAProxy to the configuration its requirements make now: when it changed
+/// (a backend moved), writes it and asks the master to reload; when that cannot be asked,
+/// puts the old file back, so the next look asks again.
+fn refresh(spec: &InstanceSpec) -> Result<(), DelegateError> {
+    let Some(old) = write_config(spec)? else {
+        return Ok(());
     };
     let instance = spec.qualified_name();
-    match kill(nix::unistd::Pid::from_raw(pid), Signal::SIGUSR2) {
+    match ask_reload(&spec.state_dir.join(MASTER_SOCKET)) {
         Ok(()) => tracing::info!(%instance, "load balancer reloaded: its backends changed"),
-        Err(error) => tracing::warn!(%instance, %error, "could not reload the load balancer"),
+        Err(error) => {
+            tracing::warn!(%instance, %error, "could not ask the load balancer to reload; trying again at its next check");
+            replace(&config_path(spec), &old)?;
+        }
     }
+    Ok(())
+}
+
+/// Sends `reload` to HAProxy's master command socket at `socket`.
+fn ask_reload(socket: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut connection = std::os::unix::net::UnixStream::connect(socket)?;
+    connection.set_write_timeout(Some(RELOAD_PATIENCE))?;
+    connection.write_all(b"reload\n")
 }
 
 /// An endpoint's `address:port` from its instance's attributes, as HAProxy writes it.
@@ -378,35 +405,74 @@ mod tests {
         })
         .unwrap();
         let plan = crate::delegates::process::LaunchPlan::of(&process).unwrap();
-        let mut haproxy = std::process::Command::new(&plan.program)
-            .args(&plan.arguments)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut haproxy = Running(
+            std::process::Command::new(&plan.program)
+                .args(&plan.arguments)
+                .current_dir(state.path())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
         wait_until("the first backend behind HAProxy", || {
             said(front).as_deref() == Some("first")
         });
 
-        let mut attributes = Attributes::new();
-        attributes.insert("pid".into(), haproxy.id().into());
-        let (reply, _) = ractor::concurrency::oneshot();
-        let status = DelegateMsg::Status {
-            spec: spec(second),
-            attributes,
-            reply: reply.into(),
-        };
-        assert!(prepare(status).is_some());
-        let text = std::fs::read_to_string(state.path().join(CONFIG_FILE)).unwrap();
-        assert!(text.contains(&format!("127.0.0.1:{second}")), "{text}");
+        // Looked at again and again, as the agent's checks do, until the master took the
+        // reload (while it is still starting its socket may not answer yet).
+        let written = format!("127.0.0.1:{second}");
+        wait_until("the reload asked", || {
+            assert!(look(spec(second)).is_some());
+            let text = std::fs::read_to_string(state.path().join(CONFIG_FILE)).unwrap();
+            text.contains(&written)
+        });
         wait_until("the second backend after the reload", || {
             said(front).as_deref() == Some("second")
         });
         assert!(
-            haproxy.try_wait().unwrap().is_none(),
+            haproxy.0.try_wait().unwrap().is_none(),
             "the same HAProxy runs on"
         );
-        haproxy.kill().unwrap();
-        haproxy.wait().unwrap();
+    }
+
+    /// HAProxy, killed when the test ends however it ends.
+    struct Running(std::process::Child);
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Looks at a running balancer (`Status`) through [`prepare`].
+    fn look(spec: InstanceSpec) -> Option<DelegateMsg> {
+        let (reply, _) = ractor::concurrency::oneshot();
+        prepare(DelegateMsg::Status {
+            spec,
+            attributes: Attributes::new(),
+            reply: reply.into(),
+        })
+    }
+
+    #[test]
+    fn a_reload_that_cannot_be_asked_is_asked_again_at_the_next_look() {
+        let state = tempfile::tempdir().unwrap();
+        let spec = |backend: u16| InstanceSpec {
+            state_dir: state.path().to_owned(),
+            ..balancer(
+                serde_json::json!({}),
+                vec![
+                    dependency("connection", "front-0", "127.0.0.1", 20000),
+                    dependency("backend", "port-0", "127.0.0.1", backend),
+                ],
+            )
+        };
+        replace(&config_path(&spec(20001)), &config(&spec(20001)).unwrap()).unwrap();
+        // No HAProxy answers on its socket: the file keeps what HAProxy was given.
+        assert!(look(spec(20002)).is_some());
+        let text = std::fs::read_to_string(config_path(&spec(20001))).unwrap();
+        assert!(text.contains("127.0.0.1:20001"), "{text}");
+        assert!(!text.contains("127.0.0.1:20002"), "{text}");
     }
 
     #[test]
@@ -426,7 +492,14 @@ mod tests {
         assert_eq!(properties.command, "haproxy");
         assert_eq!(
             properties.arguments,
-            ["-W", "-db", "-f", "/state/lb-0/haproxy.cfg"]
+            [
+                "-W",
+                "-db",
+                "-S",
+                "/state/lb-0/haproxy-master.sock",
+                "-f",
+                "/state/lb-0/haproxy.cfg"
+            ]
         );
         assert_eq!(
             properties.restart,
