@@ -13,6 +13,7 @@ use super::directory::{
     DirectoryClaims, DirectoryConfig, DirectoryDelegate, MemoryDirectoryClaims,
 };
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
+use super::firewalld::{FirewalldConfig, FirewalldDelegate, FirewalldMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
 use super::libvirt::{LibvirtConfig, LibvirtDelegate, LibvirtMsg};
 use super::nspawn::{NspawnConfig, NspawnDelegate, NspawnMsg};
@@ -45,6 +46,11 @@ pub struct DelegatesConfig {
     pub docker_socket: Option<String>,
     /// Where libvirt answers and how its guests run.
     pub libvirt: LibvirtConfig,
+    /// Where Firewalld answers and the zone ingress ports are opened in.
+    pub firewalld: FirewalldConfig,
+    /// Whether an ingress port is reserved without exposure when no Firewalld answers
+    /// (by default it is refused).
+    pub ingress_without_firewalld: bool,
 }
 
 impl std::fmt::Debug for DelegatesConfig {
@@ -57,6 +63,8 @@ impl std::fmt::Debug for DelegatesConfig {
             .field("podman_socket", &self.podman_socket)
             .field("docker_socket", &self.docker_socket)
             .field("libvirt", &self.libvirt)
+            .field("firewalld", &self.firewalld)
+            .field("ingress_without_firewalld", &self.ingress_without_firewalld)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +82,8 @@ impl DelegatesConfig {
             podman_socket: None,
             docker_socket: None,
             libvirt: LibvirtConfig::default(),
+            firewalld: FirewalldConfig::default(),
+            ingress_without_firewalld: false,
         }
     }
 }
@@ -88,8 +98,9 @@ pub struct Delegates {
 }
 
 /// The order the real delegates are spawned in: each after those it is built on.
-const SPAWN_ORDER: [DelegateKind; 8] = [
+const SPAWN_ORDER: [DelegateKind; 9] = [
     DelegateKind::Directory,
+    DelegateKind::Firewalld,
     DelegateKind::IpPort,
     DelegateKind::Systemd,
     DelegateKind::Process,
@@ -102,10 +113,10 @@ const SPAWN_ORDER: [DelegateKind; 8] = [
 /// Whether delegate `kind` holds a reference to delegate `on` (and must be spawned again
 /// with it).
 fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
-    use DelegateKind::{Nspawn, Process, Systemd};
+    use DelegateKind::{Firewalld, IpPort, Nspawn, Process, Systemd};
     matches!(
         (kind, on),
-        (Process, Systemd) | (Nspawn, Systemd) | (Nspawn, Process)
+        (Process, Systemd) | (Nspawn, Systemd) | (Nspawn, Process) | (IpPort, Firewalld)
     )
 }
 
@@ -113,6 +124,7 @@ fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
 #[derive(Default)]
 struct Parts {
     directory: Option<DelegateRef>,
+    firewalld: Option<ActorRef<FirewalldMsg>>,
     ipport: Option<ActorRef<IpPortMsg>>,
     systemd: Option<ActorRef<SystemdMsg>>,
     process: Option<DelegateRef>,
@@ -127,6 +139,7 @@ impl Parts {
         let lifecycle = |kind| delegates.lifecycle.get(&kind).cloned();
         Parts {
             directory: lifecycle(DelegateKind::Directory),
+            firewalld: Some(real.firewalld.clone()),
             ipport: Some(real.ipport.clone()),
             systemd: Some(real.systemd.clone()),
             process: lifecycle(DelegateKind::Process),
@@ -140,6 +153,7 @@ impl Parts {
     fn cell(&self, kind: DelegateKind) -> Option<ActorCell> {
         match kind {
             DelegateKind::Directory => self.directory.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Firewalld => self.firewalld.as_ref().map(|a| a.get_cell()),
             DelegateKind::IpPort => self.ipport.as_ref().map(|a| a.get_cell()),
             DelegateKind::Systemd => self.systemd.as_ref().map(|a| a.get_cell()),
             DelegateKind::Process => self.process.as_ref().map(|a| a.get_cell()),
@@ -181,12 +195,24 @@ impl Parts {
                     Actor::spawn_linked(None, DirectoryDelegate, config, supervisor).await?;
                 self.directory = Some(actor.get_derived());
             }
+            DelegateKind::Firewalld => {
+                let (actor, _) = Actor::spawn_linked(
+                    None,
+                    FirewalldDelegate,
+                    config.firewalld.clone(),
+                    supervisor,
+                )
+                .await?;
+                self.firewalld = Some(actor);
+            }
             DelegateKind::IpPort => {
                 let config = IpPortConfig {
                     host: config.host.clone(),
                     range: config.port_range.clone(),
                     advertise_address: config.advertise_address.clone(),
                     ledger: config.port_ledger.clone(),
+                    firewalld: self.firewalld.clone().expect(built),
+                    ingress_without_firewalld: config.ingress_without_firewalld,
                 };
                 let (actor, _) =
                     Actor::spawn_linked(None, IpPortDelegate, config, supervisor).await?;
@@ -245,6 +271,7 @@ impl Parts {
 /// The actors of the real delegates that answer more than the lifecycle protocol.
 #[derive(Clone, Debug)]
 struct RealActors {
+    firewalld: ActorRef<FirewalldMsg>,
     ipport: ActorRef<IpPortMsg>,
     systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
@@ -380,6 +407,7 @@ impl Delegates {
     fn install(&mut self, parts: Parts) {
         let (
             Some(directory),
+            Some(firewalld),
             Some(ipport),
             Some(systemd),
             Some(process),
@@ -389,6 +417,7 @@ impl Delegates {
             Some(libvirt),
         ) = (
             parts.directory,
+            parts.firewalld,
             parts.ipport,
             parts.systemd,
             parts.process,
@@ -410,6 +439,7 @@ impl Delegates {
             (DelegateKind::Libvirt, libvirt.get_derived()),
         ]);
         self.real = Some(RealActors {
+            firewalld,
             ipport,
             systemd,
             podman,
@@ -440,6 +470,11 @@ impl Delegates {
                 "the systemd delegate runs units for the process delegate and takes no node instances itself; use a Process or SystemdProcess node".into(),
             ));
         }
+        if kind == DelegateKind::Firewalld {
+            return Err(DelegateError::Failed(
+                "the firewalld delegate opens ports for the ipport delegate and takes no node instances itself; use a Port node with exposure: ingress".into(),
+            ));
+        }
         self.lifecycle
             .get(&kind)
             .cloned()
@@ -450,7 +485,7 @@ impl Delegates {
     pub fn kinds(&self) -> impl Iterator<Item = DelegateKind> + '_ {
         let mut kinds: Vec<DelegateKind> = self.lifecycle.keys().copied().collect();
         if self.real.is_some() {
-            kinds.push(DelegateKind::Systemd);
+            kinds.extend([DelegateKind::Systemd, DelegateKind::Firewalld]);
         }
         kinds.sort();
         kinds.into_iter()
@@ -459,11 +494,17 @@ impl Delegates {
     /// Whether actor `id` is one of these delegates (and not one of a set already replaced).
     pub fn has_actor(&self, id: ractor::ActorId) -> bool {
         let real = self.real.as_ref();
-        real.is_some_and(|real| real.systemd.get_id() == id || real.ipport.get_id() == id)
-            || self
-                .lifecycle
-                .values()
-                .any(|delegate| delegate.get_id() == id)
+        real.is_some_and(|real| {
+            [
+                real.systemd.get_id(),
+                real.ipport.get_id(),
+                real.firewalld.get_id(),
+            ]
+            .contains(&id)
+        }) || self
+            .lifecycle
+            .values()
+            .any(|delegate| delegate.get_id() == id)
     }
 
     /// Whether each delegate Khutulun knows can work on this host (for `khutulun delegate
@@ -475,7 +516,7 @@ impl Delegates {
     }
 
     /// Whether the delegate of `kind` can work on this host: systemd, podman, docker,
-    /// libvirt and nspawn are asked (each within its 2 s deadline); the others work
+    /// libvirt, nspawn and firewalld are asked (each within its 2 s deadline); the others work
     /// wherever the agent runs, or do not exist yet. A simulator's delegates work wherever
     /// they were spawned.
     pub async fn available(&self, kind: DelegateKind) -> Availability {
@@ -502,6 +543,9 @@ impl Delegates {
             DelegateKind::Nspawn => {
                 ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }).await
             }
+            DelegateKind::Firewalld => {
+                ask_available(&real.firewalld, |reply| FirewalldMsg::Available { reply }).await
+            }
             _ if self.lifecycle.contains_key(&kind) => Ok(()),
             _ => Err(format!("Khutulun has no {kind} delegate yet")),
         }
@@ -514,6 +558,7 @@ impl Delegates {
         }
         if let Some(real) = &self.real {
             real.systemd.stop(None);
+            real.firewalld.stop(None);
         }
     }
 }
