@@ -40,6 +40,7 @@ async fn open_and_close(
                 port,
                 permanent,
                 record: record.clone(),
+                known: None,
                 reply,
             },
             Some(PATIENCE),

@@ -14,6 +14,8 @@
 
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "support/delegates.rs"]
+mod delegates;
 #[path = "support/firewalld.rs"]
 mod firewalld;
 #[path = "support/netns.rs"]
@@ -22,6 +24,7 @@ mod netns;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use khutulun::delegates::protocol::{self, Attributes, DelegateKind, InstanceHealth};
 use serde_json::Value as Json;
 
 use firewalld::{PrivateFirewalld, firewalld_usable};
@@ -365,4 +368,75 @@ fn without_firewalld_an_ingress_port_is_refused_and_nothing_stays_reserved() {
     cluster.ok(&["service", "delete", "unexposed"]);
     cluster.deployed = None;
     assert_no_reservation(&cluster.state(), "default/unexposed/");
+}
+
+/// The ipport delegate itself, as the runtime drives it, against the isolated Firewalld: what
+/// an agent that died, or a host an instance moved away from, is left with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_alone_tells_khutuluns_opening_after_a_crash_or_a_move() {
+    if !usable("the_record_alone_tells_khutuluns_opening") {
+        return;
+    }
+    let network = Network::build(1);
+    let dir = tempfile::tempdir().unwrap();
+    let firewalld = PrivateFirewalld::start(&network.namespace(1), dir.path());
+    let bus = firewalld.bus_address();
+    let agent = delegates::Agent::start_configured(|config| config.firewalld.bus = Some(bus)).await;
+    let delegate = agent.delegate(DelegateKind::IpPort);
+    let spec = delegates::named_instance_spec(
+        dir.path(),
+        "moved",
+        "edge-0",
+        &["TCPPort", "Port", "Endpoint", "Root"],
+        serde_json::json!({"port": 24020, "exposure": "ingress"}),
+        Vec::new(),
+    );
+    let created = protocol::create(&delegate, spec.clone()).await.unwrap();
+    let started = protocol::start(&delegate, spec.clone(), created.clone())
+        .await
+        .unwrap();
+    assert_eq!(started["firewalld_opened"], "runtime", "{started:?}");
+
+    // The agent died before it recorded what Start reported: the deploy is made again from
+    // Create's attributes, and the opening it finds is still its own, not the admin's.
+    let again = protocol::start(&delegate, spec.clone(), created)
+        .await
+        .unwrap();
+    assert_eq!(again["firewalld_opened"], "runtime", "{again:?}");
+    assert_eq!(firewalld.accept_rules(24020), 1, "{}", firewalld.ruleset());
+
+    // A reload drops it: status says so, and adopting opens it again.
+    firewalld.firewall_cmd_ok(&["--reload"]);
+    let seen = protocol::status(&delegate, spec.clone(), again.clone())
+        .await
+        .unwrap();
+    let InstanceHealth::Failed { reason } = &seen.health else {
+        panic!("a closed port looked {:?}", seen.health);
+    };
+    assert!(reason.contains("24020/tcp is no longer open"), "{reason}");
+    let adopted = protocol::adopt(&delegate, spec.clone(), again)
+        .await
+        .unwrap();
+    assert_eq!(adopted.health, InstanceHealth::Running);
+    assert_eq!(firewalld.ports("public", false), ["24020/tcp"]);
+
+    // Its record lost (the directory wiped), the attributes still say whose the opening is.
+    std::fs::remove_file(spec.state_dir.join("firewalld.json")).unwrap();
+    let adopted = protocol::adopt(&delegate, spec.clone(), adopted.attributes)
+        .await
+        .unwrap();
+    assert_eq!(
+        adopted.attributes["firewalld_opened"], "runtime",
+        "{adopted:?}"
+    );
+
+    // The instance moved to another host: this one deletes its leftover knowing no attributes;
+    // the record in its directory is enough to close what Khutulun opened.
+    protocol::delete(&delegate, spec.clone(), Attributes::new())
+        .await
+        .unwrap();
+    assert!(firewalld.ports("public", false).is_empty());
+    assert_eq!(firewalld.accept_rules(24020), 0, "{}", firewalld.ruleset());
+    assert!(!spec.state_dir.exists());
+    agent.stop();
 }

@@ -72,11 +72,17 @@ impl Actor for FirewalldDelegate {
                 port,
                 permanent,
                 record,
+                known,
                 reply,
             } => {
                 tokio::spawn(async move {
+                    let asked = Asked {
+                        port,
+                        permanent,
+                        known,
+                    };
                     let opened = match bus {
-                        Ok(bus) => open(&bus, zone, port, permanent, &record).await,
+                        Ok(bus) => open(&bus, zone, asked, &record).await,
                         Err(error) => Err(error),
                     };
                     let _ = reply.send(opened);
@@ -107,28 +113,45 @@ impl Actor for FirewalldDelegate {
     }
 }
 
-/// The opening recorded at `record` when it is of `port`.
-fn recorded(record: &Path, port: FirewallPort) -> Result<Option<Opening>, DelegateError> {
-    Ok(read_record(record)?.filter(|opening| opening.port == port))
+/// What [`FirewalldMsg::Open`] asks for.
+struct Asked {
+    port: FirewallPort,
+    permanent: bool,
+    known: Option<Opening>,
 }
 
-/// Opens `port` (see [`FirewalldMsg::Open`]): the record is written before anything is
-/// opened, so an agent that dies midway finds the opening its own.
+/// The opening Khutulun made before for `asked`'s port: the record's, with what the
+/// attributes knew added (the record wins on the zone).
+fn recorded(record: &Path, asked: &Asked) -> Result<Option<Opening>, DelegateError> {
+    let of_port = |opening: &Opening| opening.port == asked.port;
+    let known = asked.known.clone().filter(of_port);
+    Ok(match (read_record(record)?.filter(of_port), known) {
+        (Some(mut recorded), Some(known)) if known.zone == recorded.zone => {
+            recorded.owned = recorded.owned.union(known.owned);
+            Some(recorded)
+        }
+        (Some(recorded), _) => Some(recorded),
+        (None, known) => known,
+    })
+}
+
+/// Opens the asked port (see [`FirewalldMsg::Open`]): the record is written before anything
+/// is opened, so an agent that dies midway finds the opening its own.
 async fn open(
     bus: &FirewalldBus,
     zone: Option<String>,
-    port: FirewallPort,
-    permanent: bool,
+    asked: Asked,
     record: &Path,
 ) -> Result<Opening, DelegateError> {
-    let before = recorded(record, port)?;
+    let before = recorded(record, &asked)?;
+    let port = asked.port;
     let zone = match (&before, zone) {
         (Some(before), _) => before.zone.clone(),
         (None, Some(zone)) => zone,
         (None, None) => bus.default_zone().await?,
     };
     let ours = before.map_or_else(Layers::default, |before| before.owned);
-    let wanted = Layers::wanted(permanent);
+    let wanted = Layers::wanted(asked.permanent);
     let open_now = bus
         .open_layers(&zone, port, wanted.permanent || ours.permanent)
         .await?;

@@ -26,6 +26,8 @@ pub enum FirewalldMsg {
         permanent: bool,
         /// The file that records the instance's opening (in its private directory).
         record: PathBuf,
+        /// The opening its attributes show, if any (Khutulun's too, should the record be lost).
+        known: Option<Opening>,
         /// The opening, with what Khutulun owns of it.
         reply: RpcReplyPort<Result<Opening, DelegateError>>,
     },

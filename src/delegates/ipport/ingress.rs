@@ -9,7 +9,7 @@ use ractor::{ActorRef, RpcReplyPort};
 
 use super::actor::IpPortConfig;
 use crate::delegates::firewalld::record::RECORD_FILE;
-use crate::delegates::firewalld::{FirewallPort, FirewalldMsg, Ingress, Layers};
+use crate::delegates::firewalld::{FirewallPort, FirewalldMsg, Ingress, Layers, Opening};
 use serde::Deserialize;
 
 use crate::delegates::profile::{PortProperties, Protocol};
@@ -72,6 +72,14 @@ fn port_of(attributes: &Attributes, name: &str) -> Result<FirewallPort, Delegate
     }
 }
 
+/// The opening the attributes show, if they show one.
+fn opening_of(attributes: &Attributes, wanted: &PortProperties) -> Option<Opening> {
+    match Ingress::of_attributes(attributes, Layers::wanted(wanted.permanent)) {
+        Some(Ingress::Open(opening)) => Some(opening),
+        _ => None,
+    }
+}
+
 /// Drops what an earlier exposure reported.
 fn without_ingress(mut attributes: Attributes) -> Attributes {
     attributes.retain(|key, _| !key.starts_with("firewalld_"));
@@ -90,10 +98,12 @@ pub async fn expose(
     let port = port_of(&attributes, &name)?;
     let record = spec.state_dir.join(RECORD_FILE);
     let permanent = wanted.permanent;
+    let known = opening_of(&attributes, wanted);
     let opened = ask(&config.firewalld, |reply| FirewalldMsg::Open {
         port,
         permanent,
         record,
+        known,
         reply,
     })
     .await;
@@ -136,10 +146,7 @@ pub async fn conceal(
     wanted: &PortProperties,
     attributes: &Attributes,
 ) -> Result<(), DelegateError> {
-    let known = match Ingress::of_attributes(attributes, Layers::wanted(wanted.permanent)) {
-        Some(Ingress::Open(opening)) => Some(opening),
-        _ => None,
-    };
+    let known = opening_of(attributes, wanted);
     let record = spec.state_dir.join(RECORD_FILE);
     ask(&config.firewalld, |reply| FirewalldMsg::Close {
         record,
