@@ -49,8 +49,10 @@ service_template:
       properties: { port: 24002, exposure: ingress, permanent: true }
 "#;
 
-/// One ingress port.
-const ONE_PORT: &str = r#"
+/// A template of one ingress port, `port`.
+fn one_port(port: u16) -> String {
+    format!(
+        r#"
 tosca_definitions_version: tosca_2_0
 imports:
   - profile: khutulun
@@ -58,8 +60,10 @@ service_template:
   node_templates:
     web:
       type: TCPPort
-      properties: { port: 24010, exposure: ingress }
-"#;
+      properties: {{ port: {port}, exposure: ingress }}
+"#
+    )
+}
 
 fn usable(test: &str) -> bool {
     firewalld_usable(test, netns::netns_unavailable())
@@ -273,7 +277,7 @@ fn a_zone_given_to_the_agent_is_the_one_opened() {
     }
     let (mut testbed, firewalld) = testbed(1);
     let template = testbed.dir.path().join("one-port.yaml");
-    std::fs::write(&template, ONE_PORT).unwrap();
+    std::fs::write(&template, one_port(24010)).unwrap();
     let agent = &mut testbed.agents[0];
     agent
         .extra
@@ -312,7 +316,9 @@ fn without_firewalld_an_ingress_port_is_refused_and_nothing_stays_reserved() {
     }
     let mut cluster = cluster::Cluster::new(cluster::Supervisor::Agent);
     let template = cluster.dir().join("one-port.yaml");
-    std::fs::write(&template, ONE_PORT).unwrap();
+    // This agent runs in the machine's namespace: a port nothing else holds here.
+    let port = delegates::free_port();
+    std::fs::write(&template, one_port(port)).unwrap();
     let template = template.to_str().unwrap().to_owned();
     let nowhere = format!("unix:path={}", cluster.dir().join("no-bus").display());
     cluster.agent_args = vec!["--firewalld-bus".into(), nowhere];
@@ -364,7 +370,7 @@ fn without_firewalld_an_ingress_port_is_refused_and_nothing_stays_reserved() {
         "{note}"
     );
     let table = cluster::instance(&seen, "web")["attributes"]["port"].clone();
-    assert_eq!(table, 24010);
+    assert_eq!(table, port);
     cluster.ok(&["service", "delete", "unexposed"]);
     cluster.deployed = None;
     assert_no_reservation(&cluster.state(), "default/unexposed/");
@@ -383,12 +389,14 @@ async fn the_record_alone_tells_khutuluns_opening_after_a_crash_or_a_move() {
     let bus = firewalld.bus_address();
     let agent = delegates::Agent::start_configured(|config| config.firewalld.bus = Some(bus)).await;
     let delegate = agent.delegate(DelegateKind::IpPort);
+    // The delegates run in the machine's namespace: a port nothing else holds here.
+    let port = delegates::free_port();
     let spec = delegates::named_instance_spec(
         dir.path(),
         "moved",
         "edge-0",
         &["TCPPort", "Port", "Endpoint", "Root"],
-        serde_json::json!({"port": 24020, "exposure": "ingress"}),
+        serde_json::json!({"port": port, "exposure": "ingress"}),
         Vec::new(),
     );
     let created = protocol::create(&delegate, spec.clone()).await.unwrap();
@@ -403,7 +411,7 @@ async fn the_record_alone_tells_khutuluns_opening_after_a_crash_or_a_move() {
         .await
         .unwrap();
     assert_eq!(again["firewalld_opened"], "runtime", "{again:?}");
-    assert_eq!(firewalld.accept_rules(24020), 1, "{}", firewalld.ruleset());
+    assert_eq!(firewalld.accept_rules(port), 1, "{}", firewalld.ruleset());
 
     // A reload drops it: status says so, and adopting opens it again.
     firewalld.firewall_cmd_ok(&["--reload"]);
@@ -413,12 +421,15 @@ async fn the_record_alone_tells_khutuluns_opening_after_a_crash_or_a_move() {
     let InstanceHealth::Failed { reason } = &seen.health else {
         panic!("a closed port looked {:?}", seen.health);
     };
-    assert!(reason.contains("24020/tcp is no longer open"), "{reason}");
+    assert!(
+        reason.contains(&format!("{port}/tcp is no longer open")),
+        "{reason}"
+    );
     let adopted = protocol::adopt(&delegate, spec.clone(), again)
         .await
         .unwrap();
     assert_eq!(adopted.health, InstanceHealth::Running);
-    assert_eq!(firewalld.ports("public", false), ["24020/tcp"]);
+    assert_eq!(firewalld.ports("public", false), [format!("{port}/tcp")]);
 
     // Its record lost (the directory wiped), the attributes still say whose the opening is.
     std::fs::remove_file(spec.state_dir.join("firewalld.json")).unwrap();
@@ -436,7 +447,7 @@ async fn the_record_alone_tells_khutuluns_opening_after_a_crash_or_a_move() {
         .await
         .unwrap();
     assert!(firewalld.ports("public", false).is_empty());
-    assert_eq!(firewalld.accept_rules(24020), 0, "{}", firewalld.ruleset());
+    assert_eq!(firewalld.accept_rules(port), 0, "{}", firewalld.ruleset());
     assert!(!spec.state_dir.exists());
     agent.stop();
 }
