@@ -9,7 +9,7 @@ use tracing::{info, warn};
 
 use super::bus::FirewalldBus;
 use super::message::FirewalldMsg;
-use super::plan::{close_plan, missing, open_plan};
+use super::plan::{close_plan, merged, missing, open_plan};
 use super::record::{FirewallPort, Layers, Opening, read_record, remove_record, write_record};
 use crate::delegates::protocol::{DelegateError, InstanceHealth};
 
@@ -120,19 +120,10 @@ struct Asked {
     known: Option<Opening>,
 }
 
-/// The opening Khutulun made before for `asked`'s port: the record's, with what the
-/// attributes knew added (the record wins on the zone).
+/// The opening Khutulun made before for `asked`'s port, by the record and the attributes.
 fn recorded(record: &Path, asked: &Asked) -> Result<Option<Opening>, DelegateError> {
-    let of_port = |opening: &Opening| opening.port == asked.port;
-    let known = asked.known.clone().filter(of_port);
-    Ok(match (read_record(record)?.filter(of_port), known) {
-        (Some(mut recorded), Some(known)) if known.zone == recorded.zone => {
-            recorded.owned = recorded.owned.union(known.owned);
-            Some(recorded)
-        }
-        (Some(recorded), _) => Some(recorded),
-        (None, known) => known,
-    })
+    let known = merged(read_record(record)?, asked.known.clone());
+    Ok(known.into_iter().find(|opening| opening.port == asked.port))
 }
 
 /// Opens the asked port (see [`FirewalldMsg::Open`]): the record is written before anything
@@ -199,16 +190,7 @@ async fn close(
     record: &Path,
     known: Option<Opening>,
 ) -> Result<(), DelegateError> {
-    let mut openings: Vec<Opening> = Vec::new();
-    for opening in read_record(record)?.into_iter().chain(known) {
-        match openings
-            .iter_mut()
-            .find(|o| o.zone == opening.zone && o.port == opening.port)
-        {
-            Some(same) => same.owned = same.owned.union(opening.owned),
-            None => openings.push(opening),
-        }
-    }
+    let mut openings = merged(read_record(record)?, known);
     openings.retain(|opening| opening.owned != Layers::default());
     if !openings.is_empty() {
         let bus = match bus {

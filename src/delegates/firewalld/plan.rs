@@ -2,7 +2,7 @@
 //! now and what Khutulun recorded as its own, which layers to open or close and which Khutulun
 //! owns afterwards. Nothing here talks to Firewalld, so every case is a row of a table test.
 
-use super::record::Layers;
+use super::record::{Layers, Opening};
 
 /// What to do to reach the wanted openings, and who owns what afterwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,9 +69,29 @@ pub fn missing(wanted: Layers, open_now: Layers) -> Layers {
     }
 }
 
+/// What Khutulun knows it opened, from its record and from the instance's attributes (either
+/// may be missing: a record lost with its directory, attributes not written before a crash or
+/// not passed for a leftover): one opening per zone and port, owning what either says, the
+/// record's first.
+pub fn merged(recorded: Option<Opening>, known: Option<Opening>) -> Vec<Opening> {
+    let mut openings: Vec<Opening> = Vec::new();
+    for opening in recorded.into_iter().chain(known) {
+        let same = openings
+            .iter_mut()
+            .find(|o| o.zone == opening.zone && o.port == opening.port);
+        match same {
+            Some(same) => same.owned = same.owned.union(opening.owned),
+            None => openings.push(opening),
+        }
+    }
+    openings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delegates::firewalld::record::FirewallPort;
+    use crate::delegates::profile::Protocol;
 
     const NONE: Layers = Layers {
         runtime: false,
@@ -146,5 +166,51 @@ mod tests {
         assert_eq!(missing(BOTH, RUNTIME), PERMANENT);
         assert_eq!(missing(BOTH, PERMANENT), RUNTIME);
         assert_eq!(missing(RUNTIME, NONE), RUNTIME);
+    }
+
+    fn opening(zone: &str, number: u16, owned: Layers) -> Opening {
+        Opening {
+            zone: zone.into(),
+            port: FirewallPort {
+                number,
+                protocol: Protocol::Tcp,
+            },
+            owned,
+            wanted: BOTH,
+        }
+    }
+
+    #[test]
+    fn the_record_and_the_attributes_are_merged_per_zone_and_port() {
+        let public = |owned| Some(opening("public", 8080, owned));
+        // (record, attributes) → openings (zone, owned)
+        let cases = [
+            (None, None, vec![]),
+            (public(RUNTIME), None, vec![("public", RUNTIME)]),
+            (None, public(RUNTIME), vec![("public", RUNTIME)]),
+            (public(RUNTIME), public(PERMANENT), vec![("public", BOTH)]),
+            (public(NONE), public(NONE), vec![("public", NONE)]),
+            (
+                public(RUNTIME),
+                Some(opening("work", 8080, BOTH)),
+                vec![("public", RUNTIME), ("work", BOTH)],
+            ),
+        ];
+        for (recorded, known, expected) in cases {
+            let merged: Vec<(String, Layers)> = merged(recorded.clone(), known.clone())
+                .into_iter()
+                .map(|o| (o.zone, o.owned))
+                .collect();
+            let expected: Vec<(String, Layers)> = expected
+                .into_iter()
+                .map(|(zone, owned)| (zone.to_owned(), owned))
+                .collect();
+            assert_eq!(
+                merged, expected,
+                "record {recorded:?}, attributes {known:?}"
+            );
+        }
+        let other_port = merged(public(RUNTIME), Some(opening("public", 9090, RUNTIME)));
+        assert_eq!(other_port.len(), 2);
     }
 }
