@@ -271,11 +271,11 @@ fn the_administrators_openings_stay_and_khutuluns_own_are_adopted_and_removed() 
 }
 
 #[test]
-fn a_zone_given_to_the_agent_is_the_one_opened() {
+fn a_zone_given_to_the_agent_is_the_one_opened_while_firewalld_answers() {
     if !usable("a_zone_given_to_the_agent") {
         return;
     }
-    let (mut testbed, firewalld) = testbed(1);
+    let (mut testbed, mut firewalld) = testbed(1);
     let template = testbed.dir.path().join("one-port.yaml");
     std::fs::write(&template, one_port(24010)).unwrap();
     let agent = &mut testbed.agents[0];
@@ -295,6 +295,24 @@ fn a_zone_given_to_the_agent_is_the_one_opened() {
         "delete",
         agent,
     );
+    assert!(firewalld.ports("work", false).is_empty());
+
+    // Firewalld stops while the agent runs (its bus stays): the next ingress port is refused,
+    // saying so; started again, it is opened.
+    firewalld.stop_firewalld();
+    let refused = agent.khutulun(&["service", "deploy", template, "--name", "z2"]);
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success(), "the deploy went through: {said}");
+    assert!(
+        said.contains("FirewallD1 is not on the system bus"),
+        "{said}"
+    );
+    firewalld.start_firewalld();
+    let deployed = agent.khutulun(&["service", "deploy", template, "--name", "z3"]);
+    succeeded(&deployed, "deploy", agent);
+    assert_eq!(firewalld.ports("work", false), ["24010/tcp"]);
+    let deleted = agent.khutulun(&["service", "delete", "z3"]);
+    succeeded(&deleted, "delete", agent);
     assert!(firewalld.ports("work", false).is_empty());
 }
 

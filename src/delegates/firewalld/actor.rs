@@ -66,7 +66,14 @@ impl Actor for FirewalldDelegate {
         let zone = state.config.zone.clone();
         match message {
             FirewalldMsg::Available { reply } => {
-                let _ = reply.send(bus.map(|bus| bus.version().to_owned()));
+                // Asked again: a Firewalld stopped since the connection was made is gone.
+                tokio::spawn(async move {
+                    let answer = match bus {
+                        Ok(bus) => bus.answering().await,
+                        Err(error) => Err(error),
+                    };
+                    let _ = reply.send(answer);
+                });
             }
             FirewalldMsg::Open {
                 port,

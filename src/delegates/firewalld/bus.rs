@@ -146,19 +146,25 @@ impl FirewalldBus {
             address,
             version: String::new(),
         };
-        let proxy = FirewalldProxy::builder(&bus.connection)
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await
-            .map_err(|error| bus.failed("be reached", error))?;
-        bus.version = proxy
-            .version()
-            .await
-            .map_err(|error| bus.failed("say its version", error))?;
+        bus.version = bus.answering().await?;
         Ok(bus)
     }
 
-    /// Firewalld's version, e.g. `1.3.3`.
+    /// Firewalld's version as it says it now: an error when it no longer answers on this
+    /// bus (stopped, or restarting), though the bus itself does.
+    pub async fn answering(&self) -> Result<String, DelegateError> {
+        let proxy = FirewalldProxy::builder(&self.connection)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await
+            .map_err(|error| self.failed("be reached", error))?;
+        proxy
+            .version()
+            .await
+            .map_err(|error| self.failed("say its version", error))
+    }
+
+    /// Firewalld's version when the connection was made, e.g. `1.3.3`.
     pub fn version(&self) -> &str {
         &self.version
     }
