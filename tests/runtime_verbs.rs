@@ -405,12 +405,20 @@ fn delegate_list_says_what_is_missing() {
         "CONTAINER_HOST".into(),
         "unix:///nonexistent/podman.sock".into(),
     ));
+    cluster.env.push((
+        "DBUS_SYSTEM_BUS_ADDRESS".into(),
+        "unix:path=/nonexistent/system_bus_socket".into(),
+    ));
     cluster.start_agent();
     let list = delegates(&cluster);
     for (name, needs) in [
         ("systemd", "session bus"),
         ("nspawn", "user manager"),
         ("podman", "/nonexistent/podman.sock"),
+        (
+            "firewalld",
+            "/nonexistent/system_bus_socket does not answer",
+        ),
     ] {
         let (_, running, reason) = delegate(&list, name);
         assert!(!running, "{name} said running: {list:?}");

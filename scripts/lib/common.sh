@@ -239,3 +239,39 @@ unpack_test_kernel() {
     }
     echo "$dir"
 }
+
+# Process ids of every firewalld running in this shell's network namespace (the machine's own,
+# for scripts/test): one there filters the traffic of every other test.
+firewalld_in_this_namespace() {
+    local pid here
+    here="$(readlink /proc/self/ns/net)"
+    for pid in $(pgrep -x firewalld 2>/dev/null); do
+        if [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$here" ]; then
+            echo "$pid"
+        fi
+    done
+}
+
+# Installs Firewalld and nftables for the ingress tests (which run their own Firewalld in a
+# network namespace of its own), and stops a Firewalld the installation started in this
+# namespace (Debian starts it where systemd is PID 1): it would filter every other test's
+# traffic. A Firewalld that ran before is left alone, with a warning.
+ensure_firewalld_installed() {
+    local before after pid
+    before="$(firewalld_in_this_namespace)"
+    ensure_packages firewalld nftables
+    after="$(firewalld_in_this_namespace)"
+    for pid in $after; do
+        if ! grep -qx "$pid" <<<"$before"; then
+            say "stopping the firewalld the installation started (pid $pid)"
+            if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
+                as_root systemctl disable --now firewalld >/dev/null 2>&1 || as_root kill "$pid"
+            else
+                as_root kill "$pid"
+            fi
+        fi
+    done
+    if [ -n "$before" ]; then
+        say "warning: a firewalld runs in this network namespace; it may filter the tests' traffic"
+    fi
+}

@@ -47,6 +47,10 @@ pub struct AgentConfig {
     pub offer: HostOffer,
     /// Where libvirt answers and how its guests run.
     pub libvirt: crate::delegates::libvirt::LibvirtConfig,
+    /// Where Firewalld answers and the zone ingress ports are opened in.
+    pub firewalld: crate::delegates::firewalld::FirewalldConfig,
+    /// Whether ingress ports are reserved without exposure when no Firewalld answers.
+    pub ingress_without_firewalld: bool,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -230,6 +234,8 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         delegates.advertise_address = address.ip().to_string();
     }
     delegates.libvirt = config.libvirt.clone();
+    delegates.firewalld = config.firewalld.clone();
+    delegates.ingress_without_firewalld = config.ingress_without_firewalld;
     delegates.directory_claims = Arc::new(StoreDirectoryClaims::new(
         store.clone(),
         lock_manager.clone(),

@@ -61,6 +61,19 @@ pub struct AgentArgs {
     /// missing or does not work) [default: kvm where /dev/kvm exists, else tcg].
     #[arg(long, env = "KHUTULUN_VM_ACCELERATOR", value_name = "kvm|tcg")]
     pub vm_accelerator: Option<crate::delegates::libvirt::Accelerator>,
+    /// The Firewalld zone that `ingress` ports are opened in [default: Firewalld's default
+    /// zone, asked when a port is opened].
+    #[arg(long, env = "KHUTULUN_FIREWALLD_ZONE", value_name = "ZONE")]
+    pub firewalld_zone: Option<String>,
+    /// The D-Bus address of the system bus Firewalld answers on, e.g.
+    /// `unix:path=/run/dbus/system_bus_socket` [default: $DBUS_SYSTEM_BUS_ADDRESS, else the
+    /// system bus's usual socket].
+    #[arg(long, value_name = "ADDRESS")]
+    pub firewalld_bus: Option<String>,
+    /// Reserve `ingress` ports without exposing them when no Firewalld answers (their
+    /// `firewalld_note` attribute says so in `service status`), instead of refusing them.
+    #[arg(long)]
+    pub ingress_without_firewalld: bool,
 }
 
 /// Reads `KEY=VALUE`: a key of letters, digits, `.`, `_`, `-` and `/`, and any value.
@@ -104,6 +117,11 @@ pub fn run(args: AgentArgs) -> ExitCode {
                 .vm_accelerator
                 .unwrap_or_else(crate::delegates::libvirt::Accelerator::of_host),
         },
+        firewalld: crate::delegates::firewalld::FirewalldConfig {
+            zone: args.firewalld_zone,
+            bus: args.firewalld_bus,
+        },
+        ingress_without_firewalld: args.ingress_without_firewalld,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,6 +13,8 @@
 //! - [`ipport`]: TCP/UDP ports reserved per host (tables in the shared store, behind
 //!   [`ipport::PortLedger`]) and known IP endpoints.
 //! - [`nspawn`]: system containers with `systemd-nspawn`, run by the process delegate.
+//! - [`firewalld`]: ingress ports opened in Firewalld over the system bus (for the ipport
+//!   delegate), never confused with the administrator's own openings.
 //! - [`directory`]: local directories, persistent or temporary, with owner and mode.
 //! - [`tables`]: the per-host tables of the ipport and directory delegates, and how a change
 //!   to one is handed to whoever keeps them (the LockManager, in the agent).
@@ -38,6 +40,7 @@ pub mod delegation;
 pub mod directory;
 pub mod docker;
 mod engine_msg;
+pub mod firewalld;
 pub mod ipport;
 pub mod libvirt;
 pub mod naming;

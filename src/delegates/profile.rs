@@ -780,6 +780,10 @@ pub struct PortProperties {
     /// Who can reach it.
     #[serde(default)]
     pub exposure: Exposure,
+    /// For an ingress port: whether Firewalld's permanent configuration gets the opening too
+    /// (by default only the running firewall does).
+    #[serde(default)]
+    pub permanent: bool,
 }
 
 impl PropertySet for PortProperties {
@@ -790,6 +794,7 @@ impl PropertySet for PortProperties {
         ("port", "PortNumber"),
         ("address", "string"),
         ("exposure", "Exposure"),
+        ("permanent", "boolean"),
     ];
 }
 
@@ -1355,6 +1360,11 @@ mod processor_tests {
                 "exposure: published",
                 "exposure: public",
                 "node_templates.udp.properties.exposure",
+            ),
+            (
+                "permanent: true",
+                "permanent: maybe",
+                "node_templates.ingress.properties.permanent",
             ),
             (
                 "image: { reference: \"localhost/web:1\" }",

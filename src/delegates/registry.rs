@@ -14,6 +14,7 @@ use super::directory::{
     MemoryDirectoryClaims,
 };
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
+use super::firewalld::{FirewalldConfig, FirewalldDelegate, FirewalldMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
 use super::libvirt::{LibvirtConfig, LibvirtDelegate, LibvirtMsg};
 use super::nspawn::{NspawnConfig, NspawnDelegate, NspawnMsg};
@@ -49,6 +50,11 @@ pub struct DelegatesConfig {
     pub docker_socket: Option<String>,
     /// Where libvirt answers and how its guests run.
     pub libvirt: LibvirtConfig,
+    /// Where Firewalld answers and the zone ingress ports are opened in.
+    pub firewalld: FirewalldConfig,
+    /// Whether an ingress port is reserved without exposure when no Firewalld answers
+    /// (by default it is refused).
+    pub ingress_without_firewalld: bool,
 }
 
 impl std::fmt::Debug for DelegatesConfig {
@@ -62,6 +68,8 @@ impl std::fmt::Debug for DelegatesConfig {
             .field("podman_socket", &self.podman_socket)
             .field("docker_socket", &self.docker_socket)
             .field("libvirt", &self.libvirt)
+            .field("firewalld", &self.firewalld)
+            .field("ingress_without_firewalld", &self.ingress_without_firewalld)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +88,8 @@ impl DelegatesConfig {
             podman_socket: None,
             docker_socket: None,
             libvirt: LibvirtConfig::default(),
+            firewalld: FirewalldConfig::default(),
+            ingress_without_firewalld: false,
         }
     }
 }
@@ -94,8 +104,9 @@ pub struct Delegates {
 }
 
 /// The order the real delegates are spawned in: each after those it is built on.
-const SPAWN_ORDER: [DelegateKind; 8] = [
+const SPAWN_ORDER: [DelegateKind; 9] = [
     DelegateKind::Directory,
+    DelegateKind::Firewalld,
     DelegateKind::IpPort,
     DelegateKind::Systemd,
     DelegateKind::Process,
@@ -108,10 +119,10 @@ const SPAWN_ORDER: [DelegateKind; 8] = [
 /// Whether delegate `kind` holds a reference to delegate `on` (and must be spawned again
 /// with it).
 fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
-    use DelegateKind::{Nspawn, Process, Systemd};
+    use DelegateKind::{Firewalld, IpPort, Nspawn, Process, Systemd};
     matches!(
         (kind, on),
-        (Process, Systemd) | (Nspawn, Systemd) | (Nspawn, Process)
+        (Process, Systemd) | (Nspawn, Systemd) | (Nspawn, Process) | (IpPort, Firewalld)
     )
 }
 
@@ -119,6 +130,7 @@ fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
 #[derive(Default)]
 struct Parts {
     directory: Option<ActorRef<DirectoryMsg>>,
+    firewalld: Option<ActorRef<FirewalldMsg>>,
     ipport: Option<ActorRef<IpPortMsg>>,
     systemd: Option<ActorRef<SystemdMsg>>,
     process: Option<DelegateRef>,
@@ -133,6 +145,7 @@ impl Parts {
         let lifecycle = |kind| delegates.lifecycle.get(&kind).cloned();
         Parts {
             directory: Some(real.directory.clone()),
+            firewalld: Some(real.firewalld.clone()),
             ipport: Some(real.ipport.clone()),
             systemd: Some(real.systemd.clone()),
             process: lifecycle(DelegateKind::Process),
@@ -146,6 +159,7 @@ impl Parts {
     fn cell(&self, kind: DelegateKind) -> Option<ActorCell> {
         match kind {
             DelegateKind::Directory => self.directory.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Firewalld => self.firewalld.as_ref().map(|a| a.get_cell()),
             DelegateKind::IpPort => self.ipport.as_ref().map(|a| a.get_cell()),
             DelegateKind::Systemd => self.systemd.as_ref().map(|a| a.get_cell()),
             DelegateKind::Process => self.process.as_ref().map(|a| a.get_cell()),
@@ -188,12 +202,24 @@ impl Parts {
                     Actor::spawn_linked(None, DirectoryDelegate, config, supervisor).await?;
                 self.directory = Some(actor);
             }
+            DelegateKind::Firewalld => {
+                let (actor, _) = Actor::spawn_linked(
+                    None,
+                    FirewalldDelegate,
+                    config.firewalld.clone(),
+                    supervisor,
+                )
+                .await?;
+                self.firewalld = Some(actor);
+            }
             DelegateKind::IpPort => {
                 let config = IpPortConfig {
                     host: config.host.clone(),
                     range: config.port_range.clone(),
                     advertise_address: config.advertise_address.clone(),
                     ledger: config.port_ledger.clone(),
+                    firewalld: self.firewalld.clone().expect(built),
+                    ingress_without_firewalld: config.ingress_without_firewalld,
                 };
                 let (actor, _) =
                     Actor::spawn_linked(None, IpPortDelegate, config, supervisor).await?;
@@ -253,6 +279,7 @@ impl Parts {
 #[derive(Clone, Debug)]
 struct RealActors {
     directory: ActorRef<DirectoryMsg>,
+    firewalld: ActorRef<FirewalldMsg>,
     ipport: ActorRef<IpPortMsg>,
     systemd: ActorRef<SystemdMsg>,
     podman: ActorRef<PodmanMsg>,
@@ -388,6 +415,7 @@ impl Delegates {
     fn install(&mut self, parts: Parts) {
         let (
             Some(directory),
+            Some(firewalld),
             Some(ipport),
             Some(systemd),
             Some(process),
@@ -397,6 +425,7 @@ impl Delegates {
             Some(libvirt),
         ) = (
             parts.directory,
+            parts.firewalld,
             parts.ipport,
             parts.systemd,
             parts.process,
@@ -419,6 +448,7 @@ impl Delegates {
         ]);
         self.real = Some(RealActors {
             directory,
+            firewalld,
             ipport,
             systemd,
             podman,
@@ -455,6 +485,11 @@ impl Delegates {
                 "the systemd delegate runs units for the process delegate and takes no node instances itself; use a Process or SystemdProcess node".into(),
             ));
         }
+        if kind == DelegateKind::Firewalld {
+            return Err(DelegateError::Failed(
+                "the firewalld delegate opens ports for the ipport delegate and takes no node instances itself; use a Port node with exposure: ingress".into(),
+            ));
+        }
         self.lifecycle
             .get(&kind)
             .cloned()
@@ -465,7 +500,7 @@ impl Delegates {
     pub fn kinds(&self) -> impl Iterator<Item = DelegateKind> + '_ {
         let mut kinds: Vec<DelegateKind> = self.lifecycle.keys().copied().collect();
         if self.real.is_some() {
-            kinds.push(DelegateKind::Systemd);
+            kinds.extend([DelegateKind::Systemd, DelegateKind::Firewalld]);
         }
         kinds.sort();
         kinds.into_iter()
@@ -474,11 +509,17 @@ impl Delegates {
     /// Whether actor `id` is one of these delegates (and not one of a set already replaced).
     pub fn has_actor(&self, id: ractor::ActorId) -> bool {
         let real = self.real.as_ref();
-        real.is_some_and(|real| real.systemd.get_id() == id || real.ipport.get_id() == id)
-            || self
-                .lifecycle
-                .values()
-                .any(|delegate| delegate.get_id() == id)
+        real.is_some_and(|real| {
+            [
+                real.systemd.get_id(),
+                real.ipport.get_id(),
+                real.firewalld.get_id(),
+            ]
+            .contains(&id)
+        }) || self
+            .lifecycle
+            .values()
+            .any(|delegate| delegate.get_id() == id)
     }
 
     /// Whether each delegate Khutulun knows can work on this host (for `khutulun delegate
@@ -490,7 +531,7 @@ impl Delegates {
     }
 
     /// Whether the delegate of `kind` can work on this host: systemd, podman, docker,
-    /// libvirt and nspawn are asked (each within its 2 s deadline); the others work
+    /// libvirt, nspawn and firewalld are asked (each within its 2 s deadline); the others work
     /// wherever the agent runs, or do not exist yet. A simulator's delegates work wherever
     /// they were spawned.
     pub async fn available(&self, kind: DelegateKind) -> Availability {
@@ -517,6 +558,9 @@ impl Delegates {
             DelegateKind::Nspawn => {
                 ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }).await
             }
+            DelegateKind::Firewalld => {
+                ask_available(&real.firewalld, |reply| FirewalldMsg::Available { reply }).await
+            }
             _ if self.lifecycle.contains_key(&kind) => Ok(()),
             _ => Err(format!("Khutulun has no {kind} delegate yet")),
         }
@@ -529,6 +573,7 @@ impl Delegates {
         }
         if let Some(real) = &self.real {
             real.systemd.stop(None);
+            real.firewalld.stop(None);
         }
     }
 }

@@ -5,6 +5,9 @@ use std::sync::{Arc, OnceLock};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use crate::delegates::firewalld::FirewalldMsg;
+
+use super::ingress;
 use super::ledger::PortLedger;
 use super::message::IpPortMsg;
 use super::table::is_port_free;
@@ -28,6 +31,11 @@ pub struct IpPortConfig {
     pub advertise_address: String,
     /// Where the tables are kept.
     pub ledger: Arc<dyn PortLedger>,
+    /// The firewalld delegate, which opens `ingress` ports.
+    pub firewalld: ActorRef<FirewalldMsg>,
+    /// Whether an `ingress` port is reserved without exposure when no Firewalld answers
+    /// (its attributes say so); by default it is refused.
+    pub ingress_without_firewalld: bool,
 }
 
 impl IpPortConfig {
@@ -69,7 +77,12 @@ impl Actor for IpPortDelegate {
             IpPortMsg::Release { owner, reply } => {
                 let _ = reply.send(release(config, owner).await);
             }
-            IpPortMsg::Lifecycle(message) => lifecycle(config, *message).await,
+            IpPortMsg::Lifecycle(message) => {
+                // Its own task: an ingress port waits on Firewalld, which must not hold up
+                // the reservations of other instances.
+                let config = config.clone();
+                tokio::spawn(async move { lifecycle(&config, *message).await });
+            }
         }
         Ok(())
     }
@@ -81,9 +94,13 @@ async fn lifecycle(config: &IpPortConfig, message: DelegateMsg) {
             let _ = reply.send(create(config, &spec).await);
         }
         DelegateMsg::Start {
-            attributes, reply, ..
+            spec,
+            attributes,
+            reply,
+        } => {
+            let _ = reply.send(start(config, &spec, attributes).await);
         }
-        | DelegateMsg::Stop {
+        DelegateMsg::Stop {
             attributes, reply, ..
         } => {
             let _ = reply.send(Ok(attributes));
@@ -92,21 +109,22 @@ async fn lifecycle(config: &IpPortConfig, message: DelegateMsg) {
             spec,
             attributes,
             reply,
+        } => {
+            let _ = reply.send(observe(config, &spec, attributes, false).await);
         }
-        | DelegateMsg::Adopt {
+        DelegateMsg::Adopt {
             spec,
             attributes,
             reply,
         } => {
-            let _ = reply.send(observe(config, &spec, attributes).await);
+            let _ = reply.send(observe(config, &spec, attributes, true).await);
         }
-        DelegateMsg::Delete { spec, reply, .. } => {
-            let result = if is_a(&spec.types, types::PORT) {
-                release(config, spec.qualified_name()).await
-            } else {
-                Ok(())
-            };
-            let _ = reply.send(result);
+        DelegateMsg::Delete {
+            spec,
+            attributes,
+            reply,
+        } => {
+            let _ = reply.send(delete(config, &spec, &attributes).await);
         }
         DelegateMsg::Exec { reply, .. } => {
             let _ = reply.send(Ok(ExecSource::None));
@@ -115,6 +133,44 @@ async fn lifecycle(config: &IpPortConfig, message: DelegateMsg) {
             let _ = reply.send(Ok(LogSource::None));
         }
     }
+}
+
+/// The properties of a `Port` whose exposure is `ingress`, else `None`.
+fn ingress_of(spec: &InstanceSpec) -> Result<Option<PortProperties>, DelegateError> {
+    if !is_a(&spec.types, types::PORT) {
+        return Ok(None);
+    }
+    let wanted = PortProperties::from_properties(&spec.properties, &spec.qualified_name())?;
+    Ok((wanted.exposure == Exposure::Ingress).then_some(wanted))
+}
+
+/// Starts the instance: an ingress port is opened in Firewalld; nothing else has anything to
+/// run.
+async fn start(
+    config: &IpPortConfig,
+    spec: &InstanceSpec,
+    attributes: Attributes,
+) -> Result<Attributes, DelegateError> {
+    match ingress_of(spec)? {
+        Some(wanted) => ingress::expose(config, spec, &wanted, attributes).await,
+        None => Ok(attributes),
+    }
+}
+
+/// Deletes the instance: an ingress port's opening is closed first, then the port released.
+async fn delete(
+    config: &IpPortConfig,
+    spec: &InstanceSpec,
+    attributes: &Attributes,
+) -> Result<(), DelegateError> {
+    if !is_a(&spec.types, types::PORT) {
+        return Ok(());
+    }
+    if let Some(wanted) = ingress_of(spec)? {
+        ingress::conceal(config, spec, &wanted, attributes).await?;
+    }
+    release(config, spec.qualified_name()).await?;
+    spec.remove_state_dir()
 }
 
 fn endpoint_attributes(address: &str, port: u16, protocol: Protocol) -> Attributes {
@@ -147,9 +203,8 @@ async fn create(config: &IpPortConfig, spec: &InstanceSpec) -> Result<Attributes
     }
     let wanted = PortProperties::from_properties(&spec.properties, &name)?;
     if wanted.exposure == Exposure::Ingress {
-        return Err(DelegateError::NotImplemented(format!(
-            "{name}: ingress ports (they need the firewalld delegate)"
-        )));
+        // Refused before anything is reserved when it could not be exposed.
+        ingress::check_ready(config, &name).await?;
     }
     let port = reserve(config, name, wanted.protocol, wanted.port).await?;
     let address = wanted
@@ -158,10 +213,13 @@ async fn create(config: &IpPortConfig, spec: &InstanceSpec) -> Result<Attributes
     Ok(endpoint_attributes(&address, port, wanted.protocol))
 }
 
+/// Looks at the instance: a port must still be reserved, and an ingress port still open in
+/// Firewalld; adopting it (`reopen`) opens again what a Firewalld reload removed.
 async fn observe(
     config: &IpPortConfig,
     spec: &InstanceSpec,
     attributes: Attributes,
+    reopen: bool,
 ) -> Result<Observation, DelegateError> {
     if !is_a(&spec.types, types::PORT) {
         return Ok(Observation {
@@ -176,10 +234,23 @@ async fn observe(
         .and_then(|p| p.as_u64())
         .and_then(|p| u16::try_from(p).ok());
     let held = table.held_by(&owner).any(|r| Some(r.port) == port);
-    let health = if held {
-        InstanceHealth::Running
-    } else {
-        InstanceHealth::Missing
+    let wanted = ingress_of(spec)?;
+    let (health, attributes) = match (held, wanted) {
+        (false, _) => (InstanceHealth::Missing, attributes),
+        (true, None) => (InstanceHealth::Running, attributes),
+        (true, Some(wanted)) if reopen => {
+            match ingress::expose(config, spec, &wanted, attributes.clone()).await {
+                Ok(exposed) => (InstanceHealth::Running, exposed),
+                Err(error) => {
+                    let reason = error.to_string();
+                    (InstanceHealth::Failed { reason }, attributes)
+                }
+            }
+        }
+        (true, Some(wanted)) => (
+            ingress::inspect(config, &wanted, &attributes).await?,
+            attributes,
+        ),
     };
     Ok(Observation { health, attributes })
 }

@@ -9,12 +9,19 @@
 //! it. The instance reports `address` and `port`; processes that require it get them as
 //! environment variables. Deleting the instance releases the port.
 //!
+//! An `ingress` port is also opened in Firewalld when it starts and closed when it is deleted,
+//! by the firewalld delegate ([`crate::delegates::firewalld`]), which this delegate asks by
+//! message. When no Firewalld answers, the port is refused before anything is reserved (or,
+//! with the agent's `--ingress-without-firewalld`, reserved without exposure, which its
+//! `firewalld_note` attribute says).
+//!
 //! An `IPEndpoint` reserves nothing: it reports the address and port its properties give.
 //!
 //! Other delegates (containers publishing a port) ask with [`IpPortMsg::Reserve`] and
 //! [`IpPortMsg::Release`].
 
 mod actor;
+mod ingress;
 mod ledger;
 mod message;
 mod table;
