@@ -1,5 +1,5 @@
 //! The process delegate: runs a bare executable or script for each `Process` instance, and
-//! HAProxy for each `LoadBalancer` (see [`balancer`]: its configuration is written from its
+//! HAProxy for each `LoadBalancer` (`balancer.rs`: its configuration is written from its
 //! requirements, then it runs as any process).
 //!
 //! Where a systemd user manager answers, the process runs as a transient user unit (the
