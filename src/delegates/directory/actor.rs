@@ -225,7 +225,21 @@ async fn claim(
         let path = plan.path.clone();
         blocking(move || Ok(canonical(&path))).await?
     };
-    let (temporary, host) = (plan.temporary, config.host.clone());
+    claim_path(config, owner, path, plan.temporary).await
+}
+
+async fn release(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<(), DelegateError> {
+    release_claims(config, spec.qualified_name()).await
+}
+
+/// Claims the canonical `path` on this host for `owner` (see [`DirectoryClaims`]).
+pub(super) async fn claim_path(
+    config: &DirectoryConfig,
+    owner: String,
+    path: std::path::PathBuf,
+    temporary: bool,
+) -> Result<(), DelegateError> {
+    let host = config.host.clone();
     config
         .claims
         .update(
@@ -239,8 +253,11 @@ async fn claim(
         .await
 }
 
-async fn release(config: &DirectoryConfig, spec: &InstanceSpec) -> Result<(), DelegateError> {
-    let owner = spec.qualified_name();
+/// Releases what `owner` claimed on this host.
+pub(super) async fn release_claims(
+    config: &DirectoryConfig,
+    owner: String,
+) -> Result<(), DelegateError> {
     config
         .claims
         .update(

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::actor::DirectoryConfig;
+use super::actor::{DirectoryConfig, claim_path, release_claims};
 use super::claims::canonical;
 use super::holders::{self, MountRecord};
 use super::mount::{CommandLine, Protocol};
@@ -276,36 +276,12 @@ fn remove_empty(dir: &Path) -> Result<(), DelegateError> {
 /// Claims the mount point for the directory instance on this host (one directory per mount
 /// point, and none inside another's temporary directory).
 async fn claim(config: &DirectoryConfig, plan: &NetworkPlan) -> Result<(), DelegateError> {
-    let (owner, path, host) = (
-        plan.name.clone(),
-        canonical(&plan.mount_point),
-        config.host.clone(),
-    );
-    config
-        .claims
-        .update(
-            &config.host,
-            Box::new(move |table| {
-                table
-                    .claim(&owner, &path, true, &host)
-                    .map_err(|error| DelegateError::Failed(format!("{owner}: {error}")))
-            }),
-        )
-        .await
+    let path = canonical(&plan.mount_point);
+    claim_path(config, plan.name.clone(), path, true).await
 }
 
 async fn release(config: &DirectoryConfig, plan: &NetworkPlan) -> Result<(), DelegateError> {
-    let owner = plan.name.clone();
-    config
-        .claims
-        .update(
-            &config.host,
-            Box::new(move |table| {
-                table.release(&owner);
-                Ok(())
-            }),
-        )
-        .await
+    release_claims(config, plan.name.clone()).await
 }
 
 fn failed(plan: &NetworkPlan, what: &str, reason: &str) -> DelegateError {
