@@ -70,15 +70,7 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
 
-if [ -n "${KHUTULUN_BIN:-}" ]; then
-    khutulun="$KHUTULUN_BIN"
-else
-    say "building the release binary"
-    cargo build --quiet --release --bin khutulun
-    target_dir="$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-    khutulun="$target_dir/release/khutulun"
-fi
+khutulun="$(release_binary)"
 
 if ! podman_cli image exists "$image"; then
     say "importing $image"

@@ -38,15 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -n "${KHUTULUN_BIN:-}" ]; then
-    khutulun="$KHUTULUN_BIN"
-else
-    say "building the release binary"
-    cargo build --quiet --release --bin khutulun
-    target_dir="$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-    khutulun="$target_dir/release/khutulun"
-fi
+khutulun="$(release_binary)"
 
 # The example, with backends that stay dead and the bench's check settings.
 sed -e 's|        command: /bin/sh|        restart: "no"\n        command: /bin/sh|' \

@@ -34,11 +34,7 @@ trap cleanup EXIT
 ensure_packages systemd dbus dbus-user-session procps systemd-container busybox-static
 start_user_manager
 
-say "building the release binary"
-cargo build --quiet --release --bin khutulun
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-khutulun="$target_dir/release/khutulun"
+khutulun="$(release_binary)"
 
 root="$work/root"
 mkdir -p "$root/bin" "$root/usr" "$root/etc"

@@ -407,6 +407,7 @@ fn service_document(now: &str) -> Vec<u8> {
         phase: ServicePhase::Active,
         on_failure: Default::default(),
         message: None,
+        update: None,
         instantiation: compiled.instantiate().expect("it instantiates"),
     };
     document::render(&service, 4).unwrap()

@@ -87,3 +87,41 @@ fn spreads_and_survives(supervisor: Supervisor) {
     assert!(!process_exists(balancer), "HAProxy {balancer} is gone");
     assert!(answer(&url).is_none(), "nothing answers at {url} any more");
 }
+
+/// `service update` to one more backend: the backend is added and the balancer, whose only
+/// change is that requirement, is rewired in place (same HAProxy) and sends it requests.
+#[test]
+fn an_update_adds_a_backend_behind_the_same_balancer() {
+    if !haproxy_installed() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    cluster.start_agent();
+    let template = example("hello-load-balancer.yaml");
+    cluster.deployed = Some("hello-lb".into());
+    cluster.ok(&["service", "deploy", &template, "--name", "hello-lb"]);
+    let status = cluster.status("hello-lb");
+    let url = status["outputs"]["url"].as_str().expect("a url").to_owned();
+    let balancer = pid_of(&status, "balancer");
+
+    let four = std::fs::read_to_string(&template)
+        .unwrap()
+        .replace("count: 3", "count: 4");
+    let bigger = cluster.dir().join("four.yaml");
+    std::fs::write(&bigger, four).unwrap();
+    cluster.ok(&["service", "update", "hello-lb", bigger.to_str().unwrap()]);
+
+    let after = cluster.status("hello-lb");
+    assert_eq!(
+        pid_of(&after, "balancer"),
+        balancer,
+        "the balancer is the same HAProxy"
+    );
+    assert!(all_running(&after), "{after:#}");
+    wait_for("an answer from the new backend", || {
+        (0..12).any(|_| answer(&url).as_deref() == Some("backend-3"))
+    });
+    cluster.ok(&["service", "delete", "hello-lb"]);
+    cluster.deployed = None;
+}

@@ -275,3 +275,18 @@ ensure_firewalld_installed() {
         say "warning: a firewalld runs in this network namespace; it may filter the tests' traffic"
     fi
 }
+
+# Prints the path of the khutulun binary benchmarks run: $KHUTULUN_BIN when set, else this
+# tree's release build (built first).
+release_binary() {
+    if [ -n "${KHUTULUN_BIN:-}" ]; then
+        printf '%s\n' "$KHUTULUN_BIN"
+        return
+    fi
+    say "building the release binary"
+    cargo build --quiet --release --bin khutulun
+    local target_dir
+    target_dir="$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    printf '%s\n' "$target_dir/release/khutulun"
+}

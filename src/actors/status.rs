@@ -59,6 +59,14 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
         phase: view.service.phase,
         message: view.service.message.clone(),
         on_failure: view.service.on_failure,
+        update: view
+            .service
+            .update
+            .as_ref()
+            .map(|update| match &update.rolling_back {
+                Some(why) => format!("rolling back: {why}"),
+                None => "updating".to_owned(),
+            }),
         instances: view
             .instances
             .iter()

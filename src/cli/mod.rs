@@ -21,6 +21,7 @@ mod registry;
 pub mod service;
 pub mod template;
 pub mod tosca;
+mod update;
 
 /// The version `--version` prints: the package's, and the commit it was built from (`unknown`
 /// when built outside a git checkout), so a bug report names the exact build.

@@ -39,7 +39,7 @@ pub fn run(
 
 /// The plan for people: a summary line, then `+ id` (added), `~ id: fields` (changed) and
 /// `- id` (removed), one instance a line.
-fn text(name: &str, diff: &InstantiationDiff) -> String {
+pub(super) fn text(name: &str, diff: &InstantiationDiff) -> String {
     let mut text = format!(
         "service {name}: {} to add, {} to change, {} to remove, {} unchanged\n",
         diff.added.len(),

@@ -69,6 +69,39 @@ pub enum ServiceCommand {
                   clap::builder::PossibleValuesParser::new(OnFailure::NAMES),
                   |name| name.parse::<OnFailure>().expect("a listed name")))]
         on_failure: OnFailure,
+        /// When a service of that name exists, update it to the template instead (as
+        /// `service update` does).
+        #[arg(long)]
+        update: bool,
+        /// With --update: how many instances are made again at once.
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "update")]
+        max_parallel: u32,
+        /// How to print the outputs at the end.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Update a service to a template: only the instances whose definition changed are made
+    /// again (dependencies first, each once the one before is ready), instances the template
+    /// adds are made and those it drops removed; when one fails the update is rolled back.
+    Update {
+        /// The service.
+        name: String,
+        /// The new template.
+        #[arg(value_name = "FILE_OR_CSAR")]
+        template: String,
+        /// An input value, as KEY=VALUE (VALUE is read as YAML); repeatable. The inputs of the
+        /// deploy are not kept: give every input again.
+        #[arg(long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// How many instances are made again at once.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        max_parallel: u32,
+        /// Return once the update is recorded, without waiting for it.
+        #[arg(long)]
+        no_wait: bool,
+        /// Give up waiting after this many seconds (the update goes on).
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        timeout: u64,
         /// How to print the outputs at the end.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -321,10 +354,24 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             no_wait,
             timeout,
             on_failure,
+            update,
+            max_parallel,
             format,
         } => {
             let inputs = parse_inputs(&inputs).map_err(invalid)?;
             let template = template_argument(template)?;
+            if update && super::update::exists(agent, &namespace, &name)? {
+                let update = super::update::Update {
+                    name,
+                    template,
+                    inputs,
+                    max_parallel,
+                    no_wait,
+                    timeout,
+                    format,
+                };
+                return super::update::run(agent, &namespace, update);
+            }
             if !no_wait {
                 interrupt::catch();
             }
@@ -397,6 +444,28 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
             instance,
             command,
         } => super::exec::run(agent, &namespace, &name, &instance, &command),
+        ServiceCommand::Update {
+            name,
+            template,
+            inputs,
+            max_parallel,
+            no_wait,
+            timeout,
+            format,
+        } => {
+            let inputs = parse_inputs(&inputs).map_err(invalid)?;
+            let template = template_argument(template)?;
+            let update = super::update::Update {
+                name,
+                template,
+                inputs,
+                max_parallel,
+                no_wait,
+                timeout,
+                format,
+            };
+            super::update::run(agent, &namespace, update)
+        }
         ServiceCommand::Plan {
             name,
             template,
@@ -510,7 +579,7 @@ pub fn run(args: ServiceArgs) -> Result<ExitCode, ClientError> {
 }
 
 /// How a wait that did not fail ended.
-enum Waited<T> {
+pub(super) enum Waited<T> {
     /// What was waited for happened.
     Done(T),
     /// Ctrl-C: the person stopped waiting; the agent goes on.
@@ -518,7 +587,7 @@ enum Waited<T> {
 }
 
 /// Says the work goes on in the agent and how to watch it; the exit code of an interruption.
-fn interrupted(work: &str, namespace: &str, name: &str) -> ExitCode {
+pub(super) fn interrupted(work: &str, namespace: &str, name: &str) -> ExitCode {
     eprintln!(
         "interrupted: the {work} of service {name} goes on in the agent; watch it with `{}`",
         interrupt::status_command(namespace, name)
@@ -771,7 +840,7 @@ const WATCH_PACE: Duration = Duration::from_millis(100);
 
 /// Hears of one service's changes from the agent, which answers a watch when the service
 /// changed (or after a second without change).
-struct ServiceWatch<'a> {
+pub(super) struct ServiceWatch<'a> {
     agent: &'a AgentAddress,
     namespace: &'a str,
     name: &'a str,
@@ -780,7 +849,7 @@ struct ServiceWatch<'a> {
 }
 
 impl<'a> ServiceWatch<'a> {
-    fn new(agent: &'a AgentAddress, namespace: &'a str, name: &'a str) -> Self {
+    pub(super) fn new(agent: &'a AgentAddress, namespace: &'a str, name: &'a str) -> Self {
         ServiceWatch {
             agent,
             namespace,
@@ -792,7 +861,7 @@ impl<'a> ServiceWatch<'a> {
 
     /// The service's status (at once the first time, then once it changed) and whether it
     /// changed since the last.
-    fn next(&mut self) -> Result<(ServiceStatus, bool), ClientError> {
+    pub(super) fn next(&mut self) -> Result<(ServiceStatus, bool), ClientError> {
         if let Some(asked) = self.asked {
             std::thread::sleep(WATCH_PACE.saturating_sub(asked.elapsed()));
         }
@@ -811,7 +880,7 @@ impl<'a> ServiceWatch<'a> {
     }
 }
 
-fn print_outputs(status: &ServiceStatus, format: Format) -> Result<(), ClientError> {
+pub(super) fn print_outputs(status: &ServiceStatus, format: Format) -> Result<(), ClientError> {
     if format != Format::Table {
         return print_document(format, &status.outputs).map_err(invalid);
     }

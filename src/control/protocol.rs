@@ -66,6 +66,21 @@ pub enum Request {
         /// The service.
         name: String,
     },
+    /// Update a service to a template: only the instances whose definition changed are made
+    /// again, one after another (`max_parallel` at once), each once ready; the update rolls
+    /// back when one fails.
+    Update {
+        /// The template, as for a deploy.
+        template: String,
+        /// The service's namespace.
+        namespace: String,
+        /// The service.
+        name: String,
+        /// Input values by name.
+        inputs: IndexMap<String, serde_json::Value>,
+        /// How many instances are made again at once.
+        max_parallel: u32,
+    },
     /// What updating a service to a template would change, without changing it.
     Plan {
         /// The template, as for a deploy.
@@ -241,6 +256,12 @@ pub enum Response {
         /// Each instance's (at most 20 each).
         events: Vec<ServiceEvent>,
     },
+    /// An update began (nothing to do when the difference is empty): what it adds, changes
+    /// and removes.
+    Updating {
+        /// Instance by instance.
+        diff: crate::tosca::instance::diff::InstantiationDiff,
+    },
     /// What an update would add, change and remove.
     Planned {
         /// Instance by instance.
@@ -395,6 +416,9 @@ pub struct ServiceStatus {
     /// What a failed deploy leaves behind.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// The update under way: `updating`, or `rolling back: <why it failed>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
     /// Its instances, dependencies first.
     pub instances: Vec<InstanceStatus>,
     /// Output values by name (an output that cannot be evaluated yet is `null`).

@@ -71,6 +71,9 @@ pub enum StoreError {
     /// Something that must not exist yet already does.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The change asked for conflicts with what is recorded; the message says how.
+    #[error("{0}")]
+    Conflict(String),
     /// Something that must exist does not.
     #[error("{0} does not exist")]
     NotFound(String),

@@ -45,6 +45,7 @@ mod reserve;
 pub use services::{InstanceChange, ServiceView};
 mod services;
 mod store;
+mod updates;
 
 pub use artifact_cache::{ArtifactCache, download_limits};
 pub use clock::{Clock, SystemClock};

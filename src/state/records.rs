@@ -204,6 +204,42 @@ pub struct ServiceRecord {
     pub message: Option<String>,
     /// The compiled and instantiated template: the source of truth for its instances.
     pub instantiation: Instantiation,
+    /// An update under way (`service update`), until every instance is made from
+    /// `instantiation` and the instances it no longer has are gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateRecord>,
+}
+
+impl ServiceRecord {
+    /// The ids of its instances: those of its instantiation, then those only the one it ran
+    /// before an update under way has (the update removes them when it is done).
+    pub fn instance_ids(&self) -> Vec<&str> {
+        let current = self.instantiation.nodes.iter().map(|n| n.id.as_str());
+        let mut ids: Vec<&str> = current.collect();
+        if let Some(update) = &self.update {
+            for node in &update.previous.nodes {
+                if !ids.contains(&node.id.as_str()) {
+                    ids.push(&node.id);
+                }
+            }
+        }
+        ids
+    }
+}
+
+/// An update of a service under way. What the service ran before is kept until the update is
+/// over: the instances made from it are removed as it says, and a failed update goes back to
+/// it (the two instantiations swap). A restarted agent finishes or undoes it from here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRecord {
+    /// The instantiation the service ran before (before the update, or the failed update's
+    /// while it is rolled back).
+    pub previous: Instantiation,
+    /// How many instances are replaced at once.
+    pub max_parallel: u32,
+    /// Why the update failed, while it is rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_back: Option<String>,
 }
 
 /// `services/<namespace>/<service>/plan.yaml`: which host runs which node instance.
@@ -308,6 +344,10 @@ pub struct InstanceRecord {
     /// wiring differs and it is made again with the new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wired: Option<String>,
+    /// The digest of the node instance's definition it was made from (see
+    /// `tosca::instance::diff::digest`): an update makes it again when its definition changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_from: Option<String>,
     /// Its last changes of state, oldest first (at most [`EVENTS_KEPT`]): `service events`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<InstanceEvent>,
@@ -346,6 +386,7 @@ impl InstanceRecord {
             restarts: 0,
             health: None,
             wired: None,
+            made_from: None,
             events: Vec::new(),
             updated: now.to_owned(),
         }

@@ -39,7 +39,11 @@ pub struct ServiceView {
 pub type QualifiedName = (String, String);
 
 /// Raises a service's plan version, which tells its hosts to look at the service again.
-fn bump_plan(tx: &mut Transaction<'_>, namespace: &str, service: &str) -> Result<(), StoreError> {
+pub(super) fn bump_plan(
+    tx: &mut Transaction<'_>,
+    namespace: &str,
+    service: &str,
+) -> Result<(), StoreError> {
     let path = tx.layout().plan(namespace, service);
     if let Some(mut plan) = tx.read::<PlanRecord>(&path)? {
         plan.version += 1;
@@ -162,8 +166,8 @@ impl Store {
             }
             if let Some(failures) = undone {
                 let now = tx.now();
-                for node in &record.instantiation.nodes {
-                    let path = tx.layout().instance(namespace, service, &node.id);
+                for id in record.instance_ids() {
+                    let path = tx.layout().instance(namespace, service, id);
                     let Some(mut instance) = tx.read::<InstanceRecord>(&path)? else {
                         continue;
                     };
@@ -199,8 +203,8 @@ impl Store {
             if phase == ServicePhase::Deleting {
                 // From now on an instance shows `failed` only if removing it failed.
                 let now = tx.now();
-                for node in &record.instantiation.nodes {
-                    let path = tx.layout().instance(namespace, service, &node.id);
+                for id in record.instance_ids() {
+                    let path = tx.layout().instance(namespace, service, id);
                     if let Some(mut instance) = tx.read::<InstanceRecord>(&path)? {
                         instance.state = InstanceState::Deleting;
                         instance.message = None;
@@ -274,8 +278,8 @@ impl Store {
             .read::<PlanRecord>(&layout.plan(namespace, service))?
             .unwrap_or_default();
         let mut instances = Vec::new();
-        for node in &record.instantiation.nodes {
-            let path = layout.instance(namespace, service, &node.id);
+        for id in record.instance_ids() {
+            let path = layout.instance(namespace, service, id);
             if let Some(instance) = self.read::<InstanceRecord>(&path)? {
                 instances.push(Arc::new(instance));
             }
@@ -484,6 +488,7 @@ mod tests {
             phase: ServicePhase::Active,
             on_failure: Default::default(),
             message: None,
+            update: None,
             instantiation,
         };
         let plan = PlanRecord {

@@ -115,6 +115,7 @@ pub fn prepare(
         phase: ServicePhase::Active,
         on_failure: Default::default(),
         message: None,
+        update: None,
         instantiation,
     };
     Ok((service, plan, instances))
@@ -140,7 +141,7 @@ fn inventory(store: &Store, namespace: &str) -> Result<Inventory, RuntimeError> 
 }
 
 /// Service `namespace/name` as recorded, once both names are valid.
-fn recorded(
+pub(super) fn recorded(
     store: &Store,
     namespace: &str,
     name: &str,
@@ -152,7 +153,7 @@ fn recorded(
 
 /// Compiles and instantiates `template` for a service of `namespace`, with the counts its
 /// policies set on the live hosts of `cluster`; with those policies.
-fn compile(
+pub(super) fn compile(
     store: &Store,
     cluster: &[Candidate],
     template: &str,

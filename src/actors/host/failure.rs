@@ -16,9 +16,8 @@ pub fn failure(error: RuntimeError) -> Failure {
         RuntimeError::NotFound(_) | RuntimeError::Store(StoreError::NotFound(_)) => {
             FailureKind::NotFound
         }
-        RuntimeError::Store(StoreError::AlreadyExists(_)) | RuntimeError::InUse(_) => {
-            FailureKind::Conflict
-        }
+        RuntimeError::Store(StoreError::AlreadyExists(_) | StoreError::Conflict(_))
+        | RuntimeError::InUse(_) => FailureKind::Conflict,
         _ => FailureKind::Internal,
     };
     Failure {

@@ -58,6 +58,23 @@ pub enum HostMsg {
         /// The deploy's answer.
         reply: Answer,
     },
+    /// `service update`: compile the template beside the Host and begin the update.
+    Update {
+        /// The template, service and inputs, as a deploy would take them.
+        deploy: super::deploy::Deploy,
+        /// How many instances are made again at once.
+        max_parallel: u32,
+        /// What the update changes.
+        reply: Answer,
+    },
+    /// An update's template was compiled beside the Host: record it and restart the service's
+    /// actor on it.
+    UpdateCompiled {
+        /// The update's records, or why there are none.
+        prepared: Box<Result<super::update::PreparedUpdate, RuntimeError>>,
+        /// The update's answer.
+        reply: Answer,
+    },
     /// Delete a service (refused while others select it, unless `force`).
     Delete {
         /// Its namespace.
@@ -310,6 +327,17 @@ impl HostMsg {
                 reply,
             },
             Request::ListDelegates => HostMsg::ListDelegates { reply },
+            Request::Update {
+                template,
+                namespace,
+                name,
+                inputs,
+                max_parallel,
+            } => HostMsg::Update {
+                deploy: deploy(template, namespace, name, inputs, OnFailure::default()),
+                max_parallel,
+                reply,
+            },
             Request::Plan {
                 template,
                 namespace,

@@ -28,6 +28,7 @@ mod selections;
 mod service_queries;
 #[cfg(test)]
 mod simulated_delegates_tests;
+mod update;
 
 pub use messages::{Answer, HostMsg};
 
@@ -723,6 +724,18 @@ impl Actor for Host {
             }
             HostMsg::Deploy { deploy, reply } => state.deploy(&myself, deploy, reply),
             HostMsg::Plan { deploy, reply } => state.plan(deploy, reply),
+            HostMsg::Update {
+                deploy,
+                max_parallel,
+                reply,
+            } => state.update(&myself, deploy, max_parallel, reply),
+            HostMsg::UpdateCompiled { prepared, reply } => {
+                let answer = match *prepared {
+                    Ok(prepared) => state.record_update(&myself, prepared).await,
+                    Err(error) => Err(error),
+                };
+                answer_with(reply, answer);
+            }
             HostMsg::Compiled { prepared, reply } => {
                 let answer = match *prepared {
                     Ok(prepared) => state.record_deploy(&myself, prepared).await,

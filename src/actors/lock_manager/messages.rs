@@ -7,9 +7,10 @@ use ractor::RpcReplyPort;
 
 use crate::state::records::{
     Health, HostRecord, InstanceEvent, InstanceMove, InstanceRecord, InstanceState, PlanRecord,
-    RegistryEntry, ServicePhase, ServiceRecord,
+    RegistryEntry, ServicePhase, ServiceRecord, UpdateRecord,
 };
 use crate::state::{Layout, RegistryKind, StoreError, Transaction};
+use crate::tosca::instance::Instantiation;
 
 /// The reply of a store write.
 pub type WriteReply<T> = RpcReplyPort<Result<T, StoreError>>;
@@ -29,6 +30,8 @@ pub struct InstanceUpdate {
     pub health: Option<Option<Health>>,
     /// The wiring it was made with (see [`InstanceRecord::wired`]).
     pub wired: Option<String>,
+    /// The digest of the definition it was made from (see [`InstanceRecord::made_from`]).
+    pub made_from: Option<String>,
     /// Changes of state its step showed before this write without writing them (a deploy's
     /// `creating`): kept among its events, before the one this write makes.
     pub shown: Vec<InstanceEvent>,
@@ -82,6 +85,9 @@ impl InstanceUpdate {
         }
         if let Some(wired) = self.wired {
             record.wired = Some(wired);
+        }
+        if let Some(made_from) = self.made_from {
+            record.made_from = Some(made_from);
         }
         for event in self.shown {
             record.keep_event(event);
@@ -177,6 +183,35 @@ pub enum LockManagerMsg {
         message: String,
         /// When the deploy was undone: the instances that failed, with why.
         undone: Option<Vec<(String, String)>>,
+        /// Done.
+        reply: WriteReply<()>,
+    },
+    /// Begins an update of a service (see [`crate::state::Store::begin_update`]); replies
+    /// with the epoch.
+    BeginUpdate {
+        /// `service.yaml`, with its update.
+        service: Box<ServiceRecord>,
+        /// `plan.yaml`, with the added instances placed.
+        plan: PlanRecord,
+        /// The records of the instances the update adds.
+        added: Vec<InstanceRecord>,
+        /// The epoch it was written at.
+        reply: WriteReply<u64>,
+    },
+    /// Records where an update stands (see [`crate::state::Store::record_update`]).
+    RecordUpdate {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        service: String,
+        /// The instantiation it is to run.
+        instantiation: Box<Instantiation>,
+        /// The update, while it is under way.
+        update: Option<Box<UpdateRecord>>,
+        /// The service's message.
+        message: Option<String>,
+        /// The instances removed by the update, all gone.
+        forgotten: Vec<String>,
         /// Done.
         reply: WriteReply<()>,
     },

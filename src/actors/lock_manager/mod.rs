@@ -24,9 +24,10 @@ use serde::de::DeserializeOwned;
 
 use crate::state::records::{
     HostRecord, InstanceMove, InstanceRecord, PlanRecord, RegistryEntry, ServicePhase,
-    ServiceRecord,
+    ServiceRecord, UpdateRecord,
 };
 use crate::state::{InstanceChange, RegistryKind, Store, StoreError, check_name};
+use crate::tosca::instance::Instantiation;
 
 use super::RuntimeError;
 
@@ -201,6 +202,38 @@ impl Actor for LockManager {
                 });
                 let _ = reply.send(result.await);
             }
+            LockManagerMsg::BeginUpdate {
+                service,
+                plan,
+                added,
+                reply,
+            } => {
+                let result = blocking(store, move |s| s.begin_update(&service, &plan, &added));
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::RecordUpdate {
+                namespace,
+                service,
+                instantiation,
+                update,
+                message,
+                forgotten,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    let update = update.as_deref();
+                    let message = message.as_deref();
+                    s.record_update(
+                        &namespace,
+                        &service,
+                        &instantiation,
+                        update,
+                        message,
+                        &forgotten,
+                    )
+                });
+                let _ = reply.send(result.await);
+            }
             LockManagerMsg::RemoveService {
                 namespace,
                 service,
@@ -362,6 +395,44 @@ impl LockManagerRef {
             host: host.to_owned(),
             message: message.to_owned(),
             undone,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::BeginUpdate`].
+    pub async fn begin_update(
+        &self,
+        service: ServiceRecord,
+        plan: PlanRecord,
+        added: Vec<InstanceRecord>,
+    ) -> Result<u64, RuntimeError> {
+        self.call(|reply| LockManagerMsg::BeginUpdate {
+            service: Box::new(service),
+            plan,
+            added,
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::RecordUpdate`].
+    pub async fn record_update(
+        &self,
+        namespace: &str,
+        service: &str,
+        instantiation: Instantiation,
+        update: Option<UpdateRecord>,
+        message: Option<String>,
+        forgotten: Vec<String>,
+    ) -> Result<(), RuntimeError> {
+        self.call(|reply| LockManagerMsg::RecordUpdate {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            instantiation: Box::new(instantiation),
+            update: update.map(Box::new),
+            message,
+            forgotten,
             reply,
         })
         .await

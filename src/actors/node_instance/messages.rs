@@ -13,6 +13,9 @@ pub struct NodeInstanceMsg {
     pub step: Step,
     /// The service as its Service actor holds it when the step begins (dependencies done).
     pub view: Arc<ServiceView>,
+    /// For [`Step::Renew`]: the service holding the definition its workload was made from
+    /// (what an update replaces), which says how to remove it.
+    pub made_from: Option<Arc<ServiceView>>,
 }
 
 // Local only: never sent to another host.

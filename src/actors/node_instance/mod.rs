@@ -32,6 +32,7 @@ use crate::delegates::protocol::{
 };
 use crate::state::records::{InstanceEvent, InstanceRecord, InstanceState};
 use crate::state::{ArtifactCache, ServiceView};
+use crate::tosca::instance::diff::digest;
 use crate::tosca::instance::{ArtifactInstance, ArtifactLocation};
 
 use super::lock_manager::InstanceUpdate;
@@ -80,11 +81,12 @@ impl Actor for NodeInstance {
     ) -> Result<(), ActorProcessingErr> {
         let report = match Work::new(me, message.view) {
             Ok(mut work) => {
-                let result = match message.step {
-                    Step::Adopt => work.adopt().await,
-                    Step::Check => work.check().await,
-                    Step::Delete => work.delete().await,
-                    step => work.change(step).await,
+                let result = match (message.step, message.made_from) {
+                    (Step::Adopt, _) => work.adopt().await,
+                    (Step::Check, _) => work.check().await,
+                    (Step::Delete, _) => work.delete().await,
+                    (Step::Renew, Some(made_from)) => work.renew(made_from).await,
+                    (step, _) => work.change(step).await,
                 };
                 StepReport {
                     index: me.index,
@@ -371,7 +373,7 @@ impl<'a> Work<'a> {
             Step::Deploy => self.try_deploy(&mut attributes).await,
             Step::Stop => self.try_stop(&mut attributes).await,
             Step::Start => self.try_start(&mut attributes).await,
-            Step::Replace => self.try_replace(&mut attributes).await,
+            Step::Replace | Step::Renew => self.try_replace(&mut attributes).await,
             Step::Adopt | Step::Check | Step::Delete => Ok(()),
         };
         match changed {
@@ -419,12 +421,36 @@ impl<'a> Work<'a> {
             self.operate("start", attributes).await?;
         }
         let wired = spec::wiring(&self.current(), &self.me.id);
+        let made_from = digest(spec::node(&self.view, &self.me.id)?);
         self.record(InstanceUpdate {
             attributes: Some(attributes.clone()),
             wired: Some(wired),
+            made_from: Some(made_from),
             ..InstanceUpdate::started(has_checks(&target.spec))
         })
         .await
+    }
+
+    /// Removes what runs as the definition in `made_from` says, and makes the instance again
+    /// from its definition now, as new (an update changed it): one write, at the end.
+    async fn renew(&mut self, made_from: Arc<ServiceView>) -> Result<(), RuntimeError> {
+        tracing::info!(instance = %self.me.id, "its definition changed; making it again");
+        let mut attributes = self.record.attributes.clone();
+        let current = std::mem::replace(&mut self.view, made_from);
+        let removed = self.remove(&attributes).await;
+        self.view = current;
+        let renewed = match removed {
+            Ok(()) => {
+                attributes.clear();
+                self.record.attributes.clear();
+                self.try_deploy(&mut attributes).await
+            }
+            Err(error) => Err(error),
+        };
+        match renewed {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.record_failure(error, attributes).await),
+        }
     }
 
     /// Records in `attributes` which delegate deploys the instance when its node has several
@@ -641,31 +667,33 @@ impl<'a> Work<'a> {
     }
 
     async fn delete(&mut self) -> Result<(), RuntimeError> {
-        let target = self.target()?;
         if self.record.state != InstanceState::Deleting {
             self.record(InstanceUpdate::state(InstanceState::Deleting))
                 .await?;
         }
         let attributes = self.record.attributes.clone();
-        let deleted = async {
-            if target.has_operations {
-                self.operate("stop", &mut attributes.clone()).await?;
-            }
-            if let Some(delegate) = &target.delegate {
-                let deleted = protocol::delete(delegate, target.spec.clone(), attributes.clone());
-                self.bound(Operation::Delete, &target.spec, deleted).await?;
-            }
-            if target.has_operations {
-                self.operate("delete", &mut attributes.clone()).await?;
-                script::forget(&target.spec.state_dir);
-            }
-            mounts::detach(&self.me.context, &self.view, &target.spec).await?;
-            Ok(())
-        }
-        .await;
-        match deleted {
+        match self.remove(&attributes).await {
             Ok(()) => Ok(()),
             Err(error) => Err(self.record_failure(error, attributes).await),
         }
+    }
+
+    /// Stops and removes what the instance has (its Lifecycle stop and delete operations, its
+    /// delegate's delete, its mounts), as its definition in the step's view says.
+    async fn remove(&mut self, attributes: &Attributes) -> Result<(), RuntimeError> {
+        let target = self.target()?;
+        if target.has_operations {
+            self.operate("stop", &mut attributes.clone()).await?;
+        }
+        if let Some(delegate) = &target.delegate {
+            let deleted = protocol::delete(delegate, target.spec.clone(), attributes.clone());
+            self.bound(Operation::Delete, &target.spec, deleted).await?;
+        }
+        if target.has_operations {
+            self.operate("delete", &mut attributes.clone()).await?;
+            script::forget(&target.spec.state_dir);
+        }
+        mounts::detach(&self.me.context, &self.view, &target.spec).await?;
+        Ok(())
     }
 }

@@ -98,6 +98,7 @@ fn service(
         phase,
         on_failure: Default::default(),
         message: None,
+        update: None,
         instantiation: Instantiation {
             nodes,
             policies,

@@ -54,7 +54,8 @@ impl ServiceState {
     /// Tracks instance `index` from now if it runs, has checks and is not tracked yet; stops
     /// tracking it if it no longer runs.
     pub(super) fn track(&mut self, index: usize) {
-        let record = &self.view.instances[self.records[index]];
+        let view = self.view_of(index);
+        let record = &view.instances[self.records[index]];
         if record.state != InstanceState::Running {
             self.checks.forget(index);
             return;
@@ -62,7 +63,7 @@ impl ServiceState {
         if self.checks.trackers[index].is_some() {
             return;
         }
-        let (checks, restarts) = match node_instance::health_checks(&self.view, &record.id) {
+        let (checks, restarts) = match node_instance::health_checks(&view, &record.id) {
             Ok(found) => found,
             Err(error) => {
                 tracing::warn!(instance = %record.id, %error, "its health checks cannot be read");

@@ -52,6 +52,8 @@ pub enum ServiceMsg {
     },
     /// Something may be due (a check, a retry).
     Wake,
+    /// A write of the update failed a while ago: decide again.
+    UpdateWriteOver,
     /// The service's status once its version passes `after`, or after [`WATCH_PATIENCE`]
     /// (whichever comes first).
     Watch {
@@ -106,6 +108,11 @@ pub enum Write {
     Failure,
     /// The removal of the service's records.
     Removal,
+    /// Where an update stands: turned back, or (`over`) ended.
+    Update {
+        /// Whether it recorded the update's end.
+        over: bool,
+    },
 }
 
 // Local only: never sent to another host.

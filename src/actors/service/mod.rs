@@ -14,6 +14,9 @@ mod reconcile_tests;
 mod remote;
 #[cfg(test)]
 mod supervision_tests;
+mod update;
+#[cfg(test)]
+mod update_tests;
 
 pub use messages::{ServiceMsg, WATCH_PATIENCE, Write};
 pub use reconcile::CHECK_PERIOD;
@@ -96,6 +99,13 @@ pub struct ServiceState {
     controls: Vec<Control>,
     /// The health checks of the running instances that have some.
     checks: health::Checks,
+    /// For each instance of `observed`, the digest of the definition its workload was made
+    /// from, when known (see [`update`]).
+    made_from: Vec<Option<String>>,
+    /// The view as it was before the update under way, until either changes.
+    before: Option<Arc<ServiceView>>,
+    /// The service's message once the update's end is recorded.
+    ended_message: Option<String>,
 }
 
 /// A `service stop|start|restart` waiting to be done.
@@ -123,6 +133,7 @@ impl ServiceState {
     /// The view changed: steps and watchers get the new one.
     fn changed(&mut self) {
         self.snapshot = None;
+        self.before = None;
         self.version += 1;
     }
 
@@ -287,11 +298,16 @@ impl ServiceState {
                 if !matches!(step, Step::Check | Step::Adopt) {
                     self.checks.forget(index);
                 }
-                let view = self.view();
-                if self.actors[index]
-                    .cast(NodeInstanceMsg { step, view })
-                    .is_err()
-                {
+                let (view, made_from) = match step {
+                    Step::Renew => (self.view(), Some(self.view_of(index))),
+                    _ => (self.view_of(index), None),
+                };
+                let asked = NodeInstanceMsg {
+                    step,
+                    view,
+                    made_from,
+                };
+                if self.actors[index].cast(asked).is_err() {
                     // Its actor is stopping: the supervision event ends the step.
                     tracing::debug!(instance = %self.observed.instances[index].id, "no actor for the step");
                 }
@@ -327,6 +343,8 @@ impl ServiceState {
                 });
             }
             Effect::Abandon(_) => {}
+            Effect::RollBack(reason) => self.roll_back(myself, reason),
+            Effect::FinishUpdate => self.finish_update(myself),
         }
     }
 
@@ -345,6 +363,9 @@ impl ServiceState {
         let Some(&position) = self.records.get(index) else {
             return false;
         };
+        if record.made_from.is_some() {
+            self.made_from[index].clone_from(&record.made_from);
+        }
         let (health, reason) = (record.health, record.message.clone());
         let changed = self.observed.instances[index].health != health;
         if changed {
@@ -430,7 +451,11 @@ impl ServiceState {
         };
         let step = self.observed.instances[index].busy.map(|(step, _)| step);
         let record = &self.view.instances[position];
-        if let (Some(Step::Deploy), Some(error)) = (step, &report.error) {
+        if let (Some(Step::Renew), Some(_)) = (step, &report.error) {
+            // Removed, half made again, or not: either definition may have to remove it.
+            self.made_from[index] = None;
+        }
+        if let (Some(Step::Deploy | Step::Renew), Some(error)) = (step, &report.error) {
             let why = record.message.clone().unwrap_or_else(|| error.clone());
             self.failures.push((record.id.clone(), why));
         }
@@ -564,9 +589,14 @@ fn spawn_write(
 }
 
 /// The service's node instances by id.
+/// (Those an update under way removes, from what the service ran before.)
 fn nodes_by_id(view: &ServiceView) -> HashMap<&str, &crate::tosca::instance::NodeInstance> {
-    let nodes = view.service.instantiation.nodes.iter();
-    nodes.map(|node| (node.id.as_str(), node)).collect()
+    let service = &view.service;
+    let previous = service.update.iter().flat_map(|u| u.previous.nodes.iter());
+    let mut nodes: HashMap<&str, _> = previous.map(|node| (node.id.as_str(), node)).collect();
+    let nodes_now = service.instantiation.nodes.iter();
+    nodes.extend(nodes_now.map(|node| (node.id.as_str(), node)));
+    nodes
 }
 
 /// The instances of `view` on `host`, dependencies first, as the reconciler sees them, with
@@ -648,6 +678,15 @@ impl Actor for Service {
         let dependents = dependents(&instances);
         let delegates = delegate_kinds(&view, &records);
         let instance_count = instances.len();
+        let mine: Vec<&InstanceRecord> = records.iter().map(|&p| &*view.instances[p]).collect();
+        let made_from = match &view.service.update {
+            // Made before digests were recorded: from what was updated, the instantiation
+            // before the update (or, while it is rolled back, the one it goes back to).
+            Some(update) if update.rolling_back.is_none() => {
+                update::made_from(&mine, &update.previous)
+            }
+            _ => update::made_from(&mine, &view.service.instantiation),
+        };
         let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
         observed.failed = view.service.phase == ServicePhase::Failed;
         let mut state = ServiceState {
@@ -670,7 +709,11 @@ impl Actor for Service {
             watchers: Vec::new(),
             controls: Vec::new(),
             checks: health::Checks::new(instance_count),
+            made_from,
+            before: None,
+            ended_message: None,
         };
+        state.mark_update();
         if state.view.service.phase == ServicePhase::Deleting {
             state.delete();
         }
@@ -725,6 +768,7 @@ impl Actor for Service {
             } => state.tried(&myself, index, run, check, outcome),
             ServiceMsg::Finished(report) => state.finished(report),
             ServiceMsg::Wake => state.next_wake = None,
+            ServiceMsg::UpdateWriteOver => state.observed.recording = false,
             ServiceMsg::Recorded { write, error } => match (write, error) {
                 (Write::Removal, None) => {
                     myself.stop(Some("deleted".into()));
@@ -739,6 +783,7 @@ impl Actor for Service {
                 (Write::Failure, Some(error)) => {
                     tracing::warn!(service = %state.args.name, %error, "could not record its failure")
                 }
+                (Write::Update { over }, error) => state.update_recorded(&myself, over, error),
             },
             ServiceMsg::Logs { instance, reply } => {
                 state.logs(instance, reply);

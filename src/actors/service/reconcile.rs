@@ -47,6 +47,9 @@ pub enum Step {
     /// Remove it and make it again with its requirements' current wiring (an instance it
     /// requires moved to another host).
     Replace,
+    /// Remove it as the definition it was made from says and make it from the current one
+    /// (`service update` changed it).
+    Renew,
 }
 
 /// Whether an instance is asked to run (`service start|stop|restart`).
@@ -96,6 +99,14 @@ pub struct Instance {
     /// Its delegate takes new wiring in place when it looks at it (a load balancer writes
     /// its configuration again and reloads): it is checked, never made again, when stale.
     pub rewires: bool,
+    /// What runs was made from another definition than the service's now: an update makes
+    /// it again.
+    pub outdated: bool,
+    /// An update made it again; it counts against the update's parallelism until ready.
+    pub renewed: bool,
+    /// The service no longer has it (an update removed it): it is deleted once the rest of
+    /// the update is done.
+    pub retired: bool,
 }
 
 impl Instance {
@@ -128,6 +139,9 @@ impl Instance {
             health: None,
             restarts_unhealthy: false,
             rewires: false,
+            outdated: false,
+            renewed: false,
+            retired: false,
         }
     }
 }
@@ -155,6 +169,19 @@ pub struct Observed {
     /// before this actor started): from then on an unhealthy instance is restarted rather
     /// than failing the deploy.
     pub through: bool,
+    /// An update under way.
+    pub update: Option<Updating>,
+    /// A service-wide write of the update is under way: nothing is decided until it ends.
+    pub recording: bool,
+}
+
+/// An update under way, as the reconciler sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Updating {
+    /// How many instances are made again at once.
+    pub max_parallel: usize,
+    /// Why the update failed, while it is rolled back.
+    pub rolling_back: Option<String>,
 }
 
 impl Observed {
@@ -170,6 +197,8 @@ impl Observed {
             removing: false,
             remove_after: None,
             through: resume,
+            update: None,
+            recording: false,
         }
     }
 }
@@ -191,6 +220,12 @@ pub enum Effect {
     Remove,
     /// The deploy cannot go on (a required instance failed): fail it for this reason.
     Abandon(String),
+    /// A step of the update failed, for this reason: go back to what the service ran before
+    /// (the instantiations swap; what was made again is made again as it was).
+    RollBack(String),
+    /// Every instance is made from the service's definition and ready, and the ones it no
+    /// longer has are gone: the update is over.
+    FinishUpdate,
 }
 
 /// The effects due now, and when to look again if nothing reports before.
@@ -212,14 +247,20 @@ impl Decision {
 /// started.
 pub fn reconcile(goal: Goal, on_failure: OnFailure, seen: &Observed, now: Duration) -> Decision {
     let mut decision = Decision::default();
-    if seen.removing {
+    if seen.removing || seen.recording {
         return decision;
     }
     match goal {
         Goal::Delete => delete(seen, now, &mut decision),
         Goal::Run if seen.failed => {}
+        Goal::Run if seen.failure.is_some() && seen.update.is_some() => {
+            fail_update(seen, &mut decision)
+        }
         Goal::Run if seen.failure.is_some() => fail(on_failure, seen, &mut decision),
-        Goal::Run => run(seen, now, &mut decision),
+        Goal::Run => {
+            run(seen, now, &mut decision);
+            update(seen, now, &mut decision);
+        }
     }
     decision
 }
@@ -244,7 +285,9 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
         (pending && !held(i) && !i.awaits) || matches!(i.busy, Some((Step::Deploy, _)))
     });
     for (index, instance) in seen.instances.iter().enumerate() {
-        if instance.busy.is_some() {
+        // What an update removes or makes again is its business (see [`update`]), once adopted.
+        let updated = instance.outdated && adopted(index);
+        if instance.busy.is_some() || instance.retired || updated {
             continue;
         }
         let requires_ready = instance.requires.iter().all(|&r| {
@@ -285,6 +328,72 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             decision.effects.push(Effect::Run(index, step));
         }
     }
+}
+
+/// Carries an update on: makes the outdated instances again, dependencies first, each once
+/// those it requires are ready and at most `max_parallel` at once (counting those made again
+/// and not yet ready); then deletes the instances the service no longer has, dependents
+/// first; then ends the update.
+fn update(seen: &Observed, now: Duration, decision: &mut Decision) {
+    let Some(update) = &seen.update else {
+        return;
+    };
+    let renewing = |i: &Instance| matches!(i.busy, Some((Step::Renew, _)));
+    let in_flight = (seen.instances.iter())
+        .filter(|i| renewing(i) || (i.renewed && !i.is_ready()))
+        .count();
+    let mut room = update.max_parallel.max(1).saturating_sub(in_flight);
+    for (index, instance) in seen.instances.iter().enumerate() {
+        let ready = |&r: &usize| {
+            let required = &seen.instances[r];
+            required.busy.is_none() && !required.outdated && required.is_ready()
+        };
+        let due = instance.outdated
+            && instance.busy.is_none()
+            && instance.adopted == seen.generation
+            && instance.requires.iter().all(ready);
+        if room > 0 && due {
+            decision.effects.push(Effect::Run(index, Step::Renew));
+            room -= 1;
+        }
+    }
+    let settled = |i: &Instance| {
+        let stopped = i.state == InstanceState::Stopped && i.wanted == Wanted::Stopped;
+        i.retired || (i.busy.is_none() && !i.outdated && (i.is_ready() || stopped))
+    };
+    if !seen.instances.iter().all(settled) {
+        return;
+    }
+    let left = |i: &Instance| i.retired && !i.gone;
+    for index in deletable(seen, left) {
+        match seen.instances[index].retry {
+            Some((_, at)) if at > now => decision.wake_at(at),
+            _ => decision.effects.push(Effect::Run(index, Step::Delete)),
+        }
+    }
+    if !seen.instances.iter().any(|i| i.busy.is_some() || left(i)) {
+        decision.effects.push(Effect::FinishUpdate);
+    }
+}
+
+/// After a step of an update failed: once no step is under way, rolls the update back; when
+/// the rollback fails too, records that and leaves every instance as it is.
+fn fail_update(seen: &Observed, decision: &mut Decision) {
+    if seen.instances.iter().any(|i| i.busy.is_some()) {
+        return;
+    }
+    let error = seen.failure.clone().unwrap_or_default();
+    let rolling_back = seen.update.as_ref().and_then(|u| u.rolling_back.as_ref());
+    decision.effects.push(match rolling_back {
+        None => Effect::RollBack(error),
+        Some(first) => Effect::RecordFailure {
+            message: format!(
+                "the update failed ({first}), and rolling it back failed too ({error}); its \
+                 instances are left as they are"
+            ),
+            undone: false,
+        },
+    });
 }
 
 /// For each instance, whether its stop must wait: an instance that requires it is stopping
@@ -413,6 +522,7 @@ impl Observed {
             Effect::RecordFailure { .. } => self.failed = true,
             Effect::Remove => self.removing = true,
             Effect::Abandon(reason) => self.failure = Some(reason.clone()),
+            Effect::RollBack(_) | Effect::FinishUpdate => self.recording = true,
         }
     }
 
@@ -424,12 +534,19 @@ impl Observed {
         };
         instance.state = outcome.state;
         instance.looked_at = Some(now);
-        if matches!(step, Step::Deploy | Step::Adopt | Step::Replace) {
+        if matches!(
+            step,
+            Step::Deploy | Step::Adopt | Step::Replace | Step::Renew
+        ) {
             instance.adopted = generation;
         }
         match (step, outcome.error) {
-            (Step::Deploy, Some(error)) => {
+            (Step::Deploy | Step::Renew, Some(error)) => {
                 self.failure.get_or_insert(error);
+            }
+            (Step::Renew, None) => {
+                instance.outdated = false;
+                instance.renewed = true;
             }
             (Step::Delete, None) => {
                 instance.gone = true;
@@ -476,8 +593,31 @@ impl Observed {
 
     /// The deploy is through once every instance is ready at once.
     fn note_through(&mut self) {
-        if !self.through && self.failure.is_none() {
-            self.through = self.instances.iter().all(Instance::is_ready);
+        // An update is through when it is over.
+        if !self.through && self.failure.is_none() && self.update.is_none() {
+            let mut current = self.instances.iter().filter(|i| !i.retired);
+            self.through = current.all(Instance::is_ready);
+        }
+    }
+
+    /// An update begins, or turns back after a failure: `marks` says of each instance
+    /// whether what runs is outdated and whether the service no longer has it.
+    pub fn set_update(&mut self, update: Updating, marks: impl Fn(usize) -> (bool, bool)) {
+        for (index, instance) in self.instances.iter_mut().enumerate() {
+            (instance.outdated, instance.retired) = marks(index);
+            instance.renewed = false;
+        }
+        self.update = Some(update);
+        self.failure = None;
+        self.through = false;
+    }
+
+    /// The update's write ended (`over` when it recorded its end).
+    pub fn update_recorded(&mut self, over: bool) {
+        self.recording = false;
+        if over {
+            self.update = None;
+            self.note_through();
         }
     }
 

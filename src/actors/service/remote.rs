@@ -119,6 +119,7 @@ mod tests {
             phase: ServicePhase::Active,
             on_failure: Default::default(),
             message: None,
+            update: None,
             instantiation: Instantiation {
                 nodes: vec![node("db-0", None), node("app-0", Some("db-0"))],
                 ..Instantiation::default()

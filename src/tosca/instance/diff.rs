@@ -66,8 +66,17 @@ pub fn diff(old: &Instantiation, new: &Instantiation) -> InstantiationDiff {
     diff
 }
 
+/// A digest of a node instance's definition, recorded with the workload made from it: an
+/// update makes again exactly the instances whose digest changed, which are those [`diff`]
+/// finds changed (it compares every field but the id and what the id implies).
+pub fn digest(node: &NodeInstance) -> String {
+    let definition = serde_json::to_vec(node).unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &definition);
+    super::checksum::hex(&digest.as_ref()[..16])
+}
+
 /// The fields in which two versions of one instance differ; properties by name.
-fn differing_fields(old: &NodeInstance, new: &NodeInstance) -> Vec<String> {
+pub fn differing_fields(old: &NodeInstance, new: &NodeInstance) -> Vec<String> {
     let mut fields = Vec::new();
     if old.types != new.types {
         fields.push("types".to_owned());
@@ -130,6 +139,18 @@ mod tests {
             nodes,
             ..Instantiation::default()
         }
+    }
+
+    #[test]
+    fn the_digest_changes_exactly_when_the_diff_finds_a_change() {
+        let old = of(vec![node("web-0", "serve"), node("db-0", "store")]);
+        let new = of(vec![node("web-0", "serve --fast"), node("db-0", "store")]);
+        let found = diff(&old, &new);
+        for (before, after) in old.nodes.iter().zip(&new.nodes) {
+            let changed = found.changed.iter().any(|c| c.id == after.id);
+            assert_eq!(digest(before) != digest(after), changed, "{}", after.id);
+        }
+        assert_eq!(digest(&old.nodes[1]), digest(&old.nodes[1].clone()));
     }
 
     #[test]

@@ -1,0 +1,212 @@
+//! The Service actor's side of `service update`: which instances an update makes again
+//! (their workload was made from another definition than the service's now) and which it
+//! removes, the service as each instance's workload was made (the steps that remove one need
+//! it), and the update's two writes: turning back after a failure, and its end. The decisions
+//! (order, parallelism, when to roll back or end) are the reconciler's.
+
+use std::sync::Arc;
+
+use ractor::ActorRef;
+
+use super::reconcile::{Observed, Updating};
+use super::{ServiceMsg, ServiceState, Write, spawn_write};
+use crate::state::ServiceView;
+use crate::state::records::{InstanceRecord, ServiceRecord, UpdateRecord};
+use crate::tosca::instance::Instantiation;
+use crate::tosca::instance::NodeInstance;
+use crate::tosca::instance::diff::{differing_fields, digest};
+
+/// For each instance of `records`, the digest of the definition its workload was made from:
+/// as recorded, else (made before digests were recorded) the definition of the service that
+/// was updated: `before`.
+pub(super) fn made_from(
+    records: &[&InstanceRecord],
+    before: &Instantiation,
+) -> Vec<Option<String>> {
+    records
+        .iter()
+        .map(|record| {
+            record.made_from.clone().or_else(|| {
+                let node = before.nodes.iter().find(|n| n.id == record.id)?;
+                Some(digest(node))
+            })
+        })
+        .collect()
+}
+
+/// Marks the update under way on `observed`: an instance is outdated when it was made
+/// (`made_from`) from another definition than its node's in `service`, retired when
+/// `service` has no such node. An instance that takes new wiring in place (a load balancer)
+/// is not outdated when only its relationships changed: its next check rewires it.
+pub(super) fn mark(
+    observed: &mut Observed,
+    service: &ServiceRecord,
+    ids: &[String],
+    made_from: &[Option<String>],
+    update: &UpdateRecord,
+) {
+    let before: std::collections::HashMap<&str, &NodeInstance> = (update.previous.nodes.iter())
+        .map(|n| (n.id.as_str(), n))
+        .collect();
+    let rewired = |node: &NodeInstance| {
+        let before = before.get(node.id.as_str());
+        before.is_some_and(|b| differing_fields(b, node) == ["relationships"])
+    };
+    let rewires: Vec<bool> = observed.instances.iter().map(|i| i.rewires).collect();
+    let wanted: std::collections::HashMap<&str, (String, bool)> =
+        (service.instantiation.nodes.iter())
+            .map(|node| (node.id.as_str(), (digest(node), rewired(node))))
+            .collect();
+    let pending: Vec<bool> = (observed.instances.iter())
+        .map(|i| i.state == crate::state::records::InstanceState::Pending)
+        .collect();
+    let updating = Updating {
+        max_parallel: update.max_parallel as usize,
+        rolling_back: update.rolling_back.clone(),
+    };
+    observed.set_update(updating, |index| match wanted.get(ids[index].as_str()) {
+        None => (false, true),
+        Some((_, true)) if rewires[index] => (false, false),
+        Some((digest, _)) => (
+            !pending[index] && made_from[index].as_ref() != Some(digest),
+            false,
+        ),
+    });
+}
+
+impl ServiceState {
+    /// The service as instance `index`'s workload was made: as it was before the update for
+    /// an instance the update makes again or removes, else as it is.
+    pub(super) fn view_of(&mut self, index: usize) -> Arc<ServiceView> {
+        let instance = &self.observed.instances[index];
+        if (instance.outdated || instance.retired)
+            && let Some(before) = self.view_before()
+        {
+            return before;
+        }
+        self.view()
+    }
+
+    /// The service as it was before the update under way.
+    pub(super) fn view_before(&mut self) -> Option<Arc<ServiceView>> {
+        if self.before.is_none() {
+            let previous = self.view.service.update.as_ref()?.previous.clone();
+            let mut view = self.view.clone();
+            let service = ServiceRecord {
+                instantiation: previous,
+                ..ServiceRecord::clone(&self.view.service)
+            };
+            view.service = Arc::new(service);
+            self.before = Some(Arc::new(view));
+        }
+        self.before.clone()
+    }
+
+    /// Marks what the update under way does to each instance (when one is).
+    pub(super) fn mark_update(&mut self) {
+        let Some(update) = self.view.service.update.clone() else {
+            return;
+        };
+        let ids: Vec<String> = self
+            .observed
+            .instances
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        mark(
+            &mut self.observed,
+            &self.view.service,
+            &ids,
+            &self.made_from,
+            &update,
+        );
+    }
+
+    /// The update failed for `reason`: the service goes back to what it ran before (the
+    /// instantiations swap, so what the failed update made is removed or made again as it
+    /// was), recorded before anything more is done.
+    pub(super) fn roll_back(&mut self, myself: &ActorRef<ServiceMsg>, reason: String) {
+        tracing::warn!(service = %self.args.name, %reason, "the update failed; rolling it back");
+        let service = Arc::make_mut(&mut self.view.service);
+        let Some(update) = service.update.as_mut() else {
+            return;
+        };
+        std::mem::swap(&mut service.instantiation, &mut update.previous);
+        update.rolling_back = Some(reason);
+        let (instantiation, update) = (service.instantiation.clone(), update.clone());
+        self.failures.clear();
+        self.before = None;
+        self.changed();
+        self.mark_update();
+        let (context, namespace, name) = self.names();
+        spawn_write(myself, Write::Update { over: false }, async move {
+            let lock_manager = &context.lock_manager;
+            let written = lock_manager.record_update(
+                &namespace,
+                &name,
+                instantiation,
+                Some(update),
+                None,
+                Vec::new(),
+            );
+            written.await
+        });
+    }
+
+    /// Every instance is made from the service's definition and the removed ones are gone:
+    /// records the update's end (with why it failed, when it was rolled back) and forgets
+    /// the removed instances.
+    pub(super) fn finish_update(&mut self, myself: &ActorRef<ServiceMsg>) {
+        let service = &self.view.service;
+        let message = (service.update.as_ref())
+            .and_then(|u| u.rolling_back.as_ref())
+            .map(|why| format!("the update failed and was rolled back: {why}"));
+        let forgotten: Vec<String> = (self.observed.instances.iter())
+            .filter(|i| i.retired)
+            .map(|i| i.id.clone())
+            .collect();
+        let instantiation = service.instantiation.clone();
+        let (context, namespace, name) = self.names();
+        let record = message.clone();
+        spawn_write(myself, Write::Update { over: true }, async move {
+            let lock_manager = &context.lock_manager;
+            let written = lock_manager.record_update(
+                &namespace,
+                &name,
+                instantiation,
+                None,
+                record,
+                forgotten,
+            );
+            written.await
+        });
+        self.ended_message = message;
+    }
+
+    /// An update's write ended: an end recorded shows in the view; after a write that failed
+    /// the reconciler decides again a little later.
+    pub(super) fn update_recorded(
+        &mut self,
+        myself: &ActorRef<ServiceMsg>,
+        over: bool,
+        error: Option<String>,
+    ) {
+        if let Some(error) = error {
+            // A rollback not recorded is recorded with the update's end; an end not recorded
+            // is tried again (the reconciler asks for it again once this write is over).
+            tracing::warn!(service = %self.args.name, %error, "could not record the update");
+            myself.send_after(super::reconcile::CHECK_PERIOD, || {
+                ServiceMsg::UpdateWriteOver
+            });
+            return;
+        }
+        if over {
+            let service = Arc::make_mut(&mut self.view.service);
+            service.update = None;
+            service.message = self.ended_message.take();
+            self.before = None;
+            self.changed();
+        }
+        self.observed.update_recorded(over);
+    }
+}
