@@ -8,8 +8,9 @@
 #
 # Usage: benches/update.sh [ROUNDS]   (default 5)
 # Settings: N (default 100), KHUTULUN_BIN (default: build this tree's release binary).
-# Runs its own agent on a temporary store (processes supervised by the agent) and removes
-# everything it made when it exits.
+# Runs its own agent on a temporary store (its processes are user units when a user manager
+# answers on the session bus the environment names, else the agent supervises them) and
+# removes everything it made when it exits.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -89,7 +90,7 @@ wait_until 30 "$khutulun" service list >/dev/null 2>&1 || {
 }
 
 start="$(now_ms)"
-"$khutulun" service deploy "$work/many.yaml" --name many --input "seconds=600" >/dev/null
+"$khutulun" service deploy "$work/many.yaml" --name many --input "seconds='600'" >/dev/null
 say "deployed $((n + 1)) processes in $(($(now_ms) - start)) ms"
 before="$(sleeper_pids)"
 
@@ -97,11 +98,11 @@ echo "| round | update of 1 in $((n + 1)) (ms) | deploy of 1 (ms) | ratio | othe
 echo "|---|---|---|---|---|"
 for ((round = 1; round <= rounds; round++)); do
     start="$(now_ms)"
-    "$khutulun" service update many "$work/many.yaml" --input "seconds=$((600 + round))" \
+    "$khutulun" service update many "$work/many.yaml" --input "seconds='$((600 + round))'" \
         >/dev/null 2>&1
     update_ms=$(($(now_ms) - start))
     start="$(now_ms)"
-    "$khutulun" service deploy "$work/one.yaml" --name one --input "seconds=600" >/dev/null
+    "$khutulun" service deploy "$work/one.yaml" --name one --input "seconds='600'" >/dev/null
     deploy_ms=$(($(now_ms) - start))
     "$khutulun" service delete one >/dev/null
     kept="no"
