@@ -183,6 +183,11 @@ fn an_update_whose_new_instance_is_unhealthy_is_rolled_back() {
         "healthy",
         "{after:#}"
     );
+    let table = cluster.ok(&["service", "status", "naps"]);
+    assert!(
+        table.contains("the update failed and was rolled back") && !table.contains("deploy failed"),
+        "{table}"
+    );
     // What runs is the first template again.
     let v1 = cluster.dir().join("v1.yaml");
     let plan = cluster.ok(&["service", "plan", "naps", v1.to_str().unwrap()]);

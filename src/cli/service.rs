@@ -791,8 +791,15 @@ fn print_status(status: &ServiceStatus, format: Format) -> Result<ExitCode, Clie
         &["INSTANCE", "NODE", "HOST", "STATE", "AGE", "ATTRIBUTES"],
         &rows,
     );
-    if let Some(message) = &status.message {
-        write_out(&format!("\ndeploy failed: {message}\n"));
+    if let Some(update) = &status.update {
+        write_out(&format!("\nupdate: {update}\n"));
+    }
+    match (&status.message, status.phase) {
+        (Some(message), ServicePhase::Failed) => {
+            write_out(&format!("\ndeploy failed: {message}\n"))
+        }
+        (Some(message), _) => write_out(&format!("\n{message}\n")),
+        (None, _) => {}
     }
     if !status.outputs.is_empty() {
         write_out("\n");
