@@ -117,3 +117,63 @@ fn a_failed_deploy_kept_for_inspection_is_left_as_it_was_until_deleted() {
     assert!(!Path::new(&directory).exists(), "{directory} is left");
     assert!(!port_reserved(&cluster, &port), "port {port} is still held");
 }
+
+/// A process that exits at once with status 3 fails the deploy, with its restart policy
+/// keeping it stopped or starting it again and again (a crash loop): it did not keep running
+/// for the settle time. The CLI says so and exits 1; what the deploy made is removed.
+#[test]
+fn a_process_that_exits_at_once_or_crash_loops_fails_the_deploy() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut supervisors = vec![Supervisor::Agent];
+    if user_units_testable() {
+        supervisors.push(Supervisor::Systemd);
+    }
+    for supervisor in supervisors {
+        let mut cluster = Cluster::new(supervisor);
+        cluster.start_agent();
+        let template = cluster.dir().join("quitter.yaml");
+        std::fs::write(&template, QUITTER).unwrap();
+        let template = template.to_string_lossy().into_owned();
+        for restart in ["no", "on-failure"] {
+            let name = format!("quits-{}", restart.replace('-', ""));
+            cluster.deployed = Some(name.clone());
+            let input = format!("restart={restart}");
+            let args = [
+                "service", "deploy", &template, "--name", &name, "--input", &input,
+            ];
+            let output = cluster.run(&args);
+            let said = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{supervisor:?} {restart}: {said}"
+            );
+            assert!(
+                said.contains("quitter-0: it did not keep running for 500 ms after it started"),
+                "{supervisor:?} {restart}: {said}"
+            );
+            let status = cluster.status(&name);
+            assert_eq!(status["phase"], "failed", "{status:#}");
+            cluster.ok(&["service", "delete", &name]);
+            cluster.deployed = None;
+        }
+    }
+}
+
+/// A process that exits with status 3 a moment after it starts, restarted or not by its
+/// policy (`restart` input).
+const QUITTER: &str = "tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  inputs:
+    restart:
+      type: string
+  node_templates:
+    quitter:
+      type: Process
+      properties:
+        command: /bin/sh
+        arguments: [ -c, 'sleep 0.1; exit 3' ]
+        restart: { $get_input: restart }
+";

@@ -81,6 +81,7 @@ pub fn service_status(view: &ServiceView) -> ServiceStatus {
                 attributes: instance.attributes.clone(),
                 message: instance.message.clone(),
                 since: instance.events.last().map(|event| event.at.clone()),
+                settling: false,
             })
             .collect(),
         outputs,

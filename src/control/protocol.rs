@@ -454,12 +454,17 @@ pub struct InstanceStatus {
     /// When it entered its state (RFC 3339), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
+    /// Its workload started so recently that its agent has not yet seen it keep running for
+    /// its settle time: a deploy or an update waits for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub settling: bool,
 }
 
 impl InstanceStatus {
     /// Whether it is as a deploy wants it: running, and healthy if it has health checks.
     pub fn is_ready(&self) -> bool {
-        self.state == InstanceState::Running && self.health.is_none_or(|h| h == Health::Healthy)
+        let healthy = self.health.is_none_or(|h| h == Health::Healthy);
+        self.state == InstanceState::Running && healthy && !self.settling
     }
 }
 

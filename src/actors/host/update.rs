@@ -7,7 +7,7 @@ use ractor::ActorRef;
 
 use crate::actors::RuntimeError;
 use crate::actors::scheduler::Candidate;
-use crate::actors::service::ServiceStart;
+use crate::actors::service::{ServiceMsg, ServiceStart};
 use crate::control::protocol::Response;
 use crate::state::records::{
     InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord, UpdateRecord,
@@ -182,19 +182,27 @@ impl HostState {
         }
         let key = (service.namespace.clone(), service.name.clone());
         let seen = catch_up::Seen::of(&plan, &self.context.host);
+        let in_place = added.is_empty().then(|| (service.clone(), plan.clone()));
         let lock_manager = &self.context.lock_manager;
         lock_manager.begin_update(service, plan, added).await?;
         if let Some(seen_plans) = &mut self.seen_plans {
             seen_plans.insert(key.clone(), seen);
         }
-        // Its actor knows the instances it started with: a new one takes the update on,
-        // adopting what runs (unchanged instances are left as they are).
-        match self.services.get(&key).cloned() {
-            Some(actor) => {
+        // Its actor takes an update of the instances it has in place; one that adds instances
+        // is taken by a new actor, which adopts what runs (unchanged instances are left as
+        // they are) and knows the new ones.
+        match (self.services.get(&key).cloned(), in_place) {
+            (Some(actor), Some((service, plan))) => {
+                let service = Box::new(service);
+                actor
+                    .cast(ServiceMsg::Update { service, plan })
+                    .map_err(|_| RuntimeError::Unreachable("service actor"))?;
+            }
+            (Some(actor), None) => {
                 self.restarting.insert(key);
                 actor.stop(Some("the service is updated".into()));
             }
-            None => {
+            (None, _) => {
                 self.spawn_service(myself, &key.0, &key.1, ServiceStart::Resume)
                     .await?;
             }

@@ -43,6 +43,10 @@ use super::{Context, RuntimeError};
 /// The NodeInstance actor.
 pub struct NodeInstance;
 
+/// The message of an instance whose workload ended by itself and is not started again (it
+/// exited cleanly, or was stopped outside Khutulun): a job done, not a crash.
+pub const STOPPED: &str = "it is stopped";
+
 /// Which instance an actor runs.
 #[derive(Clone, Debug)]
 pub struct NodeInstanceArgs {
@@ -557,7 +561,7 @@ impl<'a> Work<'a> {
     async fn record_observation(&mut self, observation: Observation) -> Result<(), RuntimeError> {
         let update = match observation.health {
             InstanceHealth::Running => InstanceUpdate::state(InstanceState::Running),
-            InstanceHealth::Stopped => InstanceUpdate::failed("it is stopped"),
+            InstanceHealth::Stopped => InstanceUpdate::failed(STOPPED),
             InstanceHealth::Failed { reason } => InstanceUpdate::failed(reason),
             InstanceHealth::Missing => InstanceUpdate::failed("it is gone"),
             // Its supervisor brings it back by itself: not a failure; the state stays as

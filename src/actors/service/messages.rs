@@ -50,6 +50,14 @@ pub enum ServiceMsg {
         /// Why it failed, if it did.
         error: Option<String>,
     },
+    /// An update that adds no instance was recorded (the service with its update, and its
+    /// plan): carry it out on the instances this actor has.
+    Update {
+        /// `service.yaml` as written.
+        service: Box<crate::state::records::ServiceRecord>,
+        /// `plan.yaml` as written.
+        plan: crate::state::records::PlanRecord,
+    },
     /// Something may be due (a check, a retry).
     Wake,
     /// A write of the update failed a while ago: decide again.

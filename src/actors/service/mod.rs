@@ -232,11 +232,22 @@ impl ServiceState {
             .partition(|w: &Watcher| w.after < version || w.until <= now);
         self.watchers = waiting;
         for watcher in due {
-            let status = status
-                .get_or_insert_with(|| service_status(&self.view))
-                .clone();
+            let status = status.get_or_insert_with(|| self.status()).clone();
             let _ = watcher.reply.send(Ok((status, version)));
         }
+    }
+
+    /// The service's status, with the instances whose workload is still settling marked.
+    fn status(&self) -> ServiceStatus {
+        let mut status = service_status(&self.view);
+        for (index, instance) in self.observed.instances.iter().enumerate() {
+            if instance.settling()
+                && let Some(shown) = status.instances.get_mut(self.records[index])
+            {
+                shown.settling = true;
+            }
+        }
+        status
     }
 
     fn view(&mut self) -> Arc<ServiceView> {
@@ -462,12 +473,23 @@ impl ServiceState {
         if let Some(error) = &report.error {
             tracing::warn!(service = %self.args.name, instance = %record.id, ?step, %error, "step failed");
         }
+        let crash = (step == Some(Step::Check)).then(|| crash(record)).flatten();
         let outcome = Outcome {
             state: record.state,
             error: report.error,
         };
         let now = self.now();
         self.observed.finished(index, outcome, now);
+        if step == Some(Step::Check) {
+            let failed_before = self.observed.failure.is_some();
+            let why = crash.clone();
+            self.observed.looked_after_start(index, crash, now);
+            if let (false, true, Some(why)) = (failed_before, self.observed.failure.is_some(), why)
+            {
+                let id = self.observed.instances[index].id.clone();
+                self.failures.push((id, why));
+            }
+        }
         self.track(index);
     }
 
@@ -570,6 +592,29 @@ impl ServiceState {
     }
 }
 
+/// Why `record`, as a look at it just wrote it, no longer runs as it was started: it failed,
+/// is being restarted, or was restarted (its delegate counts restarts). A workload that ended
+/// cleanly and is not restarted (a job) did not crash.
+fn crash(record: &InstanceRecord) -> Option<String> {
+    let message = record.message.clone();
+    let restarts = (record.attributes.get("restarts")).and_then(serde_json::Value::as_u64);
+    match record.state {
+        InstanceState::Failed if message.as_deref() == Some(node_instance::STOPPED) => None,
+        InstanceState::Failed => Some(message.unwrap_or_else(|| "it stopped".into())),
+        _ if message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("restarting")) =>
+        {
+            message
+        }
+        _ if restarts.is_some_and(|n| n > 0) => Some(format!(
+            "it was restarted {} times",
+            restarts.unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
 /// The failed instances, when the deploy was rolled back (their records say why).
 fn failures_if(undone: bool, failures: &[(String, String)]) -> Option<Failures> {
     undone.then(|| failures.to_vec())
@@ -621,9 +666,9 @@ fn instances_on(view: &ServiceView, host: &str) -> (Vec<Instance>, Vec<usize>) {
         index.insert(&record.id, instances.len());
         let mut instance = Instance::new(record.id.clone(), requires, record.state);
         instance.health = record.health;
-        instance.rewires = nodes
-            .get(record.id.as_str())
-            .is_some_and(|node| is_a(&node.types, types::LOAD_BALANCER));
+        let node = nodes.get(record.id.as_str());
+        instance.rewires = node.is_some_and(|node| is_a(&node.types, types::LOAD_BALANCER));
+        instance.settles = node.is_some_and(|node| is_a(&node.types, types::WORKLOAD));
         instances.push(instance);
         positions.push(position);
     }
@@ -767,6 +812,7 @@ impl Actor for Service {
                 outcome,
             } => state.tried(&myself, index, run, check, outcome),
             ServiceMsg::Finished(report) => state.finished(report),
+            ServiceMsg::Update { service, plan } => state.take_update(*service, plan),
             ServiceMsg::Wake => state.next_wake = None,
             ServiceMsg::UpdateWriteOver => state.observed.recording = false,
             ServiceMsg::Recorded { write, error } => match (write, error) {

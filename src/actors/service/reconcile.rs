@@ -12,6 +12,11 @@ use crate::state::records::{Health, InstanceState, OnFailure};
 /// How often a running instance is looked at.
 pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
 
+/// How long a workload must keep running after it was started by a deploy or an update for
+/// them to count it as up: one that stops or is restarted sooner (it exits at once, or
+/// crash-loops) fails them. Checked once it is over, by a look at the workload.
+pub const SETTLE_TIME: Duration = Duration::from_millis(500);
+
 /// Checks due this much later are run with the ones due now, so a service's instances are
 /// looked at in batches rather than one tick each.
 const CHECK_SLACK: Duration = Duration::from_millis(500);
@@ -104,6 +109,12 @@ pub struct Instance {
     pub outdated: bool,
     /// An update made it again; it counts against the update's parallelism until ready.
     pub renewed: bool,
+    /// It runs a workload, which must keep running for [`SETTLE_TIME`] after it starts.
+    pub settles: bool,
+    /// When its workload last started (a step ended with it running).
+    pub started: Option<Duration>,
+    /// A look after [`SETTLE_TIME`] found its workload still running since it started.
+    pub settled: bool,
     /// The service no longer has it (an update removed it): it is deleted once the rest of
     /// the update is done.
     pub retired: bool,
@@ -114,6 +125,11 @@ impl Instance {
     /// checks, they pass.
     pub fn is_ready(&self) -> bool {
         self.state == InstanceState::Running && self.health.is_none_or(|h| h == Health::Healthy)
+    }
+
+    /// Whether its workload started and has not yet been seen running [`SETTLE_TIME`] later.
+    pub fn settling(&self) -> bool {
+        self.settles && self.started.is_some() && !self.settled
     }
 }
 
@@ -142,6 +158,9 @@ impl Instance {
             outdated: false,
             renewed: false,
             retired: false,
+            settles: false,
+            started: None,
+            settled: false,
         }
     }
 }
@@ -311,6 +330,14 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             InstanceState::Running | InstanceState::Failed if stopping => {
                 (!stop_waits[index]).then_some(Step::Stop)
             }
+            // Looked at once its settle time is over, even while a deploy goes on.
+            InstanceState::Running if instance.settling() => {
+                let due = instance.started.unwrap_or(now) + SETTLE_TIME;
+                if due > now {
+                    decision.wake_at(due);
+                }
+                (due <= now).then_some(Step::Check)
+            }
             InstanceState::Running | InstanceState::Failed if deploying => None,
             InstanceState::Running if instance.stale && !instance.rewires => Some(Step::Replace),
             InstanceState::Running | InstanceState::Failed => {
@@ -339,14 +366,15 @@ fn update(seen: &Observed, now: Duration, decision: &mut Decision) {
         return;
     };
     let renewing = |i: &Instance| matches!(i.busy, Some((Step::Renew, _)));
+    let up = |i: &Instance| i.is_ready() && !i.settling();
     let in_flight = (seen.instances.iter())
-        .filter(|i| renewing(i) || (i.renewed && !i.is_ready()))
+        .filter(|i| renewing(i) || (i.renewed && !up(i)))
         .count();
     let mut room = update.max_parallel.max(1).saturating_sub(in_flight);
     for (index, instance) in seen.instances.iter().enumerate() {
         let ready = |&r: &usize| {
             let required = &seen.instances[r];
-            required.busy.is_none() && !required.outdated && required.is_ready()
+            required.busy.is_none() && !required.outdated && up(required)
         };
         let due = instance.outdated
             && instance.busy.is_none()
@@ -359,7 +387,7 @@ fn update(seen: &Observed, now: Duration, decision: &mut Decision) {
     }
     let settled = |i: &Instance| {
         let stopped = i.state == InstanceState::Stopped && i.wanted == Wanted::Stopped;
-        i.retired || (i.busy.is_none() && !i.outdated && (i.is_ready() || stopped))
+        i.retired || (i.busy.is_none() && !i.outdated && (up(i) || stopped))
     };
     if !seen.instances.iter().all(settled) {
         return;
@@ -540,6 +568,13 @@ impl Observed {
         ) {
             instance.adopted = generation;
         }
+        let started = matches!(
+            step,
+            Step::Deploy | Step::Renew | Step::Replace | Step::Start
+        );
+        if started && outcome.state == InstanceState::Running {
+            (instance.started, instance.settled) = (Some(now), false);
+        }
         match (step, outcome.error) {
             (Step::Deploy | Step::Renew, Some(error)) => {
                 self.failure.get_or_insert(error);
@@ -572,6 +607,35 @@ impl Observed {
         self.note_through();
     }
 
+    /// What a look at instance `index` at `now` found of the workload it started: `crash`
+    /// says why it no longer runs as it was started (it stopped, or was restarted). Once its
+    /// settle time is over, a clean look settles it; a crash fails the deploy or update under
+    /// way (afterwards its restart policy deals with it).
+    pub fn looked_after_start(&mut self, index: usize, crash: Option<String>, now: Duration) {
+        let failing = !self.through || self.update.is_some();
+        let instance = &mut self.instances[index];
+        let Some(started) = instance.started.filter(|_| instance.settling()) else {
+            return;
+        };
+        match crash {
+            Some(why) => {
+                instance.settled = true;
+                if failing {
+                    let settle = SETTLE_TIME.as_millis();
+                    let id = &instance.id;
+                    self.failure.get_or_insert_with(|| {
+                        format!(
+                            "{id}: it did not keep running for {settle} ms after it started: {why}"
+                        )
+                    });
+                }
+            }
+            None if now >= started + SETTLE_TIME => instance.settled = true,
+            None => {}
+        }
+        self.note_through();
+    }
+
     /// What instance `index`'s health checks concluded, with why when it is unhealthy. An
     /// instance that turns unhealthy fails the deploy while it is not through, and afterwards
     /// is restarted if its restart policy says so.
@@ -596,7 +660,7 @@ impl Observed {
         // An update is through when it is over.
         if !self.through && self.failure.is_none() && self.update.is_none() {
             let mut current = self.instances.iter().filter(|i| !i.retired);
-            self.through = current.all(Instance::is_ready);
+            self.through = current.all(|i| i.is_ready() && !i.settling());
         }
     }
 

@@ -549,3 +549,38 @@ fn an_instance_unhealthy_after_the_deploy_is_restarted_by_its_policy() {
     assert_eq!(seen.failure, None);
     assert_eq!(seen.instances[2].wanted, Wanted::Restarted);
 }
+
+#[test]
+fn a_workload_is_looked_at_once_its_settle_time_is_over_and_a_crash_then_fails_the_deploy() {
+    use super::reconcile::SETTLE_TIME;
+    let mut seen = with(web([Running, Running, Pending], false), |s| {
+        s.instances[0].settles = true;
+        s.instances[0].started = Some(secs(10));
+        looked_at(s, secs(10));
+    });
+    // While it settles, it is not looked at (the deploy of `web` waits for `port` and `dir`
+    // to run, not to settle), and the deploy is not through.
+    let early = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert_eq!(early.effects, runs(&[(2, Step::Deploy)]));
+    assert_eq!(early.wake, Some(secs(10) + SETTLE_TIME));
+    let due = secs(10) + SETTLE_TIME;
+    let late = reconcile(Goal::Run, OnFailure::Rollback, &seen, due);
+    assert_eq!(late.effects, runs(&[(0, Step::Check), (2, Step::Deploy)]));
+
+    // A clean look before the time is over settles nothing; one after it settles it.
+    seen.looked_after_start(0, None, secs(10));
+    assert!(seen.instances[0].settling());
+    seen.looked_after_start(0, None, due);
+    assert!(!seen.instances[0].settling() && seen.failure.is_none());
+
+    // A crash seen while settling fails the deploy, naming the instance and why.
+    seen.instances[1].settles = true;
+    seen.instances[1].started = Some(secs(10));
+    seen.looked_after_start(1, Some("it exited with status 3".into()), due);
+    let failure = seen.failure.clone().unwrap_or_default();
+    assert!(
+        failure.starts_with("dir: it did not keep running for 500 ms after it started")
+            && failure.ends_with("it exited with status 3"),
+        "{failure}"
+    );
+}

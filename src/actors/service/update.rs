@@ -11,7 +11,7 @@ use ractor::ActorRef;
 use super::reconcile::{Observed, Updating};
 use super::{ServiceMsg, ServiceState, Write, spawn_write};
 use crate::state::ServiceView;
-use crate::state::records::{InstanceRecord, ServiceRecord, UpdateRecord};
+use crate::state::records::{InstanceRecord, PlanRecord, ServiceRecord, UpdateRecord};
 use crate::tosca::instance::Instantiation;
 use crate::tosca::instance::NodeInstance;
 use crate::tosca::instance::diff::{differing_fields, digest};
@@ -120,6 +120,29 @@ impl ServiceState {
             &self.made_from,
             &update,
         );
+    }
+
+    /// Takes an update that adds no instance in place: the same instances, from the new
+    /// definitions (those it removes stay until they are gone). The records are what the
+    /// Host wrote; nothing is read back.
+    pub(super) fn take_update(&mut self, service: ServiceRecord, plan: PlanRecord) {
+        self.view.service = Arc::new(service);
+        self.view.plan = Arc::new(plan);
+        let (instances, records) = super::instances_on(&self.view, &self.args.context.host);
+        debug_assert_eq!(
+            records, self.records,
+            "an update in place keeps the instances"
+        );
+        for (instance, fresh) in self.observed.instances.iter_mut().zip(instances) {
+            instance.requires = fresh.requires;
+            instance.rewires = fresh.rewires;
+        }
+        self.dependents = super::dependents(&self.observed.instances);
+        let host = &self.args.context.host;
+        self.remote = super::remote::required_elsewhere(&self.view, host, &self.records);
+        self.changed();
+        self.mark_update();
+        self.refresh_wiring();
     }
 
     /// The update failed for `reason`: the service goes back to what it ran before (the

@@ -101,6 +101,15 @@ fn is_unknown_unit(error: &zbus::Error) -> bool {
     }
 }
 
+/// How a person gives the agent a user manager, in one clause: the agent supervises processes
+/// itself meanwhile.
+const START_A_USER_MANAGER: &str = "where systemd is PID 1, `loginctl enable-linger $USER` \
+    keeps a manager for the user (its bus is /run/user/$(id -u)/bus); elsewhere start a \
+    session bus and a manager: `mkdir -p /run/systemd/system; dbus-daemon --session \
+    --address=unix:path=$XDG_RUNTIME_DIR/bus --fork; /lib/systemd/systemd --user &` with \
+    XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS set for the agent too (until then the agent \
+    supervises processes itself)";
+
 impl SystemdBus {
     /// Connects to the session bus (`DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`,
     /// else `/run/user/<uid>/bus`) and checks that a systemd user manager answers there.
@@ -121,15 +130,19 @@ impl SystemdBus {
         });
         let connection = Connection::session().await.map_err(|e| {
             DelegateError::Unavailable(format!(
-                "no systemd user manager: the session bus at {address} does not answer ({e})"
+                "no systemd user manager: the session bus at {address} does not answer ({e}); \
+                 {START_A_USER_MANAGER}"
             ))
         })?;
         let manager = ManagerProxy::new(&connection).await.map_err(|e| {
-            DelegateError::Unavailable(format!("no systemd user manager on {address}: {e}"))
+            DelegateError::Unavailable(format!(
+                "no systemd user manager on {address}: {e}; {START_A_USER_MANAGER}"
+            ))
         })?;
         let version = manager.version().await.map_err(|e| {
             DelegateError::Unavailable(format!(
-                "no systemd user manager answers on the session bus at {address} ({e})"
+                "no systemd user manager answers on the session bus at {address} ({e}); \
+                 {START_A_USER_MANAGER}"
             ))
         })?;
         Ok((connection, version))
