@@ -482,8 +482,13 @@ impl ServiceState {
         self.observed.finished(index, outcome, now);
         if step == Some(Step::Check) {
             let failed_before = self.observed.failure.is_some();
+            let settling = self.observed.instances[index].settling();
             let why = crash.clone();
             self.observed.looked_after_start(index, crash, now);
+            if settling != self.observed.instances[index].settling() {
+                // Watchers (a deploy waiting for it) see it settled.
+                self.changed();
+            }
             if let (false, true, Some(why)) = (failed_before, self.observed.failure.is_some(), why)
             {
                 let id = self.observed.instances[index].id.clone();
