@@ -196,3 +196,55 @@ fn an_update_whose_new_instance_is_unhealthy_is_rolled_back() {
         "{plan}"
     );
 }
+
+/// The live processes whose command line ends with `line`.
+fn processes_running(line: &str) -> usize {
+    let entries = std::fs::read_dir("/proc").expect("/proc lists");
+    let pids = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok());
+    pids.filter(|&pid| command_line(pid).trim_end().ends_with(line) && process_exists(pid))
+        .count()
+}
+
+#[test]
+fn an_agent_killed_during_an_update_finishes_it_when_it_comes_back() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = deployed();
+    let before = cluster.status("naps");
+    let (kept, changed) = (pid_of(&before, "kept"), pid_of(&before, "changed"));
+
+    // The new `changed` needs a second and a half per check to be healthy: the update is
+    // still under way, its instance made again, when the agent is killed.
+    let v2 = write(&cluster, "slow.yaml", &sleepers("dropped", "sleep 1.5"));
+    let input = "seconds='7001'";
+    cluster.ok(&[
+        "service",
+        "update",
+        "naps",
+        &v2,
+        "--input",
+        input,
+        "--no-wait",
+    ]);
+    wait_for("the changed instance to be made again", || {
+        let status = cluster.status("naps");
+        let pid = attribute(&status, "changed", "pid").as_i64();
+        status["update"] == "updating" && pid.is_some_and(|pid| pid != i64::from(changed))
+    });
+    cluster.kill_agent();
+    cluster.start_agent();
+
+    wait_for("the update to be over", || {
+        cluster.status("naps")["update"].is_null()
+    });
+    let after = cluster.status("naps");
+    assert!(all_running(&after), "{after:#}");
+    assert_eq!(after["message"], serde_json::Value::Null, "{after:#}");
+    assert_eq!(
+        pid_of(&after, "kept"),
+        kept,
+        "an unchanged instance is left alone"
+    );
+    assert!(command_line(pid_of(&after, "changed")).contains("7001"));
+    assert_eq!(processes_running("sleep 7001"), 1, "exactly one copy runs");
+    assert!(!process_exists(changed));
+}
