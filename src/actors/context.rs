@@ -23,6 +23,9 @@ pub struct RuntimeContext {
     pub lock_manager: LockManagerRef,
     /// How long delegate operations may take here.
     pub deadlines: Deadlines,
+    /// How long a workload started by a deploy or an update must keep running for them to
+    /// count it as up (see [`super::service::reconcile::SETTLE_TIME`]).
+    pub settle: std::time::Duration,
     delegates: RwLock<Delegates>,
 }
 
@@ -44,6 +47,7 @@ impl RuntimeContext {
             runtime,
             lock_manager,
             deadlines: Deadlines::default(),
+            settle: super::service::reconcile::SETTLE_TIME,
             delegates: RwLock::new(delegates),
         }
     }
@@ -51,6 +55,11 @@ impl RuntimeContext {
     /// The same context with these deadlines.
     pub fn with_deadlines(self, deadlines: Deadlines) -> Self {
         RuntimeContext { deadlines, ..self }
+    }
+
+    /// The same context with this settle time.
+    pub fn with_settle(self, settle: std::time::Duration) -> Self {
+        RuntimeContext { settle, ..self }
     }
 
     /// The delegates as they are now (the Host replaces them when one crashed).

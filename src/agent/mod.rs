@@ -43,6 +43,9 @@ pub struct AgentConfig {
     pub discover: bool,
     /// The longest any delegate operation may take (each has its own default).
     pub delegate_timeout: Option<std::time::Duration>,
+    /// How long a workload started by a deploy or an update must keep running for them to
+    /// count it as up (`--settle-time`).
+    pub settle_time: std::time::Duration,
     /// What this host offers the scheduler (labels, capacity).
     pub offer: HostOffer,
     /// Where libvirt answers and how its guests run.
@@ -256,6 +259,7 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
         deadlines: Deadlines {
             cap: config.delegate_timeout,
         },
+        settle: config.settle_time,
         delegates: Arc::new(delegates),
     };
     let (root, root_handle) = Actor::spawn(None, Root, args)

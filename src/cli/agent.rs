@@ -46,6 +46,16 @@ pub struct AgentArgs {
     #[arg(long, env = "KHUTULUN_DELEGATE_TIMEOUT", value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub delegate_timeout: Option<u64>,
+    /// How long, in milliseconds, a workload started by a deploy or an update must keep
+    /// running: one that stops, fails or is restarted sooner fails them. 0 counts a workload
+    /// as up as soon as it started.
+    #[arg(
+        long,
+        env = "KHUTULUN_SETTLE_TIME",
+        value_name = "MILLISECONDS",
+        default_value_t = 500
+    )]
+    pub settle_time: u64,
     /// A label of this host, KEY=VALUE, that Placement and Distribution policies select hosts
     /// by (`hosts: { labels: { zone: a } }`); repeatable.
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
@@ -110,6 +120,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
         join: args.join,
         discover: args.discover,
         delegate_timeout: args.delegate_timeout.map(std::time::Duration::from_secs),
+        settle_time: std::time::Duration::from_millis(args.settle_time),
         offer: HostOffer::of_this_machine(args.labels.into_iter().collect(), args.max_instances),
         libvirt: crate::delegates::libvirt::LibvirtConfig {
             uri: args.libvirt_uri,

@@ -116,6 +116,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
         lock_manager,
         runtime: RuntimePaths::new(dir.path().join("runtime")),
         deadlines: Default::default(),
+        settle: crate::actors::service::reconcile::SETTLE_TIME,
         delegates: Arc::new(delegates),
     };
     let (host, _) = Actor::spawn(None, Host, args).await.unwrap();

@@ -138,6 +138,7 @@ async fn a_crashed_membership_actor_is_restarted_and_rejoins_as_a_newer_identity
         lock_manager: lock_manager.clone(),
         runtime: RuntimePaths::new(dir.path().join("runtime")),
         deadlines: Default::default(),
+        settle: crate::actors::service::reconcile::SETTLE_TIME,
         delegates: Arc::new(crate::delegates::DelegatesConfig::new(
             "alpha",
             Arc::new(crate::actors::StorePortLedger::new(

@@ -92,6 +92,9 @@ pub struct HostArgs {
     pub runtime: RuntimePaths,
     /// How long delegate operations may take.
     pub deadlines: Deadlines,
+    /// How long a workload started by a deploy or an update must keep running for them to
+    /// count it as up.
+    pub settle: std::time::Duration,
     /// Spawns this host's delegates (the agent's real ones, or a simulator's), first and again
     /// when one stopped.
     pub delegates: Arc<dyn DelegateFactory>,
@@ -667,7 +670,8 @@ impl Actor for Host {
                 lock_manager,
                 delegates,
             )
-            .with_deadlines(args.deadlines),
+            .with_deadlines(args.deadlines)
+            .with_settle(args.settle),
         );
         let peers = match &args.peers {
             Some(network) => Some((network.clone(), spawn_peer(&myself, &args.name).await?)),

@@ -169,6 +169,7 @@ async fn host_of_stand_ins(store: &Store, dir: &Path) -> (ActorRef<HostMsg>, Arc
         lock_manager: LockManagerRef(lock_manager),
         runtime: RuntimePaths::new(dir.join("runtime")),
         deadlines: Default::default(),
+        settle: crate::actors::service::reconcile::SETTLE_TIME,
         delegates: factory,
     };
     let (host, _) = Actor::spawn(None, Host, args).await.unwrap();

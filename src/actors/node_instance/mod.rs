@@ -47,6 +47,9 @@ pub struct NodeInstance;
 /// exited cleanly, or was stopped outside Khutulun): a job done, not a crash.
 pub const STOPPED: &str = "it is stopped";
 
+/// How the message of an instance whose workload is being restarted begins.
+pub const RESTARTING: &str = "restarting";
+
 /// Which instance an actor runs.
 #[derive(Clone, Debug)]
 pub struct NodeInstanceArgs {
@@ -567,7 +570,7 @@ impl<'a> Work<'a> {
             // Its supervisor brings it back by itself: not a failure; the state stays as
             // recorded until an observation sees it running again (or failed).
             InstanceHealth::Restarting { reason } => InstanceUpdate {
-                message: Some(Some(format!("restarting: {reason}"))),
+                message: Some(Some(format!("{RESTARTING}: {reason}"))),
                 ..InstanceUpdate::default()
             },
         };
@@ -617,9 +620,14 @@ impl<'a> Work<'a> {
         );
         let running = observation.health == InstanceHealth::Running;
         let restarting = matches!(observation.health, InstanceHealth::Restarting { .. });
+        // A restart that begins is written once (its message says so): a deploy waiting for
+        // the instance to settle must see it.
+        let shown_restarting =
+            (self.record.message.as_deref()).is_some_and(|m| m.starts_with(RESTARTING));
         let unchanged = match self.record.state {
             InstanceState::Running => {
-                (running || restarting) && observation.attributes == attributes
+                (running || (restarting && shown_restarting))
+                    && observation.attributes == attributes
             }
             // A failed instance keeps the message of its failure until it runs again (its
             // delegate may restart it per its policy).

@@ -237,11 +237,11 @@ impl ServiceState {
         }
     }
 
-    /// The service's status, with the instances whose workload is still settling marked.
+    /// The service's status, with the instances whose workload is not up yet marked settling.
     fn status(&self) -> ServiceStatus {
         let mut status = service_status(&self.view);
         for (index, instance) in self.observed.instances.iter().enumerate() {
-            if instance.settling()
+            if instance.not_up_yet()
                 && let Some(shown) = status.instances.get_mut(self.records[index])
             {
                 shown.settling = true;
@@ -608,7 +608,7 @@ fn crash(record: &InstanceRecord) -> Option<String> {
         InstanceState::Failed => Some(message.unwrap_or_else(|| "it stopped".into())),
         _ if message
             .as_deref()
-            .is_some_and(|m| m.starts_with("restarting")) =>
+            .is_some_and(|m| m.starts_with(node_instance::RESTARTING)) =>
         {
             message
         }
@@ -739,6 +739,7 @@ impl Actor for Service {
         };
         let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
         observed.failed = view.service.phase == ServicePhase::Failed;
+        observed.settle = args.context.settle;
         let mut state = ServiceState {
             goal: Goal::Run,
             args,

@@ -13,8 +13,9 @@ use crate::state::records::{Health, InstanceState, OnFailure};
 pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
 
 /// How long a workload must keep running after it was started by a deploy or an update for
-/// them to count it as up: one that stops or is restarted sooner (it exits at once, or
-/// crash-loops) fails them. Checked once it is over, by a look at the workload.
+/// them to count it as up, unless the agent is given another (`--settle-time`): one that stops
+/// or is restarted sooner (it exits at once, or crash-loops) fails them. Checked once it is
+/// over, by a look at the workload.
 pub const SETTLE_TIME: Duration = Duration::from_millis(500);
 
 /// Checks due this much later are run with the ones due now, so a service's instances are
@@ -131,6 +132,16 @@ impl Instance {
     pub fn settling(&self) -> bool {
         self.settles && self.started.is_some() && !self.settled
     }
+
+    /// Whether whoever waits for its workload to be up must wait still: it settles, or a step
+    /// that starts it is under way (its record may say running before the step ends).
+    pub fn not_up_yet(&self) -> bool {
+        let starting = matches!(
+            self.busy,
+            Some((Step::Deploy | Step::Renew | Step::Replace | Step::Start, _))
+        );
+        self.settling() || (self.settles && starting)
+    }
 }
 
 impl Instance {
@@ -192,6 +203,9 @@ pub struct Observed {
     pub update: Option<Updating>,
     /// A service-wide write of the update is under way: nothing is decided until it ends.
     pub recording: bool,
+    /// How long a workload must keep running after it starts (the agent's, by default
+    /// [`SETTLE_TIME`]).
+    pub settle: Duration,
 }
 
 /// An update under way, as the reconciler sees it.
@@ -218,6 +232,7 @@ impl Observed {
             through: resume,
             update: None,
             recording: false,
+            settle: SETTLE_TIME,
         }
     }
 }
@@ -332,7 +347,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             }
             // Looked at once its settle time is over, even while a deploy goes on.
             InstanceState::Running if instance.settling() => {
-                let due = instance.started.unwrap_or(now) + SETTLE_TIME;
+                let due = instance.started.unwrap_or(now) + seen.settle;
                 if due > now {
                     decision.wake_at(due);
                 }
@@ -573,7 +588,8 @@ impl Observed {
             Step::Deploy | Step::Renew | Step::Replace | Step::Start
         );
         if started && outcome.state == InstanceState::Running {
-            (instance.started, instance.settled) = (Some(now), false);
+            // With no settle time, a workload counts as up once started.
+            (instance.started, instance.settled) = (Some(now), self.settle.is_zero());
         }
         match (step, outcome.error) {
             (Step::Deploy | Step::Renew, Some(error)) => {
@@ -612,25 +628,23 @@ impl Observed {
     /// settle time is over, a clean look settles it; a crash fails the deploy or update under
     /// way (afterwards its restart policy deals with it).
     pub fn looked_after_start(&mut self, index: usize, crash: Option<String>, now: Duration) {
-        let failing = !self.through || self.update.is_some();
+        let (failing, settle) = (!self.through || self.update.is_some(), self.settle);
         let instance = &mut self.instances[index];
         let Some(started) = instance.started.filter(|_| instance.settling()) else {
             return;
         };
         match crash {
-            Some(why) => {
-                instance.settled = true;
-                if failing {
-                    let settle = SETTLE_TIME.as_millis();
-                    let id = &instance.id;
-                    self.failure.get_or_insert_with(|| {
-                        format!(
-                            "{id}: it did not keep running for {settle} ms after it started: {why}"
-                        )
-                    });
-                }
+            // Never up: the deploy or update fails (and whoever waits sees it not up).
+            Some(why) if failing => {
+                let settle = settle.as_millis();
+                let id = &instance.id;
+                self.failure.get_or_insert_with(|| {
+                    format!("{id}: it did not keep running for {settle} ms after it started: {why}")
+                });
             }
-            None if now >= started + SETTLE_TIME => instance.settled = true,
+            // Restarted on request since: its restart policy deals with it.
+            Some(_) => instance.settled = true,
+            None if now >= started + settle => instance.settled = true,
             None => {}
         }
         self.note_through();

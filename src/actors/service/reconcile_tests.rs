@@ -577,6 +577,10 @@ fn a_workload_is_looked_at_once_its_settle_time_is_over_and_a_crash_then_fails_t
     seen.instances[1].settles = true;
     seen.instances[1].started = Some(secs(10));
     seen.looked_after_start(1, Some("it exited with status 3".into()), due);
+    assert!(
+        seen.instances[1].settling(),
+        "a crashed workload is never up"
+    );
     let failure = seen.failure.clone().unwrap_or_default();
     assert!(
         failure.starts_with("dir: it did not keep running for 500 ms after it started")
