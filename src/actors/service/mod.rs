@@ -729,14 +729,17 @@ impl Actor for Service {
         let delegates = delegate_kinds(&view, &records);
         let instance_count = instances.len();
         let mine: Vec<&InstanceRecord> = records.iter().map(|&p| &*view.instances[p]).collect();
-        let made_from = match &view.service.update {
-            // Made before digests were recorded: from what was updated, the instantiation
-            // before the update (or, while it is rolled back, the one it goes back to).
-            Some(update) if update.rolling_back.is_none() => {
-                update::made_from(&mine, &update.previous)
-            }
-            _ => update::made_from(&mine, &view.service.instantiation),
-        };
+        // Made before digests were recorded: from what the update under way changes, the
+        // instantiation before it (or, while it is rolled back, the one it goes back to).
+        let before = view
+            .service
+            .update
+            .as_ref()
+            .map(|update| match update.rolling_back {
+                None => &update.previous,
+                Some(_) => &view.service.instantiation,
+            });
+        let made_from = update::made_from(&mine, before);
         let mut observed = Observed::new(instances, args.start == ServiceStart::Resume);
         observed.failed = view.service.phase == ServicePhase::Failed;
         observed.settle = args.context.settle;

@@ -17,21 +17,22 @@ use crate::tosca::instance::NodeInstance;
 use crate::tosca::instance::diff::{differing_fields, digest};
 
 /// For each instance of `records`, the digest of the definition its workload was made from:
-/// as recorded, else (made before digests were recorded) the definition of the service that
-/// was updated: `before`.
+/// as recorded, else (made before digests were recorded) that of its node in `before`, the
+/// instantiation an update under way changes. Without an update nothing is hashed: only an
+/// update compares definitions.
 pub(super) fn made_from(
     records: &[&InstanceRecord],
-    before: &Instantiation,
+    before: Option<&Instantiation>,
 ) -> Vec<Option<String>> {
-    records
-        .iter()
-        .map(|record| {
-            record.made_from.clone().or_else(|| {
-                let node = before.nodes.iter().find(|n| n.id == record.id)?;
-                Some(digest(node))
-            })
-        })
-        .collect()
+    let nodes: std::collections::HashMap<&str, &NodeInstance> = (before.iter())
+        .flat_map(|b| b.nodes.iter())
+        .map(|node| (node.id.as_str(), node))
+        .collect();
+    let of = |record: &&InstanceRecord| {
+        let node = nodes.get(record.id.as_str());
+        record.made_from.clone().or_else(|| node.map(|n| digest(n)))
+    };
+    records.iter().map(of).collect()
 }
 
 /// Marks the update under way on `observed`: an instance is outdated when it was made
@@ -128,6 +129,11 @@ impl ServiceState {
     pub(super) fn take_update(&mut self, service: ServiceRecord, plan: PlanRecord) {
         self.view.service = Arc::new(service);
         self.view.plan = Arc::new(plan);
+        let previous = self.view.service.update.as_ref().map(|u| &u.previous);
+        let mine: Vec<&InstanceRecord> = (self.records.iter())
+            .map(|&p| &*self.view.instances[p])
+            .collect();
+        self.made_from = made_from(&mine, previous);
         let (instances, records) = super::instances_on(&self.view, &self.args.context.host);
         debug_assert_eq!(
             records, self.records,
