@@ -9,6 +9,8 @@
 //! template that would end up substituting itself is a cycle. A template none of whose
 //! directives can be honoured is a problem at the template.
 
+use std::collections::HashSet;
+
 use super::instantiate;
 use super::model::{Instantiation, NodeInstance};
 use super::select::{self, Inventory};
@@ -54,7 +56,8 @@ impl Realiser<'_> {
         topology: &Topology,
     ) -> Result<Instantiation, Problems> {
         let mut problems = Problems::new();
-        let out = self.level(resolved, topology, &mut Vec::new(), &mut problems);
+        let none = HashSet::new();
+        let out = self.level(resolved, topology, &none, &mut Vec::new(), &mut problems);
         match out {
             Some(instantiation) if problems.is_empty() => Ok(instantiation),
             _ => Err(problems),
@@ -62,14 +65,16 @@ impl Realiser<'_> {
     }
 
     /// Instantiates one service (the entry, or a substituting template inside `chain`).
+    /// `provided` are selectable templates the substituted node's targets stand for.
     fn level(
         &self,
         resolved: &Resolved,
         topology: &Topology,
+        provided: &HashSet<String>,
         chain: &mut Vec<usize>,
         problems: &mut Problems,
     ) -> Option<Instantiation> {
-        let decisions = self.decide(resolved, topology, problems);
+        let decisions = self.decide(resolved, topology, provided, problems);
         // Templates selected before fulfilment hold the chosen values already; this also
         // gives them to templates selected only after `substitute` failed.
         let adopted;
@@ -185,8 +190,9 @@ impl Realiser<'_> {
             problems.extend(found);
             return None;
         }
+        let provided = substitute::provided_templates(candidate, outer);
         chain.push(c);
-        let inner = self.level(&resolved, &topology, chain, problems);
+        let inner = self.level(&resolved, &topology, &provided, chain, problems);
         chain.pop();
         inner
     }
@@ -209,6 +215,7 @@ impl Realiser<'_> {
         &self,
         resolved: &Resolved,
         topology: &Topology,
+        provided: &HashSet<String>,
         problems: &mut Problems,
     ) -> Vec<Decision> {
         let mut decisions = Vec::with_capacity(resolved.nodes.len());
@@ -221,6 +228,11 @@ impl Realiser<'_> {
             let mut tried = Vec::new();
             for directive in &node.directives {
                 match directive.as_str() {
+                    // The substituted node's target takes its place (see `splice`).
+                    "select" if provided.contains(&node.name) => {
+                        decisions.push(Decision::Create);
+                        continue 'templates;
+                    }
                     "select" => {
                         let wanted = select::type_ref(self.registry, node);
                         match self.inventory.choose(node, &wanted, &inputs) {
@@ -247,7 +259,7 @@ impl Realiser<'_> {
                                 let needed = &self.candidates[c].mappings().requirements;
                                 let location = &self.candidates[c].location;
                                 unfulfilled(resolved, topology, t, problems, |name| {
-                                    needed.iter().any(|(n, _)| n == name).then(|| {
+                                    needed.iter().any(|m| m.requirement == name).then(|| {
                                         format!("{location} maps it to one of its nodes")
                                     })
                                 });

@@ -493,3 +493,25 @@ fn a_requirement_the_substitute_maps_must_be_fulfilled() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn a_substituted_nodes_capability_attribute_comes_from_the_output_mapped_to_it() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tosca/substitution");
+    let options = Options {
+        substitutions: vec![fixtures.join("split.yaml")],
+        ..Options::default()
+    };
+    let report = compile(&fixtures.join("shop.yaml").display().to_string(), &options);
+    let inst = instantiate(&report).unwrap();
+    let none = |_: &str, _: &str| None;
+    let url = |capability: &str| {
+        Expression::Deferred(serde_json::json!({
+            "$get_attribute": ["shop", "CAPABILITY", capability, "url"]
+        }))
+    };
+    assert_eq!(
+        inst.resolve(&url("api"), None, &none),
+        Ok("http://corner".into())
+    );
+    assert!(inst.resolve(&url("nothing"), None, &none).is_err());
+}

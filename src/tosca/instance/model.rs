@@ -159,6 +159,14 @@ pub struct Substitution {
     pub inputs: IndexMap<String, serde_json::Value>,
     /// The node's attributes, from the substituting template's outputs.
     pub attributes: IndexMap<String, Expression>,
+    /// Its capabilities' attributes (capability → attribute → value), from outputs mapped
+    /// with `[CAPABILITY, cap, attribute]`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub capabilities: IndexMap<String, IndexMap<String, Expression>>,
+    /// The workflows of the substituting template that carry out its operations
+    /// (interface → operation → workflow).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub interfaces: IndexMap<String, IndexMap<String, String>>,
     /// The ids of the instances that replaced it, in dependency order.
     pub nodes: Vec<String>,
 }

@@ -281,14 +281,12 @@ impl View for Stored<'_, '_> {
                         .or_else(|| s.attributes.get(name).map(stored_value))
                 }
             },
-            Entity::Capability(n, c) => self
-                .index
-                .real(*n)?
-                .capabilities
-                .get(c)?
-                .attributes
-                .get(name)
-                .map(stored_value),
+            Entity::Capability(n, c) => match self.index.real(*n) {
+                Some(node) => node.capabilities.get(c)?.attributes.get(name),
+                // What `[CAPABILITY, c, name]` attribute mappings gave it.
+                None => self.index.substituted(*n)?.1.capabilities.get(c)?.get(name),
+            }
+            .map(stored_value),
             Entity::Relationship(r) => {
                 let rel = self.index.rels.get(*r)?;
                 nodes[rel.source].relationships[rel.position]

@@ -13,7 +13,7 @@
 //! capabilities, and the inner outputs become the node's attributes (recorded in
 //! [`Instantiation::substitutions`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
 
@@ -23,12 +23,15 @@ use crate::tosca::limits::Limits;
 use crate::tosca::loader::Loaded;
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
-use crate::tosca::template::{self, Resolved, ServiceTemplate, SubstitutionMappings};
+use crate::tosca::template::{
+    self, MappingTarget, NodeValue, RelationshipIndex, RequirementMapping, Resolved,
+    ServiceTemplate, SubstitutionMappings,
+};
 use crate::tosca::topology::eval::{self, Outcome};
 use crate::tosca::topology::path::Entity;
 use crate::tosca::topology::{TemplateView, Topology};
 use crate::tosca::types::{TypeId, TypeKind, TypeRegistry};
-use crate::tosca::value::{Value, ValueKind};
+use crate::tosca::value::Value;
 
 /// A service template that may substitute nodes, checked on its own.
 #[derive(Debug)]
@@ -95,14 +98,6 @@ pub fn candidates(
             continue;
         };
         unmapped_inputs(&service, sm, &file.location, problems);
-        if !sm.interfaces.is_empty() {
-            problems.report(
-                "unsupported",
-                sm.span,
-                "service_template.substitution_mappings.interfaces",
-                "interface mappings (operation → workflow) are not carried out yet",
-            );
-        }
         // An unknown node type was reported by the check.
         let Some(node_type) = sm
             .node_type
@@ -129,14 +124,7 @@ fn unmapped_inputs(
     location: &str,
     problems: &mut Problems,
 ) {
-    let mapped: HashSet<&str> = sm
-        .properties
-        .values()
-        .filter_map(|m| match m.as_list() {
-            Some([single]) => single.as_str(),
-            _ => m.as_str(),
-        })
-        .collect();
+    let mapped: HashSet<&str> = sm.properties.iter().map(|m| m.parameter.as_str()).collect();
     for (name, input) in &service.inputs {
         if input.required
             && input.default.is_none()
@@ -195,48 +183,81 @@ pub fn choose(
     Err(reasons)
 }
 
-/// The substituting template's input values for substituting `outer`, from its properties
-/// (`properties: {node_property: input}`); a mapping we cannot follow is a problem at it.
+/// The substituting template's input values for substituting `outer`, from the values its
+/// `properties` mappings name (the node's own, a capability's, or its relationships'); a value
+/// known only at runtime cannot be an input, which is a problem at the mapping.
 pub fn inputs(
     candidate: &Candidate,
     outer: &NodeInstance,
     problems: &mut Problems,
 ) -> IndexMap<String, Value> {
     let mut given = IndexMap::new();
-    for (property, mapping) in &candidate.mappings().properties {
-        let path = format!("service_template.substitution_mappings.properties.{property}");
-        let input = match &mapping.kind {
-            ValueKind::String(input) => input,
-            ValueKind::List(l) if l.len() == 1 && l[0].as_str().is_some() => {
-                l[0].as_str().unwrap_or_default()
+    for m in &candidate.mappings().properties {
+        let path = format!(
+            "service_template.substitution_mappings.properties.{}",
+            m.at.describe()
+        );
+        match property_of(outer, &m.at) {
+            Ok(Some(v)) => {
+                given.insert(m.parameter.clone(), Value::from_json(&v));
             }
-            _ => {
-                problems.report(
-                    "unsupported",
-                    mapping.span,
-                    path,
-                    "only a property mapped to an input name can be substituted yet",
-                );
-                continue;
-            }
-        };
-        match outer.properties.get(property) {
-            Some(Expression::Resolved(v)) => {
-                given.insert(input.to_string(), Value::from_json(v));
-            }
-            Some(Expression::Deferred(_)) => problems.report(
+            Ok(None) => {}
+            Err(()) => problems.report(
                 "evaluation",
-                mapping.span,
+                m.span,
                 path,
                 format!(
-                    "property `{property}` of `{}` depends on runtime attributes, so it cannot be the input `{input}`",
-                    outer.id
+                    "{} of `{}` depends on runtime attributes, so it cannot be the input `{}`",
+                    m.at.describe(),
+                    outer.id,
+                    m.parameter
                 ),
             ),
-            None => {}
         }
     }
     given
+}
+
+/// The property value `at` names on `outer`: `Ok(None)` when it has none, `Err` when it is
+/// known only at runtime. `[RELATIONSHIP, req, ALL, p]` is the list of every relationship's.
+fn property_of(outer: &NodeInstance, at: &NodeValue) -> Result<Option<serde_json::Value>, ()> {
+    let known = |e: Option<&Expression>| match e {
+        Some(Expression::Resolved(v)) => Ok(Some(v.clone())),
+        Some(Expression::Deferred(_)) => Err(()),
+        None => Ok(None),
+    };
+    match at {
+        NodeValue::Own(name) => known(outer.properties.get(name)),
+        NodeValue::Capability { capability, name } => known(
+            outer
+                .capabilities
+                .get(capability)
+                .and_then(|c| c.properties.get(name)),
+        ),
+        NodeValue::Relationship {
+            requirement,
+            index,
+            name,
+        } => {
+            let mut made = outer
+                .relationships
+                .iter()
+                .filter(|r| r.requirement == *requirement);
+            match index {
+                RelationshipIndex::At(i) => known(
+                    made.find(|r| r.index == *i)
+                        .and_then(|r| r.properties.get(name)),
+                ),
+                RelationshipIndex::All => {
+                    let values: Result<Vec<_>, ()> = made
+                        .map(|r| known(r.properties.get(name)))
+                        .filter_map(Result::transpose)
+                        .collect();
+                    values.map(|v| Some(serde_json::Value::Array(v)))
+                }
+            }
+        }
+    }
 }
 
 /// Replaces the instance at `at` in `out` by `inner` (the substituting template's instances
@@ -249,50 +270,35 @@ pub fn splice(
     span: Span,
     problems: &mut Problems,
 ) {
-    let outer = out.nodes.remove(at);
-    let prefix = outer.id.as_str();
+    let mut outer = out.nodes.remove(at);
     let sm = candidate.mappings();
-    let path = format!("service_template.node_templates.{}", outer.template);
     let templates: HashSet<String> = inner.nodes.iter().map(|n| n.template.clone()).collect();
+    let mut outputs = inner.outputs;
+    for value in outputs.values_mut() {
+        prefix_expression(value, &templates, &outer.id);
+    }
+    // Set on the node's own relationships before they move inside.
+    let attributes = mapped_attributes(sm, &outputs, &mut outer, problems);
+    let prefix = outer.id.as_str();
     let renamed = |name: &str| format!("{prefix}.{name}");
-    let mut nodes: Vec<NodeInstance> = inner.nodes;
-    // Inner requirement → outer relationships, from the `requirements` mappings in order.
-    let mut moved: Vec<(String, String, RelationshipInstance)> = Vec::new();
-    let mut seen: IndexMap<&str, usize> = IndexMap::new();
-    for rel in &outer.relationships {
-        let k = seen.entry(rel.requirement.as_str()).or_default();
-        let mapped: Vec<&Value> = sm
-            .requirements
-            .iter()
-            .filter(|(name, _)| *name == rel.requirement)
-            .map(|(_, v)| v)
-            .collect();
-        *k += 1;
-        let Some(mapping) = mapped.get(*k - 1).or(mapped.last()) else {
-            tracing::debug!(requirement = %rel.requirement, node = %outer.id, "requirement not mapped by the substituting template");
-            continue;
-        };
-        match mapping.as_list() {
-            Some([node, req]) if node.as_str().is_some() && req.as_str().is_some() => moved.push((
-                node.as_str().unwrap_or_default().to_string(),
-                req.as_str().unwrap_or_default().to_string(),
-                rel.clone(),
-            )),
-            _ => problems.report(
-                "unsupported",
-                mapping.span,
-                format!(
-                    "service_template.substitution_mappings.requirements.{}",
-                    rel.requirement
-                ),
-                "only a requirement mapped to [node_template, requirement] can be substituted yet",
-            ),
+    let routes = route_relationships(&outer, sm);
+    // Instances of a selectable template the outer node's target stands for give way to it.
+    let mut standing_in: HashMap<String, String> = HashMap::new();
+    let mut nodes: Vec<NodeInstance> = Vec::with_capacity(inner.nodes.len());
+    for node in inner.nodes {
+        match routes.provided.get(&node.template) {
+            Some(target) => {
+                standing_in.insert(node.id, target.clone());
+            }
+            None => nodes.push(node),
         }
     }
     let inner_ids: HashSet<String> = nodes.iter().map(|n| n.id.clone()).collect();
     for node in &mut nodes {
         for r in &mut node.relationships {
-            if inner_ids.contains(&r.target) {
+            if let Some(target) = standing_in.get(&r.target) {
+                r.target = target.clone();
+            } else if inner_ids.contains(&r.target) {
                 r.target = renamed(&r.target);
             }
             prefix_all(&mut r.properties, &templates, prefix);
@@ -304,7 +310,8 @@ pub fn splice(
             prefix_all(&mut cap.attributes, &templates, prefix);
         }
         // The outer fulfilment wins over whatever the inner template found for itself.
-        let mine: Vec<_> = moved
+        let mine: Vec<&(String, String, RelationshipInstance)> = routes
+            .moved
             .iter()
             .filter(|(n, _, _)| *n == node.template)
             .collect();
@@ -320,7 +327,104 @@ pub fn splice(
         node.id = renamed(&node.id);
         node.template = renamed(&node.template);
     }
-    // Relationships to the node's capabilities go to the mapped inner capabilities.
+    retarget_incoming(out, &outer, candidate, &nodes, span, problems);
+    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    for (id, mut nested) in inner.substitutions {
+        nested.template = renamed(&nested.template);
+        nested.nodes = nested.nodes.iter().map(|n| renamed(n)).collect();
+        for a in nested.attributes.values_mut() {
+            prefix_expression(a, &templates, prefix);
+        }
+        out.substitutions.insert(renamed(&id), nested);
+    }
+    let mut interfaces: IndexMap<String, IndexMap<String, String>> = IndexMap::new();
+    for m in &sm.interfaces {
+        let operations = interfaces.entry(m.interface.clone()).or_default();
+        operations.insert(m.operation.clone(), m.workflow.clone());
+    }
+    out.substitutions.insert(
+        outer.id.clone(),
+        Substitution {
+            template: outer.template.clone(),
+            file: candidate.location.clone(),
+            types: outer.types.clone(),
+            properties: outer.properties.clone(),
+            inputs: inner.inputs,
+            attributes: attributes.own,
+            capabilities: attributes.capabilities,
+            interfaces,
+            nodes: ids,
+        },
+    );
+    let tail = out.nodes.split_off(at);
+    out.nodes.extend(nodes);
+    out.nodes.extend(tail);
+}
+
+/// Where the substituted node's relationships go inside the substituting template.
+#[derive(Default)]
+struct Routes {
+    /// `(inner template, its requirement, the relationship)`: relationships that become the
+    /// inner template's.
+    moved: Vec<(String, String, RelationshipInstance)>,
+    /// Selectable inner template → the outer target instance that stands for it.
+    provided: HashMap<String, String>,
+}
+
+/// Follows the `requirements` mappings for each of `outer`'s relationships, counting the
+/// assignments of each requirement in order (see [`RequirementMapping::for_assignment`]).
+fn route_relationships(outer: &NodeInstance, sm: &SubstitutionMappings) -> Routes {
+    let mut routes = Routes::default();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for rel in &outer.relationships {
+        let k = seen.entry(rel.requirement.as_str()).or_default();
+        let mapping = RequirementMapping::for_assignment(&sm.requirements, &rel.requirement, *k);
+        *k += 1;
+        let Some(mapping) = mapping else {
+            tracing::debug!(requirement = %rel.requirement, node = %outer.id, "requirement not mapped by the substituting template");
+            continue;
+        };
+        for target in &mapping.targets {
+            match target {
+                MappingTarget::Requirement { node, requirement } => {
+                    routes
+                        .moved
+                        .push((node.clone(), requirement.clone(), rel.clone()))
+                }
+                MappingTarget::Selectable(node) => {
+                    routes
+                        .provided
+                        .entry(node.clone())
+                        .or_insert_with(|| rel.target.clone());
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// The selectable inner templates whose place `outer`'s relationships take, so the
+/// substituting template is instantiated without looking for them elsewhere.
+pub fn provided_templates(candidate: &Candidate, outer: &NodeInstance) -> HashSet<String> {
+    route_relationships(outer, candidate.mappings())
+        .provided
+        .into_keys()
+        .collect()
+}
+
+/// Relationships of other instances to `outer`'s capabilities go to the mapped inner
+/// capabilities (`nodes` are the inner instances, already renamed).
+fn retarget_incoming(
+    out: &mut Instantiation,
+    outer: &NodeInstance,
+    candidate: &Candidate,
+    nodes: &[NodeInstance],
+    span: Span,
+    problems: &mut Problems,
+) {
+    let sm = candidate.mappings();
+    let path = format!("service_template.node_templates.{}", outer.template);
+    let renamed = |name: &str| format!("{}.{name}", outer.id);
     for source in out.nodes.iter_mut() {
         for r in &mut source.relationships {
             if r.target != outer.id {
@@ -358,51 +462,82 @@ pub fn splice(
             }
         }
     }
-    let mut attributes = IndexMap::new();
-    for (attribute, mapping) in &sm.attributes {
-        let output = match mapping.as_list() {
-            Some([single]) => single.as_str(),
-            _ => mapping.as_str(),
-        };
-        let Some(output) = output else {
-            problems.report(
-                "unsupported",
-                mapping.span,
-                format!("service_template.substitution_mappings.attributes.{attribute}"),
-                "only an attribute mapped to an output name can be substituted yet",
-            );
+}
+
+/// What the `attributes` mappings give the substituted node.
+#[derive(Default)]
+struct MappedAttributes {
+    own: IndexMap<String, Expression>,
+    capabilities: IndexMap<String, IndexMap<String, Expression>>,
+}
+
+/// Carries the outputs the `attributes` mappings name to the substituted node: its own
+/// attributes and its capabilities' are returned; its relationships' are set on `outer`'s
+/// relationships (an `ALL` mapping takes a list output, one entry each).
+fn mapped_attributes(
+    sm: &SubstitutionMappings,
+    outputs: &IndexMap<String, Expression>,
+    outer: &mut NodeInstance,
+    problems: &mut Problems,
+) -> MappedAttributes {
+    let mut mapped = MappedAttributes::default();
+    for m in &sm.attributes {
+        let Some(value) = outputs.get(&m.parameter) else {
             continue;
         };
-        if let Some(value) = inner.outputs.get(output) {
-            let mut value = value.clone();
-            prefix_expression(&mut value, &templates, prefix);
-            attributes.insert(attribute.clone(), value);
+        match &m.at {
+            NodeValue::Own(name) => {
+                mapped.own.insert(name.clone(), value.clone());
+            }
+            NodeValue::Capability { capability, name } => {
+                let attributes = mapped.capabilities.entry(capability.clone()).or_default();
+                attributes.insert(name.clone(), value.clone());
+            }
+            NodeValue::Relationship {
+                requirement,
+                index,
+                name,
+            } => {
+                let relationships: Vec<&mut RelationshipInstance> = outer
+                    .relationships
+                    .iter_mut()
+                    .filter(|r| r.requirement == *requirement && matches(index, r.index))
+                    .collect();
+                let values = match (index, value) {
+                    (RelationshipIndex::All, Expression::Resolved(serde_json::Value::Array(v))) => {
+                        v.iter().cloned().map(Expression::Resolved).collect()
+                    }
+                    (RelationshipIndex::All, _) => {
+                        problems.report(
+                            "wrong-kind",
+                            m.span,
+                            format!(
+                                "service_template.substitution_mappings.attributes.{}",
+                                m.at.describe()
+                            ),
+                            format!(
+                                "output `{}` must be a list known at deploy time to give each relationship of `{requirement}` its `{name}`",
+                                m.parameter
+                            ),
+                        );
+                        continue;
+                    }
+                    _ => vec![value.clone()],
+                };
+                for (r, v) in relationships.into_iter().zip(values) {
+                    r.attributes.insert(name.clone(), v);
+                }
+            }
         }
     }
-    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
-    for (id, mut nested) in inner.substitutions {
-        nested.template = renamed(&nested.template);
-        nested.nodes = nested.nodes.iter().map(|n| renamed(n)).collect();
-        for a in nested.attributes.values_mut() {
-            prefix_expression(a, &templates, prefix);
-        }
-        out.substitutions.insert(renamed(&id), nested);
+    mapped
+}
+
+fn matches(index: &RelationshipIndex, i: u32) -> bool {
+    match index {
+        RelationshipIndex::All => true,
+        RelationshipIndex::At(at) => *at == i,
     }
-    out.substitutions.insert(
-        outer.id.clone(),
-        Substitution {
-            template: outer.template.clone(),
-            file: candidate.location.clone(),
-            types: outer.types.clone(),
-            properties: outer.properties.clone(),
-            inputs: inner.inputs,
-            attributes,
-            nodes: ids,
-        },
-    );
-    let tail = out.nodes.split_off(at);
-    out.nodes.extend(nodes);
-    out.nodes.extend(tail);
 }
 
 fn prefix_all(values: &mut IndexMap<String, Expression>, templates: &HashSet<String>, p: &str) {

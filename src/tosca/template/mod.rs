@@ -11,9 +11,14 @@ pub mod model;
 pub mod parse;
 mod read;
 pub mod resolved;
+pub mod substitution;
 
 pub use model::*;
 pub use resolved::*;
+pub use substitution::{
+    InterfaceMapping, MappedCount, MappingTarget, NodeValue, RelationshipIndex, RequirementMapping,
+    SubstitutionMappings, ValueMapping,
+};
 
 #[cfg(test)]
 mod tests;

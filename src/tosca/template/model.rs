@@ -7,6 +7,8 @@
 
 use indexmap::IndexMap;
 
+use super::substitution::SubstitutionMappings;
+
 use crate::tosca::source::{FileId, Span};
 use crate::tosca::value::Value;
 
@@ -214,27 +216,6 @@ pub struct Policy {
     pub targets: Vec<(String, Span)>,
     /// `triggers` as written.
     pub triggers: IndexMap<String, Value>,
-}
-
-/// `substitution_mappings`.
-#[derive(Clone, Debug)]
-pub struct SubstitutionMappings {
-    /// Where it is defined.
-    pub span: Span,
-    /// `node_type`.
-    pub node_type: Option<(String, Span)>,
-    /// `substitution_filter`.
-    pub substitution_filter: Option<Value>,
-    /// `properties`: node property → input name (or a capability/relationship path).
-    pub properties: IndexMap<String, Value>,
-    /// `attributes`: node attribute → output name.
-    pub attributes: IndexMap<String, Value>,
-    /// `capabilities`: capability → `[node_template, capability]`.
-    pub capabilities: IndexMap<String, Value>,
-    /// `requirements`, in order: requirement → `[node_template, requirement]` or a node name.
-    pub requirements: Vec<(String, Value)>,
-    /// `interfaces`: interface → operation → workflow.
-    pub interfaces: IndexMap<String, Value>,
 }
 
 /// An imperative workflow.

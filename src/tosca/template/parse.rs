@@ -120,7 +120,9 @@ pub fn service_template(
                     st.policies.push(policy(name, pv, &pp, problems));
                 }
             }
-            "substitution_mappings" => st.substitution_mappings = substitution(v, &p, problems),
+            "substitution_mappings" => {
+                st.substitution_mappings = super::substitution::read(v, &p, problems)
+            }
             "workflows" => {
                 if let Some(wfs) = read::map(v, &p, "workflows", problems) {
                     for (name, w) in named(wfs, &p, problems) {
@@ -669,99 +671,6 @@ fn check_trigger(value: &Value, path: &str, problems: &mut Problems) {
             _ => {}
         }
     }
-}
-
-/// `substitution_mappings`.
-fn substitution(
-    value: &Value,
-    path: &str,
-    problems: &mut Problems,
-) -> Option<SubstitutionMappings> {
-    let entries = read::map(value, path, "substitution_mappings", problems)?;
-    read::require(value, "node_type", path, "substitution_mappings", problems);
-    let mut s = SubstitutionMappings {
-        span: value.span,
-        node_type: None,
-        substitution_filter: None,
-        properties: IndexMap::new(),
-        attributes: IndexMap::new(),
-        capabilities: IndexMap::new(),
-        requirements: Vec::new(),
-        interfaces: IndexMap::new(),
-    };
-    let keys = [
-        "node_type",
-        "substitution_filter",
-        "properties",
-        "attributes",
-        "capabilities",
-        "requirements",
-        "interfaces",
-    ];
-    for (key, _, v) in read::keyed(entries, &keys, path, "substitution_mappings", problems) {
-        let p = child(path, key);
-        match key {
-            "node_type" => s.node_type = type_name(v, &p, problems),
-            "substitution_filter" => s.substitution_filter = Some(v.clone()),
-            "properties" => s.properties = assignments(v, &p, "properties", problems),
-            "attributes" => s.attributes = assignments(v, &p, "attributes", problems),
-            "capabilities" => s.capabilities = assignments(v, &p, "capabilities", problems),
-            "requirements" => s.requirements = requirement_mappings(v, &p, problems),
-            "interfaces" => s.interfaces = assignments(v, &p, "interfaces", problems),
-            _ => {}
-        }
-    }
-    Some(s)
-}
-
-/// Substitution `requirements`: a sequence of single-key maps whose key is a requirement
-/// name, or `[name, count]` to map several assignments at once (count an integer or
-/// `UNBOUNDED`).
-fn requirement_mappings(
-    value: &Value,
-    path: &str,
-    problems: &mut Problems,
-) -> Vec<(String, Value)> {
-    let Some(entries) = read::list(value, path, "requirements", problems) else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
-        let p = format!("{path}[{i}]");
-        let Some([(key, mapping)]) = entry.as_map() else {
-            problems.report(
-                "wrong-kind",
-                entry.span,
-                &p,
-                "each requirement mapping must be a map with a single key",
-            );
-            continue;
-        };
-        let name = match &key.kind {
-            ValueKind::String(name) => Some(name.clone()),
-            ValueKind::List(l) => match l.as_slice() {
-                [name, count]
-                    if name.as_str().is_some()
-                        && (count.as_i64().is_some_and(|c| c >= 0)
-                            || count.as_str() == Some("UNBOUNDED")) =>
-                {
-                    name.as_str().map(str::to_string)
-                }
-                _ => None,
-            },
-            _ => None,
-        };
-        match name {
-            Some(name) => out.push((name, mapping.clone())),
-            None => problems.report(
-                "wrong-kind",
-                key.span,
-                &p,
-                "a requirement mapping is named by a requirement name or [name, count]",
-            ),
-        }
-    }
-    out
 }
 
 /// One workflow.

@@ -16,7 +16,9 @@ use std::collections::{HashMap, HashSet};
 use super::eval::{self, Outcome};
 use super::{Relationship, TemplateView, Topology};
 use crate::tosca::problem::Problems;
-use crate::tosca::template::{CapabilityTarget, NodeTarget, Resolved, ServiceTemplate};
+use crate::tosca::template::{
+    CapabilityTarget, MappingTarget, NodeTarget, Resolved, ServiceTemplate,
+};
 use crate::tosca::types::{DataKind, TypeId, TypeRegistry};
 use crate::tosca::value::{Value, ValueKind};
 
@@ -175,11 +177,9 @@ pub fn fulfil(
 fn exposed_requirements(st: &ServiceTemplate) -> HashSet<(&str, &str)> {
     let mut out = HashSet::new();
     if let Some(sm) = &st.substitution_mappings {
-        for (_, mapping) in &sm.requirements {
-            if let Some([node, req]) = mapping.as_list()
-                && let (Some(node), Some(req)) = (node.as_str(), req.as_str())
-            {
-                out.insert((node, req));
+        for target in sm.requirements.iter().flat_map(|m| &m.targets) {
+            if let MappingTarget::Requirement { node, requirement } = target {
+                out.insert((node.as_str(), requirement.as_str()));
             }
         }
     }
