@@ -412,3 +412,51 @@ fn problems_about_a_file_that_is_not_tosca_do_not_quote_it() {
     let out = khutulun(&["tosca", "validate", &file]);
     assert!(text(&out.stderr).contains(" | "), "{}", text(&out.stderr));
 }
+
+#[test]
+fn an_artifact_may_name_a_repository_an_imported_file_defines() {
+    let dir = tempfile::tempdir().unwrap();
+    // shared/repos.yaml defines `scripts` relative to itself; the service imports it (once
+    // plainly, once under a namespace) and names the repository both ways.
+    write(
+        dir.path(),
+        "shared/repos.yaml",
+        b"tosca_definitions_version: tosca_2_0\nrepositories:\n  scripts: ../tools\n",
+    );
+    write(dir.path(), "tools/run.sh", b"#!/bin/sh\n");
+    let file = write(
+        dir.path(),
+        "service.yaml",
+        b"tosca_definitions_version: tosca_2_0\nimports:\n  - shared/repos.yaml\n  - url: shared/repos.yaml\n    namespace: s\nartifact_types:\n  Script: {}\nnode_types:\n  App: {}\nservice_template:\n  node_templates:\n    app:\n      type: App\n      artifacts:\n        plain: { type: Script, file: run.sh, repository: scripts }\n        spaced: { type: Script, file: run.sh, repository: s:scripts }\n        unknown: { type: Script, file: run.sh, repository: nowhere }\n",
+    );
+    let out = khutulun(&["tosca", "validate", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no repository named `nowhere`"), "{stderr}");
+    assert_eq!(stderr.matches("error[").count(), 1, "{stderr}");
+    let fixed = std::fs::read_to_string(&file).unwrap().replace(
+        "        unknown: { type: Script, file: run.sh, repository: nowhere }\n",
+        "",
+    );
+    let file = write(dir.path(), "service.yaml", fixed.as_bytes());
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--instantiate",
+        "--format",
+        "json",
+        &file,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let tools = std::fs::canonicalize(dir.path().join("tools")).unwrap();
+    let expected = format!("{}/run.sh", tools.display());
+    for artifact in ["plain", "spaced"] {
+        let location = &json["nodes"][0]["artifacts"][artifact]["location"];
+        assert_eq!(
+            location["path"],
+            expected.as_str(),
+            "{artifact}: {location}"
+        );
+    }
+}

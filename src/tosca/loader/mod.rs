@@ -12,7 +12,8 @@
 //! files the entry file's directory; for a profile, the declaring file's directory; for a
 //! file fetched by URL, the server's root or the repository's URL), `../` up to that root and
 //! no further (as in URL resolution, so a directory means the same read from disk or packed
-//! as a CSAR), and `repository: name` against the importing file's `repositories`.
+//! as a CSAR), and `repository: name` against the repositories the importing file defines
+//! or brought in with the imports it lists before (see [`repositories::visible`]).
 //! `imports: - profile: NAME` is looked up in the [`catalog`]. Files are deduplicated by
 //! canonical location, so diamonds and cycles load each file once.
 //!
@@ -56,7 +57,7 @@ use self::catalog::Catalog;
 use self::fetch::{FetchError, FetchLimits};
 use self::imports::{ImportDefinition, Target};
 use self::location::{Container, Location, Reference};
-use self::repositories::Repository;
+use self::repositories::Visible;
 use self::store::{ReadError, Store};
 use super::limits::Limits;
 use super::problem::Problems;
@@ -423,7 +424,8 @@ impl<'a> Loader<'a> {
     fn resolve_imports(&mut self, index: usize) {
         let root = &self.files[index].root;
         let definitions = imports::read(root, self.problems);
-        let repositories = repositories::read(root, self.problems);
+        // Reported once here; `repositories::visible` reads them again quietly.
+        repositories::read(root, self.problems);
         let mut resolved = Vec::new();
         for definition in definitions {
             let targets = match &definition.target {
@@ -436,6 +438,10 @@ impl<'a> Loader<'a> {
                         span: *span,
                         path: format!("{}.url", definition.path),
                         written: url.clone(),
+                    };
+                    let repositories = match repository {
+                        Some(_) => self.repositories_so_far(index, &resolved),
+                        None => Vec::new(),
                     };
                     self.locate_url(
                         index,
@@ -466,6 +472,22 @@ impl<'a> Loader<'a> {
         self.files[index].imports = resolved;
     }
 
+    /// The repositories file `index` may name in its next import: its own and those of the
+    /// files its earlier imports (`resolved`) brought, whose own imports are resolved first.
+    fn repositories_so_far(&mut self, index: usize, resolved: &[Import]) -> Vec<Visible> {
+        for import in resolved {
+            let target = self.files.iter().position(|f| f.id == import.file);
+            if let Some(target) = target
+                && let Some(at) = self.pending.iter().position(|&p| p == target)
+            {
+                self.pending.remove(at);
+                self.resolve_imports(target);
+            }
+        }
+        self.files[index].imports = resolved.to_vec();
+        repositories::visible(&self.files, self.files[index].id)
+    }
+
     /// The location (and its repository root) an import's url (written at `url_site`) names,
     /// or `None` after reporting why it names none.
     fn locate_url(
@@ -473,7 +495,7 @@ impl<'a> Loader<'a> {
         index: usize,
         url_site: &Site,
         repository: Option<&(String, Span)>,
-        repositories: &[Repository],
+        repositories: &[Visible],
         definition: &ImportDefinition,
     ) -> Option<(Location, Location)> {
         let url = url_site.written.as_str();
@@ -525,22 +547,25 @@ impl<'a> Loader<'a> {
                         &site,
                         "unknown-repository",
                         format!(
-                            "no repository named \"{name}\" is defined in this file ({}); define it under repositories",
+                            "no repository named \"{name}\" is defined in this file or in what it imported before ({}); define it under repositories",
                             if known.is_empty() {
-                                "it defines none".to_string()
+                                "there are none".to_string()
                             } else {
-                                format!("it defines {}", known.join(", "))
+                                format!("there are {}", known.join(", "))
                             }
                         ),
                     );
                     return None;
                 };
                 let repository_site = Site {
-                    span: found.url_span,
-                    path: format!("repositories.{name}.url"),
-                    written: found.url.clone(),
+                    span: found.repository.url_span,
+                    path: format!("repositories.{}.url", found.repository.name),
+                    written: found.repository.url.clone(),
                 };
-                let directory = self.locate_directory(index, &found.url, &repository_site)?;
+                let definer = self.files.iter().position(|f| f.id == found.defined_in);
+                let url = found.repository.url.clone();
+                let directory =
+                    self.locate_directory(definer.unwrap_or(index), &url, &repository_site)?;
                 (directory.clone(), directory, path)
             }
             (None, Reference::FileUrl(path)) => {

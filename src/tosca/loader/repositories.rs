@@ -1,10 +1,16 @@
 //! Repository definitions: named bases that `imports` (and artifacts) can be relative to.
 //!
 //! A repository is `name: <url>` or `name: {url, description, metadata}`; `url` is required,
-//! and nothing else is allowed (TOSCA 1.x's `credential` is gone in 2.0). Repositories are
-//! local to the file that defines them.
+//! and nothing else is allowed (TOSCA 1.x's `credential` is gone in 2.0). Like the types it
+//! defines, a file's repositories are seen by the files that import it (6.8: a file of
+//! "repository definitions created by a domain expert" is imported to use them), under the
+//! import's namespace when it has one (`ns:name`); see [`visible`].
 
+use std::collections::HashSet;
+
+use super::LoadedFile;
 use crate::tosca::problem::Problems;
+use crate::tosca::source::FileId;
 use crate::tosca::source::Span;
 use crate::tosca::value::{Value, ValueKind};
 
@@ -20,6 +26,60 @@ pub struct Repository {
 }
 
 const KEYNAMES: &[&str] = &["url", "description", "metadata"];
+
+/// A repository a file may name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Visible {
+    /// The name the file uses: the definition's, after the namespaces of the imports it came
+    /// through (`ns:name`).
+    pub name: String,
+    /// The definition.
+    pub repository: Repository,
+    /// The file that defines it, which a relative `url` is relative to.
+    pub defined_in: FileId,
+}
+
+/// The repositories `file` may name: its own, then those of what it imports, in the order
+/// written and depth first; where two have one name the first wins, so a file's own
+/// definition shadows an imported one. Only imports already resolved in `files` count.
+pub fn visible(files: &[LoadedFile], file: FileId) -> Vec<Visible> {
+    let mut out = Vec::new();
+    gather(files, file, "", &mut HashSet::new(), &mut out);
+    out
+}
+
+fn gather(
+    files: &[LoadedFile],
+    file: FileId,
+    prefix: &str,
+    seen: &mut HashSet<(FileId, String)>,
+    out: &mut Vec<Visible>,
+) {
+    let Some(f) = files.iter().find(|f| f.id == file) else {
+        return;
+    };
+    if !seen.insert((file, prefix.to_string())) {
+        return;
+    }
+    // Malformed definitions were reported when the file was loaded.
+    for repository in read(&f.root, &mut Problems::new()) {
+        let name = format!("{prefix}{}", repository.name);
+        if !out.iter().any(|v| v.name == name) {
+            out.push(Visible {
+                name,
+                repository,
+                defined_in: file,
+            });
+        }
+    }
+    for import in &f.imports {
+        let prefix = match &import.namespace {
+            Some(namespace) => format!("{prefix}{namespace}:"),
+            None => prefix.to_string(),
+        };
+        gather(files, import.file, &prefix, seen, out);
+    }
+}
 
 /// Reads the `repositories` of a file's root. Malformed definitions are reported and skipped.
 pub fn read(root: &Value, problems: &mut Problems) -> Vec<Repository> {

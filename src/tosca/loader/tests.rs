@@ -327,6 +327,49 @@ fn repositories_resolve_imports_and_are_checked() {
 }
 
 #[test]
+fn repositories_defined_in_imported_files_are_the_importers_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // defs/repos.yaml defines `lib` relative to itself and imports a file that defines `deep`;
+    // main.yaml uses both after importing it, and under a namespace as `ns:lib`; an import that
+    // comes before the definitions cannot use them yet.
+    write(
+        d,
+        "app/defs/repos.yaml",
+        &format!("{V}repositories:\n  lib: ../../lib\nimports: [more.yaml]\n"),
+    );
+    write(
+        d,
+        "app/defs/more.yaml",
+        &format!("{V}repositories:\n  deep: ../../lib/sub\n"),
+    );
+    write(
+        d,
+        "app/main.yaml",
+        &format!(
+            "{V}imports:\n- url: early.yaml\n  repository: lib\n- defs/repos.yaml\n- url: a.yaml\n  repository: lib\n- url: z.yaml\n  repository: deep\n- url: defs/repos.yaml\n  namespace: ns\n- url: b.yaml\n  repository: ns:lib\n"
+        ),
+    );
+    write(d, "lib/a.yaml", V);
+    write(d, "lib/b.yaml", V);
+    write(d, "lib/sub/z.yaml", V);
+    let r = run(&d.join("app/main.yaml"));
+    assert_eq!(
+        r.codes(),
+        [("unknown-repository", "imports[0].repository".to_string())]
+    );
+    for file in ["/lib/a.yaml", "/lib/b.yaml", "/lib/sub/z.yaml"] {
+        assert!(r.names(d).iter().any(|n| n == file), "{:?}", r.names(d));
+    }
+    let main = r.by_suffix("/app/main.yaml").id;
+    let names: Vec<String> = repositories::visible(&r.loaded().files, main)
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(names, ["lib", "deep", "ns:lib", "ns:deep"]);
+}
+
+#[test]
 fn file_urls_work_for_entries_and_imports() {
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib.yaml");

@@ -1,7 +1,7 @@
 //! Artifacts of node templates, with their files located.
 //!
 //! An artifact's `file` is written relative to the TOSCA file that declares it (a node type's
-//! file, or the service template's), or to a `repository` that file defines. The runtime
+//! file, or the service template's), or to a `repository` that file defines or imports. The runtime
 //! opens artifacts long after the TOSCA files are gone, so the location is resolved here, the
 //! way the loader resolves imports: a relative path against the declaring file's directory, a
 //! leading `/` against its root (the CSAR root; for plain files the entry file's directory),
@@ -18,8 +18,7 @@ use indexmap::IndexMap;
 use crate::tosca::instance::ArtifactLocation;
 use crate::tosca::loader::Loaded;
 use crate::tosca::loader::location::{Container, Location, Reference};
-use crate::tosca::loader::repositories::{self, Repository};
-use crate::tosca::problem::Problems;
+use crate::tosca::loader::repositories::{self, Visible};
 use crate::tosca::source::FileId;
 use crate::tosca::types::{ArtifactDef, Schema, TypeId, TypeKind, TypeRegistry};
 use crate::tosca::value::Value;
@@ -30,12 +29,13 @@ pub struct Places {
     files: HashMap<FileId, Place>,
 }
 
-/// One loaded file: where it is, its root, and the repositories it defines.
+/// One loaded file: where it is, its root, and the repositories it may name (its own and
+/// those its imports bring).
 #[derive(Clone, Debug)]
 struct Place {
     location: Location,
     root: Location,
-    repositories: Vec<Repository>,
+    repositories: Vec<Visible>,
 }
 
 impl Places {
@@ -45,8 +45,7 @@ impl Places {
             .files
             .iter()
             .map(|f| {
-                // Malformed repositories were reported when the file was loaded.
-                let repositories = repositories::read(&f.root, &mut Problems::new());
+                let repositories = repositories::visible(&loaded.files, f.id);
                 let place = Place {
                     location: f.place.clone(),
                     root: f.root_directory.clone(),
@@ -79,15 +78,18 @@ impl Places {
                 ));
             }
             (Some(r), Reference::FromRoot(p) | Reference::Relative(p)) => {
-                let repository = place
+                let visible = place
                     .repositories
                     .iter()
                     .find(|found| found.name == r)
                     .ok_or_else(|| {
                         format!(
-                            "no repository named `{r}` is defined in the file that declares this artifact"
+                            "no repository named `{r}` is defined in the file that declares this artifact or in a file it imports"
                         )
                     })?;
+                let repository = &visible.repository;
+                // A relative repository URL is relative to the file that defines it.
+                let place = self.files.get(&visible.defined_in).unwrap_or(place);
                 let directory = match Reference::parse(&repository.url)? {
                     Reference::FileUrl(directory) => Location::file(&directory),
                     Reference::WebUrl(_) | Reference::OtherUrl { .. } => {
@@ -293,6 +295,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::tosca::loader::repositories::Repository;
 
     fn places(location: Location, root: Location, repositories: &[(&str, &str)]) -> Places {
         let place = Place {
@@ -300,10 +303,14 @@ mod tests {
             root,
             repositories: repositories
                 .iter()
-                .map(|(name, url)| Repository {
+                .map(|(name, url)| Visible {
                     name: name.to_string(),
-                    url: url.to_string(),
-                    url_span: crate::tosca::source::Span::NONE,
+                    repository: Repository {
+                        name: name.to_string(),
+                        url: url.to_string(),
+                        url_span: crate::tosca::source::Span::NONE,
+                    },
+                    defined_in: FileId(0),
                 })
                 .collect(),
         };
