@@ -294,3 +294,41 @@ fn validate_checks_substitution_files_too() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_node_selected_after_substitute_failed_is_fulfilled_with_the_selected_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = producer(&dir);
+    let database = fixture("database.yaml");
+    let file = fixture("select-late.yaml");
+    // Size 1 is too small for database.yaml, so `fast` (size 2) is selected, and the app's
+    // filter (size 2 or more) sees 2, not the template's 1.
+    let out = instantiate(
+        &file,
+        &["--select-from", &inventory, "--substitution", &database],
+    );
+    let db = node(&out, "db-0");
+    assert_eq!(
+        db["selected_from"],
+        serde_json::json!({"service": "producer", "instance": "fast-0"})
+    );
+    assert_eq!(
+        targets(node(&out, "app-0")),
+        [("db".into(), "db-0".into(), "endpoint".into())]
+    );
+    // With nothing to select, it is created with size 1 and the filter turns it down.
+    let out = khutulun(&[
+        "tosca",
+        "compile",
+        "--instantiate",
+        "--substitution",
+        &database,
+        &file,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`db`: its node_filter is false"),
+        "{stderr}"
+    );
+}

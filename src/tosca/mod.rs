@@ -242,6 +242,8 @@ fn run(
                 node.count = Some(value::Value::from_json(&serde_json::json!(count)));
             }
         }
+        let substitutes =
+            instance::substitute::candidates(&loaded, &registry, &options.limits, &mut problems);
         let (resolved, topology) = if compile {
             let given = options
                 .inputs
@@ -254,6 +256,7 @@ fn run(
                 &registry,
                 &given,
                 &options.inventory,
+                &substitutes,
                 &options.limits,
                 &mut problems,
             );
@@ -261,8 +264,6 @@ fn run(
         } else {
             (checked, None)
         };
-        let substitutes =
-            instance::substitute::candidates(&loaded, &registry, &options.limits, &mut problems);
         Some(Compiled {
             service,
             registry,

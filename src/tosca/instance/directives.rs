@@ -183,6 +183,7 @@ impl Realiser<'_> {
             self.registry,
             &given,
             self.inventory,
+            self.candidates,
             self.limits,
             &mut found,
         );

@@ -8,7 +8,9 @@
 //! and values and is marked [`SelectedFrom`]: the runtime does not deploy it.
 //!
 //! Selection happens before requirement fulfilment ([`build_topology`]), so other templates'
-//! `node_filter`s and property reads see the chosen node's values, not the template's.
+//! `node_filter`s and property reads see the chosen node's values, not the template's; a
+//! template that tries `substitute` first is decided with a first topology, then fulfilment
+//! runs again with what it selected.
 
 use std::borrow::Cow;
 
@@ -17,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{Expression, Instantiation, NodeInstance, SelectedFrom, TypeRef};
 use super::resolve::Resolver;
+use super::substitute::{self, Candidate};
 use crate::tosca::limits::Limits;
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{Resolved, ResolvedNode, ServiceTemplate};
@@ -120,33 +123,122 @@ fn value_of(e: &Expression) -> Value {
 /// `substitute` and finds a node takes that node's values, then requirements are fulfilled
 /// and values evaluated against them. Returns the templates as fulfilled and the topology.
 ///
-/// A template that tries `substitute` first is decided only once the topology is known, so
-/// fulfilment sees its own values; the instance still takes the chosen node's if it is
-/// selected after all.
+/// A template that tries `substitute` first can be decided only with the topology (a
+/// substitution filter may read it), so fulfilment runs once with its own values, the
+/// `substitute` candidates are tried against that topology, and if a template then selects
+/// a node after all, fulfilment runs again with the chosen values (the first run's problems
+/// are then moot).
+#[allow(clippy::too_many_arguments)]
 pub fn build_topology<'r>(
     st: &ServiceTemplate,
     resolved: &'r Resolved,
     registry: &TypeRegistry,
     given: &IndexMap<String, Value>,
     inventory: &Inventory,
+    candidates: &[Candidate],
     limits: &Limits,
     problems: &mut Problems,
 ) -> (Cow<'r, Resolved>, Topology) {
     let inputs = topology::inputs(st, registry, given, problems);
     let mut fulfilled = Cow::Borrowed(resolved);
-    if !inventory.nodes.is_empty() {
-        let as_json = inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
-            .collect();
-        for (t, node) in resolved.nodes.iter().enumerate() {
-            if let Some(i) = selected_before_fulfilment(node, registry, inventory, &as_json) {
-                adopt_values(&mut fulfilled.to_mut().nodes[t], &inventory.nodes[i].node);
-            }
+    if inventory.nodes.is_empty() {
+        let topology =
+            topology::build_with_inputs(st, resolved, registry, inputs, limits, problems);
+        return (fulfilled, topology);
+    }
+    let as_json = inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
+    for (t, node) in resolved.nodes.iter().enumerate() {
+        if let Some(i) = selected_before_fulfilment(node, registry, inventory, &as_json) {
+            adopt_values(&mut fulfilled.to_mut().nodes[t], &inventory.nodes[i].node);
         }
+    }
+    let late = |n: &ResolvedNode| n.directives.first().is_some_and(|d| d == "substitute");
+    if !fulfilled
+        .nodes
+        .iter()
+        .any(|n| late(n) && n.directives.iter().any(|d| d == "select"))
+    {
+        let topology =
+            topology::build_with_inputs(st, &fulfilled, registry, inputs, limits, problems);
+        return (fulfilled, topology);
+    }
+    let mut first_problems = Problems::new();
+    let first = topology::build_with_inputs(
+        st,
+        &fulfilled,
+        registry,
+        inputs.clone(),
+        limits,
+        &mut first_problems,
+    );
+    let chosen: Vec<(usize, usize)> = (0..fulfilled.nodes.len())
+        .filter(|&t| late(&fulfilled.nodes[t]))
+        .filter_map(|t| {
+            let choice = Choice {
+                resolved: &fulfilled,
+                topology: &first,
+                registry,
+                candidates,
+                inventory,
+                inputs: &as_json,
+            };
+            choice.selected_after_substitute(t).map(|i| (t, i))
+        })
+        .collect();
+    if chosen.is_empty() {
+        problems.extend(first_problems);
+        return (fulfilled, first);
+    }
+    for (t, i) in chosen {
+        adopt_values(&mut fulfilled.to_mut().nodes[t], &inventory.nodes[i].node);
     }
     let topology = topology::build_with_inputs(st, &fulfilled, registry, inputs, limits, problems);
     (fulfilled, topology)
+}
+
+/// What deciding a template's directives against a first topology draws on.
+struct Choice<'a> {
+    resolved: &'a Resolved,
+    topology: &'a Topology,
+    registry: &'a TypeRegistry,
+    candidates: &'a [Candidate],
+    inventory: &'a Inventory,
+    inputs: &'a IndexMap<String, serde_json::Value>,
+}
+
+impl Choice<'_> {
+    /// The inventory node template `t` selects after no candidate would substitute it, if
+    /// its directives get that far.
+    fn selected_after_substitute(&self, t: usize) -> Option<usize> {
+        let node = &self.resolved.nodes[t];
+        for directive in &node.directives {
+            match directive.as_str() {
+                "substitute" => {
+                    let chosen = substitute::choose(
+                        self.candidates,
+                        self.registry,
+                        self.resolved,
+                        self.topology,
+                        t,
+                    );
+                    if chosen.is_ok() {
+                        return None;
+                    }
+                }
+                "select" => {
+                    let wanted = type_ref(self.registry, node);
+                    if let Ok(i) = self.inventory.choose(node, &wanted, self.inputs) {
+                        return Some(i);
+                    }
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
 }
 
 /// The inventory node `node` selects, when its directives try `select` before anything
