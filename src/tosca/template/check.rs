@@ -16,6 +16,7 @@ use super::model::*;
 use super::read::child;
 use super::resolved::*;
 use crate::tosca::functions::{self, Expr};
+use crate::tosca::grammar;
 use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};
@@ -741,6 +742,14 @@ impl Checker<'_, '_> {
                 "an artifact must have `file`",
             );
         }
+        if value.get("type").is_none() && inherited.is_none() {
+            self.report(
+                "missing-keyname",
+                value.span,
+                path,
+                "an artifact must have `type` (only one the node type defines may leave it out)",
+            );
+        }
         // A checksum of digits alone reads as a number, which would otherwise go unchecked.
         for key in ["checksum", "checksum_algorithm"] {
             if let Some(v) = value.get(key).filter(|v| v.as_str().is_none()) {
@@ -923,6 +932,7 @@ impl Checker<'_, '_> {
             match key {
                 "inputs" => self.inputs_assignment(v, &p, inputs),
                 "implementation" => {
+                    grammar::shape::check(v, &grammar::keynames::IMPLEMENTATION, &p, self.problems);
                     if let Some(primary) = v.get("primary")
                         && let Some(t) = primary.get("type").and_then(Value::as_str)
                     {
@@ -1561,8 +1571,14 @@ impl Checker<'_, '_> {
         for (name, p) in &w.inputs {
             self.parameter(p, &format!("{path}.inputs.{name}"), true);
         }
+        if let Some(condition) = &w.precondition {
+            self.expression(condition, &child(path, "precondition"), Scope::Workflow);
+        }
         for (sname, step) in &w.steps {
             let sp = format!("{path}.steps.{sname}");
+            for (i, condition) in step.filter.iter().enumerate() {
+                self.expression(condition, &format!("{sp}.filter[{i}]"), Scope::Workflow);
+            }
             for (next, span) in step.on_success.iter().chain(&step.on_failure) {
                 if !w.steps.contains_key(next) {
                     self.report(

@@ -228,6 +228,8 @@ pub struct Workflow {
     /// `inputs`.
     pub inputs: IndexMap<String, Parameter>,
     /// `steps`.
+    /// `precondition`: a condition clause.
+    pub precondition: Option<Value>,
     pub steps: IndexMap<String, WorkflowStep>,
 }
 
@@ -243,6 +245,8 @@ pub struct WorkflowStep {
     /// `target_relationship`: a requirement of the target.
     pub target_relationship: Option<(String, Span)>,
     /// `activities`, in order.
+    /// `filter`: condition clauses.
+    pub filter: Vec<Value>,
     pub activities: Vec<Activity>,
     /// `on_success` step names.
     pub on_success: Vec<(String, Span)>,

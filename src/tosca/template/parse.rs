@@ -679,6 +679,7 @@ fn workflow(name: String, value: &Value, path: &str, problems: &mut Problems) ->
         name,
         span: value.span,
         inputs: IndexMap::new(),
+        precondition: None,
         steps: IndexMap::new(),
     };
     let Some(entries) = read::map(value, path, "a workflow", problems) else {
@@ -712,6 +713,7 @@ fn workflow(name: String, value: &Value, path: &str, problems: &mut Problems) ->
             }
             "metadata" => read::metadata(v, &p, problems),
             "inputs" => w.inputs = parameters(v, &p, "inputs", problems),
+            "precondition" => w.precondition = Some(v.clone()),
             "outputs" => {
                 read::map(v, &p, "outputs", problems);
             }
@@ -742,6 +744,7 @@ fn step(name: String, value: &Value, path: &str, problems: &mut Problems) -> Wor
         target: None,
         target_relationship: None,
         activities: Vec::new(),
+        filter: Vec::new(),
         on_success: Vec::new(),
         on_failure: Vec::new(),
     };
@@ -765,6 +768,11 @@ fn step(name: String, value: &Value, path: &str, problems: &mut Problems) -> Wor
             "target_relationship" => {
                 s.target_relationship =
                     read::string(v, &p, "`target_relationship`", problems).map(|t| (t, v.span))
+            }
+            "filter" => {
+                s.filter = read::list(v, &p, "`filter`", problems)
+                    .unwrap_or_default()
+                    .to_vec()
             }
             "activities" => {
                 for (i, (kind, _, av)) in read::single_key_maps(v, &p, "activities", problems)
