@@ -486,6 +486,30 @@ fn chapter_8_capabilities_and_requirements() {
             "node_types:\n  One:\n    requirements:\n      - host: { capability: Host, count_range: [ 1, 1 ] }\nservice_template:\n  node_templates:\n    s: { type: Server, count: 3 }\n    o:\n      type: One\n      requirements:\n        - host: { node: Server, count: 2 }\n",
             Invalid("count-range"),
         ),
+        case(
+            "8.6",
+            "a derived node type narrows a requirement's count_range",
+            "node_types:\n  Many:\n    requirements:\n      - peers: { capability: Endpoint, count_range: [ 0, 5 ] }\n  Few:\n    derived_from: Many\n    requirements:\n      - peers: { count_range: [ 1, 2 ] }\n",
+            Valid,
+        ),
+        case(
+            "8.6",
+            "a refinement may not widen the count_range",
+            "node_types:\n  Many:\n    requirements:\n      - peers: { capability: Endpoint, count_range: [ 0, 5 ] }\n  More:\n    derived_from: Many\n    requirements:\n      - peers: { count_range: [ 0, 9 ] }\n",
+            Invalid("invalid-refinement"),
+        ),
+        case(
+            "8.7",
+            "a requirement assignment gives its relationship's properties",
+            "node_types:\n  Client:\n    requirements:\n      - api: { capability: Endpoint, relationship: ConnectsTo }\nservice_template:\n  node_templates:\n    s: { type: Server }\n    c:\n      type: Client\n      requirements:\n        - api: { node: s, relationship: { properties: { secure: true } } }\n",
+            Valid,
+        ),
+        case(
+            "8.7",
+            "a relationship property the relationship type does not declare",
+            "node_types:\n  Client:\n    requirements:\n      - api: { capability: Endpoint, relationship: ConnectsTo }\nservice_template:\n  node_templates:\n    s: { type: Server }\n    c:\n      type: Client\n      requirements:\n        - api: { node: s, relationship: { properties: { colour: red } } }\n",
+            Invalid("undeclared"),
+        ),
     ]);
 }
 
@@ -582,6 +606,24 @@ fn chapters_11_and_12_interfaces_and_artifacts() {
             "service_template:\n  node_templates:\n    s:\n      type: Server\n      artifacts:\n        run: { type: File, file: base.yaml, properties: { colour: red } }\n",
             Invalid("undeclared"),
         ),
+        case(
+            "11.5",
+            "an operation assignment maps outputs to attributes",
+            "node_types:\n  Proc:\n    attributes:\n      pid: { type: integer }\n    interfaces:\n      ops:\n        type: Ops\n        operations:\n          start:\n            outputs:\n              pid: { type: integer }\nservice_template:\n  node_templates:\n    p:\n      type: Proc\n      interfaces:\n        ops:\n          operations:\n            start:\n              implementation: base.yaml\n              outputs: { pid: [ SELF, pid ] }\n",
+            Valid,
+        ),
+        case(
+            "11.7",
+            "a notification assignment gives its implementation",
+            "service_template:\n  node_templates:\n    s: { type: Server }\n    a:\n      type: App\n      requirements: [ { host: s } ]\n      interfaces:\n        ops:\n          notifications:\n            ready: { implementation: base.yaml }\n",
+            Valid,
+        ),
+        case(
+            "11.7",
+            "assigning a notification the interface does not have",
+            "service_template:\n  node_templates:\n    s: { type: Server }\n    a:\n      type: App\n      requirements: [ { host: s } ]\n      interfaces:\n        ops:\n          notifications:\n            gone: { implementation: base.yaml }\n",
+            Invalid("undeclared"),
+        ),
     ]);
 }
 
@@ -642,6 +684,18 @@ fn chapters_13_and_14_workflows_and_representations() {
             "node_types:\n  Pair:\n    requirements:\n      - peer: { capability: Endpoint, count_range: [ 2, 2 ] }\nservice_template:\n  node_templates:\n    s: { type: Server, count: 2 }\n    p:\n      type: Pair\n      requirements:\n        - peer: { node: Server, count: 2 }\n",
             Valid,
         ),
+        case(
+            "13.2",
+            "a workflow given by an implementation instead of steps",
+            "service_template:\n  node_templates:\n    s: { type: Server }\n  workflows:\n    external:\n      implementation: base.yaml\n",
+            Valid,
+        ),
+        case(
+            "13.2",
+            "steps and implementation exclude each other",
+            "service_template:\n  node_templates:\n    s: { type: Server }\n  workflows:\n    both:\n      implementation: base.yaml\n      steps:\n        one: { target: s, activities: [ { set_state: x } ] }\n",
+            Invalid("conflicting-keynames"),
+        ),
     ]);
 }
 
@@ -682,6 +736,18 @@ fn chapter_16_groups_and_policies() {
             "16.5",
             "a trigger needs its event",
             "policy_types:\n  Scale:\n    triggers:\n      grow:\n        action:\n          - set_state: growing\n",
+            Invalid("missing-keyname"),
+        ),
+        case(
+            "16.5",
+            "a trigger with a condition on its target",
+            "policy_types:\n  Scale:\n    targets: [ Server ]\n    triggers:\n      grow:\n        event: high_load\n        condition: { $equal: [ 1, 1 ] }\n        action:\n          - set_state: growing\nservice_template:\n  node_templates:\n    s: { type: Server }\n  policies:\n    - grow: { type: Scale, targets: [ s ] }\n",
+            Valid,
+        ),
+        case(
+            "16.5",
+            "a trigger needs its action",
+            "policy_types:\n  Scale:\n    triggers:\n      grow:\n        event: high_load\n",
             Invalid("missing-keyname"),
         ),
     ]);
