@@ -1,6 +1,6 @@
 //! How the client commands print: `--format table|json|yaml`, and plain aligned tables.
 
-use std::io::Write;
+use std::io::{self, BufWriter, StdoutLock, Write};
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -33,6 +33,21 @@ pub fn write_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+}
+
+/// Writes to standard output with `write`, through one large buffer (standard output alone
+/// is line-buffered: a system call per line), then flushes; like [`write_out`], a closed pipe
+/// or any other write error is ignored.
+pub fn write_with(write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> io::Result<()>) {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let _ = write(&mut out).and_then(|()| out.flush());
+}
+
+/// Writes `value` to `out` as pretty JSON and a newline (the text of
+/// `serde_json::to_string_pretty` and `\n`), serialised straight into the writer.
+pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 /// Prints rows under a header, each column as wide as its widest cell.
