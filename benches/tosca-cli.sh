@@ -8,7 +8,8 @@
 #   - `khutulun tosca compile --format json FILE` (the topology);
 #   - `khutulun tosca compile --instantiate --format json FILE` (the instances);
 #   - the same two commands of KHUTULUN_BEFORE, when set (e.g. main's binary);
-#   - PyYAML's C parser on the same file, when python3 has it (context only, not a bar).
+#   - with PYYAML=1, PyYAML composing the same file with its C parser, when python3 has it
+#     (context only, not a bar; it takes seconds per run).
 # Every command's output goes to /dev/null (hyperfine's default). The table gives each mean
 # and its ratio to the parse floor's mean. The bars: the instantiation under 1 s, and under
 # 3x the floor.
@@ -17,7 +18,8 @@
 # Settings: RUNS (default 10, after 2 warm-up runs), KHUTULUN_BIN (default: build this
 # tree's release binary), KHUTULUN_EXAMPLES (a directory holding the release builds of the
 # tosca_profile and yaml_parse examples; default: build them), KHUTULUN_BEFORE (a second
-# khutulun binary to time beside it), KEEP (a path to copy the generated service to).
+# khutulun binary to time beside it), KEEP (a path to copy the generated service to), PYYAML
+# (1: add the PyYAML context line).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,7 +63,7 @@ if [ -n "${KHUTULUN_BEFORE:-}" ]; then
         "$KHUTULUN_BEFORE tosca compile --instantiate --format json $service"
     )
 fi
-if python3 -c 'import yaml; yaml.CLoader' >/dev/null 2>&1; then
+if [ "${PYYAML:-0}" = 1 ] && python3 -c 'import yaml; yaml.CLoader' >/dev/null 2>&1; then
     names+=("context: PyYAML compose (CLoader)")
     commands+=("python3 -c 'import sys, yaml; yaml.compose(open(sys.argv[1]), Loader=yaml.CLoader)' $service")
 fi
