@@ -83,3 +83,44 @@ pub fn cell(value: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    enum Kind {
+        Known(serde_json::Value),
+    }
+
+    #[derive(Serialize)]
+    struct Sample {
+        name: &'static str,
+        empty: Vec<u32>,
+        values: indexmap::IndexMap<String, Kind>,
+    }
+
+    /// `write_json` writes the text the command printed when it went through a
+    /// `serde_json::Value` and `to_string_pretty`: the output stays byte-identical.
+    #[test]
+    fn write_json_writes_what_a_value_rendered_to_a_string_writes() {
+        let mut values = indexmap::IndexMap::new();
+        values.insert(
+            "z".to_owned(),
+            Kind::Known(serde_json::json!({"b": [1, 2.5, null], "a": "quote \" and \n", "e": {}})),
+        );
+        values.insert("a".to_owned(), Kind::Known(serde_json::json!([])));
+        let sample = Sample {
+            name: "n0",
+            empty: Vec::new(),
+            values,
+        };
+        let through_value =
+            serde_json::to_string_pretty(&serde_json::to_value(&sample).expect("a JSON value"))
+                .expect("JSON text")
+                + "\n";
+        let mut streamed = Vec::new();
+        write_json(&mut streamed, &sample).expect("written");
+        assert_eq!(String::from_utf8(streamed).expect("UTF-8"), through_value);
+    }
+}
