@@ -5,6 +5,10 @@
 //!
 //! `cargo build --release --example tosca_profile && valgrind --tool=callgrind
 //! target/release/examples/tosca_profile 10000`
+//!
+//! Usage: `tosca_profile [N] [all|parse|compile]` runs the stages (default: 10,000, all);
+//! `tosca_profile N write FILE` only writes the generated service to FILE (for timing the
+//! command line on it: `benches/tosca-cli.sh`, with `examples/yaml_parse.rs` as the floor).
 
 use std::time::Instant;
 
@@ -21,6 +25,13 @@ fn main() {
         .unwrap_or(10_000);
     let stage = std::env::args().nth(2).unwrap_or_else(|| "all".into());
     let text = service::service(size);
+    if stage == "write" {
+        let file = std::env::args()
+            .nth(3)
+            .expect("usage: tosca_profile N write FILE");
+        std::fs::write(&file, &text).expect("the file can be written");
+        return;
+    }
     let options = Options::default();
 
     if stage == "all" || stage == "parse" {

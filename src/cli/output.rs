@@ -1,6 +1,6 @@
 //! How the client commands print: `--format table|json|yaml`, and plain aligned tables.
 
-use std::io::Write;
+use std::io::{self, BufWriter, StdoutLock, Write};
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -35,6 +35,21 @@ pub fn write_out(text: &str) {
     let _ = out.flush();
 }
 
+/// Writes to standard output with `write`, through one large buffer (standard output alone
+/// is line-buffered: a system call per line), then flushes; like [`write_out`], a closed pipe
+/// or any other write error is ignored.
+pub fn write_with(write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> io::Result<()>) {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let _ = write(&mut out).and_then(|()| out.flush());
+}
+
+/// Writes `value` to `out` as pretty JSON and a newline (the text of
+/// `serde_json::to_string_pretty` and `\n`), serialised straight into the writer.
+pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
 /// Prints rows under a header, each column as wide as its widest cell.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -66,5 +81,46 @@ pub fn cell(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(text) => text.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    enum Kind {
+        Known(serde_json::Value),
+    }
+
+    #[derive(Serialize)]
+    struct Sample {
+        name: &'static str,
+        empty: Vec<u32>,
+        values: indexmap::IndexMap<String, Kind>,
+    }
+
+    /// `write_json` writes the text the command printed when it went through a
+    /// `serde_json::Value` and `to_string_pretty`: the output stays byte-identical.
+    #[test]
+    fn write_json_writes_what_a_value_rendered_to_a_string_writes() {
+        let mut values = indexmap::IndexMap::new();
+        values.insert(
+            "z".to_owned(),
+            Kind::Known(serde_json::json!({"b": [1, 2.5, null], "a": "quote \" and \n", "e": {}})),
+        );
+        values.insert("a".to_owned(), Kind::Known(serde_json::json!([])));
+        let sample = Sample {
+            name: "n0",
+            empty: Vec::new(),
+            values,
+        };
+        let through_value =
+            serde_json::to_string_pretty(&serde_json::to_value(&sample).expect("a JSON value"))
+                .expect("JSON text")
+                + "\n";
+        let mut streamed = Vec::new();
+        write_json(&mut streamed, &sample).expect("written");
+        assert_eq!(String::from_utf8(streamed).expect("UTF-8"), through_value);
     }
 }

@@ -250,7 +250,7 @@ fn run(
                 .iter()
                 .map(|(k, v)| (k.clone(), value::Value::from_json(v)))
                 .collect();
-            let (resolved, topology) = instance::select::build_topology(
+            let (fulfilled, topology) = instance::select::build_topology(
                 &service,
                 &checked,
                 &registry,
@@ -260,7 +260,13 @@ fn run(
                 &options.limits,
                 &mut problems,
             );
-            (resolved.into_owned(), Some(topology))
+            // Unchanged unless `select` picked nodes: then keep `checked` itself rather than
+            // copying every node template's values (a tenth of a large compile).
+            let resolved = match fulfilled {
+                std::borrow::Cow::Owned(changed) => changed,
+                std::borrow::Cow::Borrowed(_) => checked,
+            };
+            (resolved, Some(topology))
         } else {
             (checked, None)
         };
