@@ -2,6 +2,9 @@
 //! and a new agent adopts it. The "agent" is this test binary run again as a child process
 //! (the helper test below, which does nothing unless the parent asks for it).
 
+#[path = "support/parent.rs"]
+mod parent;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,30 +17,15 @@ use khutulun::delegates::protocol::{
     self, Attributes, DelegateKind, InstanceHealth, InstanceSpec, TypeRef,
 };
 use khutulun::delegates::{Delegates, DelegatesConfig};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::ActorRef;
 
 const HELPER: &str = "helper_agent_for_the_crash_test";
 const STATE: &str = "KHUTULUN_CRASH_TEST_STATE";
 
-struct Supervisor;
-struct Nothing;
-impl ractor::Message for Nothing {}
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
-
-async fn delegates() -> (Delegates, ActorRef<Nothing>) {
-    let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
+async fn delegates() -> (Delegates, ActorRef<parent::Nothing>) {
     let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
     config.process_supervisor = SupervisorChoice::Agent;
-    let delegates = Delegates::spawn(config, supervisor.get_cell())
-        .await
-        .unwrap();
+    let (delegates, supervisor) = parent::spawn_delegates(config).await;
     (delegates, supervisor)
 }
 

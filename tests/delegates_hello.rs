@@ -4,32 +4,23 @@
 //! must leave no process, unit, port reservation or directory behind. Runs on both paths of
 //! the process delegate (systemd when a user manager answers, and the agent's own supervision).
 
+#[path = "support/parent.rs"]
+mod parent;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use khutulun::delegates::DelegatesConfig;
 use khutulun::delegates::ipport::{MemoryPortLedger, PortLedger};
 use khutulun::delegates::process::SupervisorChoice;
 use khutulun::delegates::protocol::{
     self, Attributes, Dependency, InstanceSpec, TypeRef, delegate_for,
 };
 use khutulun::delegates::systemd::SystemdMsg;
-use khutulun::delegates::{Delegates, DelegatesConfig};
-use ractor::{Actor, ActorProcessingErr, ActorRef, call};
-
-struct Supervisor;
-struct Nothing;
-impl ractor::Message for Nothing {}
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
+use ractor::call;
 
 fn types(names: &[&str]) -> Vec<TypeRef> {
     names.iter().map(|t| TypeRef::khutulun(t)).collect()
@@ -89,13 +80,10 @@ fn get(port: u16) -> Option<String> {
 }
 
 async fn hello(choice: SupervisorChoice) {
-    let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
     let ledger = Arc::new(MemoryPortLedger::default());
     let mut config = DelegatesConfig::new("alpha", ledger.clone());
     config.process_supervisor = choice;
-    let delegates = Delegates::spawn(config, supervisor.get_cell())
-        .await
-        .unwrap();
+    let (delegates, supervisor) = parent::spawn_delegates(config).await;
     if choice == SupervisorChoice::Systemd {
         let available = call!(delegates.systemd().expect("the real delegates"), |reply| {
             SystemdMsg::Available { reply }

@@ -11,6 +11,9 @@
 #[path = "support/sshd.rs"]
 mod sshd;
 
+#[path = "support/parent.rs"]
+mod parent;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,24 +22,9 @@ use khutulun::delegates::directory::DirectoryMsg;
 use khutulun::delegates::ipport::MemoryPortLedger;
 use khutulun::delegates::protocol::{InstanceSpec, TypeRef};
 use khutulun::delegates::{Delegates, DelegatesConfig};
+use ractor::ActorRef;
 use ractor::rpc::CallResult;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
 use sshd::{Sshd, sshfs_mounts_of, sshfs_pids_of, sshfs_processes_of, sshfs_usable};
-
-/// Stands in for the runtime's supervisor: it only has to exist.
-struct Supervisor;
-
-struct Nothing;
-impl ractor::Message for Nothing {}
-
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
 
 fn share(state: &Path, server: &Sshd) -> InstanceSpec {
     let properties = serde_json::json!({
@@ -100,13 +88,10 @@ async fn detach(delegates: &Delegates, directory: &InstanceSpec, holder: &str) {
     }
 }
 
-async fn spawn(mount_deadline: Duration) -> (Delegates, ActorRef<Nothing>) {
-    let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
+async fn spawn(mount_deadline: Duration) -> (Delegates, ActorRef<parent::Nothing>) {
     let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
     config.mount_deadline = mount_deadline;
-    let delegates = Delegates::spawn(config, supervisor.get_cell())
-        .await
-        .unwrap();
+    let (delegates, supervisor) = parent::spawn_delegates(config).await;
     (delegates, supervisor)
 }
 

@@ -1,6 +1,9 @@
 //! The directory and ipport delegates driven through their actors, as the runtime drives them:
 //! real directories and real ports (each reserved port is bound to prove it is free).
 
+#[path = "support/parent.rs"]
+mod parent;
+
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::Path;
@@ -11,32 +14,14 @@ use khutulun::delegates::protocol::{
     self, InstanceHealth, InstanceSpec, LogSource, TypeRef, delegate_for,
 };
 use khutulun::delegates::{Delegates, DelegatesConfig};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::ActorRef;
 
-/// Stands in for the runtime's supervisor: it only has to exist.
-struct Supervisor;
-
-struct Nothing;
-impl ractor::Message for Nothing {}
-
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
-
-async fn delegates(ledger: Arc<dyn PortLedger>) -> (Delegates, ActorRef<Nothing>) {
-    let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
+async fn delegates(ledger: Arc<dyn PortLedger>) -> (Delegates, ActorRef<parent::Nothing>) {
     let mut config = DelegatesConfig::new("alpha", ledger);
     config.port_range = 23000..=23999;
     // No Firewalld here (tests/delegates_firewalld.rs runs a real one).
     config.firewalld.bus = Some("unix:path=/nonexistent/khutulun-test-bus".into());
-    let delegates = Delegates::spawn(config, supervisor.get_cell())
-        .await
-        .unwrap();
+    let (delegates, supervisor) = parent::spawn_delegates(config).await;
     (delegates, supervisor)
 }
 

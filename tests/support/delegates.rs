@@ -13,23 +13,12 @@ use khutulun::delegates::protocol::{
     Attributes, DelegateKind, DelegateRef, Dependency, InstanceSpec, Observation, TypeRef,
 };
 use khutulun::delegates::{Delegates, DelegatesConfig};
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use ractor::ActorRef;
 
-/// The parent of the delegate actors, as the runtime's host actor is.
-struct Supervisor;
+#[path = "parent.rs"]
+mod parent;
 
-/// The supervisor takes no messages.
-pub struct Nothing;
-impl ractor::Message for Nothing {}
-
-impl Actor for Supervisor {
-    type Msg = Nothing;
-    type State = ();
-    type Arguments = ();
-    async fn pre_start(&self, _: ActorRef<Nothing>, _: ()) -> Result<(), ActorProcessingErr> {
-        Ok(())
-    }
-}
+pub use parent::Nothing;
 
 /// One agent's worth of delegates.
 pub struct Agent {
@@ -46,12 +35,9 @@ impl Agent {
 
     /// Spawns every delegate, with the defaults changed by `configure`.
     pub async fn start_configured(configure: impl FnOnce(&mut DelegatesConfig)) -> Agent {
-        let (supervisor, _) = Actor::spawn(None, Supervisor, ()).await.unwrap();
         let mut config = DelegatesConfig::new("alpha", Arc::new(MemoryPortLedger::default()));
         configure(&mut config);
-        let delegates = Delegates::spawn(config, supervisor.get_cell())
-            .await
-            .unwrap();
+        let (delegates, supervisor) = parent::spawn_delegates(config).await;
         Agent {
             delegates,
             supervisor,
