@@ -614,7 +614,15 @@ fn connect(
                         );
                     }
                 }
+                // §14.4: a relationship's index counts every relationship created from the
+                // same requirement definition, so repeated assignments of one requirement
+                // number on (as `[SELF, RELATIONSHIP, req, idx]` does), not from 0 each.
+                let before = all.outgoing[s]
+                    .iter()
+                    .filter(|&&o| template.requirements[all.rels[o].requirement].name == req.name)
+                    .count();
                 for (index, (target, capability)) in chosen.into_iter().enumerate() {
+                    let index = before + index;
                     let id = all.rels.len();
                     all.incoming
                         .entry((target, capability.clone()))
