@@ -300,6 +300,23 @@ pub fn instantiate(
                 for (name, v) in values {
                     match eval::evaluate(v, at) {
                         Ok(o) => {
+                            // §9.10: clauses that read the graph (`$get_property: [SELF, …]`)
+                            // are decided here, where the graph is known.
+                            if let (Outcome::Known(known), Some(schema)) =
+                                (&o, defs.and_then(|d| d.schema(name)))
+                                && !schema.validation.is_empty()
+                            {
+                                types::check_graph_clauses(
+                                    registry,
+                                    &schema,
+                                    known,
+                                    &mut problems,
+                                    &format!("{path}.{what}.{name}"),
+                                    &mut |clause, value, nested| {
+                                        eval::evaluate_clause(clause, value, nested, at)
+                                    },
+                                );
+                            }
                             if let (Outcome::Known(known), Some(schema)) =
                                 (&o, defs.and_then(|d| d.schema(name)))
                                 && known != v

@@ -177,6 +177,18 @@ impl Checker<'_, '_> {
         }) {
             self.report("function", e.span, path, e.message);
         }
+        let mut mismatches = Vec::new();
+        expr.walk_calls(&mut |call| {
+            if functions::builtin(&call.name).is_none()
+                && let Some(def) = registry.lookup_function(file, &call.name)
+                && let Some(why) = types::signature_mismatch(registry, def, call)
+            {
+                mismatches.push((call.span, why));
+            }
+        });
+        for (span, why) in mismatches {
+            self.report("function", span, path, why);
+        }
         let mut refs = Vec::new();
         let mut paths = Vec::new();
         let mut artifacts = Vec::new();

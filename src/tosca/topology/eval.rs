@@ -80,6 +80,36 @@ pub fn evaluate_now(value: &Value, view: &dyn View) -> Result<Value, String> {
         .map_err(|e| e.message)
 }
 
+/// Evaluates a validation clause that reads the graph (`$get_property: [SELF, …]`…), with
+/// `$value` bound to `value` (`nested` gives the hints of its fields): `Some(holds)`, or
+/// `None` when it must wait for runtime attributes or a custom function (§9.10).
+pub fn evaluate_clause(
+    clause: &Expr,
+    value: Typed,
+    nested: Option<functions::NestedHint<'_>>,
+    view: &dyn View,
+) -> Result<Option<bool>, String> {
+    if must_wait(clause) {
+        return Ok(None);
+    }
+    let mut graph = ViewContext {
+        view,
+        depth: 0,
+        runtime: false,
+        deferred: false,
+    };
+    let mut ctx = functions::ValueContext::new(value);
+    ctx.nested_hint = nested;
+    ctx.outer = Some(&mut graph);
+    let result = functions::evaluate_condition(clause, &mut ctx);
+    drop(ctx);
+    match result {
+        Ok(holds) => Ok(Some(holds)),
+        Err(_) if graph.deferred => Ok(None),
+        Err(e) => Err(e.message),
+    }
+}
+
 /// Whether an expression reads runtime state or calls a function we cannot run.
 pub fn must_wait(expr: &Expr) -> bool {
     expr.calls()
