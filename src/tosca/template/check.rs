@@ -663,6 +663,21 @@ impl Checker<'_, '_> {
                 },
             );
         }
+        for (iname, interface) in &nt.interfaces {
+            for (kind, ops) in [
+                ("operations", &interface.operations),
+                ("notifications", &interface.notifications),
+            ] {
+                for (oname, op) in ops {
+                    for (pname, parameter) in &op.outputs {
+                        if let Some(mapping) = &parameter.mapping {
+                            let p = format!("interfaces.{iname}.{kind}.{oname}.outputs.{pname}");
+                            self.output_mapping(mapping, &p);
+                        }
+                    }
+                }
+            }
+        }
         for (name, value) in &node.interfaces {
             self.interface_assignment(
                 &nt.interfaces,
@@ -962,7 +977,7 @@ impl Checker<'_, '_> {
                             self.report("undeclared", ok.span, &opath, format!("`{op}` is not declared in interface `{name}`"));
                             continue;
                         }
-                        self.operation_assignment(ov, &opath, &declared[op].inputs);
+                        self.operation_assignment(ov, &opath, &declared[op]);
                     }
                 }
                 "description" | "metadata" => {}
@@ -988,6 +1003,20 @@ impl Checker<'_, '_> {
             for (k, v) in entries {
                 let name = k.as_str().unwrap_or("?");
                 let p = child(path, name);
+                if let Some(def) = definitions.get(name)
+                    && def.value.is_some()
+                {
+                    // §9.8: a parameter with a fixed value may not be assigned.
+                    self.report(
+                        "fixed-value",
+                        v.span,
+                        &p,
+                        format!(
+                            "`{name}` has a fixed value in its definition and cannot be assigned"
+                        ),
+                    );
+                    continue;
+                }
                 let literal = self
                     .expression(v, &p, Scope::Service)
                     .is_some_and(|e| e.is_constant());
@@ -1005,12 +1034,41 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn operation_assignment(
-        &mut self,
-        value: &Value,
-        path: &str,
-        inputs: &IndexMap<String, types::ParameterDef>,
-    ) {
+    /// An output mapping `[SELF, attribute, nested…]` written for a node (§9.9): the attribute
+    /// must be one the node has (declared, or a property's reflection). Other paths lead
+    /// elsewhere in the graph and are left to the runtime.
+    fn output_mapping(&mut self, mapping: &Value, path: &str) {
+        let Some(node_type) = self.self_node else {
+            return;
+        };
+        let Some(list) = mapping.as_list() else {
+            return;
+        };
+        let (Some("SELF"), Some(name)) = (
+            list.first().and_then(Value::as_str),
+            list.get(1).and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        if matches!(name, "RELATIONSHIP" | "CAPABILITY" | "SOURCE" | "TARGET") {
+            return;
+        }
+        let nt = self.registry.node_type(node_type);
+        if !nt.attributes.contains_key(name) && !nt.properties.contains_key(name) {
+            self.report(
+                "unknown-attribute",
+                list[1].span,
+                path,
+                format!(
+                    "the output is mapped to `{name}`, which is not an attribute of node type `{}`",
+                    self.registry.display_name(node_type)
+                ),
+            );
+        }
+    }
+
+    fn operation_assignment(&mut self, value: &Value, path: &str, operation: &types::OperationDef) {
+        let inputs = &operation.inputs;
         let Some(entries) = value.as_map() else {
             if !value.is_null() && value.as_str().is_none() {
                 self.report(
@@ -1039,7 +1097,28 @@ impl Checker<'_, '_> {
                         );
                     }
                 }
-                "description" | "outputs" => {}
+                "outputs" => {
+                    for (ok, ov) in v.as_map().unwrap_or_default() {
+                        let name = ok.as_str().unwrap_or("?");
+                        let op = child(&p, name);
+                        if operation
+                            .outputs
+                            .get(name)
+                            .is_some_and(|d| d.mapping.is_some())
+                        {
+                            // §9.9: an output mapped in its definition may not be mapped again.
+                            self.report(
+                                "fixed-value",
+                                ov.span,
+                                &op,
+                                format!("`{name}` is already mapped in its definition and cannot be mapped again"),
+                            );
+                            continue;
+                        }
+                        self.output_mapping(ov, &op);
+                    }
+                }
+                "description" => {}
                 other => self.report(
                     "unknown-keyname",
                     k.span,

@@ -66,6 +66,11 @@ pub fn check(
     }
 }
 
+/// Evaluates one clause that reads the graph, with `$value` bound: `Ok(None)` when it must
+/// wait for runtime attributes.
+pub type GraphClause<'a> =
+    dyn FnMut(&Expr, Typed, Option<NestedHint<'_>>) -> Result<Option<bool>, String> + 'a;
+
 /// Checks the clauses of `schema` (a property's own, not its data type's) that read the graph,
 /// which [`check`] leaves aside: `evaluate` answers one with `$value` bound (the resolver's
 /// view), `Ok(None)` when it must wait for runtime attributes.
@@ -75,7 +80,7 @@ pub fn check_graph_clauses(
     value: &Value,
     problems: &mut Problems,
     path: &str,
-    evaluate: &mut dyn FnMut(&Expr, Typed, Option<NestedHint<'_>>) -> Result<Option<bool>, String>,
+    evaluate: &mut GraphClause<'_>,
 ) {
     for clause in &schema.validation {
         let parsed;
