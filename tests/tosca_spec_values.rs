@@ -3198,3 +3198,166 @@ fn function_definitions_10_4() {
         ),
     ]);
 }
+
+// ---- more: schemas of service parameters, typed functions in clauses, reflections --------
+
+#[test]
+fn parameter_schemas_and_typed_clauses() {
+    run(vec![
+        case(
+            "9.7",
+            "an input map with a key schema derived from string",
+            params(
+                "    m: { type: map, key_schema: string, entry_schema: integer, default: { a: 1 } }\n",
+                "",
+            ),
+            Valid,
+        ),
+        case(
+            "9.7",
+            "an input's key schema must derive from string",
+            params(
+                "    m: { type: map, key_schema: integer, entry_schema: integer, default: {} }\n",
+                "",
+            ),
+            Invalid("invalid-key-schema"),
+        ),
+        case(
+            "9.7",
+            "an input that is no collection cannot have an entry_schema",
+            params(
+                "    s: { type: string, entry_schema: string, default: x }\n",
+                "",
+            ),
+            Invalid("misplaced-keyname"),
+        ),
+        case(
+            "9.7",
+            "a list input's key_schema is misplaced",
+            params(
+                "    l: { type: list, key_schema: string, entry_schema: string, default: [] }\n",
+                "",
+            ),
+            Invalid("misplaced-keyname"),
+        ),
+        case(
+            "9.7",
+            "an input's entry schema naming an unknown type",
+            params(
+                "    l: { type: list, entry_schema: Text, default: [] }\n",
+                "",
+            ),
+            Invalid("unknown-type"),
+        ),
+        case(
+            "9.7",
+            "a list of lists needs the inner entry_schema too",
+            params(
+                "    l: { type: list, entry_schema: { type: list }, default: [] }\n",
+                "",
+            ),
+            Invalid("missing-keyname"),
+        ),
+        case(
+            "9.7",
+            "an input's default checked against its entry schema",
+            params(
+                "    l: { type: list, entry_schema: integer, default: [ 1, x ] }\n",
+                "",
+            ),
+            Invalid("wrong-type"),
+        ),
+        case(
+            "9.7",
+            "a typed output whose value is a list of the right entries",
+            params(
+                "",
+                "    o: { type: list, entry_schema: string, value: { $concat: [ [ a ], [ b ] ] } }\n",
+            ),
+            Valid,
+        ),
+        case(
+            "9.7",
+            "a typed output whose value's entries are of the wrong type",
+            params(
+                "",
+                "    o: { type: list, entry_schema: integer, value: { $concat: [ [ a ], [ b ] ] } }\n",
+            ),
+            Invalid("wrong-type"),
+        ),
+        case(
+            "9.1.1.1/10.2.3.1",
+            "$length counts runes in a validation clause",
+            prop(
+                "",
+                "{ type: string, validation: { $less_or_equal: [ { $length: [ $value ] }, 3 ] } }",
+                "\"héé\"",
+            ),
+            Valid,
+        ),
+        case(
+            "9.1.1.5/10.2.3.1",
+            "$length counts the bytes of a bytes value, not its Base64 text",
+            prop(
+                "",
+                "{ type: bytes, validation: { $equal: [ { $length: [ $value ] }, 3 ] } }",
+                "\"YWJj\"",
+            ),
+            Valid,
+        ),
+        case(
+            "10.2.2.2.1",
+            "scalars are equal by amount, whatever their units",
+            with_data(
+                SIZE,
+                "{ type: Size, validation: { $equal: [ $value, 1000 B ] } }",
+                "1 kB",
+            ),
+            Valid,
+        ),
+        case(
+            "10.2.2.2.6",
+            "$valid_values compares scalars by amount",
+            with_data(
+                SIZE,
+                "{ type: Size, validation: { $valid_values: [ $value, [ 1 MB, 2 MB ] ] } }",
+                "2000 kB",
+            ),
+            Valid,
+        ),
+        case(
+            "9.5",
+            "a capability's property is reflected as an attribute of the capability too",
+            format!(
+                "{HEAD}capability_types:\n  C:\n    properties:\n      size: {{ type: integer, default: 1 }}\nnode_types:\n  N:\n    capabilities:\n      c: C\nservice_template:\n  node_templates:\n    n:\n      type: N\n      capabilities:\n        c:\n          attributes:\n            size: 2\n"
+            ),
+            Valid,
+        ),
+        case(
+            "9.6",
+            "a capability attribute nobody declares or reflects",
+            format!(
+                "{HEAD}capability_types:\n  C:\n    properties:\n      size: {{ type: integer, default: 1 }}\nnode_types:\n  N:\n    capabilities:\n      c: C\nservice_template:\n  node_templates:\n    n:\n      type: N\n      capabilities:\n        c:\n          attributes:\n            weight: 2\n"
+            ),
+            Invalid("undeclared"),
+        ),
+        case(
+            "10.4",
+            "a declared function's call is kept for the orchestrator (its value is deferred)",
+            declared(
+                "  random:\n    signatures:\n      - arguments: [ integer ]\n        result: integer\n",
+                "{ $random: [ 6 ] }",
+            ),
+            Yields(json!({ "deferred": { "$random": [6] } })),
+        ),
+        case(
+            "10.4",
+            "a declared function's argument computed by a built-in is taken on trust",
+            declared(
+                "  random:\n    signatures:\n      - arguments: [ integer ]\n        result: integer\n",
+                "{ $random: [ { $sum: [ 1, 2 ] } ] }",
+            ),
+            Valid,
+        ),
+    ]);
+}
