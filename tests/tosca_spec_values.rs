@@ -3361,3 +3361,65 @@ fn parameter_schemas_and_typed_clauses() {
         ),
     ]);
 }
+
+// ---- more: contexts of $value and the indexes, suffixes, schema metadata -----------------
+
+#[test]
+fn function_contexts() {
+    run(vec![
+        case(
+            "9.3",
+            "a schema definition may carry metadata (its grammar lists it)",
+            prop(
+                "",
+                "{ type: list, entry_schema: { type: string, metadata: { unit: none } } }",
+                "[ a ]",
+            ),
+            Valid,
+        ),
+        case(
+            "10.1",
+            "a $ suffix only tells keys apart: the call is the same function",
+            output("{ $concat$2: [ a, b ] }"),
+            Yields(json!("ab")),
+        ),
+        case(
+            "10.2.1.1",
+            "an input name is a string",
+            output_with_inputs(
+                "    size: { type: integer, default: 3 }\n",
+                "{ $get_input: { size: 1 } }",
+            ),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.5",
+            "$value has a meaning only where a value is validated",
+            output("{ $length: [ $value ] }"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.6",
+            "$node_index has no meaning outside a node",
+            output("$node_index"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.7",
+            "$relationship_index has no meaning in a node's property",
+            prop("", "{ type: integer }", "$relationship_index"),
+            Invalid("evaluation"),
+        ),
+        // The output is computed from templates, where a representation's index is not yet
+        // known: it is kept (deferred) for the runtime rather than refused; the property
+        // itself is 0 on the instance (see node_and_relationship_indexes).
+        case(
+            "10.2.1.6",
+            "an output reading a property that is $node_index is not refused",
+            format!(
+                "{HEAD}node_types:\n  N:\n    properties:\n      p: {{ type: integer }}\nservice_template:\n  node_templates:\n    n:\n      type: N\n      properties:\n        p: $node_index\n  outputs:\n    result:\n      value: {{ $get_property: [ n, p ] }}\n"
+            ),
+            Valid,
+        ),
+    ]);
+}

@@ -290,18 +290,23 @@ impl Context for ViewContext<'_> {
                     )),
                 }
             })(),
-            "node_index" => self
-                .view
-                .node_index()
-                .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
-                .ok_or_else(|| FunctionError::new(call.span, "$node_index has no meaning here")),
-            "relationship_index" => self
-                .view
-                .relationship_index()
-                .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
-                .ok_or_else(|| {
-                    FunctionError::new(call.span, "$relationship_index has no meaning here")
-                }),
+            "node_index" | "relationship_index" => {
+                let index = if call.name == "node_index" {
+                    self.view.node_index()
+                } else {
+                    self.view.relationship_index()
+                };
+                // A value read from another template (`$get_property: [n, p]` where `p` is
+                // `$node_index`) has an index only per representation: it waits for them.
+                if index.is_none() && self.depth > 0 {
+                    self.deferred = true;
+                }
+                index
+                    .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
+                    .ok_or_else(|| {
+                        FunctionError::new(call.span, format!("{call} has no meaning here"))
+                    })
+            }
             _ => return None,
         };
         Some(answer)
