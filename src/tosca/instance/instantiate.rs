@@ -300,6 +300,23 @@ pub fn instantiate(
                 for (name, v) in values {
                     match eval::evaluate(v, at) {
                         Ok(o) => {
+                            // §9.10: clauses that read the graph (`$get_property: [SELF, …]`)
+                            // are decided here, where the graph is known.
+                            if let (Outcome::Known(known), Some(schema)) =
+                                (&o, defs.and_then(|d| d.schema(name)))
+                                && !schema.validation.is_empty()
+                            {
+                                types::check_graph_clauses(
+                                    registry,
+                                    &schema,
+                                    known,
+                                    &mut problems,
+                                    &format!("{path}.{what}.{name}"),
+                                    &mut |clause, value, nested| {
+                                        eval::evaluate_clause(clause, value, nested, at)
+                                    },
+                                );
+                            }
                             if let (Outcome::Known(known), Some(schema)) =
                                 (&o, defs.and_then(|d| d.schema(name)))
                                 && known != v
@@ -614,7 +631,15 @@ fn connect(
                         );
                     }
                 }
+                // §14.4: a relationship's index counts every relationship created from the
+                // same requirement definition, so repeated assignments of one requirement
+                // number on (as `[SELF, RELATIONSHIP, req, idx]` does), not from 0 each.
+                let before = all.outgoing[s]
+                    .iter()
+                    .filter(|&&o| template.requirements[all.rels[o].requirement].name == req.name)
+                    .count();
                 for (index, (target, capability)) in chosen.into_iter().enumerate() {
+                    let index = before + index;
                     let id = all.rels.len();
                     all.incoming
                         .entry((target, capability.clone()))

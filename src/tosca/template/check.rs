@@ -178,6 +178,18 @@ impl Checker<'_, '_> {
         }) {
             self.report("function", e.span, path, e.message);
         }
+        let mut mismatches = Vec::new();
+        expr.walk_calls(&mut |call| {
+            if functions::builtin(&call.name).is_none()
+                && let Some(def) = registry.lookup_function(file, &call.name)
+                && let Some(why) = types::signature_mismatch(registry, def, call)
+            {
+                mismatches.push((call.span, why));
+            }
+        });
+        for (span, why) in mismatches {
+            self.report("function", span, path, why);
+        }
         let mut refs = Vec::new();
         let mut paths = Vec::new();
         let mut artifacts = Vec::new();
@@ -453,8 +465,25 @@ impl Checker<'_, '_> {
             .type_name
             .as_ref()
             .and_then(|t| self.resolve(TypeKind::Data, t, &child(path, "type")));
+        if let Some(ty) = schema_type {
+            self.parameter_schemas(ty, Some(&p.definition), path);
+        }
         if let Some(v) = &p.value {
-            self.expression(v, &child(path, "value"), Scope::Service);
+            let expr = self.expression(v, &child(path, "value"), Scope::Service);
+            // §9.7: the value must match the parameter's type; a literal is checked here,
+            // a computed one once the topology evaluates it.
+            if let (Some(ty), Some(literal)) =
+                (schema_type, expr.as_ref().and_then(|e| e.as_literal()))
+            {
+                let schema = parameter_schema(self.registry, self.file, ty, p);
+                types::check_value(
+                    self.registry,
+                    &schema,
+                    literal,
+                    self.problems,
+                    &child(path, "value"),
+                );
+            }
         } else if !is_input && p.value.is_none() {
             self.report(
                 "missing-keyname",
@@ -477,6 +506,82 @@ impl Checker<'_, '_> {
         }
         if let Some(v) = &p.validation {
             self.expression(v, &child(path, "validation"), Scope::Service);
+        }
+    }
+
+    /// The entry and key schemas written in a service parameter's definition, at any depth
+    /// (§9.7 gives parameters the property rules of §9.3): a list or map needs an
+    /// `entry_schema` (unless its type has one), only lists and maps may have one, only maps
+    /// a `key_schema`, whose type must derive from `string`; schema types must be known.
+    fn parameter_schemas(&mut self, data_type: TypeId, definition: Option<&Value>, path: &str) {
+        let registry = self.registry;
+        let dt = registry.data_type(data_type);
+        let is_list = matches!(dt.kind, types::DataKind::List);
+        let is_map = matches!(dt.kind, types::DataKind::Map);
+        let type_name = &registry.header(data_type).name;
+        for (key, allowed) in [("entry_schema", is_list || is_map), ("key_schema", is_map)] {
+            let p = child(path, key);
+            match definition.and_then(|d| d.get(key)) {
+                Some(v) if !allowed => {
+                    let what = if key == "key_schema" {
+                        "maps"
+                    } else {
+                        "lists and maps"
+                    };
+                    self.report(
+                        "misplaced-keyname",
+                        v.span,
+                        &p,
+                        format!("`{key}` is only for {what}, not for `{type_name}`"),
+                    );
+                }
+                Some(v) => {
+                    let Some(name) = v.as_str().or_else(|| v.get("type").and_then(Value::as_str))
+                    else {
+                        self.report(
+                            "missing-keyname",
+                            v.span,
+                            &p,
+                            "a schema definition must have the keyname `type`",
+                        );
+                        continue;
+                    };
+                    let Some(id) = registry.lookup(self.file, TypeKind::Data, name) else {
+                        self.report(
+                            "unknown-type",
+                            v.get("type").unwrap_or(v).span,
+                            &p,
+                            format!("`{name}` is not a data type known here"),
+                        );
+                        continue;
+                    };
+                    if key == "key_schema"
+                        && !registry
+                            .builtin("string")
+                            .is_some_and(|s| registry.derives_from(id, s))
+                    {
+                        self.report(
+                            "invalid-key-schema",
+                            v.span,
+                            &p,
+                            format!("a key schema's type must derive from `string`, and `{name}` does not"),
+                        );
+                    }
+                    self.parameter_schemas(id, v.as_map().map(|_| v), &p);
+                }
+                None if key == "entry_schema" && allowed && dt.entry_schema.is_none() => {
+                    self.report(
+                        "missing-keyname",
+                        definition.map_or(Span::NONE, |d| d.span),
+                        path,
+                        format!(
+                            "`{type_name}` is a {}, so it needs an `entry_schema` saying what its entries are",
+                            if is_list { "list" } else { "map" }
+                        ),
+                    );
+                }
+                None => {}
+            }
         }
     }
 
@@ -506,7 +611,7 @@ impl Checker<'_, '_> {
             !selecting,
         );
         let attributes = self.values(
-            &nt.attributes,
+            &with_reflected(&nt.attributes, &nt.properties, &node.attributes),
             &node.attributes,
             node.span,
             &child(path, "attributes"),
@@ -543,7 +648,7 @@ impl Checker<'_, '_> {
                 !selecting,
             );
             let attributes = self.values(
-                &def.attributes,
+                &with_reflected(&def.attributes, &def.properties, attrs),
                 attrs,
                 span,
                 &child(&cp, "attributes"),
@@ -558,6 +663,21 @@ impl Checker<'_, '_> {
                     attributes,
                 },
             );
+        }
+        for (iname, interface) in &nt.interfaces {
+            for (kind, ops) in [
+                ("operations", &interface.operations),
+                ("notifications", &interface.notifications),
+            ] {
+                for (oname, op) in ops {
+                    for (pname, parameter) in &op.outputs {
+                        if let Some(mapping) = &parameter.mapping {
+                            let p = format!("interfaces.{iname}.{kind}.{oname}.outputs.{pname}");
+                            self.output_mapping(mapping, &p);
+                        }
+                    }
+                }
+            }
         }
         for (name, value) in &node.interfaces {
             self.interface_assignment(
@@ -866,7 +986,7 @@ impl Checker<'_, '_> {
                             self.report("undeclared", ok.span, &opath, format!("`{op}` is not declared in interface `{name}`"));
                             continue;
                         }
-                        self.operation_assignment(ov, &opath, &declared[op].inputs);
+                        self.operation_assignment(ov, &opath, &declared[op]);
                     }
                 }
                 "description" | "metadata" => {}
@@ -892,6 +1012,20 @@ impl Checker<'_, '_> {
             for (k, v) in entries {
                 let name = k.as_str().unwrap_or("?");
                 let p = child(path, name);
+                if let Some(def) = definitions.get(name)
+                    && def.value.is_some()
+                {
+                    // §9.8: a parameter with a fixed value may not be assigned.
+                    self.report(
+                        "fixed-value",
+                        v.span,
+                        &p,
+                        format!(
+                            "`{name}` has a fixed value in its definition and cannot be assigned"
+                        ),
+                    );
+                    continue;
+                }
                 let literal = self
                     .expression(v, &p, Scope::Service)
                     .is_some_and(|e| e.is_constant());
@@ -909,12 +1043,41 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn operation_assignment(
-        &mut self,
-        value: &Value,
-        path: &str,
-        inputs: &IndexMap<String, types::ParameterDef>,
-    ) {
+    /// An output mapping `[SELF, attribute, nested…]` written for a node (§9.9): the attribute
+    /// must be one the node has (declared, or a property's reflection). Other paths lead
+    /// elsewhere in the graph and are left to the runtime.
+    fn output_mapping(&mut self, mapping: &Value, path: &str) {
+        let Some(node_type) = self.self_node else {
+            return;
+        };
+        let Some(list) = mapping.as_list() else {
+            return;
+        };
+        let (Some("SELF"), Some(name)) = (
+            list.first().and_then(Value::as_str),
+            list.get(1).and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        if matches!(name, "RELATIONSHIP" | "CAPABILITY" | "SOURCE" | "TARGET") {
+            return;
+        }
+        let nt = self.registry.node_type(node_type);
+        if !nt.attributes.contains_key(name) && !nt.properties.contains_key(name) {
+            self.report(
+                "unknown-attribute",
+                list[1].span,
+                path,
+                format!(
+                    "the output is mapped to `{name}`, which is not an attribute of node type `{}`",
+                    self.registry.display_name(node_type)
+                ),
+            );
+        }
+    }
+
+    fn operation_assignment(&mut self, value: &Value, path: &str, operation: &types::OperationDef) {
+        let inputs = &operation.inputs;
         let Some(entries) = value.as_map() else {
             if !value.is_null() && value.as_str().is_none() {
                 self.report(
@@ -944,7 +1107,28 @@ impl Checker<'_, '_> {
                         );
                     }
                 }
-                "description" | "outputs" => {}
+                "outputs" => {
+                    for (ok, ov) in v.as_map().unwrap_or_default() {
+                        let name = ok.as_str().unwrap_or("?");
+                        let op = child(&p, name);
+                        if operation
+                            .outputs
+                            .get(name)
+                            .is_some_and(|d| d.mapping.is_some())
+                        {
+                            // §9.9: an output mapped in its definition may not be mapped again.
+                            self.report(
+                                "fixed-value",
+                                ov.span,
+                                &op,
+                                format!("`{name}` is already mapped in its definition and cannot be mapped again"),
+                            );
+                            continue;
+                        }
+                        self.output_mapping(ov, &op);
+                    }
+                }
+                "description" => {}
                 other => self.report(
                     "unknown-keyname",
                     k.span,
@@ -1277,7 +1461,7 @@ impl Checker<'_, '_> {
             if let Some(t) = relationship_type {
                 let rt = registry.relationship_type(t);
                 self.values(
-                    &rt.attributes,
+                    &with_reflected(&rt.attributes, &rt.properties, &rel.attributes),
                     &rel.attributes,
                     a.span,
                     &child(&rp, "attributes"),
@@ -1770,6 +1954,32 @@ impl Checker<'_, '_> {
             }
         }
     }
+}
+
+/// The attribute definitions of an entity with its properties reflected as attributes
+/// (§9.5: every property also has an attribute of the same name, which a template may assign,
+/// §9.6), for checking attribute assignments. A reflected attribute has the property's type
+/// and validation but no default or fixed value: its initial value is the property's.
+/// Borrows `attributes` unchanged when every assigned name is declared there.
+fn with_reflected<'a>(
+    attributes: &'a IndexMap<String, PropertyDef>,
+    properties: &IndexMap<String, PropertyDef>,
+    assigned: &IndexMap<String, Value>,
+) -> std::borrow::Cow<'a, IndexMap<String, PropertyDef>> {
+    if assigned.keys().all(|name| attributes.contains_key(name)) {
+        return std::borrow::Cow::Borrowed(attributes);
+    }
+    let mut all = attributes.clone();
+    for (name, def) in properties {
+        if !all.contains_key(name) {
+            let mut reflected = def.clone();
+            reflected.required = false;
+            reflected.default = None;
+            reflected.fixed = None;
+            all.insert(name.clone(), reflected);
+        }
+    }
+    std::borrow::Cow::Owned(all)
 }
 
 /// The schema of a service or workflow parameter: its type, its `entry_schema` and

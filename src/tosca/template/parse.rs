@@ -207,6 +207,20 @@ pub fn parameters(
             out.insert(name, param);
             continue;
         }
+        // §9.7: an outgoing parameter (an output) may be written as just its value, a literal
+        // or a function call (a map whose only key starts with one `$`).
+        let is_call = def.as_map().is_some_and(|m| {
+            m.len() == 1
+                && m[0]
+                    .0
+                    .as_str()
+                    .is_some_and(|k| k.starts_with('$') && !k.starts_with("$$"))
+        });
+        if what == "outputs" && (def.as_map().is_none() || is_call) {
+            param.value = Some(def.clone());
+            out.insert(name, param);
+            continue;
+        }
         let Some(fields) = read::map(def, &p, "a parameter definition", problems) else {
             continue;
         };

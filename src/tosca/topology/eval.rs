@@ -80,6 +80,36 @@ pub fn evaluate_now(value: &Value, view: &dyn View) -> Result<Value, String> {
         .map_err(|e| e.message)
 }
 
+/// Evaluates a validation clause that reads the graph (`$get_property: [SELF, …]`…), with
+/// `$value` bound to `value` (`nested` gives the hints of its fields): `Some(holds)`, or
+/// `None` when it must wait for runtime attributes or a custom function (§9.10).
+pub fn evaluate_clause(
+    clause: &Expr,
+    value: Typed,
+    nested: Option<functions::NestedHint<'_>>,
+    view: &dyn View,
+) -> Result<Option<bool>, String> {
+    if must_wait(clause) {
+        return Ok(None);
+    }
+    let mut graph = ViewContext {
+        view,
+        depth: 0,
+        runtime: false,
+        deferred: false,
+    };
+    let mut ctx = functions::ValueContext::new(value);
+    ctx.nested_hint = nested;
+    ctx.outer = Some(&mut graph);
+    let result = functions::evaluate_condition(clause, &mut ctx);
+    drop(ctx);
+    match result {
+        Ok(holds) => Ok(Some(holds)),
+        Err(_) if graph.deferred => Ok(None),
+        Err(e) => Err(e.message),
+    }
+}
+
 /// Whether an expression reads runtime state or calls a function we cannot run.
 pub fn must_wait(expr: &Expr) -> bool {
     expr.calls()
@@ -260,18 +290,23 @@ impl Context for ViewContext<'_> {
                     )),
                 }
             })(),
-            "node_index" => self
-                .view
-                .node_index()
-                .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
-                .ok_or_else(|| FunctionError::new(call.span, "$node_index has no meaning here")),
-            "relationship_index" => self
-                .view
-                .relationship_index()
-                .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
-                .ok_or_else(|| {
-                    FunctionError::new(call.span, "$relationship_index has no meaning here")
-                }),
+            "node_index" | "relationship_index" => {
+                let index = if call.name == "node_index" {
+                    self.view.node_index()
+                } else {
+                    self.view.relationship_index()
+                };
+                // A value read from another template (`$get_property: [n, p]` where `p` is
+                // `$node_index`) has an index only per representation: it waits for them.
+                if index.is_none() && self.depth > 0 {
+                    self.deferred = true;
+                }
+                index
+                    .map(|i| Typed::plain(Value::new(ValueKind::Integer(i64::from(i)))))
+                    .ok_or_else(|| {
+                        FunctionError::new(call.span, format!("{call} has no meaning here"))
+                    })
+            }
             _ => return None,
         };
         Some(answer)

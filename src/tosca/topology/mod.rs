@@ -16,6 +16,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use self::eval::{Outcome, View};
 use self::path::{Entity, Graph};
+use crate::tosca::functions;
 use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
@@ -139,6 +140,22 @@ pub fn build_with_inputs(
         let view = TemplateView::new(resolved, &topology, None);
         match eval::evaluate(value, &view) {
             Ok(o) => {
+                // §9.7: a typed output's value must match its type (literals were checked
+                // with the template; this is what a function gave).
+                if let (Outcome::Known(v), Some((t, _))) = (&o, &p.type_name)
+                    && !functions::parse_expr(value).is_ok_and(|e| e.as_literal().is_some())
+                    && let Some(id) = registry.lookup(st.file, types::TypeKind::Data, t)
+                {
+                    let schema =
+                        crate::tosca::template::check::parameter_schema(registry, st.file, id, p);
+                    types::check_value(
+                        registry,
+                        &schema,
+                        v,
+                        problems,
+                        &format!("service_template.outputs.{name}"),
+                    );
+                }
                 outputs.insert(name.clone(), o);
             }
             Err(m) => problems.report(

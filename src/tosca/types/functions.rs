@@ -8,9 +8,11 @@ use std::collections::HashMap;
 
 use super::FileInput;
 use super::builder::Builder;
-use super::model::{FunctionDef, FunctionSignature, Schema};
+use super::model::{FunctionDef, FunctionSignature, Schema, TypeRegistry};
 use super::names::{Named, Visibility};
+use crate::tosca::functions::{Call, Expr};
 use crate::tosca::grammar::shape::{index, join};
+use crate::tosca::problem::Problems;
 use crate::tosca::source::FileId;
 use crate::tosca::value::Value;
 
@@ -29,6 +31,26 @@ pub fn read(b: &mut Builder<'_, '_>, files: &[FileInput<'_>], visibility: &Visib
                 continue;
             }
             let path = join("functions", name);
+            // §10.1: a `$` in a function name would clash with the `$name$suffix` form.
+            if name.contains('$') {
+                b.report(
+                    "invalid-name",
+                    key.span,
+                    &path,
+                    format!("a function name must not contain `$`, and `{name}` does"),
+                );
+            }
+            // §10.4: `signatures` must provide at least one signature definition.
+            if let Some(list) = value.get("signatures")
+                && list.as_list().is_some_and(<[Value]>::is_empty)
+            {
+                b.report(
+                    "empty-section",
+                    list.span,
+                    &join(&path, "signatures"),
+                    "`signatures` must hold at least one signature definition",
+                );
+            }
             let signatures = value
                 .get("signatures")
                 .and_then(Value::as_list)
@@ -62,6 +84,54 @@ pub fn read(b: &mut Builder<'_, '_>, files: &[FileInput<'_>], visibility: &Visib
             }
         }
     }
+}
+
+/// Why no signature of `def` accepts `call`, or `None` when one does (§10.4: every
+/// `arguments` entry in order, then the first of the `optional_arguments`, the last one
+/// repeated when `variadic`; no arguments and `variadic` accept anything). A literal argument
+/// must be a value of its schema; one computed by another call is known only when evaluated,
+/// so it is taken on trust.
+pub fn signature_mismatch(
+    registry: &TypeRegistry,
+    def: &FunctionDef,
+    call: &Call,
+) -> Option<String> {
+    if def.signatures.is_empty()
+        || def
+            .signatures
+            .iter()
+            .any(|s| accepts(registry, s, &call.args))
+    {
+        return None;
+    }
+    let n = call.args.len();
+    Some(format!(
+        "no signature of {call} accepts {n} argument{} of these types",
+        if n == 1 { "" } else { "s" }
+    ))
+}
+
+fn accepts(registry: &TypeRegistry, signature: &FunctionSignature, args: &[Expr]) -> bool {
+    let schemas: Vec<&Schema> = signature
+        .arguments
+        .iter()
+        .chain(&signature.optional_arguments)
+        .collect();
+    let Some(last) = schemas.last() else {
+        return signature.variadic || args.is_empty();
+    };
+    if args.len() < signature.arguments.len() || (args.len() > schemas.len() && !signature.variadic)
+    {
+        return false;
+    }
+    args.iter().enumerate().all(|(i, arg)| {
+        let schema = schemas.get(i).unwrap_or(last);
+        arg.as_literal().is_none_or(|v| {
+            let mut problems = Problems::new();
+            super::check_value(registry, schema, v, &mut problems, "");
+            problems.is_empty()
+        })
+    })
 }
 
 fn read_signature(

@@ -110,6 +110,7 @@ impl Builder<'_, '_> {
             base.inputs,
             &join(path, "inputs"),
             true,
+            false,
         );
         base.operations = self.read_operations(
             file,
@@ -205,6 +206,7 @@ impl Builder<'_, '_> {
                 def.inputs,
                 &join(path, "inputs"),
                 values,
+                false,
             );
             def.outputs = self.read_parameters(
                 file,
@@ -212,6 +214,7 @@ impl Builder<'_, '_> {
                 def.outputs,
                 &join(path, "outputs"),
                 values,
+                true,
             );
         }
         def

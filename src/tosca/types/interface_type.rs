@@ -17,6 +17,7 @@ pub fn complete(b: &mut Builder<'_, '_>, id: TypeId) {
         record.inputs,
         &Builder::path(&def, "inputs"),
         false,
+        false,
     );
     record.operations = b.read_operations(
         def.file,

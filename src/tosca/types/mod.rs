@@ -38,7 +38,9 @@ mod scalar_type;
 mod validation;
 
 pub use check_value::{check_value, is_expression};
+pub use functions::signature_mismatch;
 pub use model::*;
+pub use validation::check_graph_clauses;
 
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};

@@ -209,6 +209,7 @@ impl<'a> Builder<'a, '_> {
         inherited: IndexMap<String, ParameterDef>,
         path: &str,
         values: bool,
+        incoming: bool,
     ) -> IndexMap<String, ParameterDef> {
         self.read_over(section, inherited, path, |b, e| {
             if !values && e.value.as_map().is_none() {
@@ -223,11 +224,13 @@ impl<'a> Builder<'a, '_> {
                 );
                 return None;
             }
-            b.read_parameter(file, e.name, e.value, e.parent.as_ref(), &e.path)
+            b.read_parameter(file, e.name, e.value, e.parent.as_ref(), &e.path, incoming)
         })
     }
 
-    /// Reads one parameter definition; its type is optional, a non-map is its `value`.
+    /// Reads one parameter definition; its type is optional, a non-map is its `value`, or,
+    /// for an `incoming` parameter (an operation's or notification's output), its `mapping`
+    /// (§9.7's single-line grammars).
     pub fn read_parameter(
         &mut self,
         file: FileId,
@@ -235,6 +238,7 @@ impl<'a> Builder<'a, '_> {
         value: &Value,
         parent: Option<&ParameterDef>,
         path: &str,
+        incoming: bool,
     ) -> Option<ParameterDef> {
         if value.as_map().is_none() {
             let mut def = parent.cloned().unwrap_or_else(|| ParameterDef {
@@ -249,6 +253,10 @@ impl<'a> Builder<'a, '_> {
                 validation: Vec::new(),
             });
             def.span = value.span;
+            if incoming {
+                def.mapping = Some(value.clone());
+                return Some(def);
+            }
             def.value = Some(value.clone());
             if let Some(schema) = &def.schema {
                 let schema = schema.clone();

@@ -6,9 +6,10 @@
 //! A clause that needs the graph (`$get_property`…) or a custom function cannot be decided
 //! from the value alone: it is left to the stage that resolves templates.
 
-use super::model::{DataKind, TypeId, TypeRegistry};
+use super::model::{DataKind, Schema, TypeId, TypeRegistry};
 use crate::tosca::functions::{
-    TypeHint, Typed, ValueContext, depends_on_graph, evaluate_condition, parse_expr,
+    Expr, NestedHint, TypeHint, Typed, ValueContext, depends_on_graph, evaluate_condition,
+    parse_expr,
 };
 use crate::tosca::problem::Problems;
 use crate::tosca::value::{Value, ValueKind};
@@ -62,6 +63,62 @@ pub fn check(
                 "the validation clause {clause} cannot be evaluated for the value {value}: {e}"
             ),
         ),
+    }
+}
+
+/// Evaluates one clause that reads the graph, with `$value` bound: `Ok(None)` when it must
+/// wait for runtime attributes.
+pub type GraphClause<'a> =
+    dyn FnMut(&Expr, Typed, Option<NestedHint<'_>>) -> Result<Option<bool>, String> + 'a;
+
+/// Checks the clauses of `schema` (a property's own, not its data type's) that read the graph,
+/// which [`check`] leaves aside: `evaluate` answers one with `$value` bound (the resolver's
+/// view), `Ok(None)` when it must wait for runtime attributes.
+pub fn check_graph_clauses(
+    registry: &TypeRegistry,
+    schema: &Schema,
+    value: &Value,
+    problems: &mut Problems,
+    path: &str,
+    evaluate: &mut GraphClause<'_>,
+) {
+    for clause in &schema.validation {
+        let parsed;
+        let expr = match registry.clauses.get(&clause.span) {
+            Some(expr) if clause.span.is_known() => expr,
+            _ => match parse_expr(clause) {
+                Ok(expr) => {
+                    parsed = expr;
+                    &parsed
+                }
+                Err(_) => continue,
+            },
+        };
+        if !depends_on_graph(expr) {
+            continue;
+        }
+        let nested = |path: &[Value]| hint_at(registry, schema.data_type, path);
+        let typed = Typed {
+            value: value.clone(),
+            hint: hint_for(registry, schema.data_type),
+        };
+        match evaluate(expr, typed, Some(&nested)) {
+            Ok(Some(true) | None) => {}
+            Ok(Some(false)) => problems.report(
+                "validation-failed",
+                value.span,
+                path,
+                format!("the value {value} does not satisfy the validation clause {clause}"),
+            ),
+            Err(e) => problems.report(
+                "validation-failed",
+                value.span,
+                path,
+                format!(
+                    "the validation clause {clause} cannot be evaluated for the value {value}: {e}"
+                ),
+            ),
+        }
     }
 }
 
