@@ -207,7 +207,7 @@ fn run(
 ) -> Report {
     let sources = Sources::default();
     let mut problems = Problems::new();
-    let compiled = load(&sources, &mut problems).and_then(|loaded| {
+    let compiled = load(&sources, &mut problems).and_then(|mut loaded| {
         for file in &loaded.files {
             grammar::check_file(&file.root, &mut problems);
         }
@@ -230,10 +230,12 @@ fn run(
             })
             .collect();
         let registry = types::build(&files, &mut problems);
+        drop(files);
         let entry = loaded.file(loaded.entry)?;
         let st = grammar::service_template(&entry.root)?;
         let service =
             template::parse::service_template(st, entry.id, "service_template", &mut problems);
+        loaded.release_service_template();
         let places = template::artifact::Places::of(&loaded);
         let mut checked =
             template::check::check(&service, &registry, &places, &options.limits, &mut problems);

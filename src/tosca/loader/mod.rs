@@ -62,7 +62,7 @@ use self::store::{ReadError, Store};
 use super::limits::Limits;
 use super::problem::Problems;
 use super::source::{FileId, Sources, Span};
-use super::value::Value;
+use super::value::{Value, ValueKind};
 use super::yaml;
 
 /// Options for one load.
@@ -97,6 +97,30 @@ impl Loaded {
     /// The loaded file with this id.
     pub fn file(&self, id: FileId) -> Option<&LoadedFile> {
         self.files.iter().find(|f| f.id == id)
+    }
+
+    /// Frees the entry's `service_template` tree once it has been read into a
+    /// `ServiceTemplate`: nothing reads it again, and what checking the templates allocates
+    /// next can reuse its memory instead of the process touching new pages (for a large
+    /// service, most of the document is that tree).
+    /// A file that is also a substitution candidate keeps it.
+    pub fn release_service_template(&mut self) {
+        let entry = self.entry;
+        if self.other_definitions.contains(&entry) {
+            return;
+        }
+        let root = self
+            .files
+            .iter_mut()
+            .find(|f| f.id == entry)
+            .map(|f| &mut f.root);
+        if let Some(ValueKind::Map(entries)) = root.map(|r| &mut r.kind)
+            && let Some((_, tree)) = entries
+                .iter_mut()
+                .find(|(k, _)| k.as_str() == Some("service_template"))
+        {
+            drop(std::mem::replace(tree, Value::new(ValueKind::Null)));
+        }
     }
 
     /// The profile a file's names belong to: the name it declares, or else the profile of
