@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     embed_commit();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    // Read when the script runs, not when it was compiled: a target directory shared by two
+    // checkouts keeps one compiled script, and each build must look at its own checkout.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("profiles");
     println!("cargo:rerun-if-changed=profiles");
     let mut files = Vec::new();
     collect(&root, &mut files);
