@@ -72,7 +72,7 @@ pub type GraphClause<'a> =
     dyn FnMut(&Expr, Typed, Option<NestedHint<'_>>) -> Result<Option<bool>, String> + 'a;
 
 /// Checks the clauses of `schema` (a property's own, not its data type's) that read the graph,
-/// which [`check`] leaves aside: `evaluate` answers one with `$value` bound (the resolver's
+/// which `check` leaves aside: `evaluate` answers one with `$value` bound (the resolver's
 /// view), `Ok(None)` when it must wait for runtime attributes.
 pub fn check_graph_clauses(
     registry: &TypeRegistry,
