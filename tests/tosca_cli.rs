@@ -9,7 +9,7 @@ use web_server::WebServer;
 
 use std::path::PathBuf;
 
-use support::{fixture, khutulun, text};
+use support::{fixture, instantiate, khutulun, text};
 
 #[test]
 fn a_valid_file_validates_with_exit_code_0() {
@@ -99,20 +99,8 @@ fn compile_prints_inputs_and_outputs() {
 
 #[test]
 fn instantiate_pairs_instances_and_evaluates_values() {
-    let out = khutulun(&[
-        "tosca",
-        "compile",
-        "--instantiate",
-        "--format",
-        "json",
-        "--input",
-        "replicas=2",
-        "--input",
-        "site=west",
-        &fixture("web.yaml"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let web = fixture("web.yaml");
+    let json = instantiate(&web, &["--input", "replicas=2", "--input", "site=west"]);
     let nodes = json["nodes"].as_array().expect("nodes");
     let web1 = nodes.iter().find(|n| n["id"] == "web-1").expect("web-1");
     assert_eq!(web1["relationships"][0]["target"], "server-1");
@@ -194,16 +182,7 @@ fn the_topology_shows_values_the_templates_decide() {
 #[test]
 fn instantiate_carries_artifacts_and_interfaces() {
     let file = fixture("operations.yaml");
-    let out = khutulun(&[
-        "tosca",
-        "compile",
-        "--instantiate",
-        "--format",
-        "json",
-        &file,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let json = instantiate(&file, &[]);
     let dir = std::fs::canonicalize(PathBuf::from(&file).parent().unwrap()).unwrap();
     let site = format!("{}/files/site.zip", dir.display());
     let blog = &json["nodes"][0];
@@ -439,16 +418,7 @@ fn an_artifact_may_name_a_repository_an_imported_file_defines() {
         "",
     );
     let file = write(dir.path(), "service.yaml", fixed.as_bytes());
-    let out = khutulun(&[
-        "tosca",
-        "compile",
-        "--instantiate",
-        "--format",
-        "json",
-        &file,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let json = instantiate(&file, &[]);
     let tools = std::fs::canonicalize(dir.path().join("tools")).unwrap();
     let expected = format!("{}/run.sh", tools.display());
     for artifact in ["plain", "spaced"] {

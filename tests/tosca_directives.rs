@@ -4,32 +4,13 @@
 #[path = "support/tosca_cli.rs"]
 mod support;
 
-use support::{khutulun, text};
+use support::{instantiate, khutulun, node, text};
 
 use serde_json::Value;
 
 /// A fixture of these tests, under `tests/fixtures/tosca/directives/`.
 fn fixture(name: &str) -> String {
     support::fixture(&format!("directives/{name}"))
-}
-
-/// Instantiates `entry` with `extra` arguments; the instantiation as JSON.
-fn instantiate(entry: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["tosca", "compile", "--instantiate", "--format", "json"];
-    args.extend_from_slice(extra);
-    args.push(entry);
-    let out = khutulun(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-fn node<'a>(instantiation: &'a Value, id: &str) -> &'a Value {
-    instantiation["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .find(|n| n["id"] == id)
-        .unwrap_or_else(|| panic!("no node {id} in {instantiation:#}"))
 }
 
 fn ids(instantiation: &Value) -> Vec<String> {

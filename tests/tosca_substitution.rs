@@ -10,7 +10,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{khutulun, text};
+use support::{instantiate, khutulun, node, text};
 
 fn fixture(name: &str) -> String {
     support::fixture(&format!("substitution/{name}"))
@@ -18,28 +18,10 @@ fn fixture(name: &str) -> String {
 
 /// The shop instantiated with `candidate` as its only substituting template.
 fn shop_substituted_by(candidate: &str) -> Value {
-    let (shop, candidate) = (fixture("shop.yaml"), fixture(candidate));
-    let out = khutulun(&[
-        "tosca",
-        "compile",
-        "--instantiate",
-        "--format",
-        "json",
-        "--substitution",
-        &candidate,
-        &shop,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-fn node<'a>(instantiation: &'a Value, id: &str) -> &'a Value {
-    instantiation["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .find(|n| n["id"] == id)
-        .unwrap_or_else(|| panic!("no node {id} in {instantiation:#}"))
+    instantiate(
+        &fixture("shop.yaml"),
+        &["--substitution", &fixture(candidate)],
+    )
 }
 
 /// `(requirement, target)` of each relationship of `node`.

@@ -174,19 +174,17 @@ pub fn build_topology<'r>(
         limits,
         &mut first_problems,
     );
+    let choice = Choice {
+        resolved: &fulfilled,
+        topology: &first,
+        registry,
+        candidates,
+        inventory,
+        inputs: &as_json,
+    };
     let chosen: Vec<(usize, usize)> = (0..fulfilled.nodes.len())
         .filter(|&t| late(&fulfilled.nodes[t]))
-        .filter_map(|t| {
-            let choice = Choice {
-                resolved: &fulfilled,
-                topology: &first,
-                registry,
-                candidates,
-                inventory,
-                inputs: &as_json,
-            };
-            choice.selected_after_substitute(t).map(|i| (t, i))
-        })
+        .filter_map(|t| choice.selected_after_substitute(t).map(|i| (t, i)))
         .collect();
     if chosen.is_empty() {
         problems.extend(first_problems);

@@ -153,7 +153,7 @@ fn named<'a>(
 }
 
 /// A map of assignments (`properties`, `attributes`, `inputs`…) keyed by name.
-fn assignments(
+pub(super) fn assignments(
     value: &Value,
     path: &str,
     what: &str,
@@ -172,7 +172,7 @@ fn assignments(
 }
 
 /// A type name as written, with its span.
-fn type_name(
+pub(super) fn type_name(
     value: &Value,
     path: &str,
     problems: &mut Problems,

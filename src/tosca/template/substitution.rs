@@ -15,6 +15,7 @@
 
 use indexmap::IndexMap;
 
+use super::parse;
 use super::read::{self, child};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
@@ -232,13 +233,11 @@ pub fn read(value: &Value, path: &str, problems: &mut Problems) -> Option<Substi
     for (key, _, v) in read::keyed(entries, &keys, path, "substitution_mappings", problems) {
         let p = child(path, key);
         match key {
-            "node_type" => {
-                s.node_type = read::string(v, &p, "a type name", problems).map(|n| (n, v.span))
-            }
+            "node_type" => s.node_type = parse::type_name(v, &p, problems),
             "substitution_filter" => s.substitution_filter = Some(v.clone()),
             "properties" => s.properties = value_mappings(v, &p, Parameter::Input, problems),
             "attributes" => s.attributes = value_mappings(v, &p, Parameter::Output, problems),
-            "capabilities" => s.capabilities = capability_mappings(v, &p, problems),
+            "capabilities" => s.capabilities = parse::assignments(v, &p, "capabilities", problems),
             "requirements" => s.requirements = requirement_mappings(v, &p, problems),
             "interfaces" => s.interfaces = interface_mappings(v, &p, problems),
             _ => {}
@@ -342,22 +341,6 @@ fn node_value(key: &Value, path: &str, problems: &mut Problems) -> Option<NodeVa
         );
     }
     found
-}
-
-fn capability_mappings(
-    value: &Value,
-    path: &str,
-    problems: &mut Problems,
-) -> IndexMap<String, Value> {
-    let mut out = IndexMap::new();
-    if let Some(entries) = read::map(value, path, "capabilities", problems) {
-        for (key, v) in entries {
-            if let Some(name) = read::string(key, path, "a capability name", problems) {
-                out.insert(name, v.clone());
-            }
-        }
-    }
-    out
 }
 
 /// Substitution `requirements`: a list of single-key maps, each keyed by a requirement name or

@@ -6,10 +6,12 @@
 //! A clause that needs the graph (`$get_property`…) or a custom function cannot be decided
 //! from the value alone: it is left to the stage that resolves templates.
 
+use std::borrow::Cow;
+
 use super::model::{DataKind, Schema, TypeId, TypeRegistry};
 use crate::tosca::functions::{
-    Expr, NestedHint, TypeHint, Typed, ValueContext, depends_on_graph, evaluate_condition,
-    parse_expr,
+    Expr, FunctionSyntaxError, NestedHint, TypeHint, Typed, ValueContext, depends_on_graph,
+    evaluate_condition, parse_expr,
 };
 use crate::tosca::problem::Problems;
 use crate::tosca::value::{Value, ValueKind};
@@ -24,21 +26,14 @@ pub fn check(
     problems: &mut Problems,
     path: &str,
 ) {
-    let parsed;
-    let expr = match registry.clauses.get(&clause.span) {
-        Some(expr) if clause.span.is_known() => expr,
-        _ => match parse_expr(clause) {
-            Ok(expr) => {
-                parsed = expr;
-                &parsed
-            }
-            Err(e) => {
-                problems.report("function-syntax", e.span, path, e.message);
-                return;
-            }
-        },
+    let expr = match clause_expr(registry, clause) {
+        Ok(expr) => expr,
+        Err(e) => {
+            problems.report("function-syntax", e.span, path, e.message);
+            return;
+        }
     };
-    if depends_on_graph(expr) {
+    if depends_on_graph(&expr) {
         return;
     }
     let nested = |path: &[Value]| hint_at(registry, data_type, path);
@@ -47,23 +42,38 @@ pub fn check(
         hint: hint_for(registry, data_type),
     });
     context.nested_hint = Some(&nested);
-    match evaluate_condition(expr, &mut context) {
-        Ok(true) => {}
-        Ok(false) => problems.report(
-            "validation-failed",
-            value.span,
-            path,
-            format!("the value {value} does not satisfy the validation clause {clause}"),
-        ),
-        Err(e) => problems.report(
-            "validation-failed",
-            value.span,
-            path,
-            format!(
-                "the validation clause {clause} cannot be evaluated for the value {value}: {e}"
-            ),
-        ),
+    let verdict = evaluate_condition(&expr, &mut context).map_err(|e| e.to_string());
+    report_verdict(verdict, clause, value, problems, path);
+}
+
+/// The parsed form of `clause`: the registry's, parsed when its type was built, or parsed
+/// now (a clause without a position is not in the registry).
+fn clause_expr<'r>(
+    registry: &'r TypeRegistry,
+    clause: &Value,
+) -> Result<Cow<'r, Expr>, FunctionSyntaxError> {
+    match registry.clauses.get(&clause.span) {
+        Some(expr) if clause.span.is_known() => Ok(Cow::Borrowed(expr)),
+        _ => parse_expr(clause).map(Cow::Owned),
     }
+}
+
+/// Reports a clause that `value` does not satisfy, or that cannot be evaluated for it.
+fn report_verdict(
+    verdict: Result<bool, String>,
+    clause: &Value,
+    value: &Value,
+    problems: &mut Problems,
+    path: &str,
+) {
+    let message = match verdict {
+        Ok(true) => return,
+        Ok(false) => format!("the value {value} does not satisfy the validation clause {clause}"),
+        Err(e) => {
+            format!("the validation clause {clause} cannot be evaluated for the value {value}: {e}")
+        }
+    };
+    problems.report("validation-failed", value.span, path, message);
 }
 
 /// Evaluates one clause that reads the graph, with `$value` bound: `Ok(None)` when it must
@@ -83,18 +93,10 @@ pub fn check_graph_clauses(
     evaluate: &mut GraphClause<'_>,
 ) {
     for clause in &schema.validation {
-        let parsed;
-        let expr = match registry.clauses.get(&clause.span) {
-            Some(expr) if clause.span.is_known() => expr,
-            _ => match parse_expr(clause) {
-                Ok(expr) => {
-                    parsed = expr;
-                    &parsed
-                }
-                Err(_) => continue,
-            },
+        let Ok(expr) = clause_expr(registry, clause) else {
+            continue;
         };
-        if !depends_on_graph(expr) {
+        if !depends_on_graph(&expr) {
             continue;
         }
         let nested = |path: &[Value]| hint_at(registry, schema.data_type, path);
@@ -102,23 +104,9 @@ pub fn check_graph_clauses(
             value: value.clone(),
             hint: hint_for(registry, schema.data_type),
         };
-        match evaluate(expr, typed, Some(&nested)) {
-            Ok(Some(true) | None) => {}
-            Ok(Some(false)) => problems.report(
-                "validation-failed",
-                value.span,
-                path,
-                format!("the value {value} does not satisfy the validation clause {clause}"),
-            ),
-            Err(e) => problems.report(
-                "validation-failed",
-                value.span,
-                path,
-                format!(
-                    "the validation clause {clause} cannot be evaluated for the value {value}: {e}"
-                ),
-            ),
-        }
+        // `None`: it waits for runtime attributes, so nothing is decided yet.
+        let verdict = evaluate(&expr, typed, Some(&nested)).map(|v| v.unwrap_or(true));
+        report_verdict(verdict, clause, value, problems, path);
     }
 }
 

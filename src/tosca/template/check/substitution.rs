@@ -19,10 +19,19 @@ enum Side {
 }
 
 impl Side {
+    /// The kind of value a mapping of this side names on the node.
     fn member(self) -> &'static str {
         match self {
             Side::Input => "property",
             Side::Output => "attribute",
+        }
+    }
+
+    /// The same, with its article.
+    fn a_member(self) -> &'static str {
+        match self {
+            Side::Input => "a property",
+            Side::Output => "an attribute",
         }
     }
 }
@@ -228,7 +237,7 @@ fn declared(at: &NodeValue, nt: &NodeType, side: Side) -> Result<(), String> {
     };
     match at {
         NodeValue::Own(name) if has((&nt.properties, &nt.attributes), name) => Ok(()),
-        NodeValue::Own(name) => Err(format!("`{name}` is not {} {member}", article(member))),
+        NodeValue::Own(name) => Err(format!("`{name}` is not {}", side.a_member())),
         NodeValue::Capability { capability, name } => match nt.capabilities.get(capability) {
             None => Err(format!("`{capability}` is not a capability")),
             Some(c) if has((&c.properties, &c.attributes), name) => Ok(()),
@@ -248,8 +257,4 @@ fn declared(at: &NodeValue, nt: &NodeType, side: Side) -> Result<(), String> {
             },
         },
     }
-}
-
-fn article(member: &str) -> &'static str {
-    if member.starts_with('a') { "an" } else { "a" }
 }
