@@ -231,11 +231,10 @@ fn run(
             .collect();
         let registry = types::build(&files, &mut problems);
         drop(files);
-        let entry = loaded.file(loaded.entry)?;
-        let st = grammar::service_template(&entry.root)?;
+        let entry = loaded.entry;
+        let st = loaded.take_service_template()?;
         let service =
-            template::parse::service_template(st, entry.id, "service_template", &mut problems);
-        loaded.release_service_template();
+            template::parse::service_template(st, entry, "service_template", &mut problems);
         let places = template::artifact::Places::of(&loaded);
         let mut checked =
             template::check::check(&service, &registry, &places, &options.limits, &mut problems);

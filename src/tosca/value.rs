@@ -49,6 +49,16 @@ impl Value {
         }
     }
 
+    /// Another content at this value's position, with its tag: copies neither this value's
+    /// content nor its children.
+    pub fn with_kind(&self, kind: ValueKind) -> Self {
+        Value {
+            kind,
+            span: self.span,
+            tag: self.tag.clone(),
+        }
+    }
+
     /// A value at a position.
     pub fn at(kind: ValueKind, span: Span) -> Self {
         Value {

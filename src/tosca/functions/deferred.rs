@@ -84,8 +84,10 @@ pub fn partially_evaluate(
                     .map(|e| partially_evaluate(e, ctx, defer))
                     .collect::<Result<Vec<_>, _>>()?;
                 Expr::Call(Call {
+                    name: call.name.clone(),
+                    suffix: call.suffix.clone(),
                     args,
-                    ..call.clone()
+                    span: call.span,
                 })
             } else {
                 Expr::Literal(evaluate(expr, ctx)?.value)
@@ -134,10 +136,7 @@ fn escape(value: &Value) -> Value {
         ),
         other => other.clone(),
     };
-    Value {
-        kind,
-        ..value.clone()
-    }
+    value.with_kind(kind)
 }
 
 #[cfg(test)]

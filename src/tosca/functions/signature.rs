@@ -113,6 +113,9 @@ pub fn check_call(call: &Call, is_declared: &dyn Fn(&str) -> bool) -> Result<(),
         ));
     };
     let n = call.args.len();
+    if n >= builtin.min_args && builtin.max_args.is_none_or(|max| n <= max) {
+        return Ok(());
+    }
     let plural = |k: usize| if k == 1 { "argument" } else { "arguments" };
     let expected = match builtin.max_args {
         Some(max) if max == builtin.min_args => {
@@ -121,13 +124,10 @@ pub fn check_call(call: &Call, is_declared: &dyn Fn(&str) -> bool) -> Result<(),
         Some(max) => format!("{} to {max} arguments", builtin.min_args),
         None => format!("at least {} {}", builtin.min_args, plural(builtin.min_args)),
     };
-    if n < builtin.min_args || builtin.max_args.is_some_and(|max| n > max) {
-        return Err(FunctionError::new(
-            call.span,
-            format!("{call} takes {expected}, but it is given {n}"),
-        ));
-    }
-    Ok(())
+    Err(FunctionError::new(
+        call.span,
+        format!("{call} takes {expected}, but it is given {n}"),
+    ))
 }
 
 /// Checks every call in an expression, returning one error per bad call.

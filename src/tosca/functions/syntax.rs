@@ -139,10 +139,7 @@ pub fn parse_expr(value: &Value) -> Result<Expr, FunctionSyntaxError> {
                 .collect::<Result<Vec<_>, _>>()?;
             if items.iter().all(|e| matches!(e, Expr::Literal(_))) {
                 let kind = ValueKind::List(items.into_iter().map(into_literal).collect());
-                return Ok(Expr::Literal(Value {
-                    kind,
-                    ..value.clone()
-                }));
+                return Ok(Expr::Literal(value.with_kind(kind)));
             }
             Ok(Expr::List(items, value.span))
         }
@@ -214,10 +211,7 @@ fn parse_map(value: &Value, entries: &[(Value, Value)]) -> Result<Expr, Function
                 .map(|(k, v)| (into_literal(k), into_literal(v)))
                 .collect(),
         );
-        return Ok(Expr::Literal(Value {
-            kind,
-            ..value.clone()
-        }));
+        return Ok(Expr::Literal(value.with_kind(kind)));
     }
     Ok(Expr::Map(parsed, value.span))
 }

@@ -190,21 +190,19 @@ impl View for At<'_, '_> {
 /// The declared types of named values, so computed values can be checked.
 trait Schemas {
     /// The schema (with its validation) of the value `name`, if declared with one.
-    fn schema(&self, name: &str) -> Option<Schema>;
+    fn schema(&self, name: &str) -> Option<&Schema>;
 }
 
 impl Schemas for IndexMap<String, PropertyDef> {
-    fn schema(&self, name: &str) -> Option<Schema> {
-        let def = self.get(name)?;
-        let mut schema = def.schema.clone();
-        schema.validation = def.validation.clone();
-        Some(schema)
+    fn schema(&self, name: &str) -> Option<&Schema> {
+        // A definition's schema carries its validation (`PropertyDef::validation`).
+        self.get(name).map(|def| &def.schema)
     }
 }
 
 impl Schemas for IndexMap<String, Schema> {
-    fn schema(&self, name: &str) -> Option<Schema> {
-        self.get(name).cloned()
+    fn schema(&self, name: &str) -> Option<&Schema> {
+        self.get(name)
     }
 }
 
@@ -308,7 +306,7 @@ pub fn instantiate(
                             {
                                 types::check_graph_clauses(
                                     registry,
-                                    &schema,
+                                    schema,
                                     known,
                                     &mut problems,
                                     &format!("{path}.{what}.{name}"),
@@ -323,7 +321,7 @@ pub fn instantiate(
                             {
                                 let p = format!("{path}.{what}.{name}");
                                 let mut found = Problems::new();
-                                types::check_value(registry, &schema, known, &mut found, &p);
+                                types::check_value(registry, schema, known, &mut found, &p);
                                 for f in found.iter() {
                                     problems.report(
                                         f.code,

@@ -83,7 +83,8 @@ pub fn candidates(
             );
             continue;
         };
-        let service = template::parse::service_template(st, id, "service_template", problems);
+        let service =
+            template::parse::service_template(st.clone(), id, "service_template", problems);
         let resolved = template::check::check(&service, registry, &places, limits, problems);
         let Some(sm) = &service.substitution_mappings else {
             problems.report(

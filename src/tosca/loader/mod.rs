@@ -99,28 +99,25 @@ impl Loaded {
         self.files.iter().find(|f| f.id == id)
     }
 
-    /// Frees the entry's `service_template` tree once it has been read into a
-    /// `ServiceTemplate`: nothing reads it again, and what checking the templates allocates
-    /// next can reuse its memory instead of the process touching new pages (for a large
-    /// service, most of the document is that tree).
-    /// A file that is also a substitution candidate keeps it.
-    pub fn release_service_template(&mut self) {
+    /// The entry file's `service_template`, for the templates stage to read. It is moved out
+    /// of the document (the stage keeps its values without copying them, and a large service
+    /// is mostly this tree); a file that is also a substitution candidate keeps its tree and
+    /// hands over a copy.
+    pub fn take_service_template(&mut self) -> Option<Value> {
         let entry = self.entry;
-        if self.other_definitions.contains(&entry) {
-            return;
-        }
-        let root = self
-            .files
+        let keep = self.other_definitions.contains(&entry);
+        let root = self.files.iter_mut().find(|f| f.id == entry)?;
+        let ValueKind::Map(entries) = &mut root.root.kind else {
+            return None;
+        };
+        let (_, tree) = entries
             .iter_mut()
-            .find(|f| f.id == entry)
-            .map(|f| &mut f.root);
-        if let Some(ValueKind::Map(entries)) = root.map(|r| &mut r.kind)
-            && let Some((_, tree)) = entries
-                .iter_mut()
-                .find(|(k, _)| k.as_str() == Some("service_template"))
-        {
-            drop(std::mem::replace(tree, Value::new(ValueKind::Null)));
-        }
+            .find(|(k, _)| k.as_str() == Some("service_template"))?;
+        Some(if keep {
+            tree.clone()
+        } else {
+            std::mem::replace(tree, Value::new(ValueKind::Null))
+        })
     }
 
     /// The profile a file's names belong to: the name it declares, or else the profile of

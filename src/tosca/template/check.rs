@@ -200,18 +200,18 @@ impl Checker<'_, '_> {
                 .and_then(|a| a.as_literal())
                 .and_then(|v| v.as_str());
             if let Some(first) = first {
-                refs.push((call.name.clone(), first.to_string(), call.span));
+                refs.push((call.name.as_str(), first, call.span));
             }
             if call.name == "get_property" || call.name == "get_attribute" {
-                let literal: Option<Vec<Value>> =
-                    call.args.iter().map(|a| a.as_literal().cloned()).collect();
+                let literal: Option<Vec<&Value>> =
+                    call.args.iter().map(|a| a.as_literal()).collect();
                 if let Some(args) = literal {
                     paths.push((call.name == "get_attribute", args, call.span));
                 }
             }
             if call.name == "get_artifact" {
-                let literal: Option<Vec<Value>> =
-                    call.args.iter().map(|a| a.as_literal().cloned()).collect();
+                let literal: Option<Vec<&Value>> =
+                    call.args.iter().map(|a| a.as_literal()).collect();
                 if let Some(args) = literal {
                     artifacts.push((args, call.span));
                 }
@@ -224,10 +224,10 @@ impl Checker<'_, '_> {
             self.static_path(attribute, &args, span, path);
         }
         for (function, first, span) in refs {
-            match function.as_str() {
+            match function {
                 "get_input"
-                    if !(self.inputs.contains(&first)
-                        || scope == Scope::Workflow && self.st.inputs.contains_key(&first)) =>
+                    if !(self.inputs.iter().any(|i| i == first)
+                        || scope == Scope::Workflow && self.st.inputs.contains_key(first)) =>
                 {
                     self.report(
                         "unknown-input",
@@ -238,8 +238,8 @@ impl Checker<'_, '_> {
                 }
                 "get_property" | "get_attribute" | "get_artifact" | "available_allocation"
                     if first != "SELF"
-                        && !self.st.node_templates.contains_key(&first)
-                        && !self.st.relationship_templates.contains_key(&first) =>
+                        && !self.st.node_templates.contains_key(first)
+                        && !self.st.relationship_templates.contains_key(first) =>
                 {
                     self.report(
                             "unknown-template",
@@ -259,10 +259,10 @@ impl Checker<'_, '_> {
     /// `$get_artifact: [SELF, name, …]` on a node: the node must have the artifact, and
     /// asking for a copy (`location`, `remove`) is refused, as Khutulun makes none yet.
     /// Other paths lead to nodes not known yet and are checked when they are evaluated.
-    fn own_artifact(&mut self, args: &[Value], span: Span, path: &str) {
+    fn own_artifact(&mut self, args: &[&Value], span: Span, path: &str) {
         let (Some("SELF"), Some(name)) = (
-            args.first().and_then(Value::as_str),
-            args.get(1).and_then(Value::as_str),
+            args.first().and_then(|v| v.as_str()),
+            args.get(1).and_then(|v| v.as_str()),
         ) else {
             return;
         };
@@ -295,8 +295,8 @@ impl Checker<'_, '_> {
     /// node template it starts at, the requirement or capability it names on that node's
     /// type, and the property (or attribute) it reads there. Paths through relationships
     /// lead to nodes not known yet and are checked when they are evaluated.
-    fn static_path(&mut self, attribute: bool, args: &[Value], span: Span, path: &str) {
-        let Some(first) = args.first().and_then(Value::as_str) else {
+    fn static_path(&mut self, attribute: bool, args: &[&Value], span: Span, path: &str) {
+        let Some(first) = args.first().and_then(|v| v.as_str()) else {
             return;
         };
         let mut at = 1;
@@ -317,7 +317,7 @@ impl Checker<'_, '_> {
                 return;
             };
             if matches!(args.get(1).map(|v| &v.kind), Some(ValueKind::Integer(_)))
-                || args.get(1).and_then(Value::as_str) == Some("ALL")
+                || args.get(1).and_then(|v| v.as_str()) == Some("ALL")
             {
                 at = 2;
             }
@@ -327,9 +327,9 @@ impl Checker<'_, '_> {
         let nt = registry.node_type(node_type);
         let (mut properties, mut attributes) = (&nt.properties, &nt.attributes);
         let mut owner = format!("node type `{}`", registry.display_name(node_type));
-        match args.get(at).and_then(Value::as_str) {
+        match args.get(at).and_then(|v| v.as_str()) {
             Some("RELATIONSHIP") => {
-                if let Some(req) = args.get(at + 1).and_then(Value::as_str)
+                if let Some(req) = args.get(at + 1).and_then(|v| v.as_str())
                     && !nt.requirements.iter().any(|r| r.name == req)
                 {
                     self.report(
@@ -342,7 +342,7 @@ impl Checker<'_, '_> {
                 return;
             }
             Some("CAPABILITY") => {
-                let Some(cap) = args.get(at + 1).and_then(Value::as_str) else {
+                let Some(cap) = args.get(at + 1).and_then(|v| v.as_str()) else {
                     return;
                 };
                 let Some(def) = nt.capabilities.get(cap) else {
@@ -354,7 +354,7 @@ impl Checker<'_, '_> {
                     );
                     return;
                 };
-                if args.get(at + 2).and_then(Value::as_str) == Some("RELATIONSHIP") {
+                if args.get(at + 2).and_then(|v| v.as_str()) == Some("RELATIONSHIP") {
                     return;
                 }
                 properties = &def.properties;
@@ -364,7 +364,7 @@ impl Checker<'_, '_> {
             }
             _ => {}
         }
-        let Some(name) = args.get(at).and_then(Value::as_str) else {
+        let Some(name) = args.get(at).and_then(|v| v.as_str()) else {
             return;
         };
         let found = properties.contains_key(name) || (attribute && attributes.contains_key(name));

@@ -55,8 +55,10 @@ const PARAMETER_KEYS: &[&str] = &[
 ];
 
 /// Reads a `service_template` value found in `file`.
+/// The value is taken, not borrowed: what the template keeps (property values and the like)
+/// is moved out of it rather than copied.
 pub fn service_template(
-    value: &Value,
+    value: Value,
     file: FileId,
     path: &str,
     problems: &mut Problems,
@@ -66,27 +68,27 @@ pub fn service_template(
         span: value.span,
         ..ServiceTemplate::default()
     };
-    let Some(entries) = read::map(value, path, "a service template", problems) else {
-        return st;
-    };
     read::require(
-        value,
+        &value,
         "node_templates",
         path,
         "a service template",
         problems,
     );
-    for (key, _, v) in read::keyed(entries, SERVICE_KEYS, path, "a service template", problems) {
+    let Some(entries) = read::into_map(value, path, "a service template", problems) else {
+        return st;
+    };
+    for (key, v) in read::keyed_owned(entries, SERVICE_KEYS, path, "a service template", problems) {
         let p = child(path, key);
         match key {
-            "description" => st.description = read::string(v, &p, "a description", problems),
-            "metadata" => read::metadata(v, &p, problems),
-            "inputs" => st.inputs = parameters(v, &p, "inputs", problems),
-            "outputs" => st.outputs = parameters(v, &p, "outputs", problems),
+            "description" => st.description = read::string(&v, &p, "a description", problems),
+            "metadata" => read::metadata(&v, &p, problems),
+            "inputs" => st.inputs = parameters(&v, &p, "inputs", problems),
+            "outputs" => st.outputs = parameters(&v, &p, "outputs", problems),
             "node_templates" => {
-                if let Some(nodes) = read::map(v, &p, "node_templates", problems) {
+                if let Some(nodes) = read::into_map(v, &p, "node_templates", problems) {
                     st.node_templates = IndexMap::with_capacity(nodes.len());
-                    for (name, node) in named(nodes, &p, problems) {
+                    for (name, node) in read::named_owned(nodes, &p, problems) {
                         let np = child(&p, &name);
                         let t = node_template(name.clone(), node, &np, problems);
                         st.node_templates.insert(name, t);
@@ -94,7 +96,7 @@ pub fn service_template(
                 }
             }
             "relationship_templates" => {
-                if let Some(rels) = read::map(v, &p, "relationship_templates", problems) {
+                if let Some(rels) = read::map(&v, &p, "relationship_templates", problems) {
                     for (name, rel) in named(rels, &p, problems) {
                         let rp = child(&p, &name);
                         let t = relationship_template(name.clone(), rel, &rp, problems);
@@ -103,7 +105,7 @@ pub fn service_template(
                 }
             }
             "groups" => {
-                if let Some(groups) = read::map(v, &p, "groups", problems) {
+                if let Some(groups) = read::map(&v, &p, "groups", problems) {
                     for (name, g) in named(groups, &p, problems) {
                         let gp = child(&p, &name);
                         let g = group(name.clone(), g, &gp, problems);
@@ -112,7 +114,7 @@ pub fn service_template(
                 }
             }
             "policies" => {
-                for (i, (name, _, pv)) in read::single_key_maps(v, &p, "policies", problems)
+                for (i, (name, _, pv)) in read::single_key_maps(&v, &p, "policies", problems)
                     .into_iter()
                     .enumerate()
                 {
@@ -121,10 +123,10 @@ pub fn service_template(
                 }
             }
             "substitution_mappings" => {
-                st.substitution_mappings = super::substitution::read(v, &p, problems)
+                st.substitution_mappings = super::substitution::read(&v, &p, problems)
             }
             "workflows" => {
-                if let Some(wfs) = read::map(v, &p, "workflows", problems) {
+                if let Some(wfs) = read::map(&v, &p, "workflows", problems) {
                     for (name, w) in named(wfs, &p, problems) {
                         let wp = child(&p, &name);
                         let w = workflow(name.clone(), w, &wp, problems);
@@ -154,21 +156,21 @@ fn named<'a>(
 
 /// A map of assignments (`properties`, `attributes`, `inputs`…) keyed by name.
 pub(super) fn assignments(
-    value: &Value,
+    value: Value,
     path: &str,
     what: &str,
     problems: &mut Problems,
 ) -> IndexMap<String, Value> {
-    let mut out = IndexMap::new();
     if value.is_null() {
-        return out;
+        return IndexMap::new();
     }
-    if let Some(entries) = read::map(value, path, what, problems) {
-        for (name, v) in named(entries, path, problems) {
-            out.insert(name, v.clone());
-        }
-    }
-    out
+    read::into_map(value, path, what, problems)
+        .map(|entries| {
+            read::named_owned(entries, path, problems)
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A type name as written, with its span.
@@ -261,10 +263,11 @@ pub fn parameters(
 }
 
 /// One node template.
-fn node_template(name: String, value: &Value, path: &str, problems: &mut Problems) -> NodeTemplate {
+fn node_template(name: String, value: Value, path: &str, problems: &mut Problems) -> NodeTemplate {
+    let span = value.span;
     let mut t = NodeTemplate {
         name,
-        span: value.span,
+        span,
         type_name: None,
         directives: Vec::new(),
         properties: IndexMap::new(),
@@ -277,19 +280,19 @@ fn node_template(name: String, value: &Value, path: &str, problems: &mut Problem
         node_filter: None,
         copy: None,
     };
-    let Some(entries) = read::map(value, path, "a node template", problems) else {
+    let Some(entries) = read::into_map(value, path, "a node template", problems) else {
         return t;
     };
-    for (key, _, v) in read::keyed(entries, NODE_KEYS, path, "a node template", problems) {
+    for (key, v) in read::keyed_owned(entries, NODE_KEYS, path, "a node template", problems) {
         let p = child(path, key);
         match key {
-            "type" => t.type_name = type_name(v, &p, problems),
+            "type" => t.type_name = type_name(&v, &p, problems),
             "description" => {
-                read::string(v, &p, "a description", problems);
+                read::string(&v, &p, "a description", problems);
             }
-            "metadata" => read::metadata(v, &p, problems),
+            "metadata" => read::metadata(&v, &p, problems),
             "directives" => {
-                t.directives = read::strings(v, &p, "directives", problems);
+                t.directives = read::strings(&v, &p, "directives", problems);
                 for (i, d) in t.directives.iter().enumerate() {
                     if !matches!(d.as_str(), "create" | "select" | "substitute") {
                         let span = v
@@ -308,17 +311,18 @@ fn node_template(name: String, value: &Value, path: &str, problems: &mut Problem
             "properties" => t.properties = assignments(v, &p, "properties", problems),
             "attributes" => t.attributes = assignments(v, &p, "attributes", problems),
             "requirements" => {
-                for (i, (rname, _, rv)) in read::single_key_maps(v, &p, "requirements", problems)
-                    .into_iter()
-                    .enumerate()
-                {
+                let entries = read::single_key_maps(&v, &p, "requirements", problems);
+                // Sized once: an assignment is large, and growing from one to four of them
+                // for every node template is most of a large service's templates in memory.
+                t.requirements.reserve_exact(entries.len());
+                for (i, (rname, _, rv)) in entries.into_iter().enumerate() {
                     let rp = format!("{p}[{i}].{rname}");
                     t.requirements.push(requirement(rname, rv, &rp, problems));
                 }
             }
             "capabilities" => {
-                if let Some(caps) = read::map(v, &p, "capabilities", problems) {
-                    for (cname, cv) in named(caps, &p, problems) {
+                if let Some(caps) = read::into_map(v, &p, "capabilities", problems) {
+                    for (cname, cv) in read::named_owned(caps, &p, problems) {
                         let cp = child(&p, &cname);
                         let c = capability(cname.clone(), cv, &cp, problems);
                         t.capabilities.insert(cname, c);
@@ -327,16 +331,16 @@ fn node_template(name: String, value: &Value, path: &str, problems: &mut Problem
             }
             "interfaces" => t.interfaces = assignments(v, &p, "interfaces", problems),
             "artifacts" => t.artifacts = assignments(v, &p, "artifacts", problems),
-            "count" => t.count = Some(v.clone()),
-            "node_filter" => t.node_filter = Some(v.clone()),
-            "copy" => t.copy = read::string(v, &p, "`copy`", problems).map(|s| (s, v.span)),
+            "count" => t.count = Some(v),
+            "node_filter" => t.node_filter = Some(v),
+            "copy" => t.copy = read::string(&v, &p, "`copy`", problems).map(|s| (s, v.span)),
             _ => {}
         }
     }
     if t.type_name.is_none() && t.copy.is_none() {
         problems.report(
             "missing-keyname",
-            value.span,
+            span,
             path,
             "a node template must have `type`",
         );
@@ -347,7 +351,7 @@ fn node_template(name: String, value: &Value, path: &str, problems: &mut Problem
 /// One capability assignment.
 fn capability(
     name: String,
-    value: &Value,
+    value: Value,
     path: &str,
     problems: &mut Problems,
 ) -> CapabilityAssignment {
@@ -361,20 +365,20 @@ fn capability(
     if value.is_null() {
         return c;
     }
-    let Some(entries) = read::map(value, path, "a capability assignment", problems) else {
+    let Some(entries) = read::into_map(value, path, "a capability assignment", problems) else {
         return c;
     };
     // `type` is not part of the 2.0 assignment grammar, but the suite uses it to restate the
     // definition's type; it is accepted and checked to be that type.
     let keys = ["properties", "attributes", "directives", "type"];
-    for (key, _, v) in read::keyed(entries, &keys, path, "a capability assignment", problems) {
+    for (key, v) in read::keyed_owned(entries, &keys, path, "a capability assignment", problems) {
         let p = child(path, key);
         match key {
             "properties" => c.properties = assignments(v, &p, "properties", problems),
             "attributes" => c.attributes = assignments(v, &p, "attributes", problems),
             "directives" => {
-                c.directives = read::strings(v, &p, "directives", problems);
-                check_scope_directives(&c.directives, v, &p, problems);
+                c.directives = read::strings(&v, &p, "directives", problems);
+                check_scope_directives(&c.directives, &v, &p, problems);
             }
             _ => {}
         }
@@ -470,7 +474,7 @@ fn requirement(
                 r.capability = read::string(v, &p, "`capability`", problems).map(|s| (s, v.span))
             }
             "relationship" => r.relationship = Some(relationship_assignment(v, &p, problems)),
-            "allocation" => r.allocation = assignments(v, &p, "allocation", problems),
+            "allocation" => r.allocation = assignments(v.clone(), &p, "allocation", problems),
             "count" => r.count = Some(v.clone()),
             "node_filter" => r.node_filter = Some(v.clone()),
             "directives" => {
@@ -505,9 +509,9 @@ fn relationship_assignment(
         let p = child(path, key);
         match key {
             "type" => r.name = type_name(v, &p, problems),
-            "properties" => r.properties = assignments(v, &p, "properties", problems),
-            "attributes" => r.attributes = assignments(v, &p, "attributes", problems),
-            "interfaces" => r.interfaces = assignments(v, &p, "interfaces", problems),
+            "properties" => r.properties = assignments(v.clone(), &p, "properties", problems),
+            "attributes" => r.attributes = assignments(v.clone(), &p, "attributes", problems),
+            "interfaces" => r.interfaces = assignments(v.clone(), &p, "interfaces", problems),
             _ => {}
         }
     }
@@ -550,9 +554,9 @@ fn relationship_template(
                 read::string(v, &p, "a description", problems);
             }
             "metadata" => read::metadata(v, &p, problems),
-            "properties" => t.properties = assignments(v, &p, "properties", problems),
-            "attributes" => t.attributes = assignments(v, &p, "attributes", problems),
-            "interfaces" => t.interfaces = assignments(v, &p, "interfaces", problems),
+            "properties" => t.properties = assignments(v.clone(), &p, "properties", problems),
+            "attributes" => t.attributes = assignments(v.clone(), &p, "attributes", problems),
+            "interfaces" => t.interfaces = assignments(v.clone(), &p, "interfaces", problems),
             "copy" => t.copy = read::string(v, &p, "`copy`", problems).map(|s| (s, v.span)),
             _ => {}
         }
@@ -598,8 +602,8 @@ fn group(name: String, value: &Value, path: &str, problems: &mut Problems) -> Gr
                 read::string(v, &p, "a description", problems);
             }
             "metadata" => read::metadata(v, &p, problems),
-            "properties" => g.properties = assignments(v, &p, "properties", problems),
-            "attributes" => g.attributes = assignments(v, &p, "attributes", problems),
+            "properties" => g.properties = assignments(v.clone(), &p, "properties", problems),
+            "attributes" => g.attributes = assignments(v.clone(), &p, "attributes", problems),
             "members" => g.members = spanned_strings(v, &p, "members", problems),
             _ => {}
         }
@@ -651,10 +655,10 @@ fn policy(name: String, value: &Value, path: &str, problems: &mut Problems) -> P
                 read::string(v, &p, "a description", problems);
             }
             "metadata" => read::metadata(v, &p, problems),
-            "properties" => pol.properties = assignments(v, &p, "properties", problems),
+            "properties" => pol.properties = assignments(v.clone(), &p, "properties", problems),
             "targets" => pol.targets = spanned_strings(v, &p, "targets", problems),
             "triggers" => {
-                pol.triggers = assignments(v, &p, "triggers", problems);
+                pol.triggers = assignments(v.clone(), &p, "triggers", problems);
                 for (tname, trigger) in &pol.triggers {
                     check_trigger(trigger, &child(&p, tname), problems);
                 }
@@ -836,7 +840,7 @@ fn activity(kind: &str, value: &Value, path: &str, problems: &mut Problems) -> O
         {
             let p = child(path, key);
             if key == "inputs" {
-                inputs = assignments(v, &p, "inputs", problems);
+                inputs = assignments(v.clone(), &p, "inputs", problems);
             } else {
                 name = read::string(v, &p, target, problems).map(|s| (s, v.span));
             }

@@ -128,33 +128,101 @@ pub fn metadata(value: &Value, path: &str, problems: &mut Problems) {
 /// whose keys are strings, for the caller to match on.
 pub fn keyed<'a>(
     entries: &'a [(Value, Value)],
-    allowed: &[&str],
+    allowed: &[&'a str],
     path: &str,
     what: &str,
     problems: &mut Problems,
 ) -> Vec<(&'a str, &'a Value, &'a Value)> {
     let mut out = Vec::with_capacity(entries.len());
     for (key, value) in entries {
-        match key.as_str() {
-            Some(k) if allowed.contains(&k) => out.push((k, key, value)),
-            Some(k) => problems.report(
-                "unknown-keyname",
-                key.span,
-                format!("{path}.{k}"),
-                format!(
-                    "`{k}` is not a keyname of {what}; expected one of {}",
-                    allowed.join(", ")
-                ),
+        if let Some(k) = allowed_key(key, allowed, path, what, problems) {
+            out.push((allowed[k], key, value));
+        }
+    }
+    out
+}
+
+/// [`keyed`] for entries the caller owns: the values are handed over, not borrowed, so a
+/// reader can keep them without copying.
+pub fn keyed_owned(
+    entries: Vec<(Value, Value)>,
+    allowed: &[&'static str],
+    path: &str,
+    what: &str,
+    problems: &mut Problems,
+) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if let Some(k) = allowed_key(&key, allowed, path, what, problems) {
+            out.push((allowed[k], value));
+        }
+    }
+    out
+}
+
+/// Where `key` is in `allowed`; a key that is not there, or not a string, is reported.
+fn allowed_key(
+    key: &Value,
+    allowed: &[&str],
+    path: &str,
+    what: &str,
+    problems: &mut Problems,
+) -> Option<usize> {
+    let Some(k) = key.as_str() else {
+        problems.report(
+            "wrong-kind",
+            key.span,
+            path,
+            format!(
+                "the keys of {what} must be strings, but this one is a {}",
+                key.kind_name()
             ),
-            None => problems.report(
-                "wrong-kind",
-                key.span,
-                path,
-                format!(
-                    "the keys of {what} must be strings, but this one is a {}",
-                    key.kind_name()
-                ),
+        );
+        return None;
+    };
+    let found = allowed.iter().position(|a| *a == k);
+    if found.is_none() {
+        problems.report(
+            "unknown-keyname",
+            key.span,
+            format!("{path}.{k}"),
+            format!(
+                "`{k}` is not a keyname of {what}; expected one of {}",
+                allowed.join(", ")
             ),
+        );
+    }
+    found
+}
+
+/// [`map`] for a value the caller owns: its entries, handed over.
+pub fn into_map(
+    value: Value,
+    path: &str,
+    what: &str,
+    problems: &mut Problems,
+) -> Option<Vec<(Value, Value)>> {
+    map(&value, path, what, problems)?;
+    match value.kind {
+        ValueKind::Map(entries) => Some(entries),
+        _ => None,
+    }
+}
+
+/// The string-named entries of a map the caller owns, names and values handed over; a name
+/// that is not a string is reported.
+pub fn named_owned(
+    entries: Vec<(Value, Value)>,
+    path: &str,
+    problems: &mut Problems,
+) -> Vec<(String, Value)> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        match key.kind {
+            ValueKind::String(name) => out.push((name, value)),
+            _ => {
+                string(&key, path, "a name", problems);
+            }
         }
     }
     out

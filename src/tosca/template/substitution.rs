@@ -237,7 +237,9 @@ pub fn read(value: &Value, path: &str, problems: &mut Problems) -> Option<Substi
             "substitution_filter" => s.substitution_filter = Some(v.clone()),
             "properties" => s.properties = value_mappings(v, &p, Parameter::Input, problems),
             "attributes" => s.attributes = value_mappings(v, &p, Parameter::Output, problems),
-            "capabilities" => s.capabilities = parse::assignments(v, &p, "capabilities", problems),
+            "capabilities" => {
+                s.capabilities = parse::assignments(v.clone(), &p, "capabilities", problems)
+            }
             "requirements" => s.requirements = requirement_mappings(v, &p, problems),
             "interfaces" => s.interfaces = interface_mappings(v, &p, problems),
             _ => {}

@@ -46,10 +46,10 @@ pub enum Outcome {
 
 /// Evaluates `value` against `view`.
 pub fn evaluate(value: &Value, view: &dyn View) -> Result<Outcome, String> {
-    let expr = functions::parse_expr(value).map_err(|e| e.message)?;
-    if let Some(literal) = expr.as_literal() {
-        return Ok(Outcome::Known(literal.clone()));
-    }
+    let expr = match functions::parse_expr(value).map_err(|e| e.message)? {
+        functions::Expr::Literal(literal) => return Ok(Outcome::Known(literal)),
+        expr => expr,
+    };
     if must_wait(&expr) {
         return Ok(Outcome::Deferred(value.clone()));
     }
