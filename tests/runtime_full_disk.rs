@@ -55,9 +55,9 @@ struct OnTmpfs {
     _tmpfs: Tmpfs,
 }
 
-#[test]
-fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// A cluster with its store on a 1 MiB tmpfs, its agent not started yet; `None` (after saying
+/// so) where this machine does not let the test mount one.
+fn on_tmpfs() -> Option<OnTmpfs> {
     let cluster = Cluster::new(Supervisor::Agent);
     let Some(tmpfs) = Tmpfs::mount(&cluster.state(), "1m") else {
         let required = std::env::var("KHUTULUN_REQUIRE_NETNS").as_deref() == Ok("1");
@@ -69,11 +69,19 @@ fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
             std::io::stderr(),
             "\n!!! SKIPPED: this test mounts a tmpfs, which needs root !!!\n"
         );
-        return;
+        return None;
     };
-    let mut on = OnTmpfs {
+    Some(OnTmpfs {
         cluster,
         _tmpfs: tmpfs,
+    })
+}
+
+#[test]
+fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut on) = on_tmpfs() else {
+        return;
     };
     let cluster = &mut on.cluster;
     cluster.start_agent();
@@ -106,4 +114,79 @@ fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
     cluster.deployed = Some("nap".into());
     cluster.ok(&["service", "deploy", template, "--name", "nap"]);
     assert!(reserve.exists(), "the room is kept again");
+}
+
+/// A process with a reserved port and a directory of its own: their releases are writes to
+/// the host's port and claim tables, which must go through on a full disk too.
+const HOLDER: &str = "\
+tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    scratch:
+      type: LocalDirectory
+      properties:
+        temporary: true
+    port:
+      type: TCPPort
+      properties:
+        address: 127.0.0.1
+    holder:
+      type: Process
+      properties:
+        command: sleep
+        arguments: [ '600' ]
+      requirements:
+        - storage: scratch
+        - connection: port
+";
+
+#[test]
+fn a_delete_on_a_full_disk_releases_its_port_and_its_directory() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut on) = on_tmpfs() else {
+        return;
+    };
+    let cluster = &mut on.cluster;
+    cluster.start_agent();
+    let template = cluster.dir().join("holder.yaml");
+    std::fs::write(&template, HOLDER).unwrap();
+    let template = template.to_str().unwrap();
+    cluster.deployed = Some("held".into());
+    cluster.ok(&["service", "deploy", template, "--name", "held"]);
+    let status = cluster.status("held");
+    let pid = pid_of(&status, "holder");
+    let directory = attribute(&status, "scratch", "path")
+        .as_str()
+        .expect("the directory has a path")
+        .to_owned();
+    let port = attribute(&status, "port", "port").to_string();
+    // The host's tables (the test agent is host `e2e`).
+    let ports = cluster.state().join("ports/e2e.yaml");
+    let claims = cluster.state().join("directories/e2e.yaml");
+    let held = |table: &Path, what: &str| {
+        std::fs::read_to_string(table).is_ok_and(|text| text.contains(what))
+    };
+    assert!(
+        held(&ports, &port),
+        "the port {port} is in {}",
+        ports.display()
+    );
+    assert!(held(&claims, &directory), "{directory} is claimed");
+
+    fill(&cluster.state().join("filler"));
+    // Bounded: without the room kept for it, a release on a full disk is tried again and
+    // again, and the delete would wait out its default five minutes.
+    cluster.ok(&["service", "delete", "held", "--timeout", "60"]);
+    cluster.deployed = None;
+    wait_for("the process to stop", || !process_exists(pid));
+    assert!(!held(&ports, &port), "the port {port} is released");
+    assert!(!held(&claims, &directory), "{directory} is released");
+    assert!(
+        !Path::new(&directory).exists(),
+        "the temporary directory is removed"
+    );
+    let listed = cluster.ok(&["service", "list", "--format", "json"]);
+    assert_eq!(listed.trim(), "[]", "the records are gone");
 }

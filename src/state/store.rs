@@ -197,7 +197,7 @@ impl Store {
         };
         let result = work(&mut transaction)?;
         match transaction.commit() {
-            Err(error) if transaction.frees_space && reserve::disk_full(&error) => {
+            Err(error) if reserve::disk_full(&error) && transaction.may_use_reserve()? => {
                 tracing::warn!(%error, "the store's disk is full; using the room kept for deletes");
                 reserve::spend(&*self.fs, &self.layout)?;
                 self.reserve_spent.store(true, Ordering::Relaxed);
@@ -232,6 +232,25 @@ impl Transaction<'_> {
     /// the room kept for that (the store's reserve file).
     pub fn frees_space(&mut self) {
         self.frees_space = true;
+    }
+
+    /// Whether this transaction may use the room kept for deletes: it says it frees space, or
+    /// it leaves the store no larger (it removes files, and writes none larger than the one it
+    /// replaces), as a port or directory released from a host's table does. Asked only once
+    /// the disk is full, so the sizes are read then.
+    fn may_use_reserve(&self) -> Result<bool, StoreError> {
+        if self.frees_space {
+            return Ok(true);
+        }
+        for (path, staged) in &self.staged {
+            if let Staged::Write(bytes) = staged {
+                let replaced = self.store.read_bytes(path)?.map_or(0, |old| old.len());
+                if bytes.len() > replaced {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// The epoch this transaction's writes will carry.
@@ -528,6 +547,10 @@ mod tests {
             RealFs.put_in_place(written, path)
         }
         fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+            // Removing the store's reserve gives room back: for a record and the epoch.
+            if path.ends_with("locks/reserve") {
+                self.room.fetch_add(2, Ordering::SeqCst);
+            }
             RealFs.remove_file(path)
         }
         fn remove_dir_all(&self, path: &Path) -> std::io::Result<()> {
@@ -548,6 +571,39 @@ mod tests {
         ) -> std::io::Result<Option<Box<dyn super::super::HeldLock>>> {
             RealFs.try_lock_exclusive(path)
         }
+    }
+
+    #[test]
+    fn on_a_full_disk_only_a_write_that_grows_nothing_may_use_the_room_kept_for_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Arc::new(FillingUp {
+            room: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        });
+        let store = Store::with_seams(dir.path(), fs.clone(), Arc::new(SystemClock)).unwrap();
+        let path = store.layout().host("alpha");
+        let record = |note: &str| HostRecord::new("alpha", note);
+        store
+            .transact(|tx| tx.put(&path, &record("a note of middling length")))
+            .unwrap();
+        let reserve = store.layout().locks().join("reserve");
+        fs.room.store(0, Ordering::SeqCst);
+
+        let grows =
+            store.transact(|tx| tx.put(&path, &record("a note much longer than the one before")));
+        assert!(reserve::disk_full(&grows.unwrap_err()));
+        assert!(
+            reserve.exists(),
+            "a write that grows the store leaves the reserve alone"
+        );
+
+        store
+            .transact(|tx| tx.put(&path, &record("short")))
+            .unwrap();
+        assert_eq!(store.read(&path).unwrap(), Some(record("short")));
+        assert!(
+            !reserve.exists(),
+            "a write no larger than the file it replaces used the reserve"
+        );
     }
 
     #[test]
