@@ -1,8 +1,8 @@
-//! `service delete` on a full disk: deleting frees space and must never need it. The store
-//! lives on a 1 MiB tmpfs filled to the last byte; the delete goes through (on the room the
-//! store keeps for it), the process is stopped, the records are gone, and once space returns
-//! the store keeps that room again. Through the `khutulun` command on a real agent; needs root
-//! to mount the tmpfs.
+//! A full disk under the store, through the `khutulun` command on a real agent (the store
+//! lives on a 1 MiB tmpfs filled to the last byte; needs root to mount it):
+//! - `service delete` frees space and never needs it: it goes through on the room the store
+//!   keeps for it, releasing its port and directory too, and the room comes back with space;
+//! - a deploy that meets the full disk mid-way waits for room and resumes once space returns.
 
 #[path = "support/cluster.rs"]
 mod support;
@@ -189,4 +189,46 @@ fn a_delete_on_a_full_disk_releases_its_port_and_its_directory() {
     );
     let listed = cluster.ok(&["service", "list", "--format", "json"]);
     assert_eq!(listed.trim(), "[]", "the records are gone");
+}
+
+#[test]
+fn a_deploy_that_meets_a_full_disk_waits_for_room_and_resumes() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut on) = on_tmpfs() else {
+        return;
+    };
+    let cluster = &mut on.cluster;
+    cluster.start_agent();
+    // The instance's step ends (and writes its record) once the gate opens.
+    let template =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/full-disk/gated.yaml");
+    let gate = cluster.dir().join("gate");
+    let gate_input = format!("gate={}", gate.display());
+    cluster.deployed = Some("gated".into());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        template.to_str().unwrap(),
+        "--name",
+        "gated",
+        "--input",
+        &gate_input,
+        "--no-wait",
+    ]);
+    let filler = cluster.state().join("filler");
+    fill(&filler);
+    std::fs::write(&gate, "").unwrap();
+
+    wait_for("the instance's record to wait for room", || {
+        cluster.agent_log().contains("waits for room")
+    });
+    let status = cluster.status("gated");
+    assert_ne!(status["phase"], "failed", "{status:#}");
+    assert_ne!(status["instances"][0]["state"], "failed", "{status:#}");
+
+    std::fs::remove_file(&filler).unwrap();
+    wait_for("the deploy to resume and end", || {
+        let status = cluster.status("gated");
+        status["phase"] == "active" && status["instances"][0]["state"] == "running"
+    });
 }

@@ -96,4 +96,11 @@ impl StoreError {
             source,
         }
     }
+
+    /// Whether the store's disk is full: a write that may succeed once room returns.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::StorageFull
+                || source.raw_os_error() == Some(libc::ENOSPC))
+    }
 }

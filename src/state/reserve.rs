@@ -34,12 +34,3 @@ pub fn spend(fs: &dyn Filesystem, layout: &Layout) -> Result<(), StoreError> {
     fs.remove_file(&path)
         .map_err(|e| StoreError::io("remove", &path, e))
 }
-
-/// Whether `error` says the disk is full.
-pub fn disk_full(error: &StoreError) -> bool {
-    let full = |source: &std::io::Error| {
-        source.kind() == std::io::ErrorKind::StorageFull
-            || source.raw_os_error() == Some(libc::ENOSPC)
-    };
-    matches!(error, StoreError::Io { source, .. } if full(source))
-}

@@ -197,7 +197,7 @@ impl Store {
         };
         let result = work(&mut transaction)?;
         match transaction.commit() {
-            Err(error) if reserve::disk_full(&error) && transaction.may_use_reserve()? => {
+            Err(error) if error.is_disk_full() && transaction.may_use_reserve()? => {
                 tracing::warn!(%error, "the store's disk is full; using the room kept for deletes");
                 reserve::spend(&*self.fs, &self.layout)?;
                 self.reserve_spent.store(true, Ordering::Relaxed);
@@ -235,22 +235,27 @@ impl Transaction<'_> {
     }
 
     /// Whether this transaction may use the room kept for deletes: it says it frees space, or
-    /// it leaves the store no larger (it removes files, and writes none larger than the one it
-    /// replaces), as a port or directory released from a host's table does. Asked only once
-    /// the disk is full, so the sizes are read then.
+    /// it leaves the store smaller (it removes files, or writes less than it replaces), as a
+    /// port or directory released from a host's table does. A write of the same size (a
+    /// lease renewed) may not: the room is kept for what frees it. Asked only once the disk
+    /// is full, so the sizes are read then.
     fn may_use_reserve(&self) -> Result<bool, StoreError> {
         if self.frees_space {
             return Ok(true);
         }
+        let size = |path: &Path| -> Result<i64, StoreError> {
+            let bytes = self.store.read_bytes(path)?;
+            Ok(bytes.map_or(0, |b| b.len() as i64))
+        };
+        let mut freed: i64 = 0;
         for (path, staged) in &self.staged {
-            if let Staged::Write(bytes) = staged {
-                let replaced = self.store.read_bytes(path)?.map_or(0, |old| old.len());
-                if bytes.len() > replaced {
-                    return Ok(false);
-                }
-            }
+            freed += match staged {
+                Staged::Write(bytes) => size(path)? - bytes.len() as i64,
+                Staged::RemoveFile => size(path)?.max(1),
+                Staged::RemoveDir => 1,
+            };
         }
-        Ok(true)
+        Ok(freed > 0)
     }
 
     /// The epoch this transaction's writes will carry.
@@ -574,7 +579,7 @@ mod tests {
     }
 
     #[test]
-    fn on_a_full_disk_only_a_write_that_grows_nothing_may_use_the_room_kept_for_deletes() {
+    fn on_a_full_disk_only_a_write_that_frees_space_may_use_the_room_kept_for_deletes() {
         let dir = tempfile::tempdir().unwrap();
         let fs = Arc::new(FillingUp {
             room: std::sync::atomic::AtomicUsize::new(usize::MAX),
@@ -590,10 +595,16 @@ mod tests {
 
         let grows =
             store.transact(|tx| tx.put(&path, &record("a note much longer than the one before")));
-        assert!(reserve::disk_full(&grows.unwrap_err()));
+        assert!(grows.unwrap_err().is_disk_full());
         assert!(
             reserve.exists(),
             "a write that grows the store leaves the reserve alone"
+        );
+        let same = store.transact(|tx| tx.put(&path, &record("a note of middling size!!")));
+        assert!(same.unwrap_err().is_disk_full());
+        assert!(
+            reserve.exists(),
+            "a write of the same size leaves the reserve alone"
         );
 
         store

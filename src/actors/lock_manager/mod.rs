@@ -64,12 +64,19 @@ impl LockManagerState {
                 }
             }
             Err(error) => {
+                // Each caller gets the failure, keeping whether the disk was full (a caller
+                // waits for room then).
                 let message = error.to_string();
+                let kind = if error.is_disk_full() {
+                    std::io::ErrorKind::StorageFull
+                } else {
+                    std::io::ErrorKind::Other
+                };
                 for reply in replies {
                     let _ = reply.send(Err(StoreError::io(
                         "write",
                         self.store.layout().root(),
-                        std::io::Error::other(message.clone()),
+                        std::io::Error::new(kind, message.clone()),
                     )));
                 }
             }

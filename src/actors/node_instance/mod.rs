@@ -21,6 +21,7 @@ pub use messages::{NodeInstanceMsg, StepReport};
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
@@ -49,6 +50,13 @@ pub const STOPPED: &str = "it is stopped";
 
 /// How the message of an instance whose workload is being restarted begins.
 pub const RESTARTING: &str = "restarting";
+
+/// How long an instance's record waits for room on a full disk before its step fails (and
+/// the deploy is undone, as on any other write error): the delegates' longest deadline.
+const DISK_FULL_PATIENCE: Duration = Duration::from_secs(300);
+
+/// How often a record waiting for room is tried again.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(1);
 
 /// Which instance an actor runs.
 #[derive(Clone, Debug)]
@@ -310,14 +318,31 @@ impl<'a> Work<'a> {
         target(&me.context, &self.current(), &me.id, state_dir)
     }
 
+    /// Writes the step's change to the record. On a full disk the write waits for room (tried
+    /// again every [`DISK_FULL_RETRY`], at most [`DISK_FULL_PATIENCE`]): what the step made
+    /// runs on, and the deploy resumes once space returns instead of being undone.
     async fn record(&mut self, mut update: InstanceUpdate) -> Result<(), RuntimeError> {
         let me = self.me;
         update.shown = std::mem::take(&mut self.shown);
-        self.record = me
-            .context
-            .lock_manager
-            .update_instance(&me.namespace, &me.service, &me.id, update)
-            .await?;
+        let lock_manager = &me.context.lock_manager;
+        let mut waited = Duration::ZERO;
+        self.record = loop {
+            let written = lock_manager
+                .update_instance(&me.namespace, &me.service, &me.id, update.clone())
+                .await;
+            match written {
+                Err(RuntimeError::Store(error))
+                    if error.is_disk_full() && waited < DISK_FULL_PATIENCE =>
+                {
+                    if waited.is_zero() {
+                        tracing::warn!(instance = %me.id, %error, "the store's disk is full; the instance's record waits for room");
+                    }
+                    tokio::time::sleep(DISK_FULL_RETRY).await;
+                    waited += DISK_FULL_RETRY;
+                }
+                written => break written?,
+            }
+        };
         self.report();
         Ok(())
     }
