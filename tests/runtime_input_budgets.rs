@@ -51,8 +51,15 @@ fn an_alias_bomb_and_a_huge_count_are_refused_by_deploy_and_the_agent_stays_up()
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
         assert!(stderr.contains(limit), "{name} names the limit: {stderr}");
-        assert!(stderr.contains(&format!("{file}:")), "{name} says where: {stderr}");
+        assert!(
+            stderr.contains(&format!("{file}:")),
+            "{name} says where: {stderr}"
+        );
         let listed = cluster.ok(&["service", "list", "--format", "json"]);
-        assert_eq!(listed.trim(), "[]", "nothing is recorded, and the agent answers");
+        assert_eq!(
+            listed.trim(),
+            "[]",
+            "nothing is recorded, and the agent answers"
+        );
     }
 }

@@ -808,3 +808,40 @@ fn section_6_7_a_profile_may_import_other_profiles() {
         "{found:?}"
     );
 }
+
+#[test]
+fn section_10_4_functions_imported_under_a_namespace_are_called_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v = "tosca_definitions_version: tosca_2_0\n";
+    let service = |call: &str| {
+        format!(
+            "{v}imports:\n  - url: lib.yaml\n    namespace: lib\nnode_types:\n  N:\n    properties:\n      f: {{ type: float }}\nservice_template:\n  node_templates:\n    n: {{ type: N, properties: {{ f: {call} }} }}\n"
+        )
+    };
+    let library = format!(
+        "{v}functions:\n  root:\n    signatures:\n      - arguments: [ integer ]\n        result: float\n"
+    );
+    let entry = files(
+        dir.path(),
+        &[
+            ("service.yaml", &service("{ $lib:root: [ 4 ] }")),
+            ("lib.yaml", &library),
+        ],
+    );
+    let options = Options::default();
+    let codes = |text: &str| -> Vec<String> {
+        problems(&entry, text, &options)
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect()
+    };
+    assert_eq!(
+        codes(&service("{ $lib:root: [ 4 ] }")),
+        Vec::<String>::new()
+    );
+    // Without its namespace, or under another, the name is unknown.
+    assert_eq!(codes(&service("{ $root: [ 4 ] }")), ["function"]);
+    assert_eq!(codes(&service("{ $other:root: [ 4 ] }")), ["function"]);
+    // Its signatures apply through the namespace.
+    assert_eq!(codes(&service("{ $lib:root: [ four ] }")), ["function"]);
+}

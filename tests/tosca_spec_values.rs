@@ -3190,6 +3190,38 @@ fn function_definitions_10_4() {
         ),
         case(
             "10.4",
+            "result: the call is a value of the declared result type",
+            format!(
+                "{HEAD}functions:\n{sqrt}node_types:\n  N:\n    properties:\n      f: {{ type: float }}\nservice_template:\n  node_templates:\n    n: {{ type: N, properties: {{ f: {{ $root: [ 4 ] }} }} }}\n"
+            ),
+            Valid,
+        ),
+        case(
+            "10.4",
+            "result: a float result cannot be an integer property",
+            format!(
+                "{HEAD}functions:\n{sqrt}node_types:\n  N:\n    properties:\n      i: {{ type: integer }}\nservice_template:\n  node_templates:\n    n: {{ type: N, properties: {{ i: {{ $root: [ 4 ] }} }} }}\n"
+            ),
+            InvalidAt("function", "$root"),
+        ),
+        case(
+            "10.4",
+            "result: a derived result type is a value of its parent",
+            format!(
+                "{HEAD}data_types:\n  Count:\n    derived_from: integer\nfunctions:\n  tally:\n    signatures:\n      - result: Count\nnode_types:\n  N:\n    properties:\n      i: {{ type: integer }}\nservice_template:\n  node_templates:\n    n: {{ type: N, properties: {{ i: $tally }} }}\n"
+            ),
+            Valid,
+        ),
+        case(
+            "10.4",
+            "result: a signature without result may return anything",
+            format!(
+                "{HEAD}functions:\n  any:\n    signatures:\n      - variadic: true\nnode_types:\n  N:\n    properties:\n      s: {{ type: string }}\nservice_template:\n  node_templates:\n    n: {{ type: N, properties: {{ s: {{ $any: [ 1 ] }} }} }}\n"
+            ),
+            Valid,
+        ),
+        case(
+            "10.4",
             "a declared function used in a validation clause",
             format!(
                 "{HEAD}functions:\n  is_even:\n    signatures:\n      - arguments: [ integer ]\n        result: boolean\nnode_types:\n  N:\n    properties:\n      p: {{ type: integer, validation: {{ $is_even: [ $value ] }} }}\n"

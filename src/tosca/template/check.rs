@@ -15,7 +15,7 @@ use super::interface::{ResolvedInterface, Resolving};
 use super::model::*;
 use super::read::child;
 use super::resolved::*;
-use crate::tosca::functions::{self, Expr};
+use crate::tosca::functions::{self, Call, Expr};
 use crate::tosca::grammar;
 use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
@@ -397,9 +397,13 @@ impl Checker<'_, '_> {
             );
             return;
         }
-        if let Some(expr) = self.expression(value, path, Scope::Service)
-            && let Some(literal) = expr.as_literal()
-        {
+        let Some(expr) = self.expression(value, path, Scope::Service) else {
+            return;
+        };
+        if let Expr::Call(call) = &expr {
+            self.call_result(call, def.schema.data_type, path);
+        }
+        if let Some(literal) = expr.as_literal() {
             if def.validation.len() > def.schema.validation.len() {
                 let mut schema = def.schema.clone();
                 schema.validation = def.validation.clone();
@@ -407,6 +411,20 @@ impl Checker<'_, '_> {
             } else {
                 types::check_value(self.registry, &def.schema, literal, self.problems, path);
             }
+        }
+    }
+
+    /// A declared function's call assigned whole to a value of type `expected` must return
+    /// that type (by its signature's `result`); built-ins are checked on the value they give.
+    fn call_result(&mut self, call: &Call, expected: TypeId, path: &str) {
+        if functions::builtin(&call.name).is_some() {
+            return;
+        }
+        let registry = self.registry;
+        if let Some(def) = registry.lookup_function(self.file, &call.name)
+            && let Some(why) = types::result_mismatch(registry, def, call, expected)
+        {
+            self.report("function", call.span, path, why);
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::FileInput;
 use super::builder::Builder;
-use super::model::{FunctionDef, FunctionSignature, Schema, TypeRegistry};
+use super::model::{FunctionDef, FunctionSignature, Schema, TypeId, TypeRegistry};
 use super::names::{Named, Visibility};
 use crate::tosca::functions::{Call, Expr};
 use crate::tosca::grammar::shape::{index, join};
@@ -109,6 +109,37 @@ pub fn signature_mismatch(
         "no signature of {call} accepts {n} argument{} of these types",
         if n == 1 { "" } else { "s" }
     ))
+}
+
+/// Why `call`'s result cannot be a value of type `expected` (§10.4: a signature's `result` is
+/// the type of what the function returns), if it cannot: every signature that accepts the
+/// call's arguments declares a result, and none of those derives from `expected`. A
+/// signature with no `result` may return anything.
+pub fn result_mismatch(
+    registry: &TypeRegistry,
+    def: &FunctionDef,
+    call: &Call,
+    expected: TypeId,
+) -> Option<String> {
+    let mut results = Vec::new();
+    for signature in def
+        .signatures
+        .iter()
+        .filter(|s| accepts(registry, s, &call.args))
+    {
+        match &signature.result {
+            None => return None,
+            Some(result) if registry.derives_from(result.data_type, expected) => return None,
+            Some(result) => results.push(registry.display_name(result.data_type)),
+        }
+    }
+    (!results.is_empty()).then(|| {
+        format!(
+            "{call} returns {}, which is not a value of type `{}`",
+            results.join(" or "),
+            registry.display_name(expected)
+        )
+    })
 }
 
 fn accepts(registry: &TypeRegistry, signature: &FunctionSignature, args: &[Expr]) -> bool {

@@ -38,7 +38,7 @@ mod scalar_type;
 mod validation;
 
 pub use check_value::{check_value, is_expression};
-pub use functions::signature_mismatch;
+pub use functions::{result_mismatch, signature_mismatch};
 pub use model::*;
 pub use validation::check_graph_clauses;
 
