@@ -2451,11 +2451,69 @@ fn graph_query_functions_10_2_1() {
         ),
         case(
             "10.2.1.8",
+            "what requirements' allocations took is no longer available",
+            allocated("cores: 1", "cores: 2", "integer", "4", "cores"),
+            Yields(json!(1)),
+        ),
+        case(
+            "10.2.1.8",
+            "a scalar capacity, allocated in other units, is left in the canonical unit",
+            allocated("memory: 500 kB", "memory: 0.5 MB", "Size", "2 MB", "memory"),
+            Yields(json!("1000000.0 B")),
+        ),
+        case(
+            "10.2.1.8",
+            "an allocation over what is left cannot be fulfilled",
+            allocated("cores: 3", "cores: 2", "integer", "4", "cores"),
+            Invalid("unfulfilled-requirement"),
+        ),
+        case(
+            "10.2.1.8",
             "$available_allocation needs a path and a property",
             graph("{ $available_allocation: [ server ] }"),
             Invalid("function"),
         ),
     ]);
+}
+
+/// A host whose capability property `property` (of `type_`) holds `capacity`, two apps that
+/// allocate `first` and `second` from it, and the output `result` reading what is left.
+fn allocated(first: &str, second: &str, type_: &str, capacity: &str, property: &str) -> String {
+    format!(
+        r#"{HEAD}data_types:
+{SIZE}capability_types:
+  Compute:
+    properties:
+      {property}: {{ type: {type_} }}
+relationship_types:
+  HostedOn: {{}}
+node_types:
+  Host:
+    capabilities:
+      host: Compute
+  App:
+    requirements:
+      - host: {{ capability: Compute, relationship: HostedOn }}
+service_template:
+  node_templates:
+    box:
+      type: Host
+      capabilities:
+        host:
+          properties: {{ {property}: {capacity} }}
+    a:
+      type: App
+      requirements:
+        - host: {{ node: box, allocation: {{ {first} }} }}
+    b:
+      type: App
+      requirements:
+        - host: {{ node: box, allocation: {{ {second} }} }}
+  outputs:
+    result:
+      value: {{ $available_allocation: [ box, CAPABILITY, host, {property} ] }}
+"#
+    )
 }
 
 // ---- 10.2.2 boolean functions ------------------------------------------------------------

@@ -22,7 +22,7 @@ use crate::tosca::problem::Problems;
 use crate::tosca::template::{NodeTarget, Resolved};
 use crate::tosca::topology::Topology;
 use crate::tosca::topology::eval::{self, Outcome, View};
-use crate::tosca::topology::fulfil::amount;
+use crate::tosca::topology::fulfil::{amount, remaining};
 use crate::tosca::topology::path::{Entity, Graph};
 use crate::tosca::types::{self, PropertyDef, Schema, TypeId, TypeRegistry};
 use crate::tosca::value::Value;
@@ -56,6 +56,9 @@ struct Instances<'a> {
     rels: Vec<Rel>,
     outgoing: Vec<Vec<usize>>,
     incoming: HashMap<(usize, String), Vec<usize>>,
+    /// What is left of the capability properties allocations took from, per (instance,
+    /// capability, property).
+    left: HashMap<(usize, String, String), Value>,
 }
 
 struct At<'a, 'b> {
@@ -153,6 +156,10 @@ impl View for At<'_, '_> {
         Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
+        let key = (node, capability.to_string(), property.to_string());
+        if let Some(left) = self.all.left.get(&key) {
+            return Some(left.clone());
+        }
         self.all.resolved.nodes[self.all.nodes[node].template]
             .capabilities
             .get(capability)?
@@ -260,6 +267,7 @@ pub fn instantiate(
         rels: Vec::new(),
         outgoing: Vec::new(),
         incoming: HashMap::new(),
+        left: HashMap::new(),
     };
     for (t, &count) in topology.counts.iter().enumerate() {
         all.first[t] = all.nodes.len();
@@ -656,4 +664,14 @@ fn connect(
             }
         }
     }
+    all.left = used
+        .into_iter()
+        .filter_map(|((i, cap, prop), taken)| {
+            let capability = resolved.nodes[all.nodes[i].template]
+                .capabilities
+                .get(&cap)?;
+            let left = remaining(registry, capability, &prop, 1, taken)?;
+            Some(((i, cap, prop), left))
+        })
+        .collect();
 }

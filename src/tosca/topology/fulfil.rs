@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::eval::{self, Outcome};
 use super::{Relationship, TemplateView, Topology};
+use crate::tosca::data::Number;
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{
     CapabilityTarget, MappingTarget, NodeTarget, Resolved, ServiceTemplate,
@@ -170,6 +171,14 @@ pub fn fulfil(
             });
         }
     }
+    topology.left = used
+        .into_iter()
+        .filter_map(|((m, cap, prop), taken)| {
+            let capability = resolved.nodes[m].capabilities.get(&cap)?;
+            let left = remaining(registry, capability, &prop, topology.counts[m], taken)?;
+            Some(((m, cap, prop), left))
+        })
+        .collect();
 }
 
 /// `(node template, requirement)` pairs that the substitution mappings expose: they are
@@ -348,6 +357,41 @@ fn reserve(
     for (prop, value) in &req.allocation {
         if let Some(need) = amount(registry, capability, prop, value) {
             *used.entry((m, cap.to_string(), prop.clone())).or_default() += need * demand;
+        }
+    }
+}
+
+/// What is left of capability property `prop` over `copies` representations of its node once
+/// `taken` (as [`amount`] counts it) is allocated (§10.2.1.8 `$available_allocation`): an
+/// integer, a float, or a scalar in its type's canonical unit.
+pub fn remaining(
+    registry: &TypeRegistry,
+    capability: &crate::tosca::template::ResolvedCapability,
+    prop: &str,
+    copies: u32,
+    taken: f64,
+) -> Option<Value> {
+    let have = capability.properties.get(prop)?;
+    let copies = f64::from(copies.max(1));
+    let left = amount(registry, capability, prop, have)? * copies - taken;
+    let whole = left.fract() == 0.0 && left.abs() < 9.0e15;
+    match &have.kind {
+        ValueKind::Integer(_) => Some(Value::new(ValueKind::Integer(left as i64))),
+        ValueKind::Float(_) => Some(Value::new(ValueKind::Float(left))),
+        _ => {
+            let def = registry
+                .capability_type(capability.capability_type)
+                .properties
+                .get(prop)?;
+            let DataKind::Scalar(units) = &registry.data_type(def.schema.data_type).kind else {
+                return None;
+            };
+            let number = if whole {
+                Number::Integer(left as i64)
+            } else {
+                Number::Float(left)
+            };
+            Some(units.canonical_value(units.scalar_of(number).amount))
         }
     }
 }

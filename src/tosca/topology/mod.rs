@@ -56,6 +56,9 @@ pub struct Topology {
     pub graph: DiGraph<usize, usize>,
     /// Output values, evaluated or deferred.
     pub outputs: IndexMap<String, Outcome>,
+    /// What is left of the capability properties the fulfilled requirements' `allocation`s
+    /// take from, per (node, capability, property), over all of the node's representations.
+    pub left: HashMap<(usize, String, String), Value>,
 }
 
 impl Topology {
@@ -400,6 +403,10 @@ impl View for TemplateView<'_> {
         Some(Value::string(artifact.location.to_string()))
     }
     fn available(&self, node: usize, capability: &str, property: &str) -> Option<Value> {
+        let key = (node, capability.to_string(), property.to_string());
+        if let Some(left) = self.topology.left.get(&key) {
+            return Some(left.clone());
+        }
         self.resolved.nodes[node]
             .capabilities
             .get(capability)?
