@@ -2476,6 +2476,14 @@ fn graph_query_functions_10_2_1() {
     ]);
 }
 
+/// A node `n` with the scalar properties `a` (1 kB) and `b` (200 B), and the output `result`
+/// set to `expr`.
+fn scalars(expr: &str) -> String {
+    format!(
+        "{HEAD}data_types:\n{SIZE}node_types:\n  N:\n    properties:\n      a: {{ type: Size }}\n      b: {{ type: Size }}\nservice_template:\n  node_templates:\n    n: {{ type: N, properties: {{ a: 1 kB, b: 200 B }} }}\n  outputs:\n    result:\n      value: {expr}\n"
+    )
+}
+
 /// A host whose capability property `property` (of `type_`) holds `capacity`, two apps that
 /// allocate `first` and `second` from it, and the output `result` reading what is left.
 fn allocated(first: &str, second: &str, type_: &str, capacity: &str, property: &str) -> String {
@@ -2873,6 +2881,36 @@ fn arithmetic_functions_10_2_5() {
                 "1500 B",
             ),
             Invalid("validation-failed"),
+        ),
+        case(
+            "10.2.5",
+            "scalars read by $get_property add up in their type's units",
+            scalars("{ $sum: [ { $get_property: [ n, a ] }, { $get_property: [ n, b ] } ] }"),
+            Yields(json!("1200.0 B")),
+        ),
+        case(
+            "10.2.5",
+            "a scalar read by $get_property times an integer",
+            scalars("{ $product: [ { $get_property: [ n, a ] }, 3 ] }"),
+            Yields(json!("3000.0 B")),
+        ),
+        case(
+            "10.2.5.4",
+            "a scalar read by $get_property over an integer stays a scalar",
+            scalars("{ $quotient: [ { $get_property: [ n, a ] }, 4 ] }"),
+            Yields(json!("250.0 B")),
+        ),
+        case(
+            "10.2.5.4",
+            "the divisor is an integer or a float, never a scalar",
+            scalars("{ $quotient: [ { $get_property: [ n, a ] }, { $get_property: [ n, b ] } ] }"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.5",
+            "a scalar and an integer do not add up",
+            scalars("{ $sum: [ { $get_property: [ n, a ] }, 3 ] }"),
+            Invalid("evaluation"),
         ),
         case(
             "10.2.5",

@@ -18,10 +18,11 @@ use super::model::{
     CapabilityInstance, Expression, Instantiation, NodeInstance, PolicyInstance,
     RelationshipInstance, TypeRef,
 };
+use crate::tosca::functions::TypeHint;
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{NodeTarget, Resolved};
 use crate::tosca::topology::Topology;
-use crate::tosca::topology::eval::{self, Outcome, View};
+use crate::tosca::topology::eval::{self, Definer, Outcome, View};
 use crate::tosca::topology::fulfil::{amount, remaining};
 use crate::tosca::topology::path::{Entity, Graph};
 use crate::tosca::types::{self, PropertyDef, Schema, TypeId, TypeRegistry};
@@ -48,6 +49,7 @@ struct Rel {
 /// Instances and their relationships, seen by functions.
 struct Instances<'a> {
     resolved: &'a Resolved,
+    registry: &'a TypeRegistry,
     inputs: &'a IndexMap<String, Value>,
     nodes: Vec<Node>,
     /// First instance of each template (instances of a template are contiguous).
@@ -192,6 +194,24 @@ impl View for At<'_, '_> {
             this: Some(this),
         })
     }
+    fn hint(
+        &self,
+        entity: &Entity,
+        name: &str,
+        attribute: bool,
+        keys: &[Value],
+    ) -> Option<TypeHint> {
+        let all = self.all;
+        let node = |n: usize| &all.resolved.nodes[all.nodes[n].template];
+        let definer = match entity {
+            Entity::Node(n) => Definer::Node(node(*n).node_type),
+            Entity::Capability(n, c) => {
+                Definer::Capability(node(*n).capabilities.get(c)?.capability_type)
+            }
+            Entity::Relationship(r) => Definer::Relationship(all.rels.get(*r)?.relationship_type?),
+        };
+        eval::hint_of(all.registry, definer, name, attribute, keys)
+    }
 }
 
 /// The declared types of named values, so computed values can be checked.
@@ -260,6 +280,7 @@ pub fn instantiate(
     };
     let mut all = Instances {
         resolved,
+        registry,
         inputs: &topology.inputs,
         nodes: Vec::new(),
         first: vec![0; resolved.nodes.len()],

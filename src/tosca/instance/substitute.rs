@@ -167,7 +167,7 @@ pub fn choose(
         let Some(filter) = &candidate.mappings().substitution_filter else {
             return Ok(c);
         };
-        let view = TemplateView::new(resolved, topology, Some(Entity::Node(t)));
+        let view = TemplateView::new(resolved, registry, topology, Some(Entity::Node(t)));
         match eval::evaluate(filter, &view) {
             Ok(Outcome::Known(v)) if v.as_bool() == Some(true) => return Ok(c),
             Ok(Outcome::Known(_)) => {

@@ -9,7 +9,8 @@
 use indexmap::IndexMap;
 
 use super::path::{self, Entity, Graph};
-use crate::tosca::functions::{self, Call, Context, Expr, FunctionError, Typed};
+use crate::tosca::functions::{self, Call, Context, Expr, FunctionError, TypeHint, Typed};
+use crate::tosca::types::{self, TypeId, TypeRegistry};
 use crate::tosca::value::{Value, ValueKind};
 
 /// What a graph function can read, on top of the [`Graph`] its paths walk.
@@ -30,6 +31,62 @@ pub trait View: Graph {
     fn relationship_index(&self) -> Option<u32>;
     /// The same graph seen from another entity (to evaluate a value written there).
     fn at(&self, this: Entity) -> Box<dyn View + '_>;
+    /// How to read value `name` of `entity` (a property, or an attribute when `attribute`) at
+    /// `keys` below it: its declared type's hint (a scalar's units…), where the view knows
+    /// the types.
+    fn hint(
+        &self,
+        entity: &Entity,
+        name: &str,
+        attribute: bool,
+        keys: &[Value],
+    ) -> Option<TypeHint> {
+        let _ = (entity, name, attribute, keys);
+        None
+    }
+}
+
+/// The type that declares an entity's values.
+pub enum Definer {
+    /// A node type.
+    Node(TypeId),
+    /// A capability type.
+    Capability(TypeId),
+    /// A relationship type.
+    Relationship(TypeId),
+}
+
+/// How to read value `name` declared by `definer` (a property, or an attribute when
+/// `attribute`; an attribute may be a reflected property) at `keys` below it: the hint of its
+/// declared type, if that type needs one (so `$sum` of two scalars read by `$get_property`
+/// knows their units, as in validation clauses).
+pub fn hint_of(
+    registry: &TypeRegistry,
+    definer: Definer,
+    name: &str,
+    attribute: bool,
+    keys: &[Value],
+) -> Option<TypeHint> {
+    let (properties, attributes) = match definer {
+        Definer::Node(t) => {
+            let d = registry.node_type(t);
+            (&d.properties, &d.attributes)
+        }
+        Definer::Capability(t) => {
+            let d = registry.capability_type(t);
+            (&d.properties, &d.attributes)
+        }
+        Definer::Relationship(t) => {
+            let d = registry.relationship_type(t);
+            (&d.properties, &d.attributes)
+        }
+    };
+    let def = if attribute {
+        attributes.get(name).or_else(|| properties.get(name))
+    } else {
+        properties.get(name)
+    }?;
+    types::hint_at(registry, def.schema.data_type, keys)
 }
 
 /// How deep values that read other values may nest before we call it a cycle.
@@ -152,6 +209,7 @@ impl ViewContext<'_> {
             )
         })?;
         let mut results = Vec::with_capacity(walked.entities.len());
+        let mut hint = None;
         for entity in &walked.entities {
             let found = if attribute {
                 self.view
@@ -164,6 +222,9 @@ impl ViewContext<'_> {
                 FunctionError::new(call.span, format!("{call}: `{name}` has no value there"))
             })?;
             let value = self.settle(raw, entity, call)?;
+            if !walked.all {
+                hint = self.view.hint(entity, name, attribute, keys);
+            }
             results.push(
                 path::nested(&value, keys)
                     .map_err(|m| FunctionError::new(call.span, format!("{call}: {m}")))?,
@@ -172,9 +233,12 @@ impl ViewContext<'_> {
         if walked.all {
             Ok(Typed::plain(Value::new(ValueKind::List(results))))
         } else {
-            results.pop().map(Typed::plain).ok_or_else(|| {
-                FunctionError::new(call.span, format!("{call}: the path leads nowhere"))
-            })
+            results
+                .pop()
+                .map(|value| Typed { value, hint })
+                .ok_or_else(|| {
+                    FunctionError::new(call.span, format!("{call}: the path leads nowhere"))
+                })
         }
     }
 }

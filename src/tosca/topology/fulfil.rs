@@ -73,8 +73,12 @@ pub fn fulfil(
         let wanted = match &req.count {
             None => 1,
             Some(c) => {
-                let view =
-                    TemplateView::new(resolved, topology, Some(super::path::Entity::Node(n)));
+                let view = TemplateView::new(
+                    resolved,
+                    registry,
+                    topology,
+                    Some(super::path::Entity::Node(n)),
+                );
                 match eval::evaluate(c, &view) {
                     Ok(Outcome::Known(v)) => v.as_i64().filter(|n| *n >= 0).unwrap_or(1) as u64,
                     _ => 1,
@@ -301,7 +305,7 @@ fn acceptable(
         }
     }
     for filter in &req.node_filters {
-        let view = TemplateView::considering(resolved, topology, n, r, m, cap);
+        let view = TemplateView::considering(resolved, registry, topology, n, r, m, cap);
         match eval::evaluate(filter, &view) {
             Ok(Outcome::Known(v)) => {
                 if v.as_bool() != Some(true) {

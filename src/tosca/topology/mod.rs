@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use self::eval::{Outcome, View};
+use self::eval::{Definer, Outcome, View};
 use self::path::{Entity, Graph};
-use crate::tosca::functions;
+use crate::tosca::functions::{self, TypeHint};
 use crate::tosca::limits::{Limits, OVER_LIMIT};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
@@ -119,7 +119,8 @@ pub fn build_with_inputs(
     let mut total = 0usize;
     for (i, node) in resolved.nodes.iter().enumerate() {
         if let Some(count) = &node.count {
-            topology.counts[i] = evaluate_count(count, resolved, &topology, i, limits, problems);
+            topology.counts[i] =
+                evaluate_count(count, resolved, registry, &topology, i, limits, problems);
         }
         total += topology.counts[i] as usize;
         if total > limits.instances {
@@ -140,7 +141,7 @@ pub fn build_with_inputs(
     let mut outputs = IndexMap::new();
     for (name, p) in &st.outputs {
         let Some(value) = &p.value else { continue };
-        let view = TemplateView::new(resolved, &topology, None);
+        let view = TemplateView::new(resolved, registry, &topology, None);
         match eval::evaluate(value, &view) {
             Ok(o) => {
                 // §9.7: a typed output's value must match its type (literals were checked
@@ -178,6 +179,7 @@ pub fn build_with_inputs(
 fn evaluate_count(
     count: &Value,
     resolved: &Resolved,
+    registry: &TypeRegistry,
     topology: &Topology,
     i: usize,
     limits: &Limits,
@@ -187,7 +189,7 @@ fn evaluate_count(
         "service_template.node_templates.{}.count",
         resolved.nodes[i].name
     );
-    let view = TemplateView::new(resolved, topology, Some(Entity::Node(i)));
+    let view = TemplateView::new(resolved, registry, topology, Some(Entity::Node(i)));
     let message = match eval::evaluate(count, &view) {
         Ok(Outcome::Known(v)) => match v.kind {
             ValueKind::Integer(n) if (0..=i64::from(limits.count)).contains(&n) => return n as u32,
@@ -264,6 +266,7 @@ pub fn inputs(
 /// requirements (and, while a requirement is being fulfilled, the prospective one).
 pub struct TemplateView<'a> {
     resolved: &'a Resolved,
+    registry: &'a TypeRegistry,
     topology: &'a Topology,
     this: Option<Entity>,
     /// A relationship being considered: (source, requirement, target, capability).
@@ -275,9 +278,15 @@ const PROSPECTIVE: usize = usize::MAX;
 
 impl<'a> TemplateView<'a> {
     /// A view where SELF is `this`.
-    pub fn new(resolved: &'a Resolved, topology: &'a Topology, this: Option<Entity>) -> Self {
+    pub fn new(
+        resolved: &'a Resolved,
+        registry: &'a TypeRegistry,
+        topology: &'a Topology,
+        this: Option<Entity>,
+    ) -> Self {
         TemplateView {
             resolved,
+            registry,
             topology,
             this,
             prospective: None,
@@ -287,6 +296,7 @@ impl<'a> TemplateView<'a> {
     /// A view where SELF is a relationship being considered.
     pub fn considering(
         resolved: &'a Resolved,
+        registry: &'a TypeRegistry,
         topology: &'a Topology,
         source: usize,
         requirement: usize,
@@ -295,6 +305,7 @@ impl<'a> TemplateView<'a> {
     ) -> Self {
         TemplateView {
             resolved,
+            registry,
             topology,
             this: Some(Entity::Relationship(PROSPECTIVE)),
             prospective: Some((source, requirement, target, capability.to_string())),
@@ -423,10 +434,29 @@ impl View for TemplateView<'_> {
     fn at(&self, this: Entity) -> Box<dyn View + '_> {
         Box::new(TemplateView {
             resolved: self.resolved,
+            registry: self.registry,
             topology: self.topology,
             this: Some(this),
             prospective: self.prospective.clone(),
         })
+    }
+    fn hint(
+        &self,
+        entity: &Entity,
+        name: &str,
+        attribute: bool,
+        keys: &[Value],
+    ) -> Option<TypeHint> {
+        let definer = match entity {
+            Entity::Node(n) => Definer::Node(self.resolved.nodes[*n].node_type),
+            Entity::Capability(n, c) => {
+                Definer::Capability(self.resolved.nodes[*n].capabilities.get(c)?.capability_type)
+            }
+            Entity::Relationship(r) => {
+                Definer::Relationship(self.topology.relationships.get(*r)?.relationship_type?)
+            }
+        };
+        eval::hint_of(self.registry, definer, name, attribute, keys)
     }
 }
 

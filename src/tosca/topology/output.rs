@@ -86,7 +86,7 @@ pub fn to_json(topology: &Topology, resolved: &Resolved, registry: &TypeRegistry
             entry.insert("directives".into(), json!(node.directives));
         }
         if !node.properties.is_empty() {
-            let view = TemplateView::new(resolved, topology, Some(Entity::Node(i)));
+            let view = TemplateView::new(resolved, registry, topology, Some(Entity::Node(i)));
             entry.insert("properties".into(), evaluated_json(&node.properties, &view));
         }
         if !node.attributes.is_empty() {

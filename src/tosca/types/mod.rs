@@ -40,7 +40,7 @@ mod validation;
 pub use check_value::{check_value, is_expression};
 pub use functions::{result_mismatch, signature_mismatch};
 pub use model::*;
-pub use validation::check_graph_clauses;
+pub use validation::{check_graph_clauses, hint_at};
 
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};
