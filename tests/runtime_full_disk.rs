@@ -77,6 +77,17 @@ fn on_tmpfs() -> Option<OnTmpfs> {
     })
 }
 
+/// Writes `text` as `<name>.yaml` in the cluster's directory and deploys it as service `name`
+/// (waiting for it to run); the template's path.
+fn deploy(cluster: &mut Cluster, name: &str, text: &str) -> String {
+    let template = cluster.dir().join(format!("{name}.yaml"));
+    std::fs::write(&template, text).unwrap();
+    let template = template.to_str().unwrap().to_owned();
+    cluster.deployed = Some(name.into());
+    cluster.ok(&["service", "deploy", &template, "--name", name]);
+    template
+}
+
 #[test]
 fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -87,11 +98,7 @@ fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
     cluster.start_agent();
     let reserve = cluster.state().join("locks/reserve");
     assert!(reserve.exists(), "the store keeps room for deletes");
-    let template = cluster.dir().join("napper.yaml");
-    std::fs::write(&template, NAPPER).unwrap();
-    let template = template.to_str().unwrap();
-    cluster.deployed = Some("nap".into());
-    cluster.ok(&["service", "deploy", template, "--name", "nap"]);
+    let template = deploy(cluster, "nap", NAPPER);
     let pid = pid_of(&cluster.status("nap"), "napper");
 
     let filler = cluster.state().join("filler");
@@ -112,7 +119,7 @@ fn a_delete_on_a_full_disk_goes_through_and_the_room_for_it_comes_back() {
     // Space comes back: the next write keeps the room again, and deploys work.
     std::fs::remove_file(&filler).unwrap();
     cluster.deployed = Some("nap".into());
-    cluster.ok(&["service", "deploy", template, "--name", "nap"]);
+    cluster.ok(&["service", "deploy", &template, "--name", "nap"]);
     assert!(reserve.exists(), "the room is kept again");
 }
 
@@ -150,11 +157,7 @@ fn a_delete_on_a_full_disk_releases_its_port_and_its_directory() {
     };
     let cluster = &mut on.cluster;
     cluster.start_agent();
-    let template = cluster.dir().join("holder.yaml");
-    std::fs::write(&template, HOLDER).unwrap();
-    let template = template.to_str().unwrap();
-    cluster.deployed = Some("held".into());
-    cluster.ok(&["service", "deploy", template, "--name", "held"]);
+    deploy(cluster, "held", HOLDER);
     let status = cluster.status("held");
     let pid = pid_of(&status, "holder");
     let directory = attribute(&status, "scratch", "path")

@@ -21,19 +21,10 @@ fn alias_bomb() -> String {
     bomb
 }
 
-const TEN_MILLION: &str = "\
-tosca_definitions_version: tosca_2_0
-imports:
-  - profile: khutulun
-service_template:
-  node_templates:
-    napper:
-      type: Process
-      count: 10000000
-      properties:
-        command: sleep
-        arguments: [ '600' ]
-";
+/// The napper (tests/support/cluster.rs) ten million times.
+fn ten_million() -> String {
+    NAPPER.replace("type: Process\n", "type: Process\n      count: 10000000\n")
+}
 
 #[test]
 fn an_alias_bomb_and_a_huge_count_are_refused_by_deploy_and_the_agent_stays_up() {
@@ -42,7 +33,7 @@ fn an_alias_bomb_and_a_huge_count_are_refused_by_deploy_and_the_agent_stays_up()
     cluster.start_agent();
     for (name, text, limit) in [
         ("bomb", alias_bomb(), "2000000 YAML nodes"),
-        ("many", TEN_MILLION.to_owned(), "10000"),
+        ("many", ten_million(), "10000"),
     ] {
         let file = cluster.dir().join(format!("{name}.yaml"));
         std::fs::write(&file, text).unwrap();
