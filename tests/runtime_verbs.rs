@@ -428,6 +428,16 @@ fn delegate_list_says_what_is_missing() {
     for name in ["process", "directory", "ipport"] {
         assert_eq!(delegate(&list, name), &(name.to_owned(), true, None));
     }
+    if nix::unistd::geteuid().is_root() {
+        // Distrobox refuses root (or, where it is not installed, that is the reason).
+        let (_, running, reason) = delegate(&list, "distrobox");
+        let reason = reason.as_deref().unwrap_or_default();
+        assert!(!running && reason.contains("distrobox"), "{reason}");
+        assert!(
+            reason.contains("root") || reason.contains("not installed"),
+            "{reason}"
+        );
+    }
     let table = cluster.ok(&["delegate", "list"]);
     assert!(
         table.contains("REASON") && table.contains("not available"),

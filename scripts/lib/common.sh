@@ -290,3 +290,99 @@ release_binary() {
         python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
     printf '%s\n' "$target_dir/release/khutulun"
 }
+
+# The regular user the distrobox tests run an agent as (distrobox refuses root), its runtime
+# directory, and the root filesystem archive its boxes are made from.
+KHUTULUN_BOX_USER="${KHUTULUN_BOX_USER:-khutulun-box}"
+KHUTULUN_BOX_RUNTIME_DIR="${KHUTULUN_BOX_RUNTIME_DIR:-/tmp/khutulun-box-run}"
+KHUTULUN_BOX_IMAGE_ARCHIVE="${KHUTULUN_BOX_IMAGE_ARCHIVE:-/var/cache/khutulun/box-debian.tar}"
+# What distrobox's init wants to find in a box (else it tries to install it), and busybox for
+# the tests' web server.
+KHUTULUN_BOX_PACKAGES=sudo,passwd,findutils,mount,util-linux,diffutils,pinentry-curses,wget,curl,less,bc,time,lsof,procps,busybox
+
+# Runs a command as the box user, in its session (its runtime directory and bus).
+as_box_user() {
+    as_root setpriv --reuid "$KHUTULUN_BOX_USER" --regid "$KHUTULUN_BOX_USER" --init-groups \
+        env HOME="$(getent passwd "$KHUTULUN_BOX_USER" | cut -d: -f6)" \
+        USER="$KHUTULUN_BOX_USER" LOGNAME="$KHUTULUN_BOX_USER" \
+        XDG_RUNTIME_DIR="$KHUTULUN_BOX_RUNTIME_DIR" \
+        DBUS_SESSION_BUS_ADDRESS="unix:path=$KHUTULUN_BOX_RUNTIME_DIR/bus" "$@"
+}
+
+# Makes the box user ready for an agent: the account (with subordinate ids for rootless
+# Podman), a user manager of its own, and the test image in its Podman storage as
+# localhost/khutulun-debian:12 (made once with mmdebstrap from Debian's mirror; kept in
+# $KHUTULUN_BOX_IMAGE_ARCHIVE). Without systemd as PID 1 nothing gives the user a cgroup, so
+# one is made and handed to it (what logind does), and its D-Bus and `systemd --user` are
+# started in it. Exports the KHUTULUN_BOX_* variables the tests read.
+start_box_user() {
+    ensure_packages distrobox uidmap mmdebstrap podman
+    id "$KHUTULUN_BOX_USER" >/dev/null 2>&1 ||
+        as_root useradd --create-home --shell /bin/bash "$KHUTULUN_BOX_USER"
+    grep -q "^$KHUTULUN_BOX_USER:" /etc/subuid ||
+        as_root usermod --add-subuids 300000-365535 --add-subgids 300000-365535 "$KHUTULUN_BOX_USER"
+    as_root mkdir -p -m 700 "$KHUTULUN_BOX_RUNTIME_DIR"
+    as_root chown "$KHUTULUN_BOX_USER:" "$KHUTULUN_BOX_RUNTIME_DIR"
+    if ! box_user_manager_answers; then
+        start_box_user_manager || return 1
+    else
+        say "reusing the user manager of $KHUTULUN_BOX_USER"
+    fi
+    make_box_image || return 1
+    export KHUTULUN_BOX_USER KHUTULUN_BOX_RUNTIME_DIR KHUTULUN_BOX_IMAGE_ARCHIVE
+}
+
+# True when the box user's systemd user manager answers.
+box_user_manager_answers() {
+    as_box_user systemctl --user list-units --no-legend --no-pager >/dev/null 2>&1
+}
+
+# Starts the box user's session D-Bus and `systemd --user` in a cgroup of its own.
+start_box_user_manager() {
+    local hierarchies=() hierarchy
+    if [ -d /sys/fs/cgroup/unified ]; then
+        hierarchies=(/sys/fs/cgroup/systemd /sys/fs/cgroup/unified)
+    else
+        hierarchies=(/sys/fs/cgroup)
+    fi
+    for hierarchy in "${hierarchies[@]}"; do
+        as_root mkdir -p "$hierarchy/$KHUTULUN_BOX_USER"
+        as_root chown -R "$KHUTULUN_BOX_USER:" "$hierarchy/$KHUTULUN_BOX_USER"
+    done
+    [ -d /run/systemd/system ] || as_root mkdir -p /run/systemd/system
+    say "starting a session D-Bus and a user manager for $KHUTULUN_BOX_USER"
+    as_root rm -f "$KHUTULUN_BOX_RUNTIME_DIR/bus"
+    (
+        # Read before the pipe: each side of a pipe is a subshell with a pid of its own.
+        local self="$BASHPID"
+        for hierarchy in "${hierarchies[@]}"; do
+            echo "$self" | as_root tee "$hierarchy/$KHUTULUN_BOX_USER/cgroup.procs" >/dev/null
+        done
+        as_box_user dbus-daemon --session --fork \
+            --address="unix:path=$KHUTULUN_BOX_RUNTIME_DIR/bus"
+        as_box_user /lib/systemd/systemd --user
+    ) >/tmp/khutulun-box-manager.log 2>&1 &
+    wait_until 30 box_user_manager_answers || {
+        say "the user manager of $KHUTULUN_BOX_USER did not answer; see /tmp/khutulun-box-manager.log"
+        return 1
+    }
+}
+
+# Makes the box tests' image: a minimal Debian with what distrobox's init looks for, built once
+# into $KHUTULUN_BOX_IMAGE_ARCHIVE and imported into the box user's Podman storage.
+make_box_image() {
+    if [ ! -s "$KHUTULUN_BOX_IMAGE_ARCHIVE" ]; then
+        say "making the distrobox test image with mmdebstrap (once)"
+        as_root mkdir -p "$(dirname "$KHUTULUN_BOX_IMAGE_ARCHIVE")"
+        as_root mmdebstrap --quiet --format=tar --variant=minbase --include="$KHUTULUN_BOX_PACKAGES" \
+            bookworm "$KHUTULUN_BOX_IMAGE_ARCHIVE.new" http://deb.debian.org/debian || {
+            say "mmdebstrap could not make the distrobox test image"
+            return 1
+        }
+        as_root chmod 644 "$KHUTULUN_BOX_IMAGE_ARCHIVE.new"
+        as_root mv "$KHUTULUN_BOX_IMAGE_ARCHIVE.new" "$KHUTULUN_BOX_IMAGE_ARCHIVE"
+    fi
+    (cd / && as_box_user podman image exists localhost/khutulun-debian:12) ||
+        (cd / && as_box_user podman import --quiet "$KHUTULUN_BOX_IMAGE_ARCHIVE" \
+            localhost/khutulun-debian:12 >/dev/null)
+}

@@ -38,6 +38,7 @@
 
 pub mod delegation;
 pub mod directory;
+pub mod distrobox;
 pub mod docker;
 mod engine_msg;
 pub mod firewalld;

@@ -892,6 +892,9 @@ pub struct SystemImageReference {
     /// The URL of a root filesystem archive.
     #[serde(default)]
     pub url: Option<String>,
+    /// An OCI image reference (distrobox only: its boxes are Podman containers).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 /// The properties of a `SystemContainer`.

@@ -13,6 +13,7 @@ use super::directory::{
     DirectoryClaims, DirectoryConfig, DirectoryDelegate, DirectoryMsg, MOUNT_DEADLINE,
     MemoryDirectoryClaims,
 };
+use super::distrobox::{DistroboxConfig, DistroboxDelegate, DistroboxMsg};
 use super::docker::{DockerConfig, DockerDelegate, DockerMsg};
 use super::firewalld::{FirewalldConfig, FirewalldDelegate, FirewalldMsg};
 use super::ipport::{IpPortConfig, IpPortDelegate, IpPortMsg, PortLedger};
@@ -104,13 +105,14 @@ pub struct Delegates {
 }
 
 /// The order the real delegates are spawned in: each after those it is built on.
-const SPAWN_ORDER: [DelegateKind; 9] = [
+const SPAWN_ORDER: [DelegateKind; 10] = [
     DelegateKind::Directory,
     DelegateKind::Firewalld,
     DelegateKind::IpPort,
     DelegateKind::Systemd,
     DelegateKind::Process,
     DelegateKind::Nspawn,
+    DelegateKind::Distrobox,
     DelegateKind::Podman,
     DelegateKind::Docker,
     DelegateKind::Libvirt,
@@ -119,10 +121,13 @@ const SPAWN_ORDER: [DelegateKind; 9] = [
 /// Whether delegate `kind` holds a reference to delegate `on` (and must be spawned again
 /// with it).
 fn builds_on(kind: DelegateKind, on: DelegateKind) -> bool {
-    use DelegateKind::{Firewalld, IpPort, Nspawn, Process, Systemd};
+    use DelegateKind::{Distrobox, Firewalld, IpPort, Nspawn, Process, Systemd};
     matches!(
         (kind, on),
-        (Process, Systemd) | (Nspawn, Systemd) | (Nspawn, Process) | (IpPort, Firewalld)
+        (Process, Systemd)
+            | (Nspawn | Distrobox, Systemd)
+            | (Nspawn | Distrobox, Process)
+            | (IpPort, Firewalld)
     )
 }
 
@@ -135,6 +140,7 @@ struct Parts {
     systemd: Option<ActorRef<SystemdMsg>>,
     process: Option<DelegateRef>,
     nspawn: Option<ActorRef<NspawnMsg>>,
+    distrobox: Option<ActorRef<DistroboxMsg>>,
     podman: Option<ActorRef<PodmanMsg>>,
     docker: Option<ActorRef<DockerMsg>>,
     libvirt: Option<ActorRef<LibvirtMsg>>,
@@ -150,6 +156,7 @@ impl Parts {
             systemd: Some(real.systemd.clone()),
             process: lifecycle(DelegateKind::Process),
             nspawn: Some(real.nspawn.clone()),
+            distrobox: Some(real.distrobox.clone()),
             podman: Some(real.podman.clone()),
             docker: Some(real.docker.clone()),
             libvirt: Some(real.libvirt.clone()),
@@ -164,10 +171,10 @@ impl Parts {
             DelegateKind::Systemd => self.systemd.as_ref().map(|a| a.get_cell()),
             DelegateKind::Process => self.process.as_ref().map(|a| a.get_cell()),
             DelegateKind::Nspawn => self.nspawn.as_ref().map(|a| a.get_cell()),
+            DelegateKind::Distrobox => self.distrobox.as_ref().map(|a| a.get_cell()),
             DelegateKind::Podman => self.podman.as_ref().map(|a| a.get_cell()),
             DelegateKind::Docker => self.docker.as_ref().map(|a| a.get_cell()),
             DelegateKind::Libvirt => self.libvirt.as_ref().map(|a| a.get_cell()),
-            _ => None,
         }
     }
 
@@ -247,6 +254,15 @@ impl Parts {
                     Actor::spawn_linked(None, NspawnDelegate, config, supervisor).await?;
                 self.nspawn = Some(actor);
             }
+            DelegateKind::Distrobox => {
+                let config = DistroboxConfig {
+                    process: self.process.clone().expect(built),
+                    systemd: self.systemd.clone().expect(built),
+                };
+                let (actor, _) =
+                    Actor::spawn_linked(None, DistroboxDelegate, config, supervisor).await?;
+                self.distrobox = Some(actor);
+            }
             DelegateKind::Podman => {
                 let config = PodmanConfig {
                     socket: config.podman_socket.clone(),
@@ -269,7 +285,6 @@ impl Parts {
                         .await?;
                 self.libvirt = Some(actor);
             }
-            _ => {}
         }
         Ok(())
     }
@@ -286,6 +301,7 @@ struct RealActors {
     docker: ActorRef<DockerMsg>,
     libvirt: ActorRef<LibvirtMsg>,
     nspawn: ActorRef<NspawnMsg>,
+    distrobox: ActorRef<DistroboxMsg>,
 }
 
 /// Spawns a host's delegates, first and after one stopped: the agent passes
@@ -378,8 +394,8 @@ impl Delegates {
     }
 
     /// Spawns again the delegate whose actor `dead` stopped, and those built on it (the
-    /// process and nspawn delegates run units through the systemd one; nspawn runs its
-    /// containers through the process delegate); the others keep running untouched. Returns
+    /// process, nspawn and distrobox delegates run units through the systemd one; nspawn and
+    /// distrobox run their containers' commands through the process delegate); the others keep running untouched. Returns
     /// the new set and the kinds spawned again, whose instances are adopted again.
     pub async fn respawn(
         &self,
@@ -420,6 +436,7 @@ impl Delegates {
             Some(systemd),
             Some(process),
             Some(nspawn),
+            Some(distrobox),
             Some(podman),
             Some(docker),
             Some(libvirt),
@@ -430,6 +447,7 @@ impl Delegates {
             parts.systemd,
             parts.process,
             parts.nspawn,
+            parts.distrobox,
             parts.podman,
             parts.docker,
             parts.libvirt,
@@ -442,6 +460,7 @@ impl Delegates {
             (DelegateKind::IpPort, ipport.get_derived()),
             (DelegateKind::Process, process.clone()),
             (DelegateKind::Nspawn, nspawn.get_derived()),
+            (DelegateKind::Distrobox, distrobox.get_derived()),
             (DelegateKind::Podman, podman.get_derived()),
             (DelegateKind::Docker, docker.get_derived()),
             (DelegateKind::Libvirt, libvirt.get_derived()),
@@ -455,6 +474,7 @@ impl Delegates {
             docker,
             libvirt,
             nspawn,
+            distrobox,
         });
     }
 
@@ -531,7 +551,7 @@ impl Delegates {
     }
 
     /// Whether the delegate of `kind` can work on this host: systemd, podman, docker,
-    /// libvirt, nspawn and firewalld are asked (each within its 2 s deadline); the others work
+    /// libvirt, nspawn, distrobox and firewalld are asked (each within its 2 s deadline); the others work
     /// wherever the agent runs, or do not exist yet. A simulator's delegates work wherever
     /// they were spawned.
     pub async fn available(&self, kind: DelegateKind) -> Availability {
@@ -557,6 +577,9 @@ impl Delegates {
             }
             DelegateKind::Nspawn => {
                 ask_available(&real.nspawn, |reply| NspawnMsg::Available { reply }).await
+            }
+            DelegateKind::Distrobox => {
+                ask_available(&real.distrobox, |reply| DistroboxMsg::Available { reply }).await
             }
             DelegateKind::Firewalld => {
                 ask_available(&real.firewalld, |reply| FirewalldMsg::Available { reply }).await

@@ -42,6 +42,8 @@ pub struct Cluster {
     pub env: Vec<(String, String)>,
     /// More arguments for `khutulun agent` (labels, limits).
     pub agent_args: Vec<String>,
+    /// The user (uid, gid) the agent and every command run as, when not the test's own.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl Cluster {
@@ -60,6 +62,7 @@ impl Cluster {
             agent_file_limit: None,
             env: Vec::new(),
             agent_args: Vec::new(),
+            run_as: None,
         }
     }
 
@@ -91,6 +94,10 @@ impl Cluster {
             );
         }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some((uid, gid)) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            command.uid(uid).gid(gid);
+        }
         command
     }
 

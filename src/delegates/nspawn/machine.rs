@@ -55,6 +55,11 @@ impl MachinePlan {
         };
         let image = &properties.image;
         let mut unpack = None;
+        if let Some(reference) = &image.reference {
+            return Err(invalid(format!(
+                "systemd-nspawn runs a root filesystem, not the image reference {reference:?} (that is for distrobox: a Delegation policy names it)"
+            )));
+        }
         let root = match (&image.directory, &image.artifact, &image.url) {
             (Some(directory), None, None) => PathBuf::from(directory),
             (None, Some(name), None) => {
@@ -221,13 +226,13 @@ impl MachinePlan {
     /// killed, what runs inside the container lives on, and only the unit's cgroup takes it
     /// down with it (the agent's process groups cannot: the container has its own session).
     pub fn process_spec(&self, spec: &InstanceSpec) -> InstanceSpec {
-        process_spec(spec, self.process_properties.clone())
+        unit_process_spec(spec, self.process_properties.clone())
     }
 
     /// The process instance of a container whose plan can no longer be made (its image is
     /// refused): enough to delete what runs and what is recorded.
     pub fn leftover_spec(spec: &InstanceSpec) -> InstanceSpec {
-        process_spec(spec, Attributes::new())
+        unit_process_spec(spec, Attributes::new())
     }
 
     /// What the process delegate saw, with the machine's name among the attributes.
@@ -244,8 +249,9 @@ impl MachinePlan {
 }
 
 /// The location of the image archive artifact `name`: a tar archive (plain, gzip or xz) of a
-/// root filesystem, on disk or inside the template's CSAR.
-fn image_archive(
+/// root filesystem, on disk or inside the template's CSAR (nspawn unpacks it, distrobox
+/// imports it).
+pub(crate) fn image_archive(
     spec: &InstanceSpec,
     name: &str,
     invalid: &impl Fn(String) -> DelegateError,
@@ -277,7 +283,10 @@ fn image_archive(
     }
 }
 
-fn process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
+/// The process instance that runs an engine's command for `spec` as a systemd unit: same
+/// service, instance and state directory (so the same unit name), no requirements of its own
+/// (the engine's command line carries them).
+pub(crate) fn unit_process_spec(spec: &InstanceSpec, properties: Attributes) -> InstanceSpec {
     InstanceSpec {
         namespace: spec.namespace.clone(),
         service: spec.service.clone(),

@@ -30,4 +30,5 @@ mod message;
 
 pub use actor::{NspawnConfig, NspawnDelegate};
 pub use machine::{MachinePlan, machine_name};
+pub(crate) use machine::{image_archive, unit_process_spec};
 pub use message::NspawnMsg;
