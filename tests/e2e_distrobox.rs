@@ -291,3 +291,40 @@ service_template:
         archive.display()
     )
 }
+
+/// An agent run by root cannot run a box: the deploy fails saying so, and leaves nothing.
+#[test]
+fn a_root_agent_refuses_a_box_and_says_why() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("\n!!! SKIPPED: this test is about an agent run by root\n");
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Systemd);
+    cluster.start_agent();
+    let template = cluster.dir().join("box.yaml");
+    let archive = std::path::Path::new("/nonexistent/debian.tar");
+    std::fs::write(
+        &template,
+        box_template("reference: localhost/debian:12", archive),
+    )
+    .unwrap();
+    let service = format!("root-box-{}", std::process::id());
+    cluster.deployed = Some(service.clone());
+    let output = cluster.run(&[
+        "service",
+        "deploy",
+        template.to_str().unwrap(),
+        "--name",
+        &service,
+    ]);
+    assert!(!output.status.success(), "{output:?}");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("box-0"), "{said}");
+    assert!(
+        said.contains("refuses to run as root") || said.contains("distrobox is not installed"),
+        "{said}"
+    );
+    let status = cluster.status(&service);
+    assert_eq!(instance(&status, "box")["state"], "failed", "{status:#}");
+}
