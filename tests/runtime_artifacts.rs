@@ -1,7 +1,8 @@
 //! Artifact checksums through the `khutulun` command: a process whose program is an artifact
 //! with a `checksum` runs only when its file has that checksum. A wrong one fails the deploy
 //! at once, naming the instance, the artifact and both checksums, and runs nothing; the right
-//! one (computed by `sha256sum`, not by Khutulun) deploys.
+//! one (computed by `sha256sum`, not by Khutulun) deploys. An artifact at a URL is downloaded
+//! once; copies a node asks for (`$get_artifact` with a location) are in place when it runs.
 
 #[path = "support/cluster.rs"]
 mod support;
@@ -210,4 +211,66 @@ fn an_artifact_at_a_url_is_downloaded_once_into_the_store() {
         .collect();
     assert_eq!(cached.len(), 1, "{cached:?}");
     assert!(cached[0].ends_with("-install.sh"), "{cached:?}");
+}
+
+/// A process that asks for copies of its artifact (`$get_artifact` with a location) runs with
+/// them in place; after delete the copy asked to be removed is gone and the other stays.
+#[test]
+fn a_process_gets_the_copies_of_its_artifact_it_asks_for() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = Cluster::new(Supervisor::Agent);
+    let dir = cluster.dir().to_owned();
+    std::fs::write(dir.join("greeting.txt"), "hello from an artifact\n").unwrap();
+    let kept = dir.join("copies/kept/greeting.txt");
+    let removed = dir.join("copies/removed/greeting.txt");
+    let path = dir.join("copies.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "tosca_definitions_version: tosca_2_0
+imports:
+  - profile: khutulun
+service_template:
+  node_templates:
+    reader:
+      type: Process
+      properties:
+        command: /bin/sh
+        arguments:
+          - -c
+          - 'cat \"$1\" \"$2\"; exec sleep 600'
+          - sh
+          - {{ $get_artifact: [ SELF, greeting, {kept}, false ] }}
+          - {{ $get_artifact: [ SELF, greeting, {removed}, true ] }}
+      artifacts:
+        greeting:
+          type: Root
+          file: greeting.txt
+",
+            kept = kept.display(),
+            removed = removed.display()
+        ),
+    )
+    .unwrap();
+    cluster.start_agent();
+    cluster.deployed = Some("copies".into());
+    cluster.ok(&[
+        "service",
+        "deploy",
+        path.to_str().unwrap(),
+        "--name",
+        "copies",
+    ]);
+    for copy in [&kept, &removed] {
+        let content = std::fs::read_to_string(copy).unwrap_or_default();
+        assert_eq!(content, "hello from an artifact\n", "{}", copy.display());
+    }
+    wait_for("the copies to be read", || {
+        let logs = cluster.ok(&["service", "logs", "copies", "reader-0"]);
+        logs.matches("hello from an artifact").count() == 2
+    });
+    cluster.ok(&["service", "delete", "copies"]);
+    cluster.deployed = None;
+    assert!(kept.exists(), "the copy to keep is gone");
+    assert!(!removed.exists(), "the copy to remove is left");
 }

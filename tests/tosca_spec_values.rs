@@ -2393,6 +2393,49 @@ fn graph_query_functions_10_2_1() {
             graph("{ $get_artifact: [ server ] }"),
             Invalid("function"),
         ),
+        // Khutulun keeps TOSCA 1.3's location and remove: a copy the node asks for.
+        case(
+            "10.2.1.4",
+            "a copy at a location answers the copy's path",
+            from_server("{ $get_artifact: [ SELF, image, /srv/copies/image.bin ] }"),
+            Yields(json!("/srv/copies/image.bin")),
+        ),
+        case(
+            "10.2.1.4",
+            "a copy removed with the instance",
+            from_server("{ $get_artifact: [ SELF, image, /srv/copies/image.bin, true ] }"),
+            Yields(json!("/srv/copies/image.bin")),
+        ),
+        case(
+            "10.2.1.4",
+            "a copy's location is an absolute file path",
+            from_server("{ $get_artifact: [ SELF, image, copies/image.bin ] }"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.4",
+            "remove is a boolean",
+            from_server("{ $get_artifact: [ SELF, image, /srv/image.bin, later ] }"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.4",
+            "nothing comes after remove",
+            from_server("{ $get_artifact: [ SELF, image, /srv/image.bin, true, 1 ] }"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.4",
+            "a copy is made only for the node that asks for it (SELF)",
+            graph("{ $get_artifact: [ server, image, /srv/image.bin ] }"),
+            Invalid("evaluation"),
+        ),
+        case(
+            "10.2.1.4",
+            "a copy's arguments are written as they are, not computed",
+            from_server("{ $get_artifact: [ SELF, image, { $get_input: [ names, 0 ] } ] }"),
+            Invalid("evaluation"),
+        ),
         // $node_index, $relationship_index
         case(
             "10.2.1.6",
@@ -2789,6 +2832,16 @@ fn arithmetic_functions_10_2_5() {
 fn from_client(expr: &str) -> String {
     graph("{ $get_property: [ client, name ] }").replacen(
         "        name: small\n",
+        &format!("        name: {expr}\n"),
+        1,
+    )
+}
+
+/// The graph of [`graph`], with the server's `name` replaced by `expr` (so SELF is the
+/// server, which has the artifact `image`) and the output reading it back.
+fn from_server(expr: &str) -> String {
+    graph("{ $get_property: [ server, name ] }").replacen(
+        "        name: big\n",
         &format!("        name: {expr}\n"),
         1,
     )
@@ -3399,4 +3452,38 @@ fn function_contexts() {
             Valid,
         ),
     ]);
+}
+
+/// A copy a node asks for is recorded on each of its instances for the runtime, with
+/// `remove`, once per destination.
+#[test]
+fn a_copy_asked_for_is_recorded_on_the_instance() {
+    let doc = from_server("{ $get_artifact: [ SELF, image, /srv/image.bin, true ] }").replacen(
+        "        limits: { cpu: 4 }\n",
+        "        limits: { cpu: 4 }\n        tags: [ { $get_artifact: [ SELF, image, /srv/image.bin ] } ]\n",
+        1,
+    );
+    let doc = doc.replacen("        tags: [fast, cheap]\n", "", 1);
+    let report = compile_text("/spec/case.yaml", &doc, &Options::default());
+    assert!(report.problems.is_empty(), "{}", report.render_text());
+    let instantiation = report.compiled.unwrap().instantiate().unwrap();
+    let server = instantiation
+        .nodes
+        .iter()
+        .find(|n| n.template == "server")
+        .unwrap();
+    assert_eq!(
+        server.artifact_copies,
+        [khutulun::tosca::instance::ArtifactCopy {
+            artifact: "image".into(),
+            destination: "/srv/image.bin".into(),
+            remove: true,
+        }]
+    );
+    let client = instantiation
+        .nodes
+        .iter()
+        .find(|n| n.template == "client")
+        .unwrap();
+    assert!(client.artifact_copies.is_empty());
 }

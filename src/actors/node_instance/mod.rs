@@ -424,6 +424,7 @@ impl<'a> Work<'a> {
         if self.prepare_artifacts(&target.spec).await? {
             target = self.target()?;
         }
+        self.copy_artifacts(&target.spec).await?;
         mounts::attach(
             &self.me.context,
             &self.current(),
@@ -544,6 +545,23 @@ impl<'a> Work<'a> {
         };
         self.bound(Operation::Create, spec, ready).await?;
         Ok(downloads)
+    }
+
+    /// Writes the copies of its artifacts the node asks for, off the async threads and within
+    /// the create deadline.
+    async fn copy_artifacts(&self, spec: &InstanceSpec) -> Result<(), RuntimeError> {
+        let copies = spec::node(&self.view, &self.me.id)?.artifact_copies.clone();
+        if copies.is_empty() {
+            return Ok(());
+        }
+        let copying = spec.clone();
+        let work = tokio::task::spawn_blocking(move || artifacts::copy(&copying, &copies));
+        let copied = async {
+            work.await
+                .map_err(|e| DelegateError::Failed(format!("copying artifacts failed: {e}")))?
+        };
+        self.bound(Operation::Create, spec, copied).await?;
+        Ok(())
     }
 
     /// Removes what runs and makes it again from the current view: an instance it requires
@@ -731,6 +749,8 @@ impl<'a> Work<'a> {
             script::forget(&target.spec.state_dir);
         }
         mounts::detach(&self.me.context, &self.view, &target.spec).await?;
+        let copies = &spec::node(&self.view, &self.me.id)?.artifact_copies;
+        artifacts::remove_copies(&target.spec.qualified_name(), copies);
         Ok(())
     }
 }

@@ -471,6 +471,7 @@ pub fn instantiate(
                 selected_from: None,
                 artifacts,
                 interfaces,
+                artifact_copies: super::artifact_copies::asked(template),
             });
         }
     }

@@ -4,11 +4,12 @@
 pub mod model;
 
 pub use model::{
-    ArtifactInstance, ArtifactLocation, ArtifactRef, CapabilityInstance, Expression,
+    ArtifactCopy, ArtifactInstance, ArtifactLocation, ArtifactRef, CapabilityInstance, Expression,
     Implementation, Instantiation, InterfaceInstance, NodeInstance, OperationInstance,
     PolicyInstance, RelationshipInstance, SelectedFrom, Substitution, TypeRef,
 };
 
+mod artifact_copies;
 mod artifact_file;
 pub mod checksum;
 pub mod diff;

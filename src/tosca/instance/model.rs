@@ -94,6 +94,24 @@ pub struct NodeInstance {
     /// no operation implemented or given inputs or outputs) is left out.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub interfaces: IndexMap<String, InterfaceInstance>,
+    /// Copies of its artifacts it asks for (`$get_artifact: [SELF, name, location, remove]`),
+    /// which the runtime makes before the instance is created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifact_copies: Vec<ArtifactCopy>,
+}
+
+/// A copy of one of a node's artifacts at a path it names, made on its host before it is
+/// created (TOSCA 1.3's `location` and `remove` arguments of `get_artifact`, which Khutulun
+/// keeps for TOSCA 2.0).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactCopy {
+    /// The artifact's name on the node.
+    pub artifact: String,
+    /// The absolute path the copy is written to (its directories are made).
+    pub destination: String,
+    /// Whether the copy is removed when the instance is deleted.
+    #[serde(default)]
+    pub remove: bool,
 }
 
 #[cfg(test)]
@@ -130,6 +148,7 @@ impl NodeInstance {
             selected_from: None,
             artifacts: IndexMap::new(),
             interfaces: IndexMap::new(),
+            artifact_copies: Vec::new(),
         }
     }
 }

@@ -256,9 +256,9 @@ impl Checker<'_, '_> {
         Some(expr)
     }
 
-    /// `$get_artifact: [SELF, name, …]` on a node: the node must have the artifact, and
-    /// asking for a copy (`location`, `remove`) is refused, as Khutulun makes none yet.
-    /// Other paths lead to nodes not known yet and are checked when they are evaluated.
+    /// `$get_artifact: [SELF, name, …]` on a node: the node must have the artifact (a copy's
+    /// `location` and `remove` are checked when the call is evaluated). Other paths lead to
+    /// nodes not known yet and are checked when they are evaluated.
     fn own_artifact(&mut self, args: &[&Value], span: Span, path: &str) {
         let (Some("SELF"), Some(name)) = (
             args.first().and_then(|v| v.as_str()),
@@ -268,14 +268,6 @@ impl Checker<'_, '_> {
         };
         if self.self_node.is_none() || matches!(name, "RELATIONSHIP" | "CAPABILITY") {
             return;
-        }
-        if args.len() > 2 {
-            self.report(
-                "unsupported",
-                span,
-                path,
-                "Khutulun does not copy artifacts yet, so $get_artifact cannot take a location or remove argument; give only the path and the artifact name to get the artifact's own location",
-            );
         }
         if !self.artifacts.contains_key(name) {
             let known: Vec<&str> = self.artifacts.keys().map(String::as_str).collect();

@@ -174,6 +174,34 @@ pub fn must_wait(expr: &Expr) -> bool {
         .any(|c| c.name == "get_attribute" || functions::builtin(&c.name).is_none())
 }
 
+/// Where `$get_artifact` answers when it asks for a copy (`[SELF, name, location]`, optionally
+/// with `remove`): the copy's path, which the runtime writes before the instance is made (see
+/// [`crate::tosca::instance::ArtifactCopy`]); `None` without a location.
+fn copy_location(call: &Call, rest: &[Value]) -> Result<Option<Value>, FunctionError> {
+    let Some(location) = rest.get(1) else {
+        return Ok(None);
+    };
+    let refuse = |why: &str| Err(FunctionError::new(call.span, format!("{call}: {why}")));
+    let literal: Option<Vec<&Value>> = call.args.iter().map(|a| a.as_literal()).collect();
+    let Some(args) = literal else {
+        return refuse(
+            "a copy of an artifact is asked for with literal arguments only (the runtime reads them from the template)",
+        );
+    };
+    if args.first().and_then(|a| a.as_str()) != Some("SELF") {
+        return refuse(
+            "a copy of an artifact is made for the node that asks for it: write [ SELF, artifact, location ]",
+        );
+    }
+    if rest.len() > 3 || rest.get(2).is_some_and(|remove| remove.as_bool().is_none()) {
+        return refuse("after the location comes only `remove`, a boolean");
+    }
+    match location.as_str() {
+        Some(path) if path.starts_with('/') && !path.ends_with('/') => Ok(Some(location.clone())),
+        _ => refuse("the location of a copy is the absolute path of a file"),
+    }
+}
+
 struct ViewContext<'a> {
     view: &'a dyn View,
     /// How many values deep this evaluation is.
@@ -305,19 +333,12 @@ impl Context for ViewContext<'_> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                if walked.rest.len() > 1 {
-                    return Err(FunctionError::new(
-                        call.span,
-                        format!(
-                            "{call}: Khutulun does not copy artifacts yet, so $get_artifact cannot take a location or remove argument; give only the path and the artifact name to get the artifact's own location"
-                        ),
-                    ));
-                }
+                let copy = copy_location(call, walked.rest)?;
                 match walked.entities.first() {
                     Some(Entity::Node(n)) => self
                         .view
                         .artifact(*n, &name)
-                        .map(Typed::plain)
+                        .map(|location| Typed::plain(copy.unwrap_or(location)))
                         .ok_or_else(|| {
                             FunctionError::new(call.span, format!("there is no artifact `{name}`"))
                         }),
