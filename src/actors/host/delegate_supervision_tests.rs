@@ -138,7 +138,7 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     let unrelated = unrelated_delegates(&host);
     assert!(unrelated.iter().all(Option::is_some));
     let engines = engine_delegates(&host);
-    assert_eq!(engines.len(), 4, "podman, docker, libvirt and nspawn");
+    assert_eq!(engines.len(), 5, "podman, docker, libvirt, nspawn and distrobox");
     killed.kill();
     eventually("a new process delegate", || {
         process_delegate(&host).filter(|cell| cell.get_id() != killed.get_id())
@@ -146,8 +146,8 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     .await;
     // Only the dead delegate (and any built on it) is spawned again.
     assert_eq!(unrelated_delegates(&host), unrelated);
-    // Of the engine delegates only nspawn, which runs its containers through the process
-    // delegate, is new.
+    // Of the engine delegates only nspawn and distrobox, which run their containers' commands
+    // through the process delegate, are new.
     let kept = engine_delegates(&host).intersection(&engines).count();
     assert_eq!(kept, 3, "podman, docker and libvirt are the same actors");
     // Killed before the new delegate adopts it or after, it is started again (Adopt

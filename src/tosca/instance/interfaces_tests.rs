@@ -200,9 +200,9 @@ fn a_deferred_expression_mixing_attributes_and_artifacts_resolves_at_runtime() {
 }
 
 #[test]
-fn get_artifact_asking_for_a_copy_is_a_clear_error() {
-    // Seen when the template is checked, on SELF…
-    let (_dir, report) = compile_service(
+fn get_artifact_asking_for_a_copy_answers_its_path_or_says_why_not() {
+    // On SELF, a copy is asked for: the value is its path, and the instance records it…
+    let (_dir, inst) = instantiate(
         "  node_templates:
     app:
       type: App
@@ -210,45 +210,48 @@ fn get_artifact_asking_for_a_copy_is_a_clear_error() {
         tool_path: { $get_artifact: [ SELF, tool, /tmp/tool.sh, true ] }
 ",
     );
-    let found: Vec<(&str, &str)> = report
-        .problems
-        .iter()
-        .map(|p| (p.code, p.message.as_str()))
-        .collect();
-    assert!(
-        matches!(&found[..], [("unsupported", m)] if m.contains("does not copy artifacts")),
-        "{found:?}"
+    let inst = inst.expect("instantiates");
+    let app = &inst.nodes[0];
+    assert_eq!(
+        app.properties["tool_path"],
+        Expression::Resolved(json!("/tmp/tool.sh"))
     );
-    // …when the value is evaluated, through another template…
+    assert_eq!(app.artifact_copies.len(), 1);
+    assert!(app.artifact_copies[0].remove);
+    // …through another template it is refused when the value is evaluated…
     let (_dir, inst) = instantiate(
         "  node_templates:
     app: { type: App }
     other:
       type: App
       properties:
-        tool_path: { $get_artifact: [ app, tool, LOCAL_FILE ] }
+        tool_path: { $get_artifact: [ app, tool, /tmp/tool.sh ] }
 ",
     );
-    let problems = inst.expect_err("a copy cannot be made");
+    let problems = inst.expect_err("a copy for another node");
     let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
     assert!(
         messages
             .iter()
-            .any(|m| m.contains("does not copy artifacts") && m.contains("location")),
+            .any(|m| m.contains("for the node that asks for it")),
         "{messages:?}"
     );
-    // …and by the runtime, for a deferred expression.
+    // …and the runtime answers a deferred one alike, or refuses a location that is no path.
     let (_dir, inst) = instantiate("  node_templates:\n    app: { type: App }\n");
     let inst = inst.expect("instantiates");
-    let copy = Expression::Deferred(json!({ "$concat": [
-        { "$get_attribute": [ "SELF", "host" ] },
-        { "$get_artifact": [ "SELF", "tool", "LOCAL_FILE" ] },
-    ] }));
     let attributes = |_: &str, _: &str| Some(json!("h"));
+    let copy = |location: &str| {
+        Expression::Deferred(json!({ "$concat": [
+            { "$get_attribute": [ "SELF", "host" ] },
+            { "$get_artifact": [ "SELF", "tool", location ] },
+        ] }))
+    };
+    let resolved = inst.resolve(&copy("/tmp/tool.sh"), Some("app-0"), &attributes);
+    assert_eq!(resolved, Ok(json!("h/tmp/tool.sh")));
     let error = inst
-        .resolve(&copy, Some("app-0"), &attributes)
-        .expect_err("a copy cannot be made");
-    assert!(error.contains("does not copy artifacts"), "{error}");
+        .resolve(&copy("LOCAL_FILE"), Some("app-0"), &attributes)
+        .expect_err("not a path");
+    assert!(error.contains("absolute path"), "{error}");
 }
 
 #[test]
