@@ -305,7 +305,8 @@ impl Drop for Bridge {
 }
 
 /// A machine on a bridge of the host: it has an address of its own there (given on its
-/// kernel's command line), where the host reaches its page; delete leaves no domain.
+/// kernel's command line), where the host reaches its page and which its `address` attribute
+/// shows; delete leaves no domain.
 #[test]
 fn a_virtual_machine_on_a_bridge_is_reached_at_its_own_address() {
     let Some(kernel_package) = test_kernel() else {
@@ -341,6 +342,10 @@ fn a_virtual_machine_on_a_bridge_is_reached_at_its_own_address() {
     let domain = khutulun::delegates::naming::workload_name("default", &service, "vm-0");
     let interfaces = String::from_utf8_lossy(&virsh(&["domiflist", &domain]).stdout).into_owned();
     assert!(interfaces.contains(&bridge.0), "{interfaces}");
+    // The host has spoken to it on the bridge, so its address is known, and shown.
+    wait_for("the guest's address among its attributes", || {
+        attribute(&cluster.status(&service), "vm", "address") == "10.231.7.2"
+    });
 
     cluster.ok(&["service", "delete", &service]);
     cluster.deployed = None;

@@ -138,7 +138,11 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     let unrelated = unrelated_delegates(&host);
     assert!(unrelated.iter().all(Option::is_some));
     let engines = engine_delegates(&host);
-    assert_eq!(engines.len(), 5, "podman, docker, libvirt, nspawn and distrobox");
+    assert_eq!(
+        engines.len(),
+        5,
+        "podman, docker, libvirt, nspawn and distrobox"
+    );
     killed.kill();
     eventually("a new process delegate", || {
         process_delegate(&host).filter(|cell| cell.get_id() != killed.get_id())

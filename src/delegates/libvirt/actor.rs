@@ -94,12 +94,24 @@ fn answer(hypervisor: &Hypervisor, message: DelegateMsg) {
         DelegateMsg::Start { spec, reply, .. } => {
             let _ = reply.send(plan_of(&spec).and_then(|p| lifecycle::start(hypervisor, &p)));
         }
-        DelegateMsg::Status { spec, reply, .. } => {
-            let observed = plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, false));
+        DelegateMsg::Status {
+            spec,
+            attributes,
+            reply,
+        } => {
+            let known = lifecycle::known_address(&attributes);
+            let observed =
+                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, false, known));
             let _ = reply.send(observed);
         }
-        DelegateMsg::Adopt { spec, reply, .. } => {
-            let observed = plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, true));
+        DelegateMsg::Adopt {
+            spec,
+            attributes,
+            reply,
+        } => {
+            let known = lifecycle::known_address(&attributes);
+            let observed =
+                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, true, known));
             let _ = reply.send(observed);
         }
         DelegateMsg::Stop { spec, reply, .. } => {

@@ -82,6 +82,51 @@ fn find(connection: &Connect, plan: &DomainPlan) -> Result<Option<Domain>, Deleg
     Ok(Some(domain))
 }
 
+/// The attribute with a bridged guest's own address, once the host has seen it.
+const ADDRESS: &str = "address";
+
+/// The bridged guest's address the runtime recorded, kept while the host's neighbour table
+/// has forgotten it (an entry ages out when no traffic passes).
+pub fn known_address(attributes: &Attributes) -> Option<String> {
+    attributes
+        .get(ADDRESS)
+        .and_then(|address| address.as_str())
+        .map(str::to_owned)
+}
+
+/// A bridged guest's IPv4 address, as the host's neighbour (ARP) table knows its network
+/// card's MAC address: the guest chose it (its DHCP, or its kernel command line), so it is
+/// learnt once the guest has spoken on the bridge. The table is read from `/proc/net/arp`
+/// (libvirt's own ARP source fails on newer kernels: "wrong nlmsg len").
+fn guest_address(domain: &Domain) -> Option<String> {
+    let xml = domain.get_xml_desc(0).ok()?;
+    let mac = mac_address(&xml)?;
+    let table = std::fs::read_to_string("/proc/net/arp").ok()?;
+    neighbour(&table, &mac)
+}
+
+/// The MAC address of the domain's (first) network card, from its XML.
+fn mac_address(xml: &str) -> Option<String> {
+    let interface = &xml[xml.find("<interface")?..];
+    let rest = &interface[interface.find("<mac address=")? + "<mac address=".len()..];
+    let quote = rest.chars().next()?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_ascii_lowercase())
+}
+
+/// The IPv4 address `/proc/net/arp` (`table`) gives `mac`, when its entry is complete.
+fn neighbour(table: &str, mac: &str) -> Option<String> {
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [address, _, flags, hardware, ..] = fields[..] else {
+            return None;
+        };
+        let complete =
+            u32::from_str_radix(flags.trim_start_matches("0x"), 16).is_ok_and(|f| f & 0x2 != 0);
+        (complete && hardware.eq_ignore_ascii_case(mac)).then(|| address.to_owned())
+    })
+}
+
 /// The instance's attributes: its domain and serial log.
 fn attributes(plan: &DomainPlan) -> Attributes {
     let mut attributes = Attributes::new();
@@ -331,6 +376,7 @@ pub fn observe(
     hypervisor: &Hypervisor,
     plan: &DomainPlan,
     adopt: bool,
+    known_address: Option<String>,
 ) -> Result<Observation, DelegateError> {
     hypervisor.with(|connection| {
         let domain = match find(connection, plan)? {
@@ -357,10 +403,15 @@ pub fn observe(
             start_domain(plan, &domain)?;
             health = InstanceHealth::Running;
         }
-        Ok(Observation {
-            health,
-            attributes: attributes(plan),
-        })
+        let mut attributes = attributes(plan);
+        let address = match plan.bridge {
+            Some(_) => guest_address(&domain).or(known_address),
+            None => None,
+        };
+        if let Some(address) = address {
+            attributes.insert(ADDRESS.into(), address.into());
+        }
+        Ok(Observation { health, attributes })
     })
 }
 
@@ -395,5 +446,27 @@ pub fn delete(hypervisor: &Hypervisor, plan: &DomainPlan) -> Result<(), Delegate
             format!("remove directory {}", plan.state_dir.display()),
             e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridged_guest_is_found_in_the_neighbour_table_by_its_card() {
+        let xml = "<domain><devices><interface type='bridge'><mac address='52:54:00:4A:08:93'/>\
+                   <source bridge='br0'/></interface></devices></domain>";
+        let mac = mac_address(xml).unwrap();
+        assert_eq!(mac, "52:54:00:4a:08:93");
+        let table = "IP address       HW type     Flags       HW address            Mask     Device
+10.0.0.9         0x1         0x0         52:54:00:4a:08:93     *        br0
+10.231.7.2       0x1         0x2         52:54:00:4a:08:93     *        br0
+192.0.2.1        0x1         0x2         02:fc:00:00:00:05     *        eth0
+";
+        // The incomplete entry (flags 0x0) is passed over.
+        assert_eq!(neighbour(table, &mac).as_deref(), Some("10.231.7.2"));
+        assert_eq!(neighbour(table, "52:54:00:00:00:01"), None);
+        assert_eq!(mac_address("<domain/>"), None);
     }
 }
