@@ -46,3 +46,14 @@ pub fn dependency(
         relationship_properties: relationship.as_object().cloned().unwrap_or_default(),
     }
 }
+
+/// Instance `db-0` of service `shop`, a `SystemContainer` (the nspawn and distrobox tests').
+pub fn system_container(properties: Value, requirements: Vec<Dependency>) -> InstanceSpec {
+    spec(
+        "shop",
+        "db-0",
+        super::profile::types::SYSTEM_CONTAINER,
+        properties,
+        requirements,
+    )
+}

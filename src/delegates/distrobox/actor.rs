@@ -8,8 +8,8 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use super::engine;
 use super::message::DistroboxMsg;
 use super::plan::{BoxName, BoxPlan};
-use crate::delegates::protocol::{self, DelegateError, DelegateMsg, DelegateRef};
-use crate::delegates::systemd::SystemdMsg;
+use crate::delegates::protocol::{self, DelegateError, DelegateMsg, DelegateRef, InstanceSpec};
+use crate::delegates::systemd::{self, SystemdMsg};
 
 /// The distrobox delegate. Its state is what it runs boxes with; everything else is rebuilt
 /// from the instance and its attributes on every call.
@@ -82,40 +82,30 @@ async fn lifecycle(message: DelegateMsg, process: DelegateRef) {
             attributes,
             reply,
         } => {
-            let result = async {
-                let plan = BoxPlan::of(&spec)?;
-                let started = protocol::start(process, plan.process_spec(&spec), attributes);
-                Ok(plan.attributes(started.await?))
-            };
-            let _ = reply.send(result.await);
+            let started = forward(&spec, async |s| {
+                protocol::start(process, s, attributes).await
+            });
+            let _ = reply.send(started.await.map(|(plan, made)| plan.attributes(made)));
         }
         DelegateMsg::Status {
             spec,
             attributes,
             reply,
         } => {
-            let result = async {
-                let plan = BoxPlan::of(&spec)?;
-                let mut seen =
-                    protocol::status(process, plan.process_spec(&spec), attributes).await?;
-                seen.attributes = plan.attributes(seen.attributes);
-                Ok(seen)
-            };
-            let _ = reply.send(result.await);
+            let seen = forward(&spec, async |s| {
+                protocol::status(process, s, attributes).await
+            });
+            let _ = reply.send(seen.await.map(|(plan, seen)| plan.observation(seen)));
         }
         DelegateMsg::Adopt {
             spec,
             attributes,
             reply,
         } => {
-            let result = async {
-                let plan = BoxPlan::of(&spec)?;
-                let mut seen =
-                    protocol::adopt(process, plan.process_spec(&spec), attributes).await?;
-                seen.attributes = plan.attributes(seen.attributes);
-                Ok(seen)
-            };
-            let _ = reply.send(result.await);
+            let seen = forward(&spec, async |s| {
+                protocol::adopt(process, s, attributes).await
+            });
+            let _ = reply.send(seen.await.map(|(plan, seen)| plan.observation(seen)));
         }
         DelegateMsg::Stop {
             spec,
@@ -123,9 +113,8 @@ async fn lifecycle(message: DelegateMsg, process: DelegateRef) {
             reply,
         } => {
             let result = async {
-                let plan = BoxPlan::of(&spec)?;
-                let stopped = protocol::stop(process, plan.process_spec(&spec), attributes);
-                let stopped = stopped.await?;
+                let stop = async |s| protocol::stop(process, s, attributes).await;
+                let (plan, stopped) = forward(&spec, stop).await?;
                 engine::stop(&plan.id).await?;
                 Ok(plan.attributes(stopped))
             };
@@ -152,11 +141,10 @@ async fn lifecycle(message: DelegateMsg, process: DelegateRef) {
             attributes,
             reply,
         } => {
-            let result = async {
-                let plan = BoxPlan::of(&spec)?;
-                protocol::logs(process, plan.process_spec(&spec), attributes).await
-            };
-            let _ = reply.send(result.await);
+            let logs = forward(&spec, async |s| {
+                protocol::logs(process, s, attributes).await
+            });
+            let _ = reply.send(logs.await.map(|(_, logs)| logs));
         }
         DelegateMsg::Exec { spec, reply, .. } => {
             let _ = reply.send(BoxPlan::of(&spec).map(|plan| plan.exec()));
@@ -170,14 +158,15 @@ async fn available(systemd: &ActorRef<SystemdMsg>) -> Result<(), DelegateError> 
     if let Some(missing) = engine::missing() {
         return Err(DelegateError::Unavailable(missing));
     }
-    match systemd
-        .call(|reply| SystemdMsg::Available { reply }, None)
-        .await
-    {
-        Ok(ractor::rpc::CallResult::Success(Ok(_))) => Ok(()),
-        Ok(ractor::rpc::CallResult::Success(Err(error))) => Err(DelegateError::Unavailable(
-            format!("a distrobox's command runs as a systemd user unit, but {error}"),
-        )),
-        _ => Err(DelegateError::Unreachable("systemd delegate".into())),
-    }
+    systemd::units_needed(systemd, "a distrobox's command runs as a systemd user unit").await
+}
+
+/// Makes the box's plan and sends `call` the process instance that runs its command.
+async fn forward<T>(
+    spec: &InstanceSpec,
+    call: impl AsyncFnOnce(InstanceSpec) -> Result<T, DelegateError>,
+) -> Result<(BoxPlan, T), DelegateError> {
+    let plan = BoxPlan::of(spec)?;
+    let answer = call(plan.process_spec(spec)).await?;
+    Ok((plan, answer))
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::delegates::nspawn::{image_archive, machine_name, unit_process_spec};
 use crate::delegates::profile::{PropertySet, SystemContainerProperties};
 use crate::delegates::protocol::{
-    ArtifactLocation, Attributes, DelegateError, ExecSource, InstanceSpec,
+    ArtifactLocation, Attributes, DelegateError, ExecSource, InstanceSpec, Observation,
 };
 use crate::delegates::wiring::Wiring;
 
@@ -173,6 +173,12 @@ impl BoxPlan {
         unit_process_spec(spec, Attributes::new())
     }
 
+    /// What the process delegate saw, with the box's name among the attributes.
+    pub fn observation(&self, mut seen: Observation) -> Observation {
+        seen.attributes = self.attributes(seen.attributes);
+        seen
+    }
+
     /// `attributes` (what the process delegate reported) with the box's name as `machine`.
     pub fn attributes(&self, mut attributes: Attributes) -> Attributes {
         attributes.insert("machine".into(), self.id.name.clone().into());
@@ -255,18 +261,7 @@ fn image_source(
 mod tests {
     use super::*;
     use crate::delegates::profile::types;
-    use crate::delegates::protocol::Dependency;
-    use crate::delegates::testing::{self, dependency};
-
-    fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
-        testing::spec(
-            "shop",
-            "db-0",
-            types::SYSTEM_CONTAINER,
-            properties,
-            requirements,
-        )
-    }
+    use crate::delegates::testing::{dependency, system_container as spec};
 
     #[test]
     fn a_box_is_created_with_its_directories_and_its_command_entered_with_its_requirements() {

@@ -6,7 +6,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use super::machine::{self, MachinePlan, nspawn_installed};
 use super::message::NspawnMsg;
 use crate::delegates::protocol::{self, DelegateError, DelegateMsg, DelegateRef, InstanceSpec};
-use crate::delegates::systemd::SystemdMsg;
+use crate::delegates::systemd::{self, SystemdMsg};
 
 /// The nspawn delegate. Its state is what it runs containers with; everything else is rebuilt
 /// from the instance and its attributes on every call.
@@ -150,16 +150,7 @@ async fn available(systemd: &ActorRef<SystemdMsg>) -> Result<(), DelegateError> 
             "systemd-nspawn is not installed on this host (Debian: apt-get install systemd-container)".into(),
         ));
     }
-    match systemd
-        .call(|reply| SystemdMsg::Available { reply }, None)
-        .await
-    {
-        Ok(ractor::rpc::CallResult::Success(Ok(_))) => Ok(()),
-        Ok(ractor::rpc::CallResult::Success(Err(error))) => Err(DelegateError::Unavailable(
-            format!("system containers run as systemd user units, but {error}"),
-        )),
-        _ => Err(DelegateError::Unreachable("systemd delegate".into())),
-    }
+    systemd::units_needed(systemd, "system containers run as systemd user units").await
 }
 
 /// What to check (or prepare) on the host before a call.

@@ -341,18 +341,7 @@ pub fn exec(attributes: &Attributes) -> Result<ExecSource, DelegateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delegates::protocol::Dependency;
-    use crate::delegates::testing::{self, dependency};
-
-    fn spec(properties: serde_json::Value, requirements: Vec<Dependency>) -> InstanceSpec {
-        testing::spec(
-            "shop",
-            "db-0",
-            types::SYSTEM_CONTAINER,
-            properties,
-            requirements,
-        )
-    }
+    use crate::delegates::testing::{dependency, system_container as spec};
 
     #[test]
     fn a_command_runs_as_pid_2_with_its_requirements_as_arguments() {

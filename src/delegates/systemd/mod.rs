@@ -21,3 +21,23 @@ pub use actor::SystemdDelegate;
 pub use bus::SystemdBus;
 pub use message::SystemdMsg;
 pub use unit::{UnitSpec, UnitStatus, unit_name};
+
+use crate::delegates::protocol::DelegateError;
+
+/// Whether a user manager answers, for a delegate whose workloads run only as units; the error
+/// says `why` units are needed, then what is missing.
+pub async fn units_needed(
+    systemd: &ractor::ActorRef<SystemdMsg>,
+    why: &str,
+) -> Result<(), DelegateError> {
+    match systemd
+        .call(|reply| SystemdMsg::Available { reply }, None)
+        .await
+    {
+        Ok(ractor::rpc::CallResult::Success(Ok(_))) => Ok(()),
+        Ok(ractor::rpc::CallResult::Success(Err(error))) => {
+            Err(DelegateError::Unavailable(format!("{why}, but {error}")))
+        }
+        _ => Err(DelegateError::Unreachable("systemd delegate".into())),
+    }
+}
