@@ -4,6 +4,8 @@
 //! socket until it is told to stop. Workloads outlive it: stopping the agent stops actors, not
 //! processes or units.
 
+mod podman_service;
+
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -54,6 +56,8 @@ pub struct AgentConfig {
     pub firewalld: crate::delegates::firewalld::FirewalldConfig,
     /// Whether ingress ports are reserved without exposure when no Firewalld answers.
     pub ingress_without_firewalld: bool,
+    /// Whether the agent starts Podman's API service when nothing answers (`--start-podman`).
+    pub start_podman: bool,
 }
 
 /// Why the agent could not start or stopped with an error.
@@ -191,6 +195,11 @@ pub async fn run(config: AgentConfig) -> Result<(), AgentError> {
     let secret = token::generate().map_err(runtime_error(paths.dir()))?;
     token::write(&paths.token(), &secret).map_err(runtime_error(paths.dir()))?;
     let listener = server::bind(&paths).map_err(runtime_error(paths.dir()))?;
+    // Before the delegates, which ask it whether it answers; stopped with the agent.
+    let _podman = match config.start_podman {
+        true => podman_service::start_if_needed(paths.dir()).await,
+        false => None,
+    };
 
     let membership = match config.listen {
         Some(address) => {

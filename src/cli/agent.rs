@@ -63,6 +63,12 @@ pub struct AgentArgs {
     /// The most instances this host takes [default: no limit].
     #[arg(long, value_name = "N")]
     pub max_instances: Option<u32>,
+    /// Start Podman's API service (`podman system service`) when Podman is installed and
+    /// nothing answers at the socket the podman delegate uses, with a configuration that works
+    /// without systemd as PID 1 (its log: podman-service.log in the runtime directory); it
+    /// stops with the agent, and containers keep running.
+    #[arg(long, env = "KHUTULUN_START_PODMAN")]
+    pub start_podman: bool,
     /// Where libvirt answers, for VirtualMachine nodes.
     #[arg(long, env = "KHUTULUN_LIBVIRT_URI", value_name = "URI",
           default_value = crate::delegates::libvirt::SYSTEM_URI)]
@@ -133,6 +139,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
             bus: args.firewalld_bus,
         },
         ingress_without_firewalld: args.ingress_without_firewalld,
+        start_podman: args.start_podman,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -87,12 +87,15 @@ impl PodmanSocket {
     /// How a person makes this socket answer, in one clause.
     pub fn how_to_start(&self) -> String {
         let service = format!("`podman system service --time=0 {}`", self.uri());
+        let agent = "or run the agent with --start-podman";
         if self.rootful_default {
-            format!("start it with {service} or `systemctl enable --now podman.socket`")
+            format!("start it with {service} or `systemctl enable --now podman.socket`, {agent}")
         } else if self.user_default {
-            format!("start it with {service} or `systemctl --user enable --now podman.socket`")
+            format!(
+                "start it with {service} or `systemctl --user enable --now podman.socket`, {agent}"
+            )
         } else {
-            format!("start it with {service}")
+            format!("start it with {service}, {agent}")
         }
     }
 }
