@@ -845,3 +845,57 @@ fn section_10_4_functions_imported_under_a_namespace_are_called_with_it() {
     // Its signatures apply through the namespace.
     assert_eq!(codes(&service("{ $lib:root: [ four ] }")), ["function"]);
 }
+
+/// §10.4: a function the service's file defines under the name of one it imports refines it:
+/// the imported signatures stay (an empty `{}` keeps one as it is, an implementation may
+/// replace its own), new ones follow, and changing an imported signature's arguments is an
+/// error.
+#[test]
+fn section_10_4_a_function_defined_again_in_the_service_file_refines_the_imported_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v = "tosca_definitions_version: tosca_2_0\n";
+    let service = |signatures: &str, call: &str| {
+        format!(
+            "{v}imports:\n  - url: lib.yaml\nfunctions:\n  shout:\n    description: here\n    signatures:\n{signatures}node_types:\n  N: {{}}\nservice_template:\n  node_templates:\n    n: {{ type: N }}\n  outputs:\n    o: {{ value: {call} }}\n"
+        )
+    };
+    let library = format!(
+        "{v}functions:\n  shout:\n    signatures:\n      - arguments: [ string ]\n        result: string\n        implementation: lib.py\n"
+    );
+    let kept = "      - {}\n      - arguments: [ integer ]\n        result: string\n";
+    let entry = files(
+        dir.path(),
+        &[
+            ("service.yaml", &service(kept, "{ $shout: [ hello ] }")),
+            ("lib.yaml", &library),
+        ],
+    );
+    let options = Options::default();
+    let codes = |text: &str| -> Vec<String> {
+        problems(&entry, text, &options)
+            .into_iter()
+            .map(|(code, _)| code)
+            .collect()
+    };
+    // The imported signature (a string) and the new one (an integer) both accept.
+    assert_eq!(
+        codes(&service(kept, "{ $shout: [ hello ] }")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        codes(&service(kept, "{ $shout: [ 3 ] }")),
+        Vec::<String>::new()
+    );
+    assert_eq!(codes(&service(kept, "{ $shout: [ [ 1 ] ] }")), ["function"]);
+    // Only its implementation may change.
+    let implementation = "      - implementation: here.py\n";
+    assert_eq!(
+        codes(&service(implementation, "{ $shout: [ hello ] }")),
+        Vec::<String>::new()
+    );
+    let changed = "      - arguments: [ integer ]\n";
+    assert_eq!(
+        codes(&service(changed, "{ $shout: [ hello ] }")),
+        ["invalid-refinement"]
+    );
+}

@@ -2,7 +2,8 @@
 //! argument, optional argument and result schemas (short form: a type name), `variadic`, and
 //! an implementation. They are recorded under every name a file sees them by (`fn` in the
 //! defining file, `ns:fn` where imported with a namespace), so that calls to `$ns:fn` in
-//! templates can be checked against them.
+//! templates can be checked against them. A file's own definition of a name it also imports
+//! without a namespace refines the imported one (§10.4).
 
 use std::collections::HashMap;
 
@@ -74,15 +75,107 @@ pub fn read(b: &mut Builder<'_, '_>, files: &[FileInput<'_>], visibility: &Visib
             continue;
         };
         for v in names.iter() {
-            if let Named::Function(defining, name) = &v.named
-                && let Some(def) = defined.get(&(*defining, name.clone()))
+            let Named::Function(defining, name) = &v.named else {
+                continue;
+            };
+            let Some(def) = defined.get(&(*defining, name.clone())) else {
+                continue;
+            };
+            // The file's own definition of a name it also imports (which it shadows) refines
+            // the imported one (§10.4).
+            let def = match (*defining == file.id)
+                .then(|| imported(file, visibility, &defined, &v.name))
+                .flatten()
             {
-                b.reg
-                    .functions
-                    .entry((file.id, v.name.clone()))
-                    .or_insert_with(|| def.clone());
-            }
+                Some(inherited) => refine(b, file, inherited.clone(), def),
+                None => def.clone(),
+            };
+            b.reg
+                .functions
+                .entry((file.id, v.name.clone()))
+                .or_insert(def);
         }
+    }
+}
+
+/// The definition of function `name` that `file` imports without a namespace, if any: the one
+/// the first such import sees by that name.
+fn imported<'d>(
+    file: &FileInput<'_>,
+    visibility: &Visibility,
+    defined: &'d HashMap<(FileId, String), FunctionDef>,
+    name: &str,
+) -> Option<&'d FunctionDef> {
+    file.imports
+        .iter()
+        .filter(|import| import.namespace.is_none())
+        .find_map(|import| {
+            visibility
+                .get(&import.file)?
+                .iter()
+                .find_map(|v| match &v.named {
+                    Named::Function(defining, defined_as) if v.name == name => {
+                        defined.get(&(*defining, defined_as.clone()))
+                    }
+                    _ => None,
+                })
+        })
+}
+
+/// `own`, a definition in `file` of a function it also imports (`inherited`), as §10.4's
+/// refinement rules make it: each of the inherited signatures in order, its implementation
+/// replaced where `own`'s signature at that place gives one (an empty `{}` keeps it as it
+/// is; any other keyname there is refused), then `own`'s further signatures.
+fn refine(
+    b: &mut Builder<'_, '_>,
+    file: &FileInput<'_>,
+    inherited: FunctionDef,
+    own: &FunctionDef,
+) -> FunctionDef {
+    let written = file
+        .root
+        .get("functions")
+        .and_then(|functions| functions.get(&own.name))
+        .and_then(|def| def.get("signatures"))
+        .and_then(Value::as_list)
+        .unwrap_or_default();
+    let path = join(&join("functions", &own.name), "signatures");
+    let mut signatures = inherited.signatures;
+    for (i, refinement) in own.signatures.iter().enumerate() {
+        let Some(existing) = signatures.get_mut(i) else {
+            signatures.push(refinement.clone());
+            continue;
+        };
+        let changed: Vec<&str> = written
+            .get(i)
+            .and_then(Value::as_map)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(key, _)| key.as_str())
+                    .filter(|key| *key != "implementation")
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !changed.is_empty() {
+            let span = written.get(i).map_or(own.span, |v| v.span);
+            b.report(
+                "invalid-refinement",
+                span,
+                &index(&path, i),
+                format!(
+                    "signature {i} refines the imported ${}'s: only its implementation may change, not {}",
+                    own.name,
+                    changed.join(", ")
+                ),
+            );
+        }
+        if let Some(implementation) = &refinement.implementation {
+            existing.implementation = Some(implementation.clone());
+        }
+    }
+    FunctionDef {
+        signatures,
+        ..own.clone()
     }
 }
 
