@@ -754,6 +754,14 @@ fn chapter_16_groups_and_policies() {
 }
 
 /// Files written into a temporary directory for cases that span several files.
+/// The problem codes of `text` compiled as the file `entry` (beside the files around it).
+fn codes_of(entry: &Path, text: &str) -> Vec<String> {
+    problems(entry, text, &Options::default())
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect()
+}
+
 fn files(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
     for (name, text) in files {
         let path = dir.join(name);
@@ -828,13 +836,7 @@ fn section_10_4_functions_imported_under_a_namespace_are_called_with_it() {
             ("lib.yaml", &library),
         ],
     );
-    let options = Options::default();
-    let codes = |text: &str| -> Vec<String> {
-        problems(&entry, text, &options)
-            .into_iter()
-            .map(|(code, _)| code)
-            .collect()
-    };
+    let codes = |text: &str| codes_of(&entry, text);
     assert_eq!(
         codes(&service("{ $lib:root: [ 4 ] }")),
         Vec::<String>::new()
@@ -870,13 +872,7 @@ fn section_10_4_a_function_defined_again_in_the_service_file_refines_the_importe
             ("lib.yaml", &library),
         ],
     );
-    let options = Options::default();
-    let codes = |text: &str| -> Vec<String> {
-        problems(&entry, text, &options)
-            .into_iter()
-            .map(|(code, _)| code)
-            .collect()
-    };
+    let codes = |text: &str| codes_of(&entry, text);
     // The imported signature (a string) and the new one (an integer) both accept.
     assert_eq!(
         codes(&service(kept, "{ $shout: [ hello ] }")),
