@@ -151,8 +151,13 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     // Only the dead delegate (and any built on it) is spawned again.
     assert_eq!(unrelated_delegates(&host), unrelated);
     // Of the engine delegates only nspawn and distrobox, which run their containers' commands
-    // through the process delegate, are new.
-    let kept = engine_delegates(&host).intersection(&engines).count();
+    // through the process delegate, are new (spawned one after the other after it: waited for).
+    let now = eventually("nspawn and distrobox to be spawned again", || {
+        let now = engine_delegates(&host);
+        (now.len() == 5 && now.difference(&engines).count() >= 2).then_some(now)
+    })
+    .await;
+    let kept = now.intersection(&engines).count();
     assert_eq!(kept, 3, "podman, docker and libvirt are the same actors");
     // Killed before the new delegate adopts it or after, it is started again (Adopt
     // restarts what died meanwhile, by its policy; the delegate's watcher what dies later).
