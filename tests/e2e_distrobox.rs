@@ -226,7 +226,8 @@ fn a_box_from_an_archive_and_a_box_without_an_image() {
     let status = cluster.status(&service);
     assert!(all_running(&status), "{status:#}");
     let logs = cluster.ok(&["service", "logs", &service, "box-0"]);
-    assert!(logs.contains("inside Debian"), "{logs}");
+    // The quoted command and the variable with a space reached it whole.
+    assert!(logs.contains("inside Debian GNU/Linux, hello there"), "{logs}");
     cluster.ok(&["service", "delete", &service]);
     cluster.deployed = None;
     assert!(!user.box_exists(&name), "the box {name} is left");
@@ -275,7 +276,8 @@ service_template:
       type: SystemContainer
       properties:
         image: {{ {image} }}
-        command: [ sh, -c, 'echo "inside $(. /etc/os-release; echo $NAME)"; exec sleep 600' ]
+        command: [ sh, -c, 'echo "inside $(. /etc/os-release; echo $NAME), $GREETING"; exec sleep 600' ]
+        environment: {{ GREETING: "hello there" }}
         restart: "no"
       artifacts:
         debian:

@@ -1,6 +1,7 @@
 //! What one distrobox is made from and how its command runs: worked out from the instance alone,
 //! touching nothing on the host, so a table of cases tests it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::delegates::nspawn::{image_archive, machine_name, unit_process_spec};
@@ -135,7 +136,7 @@ impl BoxPlan {
         environment.extend(properties.environment.clone());
         let mut arguments = vec!["enter".to_owned(), "--name".to_owned(), name.clone()];
         arguments.push("--".to_owned());
-        arguments.extend(entered_command(&properties.command));
+        arguments.extend(entered_command(&properties.command, &environment));
         let mut process = serde_json::json!({
             "command": DISTROBOX,
             "arguments": arguments,
@@ -200,23 +201,31 @@ impl BoxPlan {
     }
 }
 
-/// `command` as `distrobox enter` must be given it. It runs its command line through `eval`,
-/// quoting an argument that holds no quote itself but mangling one that does (`"$(date)"`
-/// becomes a syntax error). Such a command is handed over as a shell script free of quotes:
-/// the command, quoted for the shell, written as `printf` octal escapes and `eval`ed inside.
-fn entered_command(command: &[String]) -> Vec<String> {
-    if !command
-        .iter()
-        .any(|argument| argument.contains(['\'', '"']))
-    {
+/// `command`, with `environment`, as `distrobox enter` must be given them. It runs its command
+/// line through `eval`, quoting an argument that holds no quote itself but mangling one that
+/// does (`"$(date)"` becomes a syntax error), and passes on only the variables whose value
+/// holds no space, quote, backquote or `$`. When the command or a variable would suffer, both
+/// are handed over as a shell script free of quotes: `export NAME='value'` for each variable
+/// and `exec` of the command, quoted for the shell, written as `printf` octal escapes and
+/// `eval`ed inside.
+fn entered_command(command: &[String], environment: &BTreeMap<String, String>) -> Vec<String> {
+    let mangled = |text: &String, unsafe_chars: &[char]| text.contains(unsafe_chars);
+    let quoted_argument = command.iter().any(|a| mangled(a, &['\'', '"']));
+    let dropped_variable = environment
+        .values()
+        .any(|v| mangled(v, &[' ', '\t', '\n', '\'', '"', '`', '$']));
+    if !quoted_argument && !dropped_variable {
         return command.to_vec();
     }
-    let quoted: Vec<String> = command
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let exports = environment
         .iter()
-        .map(|argument| format!("'{}'", argument.replace('\'', r"'\''")))
+        .map(|(name, value)| format!("export {name}={}; ", quote(value)));
+    let words: Vec<String> = command.iter().map(|argument| quote(argument)).collect();
+    let script: String = exports
+        .chain([format!("exec {}", words.join(" "))])
         .collect();
-    let escaped: String = quoted
-        .join(" ")
+    let escaped: String = script
         .bytes()
         .map(|byte| format!(r"\\{byte:03o}"))
         .collect();
@@ -380,21 +389,52 @@ mod tests {
     }
 
     #[test]
-    fn a_command_with_quotes_reaches_the_box_intact() {
+    fn a_command_with_quotes_or_a_variable_with_spaces_reaches_the_box_intact() {
         let plain = ["busybox", "httpd", "-p", "$PORT", "(x)"].map(String::from);
-        assert_eq!(entered_command(&plain), plain);
+        let port = BTreeMap::from([("PORT".to_owned(), "20080".to_owned())]);
+        assert_eq!(entered_command(&plain, &port), plain);
         let quoted = ["sh", "-c", r#"echo "it's $(date)""#].map(String::from);
-        let entered = entered_command(&quoted);
-        assert_eq!(entered[..2], ["sh", "-c"]);
-        assert!(!entered[2].contains(['\'', '"']), "{}", entered[2]);
-        // What `sh -c` makes of the script is the command, quoted for the shell.
-        let output = std::process::Command::new("sh")
-            .args(["-c", &entered[2].replace("eval", "printf %s")])
+        let spaced = BTreeMap::from([("GREETING".to_owned(), "hello there".to_owned())]);
+        for (command, environment, expected) in [
+            (
+                &quoted[..],
+                &port,
+                r#"export PORT='20080'; exec 'sh' '-c' 'echo "it'\''s $(date)"'"#,
+            ),
+            (
+                &plain[..],
+                &spaced,
+                "export GREETING='hello there'; exec 'busybox' 'httpd' '-p' '$PORT' '(x)'",
+            ),
+        ] {
+            let entered = entered_command(command, environment);
+            assert_eq!(entered[..2], ["sh", "-c"]);
+            assert!(!entered[2].contains(['\'', '"']), "{}", entered[2]);
+            // What `sh -c` makes of the script is the exports and the command, quoted.
+            let output = std::process::Command::new("sh")
+                .args(["-c", &entered[2].replace("eval", "printf %s")])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+        }
+        // Run, it gives the program its arguments and variables as they were.
+        let script = entered_command(
+            &[
+                "sh".into(),
+                "-c".into(),
+                r#"printf '%s|%s' "$GREETING" "$1""#.into(),
+                "sh".into(),
+                "a  b".into(),
+            ],
+            &spaced,
+        );
+        let output = std::process::Command::new(&script[0])
+            .args(&script[1..])
             .output()
             .unwrap();
         assert_eq!(
             String::from_utf8(output.stdout).unwrap(),
-            r#"'sh' '-c' 'echo "it'\''s $(date)"'"#
+            "hello there|a  b"
         );
     }
 
