@@ -227,7 +227,10 @@ fn a_box_from_an_archive_and_a_box_without_an_image() {
     assert!(all_running(&status), "{status:#}");
     let logs = cluster.ok(&["service", "logs", &service, "box-0"]);
     // The quoted command and the variable with a space reached it whole.
-    assert!(logs.contains("inside Debian GNU/Linux, hello there"), "{logs}");
+    assert!(
+        logs.contains("inside Debian GNU/Linux, hello there"),
+        "{logs}"
+    );
     cluster.ok(&["service", "delete", &service]);
     cluster.deployed = None;
     assert!(!user.box_exists(&name), "the box {name} is left");
