@@ -18,8 +18,8 @@ use super::interrupt::{self, EXIT_INTERRUPTED};
 use super::output::{Format, cell, print_document, print_table, write_out};
 use crate::control::ClientError;
 use crate::control::protocol::{
-    FailureKind, InstanceAction, LogCommand, LogFile, LogOutput, Request, Response, ServiceStatus,
-    ServiceSummary, state_label,
+    FailureKind, InstanceAction, InstanceStatus, LogCommand, LogFile, LogOutput, Request, Response,
+    ServiceStatus, ServiceSummary, state_label,
 };
 use crate::state::records::{InstanceState, OnFailure, ServicePhase};
 
@@ -985,6 +985,38 @@ fn deploy_failure(status: &ServiceStatus, failed_since: &mut Option<Instant>) ->
     })
 }
 
+/// Which failed instance a delete failed on. An instance seen failed from the start may have
+/// failed before the delete (a one-shot job that ended): it counts once it was seen in another
+/// state during this delete (deleting, then failed), or after [`FAILURE_GRACE`] of staying
+/// failed (a delete that failed before the first look), never at once.
+#[derive(Default)]
+struct DeleteFailures {
+    /// Instances seen in a state other than failed during this delete.
+    moved: std::collections::HashSet<String>,
+    /// When each instance was first seen failed.
+    failed_since: std::collections::HashMap<String, Instant>,
+}
+
+impl DeleteFailures {
+    fn of_this_delete<'s>(&mut self, status: &'s ServiceStatus) -> Option<&'s InstanceStatus> {
+        for instance in &status.instances {
+            if instance.state == InstanceState::Failed {
+                self.failed_since
+                    .entry(instance.id.clone())
+                    .or_insert_with(Instant::now);
+            } else {
+                self.moved.insert(instance.id.clone());
+                self.failed_since.remove(&instance.id);
+            }
+        }
+        status.instances.iter().find(|i| {
+            i.state == InstanceState::Failed
+                && (self.moved.contains(&i.id)
+                    || self.failed_since[&i.id].elapsed() >= FAILURE_GRACE)
+        })
+    }
+}
+
 fn wait_until_deleted(
     agent: &AgentAddress,
     namespace: &str,
@@ -995,6 +1027,7 @@ fn wait_until_deleted(
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut watch = ServiceWatch::new(agent, namespace, name);
     let mut changes = Changes::default();
+    let mut failures = DeleteFailures::default();
     loop {
         match watch.next() {
             Err(ClientError::Failed(failure)) if failure.kind == FailureKind::NotFound => {
@@ -1008,11 +1041,7 @@ fn wait_until_deleted(
             }
             Ok((status, _)) => {
                 changes.show(&bar, &status);
-                if let Some(failed) = status
-                    .instances
-                    .iter()
-                    .find(|i| i.state == InstanceState::Failed)
-                {
+                if let Some(failed) = failures.of_this_delete(&status) {
                     bar.finish_and_clear();
                     return Err(invalid(format!(
                         "instance {} of service {name} could not be deleted: {}; the agent \
