@@ -99,9 +99,8 @@ fn answer(hypervisor: &Hypervisor, message: DelegateMsg) {
             attributes,
             reply,
         } => {
-            let known = lifecycle::known_address(&attributes);
             let observed =
-                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, false, known));
+                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, false, &attributes));
             let _ = reply.send(observed);
         }
         DelegateMsg::Adopt {
@@ -109,9 +108,8 @@ fn answer(hypervisor: &Hypervisor, message: DelegateMsg) {
             attributes,
             reply,
         } => {
-            let known = lifecycle::known_address(&attributes);
             let observed =
-                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, true, known));
+                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, true, &attributes));
             let _ = reply.send(observed);
         }
         DelegateMsg::Stop { spec, reply, .. } => {

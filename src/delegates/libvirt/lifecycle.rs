@@ -87,7 +87,7 @@ const ADDRESS: &str = "address";
 
 /// The bridged guest's address the runtime recorded, kept while the host's neighbour table
 /// has forgotten it (an entry ages out when no traffic passes).
-pub fn known_address(attributes: &Attributes) -> Option<String> {
+fn known_address(attributes: &Attributes) -> Option<String> {
     attributes
         .get(ADDRESS)
         .and_then(|address| address.as_str())
@@ -371,12 +371,12 @@ fn restarts(
 
 /// `Status` (and, with `adopt`, `Adopt`): what the guest is doing now. Adopting a guest that
 /// ended while no agent looked starts it again when its policy says so; a domain that is gone
-/// is defined and started again.
+/// is defined and started again. `recorded` holds the address a bridged guest was last seen at.
 pub fn observe(
     hypervisor: &Hypervisor,
     plan: &DomainPlan,
     adopt: bool,
-    known_address: Option<String>,
+    recorded: &Attributes,
 ) -> Result<Observation, DelegateError> {
     hypervisor.with(|connection| {
         let domain = match find(connection, plan)? {
@@ -405,7 +405,7 @@ pub fn observe(
         }
         let mut attributes = attributes(plan);
         let address = match plan.bridge {
-            Some(_) => guest_address(&domain).or(known_address),
+            Some(_) => guest_address(&domain).or_else(|| known_address(recorded)),
             None => None,
         };
         if let Some(address) = address {
