@@ -10,6 +10,7 @@ pub mod agent;
 pub mod cli;
 pub mod control;
 pub mod delegates;
+pub mod sim;
 pub mod state;
 pub mod throttle;
 pub mod tosca;

@@ -70,7 +70,7 @@ where
     T: DeserializeOwned + Default + Send + 'static,
 {
     let (store, host) = (store.clone(), host.to_owned());
-    let read = tokio::task::spawn_blocking(move || {
+    let read = store.clone().spawn_blocking(move || {
         crate::state::check_name("host", &host)?;
         store.read(&table.path(store.layout(), &host))
     });

@@ -19,6 +19,7 @@ pub mod profile;
 mod progress;
 mod registry;
 pub mod service;
+pub mod sim;
 pub mod template;
 pub mod tosca;
 mod update;
@@ -59,6 +60,8 @@ pub enum Command {
     Host(host::HostArgs),
     /// List the delegates.
     Delegate(delegate::DelegateArgs),
+    /// Deploy a service on a simulated cluster, with faults, and see what it does.
+    Sim(sim::SimArgs),
     /// Print a shell completion script.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff).
@@ -117,6 +120,7 @@ pub fn main() -> ExitCode {
         Command::Profile(args) => client_exit(profile::run(args).map(|()| ExitCode::SUCCESS)),
         Command::Host(args) => client_exit(host::run(args).map(|()| ExitCode::SUCCESS)),
         Command::Delegate(args) => client_exit(delegate::run(args).map(|()| ExitCode::SUCCESS)),
+        Command::Sim(args) => sim::run(args),
         Command::Completions(args) => generate::completions(args),
         Command::Man => generate::man(),
     }

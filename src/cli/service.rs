@@ -269,8 +269,9 @@ pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
     Utc::now().checked_sub_signed(back).ok_or_else(refused)
 }
 
-/// `1h30m` in seconds: numbers each followed by `s`, `m`, `h` or `d`.
-fn parse_duration(text: &str) -> Option<i64> {
+/// `1h30m` in seconds: numbers each followed by `s`, `m`, `h` or `d` (also `khutulun sim`'s
+/// times).
+pub fn parse_duration(text: &str) -> Option<i64> {
     let mut total: i64 = 0;
     let mut number = String::new();
     for c in text.chars() {

@@ -2,17 +2,44 @@
 //! runtime directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// The files of one agent's runtime directory.
-#[derive(Clone, Debug, PartialEq, Eq)]
+use crate::state::{Filesystem, RealFs};
+
+/// The files of one agent's runtime directory, and the filesystem they are on (this machine's;
+/// a simulated host's own in the simulator).
+#[derive(Clone, Debug)]
 pub struct RuntimePaths {
     dir: PathBuf,
+    fs: Arc<dyn Filesystem>,
 }
 
+impl PartialEq for RuntimePaths {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir
+    }
+}
+
+impl Eq for RuntimePaths {}
+
 impl RuntimePaths {
-    /// The runtime directory `dir`.
+    /// The runtime directory `dir` on this machine's filesystem.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        RuntimePaths { dir: dir.into() }
+        RuntimePaths::on(dir, Arc::new(RealFs))
+    }
+
+    /// The runtime directory `dir` on `fs` (the simulator's seam).
+    pub fn on(dir: impl Into<PathBuf>, fs: Arc<dyn Filesystem>) -> Self {
+        RuntimePaths {
+            dir: dir.into(),
+            fs,
+        }
+    }
+
+    /// The filesystem the directory is on: what the runtime lists and removes of its
+    /// instances' private directories goes through it.
+    pub fn filesystem(&self) -> &dyn Filesystem {
+        &*self.fs
     }
 
     /// The directory itself (mode 0700).

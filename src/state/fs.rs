@@ -49,6 +49,13 @@ pub trait Filesystem: Send + Sync + std::fmt::Debug {
     /// Takes an exclusive lock on `path` if nobody holds it, else `None`. Every call opens the
     /// file anew, so two calls in one process compete like two processes do.
     fn try_lock_exclusive(&self, path: &Path) -> io::Result<Option<Box<dyn HeldLock>>>;
+    /// Whether an operation may block its thread (a real disk, an NFS server in its grace
+    /// period): then the store's work runs on tokio's blocking pool. A simulated filesystem
+    /// answers at once, and its work runs on the caller's runtime, in the order that runtime
+    /// decides, so that a simulation replays exactly.
+    fn blocks(&self) -> bool {
+        true
+    }
 }
 
 /// The machine's real filesystem.

@@ -103,6 +103,20 @@ impl Store {
         self.clock.now_rfc3339()
     }
 
+    /// Runs `work` (reads and writes of this store, or other work that may block) beside the
+    /// caller: on tokio's blocking pool when the filesystem may block, else as a task of the
+    /// caller's runtime (a simulation's, which must stay on one thread to replay exactly).
+    pub fn spawn_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        if self.fs.blocks() {
+            tokio::task::spawn_blocking(work)
+        } else {
+            tokio::spawn(async move { work() })
+        }
+    }
+
     /// Where the store's time comes from (the simulator's virtual clock, or the system's).
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock

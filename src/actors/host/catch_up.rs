@@ -84,13 +84,9 @@ pub fn elsewhere<'a>(plan: &'a PlanRecord, host: &str) -> Vec<&'a str> {
 
 /// The instances of a service whose private directories are on this host.
 fn on_disk(runtime: &RuntimePaths, key: &ServiceKey) -> BTreeSet<String> {
-    std::fs::read_dir(runtime.service_dir(&key.0, &key.1))
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+    let dir = runtime.service_dir(&key.0, &key.1);
+    let names = runtime.filesystem().list(&dir).unwrap_or_default();
+    names.into_iter().collect()
 }
 
 /// The services this host has or had a part in. `seen` is what it saw last; on the first
@@ -203,7 +199,10 @@ impl HostState {
         tokio::spawn(async move {
             let store = context.store.clone();
             let (ns, service) = (namespace.clone(), name.clone());
-            let view = tokio::task::spawn_blocking(move || store.load_service(&ns, &service)).await;
+            let view = store
+                .clone()
+                .spawn_blocking(move || store.load_service(&ns, &service))
+                .await;
             let Ok(Ok(Some(view))) = view else {
                 tracing::warn!(service = %name, "cannot read the service to remove its leftovers");
                 return;

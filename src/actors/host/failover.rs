@@ -28,27 +28,29 @@ pub fn warnings() -> Warnings {
 pub async fn run(context: &Context, views: Vec<MemberView>, warnings: &Warnings) {
     let store = context.store.clone();
     let me = context.host.clone();
-    let decided = tokio::task::spawn_blocking(move || {
-        let liveness = liveness(&store, &me, &views)?;
-        let leaving = liveness.leaving();
-        if leaving.is_empty() || !liveness.leads(&me) {
-            return Ok::<_, RuntimeError>(Vec::new());
-        }
-        let eligible = candidates(&store, |record| liveness.eligible(&record.name))?;
-        let mut planned = Vec::new();
-        for ((namespace, name), plan) in store.plans()? {
-            if !plan.placements.values().any(|h| leaving.contains_key(h)) {
-                continue;
+    let decided = context
+        .store
+        .spawn_blocking(move || {
+            let liveness = liveness(&store, &me, &views)?;
+            let leaving = liveness.leaving();
+            if leaving.is_empty() || !liveness.leads(&me) {
+                return Ok::<_, RuntimeError>(Vec::new());
             }
-            let Some(view) = store.load_service(&namespace, &name)? else {
-                continue;
-            };
-            let moved = moves(&view, &leaving, &eligible);
-            planned.push((namespace, name, plan.version, moved));
-        }
-        Ok(planned)
-    })
-    .await;
+            let eligible = candidates(&store, |record| liveness.eligible(&record.name))?;
+            let mut planned = Vec::new();
+            for ((namespace, name), plan) in store.plans()? {
+                if !plan.placements.values().any(|h| leaving.contains_key(h)) {
+                    continue;
+                }
+                let Some(view) = store.load_service(&namespace, &name)? else {
+                    continue;
+                };
+                let moved = moves(&view, &leaving, &eligible);
+                planned.push((namespace, name, plan.version, moved));
+            }
+            Ok(planned)
+        })
+        .await;
     let planned = match decided {
         Ok(Ok(planned)) => planned,
         Ok(Err(error)) => return warn(warnings, &format!("could not judge failed hosts: {error}")),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::actors::{Context, RuntimeError};
+use crate::control::RuntimePaths;
 use crate::control::protocol::Response;
 
 /// How long the instances may take to move off (within the CLI's wait for an answer).
@@ -18,12 +19,14 @@ pub const LEAVE_PATIENCE: Duration = Duration::from_secs(100);
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 
 /// The instances with a private directory on this host (`instances/<ns>/<service>/<id>`).
-fn instances_here(dir: &Path) -> usize {
+fn instances_here(runtime: &RuntimePaths) -> usize {
+    let fs = runtime.filesystem();
     let entries = |dir: &Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir)
-            .map(|e| e.filter_map(|e| Some(e.ok()?.path())).collect())
-            .unwrap_or_default()
+        let names = fs.list(dir).unwrap_or_default();
+        names.into_iter().map(|name| dir.join(name)).collect()
     };
+    let dir = runtime.dir().join("instances");
+    let dir = dir.as_path();
     entries(dir)
         .iter()
         .flat_map(|namespace| entries(namespace))
@@ -40,7 +43,7 @@ pub async fn leave(context: Context, shutdown: Arc<Notify>) -> Result<Response, 
     loop {
         let placed = context.store.placed_per_host()?;
         let placed = placed.get(&host).copied().unwrap_or(0);
-        let left = instances_here(&context.runtime.dir().join("instances"));
+        let left = instances_here(&context.runtime);
         if placed == 0 && left == 0 {
             break;
         }

@@ -197,7 +197,7 @@ impl HostState {
             }
             failover::run(&context, views, &warnings).await;
             let runtime = context.runtime.clone();
-            let read = tokio::task::spawn_blocking(move || {
+            let read = store.clone().spawn_blocking(move || {
                 catch_up::read_news(&store, &host, &runtime, seen.as_ref())
             });
             let news = match read.await {
@@ -405,7 +405,7 @@ impl HostState {
                     inputs,
                     ..
                 } = deploy;
-                let planned = tokio::task::spawn_blocking(move || {
+                let planned = store.clone().spawn_blocking(move || {
                     deploy::plan(&store, &cluster, &template, &namespace, &name, inputs)
                 });
                 let diff = planned.await.map_err(|e| {
@@ -437,10 +437,12 @@ impl HostState {
                 inputs,
                 on_failure,
             } = deploy;
-            let compiled = tokio::task::spawn_blocking(move || {
-                deploy::prepare(&store, &cluster, &template, &namespace, &name, inputs)
-            })
-            .await;
+            let compiled = store
+                .clone()
+                .spawn_blocking(move || {
+                    deploy::prepare(&store, &cluster, &template, &namespace, &name, inputs)
+                })
+                .await;
             let prepared = match compiled {
                 Ok(prepared) => prepared.map(|(mut service, plan, instances)| {
                     service.on_failure = on_failure;
@@ -583,11 +585,12 @@ impl HostState {
         check_name("namespace", &namespace)?;
         check_name(kind.singular(), &name)?;
         let (path, now) = (path.to_owned(), self.context.store.now());
-        let (entry, files) = tokio::task::spawn_blocking(move || {
-            registry::prepare(kind, &path, &namespace, &name, now)
-        })
-        .await
-        .map_err(|e| RuntimeError::Invalid(format!("checking the file crashed: {e}")))??;
+        let (entry, files) = self
+            .context
+            .store
+            .spawn_blocking(move || registry::prepare(kind, &path, &namespace, &name, now))
+            .await
+            .map_err(|e| RuntimeError::Invalid(format!("checking the file crashed: {e}")))??;
         self.context
             .lock_manager
             .register(entry.clone(), files)
@@ -1051,13 +1054,15 @@ async fn watch(
     if after > 0 {
         tokio::time::sleep(WATCH_STORE_PERIOD).await;
     }
-    let view = tokio::task::spawn_blocking({
-        let (namespace, name) = (namespace.to_owned(), name.to_owned());
-        move || store.load_service(&namespace, &name)
-    })
-    .await
-    .map_err(|e| RuntimeError::Invalid(format!("reading the service crashed: {e}")))??
-    .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
+    let view = store
+        .clone()
+        .spawn_blocking({
+            let (namespace, name) = (namespace.to_owned(), name.to_owned());
+            move || store.load_service(&namespace, &name)
+        })
+        .await
+        .map_err(|e| RuntimeError::Invalid(format!("reading the service crashed: {e}")))??
+        .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
     Ok(Response::Watched {
         status: service_status(&view),
         version: after + 1,

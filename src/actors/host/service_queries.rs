@@ -119,7 +119,9 @@ impl ServiceQuery {
             self.namespace.clone(),
             self.name.clone(),
         );
-        let view = tokio::task::spawn_blocking(move || store.load_service(&namespace, &name))
+        let view = store
+            .clone()
+            .spawn_blocking(move || store.load_service(&namespace, &name))
             .await
             .map_err(|e| RuntimeError::Invalid(format!("reading the service crashed: {e}")))??;
         let mut view = view

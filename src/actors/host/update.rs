@@ -149,10 +149,10 @@ impl HostState {
                 Ok(cluster) => cluster,
                 Err(error) => return answer_with(reply, Err(error)),
             };
-            let compiled = tokio::task::spawn_blocking(move || {
-                prepare(&store, &cluster, &host, deploy, max_parallel)
-            })
-            .await;
+            let compiled = store
+                .clone()
+                .spawn_blocking(move || prepare(&store, &cluster, &host, deploy, max_parallel))
+                .await;
             let prepared = Box::new(compiled.unwrap_or_else(|e| {
                 Err(RuntimeError::Invalid(format!(
                     "compiling the template crashed: {e}"

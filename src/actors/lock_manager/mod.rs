@@ -90,7 +90,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, StoreError> {
     let root = store.layout().root().to_owned();
     let store = store.clone();
-    let mut write = tokio::task::spawn_blocking(move || work(&store));
+    let mut write = store.clone().spawn_blocking(move || work(&store));
     // A slow store (an NFS server in its grace period) is waited for, not failed over: say so.
     let mut waited = Duration::ZERO;
     loop {

@@ -28,11 +28,8 @@ pub async fn remove_leftover(
             .await?;
     }
     super::mounts::detach(context, view, &target.spec).await?;
-    match std::fs::remove_dir_all(&state_dir) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            tracing::warn!(path = %state_dir.display(), %error, "could not remove");
-        }
-        _ => {}
+    if let Err(error) = context.runtime.filesystem().remove_dir_all(&state_dir) {
+        tracing::warn!(path = %state_dir.display(), %error, "could not remove");
     }
     Ok(())
 }

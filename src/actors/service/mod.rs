@@ -341,9 +341,7 @@ impl ServiceState {
                     // The instances' host-private files (logs, pid files) go first: once the
                     // records are gone, whoever waits for the delete sees it done.
                     let private = context.runtime.service_dir(&namespace, &name);
-                    if let Err(error) = std::fs::remove_dir_all(&private)
-                        && error.kind() != std::io::ErrorKind::NotFound
-                    {
+                    if let Err(error) = context.runtime.filesystem().remove_dir_all(&private) {
                         tracing::warn!(path = %private.display(), %error, "could not remove");
                     }
                     let host = &context.host;
@@ -427,7 +425,9 @@ impl ServiceState {
         let (store, view) = (self.args.context.store.clone(), self.view());
         let (remote, myself) = (self.remote.clone(), myself.clone());
         tokio::spawn(async move {
-            let read = tokio::task::spawn_blocking(move || remote::read(&store, &view, &remote));
+            let read = store
+                .clone()
+                .spawn_blocking(move || remote::read(&store, &view, &remote));
             let read = match read.await {
                 Ok(read) => read.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p khutulun-sim --example sweep -- [FIRST_SEED] [COUNT]`
 
-use khutulun_sim::random_faults;
+use khutulun::sim::random_faults;
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use khutulun::actors::membership::{Delivery, MembershipMsg, Transport};
+use crate::actors::membership::{Delivery, MembershipMsg, Transport};
 use ractor::ActorRef;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

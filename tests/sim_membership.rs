@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use khutulun_sim::{MembershipSim, NetworkFaults, random_faults};
+use khutulun::sim::{MembershipSim, NetworkFaults, random_faults};
 
 const HOSTS: usize = 100;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::{MembershipSim, NetworkFaults};
+use super::{MembershipSim, NetworkFaults};
 
 /// How many hosts a run has.
 pub const HOSTS: usize = 30;

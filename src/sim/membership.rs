@@ -6,14 +6,19 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use khutulun::actors::membership::{
+use crate::actors::membership::{
     MemberState, MemberView, Membership, MembershipArgs, MembershipMsg,
 };
-use khutulun::state::Store;
-use khutulun::state::records::HostRecord;
+use std::sync::Arc;
+
+use crate::state::Store;
+use crate::state::records::HostRecord;
 use ractor::{Actor, ActorRef};
 
-use crate::network::{NetworkFaults, SimNetwork};
+use super::agents::STORE_ROOT;
+use super::clock::SimClock;
+use super::fs::SimFs;
+use super::network::{NetworkFaults, SimNetwork};
 
 /// Whether a simulated host runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +41,6 @@ pub struct MembershipSim {
     seed: u64,
     network: SimNetwork,
     store: Store,
-    _store_dir: tempfile::TempDir,
     hosts: Vec<SimHost>,
 }
 
@@ -44,20 +48,20 @@ pub struct MembershipSim {
 fn address_of(index: usize) -> SocketAddr {
     let n = u32::try_from(index).expect("fewer than 2^24 hosts") + 1;
     let ip = Ipv4Addr::from(0x0a00_0000 | n);
-    SocketAddr::new(ip.into(), khutulun::actors::membership::DEFAULT_PORT)
+    SocketAddr::new(ip.into(), crate::actors::membership::DEFAULT_PORT)
 }
 
 impl MembershipSim {
     /// Starts `hosts` hosts (`host-0`, `host-1`, …), each with its record in one store, on a
     /// network with `faults`; every random choice follows from `seed`.
     pub async fn start(seed: u64, hosts: usize, faults: NetworkFaults) -> Self {
-        let store_dir = tempfile::tempdir().expect("a temporary store directory");
-        let store = Store::open(store_dir.path()).expect("the store opens");
+        let disk = Arc::new(SimFs::disk());
+        let clock = Arc::new(SimClock::starting_now());
+        let store = Store::with_seams(STORE_ROOT, disk, clock).expect("the simulated store opens");
         let mut sim = MembershipSim {
             seed,
             network: SimNetwork::new(seed, faults),
             store,
-            _store_dir: store_dir,
             hosts: Vec::new(),
         };
         for index in 0..hosts {
@@ -67,7 +71,7 @@ impl MembershipSim {
                 generation: 1,
                 actor: None,
             };
-            let mut record = HostRecord::new(&host.name, "2026-01-01T00:00:00Z");
+            let mut record = HostRecord::new(&host.name, &sim.store.now());
             record.address = Some(host.address.to_string());
             sim.store
                 .put_host(&record)

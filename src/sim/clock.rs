@@ -1,0 +1,71 @@
+//! Virtual time as the store and SWIM read it: a fixed epoch plus the virtual time elapsed
+//! since the simulation began (tokio's paused clock), so that no wall-clock reading leaks in.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::state::Clock;
+
+/// When every simulation begins: 2026-01-01T00:00:00Z.
+pub const EPOCH_MILLIS: u64 = 1_767_225_600_000;
+
+/// The store's clock in a simulation: [`EPOCH_MILLIS`] plus the virtual time since it was made.
+#[derive(Clone, Copy, Debug)]
+pub struct SimClock {
+    began: tokio::time::Instant,
+    /// How far this host's clock is ahead of the simulation's (clock skew), in milliseconds.
+    skew_millis: i64,
+}
+
+impl SimClock {
+    /// A clock that reads [`EPOCH_MILLIS`] now; call it inside the simulation's runtime.
+    pub fn starting_now() -> Self {
+        SimClock {
+            began: tokio::time::Instant::now(),
+            skew_millis: 0,
+        }
+    }
+
+    /// The same clock, read `skew_millis` ahead (behind when negative), as a host whose clock
+    /// is off.
+    pub fn skewed(self, skew_millis: i64) -> Self {
+        SimClock {
+            skew_millis,
+            ..self
+        }
+    }
+
+    /// The virtual time since the simulation began.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.began.elapsed()
+    }
+}
+
+impl Clock for SimClock {
+    fn now_rfc3339(&self) -> String {
+        let millis = i64::try_from(self.unix_millis()).unwrap_or(i64::MAX);
+        DateTime::<Utc>::from_timestamp_millis(millis)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    fn unix_millis(&self) -> u64 {
+        let elapsed = u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX);
+        EPOCH_MILLIS
+            .saturating_add(elapsed)
+            .saturating_add_signed(self.skew_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn virtual_time_moves_the_clock_and_the_wall_clock_does_not() {
+        let clock = SimClock::starting_now();
+        assert_eq!(clock.now_rfc3339(), "2026-01-01T00:00:00.000Z");
+        tokio::time::sleep(std::time::Duration::from_secs(90)).await;
+        assert_eq!(clock.now_rfc3339(), "2026-01-01T00:01:30.000Z");
+        assert_eq!(clock.skewed(-500).unix_millis(), EPOCH_MILLIS + 89_500);
+    }
+}

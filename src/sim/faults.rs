@@ -1,0 +1,186 @@
+//! The faults a simulation injects: as a person writes them (`kill host-3 at 2m`,
+//! `partition host-1,host-2 at 4m for 1m`), or drawn at random from the run's seed.
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+use crate::cli::service::parse_duration;
+
+/// What goes wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The machine crashes: its agent and its workloads are gone (back after `for`).
+    Kill(String),
+    /// The agent crashes; its workloads keep running (it starts again after `for`).
+    CrashAgent(String),
+    /// These hosts are cut off from the others (the store stays reachable).
+    Partition(Vec<String>),
+    /// The host cannot reach the store.
+    CutStore(String),
+    /// Every start of a workload on the host fails.
+    FailStarts(String),
+    /// The instance (its id, e.g. `web-0`) crashes wherever it runs.
+    Crash(String),
+}
+
+/// A fault, when it strikes and how long it lasts (`None`: for good, or at once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// What goes wrong.
+    pub kind: FaultKind,
+    /// When, in virtual time since the simulation began.
+    pub at: Duration,
+    /// For how long; after it the fault is undone (the host starts again, the network heals).
+    pub lasting: Option<Duration>,
+}
+
+/// How long a crashed agent stays down when the fault does not say.
+const AGENT_RESTART_AFTER: Duration = Duration::from_secs(10);
+
+impl Fault {
+    /// Reads `KIND TARGET at TIME [for DURATION]`, e.g. `kill host-3 at 2m`, `partition
+    /// host-1,host-2 at 4m for 1m`, `crash-agent host-2 at 1m`, `cut-store host-4 at 90s for
+    /// 30s`, `fail-starts host-1 at 0s for 5m`, `crash web-0 at 3m`.
+    pub fn parse(text: &str) -> Result<Fault, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let usage = || {
+            format!(
+                "fault {text:?}: expected KIND TARGET at TIME [for DURATION], KIND one of kill, \
+                 crash-agent, partition, cut-store, fail-starts, crash (e.g. 'kill host-3 at 2m')"
+            )
+        };
+        let (kind, target, time, lasting) = match words.as_slice() {
+            [kind, target, "at", time] => (*kind, *target, *time, None),
+            [kind, target, "at", time, "for", lasting] => (*kind, *target, *time, Some(*lasting)),
+            _ => return Err(usage()),
+        };
+        let duration = |value: &str| {
+            parse_duration(value)
+                .and_then(|seconds| u64::try_from(seconds).ok())
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    format!("fault {text:?}: {value} is not a duration such as 90s or 2m")
+                })
+        };
+        let kind = match kind {
+            "kill" => FaultKind::Kill(target.to_owned()),
+            "crash-agent" => FaultKind::CrashAgent(target.to_owned()),
+            "partition" => FaultKind::Partition(target.split(',').map(str::to_owned).collect()),
+            "cut-store" => FaultKind::CutStore(target.to_owned()),
+            "fail-starts" => FaultKind::FailStarts(target.to_owned()),
+            "crash" => FaultKind::Crash(target.to_owned()),
+            _ => return Err(usage()),
+        };
+        let mut lasting = lasting.map(duration).transpose()?;
+        if matches!(kind, FaultKind::CrashAgent(_)) && lasting.is_none() {
+            lasting = Some(AGENT_RESTART_AFTER);
+        }
+        let needs_end = matches!(
+            kind,
+            FaultKind::Partition(_) | FaultKind::CutStore(_) | FaultKind::FailStarts(_)
+        );
+        if needs_end && lasting.is_none() {
+            return Err(format!("fault {text:?}: say how long it lasts (`for 1m`)"));
+        }
+        Ok(Fault {
+            kind,
+            at: duration(time)?,
+            lasting,
+        })
+    }
+
+    /// When the fault is over, if it ends.
+    pub fn ends(&self) -> Option<Duration> {
+        self.lasting.map(|lasting| self.at + lasting)
+    }
+
+    /// Draws a fault at `at` among `hosts` and `instances`, lasting at most `room`.
+    pub fn random(
+        draw: &mut StdRng,
+        at: Duration,
+        room: Duration,
+        hosts: &[String],
+        instances: &[String],
+    ) -> Fault {
+        let host = hosts[draw.random_range(0..hosts.len())].clone();
+        let longest = room.as_secs().max(6);
+        let lasting = Some(Duration::from_secs(draw.random_range(5..=longest.min(120))));
+        let (kind, lasting) = match draw.random_range(0..6) {
+            0 => (FaultKind::Kill(host), lasting),
+            1 => (FaultKind::CrashAgent(host), lasting),
+            2 => {
+                let size = draw.random_range(1..=(hosts.len() / 2).max(1));
+                let mut side = hosts.to_vec();
+                for i in (1..side.len()).rev() {
+                    side.swap(i, draw.random_range(0..=i));
+                }
+                side.truncate(size);
+                side.sort();
+                (FaultKind::Partition(side), lasting)
+            }
+            3 => (FaultKind::CutStore(host), lasting),
+            4 => (FaultKind::FailStarts(host), lasting),
+            _ if instances.is_empty() => (FaultKind::CrashAgent(host), lasting),
+            _ => {
+                let instance = instances[draw.random_range(0..instances.len())].clone();
+                (FaultKind::Crash(instance), None)
+            }
+        };
+        Fault { kind, at, lasting }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, target) = match &self.kind {
+            FaultKind::Kill(host) => ("kill", host.clone()),
+            FaultKind::CrashAgent(host) => ("crash-agent", host.clone()),
+            FaultKind::Partition(hosts) => ("partition", hosts.join(",")),
+            FaultKind::CutStore(host) => ("cut-store", host.clone()),
+            FaultKind::FailStarts(host) => ("fail-starts", host.clone()),
+            FaultKind::Crash(instance) => ("crash", instance.clone()),
+        };
+        write!(f, "{kind} {target} at {}s", self.at.as_secs())?;
+        if let Some(lasting) = self.lasting {
+            write!(f, " for {}s", lasting.as_secs())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_read_as_people_write_them() {
+        let fault = Fault::parse("partition host-1,host-2 at 4m for 1m").unwrap();
+        assert_eq!(
+            fault.kind,
+            FaultKind::Partition(vec!["host-1".into(), "host-2".into()])
+        );
+        assert_eq!(fault.at, Duration::from_secs(240));
+        assert_eq!(fault.ends(), Some(Duration::from_secs(300)));
+        let kill = Fault::parse("kill host-3 at 2m").unwrap();
+        assert_eq!(kill.lasting, None);
+        assert_eq!(kill.to_string(), "kill host-3 at 120s");
+        let agent = Fault::parse("crash-agent host-2 at 30s").unwrap();
+        assert_eq!(agent.lasting, Some(AGENT_RESTART_AFTER));
+    }
+
+    #[test]
+    fn a_fault_that_cannot_be_read_says_how_to_write_it() {
+        for bad in [
+            "kill host-3",
+            "explode host-3 at 2m",
+            "kill host-3 at soon",
+            "partition host-1 at 1m",
+        ] {
+            let error = Fault::parse(bad).unwrap_err();
+            assert!(error.contains(bad), "{error}");
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! One simulated run of a service on a cluster: the agents start and agree, the service is
+//! deployed, the faults strike and are repaired on schedule, and every second of virtual time
+//! the run notes what changed (placements, instances' states, membership) and checks the
+//! invariants. `khutulun sim` prints its [`Report`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::agents::AgentCluster;
+use super::faults::{Fault, FaultKind};
+use super::invariants::{self, AGREEMENT_BOUND, Invariants, RECOVERY_BOUND, SINGLE_BOUND};
+use super::network::NetworkFaults;
+use super::report::{Event, Report};
+use crate::control::protocol::Request;
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// The service template to deploy.
+    pub template: PathBuf,
+    /// How many hosts.
+    pub hosts: usize,
+    /// The seed every random choice follows from.
+    pub seed: u64,
+    /// How much virtual time to simulate.
+    pub duration: Duration,
+    /// Faults at given times.
+    pub faults: Vec<Fault>,
+    /// About how many random faults per 10 minutes of virtual time (0: none).
+    pub random_faults: f64,
+}
+
+/// How often the run looks at the cluster and checks the invariants.
+const TICK: Duration = Duration::from_secs(1);
+
+/// How often the hosts are asked whom they see alive (each answer reads the host records).
+const MEMBERSHIP_EVERY: u64 = 5;
+
+/// The quiet end of a run with random faults: none strikes in it, so that the bounded
+/// invariants are checked after the last one.
+const QUIET_END: Duration = Duration::from_secs(180);
+
+/// The namespace and name the service is deployed as.
+const SERVICE: (&str, &str) = ("default", "sim");
+
+/// A change the schedule makes: a fault strikes, or is repaired.
+#[derive(Clone, Debug)]
+enum Step {
+    Strike(Fault),
+    Repair(Fault),
+}
+
+/// Runs `options` on a current-thread runtime whose clock is paused; the report, or why the
+/// run could not be made (a template that does not deploy, a host that cannot start).
+pub async fn simulate(options: &SimOptions) -> Result<Report, String> {
+    let mut cluster =
+        AgentCluster::start(options.seed, options.hosts, NetworkFaults::lan()).await?;
+    let mut run = Run::new(options);
+    run.until_agreement(&cluster).await;
+    run.deploy(&cluster, options).await?;
+    let mut schedule = schedule(options, &run.planned_ids());
+    while cluster.elapsed() < options.duration {
+        let now = cluster.elapsed();
+        while schedule.first().is_some_and(|(at, _)| *at <= now) {
+            let (_, step) = schedule.remove(0);
+            run.apply(&mut cluster, step).await;
+        }
+        tokio::time::sleep(TICK).await;
+        run.observe(&cluster).await;
+    }
+    Ok(run.report(&cluster, options))
+}
+
+/// The faults given and drawn, as strikes and repairs in time order.
+fn schedule(options: &SimOptions, instances: &[String]) -> Vec<(Duration, Step)> {
+    let mut faults = options.faults.clone();
+    if options.random_faults > 0.0 {
+        let mut draw = StdRng::seed_from_u64(options.seed ^ 0x5eed_fa17);
+        let names: Vec<String> = (1..=options.hosts).map(|i| format!("host-{i}")).collect();
+        let last = options.duration.saturating_sub(QUIET_END);
+        let chance = (options.random_faults / 600.0).min(1.0);
+        let mut at = Duration::from_secs(30);
+        while at < last {
+            if draw.random_bool(chance) {
+                let room = last - at;
+                faults.push(Fault::random(&mut draw, at, room, &names, instances));
+            }
+            at += TICK;
+        }
+    }
+    let mut steps: Vec<(Duration, Step)> = Vec::new();
+    for fault in faults {
+        if let Some(ends) = fault.ends() {
+            steps.push((ends, Step::Repair(fault.clone())));
+        }
+        steps.push((fault.at, Step::Strike(fault)));
+    }
+    steps.sort_by_key(|(at, _)| *at);
+    steps
+}
+
+/// What a run keeps between its looks.
+struct Run {
+    timeline: Vec<Event>,
+    invariants: Invariants,
+    /// When the last fault struck or was repaired.
+    disturbed: Duration,
+    /// Faults in force until their repair (a kill for good is not: it is how the cluster is
+    /// now), to rebuild the network's partitions.
+    in_force: Vec<Fault>,
+    placements: BTreeMap<String, String>,
+    states: BTreeMap<String, String>,
+    deployed: BTreeSet<(String, String)>,
+    epoch: u64,
+    ticks: u64,
+    /// How many running hosts agreed at the last look (`Some(None)`: they disagreed).
+    agreed: Option<Option<usize>>,
+    seed: u64,
+}
+
+impl Run {
+    fn new(options: &SimOptions) -> Self {
+        Run {
+            timeline: Vec::new(),
+            invariants: Invariants::default(),
+            disturbed: Duration::ZERO,
+            in_force: Vec::new(),
+            placements: BTreeMap::new(),
+            states: BTreeMap::new(),
+            deployed: BTreeSet::new(),
+            epoch: 0,
+            ticks: 0,
+            agreed: None,
+            seed: options.seed,
+        }
+    }
+
+    fn note(&mut self, cluster: &AgentCluster, kind: &'static str, text: String) {
+        let at_ms = u64::try_from(cluster.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.timeline.push(Event { at_ms, kind, text });
+    }
+
+    /// Lets the hosts find each other before the deploy (at most [`AGREEMENT_BOUND`]).
+    async fn until_agreement(&mut self, cluster: &AgentCluster) {
+        while cluster.elapsed() < AGREEMENT_BOUND {
+            tokio::time::sleep(TICK).await;
+            if agreement(cluster).await.is_ok() {
+                break;
+            }
+        }
+        let _ = self.observe_membership(cluster).await;
+    }
+
+    /// Deploys the template through the first running host.
+    async fn deploy(&mut self, cluster: &AgentCluster, options: &SimOptions) -> Result<(), String> {
+        let template = std::path::absolute(&options.template)
+            .map_err(|e| format!("{}: {e}", options.template.display()))?;
+        let request = Request::Deploy {
+            template: template.to_string_lossy().into_owned(),
+            namespace: SERVICE.0.into(),
+            name: SERVICE.1.into(),
+            inputs: Default::default(),
+            on_failure: Default::default(),
+        };
+        let first = (0..options.hosts).find(|&i| cluster.runs(i)).unwrap_or(0);
+        match cluster.ask(first, request).await {
+            Some(Ok(_)) => {}
+            Some(Err(failure)) => return Err(format!("the deploy failed: {}", failure.message)),
+            None => return Err("the deploy got no answer".into()),
+        }
+        self.deployed.insert((SERVICE.0.into(), SERVICE.1.into()));
+        self.note(
+            cluster,
+            "deploy",
+            format!(
+                "{}/{} from {}",
+                SERVICE.0,
+                SERVICE.1,
+                options.template.display()
+            ),
+        );
+        self.observe(cluster).await;
+        Ok(())
+    }
+
+    /// The ids of the deployed service's instances.
+    fn planned_ids(&self) -> Vec<String> {
+        self.placements
+            .keys()
+            .filter_map(|q| q.rsplit('/').next().map(str::to_owned))
+            .collect()
+    }
+
+    async fn apply(&mut self, cluster: &mut AgentCluster, step: Step) {
+        self.disturbed = cluster.elapsed();
+        let (fault, strikes) = match step {
+            Step::Strike(fault) => (fault, true),
+            Step::Repair(fault) => (fault, false),
+        };
+        let host = |name: &str| cluster.index_of(name);
+        let outcome = match (&fault.kind, strikes) {
+            (FaultKind::Kill(name), true) => host(name).map(|i| cluster.crash_machine(i)),
+            (FaultKind::CrashAgent(name), true) => host(name).map(|i| cluster.crash_agent(i)),
+            (FaultKind::Kill(name) | FaultKind::CrashAgent(name), false) => match host(name) {
+                Some(i) => cluster.start_agent(i).await.ok(),
+                None => None,
+            },
+            (FaultKind::CutStore(name), cut) => host(name).map(|i| cluster.cut_store(i, cut)),
+            (FaultKind::FailStarts(name), fail) => {
+                let reason = fail.then(|| format!("simulated: starts fail on {name}"));
+                cluster.workloads().fail_starts(name, reason);
+                Some(())
+            }
+            (FaultKind::Crash(id), _) => {
+                let instance = format!("{}/{}/{id}", SERVICE.0, SERVICE.1);
+                cluster.workloads().crash(&instance, "simulated crash");
+                Some(())
+            }
+            (FaultKind::Partition(_), _) => Some(()),
+        };
+        match strikes {
+            true if fault.lasting.is_some() => self.in_force.push(fault.clone()),
+            true => {}
+            false => self.in_force.retain(|f| *f != fault),
+        }
+        self.repartition(cluster);
+        let (kind, verb) = if strikes {
+            ("fault", "")
+        } else {
+            ("repair", "over: ")
+        };
+        let unknown = if outcome.is_none() {
+            " (no such host)"
+        } else {
+            ""
+        };
+        self.note(cluster, kind, format!("{verb}{fault}{unknown}"));
+    }
+
+    /// Cuts the network by the partitions in force.
+    fn repartition(&self, cluster: &AgentCluster) {
+        let sides: Vec<Vec<usize>> = self
+            .in_force
+            .iter()
+            .filter_map(|fault| match &fault.kind {
+                FaultKind::Partition(names) => {
+                    Some(names.iter().filter_map(|n| cluster.index_of(n)).collect())
+                }
+                _ => None,
+            })
+            .collect();
+        match sides.is_empty() {
+            true => cluster.network().heal(),
+            false => cluster.partition(&sides),
+        }
+    }
+
+    /// Notes what changed since the last look and checks the invariants.
+    async fn observe(&mut self, cluster: &AgentCluster) {
+        self.ticks += 1;
+        let now = cluster.elapsed();
+        self.observe_store(cluster);
+        let files = cluster.disk().files();
+        self.invariants
+            .check("store-parses", now, invariants::store_parses(&files));
+        let kept = invariants::writes_kept(cluster.store(), self.epoch, &self.deployed);
+        if let Ok(epoch) = &kept {
+            self.epoch = *epoch;
+        }
+        self.invariants.check("writes-kept", now, kept.map(|_| ()));
+        let doubles = cluster.workloads().double_reservations();
+        let ports = doubles.first().map_or(Ok(()), |d| Err(d.clone()));
+        self.invariants.check("one-port-owner", now, ports);
+        let quiet = now.saturating_sub(self.disturbed);
+        let running = cluster.workloads().running();
+        if self.in_force.is_empty() && quiet >= SINGLE_BOUND {
+            let single = invariants::single_placement(&running);
+            self.invariants.check("single-placement", now, single);
+        }
+        if self.in_force.is_empty() && quiet >= RECOVERY_BOUND {
+            let live: BTreeSet<String> = cluster
+                .names()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| cluster.runs(*i))
+                .map(|(_, name)| name)
+                .collect();
+            let planned: Vec<String> = self.placements.keys().cloned().collect();
+            let outcome = invariants::instances_live(&planned, &running, &live);
+            self.invariants.check("instances-live", now, outcome);
+        }
+        if self.ticks.is_multiple_of(MEMBERSHIP_EVERY) {
+            let agreed = self.observe_membership(cluster).await;
+            let partitioned = self
+                .in_force
+                .iter()
+                .any(|f| matches!(f.kind, FaultKind::Partition(_)));
+            if !partitioned && quiet >= AGREEMENT_BOUND {
+                self.invariants.check("membership-agrees", now, agreed);
+            }
+        }
+    }
+
+    /// Notes changed placements and instance states.
+    fn observe_store(&mut self, cluster: &AgentCluster) {
+        let (namespace, name) = SERVICE;
+        let Ok(Some(view)) = cluster.store().load_service(namespace, name) else {
+            return;
+        };
+        for (id, host) in &view.plan.placements {
+            let key = format!("{namespace}/{name}/{id}");
+            let before = self.placements.insert(key.clone(), host.clone());
+            match before {
+                None => self.note(cluster, "placement", format!("{id} placed on {host}")),
+                Some(before) if before != *host => self.note(
+                    cluster,
+                    "placement",
+                    format!("{id} moved from {before} to {host}"),
+                ),
+                Some(_) => {}
+            }
+        }
+        for instance in &view.instances {
+            let key = format!("{namespace}/{name}/{}", instance.id);
+            let state = format!("{} on {}", instance.state, instance.host);
+            if self.states.get(&key) != Some(&state) {
+                let why = instance
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                self.note(cluster, "state", format!("{} {state}{why}", instance.id));
+                self.states.insert(key, state);
+            }
+        }
+    }
+
+    /// Notes when the running hosts come to agree on who is alive, and when they stop;
+    /// whether they do.
+    async fn observe_membership(&mut self, cluster: &AgentCluster) -> Result<(), String> {
+        let agreed = agreement(cluster).await;
+        let running = (0..cluster.names().len())
+            .filter(|&i| cluster.runs(i))
+            .count();
+        let now = agreed.as_ref().ok().map(|()| running);
+        if self.agreed != Some(now) {
+            let text = match &agreed {
+                Ok(()) => format!("the {running} running hosts agree on who is alive"),
+                Err(why) => format!("the hosts disagree: {why}"),
+            };
+            self.note(cluster, "membership", text);
+            self.agreed = Some(now);
+        }
+        agreed
+    }
+
+    fn report(self, cluster: &AgentCluster, options: &SimOptions) -> Report {
+        let stats = cluster.network().stats();
+        let mut replay = format!(
+            "khutulun sim {} --hosts {} --seed {} --duration {}s",
+            options.template.display(),
+            options.hosts,
+            self.seed,
+            options.duration.as_secs()
+        );
+        for fault in &options.faults {
+            replay.push_str(&format!(" --fault '{fault}'"));
+        }
+        if options.random_faults > 0.0 {
+            replay.push_str(&format!(" --random-faults {}", options.random_faults));
+        }
+        Report {
+            seed: self.seed,
+            hosts: options.hosts,
+            duration_s: options.duration.as_secs(),
+            timeline: self.timeline,
+            invariants: self.invariants.reports(),
+            datagrams: [stats.sent, stats.lost, stats.cut, stats.delivered],
+            replay,
+        }
+    }
+}
+
+/// Whether every running host sees exactly the running hosts alive; who sees what otherwise.
+async fn agreement(cluster: &AgentCluster) -> Result<(), String> {
+    let names = cluster.names();
+    let running: BTreeSet<String> = (0..names.len())
+        .filter(|&i| cluster.runs(i))
+        .map(|i| names[i].clone())
+        .collect();
+    for (index, name) in names.iter().enumerate() {
+        if !cluster.runs(index) {
+            continue;
+        }
+        let alive = cluster.alive_as_seen_by(index).await?;
+        if alive != running {
+            let missing: Vec<_> = running.difference(&alive).collect();
+            let extra: Vec<_> = alive.difference(&running).collect();
+            return Err(format!(
+                "{name} sees {} alive; missing {missing:?}, extra {extra:?}",
+                alive.len()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Whole agents in simulation: hosts running the agent's own Host, Membership, LockManager,
+//! Service and NodeInstance actors over a simulated network, store and process table, in
+//! virtual time. A service is deployed, faults strike, the instances move, the invariants are
+//! checked as the run goes, and a run replays exactly from its seed.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use khutulun::sim::{Fault, Report, SimOptions, Verdict, simulate};
+
+fn template() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sim-web.yaml")
+}
+
+fn options(seed: u64, hosts: usize, minutes: u64, faults: &[&str]) -> SimOptions {
+    SimOptions {
+        template: template(),
+        hosts,
+        seed,
+        duration: Duration::from_secs(minutes * 60),
+        faults: faults.iter().map(|f| Fault::parse(f).unwrap()).collect(),
+        random_faults: 0.0,
+    }
+}
+
+fn verdict(report: &Report, name: &str) -> Verdict {
+    report
+        .invariants
+        .iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("no invariant {name}"))
+        .verdict
+}
+
+/// The host each instance was last placed on, from the timeline.
+fn last_placements(report: &Report) -> std::collections::BTreeMap<String, String> {
+    let mut placed = std::collections::BTreeMap::new();
+    for event in report.timeline.iter().filter(|e| e.kind == "placement") {
+        let words: Vec<&str> = event.text.split_whitespace().collect();
+        placed.insert(words[0].to_owned(), words[words.len() - 1].to_owned());
+    }
+    placed
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_killed_hosts_instances_move_to_live_hosts() {
+    let before = simulate(&options(1, 5, 1, &[])).await.unwrap();
+    let doomed = last_placements(&before)["web-0"].clone();
+    let kill = format!("kill {doomed} at 2m");
+    let report = simulate(&options(1, 5, 6, &[&kill])).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let after = last_placements(&report);
+    assert!(
+        after.values().all(|host| *host != doomed),
+        "nothing stays on {doomed}: {after:?}\n{}",
+        report.text()
+    );
+    let moved = report
+        .timeline
+        .iter()
+        .any(|e| e.text.starts_with("web-0 moved from") && e.at_ms > 120_000);
+    assert!(moved, "{}", report.text());
+    let checked = report
+        .invariants
+        .iter()
+        .find(|i| i.name == "instances-live");
+    assert!(checked.unwrap().checks > 60, "{}", report.text());
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_same_seed_gives_the_same_report_byte_for_byte() {
+    let random = |seed| SimOptions {
+        random_faults: 30.0,
+        ..options(seed, 6, 6, &[])
+    };
+    let first = simulate(&random(11)).await.unwrap().json();
+    let again = simulate(&random(11)).await.unwrap().json();
+    assert_eq!(first, again, "the same seed, the same report");
+    let other = simulate(&random(12)).await.unwrap().json();
+    assert_ne!(first, other, "another seed, another run");
+    assert!(first.contains("\"kind\": \"fault\""), "{first}");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_cluster_with_no_host_left_breaks_the_liveness_invariant() {
+    let faults = [
+        "kill host-1 at 1m",
+        "kill host-2 at 1m",
+        "kill host-3 at 1m",
+    ];
+    let report = simulate(&options(2, 3, 5, &faults)).await.unwrap();
+    assert!(!report.held());
+    assert_eq!(verdict(&report, "instances-live"), Verdict::Broken);
+    assert_eq!(verdict(&report, "store-parses"), Verdict::Held);
+    let broken = report
+        .invariants
+        .iter()
+        .find(|i| i.name == "instances-live");
+    let why = broken.unwrap().why.clone().unwrap();
+    assert!(why.contains("runs nowhere"), "{why}");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_agent_crash_leaves_its_workloads_running_and_a_partition_heals() {
+    let faults = [
+        "crash-agent host-2 at 1m for 30s",
+        "partition host-1,host-2 at 2m for 40s",
+        "cut-store host-3 at 3m for 20s",
+        "fail-starts host-4 at 3m for 1m",
+        "crash web-1 at 3m30s",
+    ];
+    let report = simulate(&options(3, 5, 8, &faults)).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let kinds = |kind| report.timeline.iter().filter(|e| e.kind == kind).count();
+    assert_eq!(
+        (kinds("fault"), kinds("repair")),
+        (5, 4),
+        "{}",
+        report.text()
+    );
+    let disagreed = report
+        .timeline
+        .iter()
+        .any(|e| e.kind == "membership" && e.text.contains("disagree"));
+    assert!(disagreed, "the partition was seen: {}", report.text());
+}
+
+#[test]
+fn the_command_prints_json_and_fails_when_an_invariant_broke() {
+    let khutulun = env!("CARGO_BIN_EXE_khutulun");
+    let run = |args: &[&str]| Command::new(khutulun).args(args).output().unwrap();
+    let template = template();
+    let template = template.to_str().unwrap();
+    let broken = run(&[
+        "sim",
+        template,
+        "--hosts",
+        "3",
+        "--duration",
+        "4m",
+        "--format",
+        "json",
+        "--fault",
+        "kill host-1 at 1m",
+        "--fault",
+        "kill host-2 at 1m",
+        "--fault",
+        "kill host-3 at 1m",
+    ]);
+    assert_eq!(broken.status.code(), Some(1), "{broken:?}");
+    let report: serde_json::Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert!(report["timeline"].as_array().is_some_and(|t| !t.is_empty()));
+    let live = report["invariants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "instances-live")
+        .unwrap();
+    assert_eq!(live["verdict"], "broken", "{live}");
+
+    let bad = run(&["sim", template, "--fault", "explode host-1 at 1m"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("KIND TARGET at TIME"));
+    let missing = run(&["sim", "/nonexistent/template.yaml"]);
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_simulation_touches_no_real_store_or_runtime_file() {
+    // The simulated store and every host's runtime directory are paths below this one; were
+    // anything written to this machine's disk, it would be there.
+    let root = std::path::Path::new("/khutulun-sim");
+    assert!(
+        !root.exists(),
+        "left over from elsewhere: {}",
+        root.display()
+    );
+    let report = simulate(&options(4, 4, 4, &["kill host-1 at 1m"]))
+        .await
+        .unwrap();
+    assert!(report.held(), "{}", report.text());
+    assert!(!root.exists(), "the simulation wrote to {}", root.display());
+}
