@@ -182,3 +182,24 @@ async fn a_simulation_touches_no_real_store_or_runtime_file() {
     assert!(report.held(), "{}", report.text());
     assert!(!root.exists(), "the simulation wrote to {}", root.display());
 }
+
+/// Seeds of `scripts/sim-sweep` that once found a bug, each replayed whole:
+/// - 4: a host's machine crashed and came back before its instances were moved; the workload
+///   it adopted was gone and stayed failed (the stand-in now recreates a gone workload on
+///   adoption when its restart policy says so, as the real delegates do);
+/// - 14: an agent crashed, its instance moved, and when it came back it never removed the copy
+///   it had left running: the Host read its private directory from this machine's disk, not
+///   through `RuntimePaths::filesystem` (the instance ran on two hosts for good).
+const REGRESSIONS: [u64; 2] = [4, 14];
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn seeds_that_once_found_a_bug_hold() {
+    for seed in REGRESSIONS {
+        let sweep = SimOptions {
+            random_faults: 20.0,
+            ..options(seed, 20, 5, &[])
+        };
+        let report = simulate(&sweep).await.unwrap();
+        assert!(report.held(), "seed {seed}:\n{}", report.text());
+    }
+}

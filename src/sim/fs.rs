@@ -28,6 +28,8 @@ struct Disk {
     capacity: Option<usize>,
     /// Temporary files made so far (their names must differ).
     temporaries: u64,
+    /// Files put in place since [`SimFs::take_written`] last looked.
+    written: BTreeSet<PathBuf>,
 }
 
 impl Disk {
@@ -100,12 +102,14 @@ impl SimFs {
         lock(&self.disk).capacity = bytes;
     }
 
-    /// Every file and its content, in path order (for the invariants).
-    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let disk = lock(&self.disk);
-        disk.files
-            .iter()
-            .map(|(path, bytes)| (path.clone(), bytes.clone()))
+    /// The files put in place since the last call that are still there, with their content,
+    /// in path order: the invariants look at each write once.
+    pub fn take_written(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut disk = lock(&self.disk);
+        let written = std::mem::take(&mut disk.written);
+        written
+            .into_iter()
+            .filter_map(|path| Some((path.clone(), disk.files.get(&path)?.clone())))
             .collect()
     }
 
@@ -155,6 +159,7 @@ impl Filesystem for SimFs {
             disk.add_dirs(parent);
         }
         disk.files.insert(path.to_owned(), bytes);
+        disk.written.insert(path.to_owned());
         Ok(())
     }
 
@@ -178,8 +183,12 @@ impl Filesystem for SimFs {
                 .flatten()
                 .map(|name| name.to_string_lossy().into_owned())
         };
-        let mut names: BTreeSet<String> = disk.files.keys().filter_map(child_name).collect();
-        names.extend(disk.dirs.iter().filter_map(child_name));
+        // Paths sort by component, so everything below `dir` follows it without a gap.
+        let below = |path: &&PathBuf| path.starts_with(dir);
+        let files = disk.files.range(dir.to_owned()..).map(|(path, _)| path);
+        let mut names: BTreeSet<String> = files.take_while(below).filter_map(child_name).collect();
+        let dirs = disk.dirs.range(dir.to_owned()..);
+        names.extend(dirs.take_while(below).filter_map(child_name));
         Ok(names.into_iter().collect())
     }
 
@@ -232,6 +241,8 @@ mod tests {
             fs.list(Path::new("/store/services/default/web")).unwrap(),
             ["service.yaml"]
         );
+        assert_eq!(disk.take_written(), [(path.to_owned(), b"two".to_vec())]);
+        assert!(disk.take_written().is_empty());
         fs.remove_dir_all(Path::new("/store/services/default"))
             .unwrap();
         assert!(fs.read(path).unwrap().is_none());

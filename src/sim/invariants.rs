@@ -20,7 +20,7 @@ pub const SINGLE_BOUND: Duration = Duration::from_secs(120);
 pub const INVARIANTS: [(&str, &str); 6] = [
     (
         "store-parses",
-        "every file of the store parses, at every moment",
+        "every file the store puts in place parses (each write is checked)",
     ),
     (
         "writes-kept",
@@ -91,7 +91,7 @@ impl Invariants {
     }
 }
 
-/// `store-parses`: every record file (temporary ones aside) is YAML.
+/// `store-parses`: every record file among `files` (temporary ones aside) is YAML.
 pub fn store_parses(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<(), String> {
     for (path, bytes) in files {
         let name = path

@@ -264,7 +264,7 @@ impl Run {
         self.ticks += 1;
         let now = cluster.elapsed();
         self.observe_store(cluster);
-        let files = cluster.disk().files();
+        let files = cluster.disk().take_written();
         self.invariants
             .check("store-parses", now, invariants::store_parses(&files));
         let kept = invariants::writes_kept(cluster.store(), self.epoch, &self.deployed);

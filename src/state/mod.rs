@@ -39,6 +39,7 @@ pub mod fs;
 pub mod layout;
 pub mod lock_check;
 mod member_state;
+mod parsed;
 pub mod records;
 mod registry;
 mod reserve;

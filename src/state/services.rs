@@ -447,14 +447,18 @@ impl Store {
         Ok(counts)
     }
 
-    /// Every host record.
+    /// Every host record (a record whose bytes did not change since the last call is not
+    /// parsed again).
     pub fn list_hosts(&self) -> Result<Vec<HostRecord>, StoreError> {
+        let dir = self.layout().hosts();
+        let names = self.list(&dir)?;
+        let cache = self.host_records();
+        cache.keep_only(&names);
         let mut hosts = Vec::new();
-        for name in self.list(&self.layout().hosts())? {
-            if name.ends_with(".yaml")
-                && let Some(host) = self.read(&self.layout().hosts().join(&name))?
-            {
-                hosts.push(host);
+        for name in names.iter().filter(|name| name.ends_with(".yaml")) {
+            let path = dir.join(name);
+            if let Some(bytes) = self.read_bytes(&path)? {
+                hosts.push(cache.parse(name, &path, bytes)?);
             }
         }
         Ok(hosts)

@@ -14,7 +14,8 @@ use super::cluster_secret::{ClusterSecret, ClusterSecretRecord};
 use super::document;
 use super::fs::{Filesystem, RealFs};
 use super::layout::Layout;
-use super::records::{ClusterRecord, EpochRecord};
+use super::parsed::ParsedCache;
+use super::records::{ClusterRecord, EpochRecord, HostRecord};
 use super::reserve;
 
 /// The host-to-host protocol version written into a new `cluster.yaml`.
@@ -29,6 +30,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     /// The reserve kept for deletes on a full disk was spent (see [`reserve`]).
     reserve_spent: Arc<AtomicBool>,
+    /// The host records as last parsed (every host reads them all every few seconds).
+    host_records: ParsedCache<HostRecord>,
 }
 
 impl Store {
@@ -48,6 +51,7 @@ impl Store {
             fs,
             clock,
             reserve_spent: Arc::new(AtomicBool::new(false)),
+            host_records: ParsedCache::default(),
         };
         let locks = store.layout.locks();
         store
@@ -115,6 +119,11 @@ impl Store {
         } else {
             tokio::spawn(async move { work() })
         }
+    }
+
+    /// The host records' parse cache (see [`ParsedCache`]).
+    pub(super) fn host_records(&self) -> &ParsedCache<HostRecord> {
+        &self.host_records
     }
 
     /// Where the store's time comes from (the simulator's virtual clock, or the system's).

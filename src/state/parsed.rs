@@ -1,0 +1,84 @@
+//! Records parsed once per content: every host reads every host record each catch-up period
+//! (for the leases and membership), and parsing YAML costs far more than reading or comparing
+//! the bytes, so a record whose bytes did not change is not parsed again.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
+use super::document;
+
+/// The last bytes read of each file of one store folder, with what they parsed to.
+#[derive(Debug)]
+pub struct ParsedCache<T> {
+    entries: Arc<Mutex<BTreeMap<String, (Vec<u8>, T)>>>,
+}
+
+impl<T> Clone for ParsedCache<T> {
+    fn clone(&self) -> Self {
+        ParsedCache {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<T> Default for ParsedCache<T> {
+    fn default() -> Self {
+        ParsedCache {
+            entries: Arc::default(),
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Clone> ParsedCache<T> {
+    /// What `bytes`, the content of `path` (named `name` in its folder), parse to: the cached
+    /// record when they are the bytes it was parsed from.
+    pub fn parse(&self, name: &str, path: &Path, bytes: Vec<u8>) -> Result<T, StoreError> {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((seen, record)) = entries.get(name)
+            && *seen == bytes
+        {
+            return Ok(record.clone());
+        }
+        let record: T = document::parse(path, &bytes)?;
+        entries.insert(name.to_owned(), (bytes, record.clone()));
+        Ok(record)
+    }
+
+    /// Forgets the files not among `names` (removed from the folder).
+    pub fn keep_only(&self, names: &[String]) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.retain(|name, _| names.contains(name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_bytes_give_the_cached_record_and_new_bytes_a_new_one() {
+        let cache = ParsedCache::<serde_yaml_ng::Value>::default();
+        let path = Path::new("/store/hosts/a.yaml");
+        let first = cache
+            .parse("a.yaml", path, b"format_version: 1\nname: a".to_vec())
+            .unwrap();
+        assert_eq!(first["name"], "a");
+        let changed = cache
+            .parse("a.yaml", path, b"format_version: 1\nname: b".to_vec())
+            .unwrap();
+        assert_eq!(changed["name"], "b");
+        assert!(cache.parse("a.yaml", path, b"name: [".to_vec()).is_err());
+        cache.keep_only(&[]);
+        assert!(cache.entries.lock().unwrap().is_empty());
+    }
+}
