@@ -40,7 +40,7 @@ fn agents(hosts: usize) {
     let wall = started.elapsed();
     let faults = report.timeline.iter().filter(|e| e.kind == "fault").count();
     println!(
-        "| {hosts} | {:.1} s | {:.0}× | {faults} | {} |",
+        "| {hosts} | {:.1} s | {:.1}× | {faults} | {} |",
         wall.as_secs_f64(),
         600.0 / wall.as_secs_f64(),
         if report.held() { "all held" } else { "BROKEN" }
@@ -68,7 +68,7 @@ fn membership(hosts: usize) {
         Err(_) => "not within 40 s".into(),
     };
     println!(
-        "| {hosts} | {:.1} s | {:.0}× | {per_member:.1} | {detected} |",
+        "| {hosts} | {:.1} s | {:.2}× | {per_member:.1} | {detected} |",
         wall.as_secs_f64(),
         60.0 / wall.as_secs_f64()
     );

@@ -203,3 +203,19 @@ async fn seeds_that_once_found_a_bug_hold() {
         assert!(report.held(), "seed {seed}:\n{}", report.text());
     }
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_host_whose_clock_is_far_off_is_cut_off_and_its_instances_move() {
+    let before = simulate(&options(5, 5, 1, &[])).await.unwrap();
+    let placed = last_placements(&before);
+    let (instance, host) = placed.iter().next().unwrap();
+    let skew = format!("skew {host}:-40s at 1m for 1m");
+    let report = simulate(&options(5, 5, 5, &[&skew])).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let moved = format!("{instance} moved from {host}");
+    let seen = report
+        .timeline
+        .iter()
+        .any(|e| e.text.starts_with(&moved) && (60_000..120_000).contains(&e.at_ms));
+    assert!(seen, "{moved} while its clock was off:\n{}", report.text());
+}

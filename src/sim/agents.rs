@@ -35,6 +35,8 @@ struct SimHost {
     address: SocketAddr,
     /// Its own disk, which outlives its agent and a crash of its machine.
     private: SimFs,
+    /// Its clock (which a fault may skew).
+    clock: SimClock,
     /// The agent's Host and LockManager while the agent runs.
     agent: Option<(ActorRef<HostMsg>, ActorRef<LockManagerMsg>)>,
 }
@@ -69,22 +71,25 @@ impl AgentCluster {
     pub async fn start(seed: u64, hosts: usize, faults: NetworkFaults) -> Result<Self, String> {
         let disk = SimFs::disk();
         let clock = SimClock::starting_now();
-        let observer = Store::with_seams(STORE_ROOT, Arc::new(disk.for_host("")), Arc::new(clock))
+        let reading = Arc::new(disk.for_host(""));
+        let observer = Store::with_seams(STORE_ROOT, reading, Arc::new(clock.clone()))
             .map_err(|e| format!("the simulated store cannot be set up: {e}"))?;
+        let hosts_made = (0..hosts)
+            .map(|index| SimHost {
+                name: format!("host-{}", index + 1),
+                address: address_of(index),
+                private: SimFs::disk(),
+                clock: clock.for_host(),
+                agent: None,
+            })
+            .collect();
         let mut cluster = AgentCluster {
             network: SimNetwork::new(seed, faults),
             disk,
             clock,
             workloads: Workloads::default(),
             observer,
-            hosts: (0..hosts)
-                .map(|index| SimHost {
-                    name: format!("host-{}", index + 1),
-                    address: address_of(index),
-                    private: SimFs::disk(),
-                    agent: None,
-                })
-                .collect(),
+            hosts: hosts_made,
         };
         for index in 0..hosts {
             cluster.start_agent(index).await?;
@@ -142,7 +147,7 @@ impl AgentCluster {
         self.network.revive(host.address);
         self.disk.cut_off(&host.name, false);
         let fs = Arc::new(self.disk.for_host(&host.name));
-        let store = Store::with_seams(STORE_ROOT, fs, Arc::new(self.clock))
+        let store = Store::with_seams(STORE_ROOT, fs, Arc::new(host.clock.clone()))
             .map_err(|e| format!("{}: the store cannot be opened: {e}", host.name))?;
         let spawn_error = |what: &str, e: ractor::SpawnErr| format!("{}: {what}: {e}", host.name);
         let (lock_manager, _) = Actor::spawn(None, LockManager, store.clone())
@@ -201,6 +206,11 @@ impl AgentCluster {
             .map(|side| side.iter().map(|&i| self.hosts[i].address).collect())
             .collect();
         self.network.partition(&sides);
+    }
+
+    /// Sets host `index`'s clock `skew_millis` ahead of the others (behind when negative).
+    pub fn skew_clock(&self, index: usize, skew_millis: i64) {
+        self.hosts[index].clock.skew(skew_millis);
     }
 
     /// Cuts host `index` off the store, or joins it again.

@@ -1,6 +1,9 @@
 //! Virtual time as the store and SWIM read it: a fixed epoch plus the virtual time elapsed
 //! since the simulation began (tokio's paused clock), so that no wall-clock reading leaks in.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::state::Clock;
@@ -8,12 +11,14 @@ use crate::state::Clock;
 /// When every simulation begins: 2026-01-01T00:00:00Z.
 pub const EPOCH_MILLIS: u64 = 1_767_225_600_000;
 
-/// The store's clock in a simulation: [`EPOCH_MILLIS`] plus the virtual time since it was made.
-#[derive(Clone, Copy, Debug)]
+/// The store's clock in a simulation: [`EPOCH_MILLIS`] plus the virtual time since it was made,
+/// plus the skew of the host that reads it.
+#[derive(Clone, Debug)]
 pub struct SimClock {
     began: tokio::time::Instant,
-    /// How far this host's clock is ahead of the simulation's (clock skew), in milliseconds.
-    skew_millis: i64,
+    /// How far this clock is ahead of the simulation's (behind when negative), in
+    /// milliseconds; shared by the clones, so that a fault can skew a running host's clock.
+    skew_millis: Arc<AtomicI64>,
 }
 
 impl SimClock {
@@ -21,17 +26,22 @@ impl SimClock {
     pub fn starting_now() -> Self {
         SimClock {
             began: tokio::time::Instant::now(),
-            skew_millis: 0,
+            skew_millis: Arc::default(),
         }
     }
 
-    /// The same clock, read `skew_millis` ahead (behind when negative), as a host whose clock
-    /// is off.
-    pub fn skewed(self, skew_millis: i64) -> Self {
+    /// A clock of its own for one host: the same time, with a skew of its own.
+    pub fn for_host(&self) -> Self {
         SimClock {
-            skew_millis,
-            ..self
+            began: self.began,
+            skew_millis: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    /// From now on this clock (and its clones) reads `skew_millis` ahead of the simulation's
+    /// time (behind when negative), as the clock of a host that is off.
+    pub fn skew(&self, skew_millis: i64) {
+        self.skew_millis.store(skew_millis, Ordering::Relaxed);
     }
 
     /// The virtual time since the simulation began.
@@ -52,7 +62,7 @@ impl Clock for SimClock {
         let elapsed = u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX);
         EPOCH_MILLIS
             .saturating_add(elapsed)
-            .saturating_add_signed(self.skew_millis)
+            .saturating_add_signed(self.skew_millis.load(Ordering::Relaxed))
     }
 }
 
@@ -66,6 +76,9 @@ mod tests {
         assert_eq!(clock.now_rfc3339(), "2026-01-01T00:00:00.000Z");
         tokio::time::sleep(std::time::Duration::from_secs(90)).await;
         assert_eq!(clock.now_rfc3339(), "2026-01-01T00:01:30.000Z");
-        assert_eq!(clock.skewed(-500).unix_millis(), EPOCH_MILLIS + 89_500);
+        let host = clock.for_host();
+        host.skew(-500);
+        assert_eq!(host.unix_millis(), EPOCH_MILLIS + 89_500);
+        assert_eq!(clock.unix_millis(), EPOCH_MILLIS + 90_000);
     }
 }

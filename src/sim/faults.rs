@@ -24,6 +24,8 @@ pub enum FaultKind {
     FailStarts(String),
     /// The instance (its id, e.g. `web-0`) crashes wherever it runs.
     Crash(String),
+    /// The host's clock runs this many milliseconds ahead (behind when negative).
+    Skew(String, i64),
 }
 
 /// A fault, when it strikes and how long it lasts (`None`: for good, or at once).
@@ -43,13 +45,15 @@ const AGENT_RESTART_AFTER: Duration = Duration::from_secs(10);
 impl Fault {
     /// Reads `KIND TARGET at TIME [for DURATION]`, e.g. `kill host-3 at 2m`, `partition
     /// host-1,host-2 at 4m for 1m`, `crash-agent host-2 at 1m`, `cut-store host-4 at 90s for
-    /// 30s`, `fail-starts host-1 at 0s for 5m`, `crash web-0 at 3m`.
+    /// 30s`, `fail-starts host-1 at 0s for 5m`, `crash web-0 at 3m`, `skew host-2:+30s at 1m
+    /// for 2m` (its clock 30 s ahead; `-30s` behind).
     pub fn parse(text: &str) -> Result<Fault, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
         let usage = || {
             format!(
                 "fault {text:?}: expected KIND TARGET at TIME [for DURATION], KIND one of kill, \
-                 crash-agent, partition, cut-store, fail-starts, crash (e.g. 'kill host-3 at 2m')"
+                 crash-agent, partition, cut-store, fail-starts, crash, skew (e.g. 'kill host-3 \
+                 at 2m', 'skew host-2:+30s at 1m for 2m')"
             )
         };
         let (kind, target, time, lasting) = match words.as_slice() {
@@ -72,6 +76,16 @@ impl Fault {
             "cut-store" => FaultKind::CutStore(target.to_owned()),
             "fail-starts" => FaultKind::FailStarts(target.to_owned()),
             "crash" => FaultKind::Crash(target.to_owned()),
+            "skew" => {
+                let (host, offset) = target.split_once(':').ok_or_else(usage)?;
+                let (sign, amount) = match offset.split_at_checked(1) {
+                    Some(("+", amount)) => (1, amount),
+                    Some(("-", amount)) => (-1, amount),
+                    _ => return Err(usage()),
+                };
+                let millis = i64::try_from(duration(amount)?.as_millis()).map_err(|_| usage())?;
+                FaultKind::Skew(host.to_owned(), sign * millis)
+            }
             _ => return Err(usage()),
         };
         let mut lasting = lasting.map(duration).transpose()?;
@@ -80,7 +94,10 @@ impl Fault {
         }
         let needs_end = matches!(
             kind,
-            FaultKind::Partition(_) | FaultKind::CutStore(_) | FaultKind::FailStarts(_)
+            FaultKind::Partition(_)
+                | FaultKind::CutStore(_)
+                | FaultKind::FailStarts(_)
+                | FaultKind::Skew(..)
         );
         if needs_end && lasting.is_none() {
             return Err(format!("fault {text:?}: say how long it lasts (`for 1m`)"));
@@ -108,7 +125,7 @@ impl Fault {
         let host = hosts[draw.random_range(0..hosts.len())].clone();
         let longest = room.as_secs().max(6);
         let lasting = Some(Duration::from_secs(draw.random_range(5..=longest.min(120))));
-        let (kind, lasting) = match draw.random_range(0..6) {
+        let (kind, lasting) = match draw.random_range(0..7) {
             0 => (FaultKind::Kill(host), lasting),
             1 => (FaultKind::CrashAgent(host), lasting),
             2 => {
@@ -123,6 +140,10 @@ impl Fault {
             }
             3 => (FaultKind::CutStore(host), lasting),
             4 => (FaultKind::FailStarts(host), lasting),
+            5 => {
+                let millis = draw.random_range(-30..=30) * 1000;
+                (FaultKind::Skew(host, millis), lasting)
+            }
             _ if instances.is_empty() => (FaultKind::CrashAgent(host), lasting),
             _ => {
                 let instance = instances[draw.random_range(0..instances.len())].clone();
@@ -142,6 +163,12 @@ impl fmt::Display for Fault {
             FaultKind::CutStore(host) => ("cut-store", host.clone()),
             FaultKind::FailStarts(host) => ("fail-starts", host.clone()),
             FaultKind::Crash(instance) => ("crash", instance.clone()),
+            FaultKind::Skew(host, millis) => {
+                // Skews are whole seconds, as they are written.
+                let sign = if *millis < 0 { '-' } else { '+' };
+                let seconds = millis.unsigned_abs() / 1000;
+                ("skew", format!("{host}:{sign}{seconds}s"))
+            }
         };
         write!(f, "{kind} {target} at {}s", self.at.as_secs())?;
         if let Some(lasting) = self.lasting {
@@ -169,6 +196,9 @@ mod tests {
         assert_eq!(kill.to_string(), "kill host-3 at 120s");
         let agent = Fault::parse("crash-agent host-2 at 30s").unwrap();
         assert_eq!(agent.lasting, Some(AGENT_RESTART_AFTER));
+        let skew = Fault::parse("skew host-2:-30s at 1m for 2m").unwrap();
+        assert_eq!(skew.kind, FaultKind::Skew("host-2".into(), -30_000));
+        assert_eq!(skew.to_string(), "skew host-2:-30s at 60s for 120s");
     }
 
     #[test]
@@ -178,6 +208,8 @@ mod tests {
             "explode host-3 at 2m",
             "kill host-3 at soon",
             "partition host-1 at 1m",
+            "skew host-2 at 1m for 1m",
+            "skew host-2:30s at 1m for 1m",
         ] {
             let error = Fault::parse(bad).unwrap_err();
             assert!(error.contains(bad), "{error}");

@@ -111,7 +111,7 @@ impl Workloads {
 
     /// Instance `instance` (`namespace/service/instance`) crashes wherever it runs; one
     /// whose restart policy says so is started again by its supervisor after
-    /// [`RESTART_DELAY`], as systemd would. The hosts it crashed on.
+    /// a second (the profile's default `restart_delay`), as systemd would. The hosts it crashed on.
     pub fn crash(&self, instance: &str, reason: &str) -> Vec<String> {
         let mut crashed = Vec::new();
         for (host, workloads) in &mut self.lock().hosts {

@@ -11,10 +11,13 @@ use serde::de::DeserializeOwned;
 use super::StoreError;
 use super::document;
 
+/// Each file's name, the bytes last read of it and what they parsed to.
+type Entries<T> = BTreeMap<String, (Vec<u8>, T)>;
+
 /// The last bytes read of each file of one store folder, with what they parsed to.
 #[derive(Debug)]
 pub struct ParsedCache<T> {
-    entries: Arc<Mutex<BTreeMap<String, (Vec<u8>, T)>>>,
+    entries: Arc<Mutex<Entries<T>>>,
 }
 
 impl<T> Clone for ParsedCache<T> {

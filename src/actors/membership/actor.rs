@@ -137,12 +137,15 @@ impl MembershipState {
                 .iter()
                 .map(|&address| HostIdentity::reachable_at("", address)),
         );
+        // One set, not a scan of the members per target: a host of a thousand looks at a
+        // thousand records every rejoin interval.
+        let alive: std::collections::HashSet<SocketAddr> = self
+            .swim
+            .iter_members()
+            .map(|member| member.id().address)
+            .collect();
         for target in targets {
-            let alive = self
-                .swim
-                .iter_members()
-                .any(|member| member.id().address == target.address);
-            if alive || target.address == me.address {
+            if alive.contains(&target.address) || target.address == me.address {
                 continue;
             }
             tracing::debug!(to = %target.address, "announcing this host");
