@@ -52,7 +52,7 @@ pub struct AgentCluster {
 }
 
 /// The address of host `index` (from 0): 10.x.y.z on SWIM's default port, never bound.
-fn address_of(index: usize) -> SocketAddr {
+pub(super) fn address_of(index: usize) -> SocketAddr {
     let n = u32::try_from(index).expect("fewer than 2^24 hosts") + 1;
     SocketAddr::new(Ipv4Addr::from(0x0a00_0000 | n).into(), DEFAULT_PORT)
 }

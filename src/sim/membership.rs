@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::actors::membership::{
@@ -15,7 +15,7 @@ use crate::state::Store;
 use crate::state::records::HostRecord;
 use ractor::{Actor, ActorRef};
 
-use super::agents::STORE_ROOT;
+use super::agents::{STORE_ROOT, address_of};
 use super::clock::SimClock;
 use super::fs::SimFs;
 use super::network::{NetworkFaults, SimNetwork};
@@ -42,13 +42,6 @@ pub struct MembershipSim {
     network: SimNetwork,
     store: Store,
     hosts: Vec<SimHost>,
-}
-
-/// The address of host `index`: 10.x.y.z on SWIM's default port, never bound.
-fn address_of(index: usize) -> SocketAddr {
-    let n = u32::try_from(index).expect("fewer than 2^24 hosts") + 1;
-    let ip = Ipv4Addr::from(0x0a00_0000 | n);
-    SocketAddr::new(ip.into(), crate::actors::membership::DEFAULT_PORT)
 }
 
 impl MembershipSim {

@@ -345,6 +345,15 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
             InstanceState::Running | InstanceState::Failed if stopping => {
                 (!stop_waits[index]).then_some(Step::Stop)
             }
+            // Its deploy step failed after the service was through (an instance a failover
+            // moved here): deployed again once its wait is over, the rest left alone.
+            InstanceState::Failed if instance.retry.is_some() => {
+                let (_, due) = instance.retry.unwrap_or_default();
+                if due > now {
+                    decision.wake_at(due);
+                }
+                (due <= now).then_some(Step::Deploy)
+            }
             // Looked at once its settle time is over, even while a deploy goes on.
             InstanceState::Running if instance.settling() => {
                 let due = instance.started.unwrap_or(now) + seen.settle;
@@ -592,9 +601,17 @@ impl Observed {
             (instance.started, instance.settled) = (Some(now), self.settle.is_zero());
         }
         match (step, outcome.error) {
+            // Once the service is through, one instance that cannot be made (a failover's,
+            // on a host where it cannot start) does not undo the service: it is tried again,
+            // waiting longer each time.
+            (Step::Deploy, Some(_)) if self.through && self.update.is_none() => {
+                let failures = instance.retry.map_or(0, |(n, _)| n) + 1;
+                instance.retry = Some((failures, now + backoff(failures)));
+            }
             (Step::Deploy | Step::Renew, Some(error)) => {
                 self.failure.get_or_insert(error);
             }
+            (Step::Deploy, None) => instance.retry = None,
             (Step::Renew, None) => {
                 instance.outdated = false;
                 instance.renewed = true;

@@ -407,6 +407,35 @@ fn a_failed_deploy_step_fails_the_deploy_once() {
 }
 
 #[test]
+fn a_deploy_step_failing_after_the_service_was_through_is_tried_again_not_rolled_back() {
+    // A failover moved `web` here; its host cannot start it yet.
+    let mut seen = with(web([Running, Running, Pending], true), |s| {
+        busy(s, 2, Step::Deploy);
+    });
+    let failed = Outcome {
+        state: Failed,
+        error: Some("the start failed".into()),
+    };
+    seen.finished(2, failed, secs(10));
+    assert!(seen.failure.is_none(), "the service is not failed");
+    let soon = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(10));
+    assert!(!soon.effects.contains(&Effect::Run(2, Step::Deploy)));
+    assert_eq!(soon.wake, Some(secs(11)));
+    let later = reconcile(Goal::Run, OnFailure::Rollback, &seen, secs(11));
+    assert!(
+        later.effects.contains(&Effect::Run(2, Step::Deploy)),
+        "{later:?}"
+    );
+    busy(&mut seen, 2, Step::Deploy);
+    let made = Outcome {
+        state: Running,
+        error: None,
+    };
+    seen.finished(2, made, secs(12));
+    assert!(seen.instances[2].retry.is_none() && seen.failure.is_none());
+}
+
+#[test]
 fn failed_deletes_wait_longer_each_time() {
     let mut seen = web([Deleting; 3], false);
     let mut waits = Vec::new();
