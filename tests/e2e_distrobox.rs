@@ -225,12 +225,13 @@ fn a_box_from_an_archive_and_a_box_without_an_image() {
     );
     let status = cluster.status(&service);
     assert!(all_running(&status), "{status:#}");
-    let logs = cluster.ok(&["service", "logs", &service, "box-0"]);
-    // The quoted command and the variable with a space reached it whole.
-    assert!(
-        logs.contains("inside Debian GNU/Linux, hello there"),
-        "{logs}"
-    );
+    // The quoted command and the variable with a space reached it whole. The box may still
+    // be starting when the deploy is through (`distrobox enter` starts it, then runs the
+    // command): its output is waited for.
+    let said = || cluster.ok(&["service", "logs", &service, "box-0"]);
+    wait_for("the box's command to write its greeting", || {
+        said().contains("inside Debian GNU/Linux, hello there")
+    });
     cluster.ok(&["service", "delete", &service]);
     cluster.deployed = None;
     assert!(!user.box_exists(&name), "the box {name} is left");

@@ -1043,13 +1043,16 @@ async fn watch(
             .call(|reply| ServiceMsg::Watch { after, reply }, Some(patience))
             .await
         {
-            Ok(ractor::rpc::CallResult::Success(answer)) => {
-                let (status, version) = answer?;
+            Ok(ractor::rpc::CallResult::Success(Ok((status, version)))) => {
                 return Ok(Response::Watched { status, version });
             }
-            // Deleted, or restarting: the store says.
-            _ => tracing::debug!(service = %name, "watching it in the store"),
+            // The actor stopped while it was asked (deleted, or restarting with a changed
+            // part: a failed deploy's rollback changes the plan): the store says which.
+            Ok(ractor::rpc::CallResult::Success(Err(RuntimeError::NotFound(_)))) => {}
+            Ok(ractor::rpc::CallResult::Success(Err(error))) => return Err(error),
+            _ => {}
         }
+        tracing::debug!(service = %name, "watching it in the store");
     }
     if after > 0 {
         tokio::time::sleep(WATCH_STORE_PERIOD).await;
