@@ -27,7 +27,8 @@ pub struct SimArgs {
     pub duration: Duration,
     /// A fault: `kill HOST at TIME [for DURATION]`, `crash-agent HOST at TIME [for DURATION]`,
     /// `partition HOST,HOST… at TIME for DURATION`, `cut-store HOST at TIME for DURATION`,
-    /// `fail-starts HOST at TIME for DURATION` or `crash INSTANCE at TIME`. Repeatable.
+    /// `fail-starts HOST at TIME for DURATION`, `crash INSTANCE at TIME` or `skew HOST:+30s at
+    /// TIME for DURATION`. Repeatable.
     #[arg(long = "fault", value_name = "FAULT", value_parser = Fault::parse)]
     pub faults: Vec<Fault>,
     /// About RATE random faults per 10 minutes of virtual time, drawn from the seed (none in
