@@ -6,7 +6,7 @@
 //! store within one catch-up period, as an agent does whose peers cannot be reached.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,11 +14,11 @@ use ractor::{Actor, ActorCell, ActorRef};
 
 use super::clock::SimClock;
 use super::fs::SimFs;
-use super::network::{NetworkFaults, SimNetwork};
+use super::network::{NetworkFaults, SimNetwork, address_of};
 use super::workloads::{StandIns, Workloads};
 use crate::actors::host::{Host, HostArgs, HostMsg};
 use crate::actors::lock_manager::{LockManager, LockManagerMsg, LockManagerRef};
-use crate::actors::membership::{DEFAULT_PORT, MembershipNetwork};
+use crate::actors::membership::MembershipNetwork;
 use crate::control::RuntimePaths;
 use crate::control::protocol::{Reply, Request, Response};
 use crate::state::{MemberState, Store};
@@ -49,12 +49,6 @@ pub struct AgentCluster {
     workloads: Workloads,
     observer: Store,
     hosts: Vec<SimHost>,
-}
-
-/// The address of host `index` (from 0): 10.x.y.z on SWIM's default port, never bound.
-pub(super) fn address_of(index: usize) -> SocketAddr {
-    let n = u32::try_from(index).expect("fewer than 2^24 hosts") + 1;
-    SocketAddr::new(Ipv4Addr::from(0x0a00_0000 | n).into(), DEFAULT_PORT)
 }
 
 /// Kills an actor and every actor below it at once, without their `post_stop`: a crash.
@@ -201,11 +195,7 @@ impl AgentCluster {
 
     /// Cuts the network into sides of host indices (hosts in none form one more side).
     pub fn partition(&self, sides: &[Vec<usize>]) {
-        let sides: Vec<Vec<SocketAddr>> = sides
-            .iter()
-            .map(|side| side.iter().map(|&i| self.hosts[i].address).collect())
-            .collect();
-        self.network.partition(&sides);
+        self.network.partition_hosts(sides);
     }
 
     /// Sets host `index`'s clock `skew_millis` ahead of the others (behind when negative).

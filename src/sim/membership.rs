@@ -15,9 +15,10 @@ use crate::state::Store;
 use crate::state::records::HostRecord;
 use ractor::{Actor, ActorRef};
 
-use super::agents::{STORE_ROOT, address_of};
+use super::agents::STORE_ROOT;
 use super::clock::SimClock;
 use super::fs::SimFs;
+use super::network::address_of;
 use super::network::{NetworkFaults, SimNetwork};
 
 /// Whether a simulated host runs.
@@ -146,11 +147,7 @@ impl MembershipSim {
 
     /// Cuts the network into sides of host indices.
     pub fn partition(&self, sides: &[Vec<usize>]) {
-        let sides: Vec<Vec<SocketAddr>> = sides
-            .iter()
-            .map(|side| side.iter().map(|&i| self.hosts[i].address).collect())
-            .collect();
-        self.network.partition(&sides);
+        self.network.partition_hosts(sides);
     }
 
     /// Lets virtual time pass.

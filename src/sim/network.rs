@@ -3,11 +3,11 @@
 //! nor receives.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::actors::membership::{Delivery, MembershipMsg, Transport};
+use crate::actors::membership::{DEFAULT_PORT, Delivery, MembershipMsg, Transport};
 use ractor::ActorRef;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -115,6 +115,15 @@ impl SimNetwork {
             .collect();
     }
 
+    /// Cuts the network into sides of host indices (host `i` at 10.0.0.`i+1`).
+    pub fn partition_hosts(&self, sides: &[Vec<usize>]) {
+        let sides: Vec<Vec<SocketAddr>> = sides
+            .iter()
+            .map(|side| side.iter().map(|&i| address_of(i)).collect())
+            .collect();
+        self.partition(&sides);
+    }
+
     /// Joins the sides of a partition again.
     pub fn heal(&self) {
         self.lock().sides.clear();
@@ -179,6 +188,12 @@ impl SimNetwork {
             }
         });
     }
+}
+
+/// The address of host `index` (from 0): 10.x.y.z on SWIM's default port, never bound.
+pub(super) fn address_of(index: usize) -> SocketAddr {
+    let n = u32::try_from(index).expect("fewer than 2^24 hosts") + 1;
+    SocketAddr::new(Ipv4Addr::from(0x0a00_0000 | n).into(), DEFAULT_PORT)
 }
 
 /// One host's end of the [`SimNetwork`].
