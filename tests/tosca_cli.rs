@@ -9,7 +9,7 @@ use web_server::WebServer;
 
 use std::path::PathBuf;
 
-use support::{fixture, instantiate, khutulun, text};
+use support::{fixture, instantiate, khutulun, node, text};
 
 #[test]
 fn a_valid_file_validates_with_exit_code_0() {
@@ -429,4 +429,72 @@ fn an_artifact_may_name_a_repository_an_imported_file_defines() {
             "{artifact}: {location}"
         );
     }
+}
+
+/// A zip CSAR at `path` holding `files`, as a user's packaging tool would make it.
+fn write_zip(path: &std::path::Path, files: &[(&str, &str)]) {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, content) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+const CSAR_META: &str =
+    "CSAR-Version: 2.0\nCreated-By: a test\nEntry-Definitions: app/service.yaml\n";
+const CSAR_TYPES: &str = "tosca_definitions_version: tosca_2_0\nnode_types:\n  Box:\n    properties:\n      size: { type: integer }\n";
+const CSAR_SERVICE: &str = "tosca_definitions_version: tosca_2_0\nimports: [ ../types/box.yaml ]\nservice_template:\n  inputs:\n    size: { type: integer, default: 3 }\n  node_templates:\n    box:\n      type: Box\n      properties:\n        size: { $get_input: size }\n";
+
+#[test]
+fn a_csar_validates_and_compiles_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csar = dir.path().join("app.csar");
+    write_zip(
+        &csar,
+        &[
+            ("TOSCA-Metadata/TOSCA.meta", CSAR_META),
+            ("app/service.yaml", CSAR_SERVICE),
+            ("types/box.yaml", CSAR_TYPES),
+        ],
+    );
+    let csar = csar.display().to_string();
+    let out = khutulun(&["tosca", "validate", &csar]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = instantiate(&csar, &["--input", "size=5"]);
+    let box_node = node(&json, "box-0");
+    assert_eq!(box_node["properties"]["size"]["resolved"], 5, "{box_node:#}");
+}
+
+#[test]
+fn a_problem_inside_a_csar_names_the_archive_the_file_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csar = dir.path().join("broken.csar");
+    let broken = CSAR_SERVICE.replace("{ $get_input: size }", "many");
+    write_zip(
+        &csar,
+        &[
+            ("TOSCA.meta", CSAR_META),
+            ("app/service.yaml", &broken),
+            ("types/box.yaml", CSAR_TYPES),
+        ],
+    );
+    let out = khutulun(&["tosca", "validate", &csar.display().to_string()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("broken.csar!/app/service.yaml:10:15"),
+        "{stderr}"
+    );
+
+    let lost = dir.path().join("lost.csar");
+    let meta = CSAR_META.replace("app/service.yaml", "app/missing.yaml");
+    write_zip(&lost, &[("TOSCA.meta", &meta), ("app/service.yaml", CSAR_SERVICE)]);
+    let out = khutulun(&["tosca", "compile", &lost.display().to_string()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("lost.csar!/TOSCA.meta:3:1"), "{stderr}");
+    assert!(stderr.contains("app/missing.yaml"), "{stderr}");
 }
