@@ -465,7 +465,10 @@ fn a_csar_validates_and_compiles_through_the_command_line() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json = instantiate(&csar, &["--input", "size=5"]);
     let box_node = node(&json, "box-0");
-    assert_eq!(box_node["properties"]["size"]["resolved"], 5, "{box_node:#}");
+    assert_eq!(
+        box_node["properties"]["size"]["resolved"], 5,
+        "{box_node:#}"
+    );
 }
 
 #[test]
@@ -491,10 +494,82 @@ fn a_problem_inside_a_csar_names_the_archive_the_file_and_the_line() {
 
     let lost = dir.path().join("lost.csar");
     let meta = CSAR_META.replace("app/service.yaml", "app/missing.yaml");
-    write_zip(&lost, &[("TOSCA.meta", &meta), ("app/service.yaml", CSAR_SERVICE)]);
+    write_zip(
+        &lost,
+        &[("TOSCA.meta", &meta), ("app/service.yaml", CSAR_SERVICE)],
+    );
     let out = khutulun(&["tosca", "compile", &lost.display().to_string()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("lost.csar!/TOSCA.meta:3:1"), "{stderr}");
     assert!(stderr.contains("app/missing.yaml"), "{stderr}");
+}
+
+/// A service of `n` node templates of one type, those in `bad` given a size that is no
+/// integer, the others each requiring the one before it.
+fn many_boxes(n: usize, bad: &[usize]) -> String {
+    let mut text = String::from(
+        "tosca_definitions_version: tosca_2_0\ncapability_types:\n  Slot: {}\nnode_types:\n  Box:\n    properties:\n      size: { type: integer }\n    capabilities:\n      slot: Slot\n    requirements:\n      - after:\n          capability: Slot\n          count_range: [ 0, 1 ]\nservice_template:\n  node_templates:\n",
+    );
+    for i in 0..n {
+        let size = if bad.contains(&i) {
+            "many".to_string()
+        } else {
+            i.to_string()
+        };
+        text.push_str(&format!(
+            "    n{i}:\n      type: Box\n      properties:\n        size: {size}\n"
+        ));
+        if i > 0 {
+            text.push_str(&format!(
+                "      requirements:\n        - after: n{}\n",
+                i - 1
+            ));
+        }
+    }
+    text
+}
+
+#[test]
+fn thousands_of_templates_keep_their_order_and_every_problem() {
+    // Past 1,000 templates the processor checks and instantiates in parts beside each other:
+    // what it reports must not show it.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = [17, 1_600, 2_950];
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, many_boxes(3_000, &bad)).unwrap();
+    let out = khutulun(&[
+        "tosca",
+        "validate",
+        "--format",
+        "json",
+        &broken.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let paths: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = bad
+        .iter()
+        .map(|i| format!("service_template.node_templates.n{i}.properties.size"))
+        .collect();
+    assert_eq!(paths, expected);
+
+    let fine = dir.path().join("fine.yaml");
+    std::fs::write(&fine, many_boxes(3_000, &[])).unwrap();
+    let json = instantiate(&fine.display().to_string(), &[]);
+    let nodes = json["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3_000);
+    for (i, node) in nodes.iter().enumerate() {
+        // Each node after the one it requires, each requiring the one before it.
+        assert_eq!(node["id"], format!("n{i}-0"), "at {i}");
+        assert_eq!(node["properties"]["size"]["resolved"], i, "at {i}");
+        if i > 0 {
+            assert_eq!(node["relationships"][0]["target"], format!("n{}-0", i - 1));
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod grammar;
 pub mod instance;
 pub mod limits;
 pub mod loader;
+mod parallel;
 pub mod problem;
 pub mod source;
 pub mod template;

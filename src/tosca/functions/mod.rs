@@ -19,5 +19,5 @@ pub use error::{FunctionError, FunctionSyntaxError};
 pub use eval::{Context, NoGraph, TypeHint, Typed, evaluate, evaluate_args, needs_runtime};
 pub use nested::nested_value;
 pub use signature::{BUILTINS, Builtin, builtin, check_call, check_expr};
-pub use syntax::{Call, Expr, parse_expr};
+pub use syntax::{Call, Expr, has_dollar, mentions, parse_expr};
 pub use validation::{NestedHint, ValueContext, depends_on_graph, evaluate_condition};

@@ -117,6 +117,10 @@ impl Expr {
 
 /// Parses a YAML value into an expression, finding every call and removing `$$` escapes.
 pub fn parse_expr(value: &Value) -> Result<Expr, FunctionSyntaxError> {
+    if !has_dollar(value) {
+        // Most values hold no call: one copy, without taking them apart and rebuilding them.
+        return Ok(Expr::Literal(value.clone()));
+    }
     match &value.kind {
         ValueKind::String(s) if value.tag.is_none() => Ok(match dollar(s) {
             Dollar::Escaped(text) => Expr::Literal(Value {
@@ -214,6 +218,25 @@ fn parse_map(value: &Value, entries: &[(Value, Value)]) -> Result<Expr, Function
         return Ok(Expr::Literal(value.with_kind(kind)));
     }
     Ok(Expr::Map(parsed, value.span))
+}
+
+/// Whether an untagged string of `value` (a key or a value, at any depth) starts with `$`:
+/// only those can be calls or escapes.
+pub fn has_dollar(value: &Value) -> bool {
+    mentions(value, "$")
+}
+
+/// Whether an untagged string of `value` (a key or a value, at any depth) starts with
+/// `prefix`: `$get_artifact` finds the values that may call it without parsing any.
+pub fn mentions(value: &Value, prefix: &str) -> bool {
+    match &value.kind {
+        ValueKind::String(s) => value.tag.is_none() && s.starts_with(prefix),
+        ValueKind::List(items) => items.iter().any(|v| mentions(v, prefix)),
+        ValueKind::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| mentions(k, prefix) || mentions(v, prefix)),
+        _ => false,
+    }
 }
 
 fn into_literal(expr: Expr) -> Value {
@@ -337,6 +360,29 @@ mod tests {
         let e = expr("a: [1, { $get_input: x }]\nb: { c: $value }\n").unwrap();
         assert_eq!(e.calls().len(), 2);
         assert!(matches!(e, Expr::Map(..)));
+    }
+
+    #[test]
+    fn only_values_with_a_dollar_string_are_taken_apart() {
+        let value = |text: &str| yaml::parse(text, FileId(0)).expect("test YAML parses");
+        for (text, dollar) in [
+            ("plain", false),
+            ("[ 1, { a: b }, [ c ] ]", false),
+            ("!custom $tagged", false),
+            ("a$b", false),
+            ("[ 1, { a: $b } ]", true),
+            ("{ x: { $$escaped: 1 } }", true),
+            ("[ [ $value ] ]", true),
+        ] {
+            let v = value(text);
+            assert_eq!(has_dollar(&v), dollar, "{text}");
+            if !dollar {
+                assert_eq!(parse_expr(&v).unwrap(), Expr::Literal(v), "{text}");
+            }
+        }
+        let v = value("{ path: [ { $get_artifact: [ SELF, a, /x ] } ], other: $get_input }");
+        assert!(mentions(&v, "$get_artifact"));
+        assert!(!mentions(&value("{ $get_input: a }"), "$get_artifact"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! holds such calls to literal arguments, so they are found in the template as written,
 //! whether the value around them is known when instantiating or only at run time.
 
-use crate::tosca::functions::parse_expr;
+use crate::tosca::functions::{mentions, parse_expr};
 use crate::tosca::template::ResolvedNode;
 use crate::tosca::value::Value;
 
@@ -12,7 +12,7 @@ use super::model::ArtifactCopy;
 /// The copies `node` asks for, each destination once, in the order written.
 pub fn asked(node: &ResolvedNode) -> Vec<ArtifactCopy> {
     let mut copies: Vec<ArtifactCopy> = Vec::new();
-    for value in written(node) {
+    for value in written(node).filter(|v| mentions(v, "$get_artifact")) {
         let Ok(expr) = parse_expr(value) else {
             continue;
         };

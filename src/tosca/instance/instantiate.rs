@@ -19,6 +19,7 @@ use super::model::{
     RelationshipInstance, TypeRef,
 };
 use crate::tosca::functions::TypeHint;
+use crate::tosca::parallel;
 use crate::tosca::problem::Problems;
 use crate::tosca::template::{NodeTarget, Resolved};
 use crate::tosca::topology::Topology;
@@ -299,188 +300,34 @@ pub fn instantiate(
     all.outgoing = vec![Vec::new(); all.nodes.len()];
     connect(&mut all, registry, topology, &mut problems);
     // Node instances, each after the ones it requires (toposort puts requirers first).
-    let mut nodes = Vec::with_capacity(all.nodes.len());
-    let mut type_cache: HashMap<TypeId, Vec<TypeRef>> = HashMap::new();
-    let mut types_of = |id: TypeId| {
-        type_cache
-            .entry(id)
-            .or_insert_with(|| type_refs(registry, id))
-            .clone()
-    };
-    for graph_node in order.into_iter().rev() {
-        let t = topology.graph[graph_node];
-        let template = &resolved.nodes[t];
-        let path = format!("service_template.node_templates.{}", template.name);
-        for i in all.first[t]..all.first[t] + all.counts[t] as usize {
-            let at = At {
-                all: &all,
-                this: Some(Entity::Node(i)),
-            };
-            // Evaluates values; what a function computed is checked against its definition
-            // (literals were checked with the template).
-            let mut evaluate = |values: &IndexMap<String, Value>,
-                                at: &At<'_, '_>,
-                                what: &str,
-                                defs: Option<&dyn Schemas>|
-             -> IndexMap<String, Expression> {
-                let mut out = IndexMap::with_capacity(values.len());
-                for (name, v) in values {
-                    match eval::evaluate(v, at) {
-                        Ok(o) => {
-                            // §9.10: clauses that read the graph (`$get_property: [SELF, …]`)
-                            // are decided here, where the graph is known.
-                            if let (Outcome::Known(known), Some(schema)) =
-                                (&o, defs.and_then(|d| d.schema(name)))
-                                && !schema.validation.is_empty()
-                            {
-                                types::check_graph_clauses(
-                                    registry,
-                                    schema,
-                                    known,
-                                    &mut problems,
-                                    &format!("{path}.{what}.{name}"),
-                                    &mut |clause, value, nested| {
-                                        eval::evaluate_clause(clause, value, nested, at)
-                                    },
-                                );
-                            }
-                            if let (Outcome::Known(known), Some(schema)) =
-                                (&o, defs.and_then(|d| d.schema(name)))
-                                && known != v
-                            {
-                                let p = format!("{path}.{what}.{name}");
-                                let mut found = Problems::new();
-                                types::check_value(registry, schema, known, &mut found, &p);
-                                for f in found.iter() {
-                                    problems.report(
-                                        f.code,
-                                        v.span,
-                                        &p,
-                                        format!(
-                                            "the value computed here, {known}, is wrong: {}",
-                                            f.message
-                                        ),
-                                    );
-                                }
-                            }
-                            out.insert(name.clone(), expression(o));
-                        }
-                        Err(m) => problems.report(
-                            "evaluation",
-                            v.span,
-                            format!("{path}.{what}.{name}"),
-                            m,
-                        ),
-                    }
-                }
-                out
-            };
-            let node_type = registry.node_type(template.node_type);
-            let properties = evaluate(
-                &template.properties,
-                &at,
-                "properties",
-                Some(&node_type.properties),
-            );
-            let mut attributes = properties.clone();
-            for (k, v) in evaluate(
-                &template.attributes,
-                &at,
-                "attributes",
-                Some(&node_type.attributes),
-            ) {
-                attributes.insert(k, v);
-            }
-            let mut capabilities = IndexMap::with_capacity(template.capabilities.len());
-            for (name, cap) in &template.capabilities {
-                let at = At {
-                    all: &all,
-                    this: Some(Entity::Capability(i, name.clone())),
-                };
-                let def = node_type.capabilities.get(name);
-                let properties = evaluate(
-                    &cap.properties,
-                    &at,
-                    "capabilities",
-                    def.map(|d| &d.properties as &dyn Schemas),
-                );
-                let attributes = evaluate(
-                    &cap.attributes,
-                    &at,
-                    "capabilities",
-                    def.map(|d| &d.attributes as &dyn Schemas),
-                );
-                capabilities.insert(
-                    name.clone(),
-                    CapabilityInstance {
-                        types: types_of(cap.capability_type),
-                        properties,
-                        attributes,
-                    },
-                );
-            }
-            let mut relationships = Vec::with_capacity(all.outgoing[i].len());
-            for &r in &all.outgoing[i] {
-                let rel = &all.rels[r];
-                let at = At {
-                    all: &all,
-                    this: Some(Entity::Relationship(r)),
-                };
-                let req = &template.requirements[rel.requirement];
-                let interfaces = Carrying {
-                    types_of: &mut types_of,
-                    evaluate: &mut |values, what, schemas| {
-                        let what = format!("requirements.{}.relationship.{what}", req.name);
-                        evaluate(values, &at, &what, Some(schemas))
-                    },
-                }
-                .interfaces(&req.relationship_interfaces);
-                relationships.push(RelationshipInstance {
-                    requirement: req.name.clone(),
-                    target: instance_id(&all, rel.target),
-                    capability: rel.capability.clone(),
-                    index: rel.index,
-                    types: rel.relationship_type.map(&mut types_of).unwrap_or_default(),
-                    properties: evaluate(
-                        &req.relationship_properties,
-                        &at,
-                        "requirements",
-                        rel.relationship_type
-                            .map(|t| &registry.relationship_type(t).properties as &dyn Schemas),
-                    ),
-                    attributes: IndexMap::new(),
-                    interfaces,
-                });
-            }
-            let mut carrying = Carrying {
-                types_of: &mut types_of,
-                evaluate: &mut |values, what, schemas| evaluate(values, &at, what, Some(schemas)),
-            };
-            let artifacts = carrying.artifacts(&template.artifacts);
-            let interfaces = carrying.interfaces(&template.interfaces);
-            nodes.push(NodeInstance {
-                id: instance_id(&all, i),
-                template: template.name.clone(),
-                index: all.nodes[i].index,
-                types: types_of(template.node_type),
-                properties,
-                attributes,
-                capabilities,
-                relationships,
-                directives: template.directives.clone(),
-                selected_from: None,
-                artifacts,
-                interfaces,
-                artifact_copies: super::artifact_copies::asked(template),
-            });
+    // Each template's instances read only the finished graph, so many templates are
+    // instantiated in parts beside each other; nodes and problems keep the templates' order.
+    let templates: Vec<usize> = order
+        .into_iter()
+        .rev()
+        .map(|graph_node| topology.graph[graph_node])
+        .collect();
+    let all = &all;
+    let parts = parallel::in_parts(&templates, |part| {
+        let mut found = Problems::new();
+        let mut types_of = type_refs_cached(registry);
+        let mut nodes = Vec::new();
+        for &t in part {
+            template_instances(all, t, &mut types_of, &mut found, &mut nodes);
         }
+        (nodes, found)
+    });
+    let mut nodes = Vec::with_capacity(all.nodes.len());
+    for (part, found) in parts {
+        nodes.extend(part);
+        problems.extend(found);
     }
     let outputs = topology
         .outputs
         .iter()
         .map(|(k, o)| (k.clone(), expression(o.clone())))
         .collect();
-    let policies = policies(&all, &mut types_of, &mut problems);
+    let policies = policies(all, &mut type_refs_cached(registry), &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -495,6 +342,194 @@ pub fn instantiate(
         substitutions: IndexMap::new(),
         policies,
     })
+}
+
+/// The instances of node template `t`, each with its values evaluated, appended to `nodes`.
+fn template_instances(
+    all: &Instances<'_>,
+    t: usize,
+    types_of: &mut impl FnMut(TypeId) -> Vec<TypeRef>,
+    problems: &mut Problems,
+    nodes: &mut Vec<NodeInstance>,
+) {
+    let (resolved, registry) = (all.resolved, all.registry);
+    let template = &resolved.nodes[t];
+    let path = format!("service_template.node_templates.{}", template.name);
+    for i in all.first[t]..all.first[t] + all.counts[t] as usize {
+        let at = At {
+            all,
+            this: Some(Entity::Node(i)),
+        };
+        // Evaluates values; what a function computed is checked against its definition
+        // (literals were checked with the template).
+        let mut evaluate = |values: &IndexMap<String, Value>,
+                            at: &At<'_, '_>,
+                            what: &str,
+                            defs: Option<&dyn Schemas>|
+         -> IndexMap<String, Expression> {
+            let mut out = IndexMap::with_capacity(values.len());
+            for (name, v) in values {
+                match eval::evaluate(v, at) {
+                    Ok(o) => {
+                        // §9.10: clauses that read the graph (`$get_property: [SELF, …]`)
+                        // are decided here, where the graph is known.
+                        if let (Outcome::Known(known), Some(schema)) =
+                            (&o, defs.and_then(|d| d.schema(name)))
+                            && !schema.validation.is_empty()
+                        {
+                            types::check_graph_clauses(
+                                registry,
+                                schema,
+                                known,
+                                problems,
+                                &format!("{path}.{what}.{name}"),
+                                &mut |clause, value, nested| {
+                                    eval::evaluate_clause(clause, value, nested, at)
+                                },
+                            );
+                        }
+                        if let (Outcome::Known(known), Some(schema)) =
+                            (&o, defs.and_then(|d| d.schema(name)))
+                            && known != v
+                        {
+                            // Found problems are reported at the value as written, under
+                            // its own path: the path is built only then.
+                            let mut found = Problems::new();
+                            types::check_value(registry, schema, known, &mut found, "");
+                            for f in found.iter() {
+                                problems.report(
+                                    f.code,
+                                    v.span,
+                                    format!("{path}.{what}.{name}"),
+                                    format!(
+                                        "the value computed here, {known}, is wrong: {}",
+                                        f.message
+                                    ),
+                                );
+                            }
+                        }
+                        out.insert(name.clone(), expression(o));
+                    }
+                    Err(m) => {
+                        problems.report("evaluation", v.span, format!("{path}.{what}.{name}"), m)
+                    }
+                }
+            }
+            out
+        };
+        let node_type = registry.node_type(template.node_type);
+        let properties = evaluate(
+            &template.properties,
+            &at,
+            "properties",
+            Some(&node_type.properties),
+        );
+        let mut attributes = properties.clone();
+        for (k, v) in evaluate(
+            &template.attributes,
+            &at,
+            "attributes",
+            Some(&node_type.attributes),
+        ) {
+            attributes.insert(k, v);
+        }
+        let mut capabilities = IndexMap::with_capacity(template.capabilities.len());
+        for (name, cap) in &template.capabilities {
+            let at = At {
+                all,
+                this: Some(Entity::Capability(i, name.clone())),
+            };
+            let def = node_type.capabilities.get(name);
+            let properties = evaluate(
+                &cap.properties,
+                &at,
+                "capabilities",
+                def.map(|d| &d.properties as &dyn Schemas),
+            );
+            let attributes = evaluate(
+                &cap.attributes,
+                &at,
+                "capabilities",
+                def.map(|d| &d.attributes as &dyn Schemas),
+            );
+            capabilities.insert(
+                name.clone(),
+                CapabilityInstance {
+                    types: types_of(cap.capability_type),
+                    properties,
+                    attributes,
+                },
+            );
+        }
+        let mut relationships = Vec::with_capacity(all.outgoing[i].len());
+        for &r in &all.outgoing[i] {
+            let rel = &all.rels[r];
+            let at = At {
+                all,
+                this: Some(Entity::Relationship(r)),
+            };
+            let req = &template.requirements[rel.requirement];
+            let interfaces = Carrying {
+                types_of,
+                evaluate: &mut |values, what, schemas| {
+                    let what = format!("requirements.{}.relationship.{what}", req.name);
+                    evaluate(values, &at, &what, Some(schemas))
+                },
+            }
+            .interfaces(&req.relationship_interfaces);
+            relationships.push(RelationshipInstance {
+                requirement: req.name.clone(),
+                target: instance_id(all, rel.target),
+                capability: rel.capability.clone(),
+                index: rel.index,
+                types: rel
+                    .relationship_type
+                    .map(&mut *types_of)
+                    .unwrap_or_default(),
+                properties: evaluate(
+                    &req.relationship_properties,
+                    &at,
+                    "requirements",
+                    rel.relationship_type
+                        .map(|t| &registry.relationship_type(t).properties as &dyn Schemas),
+                ),
+                attributes: IndexMap::new(),
+                interfaces,
+            });
+        }
+        let mut carrying = Carrying {
+            types_of,
+            evaluate: &mut |values, what, schemas| evaluate(values, &at, what, Some(schemas)),
+        };
+        let artifacts = carrying.artifacts(&template.artifacts);
+        let interfaces = carrying.interfaces(&template.interfaces);
+        nodes.push(NodeInstance {
+            id: instance_id(all, i),
+            template: template.name.clone(),
+            index: all.nodes[i].index,
+            types: types_of(template.node_type),
+            properties,
+            attributes,
+            capabilities,
+            relationships,
+            directives: template.directives.clone(),
+            selected_from: None,
+            artifacts,
+            interfaces,
+            artifact_copies: super::artifact_copies::asked(template),
+        });
+    }
+}
+
+/// `type_refs`, computed once per type.
+fn type_refs_cached(registry: &TypeRegistry) -> impl FnMut(TypeId) -> Vec<TypeRef> + '_ {
+    let mut cache: HashMap<TypeId, Vec<TypeRef>> = HashMap::new();
+    move |id| {
+        cache
+            .entry(id)
+            .or_insert_with(|| type_refs(registry, id))
+            .clone()
+    }
 }
 
 /// The service's policies, their values evaluated in the service's scope.

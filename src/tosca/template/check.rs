@@ -18,6 +18,7 @@ use super::resolved::*;
 use crate::tosca::functions::{self, Call, Expr};
 use crate::tosca::grammar;
 use crate::tosca::limits::{Limits, OVER_LIMIT};
+use crate::tosca::parallel;
 use crate::tosca::problem::Problems;
 use crate::tosca::source::{FileId, Span};
 use crate::tosca::topology;
@@ -35,19 +36,7 @@ pub fn check(
     limits: &Limits,
     problems: &mut Problems,
 ) -> Resolved {
-    let mut checker = Checker {
-        st,
-        registry,
-        places,
-        limits,
-        file: st.file,
-        problems,
-        names: HashMap::new(),
-        inputs: st.inputs.keys().cloned().collect(),
-        self_node: None,
-        artifacts: IndexMap::new(),
-    };
-    checker.run()
+    Checker::new(st, registry, places, limits, problems).run()
 }
 
 /// What a value may refer to while it is checked.
@@ -78,7 +67,28 @@ struct Checker<'a, 'p> {
     artifacts: IndexMap<String, ResolvedArtifact>,
 }
 
-impl Checker<'_, '_> {
+impl<'a, 'p> Checker<'a, 'p> {
+    fn new(
+        st: &'a ServiceTemplate,
+        registry: &'a TypeRegistry,
+        places: &'a Places,
+        limits: &'a Limits,
+        problems: &'p mut Problems,
+    ) -> Self {
+        Checker {
+            st,
+            registry,
+            places,
+            limits,
+            file: st.file,
+            problems,
+            names: HashMap::new(),
+            inputs: st.inputs.keys().cloned().collect(),
+            self_node: None,
+            artifacts: IndexMap::new(),
+        }
+    }
+
     fn run(&mut self) -> Resolved {
         let st = self.st;
         let mut resolved = Resolved::default();
@@ -97,12 +107,9 @@ impl Checker<'_, '_> {
             }
         }
         resolved.nodes.reserve(st.node_templates.len());
-        for (name, node) in &st.node_templates {
-            let path = format!("service_template.node_templates.{name}");
-            if let Some(n) = self.node_template(node, &path, &resolved.relationships) {
-                resolved.by_name.insert(name.clone(), resolved.nodes.len());
-                resolved.nodes.push(n);
-            }
+        for (name, node) in self.node_templates(&resolved.relationships) {
+            resolved.by_name.insert(name.clone(), resolved.nodes.len());
+            resolved.nodes.push(node);
         }
         for (name, g) in &st.groups {
             self.group(g, &resolved, &format!("service_template.groups.{name}"));
@@ -120,6 +127,35 @@ impl Checker<'_, '_> {
             self.workflow(w, &resolved, &format!("service_template.workflows.{name}"));
         }
         resolved
+    }
+
+    /// Checks every node template, in parts beside each other when there are many (each
+    /// reads only the template, the registry and the relationship templates); the checked
+    /// templates and the problems come in the templates' order.
+    fn node_templates(
+        &mut self,
+        relationships: &IndexMap<String, ResolvedRelationship>,
+    ) -> Vec<(&'a String, ResolvedNode)> {
+        let (st, registry, places, limits) = (self.st, self.registry, self.places, self.limits);
+        let templates: Vec<(&'a String, &'a NodeTemplate)> = st.node_templates.iter().collect();
+        let parts = parallel::in_parts(&templates, |part| {
+            let mut problems = Problems::new();
+            let mut checker = Checker::new(st, registry, places, limits, &mut problems);
+            let checked: Vec<_> = part
+                .iter()
+                .filter_map(|&(name, node)| {
+                    let path = format!("service_template.node_templates.{name}");
+                    Some((name, checker.node_template(node, &path, relationships)?))
+                })
+                .collect();
+            (checked, problems)
+        });
+        let mut checked = Vec::with_capacity(templates.len());
+        for (part, problems) in parts {
+            checked.extend(part);
+            self.problems.extend(problems);
+        }
+        checked
     }
 
     fn report(
@@ -389,6 +425,9 @@ impl Checker<'_, '_> {
             );
             return;
         }
+        if !functions::has_dollar(value) {
+            return self.assigned_literal(def, value, path);
+        }
         let Some(expr) = self.expression(value, path, Scope::Service) else {
             return;
         };
@@ -396,13 +435,18 @@ impl Checker<'_, '_> {
             self.call_result(call, def.schema.data_type, path);
         }
         if let Some(literal) = expr.as_literal() {
-            if def.validation.len() > def.schema.validation.len() {
-                let mut schema = def.schema.clone();
-                schema.validation = def.validation.clone();
-                types::check_value(self.registry, &schema, literal, self.problems, path);
-            } else {
-                types::check_value(self.registry, &def.schema, literal, self.problems, path);
-            }
+            self.assigned_literal(def, literal, path);
+        }
+    }
+
+    /// Checks a literal assigned to `def` against its schema and its own validation clauses.
+    fn assigned_literal(&mut self, def: &PropertyDef, literal: &Value, path: &str) {
+        if def.validation.len() > def.schema.validation.len() {
+            let mut schema = def.schema.clone();
+            schema.validation = def.validation.clone();
+            types::check_value(self.registry, &schema, literal, self.problems, path);
+        } else {
+            types::check_value(self.registry, &def.schema, literal, self.problems, path);
         }
     }
 

@@ -275,6 +275,9 @@ impl ViewContext<'_> {
     /// A value read from the graph may itself be an expression written at `entity`:
     /// evaluates it there.
     fn settle(&mut self, raw: Value, entity: &Entity, call: &Call) -> Result<Value, FunctionError> {
+        if !functions::has_dollar(&raw) {
+            return Ok(raw);
+        }
         let expr =
             functions::parse_expr(&raw).map_err(|e| FunctionError::new(call.span, e.message))?;
         if let Some(literal) = expr.as_literal() {

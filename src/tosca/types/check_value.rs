@@ -8,7 +8,7 @@
 use super::model::{DataKind, DataType, Schema, TypeRegistry};
 use super::validation;
 use crate::tosca::data::check_primitive;
-use crate::tosca::functions::{Expr, parse_expr};
+use crate::tosca::functions::{Expr, has_dollar, parse_expr};
 use crate::tosca::grammar::shape::{index, join};
 use crate::tosca::problem::Problems;
 use crate::tosca::source::Span;
@@ -17,7 +17,7 @@ use crate::tosca::value::{Value, ValueKind};
 /// Whether a value is a function call (`{ $fn: args }`, or the bare `$fn` string) rather than
 /// a literal, by the functions layer's syntax (`$$` escapes a literal dollar).
 pub fn is_expression(value: &Value) -> bool {
-    matches!(parse_expr(value), Ok(Expr::Call(_)))
+    has_dollar(value) && matches!(parse_expr(value), Ok(Expr::Call(_)))
 }
 
 /// Checks a literal `value` against `schema`, reporting every mismatch under `path`. Calls
@@ -30,14 +30,8 @@ pub fn check_value(
     problems: &mut Problems,
     path: &str,
 ) {
-    // Most values are plain scalars: they cannot hold a call, so they need no parsing (and no
-    // copy) before they are checked.
-    let plain = match &value.kind {
-        ValueKind::String(s) => !s.starts_with('$'),
-        ValueKind::List(_) | ValueKind::Map(_) => false,
-        _ => true,
-    };
-    if plain {
+    // Most values hold no call, so they need no parsing (and no copy) before they are checked.
+    if !has_dollar(value) {
         return check_literal(registry, schema, value, problems, path);
     }
     match parse_expr(value) {
