@@ -223,3 +223,45 @@ async fn a_host_whose_clock_is_far_off_is_cut_off_and_its_instances_move() {
         .any(|e| e.text.starts_with(&moved) && (60_000..120_000).contains(&e.at_ms));
     assert!(seen, "{moved} while its clock was off:\n{}", report.text());
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_lossy_duplicating_network_and_a_one_way_cut_are_survived() {
+    let faults = [
+        "loss 30% at 1m for 1m",
+        "duplicate 20% at 1m for 1m",
+        "one-way host-1->host-2 at 2m30s for 1m",
+    ];
+    let report = simulate(&options(6, 5, 7, &faults)).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let [sent, lost, cut, _] = report.datagrams;
+    assert!(
+        lost > sent / 100,
+        "30% lost for a minute: {:?}",
+        report.datagrams
+    );
+    // Nothing crashed and nothing was partitioned: only the one-way link cut datagrams.
+    assert!(cut > 0, "the one-way cut: {:?}", report.datagrams);
+    let quiet = simulate(&options(6, 5, 7, &[])).await.unwrap();
+    assert_eq!(quiet.datagrams[1..3], [0, 0], "a LAN loses nothing");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn nothing_moves_while_the_store_is_full_and_everything_does_after() {
+    let before = simulate(&options(7, 5, 1, &[])).await.unwrap();
+    let doomed = last_placements(&before)["web-0"].clone();
+    let kill = format!("kill {doomed} at 1m");
+    let faults = ["full-disk store at 50s for 2m", &kill];
+    let report = simulate(&options(7, 5, 7, &faults)).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let moved: Vec<u64> = report
+        .timeline
+        .iter()
+        .filter(|e| e.text.starts_with(&format!("web-0 moved from {doomed}")))
+        .map(|e| e.at_ms)
+        .collect();
+    assert!(
+        !moved.is_empty() && moved.iter().all(|at| *at >= 170_000),
+        "web-0 moved only once the disk had room (at 170 s): {moved:?}\n{}",
+        report.text()
+    );
+}

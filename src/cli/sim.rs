@@ -27,8 +27,10 @@ pub struct SimArgs {
     pub duration: Duration,
     /// A fault: `kill HOST at TIME [for DURATION]`, `crash-agent HOST at TIME [for DURATION]`,
     /// `partition HOST,HOST… at TIME for DURATION`, `cut-store HOST at TIME for DURATION`,
-    /// `fail-starts HOST at TIME for DURATION`, `crash INSTANCE at TIME` or `skew HOST:+30s at
-    /// TIME for DURATION`. Repeatable.
+    /// `fail-starts HOST at TIME for DURATION`, `crash INSTANCE at TIME`, `skew HOST:+30s at
+    /// TIME for DURATION`, `loss 10% at TIME for DURATION`, `duplicate 5% at TIME for
+    /// DURATION`, `one-way HOST->HOST at TIME for DURATION` or `full-disk store at TIME for
+    /// DURATION`. Repeatable.
     #[arg(long = "fault", value_name = "FAULT", value_parser = Fault::parse)]
     pub faults: Vec<Fault>,
     /// About RATE random faults per 10 minutes of virtual time, drawn from the seed (none in

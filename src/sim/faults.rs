@@ -26,6 +26,14 @@ pub enum FaultKind {
     Crash(String),
     /// The host's clock runs this many milliseconds ahead (behind when negative).
     Skew(String, i64),
+    /// The network loses this percentage of its datagrams.
+    Loss(u32),
+    /// The network delivers this percentage of its datagrams twice.
+    Duplicate(u32),
+    /// What the first host sends to the second is lost; the other way works.
+    OneWay(String, String),
+    /// The store's disk is full: it holds no more than it held when the fault struck.
+    FullDisk,
 }
 
 /// A fault, when it strikes and how long it lasts (`None`: for good, or at once).
@@ -39,6 +47,14 @@ pub struct Fault {
     pub lasting: Option<Duration>,
 }
 
+/// `10%` as 10: a whole percentage from 0 to 100.
+fn percent(text: &str) -> Option<u32> {
+    text.strip_suffix('%')?
+        .parse()
+        .ok()
+        .filter(|percent| *percent <= 100)
+}
+
 /// How long a crashed agent stays down when the fault does not say.
 const AGENT_RESTART_AFTER: Duration = Duration::from_secs(10);
 
@@ -46,14 +62,17 @@ impl Fault {
     /// Reads `KIND TARGET at TIME [for DURATION]`, e.g. `kill host-3 at 2m`, `partition
     /// host-1,host-2 at 4m for 1m`, `crash-agent host-2 at 1m`, `cut-store host-4 at 90s for
     /// 30s`, `fail-starts host-1 at 0s for 5m`, `crash web-0 at 3m`, `skew host-2:+30s at 1m
-    /// for 2m` (its clock 30 s ahead; `-30s` behind).
+    /// for 2m` (its clock 30 s ahead; `-30s` behind), `loss 10% at 1m for 2m`, `duplicate 5% at
+    /// 1m for 2m`, `one-way host-1->host-2 at 1m for 1m`, `full-disk store at 2m for 1m`.
     pub fn parse(text: &str) -> Result<Fault, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
         let usage = || {
             format!(
                 "fault {text:?}: expected KIND TARGET at TIME [for DURATION], KIND one of kill, \
-                 crash-agent, partition, cut-store, fail-starts, crash, skew (e.g. 'kill host-3 \
-                 at 2m', 'skew host-2:+30s at 1m for 2m')"
+                 crash-agent, partition, cut-store, fail-starts, crash, skew, loss, duplicate, \
+                 one-way, full-disk (e.g. 'kill host-3 at 2m', 'skew host-2:+30s at 1m for 2m', \
+                 'loss 10% at 1m for 1m', 'one-way host-1->host-2 at 1m for 1m', 'full-disk \
+                 store at 2m for 1m')"
             )
         };
         let (kind, target, time, lasting) = match words.as_slice() {
@@ -86,18 +105,22 @@ impl Fault {
                 let millis = i64::try_from(duration(amount)?.as_millis()).map_err(|_| usage())?;
                 FaultKind::Skew(host.to_owned(), sign * millis)
             }
+            "loss" => FaultKind::Loss(percent(target).ok_or_else(usage)?),
+            "duplicate" => FaultKind::Duplicate(percent(target).ok_or_else(usage)?),
+            "one-way" => {
+                let (from, to) = target.split_once("->").ok_or_else(usage)?;
+                FaultKind::OneWay(from.to_owned(), to.to_owned())
+            }
+            "full-disk" if target == "store" => FaultKind::FullDisk,
             _ => return Err(usage()),
         };
         let mut lasting = lasting.map(duration).transpose()?;
         if matches!(kind, FaultKind::CrashAgent(_)) && lasting.is_none() {
             lasting = Some(AGENT_RESTART_AFTER);
         }
-        let needs_end = matches!(
+        let needs_end = !matches!(
             kind,
-            FaultKind::Partition(_)
-                | FaultKind::CutStore(_)
-                | FaultKind::FailStarts(_)
-                | FaultKind::Skew(..)
+            FaultKind::Kill(_) | FaultKind::CrashAgent(_) | FaultKind::Crash(_)
         );
         if needs_end && lasting.is_none() {
             return Err(format!("fault {text:?}: say how long it lasts (`for 1m`)"));
@@ -107,6 +130,15 @@ impl Fault {
             at: duration(time)?,
             lasting,
         })
+    }
+
+    /// The percentage of datagrams this fault loses and duplicates (zero for other faults).
+    pub fn unreliability(&self) -> (u32, u32) {
+        match self.kind {
+            FaultKind::Loss(percent) => (percent, 0),
+            FaultKind::Duplicate(percent) => (0, percent),
+            _ => (0, 0),
+        }
     }
 
     /// When the fault is over, if it ends.
@@ -169,6 +201,10 @@ impl fmt::Display for Fault {
                 let seconds = millis.unsigned_abs() / 1000;
                 ("skew", format!("{host}:{sign}{seconds}s"))
             }
+            FaultKind::Loss(percent) => ("loss", format!("{percent}%")),
+            FaultKind::Duplicate(percent) => ("duplicate", format!("{percent}%")),
+            FaultKind::OneWay(from, to) => ("one-way", format!("{from}->{to}")),
+            FaultKind::FullDisk => ("full-disk", "store".to_owned()),
         };
         write!(f, "{kind} {target} at {}s", self.at.as_secs())?;
         if let Some(lasting) = self.lasting {
@@ -199,6 +235,21 @@ mod tests {
         let skew = Fault::parse("skew host-2:-30s at 1m for 2m").unwrap();
         assert_eq!(skew.kind, FaultKind::Skew("host-2".into(), -30_000));
         assert_eq!(skew.to_string(), "skew host-2:-30s at 60s for 120s");
+        let loss = Fault::parse("loss 15% at 1m for 1m").unwrap();
+        assert_eq!(
+            (loss.kind.clone(), loss.unreliability()),
+            (FaultKind::Loss(15), (15, 0))
+        );
+        let twice = Fault::parse("duplicate 5% at 1m for 1m").unwrap();
+        assert_eq!(twice.unreliability(), (0, 5));
+        let one_way = Fault::parse("one-way host-1->host-2 at 1m for 1m").unwrap();
+        assert_eq!(
+            one_way.kind,
+            FaultKind::OneWay("host-1".into(), "host-2".into())
+        );
+        assert_eq!(one_way.to_string(), "one-way host-1->host-2 at 60s for 60s");
+        let full = Fault::parse("full-disk store at 2m for 30s").unwrap();
+        assert_eq!(full.to_string(), "full-disk store at 120s for 30s");
     }
 
     #[test]
@@ -210,6 +261,11 @@ mod tests {
             "partition host-1 at 1m",
             "skew host-2 at 1m for 1m",
             "skew host-2:30s at 1m for 1m",
+            "loss 10 at 1m for 1m",
+            "loss 101% at 1m for 1m",
+            "loss 10% at 1m",
+            "one-way host-1 at 1m for 1m",
+            "full-disk host-1 at 1m for 1m",
         ] {
             let error = Fault::parse(bad).unwrap_err();
             assert!(error.contains(bad), "{error}");

@@ -102,6 +102,13 @@ impl SimFs {
         lock(&self.disk).capacity = bytes;
     }
 
+    /// Fills the disk: from now on it holds no more bytes than it holds now (until
+    /// [`SimFs::set_capacity`] lifts the limit).
+    pub fn fill(&self) {
+        let mut disk = lock(&self.disk);
+        disk.capacity = Some(disk.used());
+    }
+
     /// The files put in place since the last call that are still there, with their content,
     /// in path order: the invariants look at each write once.
     pub fn take_written(&self) -> Vec<(PathBuf, Vec<u8>)> {

@@ -21,6 +21,9 @@ pub struct NetworkFaults {
     pub min_delay: Duration,
     /// The longest delay of a delivered datagram.
     pub max_delay: Duration,
+    /// The probability that a delivered datagram arrives twice (0 to 1), each copy with its
+    /// own delay, so the copies may also come out of order.
+    pub duplicate: f64,
 }
 
 impl NetworkFaults {
@@ -30,6 +33,7 @@ impl NetworkFaults {
             loss: 0.0,
             min_delay: Duration::from_micros(100),
             max_delay: Duration::from_millis(2),
+            duplicate: 0.0,
         }
     }
 
@@ -53,6 +57,8 @@ pub struct NetworkStats {
     pub cut: u64,
     /// Datagrams that reached a running host.
     pub delivered: u64,
+    /// Datagrams sent twice (both copies count as delivered when they arrive).
+    pub duplicated: u64,
 }
 
 /// The network: shared by every [`SimTransport`] on it.
@@ -71,13 +77,18 @@ struct Inner {
     sides: BTreeMap<SocketAddr, usize>,
     /// Crashed hosts: cut off until they start again.
     crashed: BTreeSet<SocketAddr>,
+    /// Links cut in one direction only: `(from, to)` loses what `from` sends to `to`.
+    one_way: BTreeSet<(SocketAddr, SocketAddr)>,
     stats: NetworkStats,
 }
 
 impl Inner {
     fn connected(&self, from: SocketAddr, to: SocketAddr) -> bool {
         let side = |address| self.sides.get(&address).copied().unwrap_or(0);
-        !self.crashed.contains(&from) && !self.crashed.contains(&to) && side(from) == side(to)
+        !self.crashed.contains(&from)
+            && !self.crashed.contains(&to)
+            && side(from) == side(to)
+            && !self.one_way.contains(&(from, to))
     }
 }
 
@@ -91,6 +102,7 @@ impl SimNetwork {
                 receivers: BTreeMap::new(),
                 sides: BTreeMap::new(),
                 crashed: BTreeSet::new(),
+                one_way: BTreeSet::new(),
                 stats: NetworkStats::default(),
             })),
         }
@@ -124,6 +136,23 @@ impl SimNetwork {
         self.partition(&sides);
     }
 
+    /// Cuts these links of host indices in one direction: host `from` no longer reaches host
+    /// `to`, while `to` still reaches `from` (an asymmetric partition). Replaces the cuts
+    /// made before; none joins every link again.
+    pub fn cut_one_way(&self, links: &[(usize, usize)]) {
+        self.lock().one_way = links
+            .iter()
+            .map(|&(from, to)| (address_of(from), address_of(to)))
+            .collect();
+    }
+
+    /// Changes how much the network loses and duplicates from now on.
+    pub fn set_unreliability(&self, loss: f64, duplicate: f64) {
+        let mut inner = self.lock();
+        inner.faults.loss = loss;
+        inner.faults.duplicate = duplicate;
+    }
+
     /// Joins the sides of a partition again.
     pub fn heal(&self) {
         self.lock().sides.clear();
@@ -152,7 +181,7 @@ impl SimNetwork {
     }
 
     fn send(&self, from: SocketAddr, to: SocketAddr, datagram: &[u8]) {
-        let delay = {
+        let delays = {
             let mut inner = self.lock();
             inner.stats.sent += 1;
             if !inner.connected(from, to) {
@@ -165,10 +194,22 @@ impl SimNetwork {
                 return;
             }
             let (min, max) = (inner.faults.min_delay, inner.faults.max_delay);
-            inner.random.random_range(min..=max)
+            let mut delays = vec![inner.random.random_range(min..=max)];
+            let duplicate = inner.faults.duplicate;
+            if duplicate > 0.0 && inner.random.random_bool(duplicate) {
+                inner.stats.duplicated += 1;
+                delays.push(inner.random.random_range(min..=max));
+            }
+            delays
         };
+        for delay in delays {
+            self.deliver(from, to, datagram.to_vec(), delay);
+        }
+    }
+
+    /// Hands `data` to `to`'s receiver after `delay`, if the link still works then.
+    fn deliver(&self, from: SocketAddr, to: SocketAddr, data: Vec<u8>, delay: Duration) {
         let network = self.clone();
-        let data = datagram.to_vec();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let receiver = {

@@ -224,14 +224,23 @@ impl Run {
                 let millis = if skewed { *millis } else { 0 };
                 host(name).map(|i| cluster.skew_clock(i, millis))
             }
-            (FaultKind::Partition(_), _) => Some(()),
+            (FaultKind::OneWay(from, to), _) => host(from).and(host(to)).map(|_| ()),
+            (FaultKind::FullDisk, true) => {
+                cluster.disk().fill();
+                Some(())
+            }
+            (FaultKind::Partition(_) | FaultKind::Loss(_) | FaultKind::Duplicate(_), _)
+            | (FaultKind::FullDisk, false) => Some(()),
         };
         match strikes {
             true if fault.lasting.is_some() => self.in_force.push(fault.clone()),
             true => {}
             false => self.in_force.retain(|f| *f != fault),
         }
-        self.repartition(cluster);
+        if !self.in_force.iter().any(|f| f.kind == FaultKind::FullDisk) {
+            cluster.disk().set_capacity(None);
+        }
+        self.reshape_network(cluster);
         let (kind, verb) = if strikes {
             ("fault", "")
         } else {
@@ -243,6 +252,32 @@ impl Run {
             ""
         };
         self.note(cluster, kind, format!("{verb}{fault}{unknown}"));
+    }
+
+    /// Makes the network what the faults in force say: its partitions, its links cut one
+    /// way, and the most loss and duplication any of them asks for.
+    fn reshape_network(&self, cluster: &AgentCluster) {
+        let links: Vec<(usize, usize)> = self
+            .in_force
+            .iter()
+            .filter_map(|fault| match &fault.kind {
+                FaultKind::OneWay(from, to) => {
+                    Some((cluster.index_of(from)?, cluster.index_of(to)?))
+                }
+                _ => None,
+            })
+            .collect();
+        cluster.network().cut_one_way(&links);
+        let (loss, duplicate) = self
+            .in_force
+            .iter()
+            .map(Fault::unreliability)
+            .fold((0, 0), |(l, d), (fl, fd)| (l.max(fl), d.max(fd)));
+        let share = |percent: u32| f64::from(percent) / 100.0;
+        cluster
+            .network()
+            .set_unreliability(share(loss), share(duplicate));
+        self.repartition(cluster);
     }
 
     /// Cuts the network by the partitions in force.
