@@ -265,3 +265,33 @@ async fn nothing_moves_while_the_store_is_full_and_everything_does_after() {
         report.text()
     );
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_instance_moved_to_hosts_with_a_slow_engine_runs_once_its_start_answers() {
+    let before = simulate(&options(8, 5, 1, &[])).await.unwrap();
+    let doomed = last_placements(&before)["web-0"].clone();
+    let mut faults: Vec<String> = (1..=5)
+        .map(|i| format!("host-{i}"))
+        .filter(|host| *host != doomed)
+        .map(|host| format!("slow-starts {host}:40s at 1m for 5m"))
+        .collect();
+    faults.push(format!("kill {doomed} at 2m"));
+    let faults: Vec<&str> = faults.iter().map(String::as_str).collect();
+    let report = simulate(&options(8, 5, 9, &faults)).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let first = |prefix: &str| {
+        report
+            .timeline
+            .iter()
+            .find(|e| e.at_ms > 120_000 && e.text.starts_with(prefix))
+            .map(|e| e.at_ms)
+            .unwrap_or_else(|| panic!("no {prefix:?} after 2m:\n{}", report.text()))
+    };
+    let moved = first(&format!("web-0 moved from {doomed}"));
+    let running = first("web-0 running on");
+    assert!(
+        running >= moved + 40_000,
+        "moved at {moved} ms, running at {running} ms:\n{}",
+        report.text()
+    );
+}

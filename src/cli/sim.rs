@@ -27,7 +27,8 @@ pub struct SimArgs {
     pub duration: Duration,
     /// A fault: `kill HOST at TIME [for DURATION]`, `crash-agent HOST at TIME [for DURATION]`,
     /// `partition HOST,HOST… at TIME for DURATION`, `cut-store HOST at TIME for DURATION`,
-    /// `fail-starts HOST at TIME for DURATION`, `crash INSTANCE at TIME`, `skew HOST:+30s at
+    /// `fail-starts HOST at TIME for DURATION`, `slow-starts HOST:90s at TIME for DURATION`,
+    /// `crash INSTANCE at TIME`, `skew HOST:+30s at
     /// TIME for DURATION`, `loss 10% at TIME for DURATION`, `duplicate 5% at TIME for
     /// DURATION`, `one-way HOST->HOST at TIME for DURATION` or `full-disk store at TIME for
     /// DURATION`. Repeatable.

@@ -26,6 +26,8 @@ pub enum FaultKind {
     Crash(String),
     /// The host's clock runs this many milliseconds ahead (behind when negative).
     Skew(String, i64),
+    /// Every start of a workload on the host takes this many milliseconds to answer.
+    SlowStarts(String, u64),
     /// The network loses this percentage of its datagrams.
     Loss(u32),
     /// The network delivers this percentage of its datagrams twice.
@@ -63,14 +65,15 @@ impl Fault {
     /// host-1,host-2 at 4m for 1m`, `crash-agent host-2 at 1m`, `cut-store host-4 at 90s for
     /// 30s`, `fail-starts host-1 at 0s for 5m`, `crash web-0 at 3m`, `skew host-2:+30s at 1m
     /// for 2m` (its clock 30 s ahead; `-30s` behind), `loss 10% at 1m for 2m`, `duplicate 5% at
-    /// 1m for 2m`, `one-way host-1->host-2 at 1m for 1m`, `full-disk store at 2m for 1m`.
+    /// 1m for 2m`, `one-way host-1->host-2 at 1m for 1m`, `full-disk store at 2m for 1m`,
+    /// `slow-starts host-2:90s at 1m for 5m` (every start there answers after 90 s).
     pub fn parse(text: &str) -> Result<Fault, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
         let usage = || {
             format!(
                 "fault {text:?}: expected KIND TARGET at TIME [for DURATION], KIND one of kill, \
-                 crash-agent, partition, cut-store, fail-starts, crash, skew, loss, duplicate, \
-                 one-way, full-disk (e.g. 'kill host-3 at 2m', 'skew host-2:+30s at 1m for 2m', \
+                 crash-agent, partition, cut-store, fail-starts, slow-starts, crash, skew, loss, \
+                 duplicate, one-way, full-disk (e.g. 'kill host-3 at 2m', 'skew host-2:+30s at 1m for 2m', \
                  'loss 10% at 1m for 1m', 'one-way host-1->host-2 at 1m for 1m', 'full-disk \
                  store at 2m for 1m')"
             )
@@ -104,6 +107,11 @@ impl Fault {
                 };
                 let millis = i64::try_from(duration(amount)?.as_millis()).map_err(|_| usage())?;
                 FaultKind::Skew(host.to_owned(), sign * millis)
+            }
+            "slow-starts" => {
+                let (host, delay) = target.split_once(':').ok_or_else(usage)?;
+                let millis = u64::try_from(duration(delay)?.as_millis()).map_err(|_| usage())?;
+                FaultKind::SlowStarts(host.to_owned(), millis)
             }
             "loss" => FaultKind::Loss(percent(target).ok_or_else(usage)?),
             "duplicate" => FaultKind::Duplicate(percent(target).ok_or_else(usage)?),
@@ -201,6 +209,9 @@ impl fmt::Display for Fault {
                 let seconds = millis.unsigned_abs() / 1000;
                 ("skew", format!("{host}:{sign}{seconds}s"))
             }
+            FaultKind::SlowStarts(host, millis) => {
+                ("slow-starts", format!("{host}:{}s", millis / 1000))
+            }
             FaultKind::Loss(percent) => ("loss", format!("{percent}%")),
             FaultKind::Duplicate(percent) => ("duplicate", format!("{percent}%")),
             FaultKind::OneWay(from, to) => ("one-way", format!("{from}->{to}")),
@@ -248,6 +259,9 @@ mod tests {
             FaultKind::OneWay("host-1".into(), "host-2".into())
         );
         assert_eq!(one_way.to_string(), "one-way host-1->host-2 at 60s for 60s");
+        let slow = Fault::parse("slow-starts host-2:90s at 1m for 5m").unwrap();
+        assert_eq!(slow.kind, FaultKind::SlowStarts("host-2".into(), 90_000));
+        assert_eq!(slow.to_string(), "slow-starts host-2:90s at 60s for 300s");
         let full = Fault::parse("full-disk store at 2m for 30s").unwrap();
         assert_eq!(full.to_string(), "full-disk store at 120s for 30s");
     }
@@ -266,6 +280,7 @@ mod tests {
             "loss 10% at 1m",
             "one-way host-1 at 1m for 1m",
             "full-disk host-1 at 1m for 1m",
+            "slow-starts host-1 at 1m for 1m",
         ] {
             let error = Fault::parse(bad).unwrap_err();
             assert!(error.contains(bad), "{error}");

@@ -224,6 +224,11 @@ impl Run {
                 let millis = if skewed { *millis } else { 0 };
                 host(name).map(|i| cluster.skew_clock(i, millis))
             }
+            (FaultKind::SlowStarts(name, millis), slow) => {
+                let delay = slow.then(|| Duration::from_millis(*millis));
+                cluster.workloads().slow_starts(name, delay);
+                Some(())
+            }
             (FaultKind::OneWay(from, to), _) => host(from).and(host(to)).map(|_| ()),
             (FaultKind::FullDisk, true) => {
                 cluster.disk().fill();

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 use serde_json::Value;
@@ -40,7 +41,7 @@ struct Workload {
 
 /// How long a supervisor waits before starting a failed workload again (the profile's
 /// default `restart_delay`).
-const RESTART_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+const RESTART_DELAY: Duration = Duration::from_secs(1);
 
 /// Whether `spec`'s restart policy starts it again after a failure: a node with no such
 /// property (a port) is not a process and does not fail.
@@ -57,6 +58,8 @@ struct Table {
     hosts: BTreeMap<String, BTreeMap<String, Workload>>,
     /// Hosts whose every start fails, with the reason.
     failing_starts: BTreeMap<String, String>,
+    /// Hosts whose every start takes this long to answer (a slow engine).
+    slow_starts: BTreeMap<String, Duration>,
     /// Ports reserved twice on one host, as they happened: `host: port by A and B`.
     double_reservations: Vec<String>,
 }
@@ -107,6 +110,19 @@ impl Workloads {
             Some(reason) => table.failing_starts.insert(host.to_owned(), reason),
             None => table.failing_starts.remove(host),
         };
+    }
+
+    /// Every start on `host` takes `delay` to answer (`Some`), or answers at once again.
+    pub fn slow_starts(&self, host: &str, delay: Option<Duration>) {
+        let mut table = self.lock();
+        match delay {
+            Some(delay) => table.slow_starts.insert(host.to_owned(), delay),
+            None => table.slow_starts.remove(host),
+        };
+    }
+
+    fn start_delay(&self, host: &str) -> Option<Duration> {
+        self.lock().slow_starts.get(host).copied()
     }
 
     /// Instance `instance` (`namespace/service/instance`) crashes wherever it runs; one
@@ -269,9 +285,26 @@ impl Actor for StandIn {
                 spec,
                 attributes,
                 reply,
-            } => {
-                let _ = reply.send(workloads.start(host, &spec).map(|()| attributes));
-            }
+            } => match workloads.start_delay(host) {
+                None => {
+                    let _ = reply.send(workloads.start(host, &spec).map(|()| attributes));
+                }
+                Some(delay) => {
+                    // A slow engine answers late, and serves other operations meanwhile; a
+                    // workload deleted in between is not started.
+                    let (workloads, host) = (workloads.clone(), host.to_owned());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let started = match workloads.health(&host, &spec) {
+                            InstanceHealth::Missing => Err(DelegateError::Failed(
+                                "simulated: deleted while it was starting".into(),
+                            )),
+                            _ => workloads.start(&host, &spec),
+                        };
+                        let _ = reply.send(started.map(|()| attributes));
+                    });
+                }
+            },
             DelegateMsg::Status {
                 spec,
                 attributes,
