@@ -295,3 +295,27 @@ async fn an_instance_moved_to_hosts_with_a_slow_engine_runs_once_its_start_answe
         report.text()
     );
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_agent_that_cannot_start_on_a_full_store_is_started_again() {
+    // Found by seeds 8 and 28 of a 10-host sweep with network faults and a full disk: the
+    // harness gave up on an agent whose restart failed, and its workloads ran on beside
+    // their moved copies (single-placement broken).
+    let faults = [
+        "full-disk store at 50s for 1m",
+        "crash-agent host-2 at 55s for 10s",
+    ];
+    let report = simulate(&options(9, 5, 6, &faults)).await.unwrap();
+    assert!(report.held(), "{}", report.text());
+    let refused: Vec<u64> = report
+        .timeline
+        .iter()
+        .filter(|e| e.kind == "agent" && e.text.starts_with("host-2's agent did not start"))
+        .map(|e| e.at_ms)
+        .collect();
+    assert!(
+        refused.len() >= 2 && refused.iter().all(|at| *at < 110_000),
+        "tried while the disk was full, then started: {refused:?}\n{}",
+        report.text()
+    );
+}

@@ -52,7 +52,13 @@ const SERVICE: (&str, &str) = ("default", "sim");
 enum Step {
     Strike(Fault),
     Repair(Fault),
+    /// A host's agent that could not start is started again (as systemd restarts a unit).
+    StartAgain(String),
 }
+
+/// How long a host whose agent could not start waits before it is tried again (systemd's
+/// `RestartSec` in the agent's unit).
+const AGENT_RETRY: Duration = Duration::from_secs(10);
 
 /// Runs `options` on a current-thread runtime whose clock is paused; the report, or why the
 /// run could not be made (a template that does not deploy, a host that cannot start).
@@ -67,7 +73,10 @@ pub async fn simulate(options: &SimOptions) -> Result<Report, String> {
         let now = cluster.elapsed();
         while schedule.first().is_some_and(|(at, _)| *at <= now) {
             let (_, step) = schedule.remove(0);
-            run.apply(&mut cluster, step).await;
+            if let Some((at, again)) = run.apply(&mut cluster, step).await {
+                let place = schedule.partition_point(|(other, _)| *other <= at);
+                schedule.insert(place, (at, again));
+            }
         }
         tokio::time::sleep(TICK).await;
         run.observe(&cluster).await;
@@ -195,20 +204,23 @@ impl Run {
             .collect()
     }
 
-    async fn apply(&mut self, cluster: &mut AgentCluster, step: Step) {
+    /// Strikes or repairs a fault; a step to take later when an agent could not start.
+    async fn apply(&mut self, cluster: &mut AgentCluster, step: Step) -> Option<(Duration, Step)> {
         self.disturbed = cluster.elapsed();
         let (fault, strikes) = match step {
             Step::Strike(fault) => (fault, true),
             Step::Repair(fault) => (fault, false),
+            Step::StartAgain(name) => return self.start_agent(cluster, &name).await,
         };
+        let mut again = None;
         let host = |name: &str| cluster.index_of(name);
         let outcome = match (&fault.kind, strikes) {
             (FaultKind::Kill(name), true) => host(name).map(|i| cluster.crash_machine(i)),
             (FaultKind::CrashAgent(name), true) => host(name).map(|i| cluster.crash_agent(i)),
-            (FaultKind::Kill(name) | FaultKind::CrashAgent(name), false) => match host(name) {
-                Some(i) => cluster.start_agent(i).await.ok(),
-                None => None,
-            },
+            (FaultKind::Kill(name) | FaultKind::CrashAgent(name), false) => {
+                again = self.start_agent(cluster, name).await;
+                cluster.index_of(name).map(|_| ())
+            }
             (FaultKind::CutStore(name), cut) => host(name).map(|i| cluster.cut_store(i, cut)),
             (FaultKind::FailStarts(name), fail) => {
                 let reason = fail.then(|| format!("simulated: starts fail on {name}"));
@@ -257,6 +269,26 @@ impl Run {
             ""
         };
         self.note(cluster, kind, format!("{verb}{fault}{unknown}"));
+        again
+    }
+
+    /// Starts `name`'s agent again. One that cannot start (its store is full, say) is tried
+    /// again after [`AGENT_RETRY`], as systemd restarts the agent's unit: given up, its
+    /// workloads would run on beside their moved copies for ever.
+    async fn start_agent(
+        &mut self,
+        cluster: &mut AgentCluster,
+        name: &str,
+    ) -> Option<(Duration, Step)> {
+        let index = cluster.index_of(name)?;
+        let why = cluster.start_agent(index).await.err()?;
+        let retry = AGENT_RETRY.as_secs();
+        let text = format!("{name}'s agent did not start ({why}); it starts again in {retry}s");
+        self.note(cluster, "agent", text);
+        Some((
+            cluster.elapsed() + AGENT_RETRY,
+            Step::StartAgain(name.to_owned()),
+        ))
     }
 
     /// Makes the network what the faults in force say: its partitions, its links cut one
