@@ -4,7 +4,9 @@
 //! running where it was placed, and a delete asked anywhere stops every host's part and
 //! removes the service. A strict Separation that the live hosts cannot meet is refused by
 //! name. Asked about another host's instance, an agent asks that host (host-to-host
-//! messages) for its output or its restart, and names it when it does not answer. The processes are checked for real: every agent shares this machine's process
+//! messages) for its output, its restart or a command run in it, and names it when it does not
+//! answer. An update asked of one host makes every host's instances again, or rolls every
+//! host back. The processes are checked for real: every agent shares this machine's process
 //! table, so a pid an instance reports can be looked up here.
 //!
 //! Needs root and iproute2, like `membership_netns` (skips loudly without them; fails
@@ -614,6 +616,28 @@ fn a_host_asked_about_another_s_instances_asks_that_host() {
     assert!(!process_exists(pid), "the old process still runs");
     logs_with(one, "chatty", &format!("hello from {restarted}"));
 
+    // A command asked of host1 runs on host2, in the instance's directory (under host2's
+    // runtime directory), with the input given; its outputs and exit code come back.
+    let command = ["sh", "-c", "pwd; cat; echo oops >&2; exit 7"];
+    let args = [
+        &["service", "exec", "chatty", "app-0", "--"][..],
+        &command[..],
+    ]
+    .concat();
+    let output = one.khutulun_with_input(&args, b"piped in\n");
+    let (printed, error) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(7), "{output:?}\n{}", one.log());
+    let runtime = agents[1].runtime.display().to_string();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert!(
+        matches!(&lines[..], [dir, "piped in"] if dir.starts_with(&runtime)),
+        "not run in host2's instance directory ({runtime}) with the input: {printed:?}"
+    );
+    assert_eq!(error.trim(), "oops");
+
     // host2's agent is gone (its instance, pinned there, stays): asking for its output fails
     // and says which host did not answer.
     agents[1].kill();
@@ -741,4 +765,124 @@ fn a_lost_hosts_web_server_answers_again_from_another_host() {
     assert!(output.status.success(), "{output:?}");
     gone(&agents[observer - 1], "web", &[moved_pid]);
     eprintln!("web moved from {host} to {moved_to}");
+}
+
+/// A service of one sleeping process per host, sleeping `{ $get_input: seconds }`.
+fn spread_sleepers(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("naps.yaml");
+    let text = "tosca_definitions_version: tosca_2_0\n\
+                imports:\n  - profile: khutulun\n\
+                service_template:\n\
+                \x20 inputs:\n\
+                \x20   seconds: { type: string }\n\
+                \x20 node_templates:\n\
+                \x20   app:\n\
+                \x20     type: Process\n\
+                \x20     properties:\n\
+                \x20       command: sleep\n\
+                \x20       arguments: [ { $get_input: seconds } ]\n\
+                \x20 policies:\n\
+                \x20   - everywhere: { type: Distribution, properties: { hosts: { ratio: 1.0 } }, targets: [ app ] }\n";
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The command line of process `pid`, its arguments joined by spaces.
+fn command_line(pid: i64) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+#[test]
+fn an_update_asked_of_one_host_makes_again_the_instances_of_every_host_or_rolls_all_back() {
+    if !netns_usable("cluster_netns") {
+        return;
+    }
+    let mut testbed = Testbed::running(2);
+    let Testbed { agents, dir, .. } = &mut testbed;
+    wait_linked(&agents[0], "host2");
+    let [one, two] = &agents[..] else {
+        unreachable!()
+    };
+    let file = spread_sleepers(dir.path());
+    let file = file.to_str().unwrap();
+    let deployed = one.khutulun(&[
+        "service",
+        "deploy",
+        file,
+        "--name",
+        "naps",
+        "--input",
+        "seconds='600'",
+    ]);
+    assert!(deployed.status.success(), "{deployed:?}\n{}", one.log());
+    let before = running(one, "naps");
+    let hosts: BTreeSet<&str> = before.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts, BTreeSet::from(["host1", "host2"]), "{before:?}");
+
+    // Asked of host1: host2 makes its instance again too, and the update ends once both are.
+    let update = |seconds: &str| {
+        let input = format!("seconds='{seconds}'");
+        one.khutulun(&["service", "update", "naps", file, "--input", &input])
+    };
+    let updated = update("700");
+    let said = String::from_utf8_lossy(&updated.stderr);
+    assert!(
+        updated.status.success(),
+        "{said}\n{}\n{}",
+        one.log(),
+        two.log()
+    );
+    let after = running(one, "naps");
+    for ((host, old), (_, new)) in before.iter().zip(&after) {
+        assert_ne!(old, new, "the instance on {host} was not made again");
+        assert!(
+            !process_exists(*old),
+            "the old process on {host} still runs"
+        );
+        assert!(
+            command_line(*new).ends_with("700 "),
+            "{host}: {}",
+            command_line(*new)
+        );
+    }
+    for agent in [one, two] {
+        let status = agent.json(&["service", "status", "naps"]);
+        assert_eq!(
+            status["update"],
+            Json::Null,
+            "{} still updating: {status:#}",
+            agent.name
+        );
+    }
+
+    // An update whose processes cannot start (`sleep` refuses the value) fails on both hosts
+    // and is rolled back on both: each runs the previous definition again.
+    let refused = update("soon");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("the update failed and was rolled back"),
+        "{said}"
+    );
+    let began = Instant::now();
+    loop {
+        let status = two.json(&["service", "status", "naps"]);
+        let restored = running(two, "naps");
+        let lines: Vec<String> = restored.iter().map(|(_, pid)| command_line(*pid)).collect();
+        if status["update"] == Json::Null && lines.iter().all(|line| line.ends_with("700 ")) {
+            break;
+        }
+        assert!(
+            began.elapsed() < PATIENCE,
+            "not rolled back everywhere: {lines:?} {status:#}\n{}\n{}",
+            one.log(),
+            two.log()
+        );
+        sleep(Duration::from_millis(200));
+    }
+    let pids: Vec<i64> = running(one, "naps").iter().map(|(_, pid)| *pid).collect();
+    let output = one.khutulun(&["service", "delete", "naps"]);
+    assert!(output.status.success(), "{output:?}");
+    gone(two, "naps", &pids);
 }

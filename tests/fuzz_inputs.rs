@@ -421,7 +421,7 @@ fn check_document(bytes: &[u8]) {
         document::parse::<InstanceRecord>(path, bytes).err(),
         document::parse::<PlanRecord>(path, bytes).err(),
         document::parse::<HostRecord>(path, bytes).err(),
-        document::open(path, bytes).err(),
+        document::check(path, bytes).err(),
     ];
     for error in errors.into_iter().flatten() {
         let said = error.to_string();

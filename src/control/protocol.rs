@@ -140,6 +140,9 @@ pub enum Request {
         /// The instance.
         instance: String,
     },
+    /// Run a command in an instance on another host (the answer to [`Request::Exec`] said
+    /// where): that host runs it and sends back its output and exit code.
+    ExecThere(ExecAsk),
     /// Register a template or profile from a file or CSAR (the agent reads it).
     Register {
         /// Templates or profiles.
@@ -272,6 +275,13 @@ pub enum Response {
         /// How.
         how: crate::delegates::protocol::ExecSource,
     },
+    /// The instance runs on another host: ask again with [`Request::ExecThere`].
+    ExecElsewhere {
+        /// Its host.
+        host: String,
+    },
+    /// A command run on another host ended.
+    Executed(Executed),
     /// Log files by instance.
     Logs {
         /// One per instance whose output is in a file.
@@ -504,6 +514,43 @@ pub struct ServiceEvent {
     /// Why, when something said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// A command to run in an instance on another host, with its input. Input and output
+/// travel as base64 (they may be any bytes), each at most [`EXEC_CAP`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecAsk {
+    /// The namespace.
+    pub namespace: String,
+    /// The service.
+    pub name: String,
+    /// The instance.
+    pub instance: String,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Its whole input, base64.
+    #[serde(default)]
+    pub input: String,
+}
+
+/// The most input a command run on another host is given, and the most of each of its
+/// outputs sent back (what is past it is counted, not sent).
+pub const EXEC_CAP: usize = 256 * 1024;
+
+/// How a command run on another host ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Executed {
+    /// The host that ran it.
+    pub host: String,
+    /// Its exit code, as a shell gives it (128 + the signal that killed it).
+    pub code: i32,
+    /// Its output, base64 (at most [`EXEC_CAP`] bytes).
+    pub stdout: String,
+    /// Its error output, base64 (at most [`EXEC_CAP`] bytes).
+    pub stderr: String,
+    /// How many bytes of output and error output were left out past the cap.
+    #[serde(default)]
+    pub left_out: u64,
 }
 
 /// The end of one instance's output so far, as its host sent it (the instance runs elsewhere).

@@ -258,6 +258,19 @@ pub enum ExecSource {
     None,
 }
 
+/// What a command run beside a process keeps of its caller's environment (the process's own
+/// environment has no `HOME`, which depends on who runs it).
+pub const KEPT_ENVIRONMENT: [&str; 5] = ["HOME", "USER", "TERM", "LANG", "LOGNAME"];
+
+/// A command's exit code as a shell gives it: its own, or 128 + the signal that killed it.
+pub fn shell_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1)
+}
+
 impl ExecSource {
     /// The process that runs `command` (program first) in the instance, with `options` (e.g.
     /// `--interactive`) where the program takes them; `None` when the instance runs nothing

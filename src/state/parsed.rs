@@ -1,6 +1,8 @@
 //! Records parsed once per content: every host reads every host record each catch-up period
-//! (for the leases and membership), and parsing YAML costs far more than reading or comparing
-//! the bytes, so a record whose bytes did not change is not parsed again.
+//! (for the leases and membership), every step of a deploy or update reads its service's
+//! record (the whole instantiation) in its transaction, and parsing YAML costs far more than
+//! reading or comparing the bytes, so a record whose bytes did not change is not parsed again,
+//! and one this process wrote is known by its bytes before it is read.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +12,10 @@ use serde::de::DeserializeOwned;
 
 use super::StoreError;
 use super::document;
+
+/// The most files one cache keeps (it starts over past it: files of removed services are
+/// not forgotten one by one).
+const MAX_ENTRIES: usize = 512;
 
 /// Each file's name, the bytes last read of it and what they parsed to.
 type Entries<T> = BTreeMap<String, (Vec<u8>, T)>;
@@ -50,8 +56,24 @@ impl<T: DeserializeOwned + Clone> ParsedCache<T> {
             return Ok(record.clone());
         }
         let record: T = document::parse(path, &bytes)?;
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
         entries.insert(name.to_owned(), (bytes, record.clone()));
         Ok(record)
+    }
+
+    /// Remembers that `bytes`, about to be written to the file named `name`, are `record`:
+    /// the next read of them parses nothing. A cache past [`MAX_ENTRIES`] starts over.
+    pub fn prime(&self, name: &str, bytes: Vec<u8>, record: T) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(name.to_owned(), (bytes, record));
     }
 
     /// Forgets the files not among `names` (removed from the folder).
@@ -83,5 +105,17 @@ mod tests {
         assert!(cache.parse("a.yaml", path, b"name: [".to_vec()).is_err());
         cache.keep_only(&[]);
         assert!(cache.entries.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn primed_bytes_give_the_primed_record_without_a_parse() {
+        let cache = ParsedCache::<serde_yaml_ng::Value>::default();
+        let path = Path::new("/store/services/a/service.yaml");
+        let primed = serde_yaml_ng::Value::from("as written");
+        cache.prime("a", b"format_version: 1\nname: a".to_vec(), primed.clone());
+        let read = cache.parse("a", path, b"format_version: 1\nname: a".to_vec());
+        assert_eq!(read.unwrap(), primed);
+        let other = cache.parse("a", path, b"format_version: 1\nname: b".to_vec());
+        assert_eq!(other.unwrap()["name"], "b");
     }
 }

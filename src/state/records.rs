@@ -240,6 +240,11 @@ pub struct UpdateRecord {
     /// Why the update failed, while it is rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolling_back: Option<String>,
+    /// The hosts whose part of this stage of the update (its way forward, or its rollback) is
+    /// done: every instance there made from the service's definition, and those it removes
+    /// gone. The update ends when every host of the plan is here.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub done: std::collections::BTreeSet<String>,
 }
 
 /// `services/<namespace>/<service>/plan.yaml`: which host runs which node instance.
@@ -252,6 +257,19 @@ pub struct PlanRecord {
     /// Instance id → why the scheduler chose its host.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub reasons: IndexMap<String, String>,
+}
+
+impl PlanRecord {
+    /// The hosts other than `host` that it gives instances to, sorted.
+    pub fn other_hosts<'a>(&'a self, host: &str) -> Vec<&'a str> {
+        let mut hosts: Vec<&str> = (self.placements.values())
+            .map(String::as_str)
+            .filter(|on| *on != host)
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
+    }
 }
 
 /// Where a node instance is in its life.

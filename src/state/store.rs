@@ -1,6 +1,8 @@
 //! The store handle and its write transactions, fenced by the epoch.
 
-use std::collections::VecDeque;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +17,7 @@ use super::document;
 use super::fs::{Filesystem, RealFs};
 use super::layout::Layout;
 use super::parsed::ParsedCache;
-use super::records::{ClusterRecord, EpochRecord, HostRecord};
+use super::records::{ClusterRecord, EpochRecord, HostRecord, ServiceRecord};
 use super::reserve;
 
 /// The host-to-host protocol version written into a new `cluster.yaml`.
@@ -32,6 +34,9 @@ pub struct Store {
     reserve_spent: Arc<AtomicBool>,
     /// The host records as last parsed (every host reads them all every few seconds).
     host_records: ParsedCache<HostRecord>,
+    /// The service records as last parsed or written, by path (each holds a whole
+    /// instantiation, read again by every transaction that changes its service).
+    service_records: ParsedCache<ServiceRecord>,
 }
 
 impl Store {
@@ -52,6 +57,7 @@ impl Store {
             clock,
             reserve_spent: Arc::new(AtomicBool::new(false)),
             host_records: ParsedCache::default(),
+            service_records: ParsedCache::default(),
         };
         let locks = store.layout.locks();
         store
@@ -144,11 +150,31 @@ impl Store {
         })
     }
 
-    /// Reads one record; `None` when the file does not exist.
-    pub fn read<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, StoreError> {
-        match self.read_bytes(path)? {
-            Some(bytes) => document::parse(path, &bytes).map(Some),
-            None => Ok(None),
+    /// Reads one record; `None` when the file does not exist. A service record whose bytes
+    /// were parsed or written before is not parsed again.
+    pub fn read<T: DeserializeOwned + 'static>(
+        &self,
+        path: &Path,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(bytes) = self.read_bytes(path)? else {
+            return Ok(None);
+        };
+        if TypeId::of::<T>() != TypeId::of::<ServiceRecord>() {
+            return document::parse(path, &bytes).map(Some);
+        }
+        let key = path.to_string_lossy();
+        let record = self.service_records.parse(&key, path, bytes)?;
+        let record: Box<dyn Any> = Box::new(record);
+        Ok(record.downcast::<T>().ok().map(|record| *record))
+    }
+
+    /// Remembers that `bytes`, about to be written to `path`, are `record` (see
+    /// [`Store::read`]).
+    fn prime<T: 'static>(&self, path: &Path, bytes: &[u8], record: &T) {
+        let any: &dyn Any = record;
+        if let Some(service) = any.downcast_ref::<ServiceRecord>() {
+            let key = path.to_string_lossy();
+            (self.service_records).prime(&key, bytes.to_vec(), service.clone());
         }
     }
 
@@ -217,6 +243,7 @@ impl Store {
             based_on: current,
             staged: Vec::new(),
             frees_space: false,
+            readable: RefCell::default(),
         };
         let result = work(&mut transaction)?;
         match transaction.commit() {
@@ -248,6 +275,9 @@ pub struct Transaction<'a> {
     based_on: u64,
     staged: Vec<(PathBuf, Staged)>,
     frees_space: bool,
+    /// Files on disk this transaction read whole: they are readable, so replacing them needs
+    /// no second parse.
+    readable: RefCell<HashSet<PathBuf>>,
 }
 
 impl Transaction<'_> {
@@ -305,11 +335,20 @@ impl Transaction<'_> {
     }
 
     /// Reads a record as this transaction would leave it (its own staged writes included).
-    pub fn read<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, StoreError> {
+    pub fn read<T: DeserializeOwned + 'static>(
+        &self,
+        path: &Path,
+    ) -> Result<Option<T>, StoreError> {
         match self.staged(path) {
             Some(Staged::Write(bytes)) => document::parse(path, bytes).map(Some),
             Some(Staged::RemoveFile | Staged::RemoveDir) => Ok(None),
-            None => self.store.read(path),
+            None => {
+                let record = self.store.read(path)?;
+                if record.is_some() {
+                    self.readable.borrow_mut().insert(path.to_owned());
+                }
+                Ok(record)
+            }
         }
     }
 
@@ -320,23 +359,28 @@ impl Transaction<'_> {
 
     /// A file that is there must be one this Khutulun can read before anything replaces it.
     fn check_replaceable(&self, path: &Path) -> Result<(), StoreError> {
-        if self.staged(path).is_some() {
+        if self.staged(path).is_some() || self.readable.borrow().contains(path) {
             return Ok(());
         }
         match self.store.read_bytes(path)? {
-            Some(bytes) => document::open(path, &bytes).map(|_| ()),
+            Some(bytes) => document::check(path, &bytes).map(|_| ()),
             None => Ok(()),
         }
     }
 
     /// Stages `record` to be written at `path`. Refused when the file there is corrupt or
     /// from a newer version: it is never overwritten blindly.
-    pub fn put<T: Serialize>(&mut self, path: &Path, record: &T) -> Result<(), StoreError> {
+    pub fn put<T: Serialize + 'static>(
+        &mut self,
+        path: &Path,
+        record: &T,
+    ) -> Result<(), StoreError> {
         self.check_replaceable(path)?;
         let bytes = document::render(record, self.epoch()).map_err(|e| StoreError::Corrupt {
             path: path.to_owned(),
             reason: format!("the record could not be rendered: {e}"),
         })?;
+        self.store.prime(path, &bytes, record);
         self.staged.push((path.to_owned(), Staged::Write(bytes)));
         Ok(())
     }
@@ -536,7 +580,7 @@ mod tests {
             .unwrap();
         assert_eq!(store.epoch().unwrap(), before + 1);
         let bytes = store.read_bytes(&path).unwrap().unwrap();
-        assert_eq!(document::open(&path, &bytes).unwrap().1, before + 1);
+        assert_eq!(document::check(&path, &bytes).unwrap(), before + 1);
     }
 
     #[test]

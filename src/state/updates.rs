@@ -1,6 +1,8 @@
 //! Store operations of `service update`: its beginning (the new instantiation, the instances it
-//! adds, what the service ran before) and where it stands afterwards (rolled back, or over and
-//! the instances it removed forgotten), each one fenced transaction.
+//! adds, what the service ran before), its turning back, and each host's part of it done (the
+//! last one ends it and forgets the instances it removed), each one fenced transaction.
+
+use std::collections::HashSet;
 
 use super::records::{InstanceRecord, PlanRecord, ServicePhase, ServiceRecord, UpdateRecord};
 use super::services::bump_plan;
@@ -9,8 +11,9 @@ use crate::tosca::instance::Instantiation;
 
 impl Store {
     /// Begins an update: `service` (with its update, whose `previous` is what the service runs
-    /// now), its new plan and the records of the instances it adds, all at once. Refused when
-    /// the service is not active or another update is under way.
+    /// now), its new plan (the version after the one it was prepared from) and the records of
+    /// the instances it adds, all at once. Refused when the service is not active, another
+    /// update is under way, or its plan changed since.
     pub fn begin_update(
         &self,
         service: &ServiceRecord,
@@ -40,50 +43,98 @@ impl Store {
                     }
                 )));
             }
+            let plan_path = layout.plan(namespace, name);
+            let recorded_plan: Option<PlanRecord> = tx.read(&plan_path)?;
+            if recorded_plan.is_some_and(|recorded| recorded.version + 1 != plan.version) {
+                return Err(StoreError::Conflict(format!(
+                    "service {namespace}/{name} changed while its update was prepared; run \
+                     the update again"
+                )));
+            }
             for instance in added {
                 tx.put(&layout.instance(namespace, name, &instance.id), instance)?;
             }
-            tx.put(&layout.plan(namespace, name), plan)?;
+            tx.put(&plan_path, plan)?;
             tx.put(&path, service)?;
             Ok(tx.epoch())
         })
     }
 
-    /// Records where an update stands: the instantiation the service is to run and the update
-    /// (`None` once it is over), with the service's message; the records and placements of
-    /// `forgotten` instances (removed by the update, all gone) go.
-    pub fn record_update(
+    /// Records an update turned back: the instantiation the service is to run again and the
+    /// update (rolling back, no host's part of it done yet); the plan's version rises, so the
+    /// service's other hosts turn back too.
+    pub fn roll_back_update(
         &self,
         namespace: &str,
         name: &str,
         instantiation: &Instantiation,
-        update: Option<&UpdateRecord>,
-        message: Option<&str>,
-        forgotten: &[String],
+        update: &UpdateRecord,
     ) -> Result<(), StoreError> {
+        self.transact(|tx| {
+            let path = tx.layout().service(namespace, name);
+            let mut record: ServiceRecord = tx
+                .read(&path)?
+                .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{name}")))?;
+            record.instantiation = instantiation.clone();
+            record.update = Some(UpdateRecord {
+                done: Default::default(),
+                ..update.clone()
+            });
+            bump_plan(tx, namespace, name)?;
+            tx.put(&path, &record)
+        })
+    }
+
+    /// Records that `host`'s part of the update's stage (`rolling_back` says which) is done;
+    /// when every host of the plan is done, ends the update: the service's message becomes
+    /// `message`, the records and placements of the instances it removed go, and the plan's
+    /// version rises (its other hosts learn the end). Whether the update is over (it may have
+    /// ended before); a stage other than the recorded one changes nothing (its news comes).
+    pub fn finish_update_part(
+        &self,
+        namespace: &str,
+        name: &str,
+        host: &str,
+        rolling_back: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<bool, StoreError> {
         self.transact(|tx| {
             let layout = tx.layout().clone();
             let path = layout.service(namespace, name);
             let mut record: ServiceRecord = tx
                 .read(&path)?
                 .ok_or_else(|| StoreError::NotFound(format!("service {namespace}/{name}")))?;
-            record.instantiation = instantiation.clone();
-            record.update = update.cloned();
-            record.message = message.map(str::to_owned);
-            let plan_path = layout.plan(namespace, name);
-            match tx.read::<PlanRecord>(&plan_path)? {
-                Some(mut plan) if !forgotten.is_empty() => {
-                    for id in forgotten {
-                        plan.placements.shift_remove(id);
-                        plan.reasons.shift_remove(id);
-                        tx.remove(&layout.instance(namespace, name, id))?;
-                    }
-                    plan.version += 1;
-                    tx.put(&plan_path, &plan)?;
-                }
-                _ => bump_plan(tx, namespace, name)?,
+            let Some(update) = record.update.as_mut() else {
+                return Ok(true);
+            };
+            if update.rolling_back.as_deref() != rolling_back {
+                return Ok(false);
             }
-            tx.put(&path, &record)
+            update.done.insert(host.to_owned());
+            let plan_path = layout.plan(namespace, name);
+            let mut plan: PlanRecord = tx.read(&plan_path)?.unwrap_or_default();
+            if !plan.placements.values().all(|on| update.done.contains(on)) {
+                tx.put(&path, &record)?;
+                return Ok(false);
+            }
+            let kept: HashSet<&str> = (record.instantiation.nodes.iter())
+                .map(|node| node.id.as_str())
+                .collect();
+            let forgotten: Vec<String> = (plan.placements.keys())
+                .filter(|id| !kept.contains(id.as_str()))
+                .cloned()
+                .collect();
+            for id in &forgotten {
+                plan.placements.shift_remove(id);
+                plan.reasons.shift_remove(id);
+                tx.remove(&layout.instance(namespace, name, id))?;
+            }
+            plan.version += 1;
+            tx.put(&plan_path, &plan)?;
+            record.update = None;
+            record.message = message.map(str::to_owned);
+            tx.put(&path, &record)?;
+            Ok(true)
         })
     }
 }

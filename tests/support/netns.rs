@@ -270,6 +270,24 @@ impl Agent {
             .expect("khutulun runs")
     }
 
+    /// Runs `khutulun ARGS` against this agent with `input` as its standard input.
+    #[allow(dead_code)] // Not every test that includes this file runs commands with input.
+    pub fn khutulun_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_khutulun"))
+            .args(args)
+            .env("KHUTULUN_RUNTIME", &self.runtime)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("khutulun runs");
+        let mut stdin = child.stdin.take().expect("its input is a pipe");
+        stdin.write_all(input).expect("khutulun takes its input");
+        drop(stdin);
+        child.wait_with_output().expect("khutulun ends")
+    }
+
     /// Runs `khutulun ARGS --format json`, which must succeed, and parses what it printed.
     pub fn json(&self, args: &[&str]) -> Json {
         let mut args = args.to_vec();

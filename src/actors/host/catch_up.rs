@@ -2,9 +2,10 @@
 //! [`CATCH_UP_PERIOD`] it reads the services' plans, starts a Service actor for each service
 //! that places instances here and has none, restarts one whose part changed (a failover moved
 //! instances to or from this host), removes what is left here of instances that now run
-//! elsewhere, and tells a running one when the service is being deleted or failed on another
-//! host. The store is the source of truth; a host that was down or cut off catches up the same
-//! way (on its first read, what it ran before is what its private directory holds).
+//! elsewhere, and tells a running one when the service changed: it is being deleted, it failed
+//! on another host, or its update began, turned back or ended there. The store is the source
+//! of truth; a host that was down or cut off catches up the same way (on its first read, what
+//! it ran before is what its private directory holds).
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::actors::node_instance::remove_leftover;
 use crate::actors::service::{ServiceMsg, ServiceStart};
 use crate::control::paths::RuntimePaths;
 use crate::state::Store;
-use crate::state::records::{PlanRecord, ServicePhase};
+use crate::state::records::{PlanRecord, ServicePhase, ServiceRecord};
 
 use super::HostState;
 use super::messages::HostMsg;
@@ -60,26 +61,13 @@ pub struct News {
     pub part_changed: bool,
     /// Instances that ran here and now run on another host: their leftovers go.
     pub moved_away: Vec<String>,
-    /// Its phase and message, read when the plan changed since this host last looked.
-    pub changed: Option<(ServicePhase, Option<String>)>,
+    /// Its record and plan, read when the plan changed since this host last looked.
+    pub changed: Option<(Box<ServiceRecord>, PlanRecord)>,
 }
 
 /// Whether `plan` gives `host` any instance.
 pub fn places_on(plan: &PlanRecord, host: &str) -> bool {
     plan.placements.values().any(|on| on == host)
-}
-
-/// The other hosts `plan` gives instances to.
-pub fn elsewhere<'a>(plan: &'a PlanRecord, host: &str) -> Vec<&'a str> {
-    let mut hosts: Vec<&str> = plan
-        .placements
-        .values()
-        .map(String::as_str)
-        .filter(|on| *on != host)
-        .collect();
-    hosts.sort_unstable();
-    hosts.dedup();
-    hosts
 }
 
 /// The instances of a service whose private directories are on this host.
@@ -121,9 +109,8 @@ pub fn read_news(
             .collect();
         let changed = match before.version == plan.version {
             true => None,
-            false => store
-                .service_record(&key.0, &key.1)?
-                .map(|record| (record.phase, record.message)),
+            false => (store.service_record(&key.0, &key.1)?)
+                .map(|record| (Box::new(record), plan.clone())),
         };
         news.push(News {
             key,
@@ -179,11 +166,13 @@ impl HostState {
                 continue;
             }
             let message = match news.changed {
-                Some((ServicePhase::Deleting, _)) => ServiceMsg::Delete,
-                Some((ServicePhase::Failed, message)) => {
-                    ServiceMsg::FailedElsewhere(message.unwrap_or_else(|| "it failed".into()))
+                Some((record, _)) if record.phase == ServicePhase::Deleting => ServiceMsg::Delete,
+                Some((record, _)) if record.phase == ServicePhase::Failed => {
+                    let message = record.message.unwrap_or_else(|| "it failed".into());
+                    ServiceMsg::FailedElsewhere(message)
                 }
-                _ => continue,
+                Some((service, plan)) => ServiceMsg::Changed { service, plan },
+                None => continue,
             };
             if actor.cast(message).is_err() {
                 tracing::debug!(service = %name, "its actor stopped before the news");

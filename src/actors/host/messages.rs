@@ -159,6 +159,13 @@ pub enum HostMsg {
         /// How.
         reply: Answer,
     },
+    /// Run a command in an instance of a service on another host, through that host.
+    ExecThere {
+        /// What to run, where.
+        ask: crate::control::protocol::ExecAsk,
+        /// How it ended.
+        reply: Answer,
+    },
     /// Register a template, profile or delegate.
     Register {
         /// Which registry.
@@ -296,6 +303,7 @@ impl HostMsg {
                 instance,
                 reply,
             },
+            Request::ExecThere(ask) => HostMsg::ExecThere { ask, reply },
             Request::Register {
                 kind,
                 path,

@@ -15,6 +15,7 @@ mod cluster;
 #[cfg(test)]
 mod delegate_supervision_tests;
 mod deploy;
+mod exec;
 mod failover;
 mod failure;
 mod hosts;
@@ -40,7 +41,9 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::actors::scheduler::Candidate;
 use crate::control::RuntimePaths;
-use crate::control::protocol::{DelegateSummary, InstanceAction, LogCommand, LogFile, Response};
+use crate::control::protocol::{
+    DelegateSummary, ExecAsk, InstanceAction, LogCommand, LogFile, Response,
+};
 use crate::delegates::DelegateFactory;
 use crate::delegates::oci::kata;
 use crate::delegates::protocol::{Deadlines, LogSource};
@@ -311,38 +314,6 @@ impl HostState {
         });
     }
 
-    /// How a command runs in `instance`, which must run on this host (the CLI runs it here).
-    fn exec(&self, namespace: &str, name: &str, instance: String, reply: Answer) {
-        let (local, others) = match self.owners(namespace, name, Some(&instance)) {
-            Ok(owners) => owners,
-            Err(error) => return answer_with(reply, Err(error)),
-        };
-        let Some(actor) = local else {
-            let error = RuntimeError::Invalid(format!(
-                "instance {instance} runs on {}: run `khutulun service exec` there",
-                others.join(", ")
-            ));
-            return answer_with(reply, Err(error));
-        };
-        tokio::spawn(async move {
-            let asked = actor
-                .call(
-                    |reply| ServiceMsg::Exec { instance, reply },
-                    Some(LOGS_DEADLINE),
-                )
-                .await;
-            let answer = match asked {
-                Ok(ractor::rpc::CallResult::Success(how)) => how.map(|how| Response::Exec { how }),
-                Ok(ractor::rpc::CallResult::Timeout) => Err(RuntimeError::Invalid(
-                    "the service did not answer in time (it is busy with a long step); try again"
-                        .into(),
-                )),
-                _ => Err(RuntimeError::Unreachable("service actor")),
-            };
-            answer_with(reply, answer);
-        });
-    }
-
     /// Another host's request for this host's part: answered from this host's actor only.
     fn part(&self, asked: Part, reply: Answer) {
         let (namespace, name) = match &asked {
@@ -350,6 +321,9 @@ impl HostState {
                 namespace, name, ..
             }
             | Part::Control(ControlAsk {
+                namespace, name, ..
+            })
+            | Part::Exec(ExecAsk {
                 namespace, name, ..
             }) => (namespace.clone(), name.clone()),
         };
@@ -363,6 +337,7 @@ impl HostState {
                 return answer_with(reply, Err(error));
             }
         };
+        let host = self.context.host.clone();
         tokio::spawn(async move {
             let answer = match asked {
                 Part::Logs { instance, .. } => match gather_logs(actor, &name, instance).await {
@@ -370,6 +345,7 @@ impl HostState {
                     Err(error) => Err(error),
                 },
                 Part::Control(ask) => control(actor, ask.action, ask.instance, ask.wait).await,
+                Part::Exec(ask) => exec::run_in(&actor, host, ask).await,
             };
             answer_with(reply, answer);
         });
@@ -476,7 +452,8 @@ impl HostState {
             instances: instances.iter().cloned().map(Arc::new).collect(),
         };
         let seen = catch_up::Seen::of(&plan, &self.context.host);
-        let others: Vec<String> = catch_up::elsewhere(&plan, &self.context.host)
+        let others: Vec<String> = plan
+            .other_hosts(&self.context.host)
             .into_iter()
             .map(str::to_owned)
             .collect();
@@ -528,7 +505,7 @@ impl HostState {
             .set_service_phase(&namespace, &name, ServicePhase::Deleting)
             .await?;
         let plan = self.context.store.plan(&namespace, &name)?;
-        peer::nudge(catch_up::elsewhere(&plan, &self.context.host));
+        peer::nudge(plan.other_hosts(&self.context.host));
         match self.services.get(&(namespace.clone(), name.clone())) {
             Some(actor) => actor
                 .cast(ServiceMsg::Delete)
@@ -563,7 +540,7 @@ impl HostState {
             .cloned()
             .ok_or_else(|| {
                 let plan = self.context.store.plan(namespace, name).unwrap_or_default();
-                let hosts = catch_up::elsewhere(&plan, &self.context.host);
+                let hosts = plan.other_hosts(&self.context.host);
                 if hosts.is_empty() {
                     return RuntimeError::NotFound(format!("there is no service {name} on this host"));
                 }
@@ -819,6 +796,7 @@ impl Actor for Host {
                 instance,
                 reply,
             } => state.exec(&namespace, &name, instance, reply),
+            HostMsg::ExecThere { ask, reply } => state.exec_there(ask, reply),
             HostMsg::Register {
                 kind,
                 path,
@@ -1035,7 +1013,7 @@ async fn watch(
     // watched in the store, where every host records its part.
     let spread = || {
         let plan = store.plan(namespace, name).unwrap_or_default();
-        !catch_up::elsewhere(&plan, host).is_empty()
+        !plan.other_hosts(host).is_empty()
     };
     if let Some(actor) = actor.filter(|_| !spread()) {
         let patience = super::service::WATCH_PATIENCE + LOGS_DEADLINE;

@@ -1,11 +1,16 @@
 //! `service update`: compile the template as a deploy would, compare it with what the service
 //! runs, and record the update (the new instantiation, the instances it adds, what the service
-//! ran before) in one transaction; the service's actor, started again on it, makes again only
-//! the instances whose definition changed (see `service::update`).
+//! ran before) in one transaction; the service's actor here takes it (or, when it adds
+//! instances, is started again on it), the other hosts of the service are nudged to take
+//! theirs, and each makes again only the instances whose definition changed (see
+//! `service::update`).
+
+use std::sync::Arc;
 
 use ractor::ActorRef;
 
 use crate::actors::RuntimeError;
+use crate::actors::peer;
 use crate::actors::scheduler::Candidate;
 use crate::actors::service::{ServiceMsg, ServiceStart};
 use crate::control::protocol::Response;
@@ -30,14 +35,16 @@ pub struct PreparedUpdate {
 }
 
 /// Compiles `deploy`'s template for service `namespace/name` as a deploy would and prepares
-/// its update on `host`. Refused for a service that is not active, still being made, being
-/// updated, or with instances on another host (updates across hosts are not done yet).
+/// its update on `host`. `held` are the records of the service's instances as its actor here
+/// holds them (else they are read from the store). Refused for a service that is not active,
+/// still being made, or being updated. Instances it adds are placed on `host`.
 pub fn prepare(
     store: &Store,
     cluster: &[Candidate],
     host: &str,
     deploy: Deploy,
     max_parallel: u32,
+    held: Option<Vec<Arc<InstanceRecord>>>,
 ) -> Result<PreparedUpdate, RuntimeError> {
     let Deploy {
         template,
@@ -48,10 +55,18 @@ pub fn prepare(
     } = deploy;
     let running = recorded(store, &namespace, &name)?
         .ok_or_else(|| RuntimeError::NotFound(format!("there is no service {name}")))?;
-    check_updatable(store, &running, host)?;
+    let mut plan = store.plan(&namespace, &name)?;
+    check_updatable(&running)?;
+    // The actor here holds only this host's instances.
+    let instances = match held.filter(|_| plan.other_hosts(host).is_empty()) {
+        Some(held) => held,
+        None => (store.load_service(&namespace, &name)?)
+            .map(|view| view.instances)
+            .unwrap_or_default(),
+    };
+    check_settled(&running.name, &plan, &instances)?;
     let (instantiation, _) = compile(store, cluster, &template, &namespace, inputs.clone())?;
     let diff = diff(&running.instantiation, &instantiation);
-    let mut plan = store.plan(&namespace, &name)?;
     plan.version += 1;
     let now = store.now();
     let mut added = Vec::new();
@@ -77,6 +92,7 @@ pub fn prepare(
             previous: running.instantiation.clone(),
             max_parallel: max_parallel.max(1),
             rolling_back: None,
+            done: Default::default(),
         }),
         instantiation,
         ..running
@@ -89,10 +105,9 @@ pub fn prepare(
     })
 }
 
-/// Why `service` cannot be updated from `host` now, if it cannot.
-fn check_updatable(store: &Store, service: &ServiceRecord, host: &str) -> Result<(), RuntimeError> {
-    let (namespace, name) = (&service.namespace, &service.name);
-    let conflict = |why: String| RuntimeError::Store(StoreError::Conflict(why));
+/// Why `service` cannot be updated now, if it cannot.
+fn check_updatable(service: &ServiceRecord) -> Result<(), RuntimeError> {
+    let name = &service.name;
     if service.update.is_some() {
         return Err(conflict(format!("service {name} is being updated already")));
     }
@@ -106,31 +121,35 @@ fn check_updatable(store: &Store, service: &ServiceRecord, host: &str) -> Result
             }
         )));
     }
-    let plan = store.plan(namespace, name)?;
-    let elsewhere = catch_up::elsewhere(&plan, host);
-    if !elsewhere.is_empty() {
-        return Err(RuntimeError::Invalid(format!(
-            "service {name} has instances on {}: an update of a service with instances on \
-             other hosts than this one ({host}) is not supported yet; delete and deploy it \
-             instead",
-            elsewhere.join(", ")
-        )));
-    }
-    let view = store.load_service(namespace, name)?;
-    let making = view.iter().flat_map(|v| v.instances.iter()).find(|i| {
-        matches!(
-            i.state,
-            InstanceState::Pending | InstanceState::Creating | InstanceState::Deleting
-        )
+    Ok(())
+}
+
+/// Refuses the update of service `name` while one of the instances `plan` places is still
+/// being made or removed.
+fn check_settled(
+    name: &str,
+    plan: &PlanRecord,
+    instances: &[Arc<InstanceRecord>],
+) -> Result<(), RuntimeError> {
+    let making = instances.iter().find(|i| {
+        plan.placements.contains_key(&i.id)
+            && matches!(
+                i.state,
+                InstanceState::Pending | InstanceState::Creating | InstanceState::Deleting
+            )
     });
-    if let Some(instance) = making {
-        return Err(conflict(format!(
+    match making {
+        Some(instance) => Err(conflict(format!(
             "service {name} is still being made or removed (instance {} is {}); update it once \
              its deploy is over",
             instance.id, instance.state
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+fn conflict(why: String) -> RuntimeError {
+    RuntimeError::Store(StoreError::Conflict(why))
 }
 
 impl HostState {
@@ -144,15 +163,21 @@ impl HostState {
     ) {
         let (store, live) = self.beside();
         let (myself, host) = (myself.clone(), self.context.host.clone());
+        let key = (deploy.namespace.clone(), deploy.name.clone());
+        let actor = self.services.get(&key).cloned();
         tokio::spawn(async move {
             let cluster = match live.await {
                 Ok(cluster) => cluster,
                 Err(error) => return answer_with(reply, Err(error)),
             };
-            let compiled = store
-                .clone()
-                .spawn_blocking(move || prepare(&store, &cluster, &host, deploy, max_parallel))
-                .await;
+            let held = match actor {
+                Some(actor) => held_records(&actor).await,
+                None => None,
+            };
+            let compiled = store.clone().spawn_blocking(move || {
+                prepare(&store, &cluster, &host, deploy, max_parallel, held)
+            });
+            let compiled = compiled.await;
             let prepared = Box::new(compiled.unwrap_or_else(|e| {
                 Err(RuntimeError::Invalid(format!(
                     "compiling the template crashed: {e}"
@@ -183,8 +208,13 @@ impl HostState {
         let key = (service.namespace.clone(), service.name.clone());
         let seen = catch_up::Seen::of(&plan, &self.context.host);
         let in_place = added.is_empty().then(|| (service.clone(), plan.clone()));
+        let others: Vec<String> = (plan.other_hosts(&self.context.host).into_iter())
+            .map(str::to_owned)
+            .collect();
         let lock_manager = &self.context.lock_manager;
         lock_manager.begin_update(service, plan, added).await?;
+        // The other hosts take their part at their next read of the plans, or now.
+        peer::nudge(others.iter().map(String::as_str));
         if let Some(seen_plans) = &mut self.seen_plans {
             seen_plans.insert(key.clone(), seen);
         }
@@ -208,5 +238,17 @@ impl HostState {
             }
         }
         Ok(Response::Updating { diff })
+    }
+}
+
+/// How long the service's actor may take to show what it holds before the store is read.
+const HELD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The records of the service's instances as its actor here holds them (this host's written
+/// last); `None` when it does not answer in time (the store is read instead).
+async fn held_records(actor: &ActorRef<ServiceMsg>) -> Option<Vec<Arc<InstanceRecord>>> {
+    match actor.call(ServiceMsg::Records, Some(HELD_DEADLINE)).await {
+        Ok(ractor::rpc::CallResult::Success(records)) => Some(records),
+        _ => None,
     }
 }

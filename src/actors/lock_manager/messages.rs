@@ -198,22 +198,34 @@ pub enum LockManagerMsg {
         /// The epoch it was written at.
         reply: WriteReply<u64>,
     },
-    /// Records where an update stands (see [`crate::state::Store::record_update`]).
-    RecordUpdate {
+    /// Records an update turned back (see [`crate::state::Store::roll_back_update`]).
+    RollBackUpdate {
         /// The namespace.
         namespace: String,
         /// The service.
         service: String,
-        /// The instantiation it is to run.
+        /// The instantiation it is to run again.
         instantiation: Box<Instantiation>,
-        /// The update, while it is under way.
-        update: Option<Box<UpdateRecord>>,
-        /// The service's message.
-        message: Option<String>,
-        /// The instances removed by the update, all gone.
-        forgotten: Vec<String>,
+        /// The update, rolling back.
+        update: Box<UpdateRecord>,
         /// Done.
         reply: WriteReply<()>,
+    },
+    /// Records one host's part of an update done, and ends the update when it was the last
+    /// (see [`crate::state::Store::finish_update_part`]).
+    FinishUpdatePart {
+        /// The namespace.
+        namespace: String,
+        /// The service.
+        service: String,
+        /// The host whose part is done.
+        host: String,
+        /// Which stage: why the update is rolled back, or `None` on its way forward.
+        rolling_back: Option<String>,
+        /// The service's message once the update is over.
+        message: Option<String>,
+        /// Whether the update is over.
+        reply: WriteReply<bool>,
     },
     /// Removes a host's part of a deleted service, and the service once no part is left (see
     /// [`crate::state::Store::remove_service_part`]).

@@ -218,26 +218,29 @@ impl Actor for LockManager {
                 let result = blocking(store, move |s| s.begin_update(&service, &plan, &added));
                 let _ = reply.send(result.await);
             }
-            LockManagerMsg::RecordUpdate {
+            LockManagerMsg::RollBackUpdate {
                 namespace,
                 service,
                 instantiation,
                 update,
-                message,
-                forgotten,
                 reply,
             } => {
                 let result = blocking(store, move |s| {
-                    let update = update.as_deref();
-                    let message = message.as_deref();
-                    s.record_update(
-                        &namespace,
-                        &service,
-                        &instantiation,
-                        update,
-                        message,
-                        &forgotten,
-                    )
+                    s.roll_back_update(&namespace, &service, &instantiation, &update)
+                });
+                let _ = reply.send(result.await);
+            }
+            LockManagerMsg::FinishUpdatePart {
+                namespace,
+                service,
+                host,
+                rolling_back,
+                message,
+                reply,
+            } => {
+                let result = blocking(store, move |s| {
+                    let (rolling_back, message) = (rolling_back.as_deref(), message.as_deref());
+                    s.finish_update_part(&namespace, &service, &host, rolling_back, message)
                 });
                 let _ = reply.send(result.await);
             }
@@ -423,23 +426,39 @@ impl LockManagerRef {
         .await
     }
 
-    /// See [`LockManagerMsg::RecordUpdate`].
-    pub async fn record_update(
+    /// See [`LockManagerMsg::RollBackUpdate`].
+    pub async fn roll_back_update(
         &self,
         namespace: &str,
         service: &str,
         instantiation: Instantiation,
-        update: Option<UpdateRecord>,
-        message: Option<String>,
-        forgotten: Vec<String>,
+        update: UpdateRecord,
     ) -> Result<(), RuntimeError> {
-        self.call(|reply| LockManagerMsg::RecordUpdate {
+        self.call(|reply| LockManagerMsg::RollBackUpdate {
             namespace: namespace.to_owned(),
             service: service.to_owned(),
             instantiation: Box::new(instantiation),
-            update: update.map(Box::new),
+            update: Box::new(update),
+            reply,
+        })
+        .await
+    }
+
+    /// See [`LockManagerMsg::FinishUpdatePart`].
+    pub async fn finish_update_part(
+        &self,
+        namespace: &str,
+        service: &str,
+        host: &str,
+        rolling_back: Option<String>,
+        message: Option<String>,
+    ) -> Result<bool, RuntimeError> {
+        self.call(|reply| LockManagerMsg::FinishUpdatePart {
+            namespace: namespace.to_owned(),
+            service: service.to_owned(),
+            host: host.to_owned(),
+            rolling_back,
             message,
-            forgotten,
             reply,
         })
         .await
@@ -541,7 +560,7 @@ impl LockManagerRef {
         change: impl FnOnce(&mut T) -> Result<R, E> + Send + 'static,
     ) -> Result<Result<R, E>, RuntimeError>
     where
-        T: Serialize + DeserializeOwned + Default,
+        T: Serialize + DeserializeOwned + Default + 'static,
         R: Send + 'static,
         E: Send + 'static,
     {

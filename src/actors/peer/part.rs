@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::control::protocol::{Failure, FailureKind, InstanceAction, Reply};
+use crate::control::protocol::{ExecAsk, Failure, FailureKind, InstanceAction, Reply};
 
 /// The largest request or reply accepted (a reply carries instances' output, capped by the
 /// owning host at [`OUTPUT_CAP`] per instance).
@@ -27,6 +27,8 @@ pub enum Part {
     },
     /// Stop, start or restart its instances (or one).
     Control(ControlAsk),
+    /// Run a command in one of its instances.
+    Exec(ExecAsk),
 }
 
 /// A stop, start or restart of a service's instances (the Host's and another host's part).

@@ -58,6 +58,17 @@ pub enum ServiceMsg {
         /// `plan.yaml` as written.
         plan: crate::state::records::PlanRecord,
     },
+    /// The service's record changed in the store (another host wrote it): take an update
+    /// begun, turned back or ended there.
+    Changed {
+        /// `service.yaml` as read.
+        service: Box<crate::state::records::ServiceRecord>,
+        /// `plan.yaml` as read.
+        plan: crate::state::records::PlanRecord,
+    },
+    /// This host's part of the update was recorded done: whether the update is over, or why
+    /// it could not be recorded.
+    PartFinished(Result<bool, String>),
     /// Something may be due (a check, a retry).
     Wake,
     /// A write of the update failed a while ago: decide again.

@@ -822,6 +822,8 @@ impl Actor for Service {
             } => state.tried(&myself, index, run, check, outcome),
             ServiceMsg::Finished(report) => state.finished(report),
             ServiceMsg::Update { service, plan } => state.take_update(*service, plan),
+            ServiceMsg::Changed { service, plan } => state.store_changed(*service, plan),
+            ServiceMsg::PartFinished(done) => state.part_finished(&myself, done),
             ServiceMsg::Wake => state.next_wake = None,
             ServiceMsg::UpdateWriteOver => state.observed.recording = false,
             ServiceMsg::Recorded { write, error } => match (write, error) {

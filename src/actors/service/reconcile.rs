@@ -203,6 +203,9 @@ pub struct Observed {
     pub update: Option<Updating>,
     /// A service-wide write of the update is under way: nothing is decided until it ends.
     pub recording: bool,
+    /// This host's part of the update's stage is recorded done; the update ends when the
+    /// other hosts' parts are (their news comes from the store).
+    pub part_done: bool,
     /// How long a workload must keep running after it starts (the agent's, by default
     /// [`SETTLE_TIME`]).
     pub settle: Duration,
@@ -232,6 +235,7 @@ impl Observed {
             through: resume,
             update: None,
             recording: false,
+            part_done: false,
             settle: SETTLE_TIME,
         }
     }
@@ -384,7 +388,7 @@ fn run(seen: &Observed, now: Duration, decision: &mut Decision) {
 /// Carries an update on: makes the outdated instances again, dependencies first, each once
 /// those it requires are ready and at most `max_parallel` at once (counting those made again
 /// and not yet ready); then deletes the instances the service no longer has, dependents
-/// first; then ends the update.
+/// first; then records this host's part done (the update ends once every host's is).
 fn update(seen: &Observed, now: Duration, decision: &mut Decision) {
     let Some(update) = &seen.update else {
         return;
@@ -403,6 +407,7 @@ fn update(seen: &Observed, now: Duration, decision: &mut Decision) {
         let due = instance.outdated
             && instance.busy.is_none()
             && instance.adopted == seen.generation
+            && !instance.awaits
             && instance.requires.iter().all(ready);
         if room > 0 && due {
             decision.effects.push(Effect::Run(index, Step::Renew));
@@ -423,7 +428,7 @@ fn update(seen: &Observed, now: Duration, decision: &mut Decision) {
             _ => decision.effects.push(Effect::Run(index, Step::Delete)),
         }
     }
-    if !seen.instances.iter().any(|i| i.busy.is_some() || left(i)) {
+    if !seen.part_done && !seen.instances.iter().any(|i| i.busy.is_some() || left(i)) {
         decision.effects.push(Effect::FinishUpdate);
     }
 }
@@ -705,11 +710,13 @@ impl Observed {
         self.update = Some(update);
         self.failure = None;
         self.through = false;
+        self.part_done = false;
     }
 
     /// The update's write ended (`over` when it recorded its end).
     pub fn update_recorded(&mut self, over: bool) {
         self.recording = false;
+        self.part_done = false;
         if over {
             self.update = None;
             self.note_through();

@@ -1,14 +1,15 @@
 //! Instances a service's instances here require on other hosts. Their hosts write their
 //! records; the Service actor here reads them every [`super::CHECK_PERIOD`], so that an
-//! instance waits for what it requires elsewhere to run before it is made, and is made again
-//! when that moved and reports another address, port or path (see
-//! [`crate::actors::node_instance::wiring`]).
+//! instance waits for what it requires elsewhere to run (and, during an update, to be made from
+//! its new definition) before it is made, and is made again when that moved and reports
+//! another address, port or path (see [`crate::actors::node_instance::wiring`]).
 
 use std::sync::Arc;
 
 use crate::actors::node_instance::wiring;
 use crate::state::records::{InstanceRecord, InstanceState};
 use crate::state::{ServiceView, Store, StoreError};
+use crate::tosca::instance::diff::digest;
 
 /// The positions in `view.instances` of the instances on other hosts that those at `mine`
 /// require.
@@ -38,7 +39,8 @@ pub fn required_elsewhere(view: &ServiceView, host: &str, mine: &[usize]) -> Vec
     remote
 }
 
-/// Whether the instance at `position` waits for one it requires on another host, and whether
+/// Whether the instance at `position` waits for one it requires on another host (to run, or to
+/// be made again by the update under way), and whether
 /// it runs with a wiring that is no longer current.
 pub fn wiring_state(view: &ServiceView, host: &str, position: usize) -> (bool, bool) {
     let record = &view.instances[position];
@@ -51,7 +53,9 @@ pub fn wiring_state(view: &ServiceView, host: &str, position: usize) -> (bool, b
     let awaits = node.is_some_and(|node| {
         node.relationships.iter().any(|relationship| {
             view.instances.iter().any(|i| {
-                i.id == relationship.target && i.host != host && i.state != InstanceState::Running
+                i.id == relationship.target
+                    && i.host != host
+                    && (i.state != InstanceState::Running || outdated(view, i))
             })
         })
     });
@@ -62,6 +66,17 @@ pub fn wiring_state(view: &ServiceView, host: &str, position: usize) -> (bool, b
             .as_ref()
             .is_some_and(|wired| *wired != wiring(view, &record.id));
     (awaits, stale)
+}
+
+/// Whether `record`'s workload, on another host, waits to be made again by the update under
+/// way (it was made from another definition than its node's now). Unknown is not outdated.
+fn outdated(view: &ServiceView, record: &InstanceRecord) -> bool {
+    let (Some(_), Some(made_from)) = (&view.service.update, &record.made_from) else {
+        return false;
+    };
+    let nodes = &view.service.instantiation.nodes;
+    let node = nodes.iter().find(|node| node.id == record.id);
+    node.is_some_and(|node| digest(node) != *made_from)
 }
 
 /// The records at `positions` as the store has them now (a record that is gone is left out).

@@ -1,8 +1,9 @@
 //! The Service actor's side of `service update`: which instances an update makes again
 //! (their workload was made from another definition than the service's now) and which it
 //! removes, the service as each instance's workload was made (the steps that remove one need
-//! it), and the update's two writes: turning back after a failure, and its end. The decisions
-//! (order, parallelism, when to roll back or end) are the reconciler's.
+//! it), the update's writes (turning back after a failure; this host's part done, which ends
+//! the update when it is the last host's), and an update begun, turned back or ended by another
+//! host. The decisions (order, parallelism, when to roll back or end) are the reconciler's.
 
 use std::sync::Arc;
 
@@ -153,7 +154,7 @@ impl ServiceState {
 
     /// The update failed for `reason`: the service goes back to what it ran before (the
     /// instantiations swap, so what the failed update made is removed or made again as it
-    /// was), recorded before anything more is done.
+    /// was), recorded before anything more is done; its other hosts turn back on that record.
     pub(super) fn roll_back(&mut self, myself: &ActorRef<ServiceMsg>, reason: String) {
         tracing::warn!(service = %self.args.name, %reason, "the update failed; rolling it back");
         let service = Arc::make_mut(&mut self.view.service);
@@ -162,54 +163,71 @@ impl ServiceState {
         };
         std::mem::swap(&mut service.instantiation, &mut update.previous);
         update.rolling_back = Some(reason);
+        update.done.clear();
         let (instantiation, update) = (service.instantiation.clone(), update.clone());
         self.failures.clear();
         self.before = None;
         self.changed();
         self.mark_update();
         let (context, namespace, name) = self.names();
+        let others = self.other_hosts();
         spawn_write(myself, Write::Update { over: false }, async move {
             let lock_manager = &context.lock_manager;
-            let written = lock_manager.record_update(
-                &namespace,
-                &name,
-                instantiation,
-                Some(update),
-                None,
-                Vec::new(),
-            );
-            written.await
+            let written = lock_manager.roll_back_update(&namespace, &name, instantiation, update);
+            written.await?;
+            crate::actors::peer::nudge(others.iter().map(String::as_str));
+            Ok(())
         });
     }
 
-    /// Every instance is made from the service's definition and the removed ones are gone:
-    /// records the update's end (with why it failed, when it was rolled back) and forgets
-    /// the removed instances.
+    /// The other hosts of the service's plan.
+    fn other_hosts(&self) -> Vec<String> {
+        let host = &self.args.context.host;
+        let elsewhere = self.view.plan.other_hosts(host);
+        elsewhere.into_iter().map(str::to_owned).collect()
+    }
+
+    /// Every instance here is made from the service's definition and the removed ones are
+    /// gone: records this host's part of the update's stage done. The last host to do so ends
+    /// the update (with why it failed, when it was rolled back); the others learn the end from
+    /// the store.
     pub(super) fn finish_update(&mut self, myself: &ActorRef<ServiceMsg>) {
-        let service = &self.view.service;
-        let message = (service.update.as_ref())
-            .and_then(|u| u.rolling_back.as_ref())
+        let update = self.view.service.update.as_ref();
+        let rolling_back = update.and_then(|u| u.rolling_back.clone());
+        let message = (rolling_back.as_ref())
             .map(|why| format!("the update failed and was rolled back: {why}"));
-        let forgotten: Vec<String> = (self.observed.instances.iter())
-            .filter(|i| i.retired)
-            .map(|i| i.id.clone())
-            .collect();
-        let instantiation = service.instantiation.clone();
         let (context, namespace, name) = self.names();
-        let record = message.clone();
-        spawn_write(myself, Write::Update { over: true }, async move {
+        let (record, myself, others) = (message.clone(), myself.clone(), self.other_hosts());
+        tokio::spawn(async move {
+            let host = &context.host;
             let lock_manager = &context.lock_manager;
-            let written = lock_manager.record_update(
-                &namespace,
-                &name,
-                instantiation,
-                None,
-                record,
-                forgotten,
-            );
-            written.await
+            let done =
+                lock_manager.finish_update_part(&namespace, &name, host, rolling_back, record);
+            let done = done.await.map_err(|error| error.to_string());
+            if done == Ok(true) {
+                crate::actors::peer::nudge(others.iter().map(String::as_str));
+            }
+            let _ = myself.cast(ServiceMsg::PartFinished(done));
         });
         self.ended_message = message;
+    }
+
+    /// This host's part of the update was recorded done: the update is over (`Ok(true)`),
+    /// or the other hosts' parts are still under way (their end, or a rollback, comes as
+    /// news from the store).
+    pub(super) fn part_finished(
+        &mut self,
+        myself: &ActorRef<ServiceMsg>,
+        done: Result<bool, String>,
+    ) {
+        match done {
+            Ok(true) => self.update_recorded(myself, true, None),
+            Ok(false) => {
+                self.observed.recording = false;
+                self.observed.part_done = true;
+            }
+            Err(error) => self.update_recorded(myself, true, Some(error)),
+        }
     }
 
     /// An update's write ended: an end recorded shows in the view; after a write that failed
@@ -237,5 +255,28 @@ impl ServiceState {
             self.changed();
         }
         self.observed.update_recorded(over);
+    }
+
+    /// The store's record of the service changed (another host wrote it): an update begun,
+    /// turned back or ended there is taken here. A record at the stage this actor is at
+    /// already changes nothing.
+    pub(super) fn store_changed(&mut self, service: ServiceRecord, plan: PlanRecord) {
+        let stage = |update: Option<&UpdateRecord>| update.map(|u| u.rolling_back.clone());
+        if stage(service.update.as_ref()) == stage(self.view.service.update.as_ref()) {
+            return;
+        }
+        tracing::info!(service = %self.args.name, "its update changed on another host");
+        if service.update.is_none() {
+            // Over: every host's part was done, this one's included.
+            self.view.service = Arc::new(service);
+            self.view.plan = Arc::new(plan);
+            self.before = None;
+            self.changed();
+            self.observed.update_recorded(true);
+            return;
+        }
+        self.failures.clear();
+        self.observed.recording = false;
+        self.take_update(service, plan);
     }
 }

@@ -90,6 +90,22 @@ fn an_update_decides_as_the_table_says() {
             vec![Effect::FinishUpdate],
         ),
         (
+            "once this host's part is recorded done, only the other hosts' end it",
+            with(updating(&[], 1), |s| {
+                s.instances[2].gone = true;
+                s.part_done = true;
+            }),
+            vec![],
+        ),
+        (
+            "an instance waits for one it requires on another host to be made again",
+            with(updating(&[0, 1], 2), |s| {
+                s.instances[1].requires.clear();
+                s.instances[1].awaits = true;
+            }),
+            vec![Effect::Run(0, Step::Renew)],
+        ),
+        (
             "a failed step rolls the update back once no step is under way",
             with(updating(&[1], 1), |s| s.failure = Some("web: bad".into())),
             vec![Effect::RollBack("web: bad".into())],
