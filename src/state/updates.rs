@@ -88,7 +88,7 @@ impl Store {
     /// Records that `host`'s part of the update's stage (`rolling_back` says which) is done;
     /// when every host of the plan is done, ends the update: the service's message becomes
     /// `message`, the records and placements of the instances it removed go, and the plan's
-    /// version rises (its other hosts learn the end). Whether the update is over (it may have
+    /// version rises when that changed it or other hosts have a part (they learn the end). Whether the update is over (it may have
     /// ended before); a stage other than the recorded one changes nothing (its news comes).
     pub fn finish_update_part(
         &self,
@@ -129,8 +129,11 @@ impl Store {
                 plan.reasons.shift_remove(id);
                 tx.remove(&layout.instance(namespace, name, id))?;
             }
-            plan.version += 1;
-            tx.put(&plan_path, &plan)?;
+            // Other hosts learn the end from the plan's version; alone, this host knows it.
+            if !forgotten.is_empty() || !plan.other_hosts(host).is_empty() {
+                plan.version += 1;
+                tx.put(&plan_path, &plan)?;
+            }
             record.update = None;
             record.message = message.map(str::to_owned);
             tx.put(&path, &record)?;
