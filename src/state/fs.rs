@@ -2,8 +2,8 @@
 //! simulator can substitute a filesystem whose locks and renames behave like NFS's.
 //!
 //! [`RealFs`] is the production implementation: atomic writes are a temporary file in the same
-//! directory, `fsync`, `rename` over the target, and `fsync` of the directory; locks are `flock`
-//! through `fd-lock`.
+//! directory, `fsync`, `rename` over the target, and `fsync` of the directory (once per
+//! directory for a commit of many files); locks are `flock` through `fd-lock`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -25,6 +25,15 @@ pub trait Filesystem: Send + Sync + std::fmt::Debug {
     /// Puts a file [`Filesystem::write_new`] wrote (on the same filesystem) in place of
     /// `path`, atomically and durably, creating `path`'s parent directories.
     fn put_in_place(&self, written: &Path, path: &Path) -> io::Result<()>;
+    /// Like [`Filesystem::put_in_place`], durable only once [`Filesystem::sync_dir`] of
+    /// `path`'s parent returns: a commit of many files in one directory syncs it once.
+    fn put_in_place_unsynced(&self, written: &Path, path: &Path) -> io::Result<()> {
+        self.put_in_place(written, path)
+    }
+    /// Makes what was put in place in `dir` durable.
+    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
     /// Replaces `path` with `bytes` so that a reader sees the old or the new content, never a
     /// mix, and the new content survives a crash once this returns. Creates parent directories.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -102,6 +111,12 @@ fn open_lock_file(path: &Path) -> io::Result<fd_lock::RwLock<File>> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The directory a store file is in.
+fn parent_of(path: &Path) -> io::Result<&Path> {
+    path.parent()
+        .ok_or_else(|| io::Error::other("a store file needs a parent directory"))
+}
+
 impl Filesystem for RealFs {
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
         match fs::read(path) {
@@ -137,11 +152,16 @@ impl Filesystem for RealFs {
     }
 
     fn put_in_place(&self, written: &Path, path: &Path) -> io::Result<()> {
-        let dir = path
-            .parent()
-            .ok_or_else(|| io::Error::other("a store file needs a parent directory"))?;
-        create_private_dir_all(dir)?;
-        fs::rename(written, path)?;
+        self.put_in_place_unsynced(written, path)?;
+        self.sync_dir(parent_of(path)?)
+    }
+
+    fn put_in_place_unsynced(&self, written: &Path, path: &Path) -> io::Result<()> {
+        create_private_dir_all(parent_of(path)?)?;
+        fs::rename(written, path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
     }
 

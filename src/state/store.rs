@@ -438,8 +438,8 @@ impl Transaction<'_> {
 
     /// Writes every staged file (and the new epoch) to the staging directory first, so a
     /// write that fails (a full disk, an I/O error) leaves the store as it was; then, in the
-    /// order staged, puts them in place and removes what is to be removed, and raises the
-    /// epoch last. Whatever a crashed commit left in the staging directory goes first.
+    /// order staged, puts them in place and removes what is to be removed, syncs each
+    /// directory written in once, and raises the epoch last. Whatever a crashed commit left in the staging directory goes first.
     fn commit(&self) -> Result<(), StoreError> {
         if self.staged.is_empty() {
             return Ok(());
@@ -474,12 +474,19 @@ impl Transaction<'_> {
                 .map_err(|e| StoreError::io("write", path, e))?;
             written.files.push_back(file);
         }
+        let mut placed_in: Vec<&Path> = Vec::new();
         for (path, staged) in &self.staged {
             self.ensure_fresh()?;
             match staged {
-                Staged::Write(_) => written
-                    .place(path)
-                    .map_err(|e| StoreError::io("write", path, e)),
+                Staged::Write(_) => {
+                    let dir = path.parent().unwrap_or(path);
+                    if !placed_in.contains(&dir) {
+                        placed_in.push(dir);
+                    }
+                    written
+                        .place_unsynced(path)
+                        .map_err(|e| StoreError::io("write", path, e))
+                }
                 Staged::RemoveFile => fs
                     .remove_file(path)
                     .map_err(|e| StoreError::io("remove", path, e)),
@@ -487,6 +494,11 @@ impl Transaction<'_> {
                     .remove_dir_all(path)
                     .map_err(|e| StoreError::io("remove", path, e)),
             }?;
+        }
+        // Every file is durably in place before the epoch says the commit happened.
+        for dir in placed_in {
+            fs.sync_dir(dir)
+                .map_err(|e| StoreError::io("sync", dir, e))?;
         }
         self.ensure_fresh()?;
         written
@@ -503,10 +515,18 @@ struct Written<'a> {
 }
 
 impl Written<'_> {
-    /// Puts the next file in place of `path`.
+    /// Puts the next file in place of `path`, durably.
     fn place(&mut self, path: &Path) -> std::io::Result<()> {
         let file = self.files.pop_front().expect("one file written per write");
         self.fs.put_in_place(&file, path).inspect_err(|_| {
+            let _ = self.fs.remove_file(&file);
+        })
+    }
+
+    /// Puts the next file in place of `path`, durable once its directory is synced.
+    fn place_unsynced(&mut self, path: &Path) -> std::io::Result<()> {
+        let file = self.files.pop_front().expect("one file written per write");
+        self.fs.put_in_place_unsynced(&file, path).inspect_err(|_| {
             let _ = self.fs.remove_file(&file);
         })
     }
