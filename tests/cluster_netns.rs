@@ -767,10 +767,11 @@ fn a_lost_hosts_web_server_answers_again_from_another_host() {
     eprintln!("web moved from {host} to {moved_to}");
 }
 
-/// A service of one sleeping process per host, sleeping `{ $get_input: seconds }`.
-fn spread_sleepers(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("naps.yaml");
-    let text = "tosca_definitions_version: tosca_2_0\n\
+/// A service of one sleeping process per host, sleeping `{ $get_input: seconds }`; `extra`
+/// adds a node `extra` pinned to host2.
+fn spread_sleepers(dir: &Path, extra: bool) -> std::path::PathBuf {
+    let path = dir.join(format!("naps-{extra}.yaml"));
+    let mut text = "tosca_definitions_version: tosca_2_0\n\
                 imports:\n  - profile: khutulun\n\
                 service_template:\n\
                 \x20 inputs:\n\
@@ -782,7 +783,22 @@ fn spread_sleepers(dir: &Path) -> std::path::PathBuf {
                 \x20       command: sleep\n\
                 \x20       arguments: [ { $get_input: seconds } ]\n\
                 \x20 policies:\n\
-                \x20   - everywhere: { type: Distribution, properties: { hosts: { ratio: 1.0 } }, targets: [ app ] }\n";
+                \x20   - everywhere: { type: Distribution, properties: { hosts: { ratio: 1.0 } }, targets: [ app ] }\n"
+        .to_owned();
+    if extra {
+        text.push_str(
+            "    - pinned: { type: Placement, properties: { hosts: { name: host2 } }, targets: [ extra ] }\n",
+        );
+        text = text.replace(
+            "  policies:\n",
+            "    extra:\n\
+             \x20     type: Process\n\
+             \x20     properties:\n\
+             \x20       command: sleep\n\
+             \x20       arguments: [ '900' ]\n\
+             \x20 policies:\n",
+        );
+    }
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -793,6 +809,7 @@ fn command_line(pid: i64) -> String {
     String::from_utf8_lossy(&raw).replace('\0', " ")
 }
 
+/// (And places what an update adds by the service's policies.)
 #[test]
 fn an_update_asked_of_one_host_makes_again_the_instances_of_every_host_or_rolls_all_back() {
     if !netns_usable("cluster_netns") {
@@ -804,7 +821,7 @@ fn an_update_asked_of_one_host_makes_again_the_instances_of_every_host_or_rolls_
     let [one, two] = &agents[..] else {
         unreachable!()
     };
-    let file = spread_sleepers(dir.path());
+    let file = spread_sleepers(dir.path(), false);
     let file = file.to_str().unwrap();
     let deployed = one.khutulun(&[
         "service",
@@ -881,6 +898,40 @@ fn an_update_asked_of_one_host_makes_again_the_instances_of_every_host_or_rolls_
         );
         sleep(Duration::from_millis(200));
     }
+
+    // An instance an update adds goes where the policies say (host2), not to the host the
+    // update was asked of; the others are left alone.
+    let kept = running(one, "naps");
+    let grown = spread_sleepers(dir.path(), true);
+    let input = "seconds='700'";
+    let grown = one.khutulun(&[
+        "service",
+        "update",
+        "naps",
+        grown.to_str().unwrap(),
+        "--input",
+        input,
+    ]);
+    let said = String::from_utf8_lossy(&grown.stderr);
+    assert!(
+        grown.status.success(),
+        "{said}\n{}\n{}",
+        one.log(),
+        two.log()
+    );
+    let status = one.json(&["service", "status", "naps"]);
+    let instances = status["instances"].as_array().unwrap();
+    let extra = instances.iter().find(|i| i["id"] == "extra-0");
+    let extra = extra.unwrap_or_else(|| panic!("no extra-0: {status:#}"));
+    assert_eq!(extra["host"], "host2", "{status:#}");
+    let now = running(one, "naps");
+    for (host, pid) in &kept {
+        assert!(
+            now.contains(&(host.clone(), *pid)),
+            "{host}'s app was touched: {now:?}"
+        );
+    }
+
     let pids: Vec<i64> = running(one, "naps").iter().map(|(_, pid)| *pid).collect();
     let output = one.khutulun(&["service", "delete", "naps"]);
     assert!(output.status.success(), "{output:?}");

@@ -5,19 +5,22 @@
 //! theirs, and each makes again only the instances whose definition changed (see
 //! `service::update`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use ractor::ActorRef;
 
 use crate::actors::RuntimeError;
 use crate::actors::peer;
-use crate::actors::scheduler::Candidate;
+use crate::actors::scheduler::{self, Candidate, Placed, Policy, Unit};
 use crate::actors::service::{ServiceMsg, ServiceStart};
 use crate::control::protocol::Response;
 use crate::state::records::{
     InstanceRecord, InstanceState, PlanRecord, ServicePhase, ServiceRecord, UpdateRecord,
 };
 use crate::state::{Store, StoreError};
+use crate::tosca::instance::Instantiation;
 use crate::tosca::instance::diff::{InstantiationDiff, diff};
 
 use super::deploy::{Deploy, compile, recorded};
@@ -37,7 +40,8 @@ pub struct PreparedUpdate {
 /// Compiles `deploy`'s template for service `namespace/name` as a deploy would and prepares
 /// its update on `host`. `held` are the records of the service's instances as its actor here
 /// holds them (else they are read from the store). Refused for a service that is not active,
-/// still being made, or being updated. Instances it adds are placed on `host`.
+/// still being made, or being updated. Instances it adds are placed by the service's policies
+/// (see [`place_added`]).
 pub fn prepare(
     store: &Store,
     cluster: &[Candidate],
@@ -65,8 +69,9 @@ pub fn prepare(
             .unwrap_or_default(),
     };
     check_settled(&running.name, &plan, &instances)?;
-    let (instantiation, _) = compile(store, cluster, &template, &namespace, inputs.clone())?;
+    let (instantiation, policies) = compile(store, cluster, &template, &namespace, inputs.clone())?;
     let diff = diff(&running.instantiation, &instantiation);
+    let placed = place_added(&instantiation, &diff, &policies, cluster, &plan)?;
     plan.version += 1;
     let now = store.now();
     let mut added = Vec::new();
@@ -75,13 +80,16 @@ pub fn prepare(
         .iter()
         .filter(|n| diff.added.contains(&n.id))
     {
-        let mut record = InstanceRecord::pending(&node.id, &node.template, host, &now);
-        record.message = Some("added by an update".into());
+        let Placed { host: on, why } = placed.get(&node.id).cloned().unwrap_or_else(|| Placed {
+            host: host.to_owned(),
+            why: "added by an update, on the host it was asked of".to_owned(),
+        });
+        let mut record = InstanceRecord::pending(&node.id, &node.template, &on, &now);
+        record.message = Some(format!("added by an update, placed on {on}"));
         record.push_event(&now);
         record.message = None;
         added.push(record);
-        plan.placements.insert(node.id.clone(), host.to_owned());
-        let why = "added by an update, on the host of the service".to_owned();
+        plan.placements.insert(node.id.clone(), on);
         plan.reasons.insert(node.id.clone(), why);
     }
     let service = ServiceRecord {
@@ -103,6 +111,36 @@ pub fn prepare(
         added,
         diff,
     })
+}
+
+/// Where the instances an update adds go: by the service's policies on the live hosts of
+/// `cluster`, beside the instances that stay where `plan` has them (a Separation avoids their
+/// hosts, a Colocation joins them).
+fn place_added(
+    instantiation: &Instantiation,
+    diff: &InstantiationDiff,
+    policies: &[Policy],
+    cluster: &[Candidate],
+    plan: &PlanRecord,
+) -> Result<IndexMap<String, Placed>, RuntimeError> {
+    if diff.added.is_empty() {
+        return Ok(IndexMap::new());
+    }
+    let units: Vec<Unit> = (scheduler::units(instantiation).into_iter())
+        .filter(|unit| diff.added.contains(&unit.id))
+        .collect();
+    let template_of: HashMap<&str, &str> = (instantiation.nodes.iter())
+        .map(|node| (node.id.as_str(), node.template.as_str()))
+        .collect();
+    let staying: Vec<(String, String)> = (plan.placements.iter())
+        .filter_map(|(id, on)| {
+            let template = template_of.get(id.as_str())?;
+            Some((template.to_string(), on.clone()))
+        })
+        .collect();
+    Ok(scheduler::place_beside(
+        &units, policies, cluster, &staying,
+    )?)
 }
 
 /// Why `service` cannot be updated now, if it cannot.
