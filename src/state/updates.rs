@@ -141,3 +141,162 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+
+    use super::*;
+    use crate::state::records::InstanceState;
+    use crate::tosca::instance::NodeInstance;
+
+    fn instantiation(ids: &[&str]) -> Instantiation {
+        let node = |id: &&str| NodeInstance {
+            id: (*id).into(),
+            ..NodeInstance::bare(id.trim_end_matches("-0"), 0)
+        };
+        Instantiation {
+            nodes: ids.iter().map(node).collect(),
+            ..Instantiation::default()
+        }
+    }
+
+    /// Service `shop` running `a-0` on alpha and `b-0`, `old-0` on beta, its update (which
+    /// drops `old-0`) begun.
+    fn updating(store: &Store) -> ServiceRecord {
+        let placed = [("a-0", "alpha"), ("b-0", "beta"), ("old-0", "beta")];
+        let mut record = ServiceRecord {
+            namespace: "default".into(),
+            name: "shop".into(),
+            template: "t.yaml".into(),
+            inputs: IndexMap::new(),
+            created: "now".into(),
+            phase: ServicePhase::Active,
+            on_failure: Default::default(),
+            message: None,
+            update: None,
+            instantiation: instantiation(&["a-0", "b-0", "old-0"]),
+        };
+        let mut plan = PlanRecord {
+            version: 1,
+            ..PlanRecord::default()
+        };
+        let mut instances = Vec::new();
+        for (id, host) in placed {
+            plan.placements.insert(id.into(), host.into());
+            let template = id.trim_end_matches("-0");
+            instances.push(InstanceRecord::pending(id, template, host, "now"));
+        }
+        store.create_service(&record, &plan, &instances).unwrap();
+        record.update = Some(UpdateRecord {
+            previous: record.instantiation.clone(),
+            max_parallel: 1,
+            rolling_back: None,
+            done: Default::default(),
+        });
+        record.instantiation = instantiation(&["a-0", "b-0"]);
+        plan.version += 1;
+        store.begin_update(&record, &plan, &[]).unwrap();
+        record
+    }
+
+    #[test]
+    fn an_update_ends_when_every_host_of_its_plan_is_done_with_its_stage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        updating(&store);
+        let version = |store: &Store| store.plan("default", "shop").unwrap().version;
+
+        // alpha is done: the update waits for beta, and the plan does not change.
+        assert!(
+            !store
+                .finish_update_part("default", "shop", "alpha", None, None)
+                .unwrap()
+        );
+        let record = store.service_record("default", "shop").unwrap().unwrap();
+        let done = &record.update.as_ref().unwrap().done;
+        assert_eq!(done.iter().collect::<Vec<_>>(), ["alpha"]);
+        assert_eq!(version(&store), 2);
+
+        // A part done for another stage (a rollback this host has not seen) counts for nothing.
+        let stale = store.finish_update_part("default", "shop", "beta", Some("why"), None);
+        assert!(!stale.unwrap());
+
+        // beta is done too: the update is over, the dropped instance forgotten, the plan's
+        // version raised for the other hosts.
+        assert!(
+            store
+                .finish_update_part("default", "shop", "beta", None, None)
+                .unwrap()
+        );
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert!(view.service.update.is_none());
+        assert!(!view.plan.placements.contains_key("old-0"));
+        let ids: Vec<&str> = view.instances.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["a-0", "b-0"]);
+        assert!(
+            view.instances
+                .iter()
+                .all(|i| i.state == InstanceState::Pending)
+        );
+        assert_eq!(version(&store), 3);
+
+        // Asked again (the other host's news came late): already over.
+        assert!(
+            store
+                .finish_update_part("default", "shop", "alpha", None, None)
+                .unwrap()
+        );
+        assert_eq!(version(&store), 3);
+    }
+
+    #[test]
+    fn a_rollback_starts_its_stage_with_no_host_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut record = updating(&store);
+        assert!(
+            !store
+                .finish_update_part("default", "shop", "alpha", None, None)
+                .unwrap()
+        );
+
+        let update = record.update.as_mut().unwrap();
+        std::mem::swap(&mut record.instantiation, &mut update.previous);
+        update.rolling_back = Some("b-0 failed".into());
+        update.done.insert("alpha".into());
+        let (instantiation, update) = (record.instantiation.clone(), update.clone());
+        store
+            .roll_back_update("default", "shop", &instantiation, &update)
+            .unwrap();
+        let recorded = store.service_record("default", "shop").unwrap().unwrap();
+        let recorded_update = recorded.update.unwrap();
+        assert!(recorded_update.done.is_empty());
+        assert_eq!(recorded.instantiation.nodes.len(), 3);
+
+        // The way forward's stage is over: a part done for it changes nothing.
+        assert!(
+            !store
+                .finish_update_part("default", "shop", "beta", None, None)
+                .unwrap()
+        );
+        let why = Some("b-0 failed");
+        let message = Some("the update failed and was rolled back: b-0 failed");
+        assert!(
+            !store
+                .finish_update_part("default", "shop", "beta", why, message)
+                .unwrap()
+        );
+        assert!(
+            store
+                .finish_update_part("default", "shop", "alpha", why, message)
+                .unwrap()
+        );
+        let view = store.load_service("default", "shop").unwrap().unwrap();
+        assert_eq!(view.service.message.as_deref(), message);
+        assert!(
+            view.plan.placements.contains_key("old-0"),
+            "what it goes back to stays"
+        );
+    }
+}
