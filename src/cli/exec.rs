@@ -16,7 +16,7 @@ use crate::control::ClientError;
 use crate::control::protocol::{
     EXEC_CAP, ExecAsk, Executed, Failure, FailureKind, Request, Response,
 };
-use crate::delegates::protocol::{KEPT_ENVIRONMENT, shell_code};
+use crate::delegates::protocol::{kept_environment, shell_code};
 
 /// Runs `command` in the instance; its exit code.
 pub fn run(
@@ -48,10 +48,7 @@ pub fn run(
         }
         other => return Err(failed(FailureKind::Internal, unexpected(other))),
     };
-    let kept: Vec<(&str, String)> = KEPT_ENVIRONMENT
-        .iter()
-        .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
-        .collect();
+    let kept = kept_environment();
     let mut options = vec!["--interactive".to_owned()];
     if std::io::stdin().is_terminal() {
         options.push("--tty".to_owned());

@@ -260,7 +260,15 @@ pub enum ExecSource {
 
 /// What a command run beside a process keeps of its caller's environment (the process's own
 /// environment has no `HOME`, which depends on who runs it).
-pub const KEPT_ENVIRONMENT: [&str; 5] = ["HOME", "USER", "TERM", "LANG", "LOGNAME"];
+const KEPT_ENVIRONMENT: [&str; 5] = ["HOME", "USER", "TERM", "LANG", "LOGNAME"];
+
+/// The values of [`KEPT_ENVIRONMENT`] in this process's environment, for
+/// [`ExecSource::command`].
+pub fn kept_environment() -> Vec<(&'static str, String)> {
+    (KEPT_ENVIRONMENT.iter())
+        .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
+        .collect()
+}
 
 /// A command's exit code as a shell gives it: its own, or 128 + the signal that killed it.
 pub fn shell_code(status: std::process::ExitStatus) -> i32 {

@@ -15,7 +15,7 @@ use crate::actors::RuntimeError;
 use crate::actors::peer::{self, Part};
 use crate::actors::service::ServiceMsg;
 use crate::control::protocol::{EXEC_CAP, ExecAsk, Executed, Response};
-use crate::delegates::protocol::{ExecSource, KEPT_ENVIRONMENT, shell_code};
+use crate::delegates::protocol::{ExecSource, kept_environment, shell_code};
 
 use super::messages::Answer;
 use super::{HostState, LOGS_DEADLINE, answer_with};
@@ -100,9 +100,7 @@ pub(super) async fn run_in(
         Err(error) => return invalid(format!("the input is not base64: {error}")),
     };
     let how = exec_source(actor, ask.instance.clone()).await?;
-    let kept: Vec<(&str, String)> = (KEPT_ENVIRONMENT.iter())
-        .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
-        .collect();
+    let kept = kept_environment();
     let Some(command) = how.command(&ask.command, &["--interactive".to_owned()], &kept) else {
         return invalid(format!(
             "instance {} runs nothing a command can join (a port, a directory)",
