@@ -69,6 +69,35 @@ async fn a_killed_hosts_instances_move_to_live_hosts() {
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_output_follows_the_instance_it_names_to_its_new_host() {
+    // `url` names port-0's address: killing its host moves it, and the output with it.
+    let before = simulate(&options(2, 5, 1, &[])).await.unwrap();
+    let doomed = last_placements(&before)["port-0"].clone();
+    let report = simulate(&options(2, 5, 6, &[&format!("kill {doomed} at 2m")]))
+        .await
+        .unwrap();
+    assert!(report.held(), "{}", report.text());
+    let address = |host: &str| {
+        let index: usize = host.trim_start_matches("host-").parse().unwrap();
+        format!("\"http://10.0.0.{index}:8080/\"")
+    };
+    let urls: Vec<(u64, &str)> = (report.timeline.iter())
+        .filter(|e| e.kind == "output")
+        .map(|e| (e.at_ms, e.text.trim_start_matches("url = ")))
+        .collect();
+    let first = urls.first().map(|(_, url)| *url);
+    assert_eq!(first, Some(address(&doomed).as_str()), "{}", report.text());
+    let now = last_placements(&report)["port-0"].clone();
+    assert_ne!(now, doomed);
+    let last = urls.last().unwrap();
+    assert!(
+        last.0 > 120_000 && last.1 == address(&now),
+        "{}",
+        report.text()
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_same_seed_gives_the_same_report_byte_for_byte() {
     let random = |seed| SimOptions {
         random_faults: 30.0,

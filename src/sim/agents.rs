@@ -166,7 +166,12 @@ impl AgentCluster {
             ),
             deadlines: Default::default(),
             settle: crate::actors::service::reconcile::SETTLE_TIME,
-            delegates: Arc::new(StandIns::new(&host.name, &self.workloads, &host.private)),
+            delegates: Arc::new(StandIns::new(
+                &host.name,
+                &host.address.ip().to_string(),
+                &self.workloads,
+                &host.private,
+            )),
         };
         let (actor, _) = Actor::spawn(None, Host, args)
             .await

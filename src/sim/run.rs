@@ -123,6 +123,8 @@ struct Run {
     in_force: Vec<Fault>,
     placements: BTreeMap<String, String>,
     states: BTreeMap<String, String>,
+    /// The service's outputs as last seen.
+    outputs: BTreeMap<String, serde_json::Value>,
     deployed: BTreeSet<(String, String)>,
     epoch: u64,
     ticks: u64,
@@ -140,6 +142,7 @@ impl Run {
             in_force: Vec::new(),
             placements: BTreeMap::new(),
             states: BTreeMap::new(),
+            outputs: BTreeMap::new(),
             deployed: BTreeSet::new(),
             epoch: 0,
             ticks: 0,
@@ -377,7 +380,7 @@ impl Run {
         }
     }
 
-    /// Notes changed placements and instance states.
+    /// Notes changed placements, instance states and outputs.
     fn observe_store(&mut self, cluster: &AgentCluster) {
         let (namespace, name) = SERVICE;
         let Ok(Some(view)) = cluster.store().load_service(namespace, name) else {
@@ -394,6 +397,13 @@ impl Run {
                     format!("{id} moved from {before} to {host}"),
                 ),
                 Some(_) => {}
+            }
+        }
+        let outputs = crate::actors::service_status(&view).outputs;
+        for (output, value) in outputs {
+            if self.outputs.get(&output) != Some(&value) {
+                self.note(cluster, "output", format!("{output} = {value}"));
+                self.outputs.insert(output, value);
             }
         }
         for instance in &view.instances {

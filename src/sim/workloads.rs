@@ -11,9 +11,10 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 use serde_json::Value;
 
 use super::fs::SimFs;
+use crate::delegates::profile::types;
 use crate::delegates::protocol::{
     DelegateError, DelegateKind, DelegateMsg, ExecSource, InstanceHealth, InstanceSpec, LogSource,
-    Observation,
+    Observation, is_a,
 };
 use crate::delegates::{DelegateFactory, Delegates};
 use crate::state::Filesystem;
@@ -249,6 +250,8 @@ struct StandIn;
 /// What a stand-in works on.
 struct StandInArgs {
     host: String,
+    /// The host's address, which a port it reserves reports (as the ipport delegate does).
+    address: String,
     workloads: Workloads,
     /// The host's own disk, where an instance's private directory is made, as a real
     /// delegate makes it for its logs (the agent finds what it left there after a crash).
@@ -279,7 +282,7 @@ impl Actor for StandIn {
             DelegateMsg::Create { spec, reply } => {
                 let _ = me.private.create_dir_all(&spec.state_dir);
                 workloads.create(host, &spec);
-                let _ = reply.send(Ok(serde_json::Map::new()));
+                let _ = reply.send(Ok(endpoint(&me.address, &spec)));
             }
             DelegateMsg::Start {
                 spec,
@@ -352,19 +355,34 @@ impl Actor for StandIn {
 }
 
 /// Spawns a host's stand-in, serving every kind a template may use.
+/// What a reserved port reports, as the ipport delegate reports it: the host's address, the
+/// port and `address:port`; nothing for anything else.
+fn endpoint(address: &str, spec: &InstanceSpec) -> serde_json::Map<String, Value> {
+    let mut attributes = serde_json::Map::new();
+    let port = spec.properties.get("port").and_then(Value::as_u64);
+    if let (true, Some(port)) = (is_a(&spec.types, types::PORT), port) {
+        attributes.insert("address".into(), address.into());
+        attributes.insert("port".into(), port.into());
+        attributes.insert("authority".into(), format!("{address}:{port}").into());
+    }
+    attributes
+}
+
 #[derive(Debug)]
 pub struct StandIns {
     host: String,
+    address: String,
     workloads: Workloads,
     private: SimFs,
 }
 
 impl StandIns {
-    /// The stand-ins of `host`, over `workloads`, making instances' private directories on
-    /// `private` (the host's own disk).
-    pub fn new(host: &str, workloads: &Workloads, private: &SimFs) -> Self {
+    /// The stand-ins of `host` (at `address`), over `workloads`, making instances' private
+    /// directories on `private` (the host's own disk).
+    pub fn new(host: &str, address: &str, workloads: &Workloads, private: &SimFs) -> Self {
         StandIns {
             host: host.to_owned(),
+            address: address.to_owned(),
             workloads: workloads.clone(),
             private: private.clone(),
         }
@@ -379,6 +397,7 @@ impl DelegateFactory for StandIns {
         Box::pin(async move {
             let args = StandInArgs {
                 host: self.host.clone(),
+                address: self.address.clone(),
                 workloads: self.workloads.clone(),
                 private: self.private.clone(),
             };
