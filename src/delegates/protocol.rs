@@ -262,8 +262,8 @@ pub enum ExecSource {
 /// environment has no `HOME`, which depends on who runs it).
 const KEPT_ENVIRONMENT: [&str; 5] = ["HOME", "USER", "TERM", "LANG", "LOGNAME"];
 
-/// The values of [`KEPT_ENVIRONMENT`] in this process's environment, for
-/// [`ExecSource::command`].
+/// The values in this process's environment of the variables a command run beside a process
+/// keeps (`HOME`, `USER`, `TERM`, `LANG`, `LOGNAME`), for [`ExecSource::command`].
 pub fn kept_environment() -> Vec<(&'static str, String)> {
     (KEPT_ENVIRONMENT.iter())
         .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
