@@ -106,6 +106,9 @@ pub struct ServiceState {
     before: Option<Arc<ServiceView>>,
     /// The service's message once the update's end is recorded.
     ended_message: Option<String>,
+    /// The store's record changed while an update write of this actor was under way: it is
+    /// read again once the write is over (what was read before may predate it).
+    news_while_recording: bool,
 }
 
 /// A `service stop|start|restart` waiting to be done.
@@ -766,6 +769,7 @@ impl Actor for Service {
             made_from,
             before: None,
             ended_message: None,
+            news_while_recording: false,
         };
         state.mark_update();
         if state.view.service.phase == ServicePhase::Deleting {
@@ -825,7 +829,10 @@ impl Actor for Service {
             ServiceMsg::Changed { service, plan } => state.store_changed(*service, plan),
             ServiceMsg::PartFinished(done) => state.part_finished(&myself, done),
             ServiceMsg::Wake => state.next_wake = None,
-            ServiceMsg::UpdateWriteOver => state.observed.recording = false,
+            ServiceMsg::UpdateWriteOver => {
+                state.observed.recording = false;
+                state.read_news_again(&myself);
+            }
             ServiceMsg::Recorded { write, error } => match (write, error) {
                 (Write::Removal, None) => {
                     myself.stop(Some("deleted".into()));

@@ -225,9 +225,39 @@ impl ServiceState {
             Ok(false) => {
                 self.observed.recording = false;
                 self.observed.part_done = true;
+                self.read_news_again(myself);
             }
             Err(error) => self.update_recorded(myself, true, Some(error)),
         }
+    }
+
+    /// When the store's record changed while this actor's update write was under way, reads
+    /// it again now, beside the actor, and takes it as news.
+    pub(super) fn read_news_again(&mut self, myself: &ActorRef<ServiceMsg>) {
+        if !std::mem::take(&mut self.news_while_recording) {
+            return;
+        }
+        let (context, namespace, name) = self.names();
+        let myself = myself.clone();
+        tokio::spawn(async move {
+            let store = context.store.clone();
+            let read = store.clone().spawn_blocking(move || {
+                let service = store.service_record(&namespace, &name)?;
+                let plan = store.plan(&namespace, &name)?;
+                Ok::<_, crate::state::StoreError>(service.map(|service| (service, plan)))
+            });
+            match read.await {
+                Ok(Ok(Some((service, plan)))) => {
+                    let service = Box::new(service);
+                    let _ = myself.cast(ServiceMsg::Changed { service, plan });
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "could not read the service again after its write")
+                }
+                Err(error) => tracing::warn!(%error, "reading the service again crashed"),
+            }
+        });
     }
 
     /// An update's write ended: an end recorded shows in the view; after a write that failed
@@ -255,14 +285,22 @@ impl ServiceState {
             self.changed();
         }
         self.observed.update_recorded(over);
+        self.read_news_again(myself);
     }
 
     /// The store's record of the service changed (another host wrote it): an update begun,
     /// turned back or ended there is taken here. A record at the stage this actor is at
-    /// already changes nothing.
+    /// already, to the same instantiation, changes nothing (an update that ended and a next
+    /// one begun between two reads of the plans differ by their instantiation).
     pub(super) fn store_changed(&mut self, service: ServiceRecord, plan: PlanRecord) {
+        if self.observed.recording {
+            self.news_while_recording = true;
+            return;
+        }
         let stage = |update: Option<&UpdateRecord>| update.map(|u| u.rolling_back.clone());
-        if stage(service.update.as_ref()) == stage(self.view.service.update.as_ref()) {
+        let mine = &self.view.service;
+        let same_stage = stage(service.update.as_ref()) == stage(mine.update.as_ref());
+        if same_stage && service.instantiation == mine.instantiation {
             return;
         }
         tracing::info!(service = %self.args.name, "its update changed on another host");
