@@ -289,32 +289,56 @@ impl ServiceState {
     }
 
     /// The store's record of the service changed (another host wrote it): an update begun,
-    /// turned back or ended there is taken here. A record at the stage this actor is at
-    /// already, to the same instantiation, changes nothing (an update that ended and a next
-    /// one begun between two reads of the plans differ by their instantiation).
+    /// turned back or ended there is taken here (see [`news`]).
     pub(super) fn store_changed(&mut self, service: ServiceRecord, plan: PlanRecord) {
-        if self.observed.recording {
-            self.news_while_recording = true;
-            return;
+        match news(&self.view.service, &service, self.observed.recording) {
+            News::Same => {}
+            News::Later => self.news_while_recording = true,
+            News::Ended => {
+                tracing::info!(service = %self.args.name, "its update ended on another host");
+                self.view.service = Arc::new(service);
+                self.view.plan = Arc::new(plan);
+                self.before = None;
+                self.changed();
+                self.observed.update_recorded(true);
+            }
+            News::Take => {
+                tracing::info!(service = %self.args.name, "its update changed on another host");
+                self.failures.clear();
+                self.observed.recording = false;
+                self.take_update(service, plan);
+            }
         }
-        let stage = |update: Option<&UpdateRecord>| update.map(|u| u.rolling_back.clone());
-        let mine = &self.view.service;
-        let same_stage = stage(service.update.as_ref()) == stage(mine.update.as_ref());
-        if same_stage && service.instantiation == mine.instantiation {
-            return;
-        }
-        tracing::info!(service = %self.args.name, "its update changed on another host");
-        if service.update.is_none() {
-            // Over: every host's part was done, this one's included.
-            self.view.service = Arc::new(service);
-            self.view.plan = Arc::new(plan);
-            self.before = None;
-            self.changed();
-            self.observed.update_recorded(true);
-            return;
-        }
-        self.failures.clear();
-        self.observed.recording = false;
-        self.take_update(service, plan);
+    }
+}
+
+/// What a Service actor does with a service record another host wrote.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum News {
+    /// Nothing: it is at that stage already, with that instantiation.
+    Same,
+    /// Read the record again once this actor's own update write is over (what was read may
+    /// predate that write).
+    Later,
+    /// The update is over (every host's part was done, this one's included).
+    Ended,
+    /// Take the update as recorded: begun, turned back, or a next one.
+    Take,
+}
+
+/// What `theirs`, the record as read, is to an actor holding `mine`, `recording` while its own
+/// update write is under way. Records at the same stage (no update, under way, or rolled back
+/// for one reason) differ by their instantiation when an update ended and the next began
+/// between two reads of the plans.
+pub(super) fn news(mine: &ServiceRecord, theirs: &ServiceRecord, recording: bool) -> News {
+    if recording {
+        return News::Later;
+    }
+    let stage = |update: Option<&UpdateRecord>| update.map(|u| u.rolling_back.clone());
+    let same_stage = stage(theirs.update.as_ref()) == stage(mine.update.as_ref());
+    match theirs.update {
+        _ if same_stage && theirs.instantiation == mine.instantiation => News::Same,
+        None => News::Ended,
+        Some(_) => News::Take,
     }
 }

@@ -1,13 +1,17 @@
 //! The reconciler's side of `service update` as a table: which outdated instance is made again
 //! next (dependencies first, within the parallelism), when removed instances go, when the update
-//! ends, and what a failed step leads to.
+//! ends, and what a failed step leads to; and what a Service actor does with a service record
+//! another host wrote.
 
 use std::time::Duration;
 
 use super::reconcile::{
     Decision, Effect, Goal, Instance, Observed, Outcome, Step, Updating, reconcile,
 };
-use crate::state::records::{Health, InstanceState, OnFailure};
+use super::update::{News, news};
+use crate::state::records::{
+    Health, InstanceState, OnFailure, ServicePhase, ServiceRecord, UpdateRecord,
+};
 
 const NOW: Duration = Duration::from_secs(10);
 
@@ -172,4 +176,89 @@ fn an_update_runs_to_its_end_renewing_each_outdated_instance_once() {
     }
     assert_eq!(renewals, [0, 1]);
     assert!(seen.update.is_none() && seen.instances[2].gone && seen.through);
+}
+
+/// A service record at instantiation `version` (its one node's `count`), with an update under
+/// way (`Some`, rolled back for that reason when it has one) or none.
+fn record(version: u32, update: Option<Option<&str>>) -> ServiceRecord {
+    use crate::tosca::instance::{Instantiation, NodeInstance};
+    let instantiation = |count: u32| Instantiation {
+        nodes: vec![NodeInstance::bare("web", count)],
+        ..Instantiation::default()
+    };
+    ServiceRecord {
+        namespace: "default".into(),
+        name: "shop".into(),
+        template: "t.yaml".into(),
+        inputs: Default::default(),
+        created: "now".into(),
+        phase: ServicePhase::Active,
+        on_failure: Default::default(),
+        message: None,
+        update: update.map(|why| UpdateRecord {
+            previous: instantiation(version - 1),
+            max_parallel: 1,
+            rolling_back: why.map(str::to_owned),
+            done: Default::default(),
+        }),
+        instantiation: instantiation(version),
+    }
+}
+
+#[test]
+fn news_from_the_store_is_taken_as_the_table_says() {
+    let cases = [
+        (
+            "the same record",
+            record(2, Some(None)),
+            record(2, Some(None)),
+            false,
+            News::Same,
+        ),
+        (
+            "an update begun elsewhere",
+            record(1, None),
+            record(2, Some(None)),
+            false,
+            News::Take,
+        ),
+        (
+            "a rollback begun elsewhere",
+            record(2, Some(None)),
+            record(1, Some(Some("web-1 failed"))),
+            false,
+            News::Take,
+        ),
+        (
+            "the update ended elsewhere",
+            record(2, Some(None)),
+            record(2, None),
+            false,
+            News::Ended,
+        ),
+        (
+            "an update ended and the next begun between two reads",
+            record(2, Some(None)),
+            record(3, Some(None)),
+            false,
+            News::Take,
+        ),
+        (
+            "anything while this actor's own write is under way",
+            record(2, Some(Some("web-0 failed"))),
+            record(2, Some(None)),
+            true,
+            News::Later,
+        ),
+        (
+            "no update, no change",
+            record(2, None),
+            record(2, None),
+            false,
+            News::Same,
+        ),
+    ];
+    for (name, mine, theirs, recording, expected) in cases {
+        assert_eq!(news(&mine, &theirs, recording), expected, "{name}");
+    }
 }
