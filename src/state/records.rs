@@ -211,6 +211,23 @@ pub struct ServiceRecord {
 }
 
 impl ServiceRecord {
+    /// An active service `default/NAME` running `instantiation`, for tests.
+    #[cfg(test)]
+    pub fn sample(name: &str, instantiation: Instantiation) -> ServiceRecord {
+        ServiceRecord {
+            namespace: "default".into(),
+            name: name.into(),
+            template: "t.yaml".into(),
+            inputs: IndexMap::new(),
+            created: "now".into(),
+            phase: ServicePhase::Active,
+            on_failure: Default::default(),
+            message: None,
+            update: None,
+            instantiation,
+        }
+    }
+
     /// The ids of its instances: those of its instantiation, then those only the one it ran
     /// before an update under way has (the update removes them when it is done).
     pub fn instance_ids(&self) -> Vec<&str> {

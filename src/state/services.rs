@@ -469,7 +469,6 @@ impl Store {
 mod tests {
     use super::*;
     use crate::tosca::instance::{Instantiation, NodeInstance};
-    use indexmap::IndexMap;
 
     fn node(id: &str) -> NodeInstance {
         NodeInstance {
@@ -483,18 +482,7 @@ mod tests {
             nodes: ids.iter().map(|id| node(id)).collect(),
             ..Instantiation::default()
         };
-        let record = ServiceRecord {
-            namespace: "default".into(),
-            name: name.into(),
-            template: "t.yaml".into(),
-            inputs: IndexMap::new(),
-            created: "now".into(),
-            phase: ServicePhase::Active,
-            on_failure: Default::default(),
-            message: None,
-            update: None,
-            instantiation,
-        };
+        let record = ServiceRecord::sample(name, instantiation);
         let plan = PlanRecord {
             version: 1,
             placements: ids

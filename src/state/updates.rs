@@ -144,7 +144,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use indexmap::IndexMap;
 
     use super::*;
     use crate::state::records::InstanceState;
@@ -165,18 +164,7 @@ mod tests {
     /// drops `old-0`) begun.
     fn updating(store: &Store) -> ServiceRecord {
         let placed = [("a-0", "alpha"), ("b-0", "beta"), ("old-0", "beta")];
-        let mut record = ServiceRecord {
-            namespace: "default".into(),
-            name: "shop".into(),
-            template: "t.yaml".into(),
-            inputs: IndexMap::new(),
-            created: "now".into(),
-            phase: ServicePhase::Active,
-            on_failure: Default::default(),
-            message: None,
-            update: None,
-            instantiation: instantiation(&["a-0", "b-0", "old-0"]),
-        };
+        let mut record = ServiceRecord::sample("shop", instantiation(&["a-0", "b-0", "old-0"]));
         let mut plan = PlanRecord {
             version: 1,
             ..PlanRecord::default()

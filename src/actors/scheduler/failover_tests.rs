@@ -90,20 +90,15 @@ fn service(
         })
         .collect();
     let record = ServiceRecord {
-        namespace: "default".into(),
-        name: "svc".into(),
-        template: "t.yaml".into(),
-        inputs: IndexMap::new(),
-        created: "now".into(),
         phase,
-        on_failure: Default::default(),
-        message: None,
-        update: None,
-        instantiation: Instantiation {
-            nodes,
-            policies,
-            ..Instantiation::default()
-        },
+        ..ServiceRecord::sample(
+            "svc",
+            Instantiation {
+                nodes,
+                policies,
+                ..Instantiation::default()
+            },
+        )
     };
     let plan = PlanRecord {
         version: 4,

@@ -99,10 +99,9 @@ pub fn read(
 
 #[cfg(test)]
 mod tests {
-    use indexmap::IndexMap;
 
     use super::*;
-    use crate::state::records::{PlanRecord, ServicePhase, ServiceRecord};
+    use crate::state::records::{PlanRecord, ServiceRecord};
     use crate::tosca::instance::{Instantiation, NodeInstance, RelationshipInstance};
 
     /// `db-0` on `beta`, `app-0` on `alpha` requiring it; `db-0` in `db_state` at `address`,
@@ -125,21 +124,13 @@ mod tests {
                 ..InstanceRecord::pending(id, id.trim_end_matches("-0"), host, "now")
             })
         };
-        let service = ServiceRecord {
-            namespace: "default".into(),
-            name: "shop".into(),
-            template: "t.yaml".into(),
-            inputs: IndexMap::new(),
-            created: "now".into(),
-            phase: ServicePhase::Active,
-            on_failure: Default::default(),
-            message: None,
-            update: None,
-            instantiation: Instantiation {
+        let service = ServiceRecord::sample(
+            "shop",
+            Instantiation {
                 nodes: vec![node("db-0", None), node("app-0", Some("db-0"))],
                 ..Instantiation::default()
             },
-        };
+        );
         ServiceView {
             service: Arc::new(service),
             plan: Arc::new(PlanRecord::default()),

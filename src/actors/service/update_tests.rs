@@ -9,9 +9,7 @@ use super::reconcile::{
     Decision, Effect, Goal, Instance, Observed, Outcome, Step, Updating, reconcile,
 };
 use super::update::{News, news};
-use crate::state::records::{
-    Health, InstanceState, OnFailure, ServicePhase, ServiceRecord, UpdateRecord,
-};
+use crate::state::records::{Health, InstanceState, OnFailure, ServiceRecord, UpdateRecord};
 
 const NOW: Duration = Duration::from_secs(10);
 
@@ -187,21 +185,13 @@ fn record(version: u32, update: Option<Option<&str>>) -> ServiceRecord {
         ..Instantiation::default()
     };
     ServiceRecord {
-        namespace: "default".into(),
-        name: "shop".into(),
-        template: "t.yaml".into(),
-        inputs: Default::default(),
-        created: "now".into(),
-        phase: ServicePhase::Active,
-        on_failure: Default::default(),
-        message: None,
         update: update.map(|why| UpdateRecord {
             previous: instantiation(version - 1),
             max_parallel: 1,
             rolling_back: why.map(str::to_owned),
             done: Default::default(),
         }),
-        instantiation: instantiation(version),
+        ..ServiceRecord::sample("shop", instantiation(version))
     }
 }
 
