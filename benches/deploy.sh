@@ -28,6 +28,12 @@
 #   RESULTS_FILE  also append every figure to this file, one `measure size value` line each
 #                 (benches/compare.sh reads them)
 #   KEEP_WORK     1 to keep the temporary directory (stores, agent logs, strace output)
+#   RUNTIME_BASE  where the agent's runtime directory goes (default: /dev/shm when it is a
+#                 tmpfs, as /run is on hosts systemd boots; else the temporary directory).
+#                 The store stays in the temporary directory, on disk. On a disk formatted
+#                 ext4 without a journal, as these VMs' is, making a file costs a look at every
+#                 inode freed in the last seconds, so the per-instance files of a runtime
+#                 directory there make a deploy of thousands quadratic in the kernel
 #
 # Each agent runs on a temporary store; everything the script started is stopped and removed
 # when it exits.
@@ -56,6 +62,10 @@ case "$supervision" in
 esac
 
 work="$(mktemp -d /tmp/khutulun-bench.XXXXXX)"
+if [ -z "${RUNTIME_BASE:-}" ] && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+    RUNTIME_BASE=/dev/shm
+fi
+runtimes="$(mktemp -d "${RUNTIME_BASE:-$work}/khutulun-bench-runtime.XXXXXX")"
 # The agent the CLI talks to now: its pid, its directories, and strace's pid when traced.
 agent_pid=""
 tracer_pid=""
@@ -138,13 +148,13 @@ found_child() {
 # The system calls the strace pass records: opening, renaming and removing files.
 traced_calls="openat,rename,renameat,renameat2,unlink,unlinkat"
 
-# Starts an agent on a store and runtime directory of its own under $work/NAME, and waits
-# until it answers. With a second argument, the agent runs under strace, which writes its store
+# Starts an agent on a store of its own under $work/NAME and a runtime directory under
+# $runtimes/NAME, and waits until it answers. With a second argument, the agent runs under strace, which writes its store
 # file opens and renames to that file.
 start_agent() {
     local dir="$work/$1" trace="${2:-}"
     agent_state="$dir/state"
-    agent_runtime="$dir/runtime"
+    agent_runtime="$runtimes/$1"
     mkdir -p "$agent_state" "$agent_runtime"
     local command=("$khutulun" agent --name bench --state "$agent_state" --runtime "$agent_runtime")
     if [ -n "$trace" ]; then
@@ -352,7 +362,7 @@ cleanup() {
     if [ "${KEEP_WORK:-0}" = 1 ]; then
         say "kept $work"
     else
-        rm -rf "$work"
+        rm -rf "$work" "$runtimes"
     fi
 }
 trap cleanup EXIT
@@ -484,4 +494,4 @@ fi
 echo
 echo "Binary: \`$("$khutulun" --version)\`. Processes supervised by $(
     [ "$supervision" = self ] && echo "the agent itself" || echo "systemd (user units)"
-). Runs per size: $runs (medians). Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."
+). Runs per size: $runs (medians). Store in $work, runtime directories in $runtimes. Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."

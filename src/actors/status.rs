@@ -5,9 +5,7 @@ use indexmap::IndexMap;
 
 use crate::control::protocol::{InstanceStatus, ServiceEvent, ServiceStatus};
 use crate::state::ServiceView;
-use crate::tosca::instance::Expression;
-
-use super::tosca_bridge;
+use crate::tosca::instance::{Expression, Resolver};
 
 /// Looks up attribute `name` of instance `id`: what its delegate reported, else the initial
 /// value the processor gave it (properties are reflected as attributes).
@@ -40,12 +38,14 @@ pub fn attribute_of(view: &ServiceView, id: &str, name: &str) -> Option<serde_js
 /// has not reported the attribute) is `null`.
 pub fn service_status(view: &ServiceView) -> ServiceStatus {
     let instantiation = &view.service.instantiation;
+    let resolver = Resolver::new(instantiation);
     let lookup = |id: &str, name: &str| attribute_of(view, id, name);
     let outputs: IndexMap<String, serde_json::Value> = instantiation
         .outputs
         .iter()
         .map(|(name, expression)| {
-            let value = tosca_bridge::resolve(instantiation, expression, None, &lookup)
+            let value = resolver
+                .resolve(expression, None, &lookup)
                 .unwrap_or_else(|error| {
                     tracing::debug!(output = %name, %error, "output not evaluable yet");
                     serde_json::Value::Null

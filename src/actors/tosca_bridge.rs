@@ -1,11 +1,11 @@
-//! The runtime's two calls into the TOSCA processor: compile + instantiate a template, and
-//! resolve a deferred expression once attributes are known.
+//! The runtime's call into the TOSCA processor: compile + instantiate a template. (Deferred
+//! expressions are resolved, once attributes are known, by the processor's `Resolver`.)
 
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use crate::tosca::instance::{Expression, Instantiation, Inventory};
+use crate::tosca::instance::{Instantiation, Inventory};
 use crate::tosca::{self, Compiled, Options};
 
 use super::RuntimeError;
@@ -45,14 +45,4 @@ pub fn instantiate(
     compiled
         .instantiate()
         .map_err(|problems| RuntimeError::Template(problems.render_text(&report.sources)))
-}
-
-/// Evaluates `expression` for instance `this`, looking attributes up with `attributes`.
-pub fn resolve(
-    instantiation: &Instantiation,
-    expression: &Expression,
-    this: Option<&str>,
-    attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
-) -> Result<serde_json::Value, String> {
-    instantiation.resolve(expression, this, attributes)
 }

@@ -6,10 +6,10 @@ use crate::delegates::protocol::{
     self, Artifact, Attributes, Dependency, InstanceSpec, Properties,
 };
 use crate::state::ServiceView;
-use crate::tosca::instance::{Expression, NodeInstance, TypeRef};
+use crate::tosca::instance::{Expression, NodeInstance, Resolver, TypeRef};
 
+use super::super::RuntimeError;
 use super::super::status::attribute_of;
-use super::super::{RuntimeError, tosca_bridge};
 
 fn type_refs(types: &[TypeRef]) -> Vec<protocol::TypeRef> {
     types
@@ -28,11 +28,12 @@ pub fn evaluate(
     values: &indexmap::IndexMap<String, Expression>,
     what: &str,
 ) -> Result<Properties, RuntimeError> {
-    let instantiation = &view.service.instantiation;
+    let resolver = Resolver::new(&view.service.instantiation);
     let lookup = |id: &str, name: &str| attribute_of(view, id, name);
     let mut evaluated = Properties::new();
     for (name, expression) in values {
-        let value = tosca_bridge::resolve(instantiation, expression, Some(this), &lookup)
+        let value = resolver
+            .resolve(expression, Some(this), &lookup)
             .map_err(|e| RuntimeError::Invalid(format!("{this}: {what} {name}: {e}")))?;
         evaluated.insert(name.clone(), value);
     }

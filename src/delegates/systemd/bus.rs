@@ -1,10 +1,10 @@
 //! The user manager over D-Bus (zbus): the few calls Khutulun makes.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::future::try_join_all;
 use tracing::{info, warn};
 use zbus::proxy::CacheProperties;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
@@ -41,15 +41,26 @@ trait Manager {
     default_service = "org.freedesktop.systemd1"
 )]
 trait Properties {
-    fn get_all(&self, interface: &str) -> zbus::Result<HashMap<String, OwnedVariant>>;
+    fn get(&self, interface: &str, name: &str) -> zbus::Result<OwnedVariant>;
 }
 
-/// One property out of a `GetAll` answer.
-fn property<T: TryFrom<OwnedVariant>>(
-    all: &mut HashMap<String, OwnedVariant>,
-    name: &str,
-) -> Option<T> {
-    all.remove(name).and_then(|value| T::try_from(value).ok())
+const UNIT: &str = "org.freedesktop.systemd1.Unit";
+const SERVICE: &str = "org.freedesktop.systemd1.Service";
+
+/// The properties a [`UnitStatus`] is made of, in its fields' order. They are asked one by
+/// one, all at once: `GetAll` would send some 300 properties for every check of every unit.
+const STATUS_PROPERTIES: [(&str, &str); 6] = [
+    (UNIT, "ActiveState"),
+    (UNIT, "SubState"),
+    (SERVICE, "MainPID"),
+    (SERVICE, "Result"),
+    (SERVICE, "ExecMainStatus"),
+    (SERVICE, "NRestarts"),
+];
+
+/// A property's value as `T`, if it is one.
+fn value<T: TryFrom<OwnedVariant>>(value: Option<OwnedVariant>) -> Option<T> {
+    value.and_then(|value| T::try_from(value).ok())
 }
 
 /// How long [`SystemdBus::run`] waits for a started unit to leave `activating`.
@@ -342,31 +353,27 @@ impl Link {
             .build()
             .await
             .map_err(read)?;
-        let answer = async {
-            let unit = properties.get_all("org.freedesktop.systemd1.Unit").await?;
-            let service = properties
-                .get_all("org.freedesktop.systemd1.Service")
-                .await?;
-            Ok::<_, zbus::Error>((unit, service))
-        };
-        let (mut unit, mut service) = match answer.await {
-            Ok(all) => all,
+        let asked = STATUS_PROPERTIES
+            .iter()
+            .map(|(interface, name)| properties.get(interface, name));
+        let mut answers = match try_join_all(asked).await {
+            Ok(answers) => answers.into_iter().map(Some),
             Err(error) if is_unknown_unit(&error) => return Ok(None),
             Err(error) => return Err(read(error)),
         };
-        let active_state: Option<String> = property(&mut unit, "ActiveState");
-        let Some(active_state) = active_state else {
-            // The unit went away between the two calls.
+        let mut next = || answers.next().flatten();
+        let Some(active_state) = value::<String>(next()) else {
+            // The unit went away between the calls.
             return Ok(None);
         };
         Ok(Some(UnitStatus {
             name: name.to_owned(),
             active_state,
-            sub_state: property(&mut unit, "SubState").unwrap_or_default(),
-            main_pid: property(&mut service, "MainPID").unwrap_or(0),
-            result: property(&mut service, "Result").unwrap_or_default(),
-            exit_status: property(&mut service, "ExecMainStatus").unwrap_or(0),
-            restarts: property(&mut service, "NRestarts").unwrap_or(0),
+            sub_state: value(next()).unwrap_or_default(),
+            main_pid: value(next()).unwrap_or(0),
+            result: value(next()).unwrap_or_default(),
+            exit_status: value(next()).unwrap_or(0),
+            restarts: value(next()).unwrap_or(0),
         }))
     }
 

@@ -51,8 +51,8 @@ impl Instantiation {
 
     /// Resolves a deferred expression once runtime attributes are known: `this` is the node
     /// instance the expression belongs to (SELF), `attributes(instance, attribute)` reads the
-    /// runtime's current attribute values. This indexes the instantiation on every call: to
-    /// resolve many expressions, build one [`Resolver`] and use it for all of them.
+    /// runtime's current attribute values. This indexes the instantiation on every call that
+    /// must compute: to resolve many expressions, build one [`Resolver`] for all of them.
     pub fn resolve(
         &self,
         expr: &Expression,

@@ -2,12 +2,15 @@
 //!
 //! A [`Resolver`] indexes a stored [`Instantiation`] once (instances by id and by template,
 //! relationships by source and by target capability) so that each expression costs what its
-//! path walks, however large the service.
+//! path walks, however large the service. It indexes only when an expression must be computed:
+//! a value already resolved (most of a service's) is a copy, with no index of its thousands
+//! of instances built for it.
 //!
 //! A node realised by a substituting template is still reachable by its own template name and
 //! instance id: it stands after the real instances, with its properties and the attributes its
 //! substitute's outputs give it, and no relationships.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -27,8 +30,14 @@ struct Rel<'a> {
     position: usize,
 }
 
-/// An instantiation indexed for resolving many expressions.
+/// An instantiation, indexed on first need, for resolving many expressions.
 pub struct Resolver<'a> {
+    inst: &'a Instantiation,
+    index: OnceCell<Index<'a>>,
+}
+
+/// The instantiation's instances and relationships, by what expressions look them up by.
+struct Index<'a> {
     inst: &'a Instantiation,
     /// Substituted nodes, by index minus the number of real instances.
     substituted: Vec<(&'a str, &'a Substitution)>,
@@ -41,8 +50,21 @@ pub struct Resolver<'a> {
 }
 
 impl<'a> Resolver<'a> {
-    /// Indexes `inst`.
+    /// Resolves expressions of `inst` (indexing it when the first one must be computed).
     pub fn new(inst: &'a Instantiation) -> Self {
+        Resolver {
+            inst,
+            index: OnceCell::new(),
+        }
+    }
+
+    fn index(&self) -> &Index<'a> {
+        self.index.get_or_init(|| Index::new(self.inst))
+    }
+}
+
+impl<'a> Index<'a> {
+    fn new(inst: &'a Instantiation) -> Self {
         let substituted: Vec<(&str, &Substitution)> = inst
             .substitutions
             .iter()
@@ -85,7 +107,7 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        Resolver {
+        Index {
             inst,
             substituted,
             by_id,
@@ -100,7 +122,9 @@ impl<'a> Resolver<'a> {
                 .collect(),
         }
     }
+}
 
+impl Resolver<'_> {
     /// Evaluates `expr` with SELF = the instance `this`, reading runtime attributes through
     /// `attributes(instance, attribute)` (stored initial values are the fallback).
     pub fn resolve(
@@ -109,14 +133,16 @@ impl<'a> Resolver<'a> {
         this: Option<&str>,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
-        if let Expression::Resolved(v) = expr {
-            return Ok(v.clone());
-        }
+        let value = match expr {
+            Expression::Resolved(v) => return Ok(v.clone()),
+            Expression::Deferred(v) => v,
+        };
+        let index = self.index();
         let this = match this {
-            Some(id) => Some(Entity::Node(self.instance(id)?)),
+            Some(id) => Some(Entity::Node(index.instance(id)?)),
             None => None,
         };
-        self.resolve_at(expr, this, attributes)
+        index.evaluate(value, this, attributes)
     }
 
     /// Evaluates `expr` written on a relationship (its properties, its interfaces' inputs)
@@ -129,18 +155,22 @@ impl<'a> Resolver<'a> {
         position: usize,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
-        if let Expression::Resolved(v) = expr {
-            return Ok(v.clone());
-        }
-        let node = self.instance(source)?;
-        let relationship = self.outgoing[node]
+        let value = match expr {
+            Expression::Resolved(v) => return Ok(v.clone()),
+            Expression::Deferred(v) => v,
+        };
+        let index = self.index();
+        let node = index.instance(source)?;
+        let relationship = index.outgoing[node]
             .iter()
             .copied()
-            .find(|r| self.rels[*r].position == position)
+            .find(|r| index.rels[*r].position == position)
             .ok_or_else(|| format!("instance `{source}` has no relationship {position}"))?;
-        self.resolve_at(expr, Some(Entity::Relationship(relationship)), attributes)
+        index.evaluate(value, Some(Entity::Relationship(relationship)), attributes)
     }
+}
 
+impl<'a> Index<'a> {
     fn instance(&self, id: &str) -> Result<usize, String> {
         self.by_id
             .get(id)
@@ -148,26 +178,21 @@ impl<'a> Resolver<'a> {
             .ok_or_else(|| format!("there is no instance `{id}`"))
     }
 
-    fn resolve_at(
+    /// Computes the deferred value `value` as seen from `this`.
+    fn evaluate(
         &self,
-        expr: &Expression,
+        value: &serde_json::Value,
         this: Option<Entity>,
         attributes: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
-        let value = match expr {
-            Expression::Resolved(v) => return Ok(v.clone()),
-            Expression::Deferred(v) => Value::from_json(v),
-        };
         let view = Stored {
             index: self,
             attributes,
             this,
         };
-        eval::evaluate_now(&value, &view).map(|v| v.to_json())
+        eval::evaluate_now(&Value::from_json(value), &view).map(|v| v.to_json())
     }
-}
 
-impl<'a> Resolver<'a> {
     /// A real instance, or `None` for a substituted node.
     fn real(&self, n: usize) -> Option<&'a NodeInstance> {
         self.inst.nodes.get(n)
@@ -183,7 +208,7 @@ impl<'a> Resolver<'a> {
 
 /// The indexed instantiation seen from one entity.
 struct Stored<'r, 'a> {
-    index: &'r Resolver<'a>,
+    index: &'r Index<'a>,
     attributes: &'r dyn Fn(&str, &str) -> Option<serde_json::Value>,
     this: Option<Entity>,
 }
@@ -338,5 +363,57 @@ impl View for Stored<'_, '_> {
             attributes: self.attributes,
             this: Some(this),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn no_attributes(_: &str, _: &str) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Two instances; `b-0`'s `port` is deferred: it reads `a-0`'s `port` property.
+    fn two_instances() -> Instantiation {
+        let mut a = NodeInstance::bare("a", 0);
+        a.properties
+            .insert("port".into(), Expression::Resolved(json!(8080)));
+        let mut b = NodeInstance::bare("b", 0);
+        b.properties.insert(
+            "port".into(),
+            Expression::Deferred(json!({ "$get_property": ["a", "port"] })),
+        );
+        Instantiation {
+            nodes: vec![a, b],
+            ..Instantiation::default()
+        }
+    }
+
+    #[test]
+    fn only_a_value_that_must_be_computed_indexes_the_instantiation() {
+        let inst = two_instances();
+        let resolver = Resolver::new(&inst);
+        let resolved = &inst.nodes[0].properties["port"];
+        assert_eq!(
+            resolver.resolve(resolved, Some("a-0"), &no_attributes),
+            Ok(json!(8080))
+        );
+        assert!(
+            resolver.index.get().is_none(),
+            "a resolved value needs no index"
+        );
+        let deferred = &inst.nodes[1].properties["port"];
+        assert_eq!(
+            resolver.resolve(deferred, Some("b-0"), &no_attributes),
+            Ok(json!(8080))
+        );
+        assert!(resolver.index.get().is_some());
+        assert_eq!(
+            resolver.resolve(deferred, Some("c-0"), &no_attributes),
+            Err("there is no instance `c-0`".to_owned())
+        );
     }
 }
