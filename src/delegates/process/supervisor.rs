@@ -392,22 +392,30 @@ fn group_members(group: i32) -> std::io::Result<Vec<i32>> {
 }
 
 /// Whether anything of the process group that `identity` leads still runs; an error when
-/// `/proc` cannot tell.
+/// `/proc` cannot tell. With `list_members` false, a group whose leader has ended but which
+/// is not empty yet (most often only the leader's zombie, until it is reaped) counts as
+/// running without listing `/proc`.
 ///
 /// The group's number is the leader's pid, and the kernel does not hand that number to a new
 /// process while any member of the group lives. So: the leader itself runs, or the leader is
 /// gone and members remain; a *different* live process with that pid means the group is long
 /// gone (and that process is not ours to signal).
-fn group_runs(identity: ProcessIdentity) -> std::io::Result<bool> {
+fn group_runs(identity: ProcessIdentity, list_members: bool) -> std::io::Result<bool> {
     match ProcessIdentity::probe(identity.pid)? {
         Some(now) => Ok(now == identity),
         // No process at all in the group, not even a zombie: the kernel says so at once,
         // where listing /proc costs as much as the host has processes (a delete of many
         // instances was quadratic).
         None if group_is_empty(identity.pid) => Ok(false),
+        None if !list_members => Ok(true),
         None => Ok(!group_members(identity.pid)?.is_empty()),
     }
 }
+
+/// How long a stopped group that is not empty yet is given to become empty before `/proc` is
+/// listed to tell what of it still runs: its leader's zombie is reaped within milliseconds,
+/// and a delete of a thousand processes listed `/proc` for each of them.
+const REAP_PATIENCE: Duration = Duration::from_millis(200);
 
 /// Whether process group `group` has no process left, zombies included.
 fn group_is_empty(group: i32) -> bool {
@@ -417,9 +425,10 @@ fn group_is_empty(group: i32) -> bool {
 /// Waits up to `limit` for the group to end; says whether it did (while `/proc` cannot tell,
 /// it has not).
 async fn group_ended_within(identity: ProcessIdentity, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
+    let began = tokio::time::Instant::now();
+    let deadline = began + limit;
     loop {
-        if let Ok(false) = group_runs(identity) {
+        if let Ok(false) = group_runs(identity, began.elapsed() >= REAP_PATIENCE) {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {
@@ -435,7 +444,7 @@ async fn group_ended_within(identity: ProcessIdentity, limit: Duration) -> bool 
 pub async fn terminate(identity: ProcessIdentity) -> Result<(), DelegateError> {
     let group_text = || format!("tell whether process group {} runs", identity.pid);
     // Unknown is not gone: reporting it stopped could leave it running unrecorded.
-    if !group_runs(identity).map_err(|e| DelegateError::io(group_text(), e))? {
+    if !group_runs(identity, true).map_err(|e| DelegateError::io(group_text(), e))? {
         return Ok(());
     }
     let group = Pid::from_raw(identity.pid);
@@ -530,7 +539,7 @@ mod tests {
             start_time: me.start_time.saturating_sub(1),
             ..me
         };
-        assert!(!group_runs(earlier_owner).unwrap());
+        assert!(!group_runs(earlier_owner, true).unwrap());
     }
 
     #[test]
@@ -624,5 +633,37 @@ mod tests {
         child.wait().await.unwrap();
         forget(dir.path());
         assert!(!was_forked(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_leader_is_an_unreaped_zombie_ends_once_nothing_else_of_it_runs() {
+        // The leader (`exec sleep 31`) has a child in its group (`sleep 30`); nobody reaps
+        // the leader, so after the stop it stays a zombie, and the group is not empty.
+        let child = tokio::process::Command::new("sh")
+            .args(["-c", "sleep 30 & exec sleep 31"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap() as i32;
+        let identity = ProcessIdentity::read(pid, true).unwrap().unwrap();
+        let member = async {
+            loop {
+                let members = group_members(pid).unwrap();
+                if members.len() == 2 {
+                    return members;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), member)
+            .await
+            .expect("the leader and its child run");
+        tokio::time::timeout(Duration::from_secs(10), terminate(identity))
+            .await
+            .expect("a stop ends without waiting out its grace")
+            .unwrap();
+        assert!(group_members(pid).unwrap().is_empty());
+        assert!(!group_is_empty(pid), "the leader is a zombie until reaped");
+        drop(child);
     }
 }
