@@ -390,8 +390,11 @@ impl Link {
                 Err(error) => return Err(failed(&format!("stop unit {name}"), error)),
             }
         }
-        // Wait until the stop job is done (the unit then disappears, or stays as failed).
+        // Wait until the stop job is done (the unit then disappears, or stays as failed):
+        // looked at soon, then less often, as a start is (most stops take milliseconds, and
+        // an update replacing a unit waits for this one).
         let deadline = tokio::time::Instant::now() + START_TIMEOUT * 9;
+        let mut pause = Duration::from_millis(2);
         loop {
             match self.status(name).await? {
                 None => return Ok(()),
@@ -412,7 +415,10 @@ impl Link {
                         status.sub_state
                     )));
                 }
-                Some(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Some(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
             }
         }
     }
