@@ -34,8 +34,9 @@ pub struct SimArgs {
     /// DURATION`. Repeatable.
     #[arg(long = "fault", value_name = "FAULT", value_parser = Fault::parse)]
     pub faults: Vec<Fault>,
-    /// About RATE random faults per 10 minutes of virtual time, drawn from the seed (none in
-    /// the last 3 minutes, so that recovery is checked).
+    /// About RATE random faults of hosts, agents and workloads per 10 minutes of virtual time,
+    /// and a quarter as many of the network, the disk and the engines, drawn from the seed
+    /// (none in the last 3 minutes, so that recovery is checked).
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     pub random_faults: f64,
     /// How to print the report.

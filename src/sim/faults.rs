@@ -194,6 +194,43 @@ impl Fault {
     }
 }
 
+impl Fault {
+    /// Draws a fault of the network, the store's disk or a host's engine at `at` among
+    /// `hosts`, lasting at most `room` (and at most a minute): datagrams lost or duplicated,
+    /// one host's messages to another lost, a full disk, slow starts. They are drawn from a
+    /// stream of their own, so that a seed's other faults stay what they were.
+    pub fn random_environment(
+        draw: &mut StdRng,
+        at: Duration,
+        room: Duration,
+        hosts: &[String],
+    ) -> Fault {
+        let longest = room.as_secs().clamp(6, 60);
+        let lasting = Some(Duration::from_secs(draw.random_range(5..=longest)));
+        let host = |draw: &mut StdRng| hosts[draw.random_range(0..hosts.len())].clone();
+        let kind = match draw.random_range(0..5) {
+            0 => FaultKind::Loss(draw.random_range(5..=30)),
+            1 => FaultKind::Duplicate(draw.random_range(5..=30)),
+            2 if hosts.len() > 1 => {
+                let from = host(draw);
+                let to = loop {
+                    let to = host(draw);
+                    if to != from {
+                        break to;
+                    }
+                };
+                FaultKind::OneWay(from, to)
+            }
+            3 => FaultKind::FullDisk,
+            _ => {
+                let millis = draw.random_range(1..=30) * 1000;
+                FaultKind::SlowStarts(host(draw), millis)
+            }
+        };
+        Fault { kind, at, lasting }
+    }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, target) = match &self.kind {
@@ -227,7 +264,29 @@ impl fmt::Display for Fault {
 
 #[cfg(test)]
 mod tests {
+    use rand::SeedableRng;
+
     use super::*;
+
+    #[test]
+    fn environment_faults_of_every_kind_are_drawn_and_read_back_as_written() {
+        let hosts: Vec<String> = (1..=3).map(|i| format!("host-{i}")).collect();
+        let mut draw = StdRng::seed_from_u64(7);
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let at = Duration::from_secs(30);
+            let fault = Fault::random_environment(&mut draw, at, Duration::from_secs(600), &hosts);
+            let lasting = fault.lasting.expect("every one ends");
+            assert!((5..=60).contains(&lasting.as_secs()), "{fault}");
+            if let FaultKind::OneWay(from, to) = &fault.kind {
+                assert_ne!(from, to, "{fault}");
+            }
+            assert_eq!(Fault::parse(&fault.to_string()), Ok(fault.clone()));
+            kinds.insert(fault.to_string().split(' ').next().unwrap().to_owned());
+        }
+        let all = ["duplicate", "full-disk", "loss", "one-way", "slow-starts"];
+        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), all);
+    }
 
     #[test]
     fn faults_read_as_people_write_them() {

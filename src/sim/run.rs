@@ -84,22 +84,47 @@ pub async fn simulate(options: &SimOptions) -> Result<Report, String> {
     Ok(run.report(&cluster, options))
 }
 
+/// How many faults of the network, the disk and the engines `--random-faults RATE` draws
+/// besides its RATE faults of hosts, agents and workloads: a quarter as many.
+const ENVIRONMENT_SHARE: f64 = 0.25;
+
+/// About `rate` faults per 10 minutes of the run after its first 30 s, none in its quiet
+/// end: each tick strikes one with that chance, made by `fault` (from when it strikes and how
+/// long it may last), all from the draws of `draw`.
+fn draw_faults(
+    options: &SimOptions,
+    rate: f64,
+    draw: &mut StdRng,
+    fault: impl Fn(&mut StdRng, Duration, Duration) -> Fault,
+) -> Vec<Fault> {
+    let last = options.duration.saturating_sub(QUIET_END);
+    let chance = (rate / 600.0).min(1.0);
+    let mut faults = Vec::new();
+    let mut at = Duration::from_secs(30);
+    while at < last {
+        if draw.random_bool(chance) {
+            faults.push(fault(draw, at, last - at));
+        }
+        at += TICK;
+    }
+    faults
+}
+
 /// The faults given and drawn, as strikes and repairs in time order.
 fn schedule(options: &SimOptions, instances: &[String]) -> Vec<(Duration, Step)> {
     let mut faults = options.faults.clone();
     if options.random_faults > 0.0 {
-        let mut draw = StdRng::seed_from_u64(options.seed ^ 0x5eed_fa17);
         let names: Vec<String> = (1..=options.hosts).map(|i| format!("host-{i}")).collect();
-        let last = options.duration.saturating_sub(QUIET_END);
-        let chance = (options.random_faults / 600.0).min(1.0);
-        let mut at = Duration::from_secs(30);
-        while at < last {
-            if draw.random_bool(chance) {
-                let room = last - at;
-                faults.push(Fault::random(&mut draw, at, room, &names, instances));
-            }
-            at += TICK;
-        }
+        let rate = options.random_faults;
+        let mut draw = StdRng::seed_from_u64(options.seed ^ 0x5eed_fa17);
+        faults.extend(draw_faults(options, rate, &mut draw, |draw, at, room| {
+            Fault::random(draw, at, room, &names, instances)
+        }));
+        let mut draw = StdRng::seed_from_u64(options.seed ^ 0x0e7_d15c);
+        let rate = rate * ENVIRONMENT_SHARE;
+        faults.extend(draw_faults(options, rate, &mut draw, |draw, at, room| {
+            Fault::random_environment(draw, at, room, &names)
+        }));
     }
     let mut steps: Vec<(Duration, Step)> = Vec::new();
     for fault in faults {

@@ -92,6 +92,11 @@ fn alive(pid: i64) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_restart_policy() {
+    // What the agent did, shown when the test fails (it failed once, under CI's load only).
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("khutulun=debug")
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("state")).unwrap();
     let template = dir.path().join("sleeper.yaml");
