@@ -838,18 +838,21 @@ fn an_update_asked_of_one_host_makes_again_the_instances_of_every_host_or_rolls_
     assert_eq!(hosts, BTreeSet::from(["host1", "host2"]), "{before:?}");
 
     // Asked of host1: host2 makes its instance again too, and the update ends once both are.
-    let update = |seconds: &str| {
+    let update_to = |file: &str, seconds: &str| {
         let input = format!("seconds='{seconds}'");
         one.khutulun(&["service", "update", "naps", file, "--input", &input])
     };
-    let updated = update("700");
-    let said = String::from_utf8_lossy(&updated.stderr);
-    assert!(
-        updated.status.success(),
-        "{said}\n{}\n{}",
-        one.log(),
-        two.log()
-    );
+    let update = |seconds: &str| update_to(file, seconds);
+    let succeeded = |output: &std::process::Output| {
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{said}\n{}\n{}",
+            one.log(),
+            two.log()
+        );
+    };
+    succeeded(&update("700"));
     let after = running(one, "naps");
     for ((host, old), (_, new)) in before.iter().zip(&after) {
         assert_ne!(old, new, "the instance on {host} was not made again");
@@ -903,22 +906,7 @@ fn an_update_asked_of_one_host_makes_again_the_instances_of_every_host_or_rolls_
     // update was asked of; the others are left alone.
     let kept = running(one, "naps");
     let grown = spread_sleepers(dir.path(), true);
-    let input = "seconds='700'";
-    let grown = one.khutulun(&[
-        "service",
-        "update",
-        "naps",
-        grown.to_str().unwrap(),
-        "--input",
-        input,
-    ]);
-    let said = String::from_utf8_lossy(&grown.stderr);
-    assert!(
-        grown.status.success(),
-        "{said}\n{}\n{}",
-        one.log(),
-        two.log()
-    );
+    succeeded(&update_to(grown.to_str().unwrap(), "700"));
     let status = one.json(&["service", "status", "naps"]);
     let instances = status["instances"].as_array().unwrap();
     let extra = instances.iter().find(|i| i["id"] == "extra-0");

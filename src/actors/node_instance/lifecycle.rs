@@ -14,6 +14,7 @@ use crate::delegates::profile::{PROFILE, types::LIFECYCLE};
 use crate::delegates::protocol::{Attributes, InstanceSpec};
 use crate::delegates::wiring::Wiring;
 use crate::state::ServiceView;
+use crate::tosca::instance::Resolver;
 use crate::tosca::instance::model::{
     ArtifactLocation, ArtifactRef, InterfaceInstance, NodeInstance,
 };
@@ -52,6 +53,7 @@ pub fn prepare(
 ) -> Result<Option<OperationRun>, RuntimeError> {
     let node = node(view, &spec.instance)?;
     let instance = spec.qualified_name();
+    let resolver = Resolver::new(&view.service.instantiation);
     for (interface_name, interface) in &node.interfaces {
         if !is_lifecycle(interface) {
             continue;
@@ -72,8 +74,15 @@ pub fn prepare(
             )));
         }
         let program = program_of(node, spec, primary, &name)?;
-        let mut inputs = evaluate(view, &spec.instance, &interface.inputs, "input")?;
-        inputs.extend(evaluate(view, &spec.instance, &definition.inputs, "input")?);
+        let this = &spec.instance;
+        let mut inputs = evaluate(view, &resolver, this, &interface.inputs, "input")?;
+        inputs.extend(evaluate(
+            view,
+            &resolver,
+            this,
+            &definition.inputs,
+            "input",
+        )?);
         let mut environment: BTreeMap<String, String> = Wiring::of(spec)?.environment;
         environment.extend(inputs.into_iter().map(|(k, v)| (k, as_text(v))));
         let mut outputs = BTreeMap::new();

@@ -33,6 +33,7 @@ use crate::delegates::protocol::{
 };
 use crate::state::records::{InstanceEvent, InstanceRecord, InstanceState};
 use crate::state::{ArtifactCache, ServiceView};
+use crate::tosca::instance::Resolver;
 use crate::tosca::instance::diff::digest;
 use crate::tosca::instance::{ArtifactInstance, ArtifactLocation};
 
@@ -257,7 +258,8 @@ pub fn health_checks(
         .filter(|(name, _)| wanted.contains(&name.as_str()))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
-    let properties = spec::evaluate(view, id, &values, "property")?;
+    let resolver = Resolver::new(&view.service.instantiation);
+    let properties = spec::evaluate(view, &resolver, id, &values, "property")?;
     let WorkloadProperties { checks } = WorkloadProperties::from_properties(&properties, id)?;
     let restart = properties
         .get("restart")

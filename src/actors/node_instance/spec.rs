@@ -21,14 +21,16 @@ fn type_refs(types: &[TypeRef]) -> Vec<protocol::TypeRef> {
         .collect()
 }
 
-/// The values of `values` for instance `this` (deferred ones read the stored attributes).
+/// The values of `values` for instance `this` (deferred ones read the stored attributes),
+/// resolved by `resolver`, one for all the evaluations of a view (it indexes the service's
+/// instances at its first deferred value).
 pub fn evaluate(
     view: &ServiceView,
+    resolver: &Resolver,
     this: &str,
     values: &indexmap::IndexMap<String, Expression>,
     what: &str,
 ) -> Result<Properties, RuntimeError> {
-    let resolver = Resolver::new(&view.service.instantiation);
     let lookup = |id: &str, name: &str| attribute_of(view, id, name);
     let mut evaluated = Properties::new();
     for (name, expression) in values {
@@ -83,7 +85,8 @@ pub fn instance_spec(
     state_dir: std::path::PathBuf,
 ) -> Result<InstanceSpec, RuntimeError> {
     let node = node(view, id)?;
-    let properties = evaluate(view, id, &node.properties, "property")?;
+    let resolver = Resolver::new(&view.service.instantiation);
+    let properties = evaluate(view, &resolver, id, &node.properties, "property")?;
     let mut requirements = Vec::new();
     for relationship in &node.relationships {
         let target = self::node(view, &relationship.target)?;
@@ -102,6 +105,7 @@ pub fn instance_spec(
             relationship_types: type_refs(&relationship.types),
             relationship_properties: evaluate(
                 view,
+                &resolver,
                 id,
                 &relationship.properties,
                 "relationship property",

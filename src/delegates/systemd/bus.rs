@@ -59,8 +59,8 @@ const STATUS_PROPERTIES: [(&str, &str); 6] = [
 ];
 
 /// A property's value as `T`, if it is one.
-fn value<T: TryFrom<OwnedVariant>>(value: Option<OwnedVariant>) -> Option<T> {
-    value.and_then(|value| T::try_from(value).ok())
+fn value<T: TryFrom<OwnedVariant>>(value: OwnedVariant) -> Option<T> {
+    T::try_from(value).ok()
 }
 
 /// How long [`SystemdBus::run`] waits for a started unit to leave `activating`.
@@ -356,24 +356,37 @@ impl Link {
         let asked = STATUS_PROPERTIES
             .iter()
             .map(|(interface, name)| properties.get(interface, name));
-        let mut answers = match try_join_all(asked).await {
-            Ok(answers) => answers.into_iter().map(Some),
+        let answers = match try_join_all(asked).await {
+            Ok(answers) => <[OwnedVariant; 6]>::try_from(answers),
             Err(error) if is_unknown_unit(&error) => return Ok(None),
             Err(error) => return Err(read(error)),
         };
-        let mut next = || answers.next().flatten();
-        let Some(active_state) = value::<String>(next()) else {
+        // One answer per property asked, always; none read means the unit went away.
+        let Ok(
+            [
+                active_state,
+                sub_state,
+                main_pid,
+                result,
+                exit_status,
+                restarts,
+            ],
+        ) = answers
+        else {
+            return Ok(None);
+        };
+        let Some(active_state) = value::<String>(active_state) else {
             // The unit went away between the calls.
             return Ok(None);
         };
         Ok(Some(UnitStatus {
             name: name.to_owned(),
             active_state,
-            sub_state: value(next()).unwrap_or_default(),
-            main_pid: value(next()).unwrap_or(0),
-            result: value(next()).unwrap_or_default(),
-            exit_status: value(next()).unwrap_or(0),
-            restarts: value(next()).unwrap_or(0),
+            sub_state: value(sub_state).unwrap_or_default(),
+            main_pid: value(main_pid).unwrap_or(0),
+            result: value(result).unwrap_or_default(),
+            exit_status: value(exit_status).unwrap_or(0),
+            restarts: value(restarts).unwrap_or(0),
         }))
     }
 
