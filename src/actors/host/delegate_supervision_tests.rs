@@ -11,7 +11,7 @@ use super::{Host, HostArgs, HostMsg};
 use crate::actors::StorePortLedger;
 use crate::actors::lock_manager::{LockManager, LockManagerRef};
 use crate::control::RuntimePaths;
-use crate::control::protocol::{Reply, Request};
+use crate::control::protocol::{Reply, Request, Response};
 use crate::delegates::DelegatesConfig;
 use crate::delegates::ipport::IpPortMsg;
 use crate::delegates::podman::PodmanMsg as EngineMsg;
@@ -57,6 +57,18 @@ fn running_pid(store: &Store) -> Option<i64> {
     (instance.state == InstanceState::Running)
         .then(|| instance.attributes.get("pid")?.as_i64())
         .flatten()
+}
+
+/// Whether every instance of the service is ready: running past its settle time.
+async fn deploy_is_through(host: &ActorRef<HostMsg>) -> bool {
+    let status = Request::Status {
+        namespace: "default".into(),
+        name: "sleep".into(),
+    };
+    match ask(host, status).await {
+        Ok(Response::Status { status }) => status.instances.iter().all(|i| i.is_ready()),
+        _ => false,
+    }
 }
 
 fn process_delegate(host: &ActorRef<HostMsg>) -> Option<ActorCell> {
@@ -138,6 +150,15 @@ async fn a_killed_process_delegate_is_replaced_and_its_processes_keep_their_rest
     .await
     .unwrap();
     let first = eventually("the sleeper to run", || running_pid(&store)).await;
+    // The deploy is through only once the sleeper ran for the settle time: killed before, it
+    // would fail the deploy (by design), and nothing would start it again.
+    for _ in 0..600 {
+        if deploy_is_through(&host).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(deploy_is_through(&host).await, "the deploy is through");
 
     let killed = process_delegate(&host).expect("a process delegate");
     let unrelated = unrelated_delegates(&host);
