@@ -409,6 +409,11 @@ fn delegate_list_says_what_is_missing() {
         "DBUS_SYSTEM_BUS_ADDRESS".into(),
         "unix:path=/nonexistent/system_bus_socket".into(),
     ));
+    // Asked through the libvirt helper, which the agent finds beside its binary.
+    cluster.env.push((
+        "KHUTULUN_LIBVIRT_URI".into(),
+        "qemu+unix:///system?socket=/nonexistent/libvirt-sock".into(),
+    ));
     cluster.start_agent();
     let list = delegates(&cluster);
     for (name, needs) in [
@@ -419,6 +424,7 @@ fn delegate_list_says_what_is_missing() {
             "firewalld",
             "/nonexistent/system_bus_socket does not answer",
         ),
+        ("libvirt", "/nonexistent/libvirt-sock"),
     ] {
         let (_, running, reason) = delegate(&list, name);
         assert!(!running, "{name} said running: {list:?}");

@@ -1,15 +1,18 @@
 //! The libvirt delegate's actor: it keeps no state of its own (every call finds the domain
-//! again by name and metadata) and runs each call on a blocking thread, since the libvirt
-//! library blocks; a slow call never holds up another instance.
+//! again by name and metadata) and carries out each call in a run of the helper process
+//! ([`helper`](super::helper)) on a task of its own, so a slow call never holds up another
+//! instance.
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use std::time::Duration;
+
 use super::domain::{Accelerator, DomainPlan};
-use super::lifecycle::{self, Hypervisor};
+use super::helper::{self, Call, Request};
 use super::message::LibvirtMsg;
 use crate::delegates::profile::types;
 use crate::delegates::protocol::{
-    DelegateError, DelegateMsg, ExecSource, InstanceSpec, LogSource, is_a,
+    DelegateError, DelegateMsg, ExecSource, InstanceSpec, LogSource, Operation, is_a,
 };
 
 /// The URI of the system's QEMU driver, where libvirt runs guests as root.
@@ -36,9 +39,12 @@ impl Default for LibvirtConfig {
 /// The libvirt delegate.
 pub struct LibvirtDelegate;
 
+/// How long `delegate list` waits to learn whether libvirt answers.
+const CHECK_DEADLINE: Duration = Duration::from_secs(10);
+
 impl Actor for LibvirtDelegate {
     type Msg = LibvirtMsg;
-    type State = Hypervisor;
+    type State = LibvirtConfig;
     type Arguments = LibvirtConfig;
 
     async fn pre_start(
@@ -46,31 +52,55 @@ impl Actor for LibvirtDelegate {
         _myself: ActorRef<Self::Msg>,
         config: LibvirtConfig,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(Hypervisor {
-            uri: config.uri,
-            accelerator: config.accelerator,
-        })
+        Ok(config)
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<Self::Msg>,
         message: Self::Msg,
-        hypervisor: &mut Self::State,
+        config: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let hypervisor = hypervisor.clone();
+        let config = config.clone();
         match message {
             LibvirtMsg::Lifecycle(message) => {
-                tokio::task::spawn_blocking(move || answer(&hypervisor, *message));
+                tokio::spawn(async move { answer(&config, *message).await });
             }
             LibvirtMsg::Available { reply } => {
-                tokio::task::spawn_blocking(move || {
-                    let _ = reply.send(hypervisor.check());
+                tokio::spawn(async move {
+                    let _ = reply.send(ask(&config, Request::Check, CHECK_DEADLINE).await);
                 });
             }
         }
         Ok(())
     }
+}
+
+/// Runs the helper for `request` within `deadline`.
+async fn ask<T: serde::de::DeserializeOwned>(
+    config: &LibvirtConfig,
+    request: Request,
+    deadline: Duration,
+) -> Result<T, DelegateError> {
+    let call = Call {
+        uri: config.uri.clone(),
+        accelerator: config.accelerator,
+        request,
+    };
+    helper::run(&call, deadline).await
+}
+
+/// Runs the helper for `operation` on `spec` once the spec is known to plan a domain; the
+/// helper plans it again on its side (planning is pure).
+async fn carry_out<T: serde::de::DeserializeOwned>(
+    config: &LibvirtConfig,
+    operation: Operation,
+    spec: &InstanceSpec,
+    request: impl FnOnce(Box<InstanceSpec>) -> Request,
+) -> Result<T, DelegateError> {
+    plan_of(spec)?;
+    let request = request(Box::new(spec.clone()));
+    ask(config, request, operation.default_deadline()).await
 }
 
 /// The plan of a `VirtualMachine` instance; anything else is refused.
@@ -86,37 +116,43 @@ fn plan_of(spec: &InstanceSpec) -> Result<DomainPlan, DelegateError> {
 }
 
 /// Carries out one lifecycle call and replies.
-fn answer(hypervisor: &Hypervisor, message: DelegateMsg) {
+async fn answer(config: &LibvirtConfig, message: DelegateMsg) {
     match message {
         DelegateMsg::Create { spec, reply } => {
-            let _ = reply.send(plan_of(&spec).and_then(|p| lifecycle::create(hypervisor, &p)));
+            let _ = reply.send(carry_out(config, Operation::Create, &spec, Request::Create).await);
         }
         DelegateMsg::Start { spec, reply, .. } => {
-            let _ = reply.send(plan_of(&spec).and_then(|p| lifecycle::start(hypervisor, &p)));
+            let _ = reply.send(carry_out(config, Operation::Start, &spec, Request::Start).await);
         }
         DelegateMsg::Status {
             spec,
             attributes,
             reply,
         } => {
-            let observed =
-                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, false, &attributes));
-            let _ = reply.send(observed);
+            let observe = |spec| Request::Observe {
+                spec,
+                adopt: false,
+                recorded: attributes,
+            };
+            let _ = reply.send(carry_out(config, Operation::Status, &spec, observe).await);
         }
         DelegateMsg::Adopt {
             spec,
             attributes,
             reply,
         } => {
-            let observed =
-                plan_of(&spec).and_then(|p| lifecycle::observe(hypervisor, &p, true, &attributes));
-            let _ = reply.send(observed);
+            let observe = |spec| Request::Observe {
+                spec,
+                adopt: true,
+                recorded: attributes,
+            };
+            let _ = reply.send(carry_out(config, Operation::Adopt, &spec, observe).await);
         }
         DelegateMsg::Stop { spec, reply, .. } => {
-            let _ = reply.send(plan_of(&spec).and_then(|p| lifecycle::stop(hypervisor, &p)));
+            let _ = reply.send(carry_out(config, Operation::Stop, &spec, Request::Stop).await);
         }
         DelegateMsg::Delete { spec, reply, .. } => {
-            let _ = reply.send(plan_of(&spec).and_then(|p| lifecycle::delete(hypervisor, &p)));
+            let _ = reply.send(carry_out(config, Operation::Delete, &spec, Request::Delete).await);
         }
         DelegateMsg::Logs { spec, reply, .. } => {
             let _ = reply.send(plan_of(&spec).map(|p| LogSource::File(p.serial_log())));

@@ -18,7 +18,8 @@ pub const METADATA_NAMESPACE: &str = "https://khutulun.dev/xmlns/libvirt/1";
 
 /// How libvirt runs the guest: with KVM, or emulated by QEMU alone (TCG), where KVM is missing
 /// or does not work (nested virtualisation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Accelerator {
     /// Hardware virtualisation (`<domain type='kvm'>`).
     #[default]

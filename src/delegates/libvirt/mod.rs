@@ -1,6 +1,8 @@
 //! The libvirt delegate: runs each `VirtualMachine` instance as a libvirt domain named
 //! `khutulun-<namespace>.<service>.<instance>` (`virsh list` shows it), through the libvirt
-//! library (the `virt` crate), as a sysadmin would with `virsh define` and `virsh start`.
+//! library (the `virt` crate), as a sysadmin would with `virsh define` and `virsh start`. Only
+//! the helper process `khutulun-libvirt` (src/bin/khutulun-libvirt) links that library; the
+//! agent runs it for each call ([`helper`]).
 //!
 //! The domain boots a kernel and initrd directly, or the instance's own copy of a disk image
 //! (a qcow2 overlay in its directory; the image stays untouched), with the node's memory and
@@ -18,9 +20,9 @@
 
 mod actor;
 mod domain;
-mod lifecycle;
+pub mod helper;
 mod message;
 
 pub use actor::{LibvirtConfig, LibvirtDelegate, SYSTEM_URI};
-pub use domain::{Accelerator, DomainPlan};
+pub use domain::{Accelerator, DomainPlan, Source};
 pub use message::LibvirtMsg;

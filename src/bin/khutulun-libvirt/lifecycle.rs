@@ -1,7 +1,7 @@
 //! The lifecycle of one virtual machine instance against libvirt: define (files first), start,
 //! look at it, adopt it, stop it, delete it. Everything is found again by the domain's name
 //! and checked against its metadata, so nothing is kept between calls. These calls block (the
-//! libvirt C library); the actor runs each on a blocking thread.
+//! libvirt C library); the helper runs one per process.
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +11,9 @@ use virt::domain::Domain;
 use virt::error::ErrorNumber;
 use virt::sys;
 
-use super::domain::{Accelerator, DomainPlan, Source};
-use crate::delegates::profile::RestartPolicy;
-use crate::delegates::protocol::{Attributes, DelegateError, InstanceHealth, Observation};
+use khutulun::delegates::libvirt::{Accelerator, DomainPlan, Source};
+use khutulun::delegates::profile::RestartPolicy;
+use khutulun::delegates::protocol::{Attributes, DelegateError, InstanceHealth, Observation};
 
 /// Where libvirt answers and how guests run here.
 #[derive(Clone, Debug)]
