@@ -54,10 +54,11 @@ deploy_venv() {
     ensure_packages python3 python3-venv
     local venv
     venv="$(target_dir)/deploy-venv"
-    if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -x "$venv/bin/python" ] ||
+    # Its scripts name the venv's own path: a venv that was moved is made again.
+    if ! "$venv/bin/ansible-playbook" --version >/dev/null 2>&1 ||
         ! "$venv/bin/python" -c 'import hcl2' 2>/dev/null; then
         say "installing ansible-core and python-hcl2 from PyPI into $venv"
-        /usr/bin/python3 -m venv "$venv" >&2 || return 1
+        /usr/bin/python3 -m venv --clear "$venv" >&2 || return 1
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
             'ansible-core==2.19.*' 'python-hcl2==8.1.*' >&2 || return 1
     fi

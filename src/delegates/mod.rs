@@ -47,6 +47,7 @@ pub mod libvirt;
 pub mod naming;
 pub mod nspawn;
 pub mod oci;
+pub mod pauses;
 pub mod podman;
 pub mod process;
 pub mod profile;

@@ -19,9 +19,14 @@ const MOST_THREADS: usize = 4;
 /// Runs `work` on contiguous parts of `items`, one part per core, and returns the parts'
 /// results in the items' order. A panic in any part is raised again here.
 pub fn in_parts<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    // Asked only for many items: the answer takes reading cgroup files, and the agent
+    // compiles small services often.
+    if items.len() < WORTH_SPLITTING {
+        return vec![work(items)];
+    }
     let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let threads = cores.min(MOST_THREADS);
-    if threads < 2 || items.len() < WORTH_SPLITTING {
+    if threads < 2 {
         return vec![work(items)];
     }
     let size = items.len().div_ceil(threads);

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
 use super::launch::LaunchPlan;
+use crate::delegates::pauses::Pauses;
 use crate::delegates::protocol::DelegateError;
 use crate::throttle::LogLimit;
 
@@ -427,6 +428,9 @@ fn group_is_empty(group: i32) -> bool {
 async fn group_ended_within(identity: ProcessIdentity, limit: Duration) -> bool {
     let began = tokio::time::Instant::now();
     let deadline = began + limit;
+    // Most processes end within a millisecond of their signal, and an update that replaces
+    // one waits for this.
+    let mut pauses = Pauses::new(Duration::from_millis(1), Duration::from_millis(20));
     loop {
         if let Ok(false) = group_runs(identity, began.elapsed() >= REAP_PATIENCE) {
             return true;
@@ -434,7 +438,7 @@ async fn group_ended_within(identity: ProcessIdentity, limit: Duration) -> bool 
         if tokio::time::Instant::now() >= deadline {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        pauses.wait().await;
     }
 }
 

@@ -10,6 +10,7 @@ use zbus::proxy::CacheProperties;
 use zbus::{Connection, OwnedObjectPath, OwnedVariant, Variant};
 
 use super::unit::{UnitSpec, UnitStatus};
+use crate::delegates::pauses::Pauses;
 use crate::delegates::protocol::DelegateError;
 
 #[zbus::proxy(
@@ -293,7 +294,7 @@ impl Link {
             .map_err(|e| failed(&format!("start unit {}", unit.name), e))?;
 
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        let mut pause = Duration::from_millis(5);
+        let mut pauses = Pauses::new(Duration::from_millis(5), Duration::from_millis(200));
         loop {
             let status = self.status(&unit.name).await?;
             let problem = match &status {
@@ -333,8 +334,7 @@ impl Link {
                 self.remove(&unit.name).await?;
                 return Err(DelegateError::Failed(problem));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
+            pauses.wait().await;
         }
     }
 
@@ -407,7 +407,7 @@ impl Link {
         // looked at soon, then less often, as a start is (most stops take milliseconds, and
         // an update replacing a unit waits for this one).
         let deadline = tokio::time::Instant::now() + START_TIMEOUT * 9;
-        let mut pause = Duration::from_millis(2);
+        let mut pauses = Pauses::new(Duration::from_millis(2), Duration::from_millis(50));
         loop {
             match self.status(name).await? {
                 None => return Ok(()),
@@ -428,10 +428,7 @@ impl Link {
                         status.sub_state
                     )));
                 }
-                Some(_) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
+                Some(_) => pauses.wait().await,
             }
         }
     }
