@@ -111,13 +111,7 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
 
 /// Runs the agent until SIGINT/SIGTERM.
 pub fn run(args: AgentArgs) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KHUTULUN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    super::logging::log_to_stderr();
     let config = AgentConfig {
         state: args.state.unwrap_or_else(default_state_dir),
         runtime: args.runtime.unwrap_or_else(default_runtime_dir),

@@ -13,6 +13,7 @@ mod exec;
 pub mod generate;
 pub mod host;
 mod interrupt;
+pub mod logging;
 pub mod output;
 mod plan;
 pub mod profile;

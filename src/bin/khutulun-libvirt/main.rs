@@ -16,13 +16,7 @@ use serde::Serialize;
 use lifecycle::Hypervisor;
 
 fn main() -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KHUTULUN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    khutulun::cli::logging::log_to_stderr();
     let mut input = Vec::new();
     let call = std::io::stdin()
         .read_to_end(&mut input)
