@@ -59,14 +59,19 @@ fn running_pid(store: &Store) -> Option<i64> {
         .flatten()
 }
 
-/// Whether every instance of the service is ready: running past its settle time.
+/// Whether every instance of the service runs and has run for the settle time, as the
+/// Service actor shows it to a watch (the store's status does not know the settle time).
 async fn deploy_is_through(host: &ActorRef<HostMsg>) -> bool {
-    let status = Request::Status {
+    let watch = Request::Watch {
         namespace: "default".into(),
         name: "sleep".into(),
+        after: 0,
     };
-    match ask(host, status).await {
-        Ok(Response::Status { status }) => status.instances.iter().all(|i| i.is_ready()),
+    match ask(host, watch).await {
+        // Not through while the status has no instance yet (all of none would be ready).
+        Ok(Response::Watched { status, .. }) => {
+            !status.instances.is_empty() && status.instances.iter().all(|i| i.is_ready())
+        }
         _ => false,
     }
 }
