@@ -3,9 +3,9 @@
 //! ([`helper`](super::helper)) on a task of its own, so a slow call never holds up another
 //! instance.
 
-use ractor::{Actor, ActorProcessingErr, ActorRef};
-
 use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::domain::{Accelerator, DomainPlan};
 use super::helper::{self, Call, Request};
@@ -95,12 +95,16 @@ async fn ask<T: serde::de::DeserializeOwned>(
 async fn carry_out<T: serde::de::DeserializeOwned>(
     config: &LibvirtConfig,
     operation: Operation,
-    spec: &InstanceSpec,
+    spec: InstanceSpec,
     request: impl FnOnce(Box<InstanceSpec>) -> Request,
 ) -> Result<T, DelegateError> {
-    plan_of(spec)?;
-    let request = request(Box::new(spec.clone()));
-    ask(config, request, operation.default_deadline()).await
+    plan_of(&spec)?;
+    ask(
+        config,
+        request(Box::new(spec)),
+        operation.default_deadline(),
+    )
+    .await
 }
 
 /// The plan of a `VirtualMachine` instance; anything else is refused.
@@ -119,10 +123,10 @@ fn plan_of(spec: &InstanceSpec) -> Result<DomainPlan, DelegateError> {
 async fn answer(config: &LibvirtConfig, message: DelegateMsg) {
     match message {
         DelegateMsg::Create { spec, reply } => {
-            let _ = reply.send(carry_out(config, Operation::Create, &spec, Request::Create).await);
+            let _ = reply.send(carry_out(config, Operation::Create, spec, Request::Create).await);
         }
         DelegateMsg::Start { spec, reply, .. } => {
-            let _ = reply.send(carry_out(config, Operation::Start, &spec, Request::Start).await);
+            let _ = reply.send(carry_out(config, Operation::Start, spec, Request::Start).await);
         }
         DelegateMsg::Status {
             spec,
@@ -134,7 +138,7 @@ async fn answer(config: &LibvirtConfig, message: DelegateMsg) {
                 adopt: false,
                 recorded: attributes,
             };
-            let _ = reply.send(carry_out(config, Operation::Status, &spec, observe).await);
+            let _ = reply.send(carry_out(config, Operation::Status, spec, observe).await);
         }
         DelegateMsg::Adopt {
             spec,
@@ -146,13 +150,13 @@ async fn answer(config: &LibvirtConfig, message: DelegateMsg) {
                 adopt: true,
                 recorded: attributes,
             };
-            let _ = reply.send(carry_out(config, Operation::Adopt, &spec, observe).await);
+            let _ = reply.send(carry_out(config, Operation::Adopt, spec, observe).await);
         }
         DelegateMsg::Stop { spec, reply, .. } => {
-            let _ = reply.send(carry_out(config, Operation::Stop, &spec, Request::Stop).await);
+            let _ = reply.send(carry_out(config, Operation::Stop, spec, Request::Stop).await);
         }
         DelegateMsg::Delete { spec, reply, .. } => {
-            let _ = reply.send(carry_out(config, Operation::Delete, &spec, Request::Delete).await);
+            let _ = reply.send(carry_out(config, Operation::Delete, spec, Request::Delete).await);
         }
         DelegateMsg::Logs { spec, reply, .. } => {
             let _ = reply.send(plan_of(&spec).map(|p| LogSource::File(p.serial_log())));
