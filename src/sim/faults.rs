@@ -192,9 +192,7 @@ impl Fault {
         };
         Fault { kind, at, lasting }
     }
-}
 
-impl Fault {
     /// Draws a fault of the network, the store's disk or a host's engine at `at` among
     /// `hosts`, lasting at most `room` (and at most a minute): datagrams lost or duplicated,
     /// one host's messages to another lost, a full disk, slow starts. They are drawn from a

@@ -176,26 +176,40 @@ fn copy_disk(plan: &DomainPlan, image: &Path) -> Result<PathBuf, DelegateError> 
         Some("qcow2") => "qcow2",
         _ => "raw",
     };
-    let output = std::process::Command::new("qemu-img")
+    let mut command = std::process::Command::new("qemu-img");
+    command
         .args(["create", "-q", "-f", "qcow2", "-F", format, "-b"])
         .arg(image)
-        .arg(&copy)
-        .output()
-        .map_err(|e| {
-            DelegateError::Unavailable(format!(
-                "{}: could not run qemu-img to copy the disk ({e}); install it (apt-get install qemu-utils)",
-                plan.instance
-            ))
-        })?;
+        .arg(&copy);
+    run_tool(plan, &mut command, "qemu-utils", "copy the disk", image)?;
+    Ok(copy)
+}
+
+/// Runs a tool of the host (from `package`) that makes `made` to `doing`: a tool that is not
+/// there is a missing part of the host, one that fails says why in its own words.
+fn run_tool(
+    plan: &DomainPlan,
+    command: &mut std::process::Command,
+    package: &str,
+    doing: &str,
+    made: &Path,
+) -> Result<(), DelegateError> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command.output().map_err(|e| {
+        DelegateError::Unavailable(format!(
+            "{}: could not run {program} to {doing} ({e}); install it (apt-get install {package})",
+            plan.instance
+        ))
+    })?;
     if !output.status.success() {
         return Err(DelegateError::Failed(format!(
-            "{}: could not copy the disk {}: {}",
+            "{}: could not {doing} {}: {}",
             plan.instance,
-            image.display(),
+            made.display(),
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    Ok(copy)
+    Ok(())
 }
 
 /// Writes the cloud-init seed's `files` and makes the plan's seed image of them: an ISO 9660
@@ -211,25 +225,18 @@ fn make_seed(plan: &DomainPlan, files: &[(&'static str, String)]) -> Result<(), 
             .map_err(|e| DelegateError::io(format!("write {}", path.display()), e))?;
     }
     let image = plan.seed_image();
-    let output = std::process::Command::new("genisoimage")
+    let mut command = std::process::Command::new("genisoimage");
+    command
         .args(["-quiet", "-volid", "cidata", "-joliet", "-rock", "-output"])
         .arg(&image)
-        .args(files.iter().map(|(name, _)| dir.join(name)))
-        .output()
-        .map_err(|e| {
-            DelegateError::Unavailable(format!(
-                "{}: could not run genisoimage to make the cloud-init seed ({e}); install it (apt-get install genisoimage)",
-                plan.instance
-            ))
-        })?;
-    if !output.status.success() {
-        return Err(DelegateError::Failed(format!(
-            "{}: could not make the cloud-init seed {}: {}",
-            plan.instance,
-            image.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
+        .args(files.iter().map(|(name, _)| dir.join(name)));
+    run_tool(
+        plan,
+        &mut command,
+        "genisoimage",
+        "make the cloud-init seed",
+        &image,
+    )?;
     Ok(())
 }
 
